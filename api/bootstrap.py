@@ -1,0 +1,59 @@
+"""Composition root: the ledger application wired to its store and its signing keys."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Mapper, Transcoder
+
+from api.settings import Settings
+from audit.keys import KeyRing, open_keyring
+from audit.signing_mapper import SigningMapper
+from audit.transcoder import CanonicalTranscoder
+from domain.application import PatentLedger
+from domain.clock import system_now
+
+
+class SignedPatentLedger(PatentLedger):
+    """``PatentLedger`` whose every stored event is signed and verified on read.
+
+    ``keyring=None`` gives the plain eventsourcing mapper: used only as the unsigned
+    baseline of bench/append.py.
+    """
+
+    name = "PatentLedger"
+
+    def __init__(self, env: dict[str, Any], keyring: KeyRing | None) -> None:
+        self.keyring = keyring
+        super().__init__(env)
+
+    def construct_transcoder(self) -> Transcoder:
+        return CanonicalTranscoder()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        if self.keyring is None:
+            return Mapper(transcoder=self.construct_transcoder())
+        keyring = self.keyring
+        return SigningMapper(
+            self.construct_transcoder(),
+            signer=keyring.signer,
+            trusted_keys=lambda: keyring.trusted_keys,
+        )
+
+
+def load_keyring(settings: Settings) -> KeyRing:
+    return open_keyring(
+        signing_key_file=settings.signing_key_file,
+        key_dir=settings.key_dir,
+        manifest_file=settings.public_keys_file,
+        now=system_now(),
+    )
+
+
+def open_ledger(settings: Settings, *, keyring: KeyRing | None = None) -> SignedPatentLedger:
+    """Open the ledger on the configured store, creating tables on first use."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return SignedPatentLedger(
+        settings.eventsourcing_env(), keyring if keyring is not None else load_keyring(settings)
+    )

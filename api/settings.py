@@ -1,0 +1,111 @@
+"""Settings from the environment, read once (``get_settings``).
+
+``PPL_DATABASE_URL`` alone selects the store: unset or ``sqlite:///PATH`` → the embedded SQLite
+file; ``postgresql://user:password@host:port/dbname`` → PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+
+class SettingsError(ValueError):
+    """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    signing_key_file: Path | None
+    public_keys_file: Path
+    environment: str
+
+    @property
+    def key_dir(self) -> Path:
+        return self.data_dir / "keys"
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith(("postgresql://", "postgres://"))
+
+    @classmethod
+    def from_environment(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if environ is None else environ)
+        data_dir = Path(env.get("PPL_DATA_DIR", ".ppl")).expanduser().resolve()
+        database_url = env.get("PPL_DATABASE_URL") or f"sqlite:///{data_dir / 'ledger.sqlite3'}"
+        key_file = env.get("PPL_SIGNING_KEY_FILE")
+        environment = env.get("PPL_ENV", "development")
+        if environment not in ("development", "production"):
+            raise SettingsError(f"PPL_ENV={environment!r}: want development or production")
+        if environment == "production" and not key_file:
+            raise SettingsError(
+                "PPL_SIGNING_KEY_FILE is required when PPL_ENV=production: "
+                "the generated development key is for development only"
+            )
+        settings = cls(
+            data_dir=data_dir,
+            database_url=database_url,
+            signing_key_file=Path(key_file).expanduser().resolve() if key_file else None,
+            public_keys_file=Path(
+                env.get("PPL_PUBLIC_KEYS_FILE", str(data_dir / "keys" / "public-keys.json"))
+            )
+            .expanduser()
+            .resolve(),
+            environment=environment,
+        )
+        settings.eventsourcing_env()  # validate the URL now, not at first use
+        return settings
+
+    def eventsourcing_env(self) -> dict[str, str]:
+        """Translate the database URL into eventsourcing's persistence settings."""
+        url = urlsplit(self.database_url)
+        if url.scheme == "sqlite":
+            path = unquote(url.path)
+            if not path or path == "/":
+                raise SettingsError(f"PPL_DATABASE_URL={self.database_url!r}: want sqlite:///PATH")
+            return {
+                "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                "SQLITE_DBNAME": path,
+                "SQLITE_LOCK_TIMEOUT": "30",
+            }
+        if url.scheme in ("postgresql", "postgres"):
+            dbname = unquote(url.path.lstrip("/"))
+            if not dbname:
+                raise SettingsError(f"PPL_DATABASE_URL={self.database_url!r} names no database")
+            env = {
+                "PERSISTENCE_MODULE": "eventsourcing.postgres",
+                "POSTGRES_DBNAME": dbname,
+                "POSTGRES_HOST": url.hostname or "127.0.0.1",
+                "POSTGRES_PORT": str(url.port or 5432),
+                "POSTGRES_USER": unquote(url.username or "postgres"),
+                "POSTGRES_PASSWORD": unquote(url.password or ""),
+                "POSTGRES_CONNECT_TIMEOUT": "10",
+                "POSTGRES_POOL_SIZE": "8",
+                "POSTGRES_MAX_OVERFLOW": "8",
+                "POSTGRES_LOCK_TIMEOUT": "30",
+            }
+            schema = _query_param(url.query, "schema")
+            if schema:
+                env["POSTGRES_SCHEMA"] = schema
+            return env
+        raise SettingsError(
+            f"PPL_DATABASE_URL scheme {url.scheme!r}: want sqlite:///PATH or postgresql://..."
+        )
+
+
+def _query_param(query: str, name: str) -> str | None:
+    for part in query.split("&"):
+        key, _, value = part.partition("=")
+        if key == name and value:
+            return unquote(value)
+    return None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_environment()

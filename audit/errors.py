@@ -1,0 +1,55 @@
+"""One family of verification errors; each names the element that failed.
+
+Verifiers never return a bare ``False``: a caller that forgets to check a boolean silently
+accepts forged data, while an uncaught exception fails closed.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+
+class VerificationError(Exception):
+    """Base of every integrity failure found while reading or auditing the ledger."""
+
+
+class NonCanonicalValueError(VerificationError, ValueError):
+    """A value cannot be encoded canonically (a float, a naive datetime, a non-str key...)."""
+
+
+class MalformedEventError(VerificationError):
+    """A stored event's bytes are not a signed envelope at all."""
+
+    def __init__(self, originator_id: UUID, version: int, reason: str) -> None:
+        super().__init__(f"event {originator_id} v{version} is malformed: {reason}")
+        self.originator_id = originator_id
+        self.version = version
+        self.reason = reason
+
+
+class EventTamperedError(VerificationError):
+    """A stored event's signature does not verify over its stored bytes."""
+
+    def __init__(self, originator_id: UUID, version: int, key_id: str) -> None:
+        super().__init__(
+            f"event {originator_id} v{version}: Ed25519 signature by key {key_id} does not "
+            "verify over the stored bytes (the event was changed after signing)"
+        )
+        self.originator_id = originator_id
+        self.version = version
+        self.key_id = key_id
+
+
+class UnknownSigningKeyError(VerificationError):
+    """An event names a key id that is not in the trusted key set."""
+
+    def __init__(self, key_id: str, originator_id: UUID | None = None, version: int | None = None):
+        where = f"event {originator_id} v{version}: " if originator_id is not None else ""
+        super().__init__(f"{where}signing key {key_id} is not a trusted key")
+        self.key_id = key_id
+        self.originator_id = originator_id
+        self.version = version
+
+
+class KeyConfigurationError(VerificationError):
+    """The configured signing key or key manifest cannot be used."""

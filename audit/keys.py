@@ -1,0 +1,237 @@
+"""Signing keys and the public-key manifest that makes old events verifiable forever.
+
+Trust does not come from the database: the private key is a PEM file named by a setting, and
+every public key that ever signed an event is listed in a JSON manifest (``public-keys.json``)
+kept beside the data, published by the API and copied into audit bundles. Rotation adds a key
+and marks the previous one retired; retired keys stay trusted for reading what they signed.
+
+Manifest format (docs/event-signatures.md)::
+
+    {"keys": [{"algorithm": "ed25519", "key_id": "<16 hex>", "public_key": "<base64 raw 32 B>",
+               "added_at": "<UTC timestamp>", "retired_at": null | "<UTC timestamp>"}]}
+
+Standard library and ``cryptography`` only.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from dataclasses import dataclass, replace
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    NoEncryption,
+    PrivateFormat,
+    load_pem_private_key,
+)
+
+from audit.canonical import format_timestamp
+from audit.errors import KeyConfigurationError
+from audit.event_signature import EventSigner, key_id_of, raw_public_key
+
+DEV_KEY_FILENAME = "dev-signing-key.pem"
+MANIFEST_FILENAME = "public-keys.json"
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKeyRecord:
+    """One trusted public key and the period in which it may sign."""
+
+    key_id: str
+    public_key: Ed25519PublicKey
+    added_at: str
+    retired_at: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "algorithm": "ed25519",
+            "key_id": self.key_id,
+            "public_key": base64.b64encode(raw_public_key(self.public_key)).decode("ascii"),
+            "added_at": self.added_at,
+            "retired_at": self.retired_at,
+        }
+
+    @classmethod
+    def from_json(cls, item: dict[str, Any]) -> PublicKeyRecord:
+        """Parse one manifest entry, checking that the key id matches the key.
+
+        Raises:
+            KeyConfigurationError: on an unknown algorithm, bad base64, a key of the wrong
+                length, or a key id that is not derived from the key.
+        """
+        if item.get("algorithm") != "ed25519":
+            raise KeyConfigurationError(f"key algorithm {item.get('algorithm')!r}: want 'ed25519'")
+        try:
+            raw = base64.b64decode(str(item["public_key"]), validate=True)
+            public_key = Ed25519PublicKey.from_public_bytes(raw)
+            record = cls(
+                key_id=str(item["key_id"]),
+                public_key=public_key,
+                added_at=str(item["added_at"]),
+                retired_at=None if item.get("retired_at") is None else str(item["retired_at"]),
+            )
+        except (KeyError, ValueError, binascii.Error) as exc:
+            raise KeyConfigurationError(f"malformed public key entry {item!r}: {exc}") from exc
+        if key_id_of(public_key) != record.key_id:
+            raise KeyConfigurationError(
+                f"key id {record.key_id}: got a key whose id is {key_id_of(public_key)}"
+            )
+        return record
+
+
+@dataclass(frozen=True, slots=True)
+class KeyManifest:
+    """The set of trusted public keys, by key id."""
+
+    records: tuple[PublicKeyRecord, ...] = ()
+
+    @property
+    def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
+        return {record.key_id: record.public_key for record in self.records}
+
+    def get(self, key_id: str) -> PublicKeyRecord | None:
+        return next((r for r in self.records if r.key_id == key_id), None)
+
+    def with_key(self, public_key: Ed25519PublicKey, added_at: datetime) -> KeyManifest:
+        """Add a key (no-op if present)."""
+        if self.get(key_id_of(public_key)) is not None:
+            return self
+        record = PublicKeyRecord(key_id_of(public_key), public_key, format_timestamp(added_at))
+        return KeyManifest((*self.records, record))
+
+    def retiring_all_but(self, key_id: str, retired_at: datetime) -> KeyManifest:
+        """Mark every active key except ``key_id`` retired at ``retired_at``."""
+        when = format_timestamp(retired_at)
+        return KeyManifest(
+            tuple(
+                r if r.key_id == key_id or r.retired_at else replace(r, retired_at=when)
+                for r in self.records
+            )
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {"keys": [record.to_json() for record in self.records]}
+
+    @classmethod
+    def from_json(cls, document: Any) -> KeyManifest:
+        if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+            raise KeyConfigurationError('key manifest: want an object {"keys": [...]}')
+        return cls(tuple(PublicKeyRecord.from_json(item) for item in document["keys"]))
+
+    @classmethod
+    def load(cls, path: Path) -> KeyManifest:
+        """Read a manifest; a missing file is an empty manifest."""
+        if not path.exists():
+            return cls()
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise KeyConfigurationError(f"cannot read key manifest {path}: {exc}") from exc
+        return cls.from_json(document)
+
+    def save(self, path: Path) -> None:
+        """Write atomically (temp file + rename) so a crash never leaves half a manifest."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+        temporary.replace(path)
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    """Load an unencrypted PKCS#8 PEM Ed25519 key that only its owner can read.
+
+    Raises:
+        KeyConfigurationError: if the file is missing, readable by group or others, not PEM,
+            or not an Ed25519 key.
+    """
+    try:
+        mode = path.stat().st_mode
+        data = path.read_bytes()
+    except OSError as exc:
+        raise KeyConfigurationError(f"cannot read signing key file {path}: {exc}") from exc
+    if mode & 0o077:
+        raise KeyConfigurationError(
+            f"signing key file {path} has mode {mode & 0o777:o}: want 600 (owner only)"
+        )
+    try:
+        key = load_pem_private_key(data, password=None)
+    except (ValueError, TypeError) as exc:
+        raise KeyConfigurationError(f"signing key file {path} is not a PEM private key") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise KeyConfigurationError(f"signing key file {path}: want an Ed25519 key")
+    return key
+
+
+def create_private_key_file(path: Path) -> Ed25519PrivateKey:
+    """Generate an Ed25519 key and write it with mode 0600; never overwrites a file."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    key = Ed25519PrivateKey.generate()
+    pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as handle:
+        handle.write(pem)
+    return key
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRing:
+    """The current signer and every trusted public key."""
+
+    signer: EventSigner
+    manifest: KeyManifest
+
+    @property
+    def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
+        return self.manifest.trusted_keys
+
+
+def open_keyring(
+    *, signing_key_file: Path | None, key_dir: Path, manifest_file: Path, now: datetime
+) -> KeyRing:
+    """Load (or, in development, create) the signing key and register it in the manifest.
+
+    With ``signing_key_file`` unset a development key is created in ``key_dir`` on first run.
+    The signer's public key is added to the manifest if new, so the manifest accumulates every
+    key that ever signed.
+
+    Raises:
+        KeyConfigurationError: if the key cannot be loaded or has been retired.
+    """
+    if signing_key_file is None:
+        dev_key = key_dir / DEV_KEY_FILENAME
+        private_key = (
+            load_private_key(dev_key) if dev_key.exists() else create_private_key_file(dev_key)
+        )
+    else:
+        private_key = load_private_key(signing_key_file)
+    signer = EventSigner(private_key)
+    manifest = KeyManifest.load(manifest_file)
+    record = manifest.get(signer.key_id)
+    if record is not None and record.retired_at is not None:
+        raise KeyConfigurationError(
+            f"signing key {signer.key_id} was retired at {record.retired_at}: "
+            "configure the current key (see `ppl keys list`)"
+        )
+    updated = manifest.with_key(private_key.public_key(), now)
+    if updated is not manifest:
+        updated.save(manifest_file)
+    return KeyRing(signer, updated)
+
+
+def rotate_signing_key(*, new_key_file: Path, manifest_file: Path, now: datetime) -> str:
+    """Create a new signing key, trust it, retire the others; returns the new key id.
+
+    Old events remain verifiable because retired keys stay in the manifest.
+    """
+    key = create_private_key_file(new_key_file)
+    manifest = KeyManifest.load(manifest_file).with_key(key.public_key(), now)
+    new_id = key_id_of(key.public_key())
+    manifest.retiring_all_but(new_id, now).save(manifest_file)
+    return new_id

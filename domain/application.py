@@ -1,0 +1,451 @@
+"""The command side: ``PatentLedger``, an eventsourcing Application.
+
+Each command reads the aggregates it needs, lets them check their rules, and saves every new
+event in one atomic ``save()``. Events are signed by the mapper the composition root gives the
+application (audit.signing_mapper); this module does not know how.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import IntegrityError
+
+from domain.actor import Actor, Role
+from domain.conversion import PatentConversion, conversion_record_id
+from domain.declarations import Contact, EconomicFigures, PatentDeclaration
+from domain.errors import (
+    ActorNotPermittedError,
+    ConcurrentUpdateError,
+    DateInvalidError,
+    DuplicatePatentError,
+    DuplicateProductError,
+    FilerAlreadyRegisteredError,
+    FilerNotFoundError,
+    FilingIdTakenError,
+    InstitutionNotEligibleError,
+    NoValidPatentError,
+    NotFoundError,
+    ProductNotFoundError,
+    ProductNotOwnedError,
+    ReasonRequiredError,
+)
+from domain.filer import Filer, filer_id_for
+from domain.product import DisputeOutcome, Product, ProductStatus, new_filing
+from domain.reservation import ProductKeyReservation
+from domain.values import (
+    ConversionCategory,
+    FilerKind,
+    Money,
+    PatentNumber,
+    RegionCode,
+    Sha256Digest,
+    Uscc,
+    Year,
+    canonical_product_key,
+    clean_text,
+    parse_industry,
+    product_key_id,
+)
+
+TAggregate = TypeVar("TAggregate", Filer, Product, ProductKeyReservation, PatentConversion)
+
+# USCC registration authorities of institutions that report stock-patent conversion:
+# 1 = 机构编制 (public institutions: universities, institutes, hospitals), 5 = 民政 (private
+# non-enterprise units). Enterprises (9) file products instead.
+_INSTITUTION_AUTHORITIES = frozenset({"1", "5"})
+
+
+class PatentLedger(Application[UUID]):
+    """Filers, product filings, reviews, revisions, disputes and conversion feedback."""
+
+    name = "PatentLedger"
+    env = {  # noqa: RUF012 (eventsourcing reads this class attribute by convention)
+        "AGGREGATE_CACHE_MAXSIZE": "5000",
+        "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
+    }
+
+    # --- reading ----------------------------------------------------------------------------
+    def _get(self, cls: type[TAggregate], aggregate_id: UUID, error: type[NotFoundError]) -> TAggregate:
+        try:
+            aggregate = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            raise error(f"no {cls.__name__.lower()} {aggregate_id}", id=str(aggregate_id)) from None
+        if not isinstance(aggregate, cls):
+            raise error(f"{aggregate_id} is not a {cls.__name__.lower()}", id=str(aggregate_id))
+        return aggregate
+
+    def _find(self, aggregate_id: UUID) -> Any | None:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def get_filer(self, filer_id: UUID) -> Filer:
+        return self._get(Filer, filer_id, FilerNotFoundError)
+
+    def get_filer_by_uscc(self, uscc: str) -> Filer:
+        return self.get_filer(filer_id_for(Uscc.parse(uscc).value))
+
+    def get_product(self, product_id: UUID) -> Product:
+        return self._get(Product, product_id, ProductNotFoundError)
+
+    def get_reservation(self, name: str, model: str) -> ProductKeyReservation | None:
+        found = self._find(product_key_id(canonical_product_key(name, model)))
+        return found if isinstance(found, ProductKeyReservation) else None
+
+    def get_conversion(self, institution_uscc: str, patent_number: str) -> PatentConversion:
+        record_id = conversion_record_id(
+            Uscc.parse(institution_uscc).value, PatentNumber.parse(patent_number).value
+        )
+        return self._get(PatentConversion, record_id, NotFoundError)
+
+    # --- writing ----------------------------------------------------------------------------
+    def _save(self, *aggregates: Any) -> None:
+        """Save atomically; a lost race on an existing aggregate is a typed, retryable error."""
+        try:
+            self.save(*aggregates)
+        except IntegrityError as exc:
+            raise ConcurrentUpdateError(
+                "another command changed the same record first; re-read and retry"
+            ) from exc
+
+    # --- filers -----------------------------------------------------------------------------
+    def register_filer(
+        self,
+        actor: Actor,
+        *,
+        uscc: str,
+        name: str,
+        kind: str,
+        region_code: str,
+        contact: Contact,
+        proof_digests: Sequence[str],
+        pledge_digest: str,
+    ) -> UUID:
+        """Register a filer (pending review). The filer itself or a platform reviewer may."""
+        actor.require(Role.FILER, Role.REVIEWER)
+        code = Uscc.parse(uscc)
+        if actor.role is Role.FILER and actor.scope != code.value:
+            raise ActorNotPermittedError(
+                f"filer {actor.scope} cannot register {code.value}", actor=actor.id
+            )
+        filer = Filer(
+            uscc=code.value,
+            name=clean_text(name, field="name", max_length=200),
+            kind=FilerKind.parse(kind).value,
+            region_code=RegionCode.parse(region_code).value,
+            contact=contact.as_record(),
+            proof_digests=_digests(proof_digests),
+            pledge_digest=Sha256Digest.parse(pledge_digest).hex,
+            actor=actor.as_record(),
+        )
+        try:
+            self.save(filer)
+        except IntegrityError:
+            raise FilerAlreadyRegisteredError(
+                f"filer {code.value} is already registered", filer_id=str(filer.id)
+            ) from None
+        return filer.id
+
+    def verify_filer_real_name(self, actor: Actor, filer_id: UUID, reference: str) -> None:
+        """Record the outcome of the platform's real-name verification (实名认证)."""
+        actor.require(Role.SYSTEM, Role.REVIEWER)
+        filer = self.get_filer(filer_id)
+        filer.verify_real_name(
+            clean_text(reference, field="reference", max_length=200), actor.as_record()
+        )
+        self._save(filer)
+
+    def approve_filer(self, actor: Actor, filer_id: UUID) -> None:
+        actor.require(Role.REVIEWER)
+        filer = self.get_filer(filer_id)
+        filer.approve(actor.as_record())
+        self._save(filer)
+
+    def reject_filer(self, actor: Actor, filer_id: UUID, reason: str) -> None:
+        actor.require(Role.REVIEWER)
+        filer = self.get_filer(filer_id)
+        filer.reject(_reason(reason), actor.as_record())
+        self._save(filer)
+
+    def resubmit_filer(
+        self, actor: Actor, filer_id: UUID, proof_digests: Sequence[str], pledge_digest: str
+    ) -> None:
+        actor.require(Role.FILER)
+        filer = self.get_filer(filer_id)
+        _check_acts_for(actor, filer.uscc)
+        filer.resubmit(
+            _digests(proof_digests), Sha256Digest.parse(pledge_digest).hex, actor.as_record()
+        )
+        self._save(filer)
+
+    # --- product filings --------------------------------------------------------------------
+    def file_product(
+        self,
+        actor: Actor,
+        *,
+        filer_id: UUID,
+        name: str,
+        model: str,
+        variants: Sequence[str],
+        category: str,
+        finer_code: str | None,
+        patents: Sequence[PatentDeclaration],
+        data_year: int,
+        figures: EconomicFigures,
+        proof_digests: Sequence[str],
+        filing_id: UUID | None = None,
+    ) -> UUID:
+        """File a product (pending review), reserving its canonical key in the same save.
+
+        Raises ``duplicate_product`` naming the filing that holds the key when the same
+        product (same normalized name + model) is already filed by anyone.
+        """
+        actor.require(Role.FILER)
+        filer = self.get_filer(filer_id)
+        _check_acts_for(actor, filer.uscc)
+        filer.check_may_file()
+        clean_name = clean_text(name, field="name", max_length=200)
+        clean_model = clean_text(model, field="model", max_length=200) if model.strip() else ""
+        industry, finer = parse_industry(category, finer_code)
+        key = canonical_product_key(clean_name, clean_model)
+        product_id = filing_id or uuid4()
+        product = new_filing(
+            product_id,
+            filer_id=str(filer.id),
+            filer_uscc=filer.uscc,
+            name=clean_name,
+            model=clean_model,
+            variants=[clean_text(v, field="variants", max_length=200) for v in variants],
+            category=industry.value,
+            finer_code=finer,
+            patents=_patent_records(patents),
+            data_year=Year(data_year).value,
+            figures=figures.as_record(),
+            proof_digests=_digests(proof_digests),
+            canonical_key=key,
+            actor=actor.as_record(),
+        )
+        reservation = self._reservation_for(key, product_id, filer.uscc, actor)
+        try:
+            self.save(product, reservation)
+        except IntegrityError:
+            # Lost a race: either another filing took the key, or the filing id is taken.
+            self._raise_duplicate_if_reserved(key, product_id)
+            raise FilingIdTakenError(
+                f"filing id {product_id} is already used", filing_id=str(product_id)
+            ) from None
+        return product_id
+
+    def _reservation_for(
+        self, key: str, product_id: UUID, filer_uscc: str, actor: Actor
+    ) -> ProductKeyReservation:
+        existing = self._find(product_key_id(key))
+        if existing is None:
+            return ProductKeyReservation(
+                canonical_key=key,
+                product_id=str(product_id),
+                filer_uscc=filer_uscc,
+                actor=actor.as_record(),
+            )
+        holder = self.get_product(existing.product_id)
+        if holder.status is ProductStatus.WITHDRAWN and existing.filer_uscc == filer_uscc:
+            existing.reassign(str(product_id), actor.as_record())
+            return existing  # type: ignore[no-any-return]
+        raise _duplicate(key, existing, holder)
+
+    def _raise_duplicate_if_reserved(self, key: str, product_id: UUID) -> None:
+        existing = self._find(product_key_id(key))
+        if existing is not None and existing.product_id != product_id:
+            raise _duplicate(key, existing, self.get_product(existing.product_id))
+
+    def approve_product(self, actor: Actor, product_id: UUID) -> None:
+        actor.require(Role.REVIEWER)
+        product = self.get_product(product_id)
+        product.approve(actor.as_record())
+        self._save(product)
+
+    def reject_product(self, actor: Actor, product_id: UUID, reason: str) -> None:
+        actor.require(Role.REVIEWER)
+        product = self.get_product(product_id)
+        product.reject(_reason(reason), actor.as_record())
+        self._save(product)
+
+    def revise_product(
+        self,
+        actor: Actor,
+        product_id: UUID,
+        *,
+        data_year: int,
+        figures: EconomicFigures,
+        patents: Sequence[PatentDeclaration],
+        proof_digests: Sequence[str],
+    ) -> None:
+        """Update the filing to a strictly newer data year; it goes back to review."""
+        actor.require(Role.FILER)
+        product = self.get_product(product_id)
+        _check_owns(actor, product)
+        product.revise(
+            Year(data_year).value,
+            figures.as_record(),
+            _patent_records(patents),
+            _digests(proof_digests),
+            actor.as_record(),
+        )
+        self._save(product)
+
+    def withdraw_product(self, actor: Actor, product_id: UUID, reason: str) -> None:
+        """The filer withdraws its filing, or the platform withdraws it (e.g. patents lapsed)."""
+        actor.require(Role.FILER, Role.REVIEWER)
+        product = self.get_product(product_id)
+        if actor.role is Role.FILER:
+            _check_owns(actor, product)
+        product.withdraw(_reason(reason), actor.as_record())
+        self._save(product)
+
+    def raise_dispute(
+        self,
+        actor: Actor,
+        product_id: UUID,
+        *,
+        patent_numbers: Sequence[str],
+        claimant: str,
+        description: str,
+        dispute_id: str | None = None,
+    ) -> str:
+        """Record an ownership dispute (权属纠纷) over some of the product's patents."""
+        actor.require(Role.REVIEWER, Role.FILER)
+        product = self.get_product(product_id)
+        declared = {patent["number"] for patent in product.patents}
+        numbers = [PatentNumber.parse(number).value for number in patent_numbers]
+        if not numbers or not set(numbers) <= declared:
+            raise NoValidPatentError(
+                "a dispute names one or more patents the product declares",
+                declared=sorted(declared),
+            )
+        identifier = dispute_id or uuid4().hex
+        product.raise_dispute(
+            clean_text(identifier, field="dispute_id", max_length=64),
+            sorted(set(numbers)),
+            clean_text(claimant, field="claimant", max_length=200),
+            clean_text(description, field="description", max_length=2000),
+            actor.as_record(),
+        )
+        self._save(product)
+        return identifier
+
+    def resolve_dispute(
+        self, actor: Actor, product_id: UUID, dispute_id: str, outcome: str, note: str
+    ) -> None:
+        actor.require(Role.REVIEWER)
+        product = self.get_product(product_id)
+        try:
+            parsed = DisputeOutcome(outcome)
+        except ValueError:
+            raise ActorNotPermittedError(
+                f"dispute outcome {outcome!r}: want one of "
+                + ", ".join(o.value for o in DisputeOutcome)
+            ) from None
+        product.resolve_dispute(
+            dispute_id,
+            parsed.value,
+            clean_text(note, field="note", max_length=2000),
+            actor.as_record(),
+        )
+        self._save(product)
+
+    # --- conversion feedback ----------------------------------------------------------------
+    def report_conversion(
+        self,
+        actor: Actor,
+        *,
+        institution_uscc: str,
+        patent_number: str,
+        category: str,
+        counterparty: str,
+        occurred_on: str,
+        amount_fen: int | None = None,
+    ) -> UUID:
+        """Append a conversion outcome for an institution's patent; history is kept."""
+        actor.require(Role.INSTITUTION)
+        uscc = Uscc.parse(institution_uscc)
+        _check_acts_for(actor, uscc.value)
+        if uscc.registration_authority not in _INSTITUTION_AUTHORITIES:
+            raise InstitutionNotEligibleError(
+                f"USCC {uscc.value} is not a public institution or private non-enterprise unit",
+                registration_authority=uscc.registration_authority,
+            )
+        number = PatentNumber.parse(patent_number)
+        record = self._find(conversion_record_id(uscc.value, number.value))
+        if record is None:
+            record = PatentConversion(
+                institution_uscc=uscc.value,
+                patent_number=number.value,
+                region_code=RegionCode.parse(uscc.region_code_part).value,
+                actor=actor.as_record(),
+            )
+        record.report(
+            ConversionCategory.parse(category).value,
+            clean_text(counterparty, field="counterparty", max_length=200),
+            _iso_date(occurred_on),
+            None if amount_fen is None else Money(amount_fen).fen,
+            actor.as_record(),
+        )
+        self._save(record)
+        return record.id  # type: ignore[no-any-return]
+
+
+def _check_acts_for(actor: Actor, uscc: str) -> None:
+    if actor.role in (Role.FILER, Role.INSTITUTION) and actor.scope != uscc:
+        raise ActorNotPermittedError(
+            f"actor {actor.id} acts for {actor.scope}, not for {uscc}", actor=actor.id
+        )
+
+
+def _check_owns(actor: Actor, product: Product) -> None:
+    if actor.scope != product.filer_uscc:
+        raise ProductNotOwnedError(
+            f"product {product.id} belongs to another filer", product_id=str(product.id)
+        )
+
+
+def _duplicate(key: str, reservation: Any, holder: Product) -> DuplicateProductError:
+    return DuplicateProductError(
+        f"this product is already filed as {holder.id} by {holder.filer_uscc}",
+        existing_product_id=str(holder.id),
+        existing_filer_uscc=holder.filer_uscc,
+        existing_status=holder.status.value,
+        canonical_key=key,
+    )
+
+
+def _patent_records(patents: Sequence[PatentDeclaration]) -> list[dict[str, Any]]:
+    if not patents:
+        raise NoValidPatentError("a product must declare at least one valid patent")
+    numbers = [patent.number.value for patent in patents]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise DuplicatePatentError(f"patents declared twice: {', '.join(repeated)}")
+    return [patent.as_record() for patent in patents]
+
+
+def _digests(digests: Sequence[str]) -> list[str]:
+    return [Sha256Digest.parse(digest).hex for digest in digests]
+
+
+def _reason(reason: str) -> str:
+    if not reason.strip():
+        raise ReasonRequiredError("a reason is required")
+    return clean_text(reason, field="reason", max_length=2000)
+
+
+def _iso_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except (TypeError, ValueError):
+        raise DateInvalidError(f"date {text!r}: want YYYY-MM-DD") from None

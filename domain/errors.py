@@ -1,0 +1,187 @@
+"""Domain errors: one family, each with a stable machine-readable code.
+
+The API maps ``code`` to an RFC 9457 problem ``type``; clients and tests match on the code,
+never on the message, so messages may improve without breaking anyone.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+
+class DomainError(Exception):
+    """Base of every rule violation raised by the command side.
+
+    ``details`` carries structured context (e.g. the existing filing for a duplicate) so the
+    API can return it without parsing the message.
+    """
+
+    code: ClassVar[str] = "domain_error"
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details: dict[str, Any] = details
+
+    def __str__(self) -> str:
+        return f"[{self.code}] {self.message}"
+
+
+class InvalidValueError(DomainError):
+    """A value object refused its input (the subclass code names which kind)."""
+
+    code = "invalid_value"
+
+
+class UsccInvalidError(InvalidValueError):
+    code = "uscc_invalid"
+
+
+class UsccNotLegalPersonError(InvalidValueError):
+    code = "uscc_not_legal_person"
+
+
+class PatentNumberInvalidError(InvalidValueError):
+    code = "patent_number_invalid"
+
+
+class RegionCodeInvalidError(InvalidValueError):
+    code = "region_code_invalid"
+
+
+class MoneyInvalidError(InvalidValueError):
+    code = "money_invalid"
+
+
+class YearInvalidError(InvalidValueError):
+    code = "year_invalid"
+
+
+class DigestInvalidError(InvalidValueError):
+    code = "digest_invalid"
+
+
+class CategoryInvalidError(InvalidValueError):
+    code = "category_invalid"
+
+
+class TextInvalidError(InvalidValueError):
+    code = "text_invalid"
+
+
+class DateInvalidError(InvalidValueError):
+    code = "date_invalid"
+
+
+class ActorNotPermittedError(DomainError):
+    """The acting principal's role may not issue this command."""
+
+    code = "actor_not_permitted"
+
+
+class NotFoundError(DomainError):
+    code = "not_found"
+
+
+class FilerNotFoundError(NotFoundError):
+    code = "filer_not_found"
+
+
+class ProductNotFoundError(NotFoundError):
+    code = "product_not_found"
+
+
+class FilerAlreadyRegisteredError(DomainError):
+    code = "filer_already_registered"
+
+
+class FilerNotApprovedError(DomainError):
+    code = "filer_not_approved"
+
+
+class FilerNotVerifiedError(DomainError):
+    code = "filer_not_verified"
+
+
+class FilerAlreadyVerifiedError(DomainError):
+    code = "filer_already_verified"
+
+
+class FilerNotPendingReviewError(DomainError):
+    code = "filer_not_pending_review"
+
+
+class DuplicateProductError(DomainError):
+    code = "duplicate_product"
+
+
+class NoValidPatentError(DomainError):
+    code = "no_valid_patent"
+
+
+class DuplicatePatentError(DomainError):
+    code = "duplicate_patent"
+
+
+class LicenceReferenceMissingError(DomainError):
+    code = "licence_reference_missing"
+
+
+class ProductNotPendingReviewError(DomainError):
+    code = "product_not_pending_review"
+
+
+class ProductWithdrawnError(DomainError):
+    code = "product_withdrawn"
+
+
+class ProductNotOwnedError(DomainError):
+    """A filer acted on a product filed by another filer."""
+
+    code = "product_not_owned"
+
+
+class DataYearNotNewerError(DomainError):
+    code = "data_year_not_newer"
+
+
+class RevisionNotAllowedError(DomainError):
+    code = "revision_not_allowed"
+
+
+class DisputeAlreadyOpenError(DomainError):
+    code = "dispute_already_open"
+
+
+class DisputeNotFoundError(DomainError):
+    code = "dispute_not_found"
+
+
+class InstitutionNotEligibleError(DomainError):
+    code = "institution_not_eligible"
+
+
+class ReasonRequiredError(DomainError):
+    code = "reason_required"
+
+
+class DisputeOpenError(DomainError):
+    """A filing with an open ownership dispute cannot be approved."""
+
+    code = "dispute_open"
+
+
+class ExportsExceedSalesError(DomainError):
+    code = "exports_exceed_sales"
+
+
+class FilingIdTakenError(DomainError):
+    """A client-supplied filing id is already used by another aggregate."""
+
+    code = "filing_id_taken"
+
+
+class ConcurrentUpdateError(DomainError):
+    """Another command changed the same aggregate first; re-read and retry."""
+
+    code = "concurrent_update"

@@ -1,0 +1,238 @@
+"""Patent product filing (备案产品): one model or variety of a product, filed once.
+
+Lifecycle: filed (pending review) → approved / rejected → revised to a newer data year
+(back to pending review) → withdrawn. Ownership disputes are raised and resolved on the
+product; while one is open the filing cannot be approved and is not eligible for certification.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import event
+
+from domain.base import LedgerAggregate
+from domain.errors import (
+    DataYearNotNewerError,
+    DisputeAlreadyOpenError,
+    DisputeNotFoundError,
+    DisputeOpenError,
+    ProductNotPendingReviewError,
+    ProductWithdrawnError,
+    ReasonRequiredError,
+    RevisionNotAllowedError,
+)
+
+
+class ProductStatus(StrEnum):
+    PENDING_REVIEW = "pending_review"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+
+
+class DisputeOutcome(StrEnum):
+    CLAIM_DISMISSED = "claim_dismissed"
+    CLAIM_UPHELD = "claim_upheld"
+    SETTLED = "settled"
+
+
+class Product(LedgerAggregate):
+    """A filed patent product and its review, revision, dispute and withdrawal history."""
+
+    @event("ProductFiled")
+    def __init__(
+        self,
+        filer_id: str,
+        filer_uscc: str,
+        name: str,
+        model: str,
+        variants: list[str],
+        category: str,
+        finer_code: str | None,
+        patents: list[dict[str, Any]],
+        data_year: int,
+        figures: dict[str, int],
+        proof_digests: list[str],
+        canonical_key: str,
+        actor: dict[str, Any],
+    ) -> None:
+        self.filer_id = UUID(filer_id)
+        self.filer_uscc = filer_uscc
+        self.name = name
+        self.model = model
+        self.variants = list(variants)
+        self.category = category
+        self.finer_code = finer_code
+        self.patents = [dict(patent) for patent in patents]
+        self.data_year = data_year
+        self.figures = dict(figures)
+        self.proof_digests = list(proof_digests)
+        self.canonical_key = canonical_key
+        self.status = ProductStatus.PENDING_REVIEW
+        self.rejection_reason: str | None = None
+        self.withdrawal_reason: str | None = None
+        self.open_disputes: dict[str, dict[str, Any]] = {}
+        self.resolved_disputes: dict[str, dict[str, Any]] = {}
+
+    # --- guards -----------------------------------------------------------------------------
+    def check_not_withdrawn(self) -> None:
+        if self.status is ProductStatus.WITHDRAWN:
+            raise ProductWithdrawnError(f"product {self.id} was withdrawn", product_id=str(self.id))
+
+    def check_pending_review(self) -> None:
+        self.check_not_withdrawn()
+        if self.status is not ProductStatus.PENDING_REVIEW:
+            raise ProductNotPendingReviewError(
+                f"product {self.id} is {self.status.value}: want pending_review",
+                status=self.status.value,
+            )
+
+    @property
+    def has_open_dispute(self) -> bool:
+        return bool(self.open_disputes)
+
+    # --- review -----------------------------------------------------------------------------
+    def approve(self, actor: dict[str, Any]) -> None:
+        self.check_pending_review()
+        if self.open_disputes:
+            raise DisputeOpenError(
+                f"product {self.id} has an open ownership dispute",
+                disputes=sorted(self.open_disputes),
+            )
+        self._approved(actor=actor)
+
+    @event("FilingApproved")
+    def _approved(self, actor: dict[str, Any]) -> None:
+        self.status = ProductStatus.APPROVED
+        self.rejection_reason = None
+
+    def reject(self, reason: str, actor: dict[str, Any]) -> None:
+        self.check_pending_review()
+        if not reason:
+            raise ReasonRequiredError("a rejection needs a reason")
+        self._rejected(reason=reason, actor=actor)
+
+    @event("FilingRejected")
+    def _rejected(self, reason: str, actor: dict[str, Any]) -> None:
+        self.status = ProductStatus.REJECTED
+        self.rejection_reason = reason
+
+    # --- annual revision ----------------------------------------------------------------------
+    def revise(
+        self,
+        data_year: int,
+        figures: dict[str, int],
+        patents: list[dict[str, Any]],
+        proof_digests: list[str],
+        actor: dict[str, Any],
+    ) -> None:
+        """Move the filing to a strictly newer data year; it goes back to review."""
+        self.check_not_withdrawn()
+        if self.status is ProductStatus.PENDING_REVIEW:
+            raise RevisionNotAllowedError(
+                f"product {self.id} is pending review: revise it after the review decision"
+            )
+        if data_year <= self.data_year:
+            raise DataYearNotNewerError(
+                f"data year {data_year}: want a year after {self.data_year}",
+                current_data_year=self.data_year,
+            )
+        self._revised(
+            data_year=data_year,
+            figures=figures,
+            patents=patents,
+            proof_digests=proof_digests,
+            actor=actor,
+        )
+
+    @event("ProductRevised")
+    def _revised(
+        self,
+        data_year: int,
+        figures: dict[str, int],
+        patents: list[dict[str, Any]],
+        proof_digests: list[str],
+        actor: dict[str, Any],
+    ) -> None:
+        self.data_year = data_year
+        self.figures = dict(figures)
+        self.patents = [dict(patent) for patent in patents]
+        self.proof_digests = list(proof_digests)
+        self.status = ProductStatus.PENDING_REVIEW
+        self.rejection_reason = None
+
+    # --- withdrawal -------------------------------------------------------------------------
+    def withdraw(self, reason: str, actor: dict[str, Any]) -> None:
+        self.check_not_withdrawn()
+        if not reason:
+            raise ReasonRequiredError("a withdrawal needs a reason")
+        self._withdrawn(reason=reason, actor=actor)
+
+    @event("ProductWithdrawn")
+    def _withdrawn(self, reason: str, actor: dict[str, Any]) -> None:
+        self.status = ProductStatus.WITHDRAWN
+        self.withdrawal_reason = reason
+
+    # --- ownership disputes (权属纠纷) ----------------------------------------------------------
+    def raise_dispute(
+        self,
+        dispute_id: str,
+        patent_numbers: list[str],
+        claimant: str,
+        description: str,
+        actor: dict[str, Any],
+    ) -> None:
+        self.check_not_withdrawn()
+        if dispute_id in self.open_disputes or dispute_id in self.resolved_disputes:
+            raise DisputeAlreadyOpenError(f"dispute {dispute_id} already exists on {self.id}")
+        for patent_number in patent_numbers:
+            for open_id, dispute in self.open_disputes.items():
+                if patent_number in dispute["patent_numbers"]:
+                    raise DisputeAlreadyOpenError(
+                        f"patent {patent_number} already has open dispute {open_id}",
+                        dispute_id=open_id,
+                    )
+        self._dispute_raised(
+            dispute_id=dispute_id,
+            patent_numbers=patent_numbers,
+            claimant=claimant,
+            description=description,
+            actor=actor,
+        )
+
+    @event("OwnershipDisputeRaised")
+    def _dispute_raised(
+        self,
+        dispute_id: str,
+        patent_numbers: list[str],
+        claimant: str,
+        description: str,
+        actor: dict[str, Any],
+    ) -> None:
+        self.open_disputes[dispute_id] = {
+            "patent_numbers": list(patent_numbers),
+            "claimant": claimant,
+            "description": description,
+        }
+
+    def resolve_dispute(
+        self, dispute_id: str, outcome: str, note: str, actor: dict[str, Any]
+    ) -> None:
+        if dispute_id not in self.open_disputes:
+            raise DisputeNotFoundError(f"no open dispute {dispute_id} on product {self.id}")
+        self._dispute_resolved(dispute_id=dispute_id, outcome=outcome, note=note, actor=actor)
+
+    @event("OwnershipDisputeResolved")
+    def _dispute_resolved(
+        self, dispute_id: str, outcome: str, note: str, actor: dict[str, Any]
+    ) -> None:
+        dispute = self.open_disputes.pop(dispute_id)
+        self.resolved_disputes[dispute_id] = {**dispute, "outcome": outcome, "note": note}
+
+
+def new_filing(filing_id: UUID, **fields: Any) -> Product:
+    """Create a filing under a given id (client-chosen or deterministic for sample data)."""
+    return Product._create(Product.ProductFiled, id=filing_id, **fields)  # type: ignore[attr-defined,no-any-return]

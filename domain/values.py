@@ -1,0 +1,899 @@
+"""Value objects of the filing domain: identifiers, codes, amounts and normalised text.
+
+Every value object is a frozen, slotted dataclass that validates in ``__post_init__``, so an
+instance that exists is valid: aggregates, projections and the API can pass them around without
+re-checking. Constructors take the *canonical* form only; the ``parse`` class methods accept what
+people actually type (spaces, prefixes, lower case) and normalise it first. That split keeps the
+stored event payloads canonical while staying forgiving at the edge.
+
+Rules raise the typed errors of :mod:`domain.errors` (never ``assert``: it vanishes under
+``python -O``), with messages of the form "got X, want Y". No floats are used anywhere: amounts
+are integer fen, because a ledger that sums sales must be exact.
+"""
+
+from __future__ import annotations
+
+import re
+import types
+import unicodedata
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from domain.errors import (
+    CategoryInvalidError,
+    DigestInvalidError,
+    MoneyInvalidError,
+    PatentNumberInvalidError,
+    RegionCodeInvalidError,
+    TextInvalidError,
+    UsccInvalidError,
+    UsccNotLegalPersonError,
+    YearInvalidError,
+)
+
+__all__ = [
+    "LEGACY_REGION_CODES",
+    "MONEY_MAX_FEN",
+    "PRODUCT_KEY_NAMESPACE",
+    "PRODUCT_KEY_SEPARATOR",
+    "SHANGHAI_CITY_CODE",
+    "SHANGHAI_DISTRICTS",
+    "USCC_ALPHABET",
+    "YEAR_MAX",
+    "YEAR_MIN",
+    "ConversionCategory",
+    "FilerKind",
+    "IndustryCategory",
+    "Money",
+    "PatentNumber",
+    "PatentType",
+    "RegionCode",
+    "Sha256Digest",
+    "Uscc",
+    "Year",
+    "canonical_product_key",
+    "clean_text",
+    "parse_industry",
+    "patent_check_char",
+    "product_key_id",
+    "uscc_check_char",
+]
+
+# --------------------------------------------------------------------------------------------
+# Unified Social Credit Code (GB 32100-2015)
+# --------------------------------------------------------------------------------------------
+
+USCC_ALPHABET: Final = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+"""The 31 code characters of GB 32100-2015 (no I, O, S, V, Z: they read like 1, 0, 5, U, 2)."""
+
+_USCC_WEIGHTS: Final = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+_USCC_LENGTH: Final = 18
+_USCC_NOT_LEGAL_PERSON_PREFIX: Final = "92"
+
+
+def uscc_check_char(first17: str) -> str:
+    """Return the GB 32100-2015 check character for the first 17 characters of a USCC.
+
+    The check is ``alphabet[(31 - sum(value * weight) mod 31) mod 31]``. Because 31 is prime and
+    no weight is 0 mod 31, any single substituted character changes the check, so one typo in a
+    filer's code is always caught before it becomes the key of a registration.
+
+    Raises:
+        UsccInvalidError: ``first17`` is not 17 characters of the USCC alphabet.
+    """
+    if len(first17) != _USCC_LENGTH - 1:
+        raise UsccInvalidError(
+            f"USCC check needs 17 characters: got {len(first17)}, want 17", value=first17
+        )
+    total = 0
+    for position, (char, weight) in enumerate(zip(first17, _USCC_WEIGHTS, strict=True), 1):
+        index = USCC_ALPHABET.find(char)
+        if index < 0:
+            raise UsccInvalidError(
+                f"USCC character {position} is not in the code alphabet: got {char!r}, "
+                f"want one of {USCC_ALPHABET}",
+                value=first17,
+            )
+        total += index * weight
+    return USCC_ALPHABET[(31 - total % 31) % 31]
+
+
+@dataclass(frozen=True, slots=True)
+class Uscc:
+    """An 18-character Unified Social Credit Code identifying a filer.
+
+    Layout: registration authority (1) + organisation type (1) + region code (6, GB/T 2260) +
+    organisation code (9, GB 11714) + check character (1). Only independent legal entities may
+    file, so the prefix ``92`` (individual business, 个体工商户) is refused with its own error:
+    the code is well formed, the *filer* is not eligible, and the API should say which.
+
+    Raises:
+        UsccInvalidError: wrong length, alphabet, non-digit region part or check character.
+        UsccNotLegalPersonError: a well-formed code with prefix ``92``.
+    """
+
+    value: str
+
+    def __post_init__(self) -> None:
+        value = self.value
+        if len(value) != _USCC_LENGTH:
+            raise UsccInvalidError(
+                f"USCC must be 18 characters: got {len(value)} in {value!r}, want 18", value=value
+            )
+        for position, char in enumerate(value, 1):
+            if char not in USCC_ALPHABET:
+                raise UsccInvalidError(
+                    f"USCC character {position} is not in the code alphabet: got {char!r} in "
+                    f"{value!r}, want one of {USCC_ALPHABET}",
+                    value=value,
+                )
+        region = value[2:8]
+        if not region.isdigit():
+            raise UsccInvalidError(
+                f"USCC characters 3-8 (region code) must be digits: got {region!r}, want 6 digits",
+                value=value,
+            )
+        expected = uscc_check_char(value[:17])
+        if value[17] != expected:
+            raise UsccInvalidError(
+                f"USCC check character mismatch: got {value[17]!r}, want {expected!r}",
+                value=value,
+            )
+        if value.startswith(_USCC_NOT_LEGAL_PERSON_PREFIX):
+            raise UsccNotLegalPersonError(
+                f"USCC prefix 92 is an individual business, not a legal person: got {value!r}, "
+                "want an independent legal entity (e.g. prefix 91, 12, 51, 52, 53)",
+                value=value,
+            )
+
+    @classmethod
+    def parse(cls, raw: str) -> Uscc:
+        """Build from user input: surrounding whitespace is stripped and letters uppercased."""
+        return cls(raw.strip().upper())
+
+    @property
+    def registration_authority(self) -> str:
+        """First character: the registering authority (9 = market regulation, 1 = organs...)."""
+        return self.value[0]
+
+    @property
+    def organisation_type(self) -> str:
+        """First two characters, e.g. ``91`` enterprise, ``12`` public institution."""
+        return self.value[:2]
+
+    @property
+    def region_code_part(self) -> str:
+        """Characters 3-8: the GB/T 2260 region at registration time (may be a legacy code)."""
+        return self.value[2:8]
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# --------------------------------------------------------------------------------------------
+# Patent application numbers (CNIPA)
+# --------------------------------------------------------------------------------------------
+
+
+class PatentType(StrEnum):
+    """The patent type encoded in the type digit ``T`` of an application number."""
+
+    invention = "invention"
+    utility_model = "utility_model"
+    design = "design"
+    pct_invention = "pct_invention"
+    pct_utility_model = "pct_utility_model"
+
+    @classmethod
+    def from_type_digit(cls, digit: str) -> PatentType:
+        """Map the type digit (1, 2, 3, 8, 9) to the type.
+
+        Raises:
+            PatentNumberInvalidError: any other digit.
+        """
+        try:
+            return _PATENT_TYPE_BY_DIGIT[digit]
+        except KeyError:
+            raise PatentNumberInvalidError(
+                f"unknown patent type digit: got {digit!r}, want one of 1, 2, 3, 8, 9",
+                type_digit=digit,
+            ) from None
+
+    @property
+    def type_digit(self) -> str:
+        """The digit that encodes this type in an application number."""
+        return _PATENT_TYPE_DIGITS[self]
+
+
+_PATENT_TYPE_DIGITS: Final[Mapping[PatentType, str]] = types.MappingProxyType(
+    {
+        PatentType.invention: "1",
+        PatentType.utility_model: "2",
+        PatentType.design: "3",
+        PatentType.pct_invention: "8",
+        PatentType.pct_utility_model: "9",
+    }
+)
+_PATENT_TYPE_BY_DIGIT: Final[Mapping[str, PatentType]] = types.MappingProxyType(
+    {digit: patent_type for patent_type, digit in _PATENT_TYPE_DIGITS.items()}
+)
+
+_PATENT_WEIGHTS: Final = (2, 3, 4, 5, 6, 7, 8, 9, 2, 3, 4, 5)
+_PATENT_NEW_DIGITS: Final = 12
+_PATENT_OLD_DIGITS: Final = 8
+_PATENT_CANONICAL_RE: Final = re.compile(r"(?P<digits>[0-9]{12}|[0-9]{8})\.(?P<check>[0-9X])")
+_PATENT_PREFIXES: Final = ("ZL", "CN")
+_PATENT_IGNORED_CHARS: Final = frozenset(".\uff0e")  # ASCII full stop and full-width U+FF0E
+_OLD_FORM_LAST_YEAR: Final = 2003  # the 8-digit form ran until the 2003 switch to 12 digits
+_OLD_FORM_FIRST_YEAR: Final = 1985  # the Chinese patent system started on 1 April 1985
+
+
+def patent_check_char(digits: str) -> str:
+    """Return the check character for the 12 (new form) or 8 (old form) digits of a number.
+
+    ``C = sum(digit * weight) mod 11`` with weights 2,3,4,5,6,7,8,9,2,3,4,5 (the old form uses
+    the first eight), and 10 is written ``X``. No weight is 0 mod 11 and 11 is prime, so any
+    single wrong digit changes the check: a mistyped patent in a declaration is caught here.
+
+    Raises:
+        PatentNumberInvalidError: ``digits`` is not 8 or 12 ASCII digits.
+    """
+    if len(digits) not in (_PATENT_OLD_DIGITS, _PATENT_NEW_DIGITS) or not _is_ascii_digits(digits):
+        raise PatentNumberInvalidError(
+            f"patent check needs 8 or 12 digits: got {digits!r}, want 8 or 12 ASCII digits",
+            value=digits,
+        )
+    remainder = sum(int(d) * w for d, w in zip(digits, _PATENT_WEIGHTS, strict=False)) % 11
+    return "X" if remainder == 10 else str(remainder)
+
+
+@dataclass(frozen=True, slots=True)
+class PatentNumber:
+    """A Chinese patent application number in canonical form ``digits.C``.
+
+    New form (from October 2003): ``YYYY T NNNNNNN . C``, e.g. ``202110182616.5``. Old form:
+    ``YY T NNNNN . C``, e.g. ``99113861.9``. The canonical form drops the ``ZL``/``CN`` prefixes
+    and spaces because they are presentation, not identity: the same patent written two ways
+    must compare equal, or one patent could be declared twice.
+
+    Raises:
+        PatentNumberInvalidError: bad shape, check character, type digit or year.
+    """
+
+    value: str
+
+    def __post_init__(self) -> None:
+        value = self.value
+        match = _PATENT_CANONICAL_RE.fullmatch(value)
+        if match is None:
+            raise PatentNumberInvalidError(
+                f"patent number is not in canonical form: got {value!r}, "
+                "want 12 or 8 digits, a dot and a check character (e.g. '202110182616.5')",
+                value=value,
+            )
+        digits, check = match["digits"], match["check"]
+        expected = patent_check_char(digits)
+        if check != expected:
+            raise PatentNumberInvalidError(
+                f"patent number check character mismatch in {value!r}: got {check!r}, "
+                f"want {expected!r}",
+                value=value,
+            )
+        PatentType.from_type_digit(_type_digit(digits))
+        year = _application_year(digits)
+        if len(digits) == _PATENT_NEW_DIGITS and not YEAR_MIN <= year <= YEAR_MAX:
+            raise PatentNumberInvalidError(
+                f"patent application year out of range in {value!r}: got {year}, "
+                f"want {YEAR_MIN}..{YEAR_MAX}",
+                value=value,
+            )
+        if len(digits) == _PATENT_OLD_DIGITS and not (
+            _OLD_FORM_FIRST_YEAR <= year <= _OLD_FORM_LAST_YEAR
+        ):
+            raise PatentNumberInvalidError(
+                f"old-form (8-digit) patent year out of range in {value!r}: got {digits[:2]!r}, "
+                "want 85..99 (1985-1999) or 00..03 (2000-2003)",
+                value=value,
+            )
+
+    @classmethod
+    def parse(cls, raw: str) -> PatentNumber:
+        """Build from user input such as ``ZL 2021 1018 2616.5`` or ``cn 202110182616 .5``.
+
+        Whitespace (including the full-width space U+3000) and dots (ASCII and full-width)
+        are removed, letters uppercased, and one leading ``ZL`` or ``CN`` dropped; the dot is
+        then put back before the last character.
+        """
+        compact = "".join(
+            char for char in raw if not char.isspace() and char not in _PATENT_IGNORED_CHARS
+        ).upper()
+        for prefix in _PATENT_PREFIXES:
+            if compact.startswith(prefix):
+                compact = compact[len(prefix) :]
+                break
+        if len(compact) < 2:
+            raise PatentNumberInvalidError(
+                f"patent number too short: got {raw!r}, want 12 or 8 digits and a check character",
+                value=raw,
+            )
+        return cls(f"{compact[:-1]}.{compact[-1]}")
+
+    @property
+    def digits(self) -> str:
+        """The 12 or 8 digits before the dot."""
+        return self.value[:-2]
+
+    @property
+    def check_char(self) -> str:
+        """The check character after the dot (a digit or ``X``)."""
+        return self.value[-1]
+
+    @property
+    def is_old_form(self) -> bool:
+        """True for 8-digit numbers filed before the 2003 switch to 12 digits."""
+        return len(self.digits) == _PATENT_OLD_DIGITS
+
+    @property
+    def patent_type(self) -> PatentType:
+        """Invention, utility model, design or their PCT national-phase variants."""
+        return PatentType.from_type_digit(_type_digit(self.digits))
+
+    @property
+    def application_year(self) -> int:
+        """The four-digit year of filing (old-form ``YY`` expanded to 19YY or 20YY)."""
+        return _application_year(self.digits)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+def _type_digit(digits: str) -> str:
+    return digits[4] if len(digits) == _PATENT_NEW_DIGITS else digits[2]
+
+
+def _application_year(digits: str) -> int:
+    if len(digits) == _PATENT_NEW_DIGITS:
+        return int(digits[:4])
+    short = int(digits[:2])
+    return 2000 + short if short <= _OLD_FORM_LAST_YEAR - 2000 else 1900 + short
+
+
+# --------------------------------------------------------------------------------------------
+# Region codes (GB/T 2260)
+# --------------------------------------------------------------------------------------------
+
+SHANGHAI_CITY_CODE: Final = "310000"
+
+SHANGHAI_DISTRICTS: Final[Mapping[str, str]] = types.MappingProxyType(
+    {
+        "310101": "黄浦区",
+        "310104": "徐汇区",
+        "310105": "长宁区",
+        "310106": "静安区",
+        "310107": "普陀区",
+        "310109": "虹口区",
+        "310110": "杨浦区",
+        "310112": "闵行区",
+        "310113": "宝山区",
+        "310114": "嘉定区",
+        "310115": "浦东新区",
+        "310116": "金山区",
+        "310117": "松江区",
+        "310118": "青浦区",
+        "310120": "奉贤区",
+        "310151": "崇明区",
+    }
+)
+"""The 16 current Shanghai districts: regional administrators see exactly these regions."""
+
+LEGACY_REGION_CODES: Final[Mapping[str, str]] = types.MappingProxyType(
+    {
+        "310103": "310101",  # 卢湾区 merged into 黄浦区 (2011)
+        "310108": "310106",  # 闸北区 merged into 静安区 (2015)
+        "310119": "310115",  # 南汇区 merged into 浦东新区 (2009)
+        "310230": "310151",  # 崇明县 became 崇明区 (2016)
+    }
+)
+"""Retired Shanghai codes still printed inside older USCCs, mapped to their successor."""
+
+_SHANGHAI_PREFIX: Final = "31"
+_SHANGHAI_CITY_NAME: Final = "上海市"
+_PROVINCE_PREFIXES: Final = frozenset(
+    f"{n:02d}"
+    for n in (
+        *range(11, 16),
+        *range(21, 24),
+        *range(31, 38),
+        *range(41, 47),
+        *range(50, 55),
+        *range(61, 66),
+        71,
+        81,
+        82,
+    )
+)
+
+
+@dataclass(frozen=True, slots=True)
+class RegionCode:
+    """A six-digit GB/T 2260 region code, used to scope what a regional administrator sees.
+
+    Shanghai is checked against its current district list (plus 310000 for the city), because
+    the statistics are published per district and a stale or invented code would silently drop
+    a filer out of every district's count. Other provinces are accepted by structure only: a
+    real province-level prefix and six digits, since we do not carry the national list.
+
+    Raises:
+        RegionCodeInvalidError: not six ASCII digits, unknown province prefix, or a Shanghai
+            code that is neither the city nor a current district.
+    """
+
+    value: str
+
+    def __post_init__(self) -> None:
+        value = self.value
+        if len(value) != 6 or not _is_ascii_digits(value):
+            raise RegionCodeInvalidError(
+                f"region code must be 6 digits: got {value!r}, want e.g. '310115'", value=value
+            )
+        if value[:2] not in _PROVINCE_PREFIXES:
+            raise RegionCodeInvalidError(
+                f"region code has no such province: got prefix {value[:2]!r}, "
+                f"want one of {', '.join(sorted(_PROVINCE_PREFIXES))}",
+                value=value,
+            )
+        if (
+            value.startswith(_SHANGHAI_PREFIX)
+            and value != SHANGHAI_CITY_CODE
+            and value not in SHANGHAI_DISTRICTS
+        ):
+            hint = (
+                f" (retired; use {LEGACY_REGION_CODES[value]})"
+                if value in LEGACY_REGION_CODES
+                else ""
+            )
+            raise RegionCodeInvalidError(
+                f"not a current Shanghai region code: got {value!r}{hint}, "
+                f"want {SHANGHAI_CITY_CODE} or one of {', '.join(SHANGHAI_DISTRICTS)}",
+                value=value,
+            )
+
+    @classmethod
+    def parse(cls, raw: str) -> RegionCode:
+        """Build from user input or a USCC region part, mapping retired Shanghai codes forward.
+
+        Only the mapping in :data:`LEGACY_REGION_CODES` is applied; the original code is not
+        recorded here (a caller that needs it keeps the raw input, e.g. inside the USCC).
+        """
+        code = raw.strip()
+        return cls(LEGACY_REGION_CODES.get(code, code))
+
+    @property
+    def province_code(self) -> str:
+        """The province-level code: first two digits + ``0000``."""
+        return f"{self.value[:2]}0000"
+
+    @property
+    def city_code(self) -> str:
+        """The prefecture-level code: first four digits + ``00``."""
+        return f"{self.value[:4]}00"
+
+    @property
+    def name(self) -> str | None:
+        """Chinese name for Shanghai codes (district, or 上海市 for 310000); ``None`` elsewhere."""
+        if self.value == SHANGHAI_CITY_CODE:
+            return _SHANGHAI_CITY_NAME
+        return SHANGHAI_DISTRICTS.get(self.value)
+
+    def __str__(self) -> str:
+        return self.value
+
+
+# --------------------------------------------------------------------------------------------
+# Money, years, digests
+# --------------------------------------------------------------------------------------------
+
+MONEY_MAX_FEN: Final = 2**63 - 1
+"""Largest amount accepted: it must fit a signed 64-bit (PostgreSQL ``bigint``) column."""
+
+_YUAN_RE: Final = re.compile(r"(?P<yuan>[0-9]+)(?:\.(?P<fen>[0-9]{1,2}))?")
+_YUAN_MAX_CHARS: Final = 32  # far above MONEY_MAX_FEN's 19 digits; bounds work on hostile input
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    """A non-negative amount in fen (0.01 CNY), the unit of sales, exports, profit and IP spend.
+
+    Integer fen only: floats cannot represent 0.1 exactly and regional totals are sums of
+    thousands of filings, so a float anywhere would make the published statistics drift.
+    ``bool`` is refused although it is an ``int`` subclass, since ``True`` is never an amount.
+
+    Raises:
+        MoneyInvalidError: not an ``int`` (or a ``bool``), negative, or above ``MONEY_MAX_FEN``.
+    """
+
+    fen: int
+
+    def __post_init__(self) -> None:
+        fen: object = self.fen
+        if isinstance(fen, bool) or not isinstance(fen, int):
+            raise MoneyInvalidError(
+                f"amount must be an integer number of fen: got {type(fen).__name__} {fen!r}, "
+                "want int",
+                value=repr(fen),
+            )
+        if fen < 0:
+            raise MoneyInvalidError(f"amount must not be negative: got {fen} fen, want >= 0")
+        if fen > MONEY_MAX_FEN:
+            raise MoneyInvalidError(
+                f"amount too large: got {fen} fen, want <= {MONEY_MAX_FEN} (64-bit column)"
+            )
+
+    @classmethod
+    def from_yuan(cls, text: str) -> Money:
+        """Parse a yuan amount such as ``"1234.56"`` or ``"1234"`` exactly, without floats.
+
+        Accepted: ASCII digits, optionally a dot and one or two decimals. Refused: signs,
+        exponents, thousands separators, a bare or trailing dot, more than two decimals
+        (rounding would invent or lose fen). Surrounding whitespace is stripped.
+
+        Raises:
+            MoneyInvalidError: the text is not such an amount, or it is too large.
+        """
+        stripped = text.strip()
+        match = _YUAN_RE.fullmatch(stripped) if len(stripped) <= _YUAN_MAX_CHARS else None
+        if match is None:
+            raise MoneyInvalidError(
+                f"not a yuan amount: got {text!r}, want digits with at most 2 decimals "
+                "(e.g. '1234.56')",
+                value=text,
+            )
+        fen_text = (match["fen"] or "").ljust(2, "0")
+        return cls(int(match["yuan"]) * 100 + int(fen_text))
+
+    @property
+    def yuan_text(self) -> str:
+        """Yuan with exactly two decimals, e.g. ``"1234.56"``."""
+        yuan, fen = divmod(self.fen, 100)
+        return f"{yuan}.{fen:02d}"
+
+    def __str__(self) -> str:
+        return self.yuan_text
+
+
+YEAR_MIN: Final = 1985
+"""The Chinese patent law took effect in 1985: nothing in this domain predates it."""
+YEAR_MAX: Final = 2100
+
+
+@dataclass(frozen=True, slots=True)
+class Year:
+    """A calendar year of data or certification, bounded so typos like 20233 are refused.
+
+    Raises:
+        YearInvalidError: not an ``int`` (or a ``bool``), or outside 1985..2100.
+    """
+
+    value: int
+
+    def __post_init__(self) -> None:
+        value: object = self.value
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise YearInvalidError(
+                f"year must be an integer: got {type(value).__name__} {value!r}, want int",
+                value=repr(value),
+            )
+        if not YEAR_MIN <= value <= YEAR_MAX:
+            raise YearInvalidError(
+                f"year out of range: got {value}, want {YEAR_MIN}..{YEAR_MAX}", value=value
+            )
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+_SHA256_HEX_RE: Final = re.compile(r"[0-9a-f]{64}")
+
+
+@dataclass(frozen=True, slots=True)
+class Sha256Digest:
+    """A SHA-256 digest of a proof document, as 64 lowercase hex characters.
+
+    One spelling only (lowercase) so that equal digests are equal strings: the audit log
+    hashes stored bytes, and two spellings of one digest would hash differently.
+
+    Raises:
+        DigestInvalidError: not exactly 64 lowercase hex characters.
+    """
+
+    hex: str  # the name callers expect (like hashlib's hexdigest); shadowing is attribute-only
+
+    def __post_init__(self) -> None:
+        if _SHA256_HEX_RE.fullmatch(self.hex) is None:
+            raise DigestInvalidError(
+                f"SHA-256 digest must be 64 lowercase hex characters: got {self.hex!r} "
+                f"({len(self.hex)} characters), want [0-9a-f]{{64}}",
+                value=self.hex,
+            )
+
+    @classmethod
+    def parse(cls, raw: str) -> Sha256Digest:
+        """Build from user input: whitespace stripped, hex letters lowercased."""
+        return cls(raw.strip().lower())
+
+    def __str__(self) -> str:
+        return self.hex
+
+
+# --------------------------------------------------------------------------------------------
+# Categories
+# --------------------------------------------------------------------------------------------
+
+
+class IndustryCategory(StrEnum):
+    """Top categories of 《知识产权(专利)密集型产业统计分类(2019)》.
+
+    Benchmarks are set per industry field, so the category decides which benchmark a product
+    is evaluated against. Values are the official two-digit codes.
+    """
+
+    ict_manufacturing = "01"
+    ict_services = "02"
+    new_equipment_manufacturing = "03"
+    new_materials = "04"
+    pharmaceuticals_and_medical = "05"
+    environmental_protection = "06"
+    rnd_design_and_technical_services = "07"
+
+    @property
+    def label(self) -> str:
+        """English label, as in the domain brief."""
+        return _INDUSTRY_LABELS[self][0]
+
+    @property
+    def label_zh(self) -> str:
+        """Official Chinese name of the category."""
+        return _INDUSTRY_LABELS[self][1]
+
+
+_INDUSTRY_LABELS: Final[Mapping[IndustryCategory, tuple[str, str]]] = types.MappingProxyType(
+    {
+        IndustryCategory.ict_manufacturing: ("ICT manufacturing", "信息通信技术制造业"),
+        IndustryCategory.ict_services: ("ICT services", "信息通信技术服务业"),
+        IndustryCategory.new_equipment_manufacturing: (
+            "new equipment manufacturing",
+            "新装备制造业",
+        ),
+        IndustryCategory.new_materials: ("new materials", "新材料制造业"),
+        IndustryCategory.pharmaceuticals_and_medical: (
+            "pharmaceuticals and medical",
+            "医药医疗产业",
+        ),
+        IndustryCategory.environmental_protection: ("environmental protection", "环保产业"),
+        IndustryCategory.rnd_design_and_technical_services: (
+            "R&D, design and technical services",
+            "研发、设计和技术服务业",
+        ),
+    }
+)
+
+_FINER_CODE_MIN: Final = 3
+_FINER_CODE_MAX: Final = 6
+
+
+def parse_industry(category: str, finer_code: str | None) -> tuple[IndustryCategory, str | None]:
+    """Parse a top category code and an optional finer code beneath it.
+
+    The finer code must sit under the category (start with its two digits), otherwise a
+    product would be benchmarked in one field and counted in another.
+
+    Raises:
+        CategoryInvalidError: unknown category, or a finer code that is not 3 to 6 ASCII
+            digits starting with the category code.
+    """
+    code = category.strip()
+    try:
+        top = IndustryCategory(code)
+    except ValueError:
+        raise CategoryInvalidError(
+            f"unknown industry category: got {category!r}, "
+            f"want one of {', '.join(IndustryCategory)}",
+            value=category,
+        ) from None
+    if finer_code is None:
+        return top, None
+    finer = finer_code.strip()
+    if not (_FINER_CODE_MIN <= len(finer) <= _FINER_CODE_MAX and _is_ascii_digits(finer)):
+        raise CategoryInvalidError(
+            f"industry finer code must be 3 to 6 digits: got {finer_code!r}, "
+            f"want e.g. '{top.value}01'",
+            value=finer_code,
+        )
+    if not finer.startswith(top.value):
+        raise CategoryInvalidError(
+            f"industry finer code is not under category {top.value}: got {finer!r}, "
+            f"want a code starting with {top.value!r}",
+            value=finer_code,
+        )
+    return top, finer
+
+
+class ConversionCategory(StrEnum):
+    """What became of an institution's stock patent (存量专利盘活 feedback)."""
+
+    assigned = "assigned"
+    equity_contribution = "equity_contribution"
+    open_licence = "open_licence"
+    ordinary_licence = "ordinary_licence"
+    sole_licence = "sole_licence"
+    exclusive_licence = "exclusive_licence"
+    industrialised_by_licensee = "industrialised_by_licensee"
+    industrialised_by_partner = "industrialised_by_partner"
+    patent_pool = "patent_pool"
+
+    @classmethod
+    def parse(cls, raw: str) -> ConversionCategory:
+        """Look up a category by its English value.
+
+        Raises:
+            CategoryInvalidError: unknown value.
+        """
+        try:
+            return cls(raw.strip())
+        except ValueError:
+            raise CategoryInvalidError(
+                f"unknown conversion category: got {raw!r}, want one of {', '.join(cls)}",
+                value=raw,
+            ) from None
+
+    @property
+    def label_zh(self) -> str:
+        """The wording of the official feedback form."""
+        return _CONVERSION_LABELS_ZH[self]
+
+
+_CONVERSION_LABELS_ZH: Final[Mapping[ConversionCategory, str]] = types.MappingProxyType(
+    {
+        ConversionCategory.assigned: "已转让",
+        ConversionCategory.equity_contribution: "已作价入股",
+        ConversionCategory.open_licence: "已达成开放许可",
+        ConversionCategory.ordinary_licence: "已达成普通许可",
+        ConversionCategory.sole_licence: "已达成排他许可",
+        ConversionCategory.exclusive_licence: "已达成独占许可",
+        ConversionCategory.industrialised_by_licensee: "已由被许可人实现产业化",
+        ConversionCategory.industrialised_by_partner: (
+            "已通过技术服务合同或技术开发合同约定由合作企业实现产业化"
+        ),
+        ConversionCategory.patent_pool: "已参与专利池运营",
+    }
+)
+
+
+class FilerKind(StrEnum):
+    """The kinds of independent legal entity that may register as a filer."""
+
+    enterprise = "enterprise"
+    university_or_institute = "university_or_institute"
+    new_rnd_institution = "new_rnd_institution"
+    social_organization = "social_organization"
+
+    @classmethod
+    def parse(cls, raw: str) -> FilerKind:
+        """Look up a filer kind by value.
+
+        Raises:
+            CategoryInvalidError: unknown value.
+        """
+        try:
+            return cls(raw.strip())
+        except ValueError:
+            raise CategoryInvalidError(
+                f"unknown filer kind: got {raw!r}, want one of {', '.join(cls)}", value=raw
+            ) from None
+
+
+# --------------------------------------------------------------------------------------------
+# Text
+# --------------------------------------------------------------------------------------------
+
+PRODUCT_KEY_SEPARATOR: Final = "\u001f"
+PRODUCT_KEY_NAMESPACE: Final = uuid.UUID("6f1c2b1e-5d0a-5b8e-9c39-2f4f7e6a0d11")
+_REMOVED_CATEGORY_PREFIXES: Final = ("P", "Z", "C")
+
+
+def _normalise_key_part(text: str) -> str:
+    folded = unicodedata.normalize("NFKC", text).casefold()
+    return "".join(
+        char
+        for char in folded
+        if not unicodedata.category(char).startswith(_REMOVED_CATEGORY_PREFIXES)
+        and not char.isspace()
+    )
+
+
+def canonical_product_key(name: str, model: str) -> str:
+    """Return the key under which a product may be filed only once (相同产品不得重复备案).
+
+    Rule, applied to ``name`` and ``model`` separately:
+
+    1. Unicode NFKC normalisation (folds full-width to half-width, e.g. full-width
+       ``MATE60`` (U+FF2D...) to ASCII ``MATE60``, and compatibility ligatures);
+    2. ``str.casefold()``;
+    3. removal of every character whose Unicode general category starts with ``P``
+       (punctuation), ``Z`` (separators, including spaces) or ``C`` (control, format,
+       surrogate, private use, unassigned), and of any remaining whitespace.
+
+    Symbols (category ``S``, e.g. ``+``), letters, marks and digits are kept. Traditional and
+    simplified Chinese are *not* folded (华 and 華 stay different). The key is
+    ``normalised_name + "\\u001f" + normalised_model``: U+001F is a control character, so
+    step 3 removes it from both parts and the join is unambiguous.
+
+    Spelling variants of one model (``"华为 Mate 60 Pro"`` / ``"华为mate60pro"``, ``"ALN-AL00"``
+    / ``"aln al00"``) must collide, or the same product could be filed twice by typing it
+    differently. An empty model is allowed (some products have none).
+
+    Raises:
+        TextInvalidError: the name is empty after normalisation.
+    """
+    normalised_name = _normalise_key_part(name)
+    if not normalised_name:
+        raise TextInvalidError(
+            f"product name is empty after normalisation: got {name!r}, "
+            "want at least one letter, digit or symbol",
+            field="name",
+        )
+    return f"{normalised_name}{PRODUCT_KEY_SEPARATOR}{_normalise_key_part(model)}"
+
+
+def product_key_id(key: str) -> uuid.UUID:
+    """Return the id of the uniqueness index record for a product key (uuid5 of the key).
+
+    A deterministic id lets the index aggregate be saved in the same transaction as the
+    filing, so a second filing of the same key fails on the id, even under concurrency.
+    """
+    return uuid.uuid5(PRODUCT_KEY_NAMESPACE, key)
+
+
+_BIDI_CONTROLS: Final = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def clean_text(raw: str, *, field: str, max_length: int) -> str:
+    """Return ``raw`` stripped and NFC-normalised, refusing what cannot be shown faithfully.
+
+    Refused: empty text, text longer than ``max_length`` code points (after normalisation),
+    control characters (category ``Cc``, including newlines and tabs), lone surrogates (they
+    cannot be stored as UTF-8) and bidirectional embedding/override/isolate/mark characters
+    (they make displayed text differ from stored text, which an audit trail cannot allow).
+
+    Raises:
+        TextInvalidError: any of the above; ``details["field"]`` names the field.
+        ValueError: ``max_length`` is not positive (a programming error, not user input).
+    """
+    if max_length < 1:
+        raise ValueError(f"max_length must be positive: got {max_length}, want >= 1")
+    text = unicodedata.normalize("NFC", raw.strip())
+    if not text:
+        raise TextInvalidError(f"{field} must not be empty: got {raw!r}, want text", field=field)
+    if len(text) > max_length:
+        raise TextInvalidError(
+            f"{field} is too long: got {len(text)} characters, want at most {max_length}",
+            field=field,
+        )
+    for position, char in enumerate(text, 1):
+        if unicodedata.category(char) in ("Cc", "Cs") or char in _BIDI_CONTROLS:
+            raise TextInvalidError(
+                f"{field} contains a control character at position {position}: "
+                f"got U+{ord(char):04X}, want printable text",
+                field=field,
+            )
+    return text
+
+
+def _is_ascii_digits(text: str) -> bool:
+    """``str.isdigit`` also accepts e.g. U+0661 or U+00B2; codes must be ASCII digits only."""
+    return text.isascii() and text.isdigit()

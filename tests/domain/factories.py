@@ -1,0 +1,81 @@
+"""Builders of valid commands, so each test states only what it is about."""
+
+from __future__ import annotations
+
+import hashlib
+from uuid import UUID
+
+from domain.actor import Actor, Role
+from domain.application import PatentLedger
+from domain.declarations import Contact, EconomicFigures, PatentDeclaration
+from domain.values import patent_check_char, uscc_check_char
+
+REVIEWER = Actor(id="reviewer-1", role=Role.REVIEWER)
+VERIFIER = Actor(id="realname-service", role=Role.SYSTEM)
+
+
+def digest(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def uscc(serial: int, prefix: str = "91", region: str = "310115") -> str:
+    body = f"{prefix}{region}{serial:09d}"
+    return body + uscc_check_char(body)
+
+
+def patent(serial: int, year: int = 2021, kind: str = "1") -> str:
+    digits = f"{year}{kind}{serial:07d}"
+    return f"ZL{digits}.{patent_check_char(digits)}"
+
+
+def filer_actor(code: str) -> Actor:
+    return Actor(id=f"user-{code}", role=Role.FILER, scope=code)
+
+
+def figures(sales: int = 10_000_000, exports: int = 1_000_000) -> EconomicFigures:
+    return EconomicFigures.of_fen(sales=sales, exports=exports, profit=500_000, ip_spending=80_000)
+
+
+def register(ledger: PatentLedger, code: str, *, region: str = "310115") -> UUID:
+    return ledger.register_filer(
+        filer_actor(code),
+        uscc=code,
+        name=f"上海测试科技有限公司{code[-4:]}",
+        kind="enterprise",
+        region_code=region,
+        contact=Contact.parse("张三", "+86 21 5555 0000", "zhang@example.cn"),
+        proof_digests=[digest("licence")],
+        pledge_digest=digest("pledge"),
+    )
+
+
+def approved_filer(ledger: PatentLedger, code: str, *, region: str = "310115") -> UUID:
+    filer_id = register(ledger, code, region=region)
+    ledger.verify_filer_real_name(VERIFIER, filer_id, "RN-0001")
+    ledger.approve_filer(REVIEWER, filer_id)
+    return filer_id
+
+
+def file(
+    ledger: PatentLedger,
+    code: str,
+    filer_id: UUID,
+    *,
+    name: str = "智能温控阀",
+    model: str = "TV-100",
+    patents: list[PatentDeclaration] | None = None,
+    data_year: int = 2022,
+) -> UUID:
+    return ledger.file_product(
+        filer_actor(code),
+        filer_id=filer_id,
+        name=name,
+        model=model,
+        variants=["白色", "黑色"],
+        category="03",
+        finer_code=None,
+        patents=patents or [PatentDeclaration.parse(patent(1), "owner")],
+        data_year=data_year,
+        figures=figures(),
+        proof_digests=[digest("invoice")],
+    )
