@@ -65,8 +65,9 @@ class Settings:
         """Translate the database URL into eventsourcing's persistence settings."""
         url = urlsplit(self.database_url)
         if url.scheme == "sqlite":
-            path = unquote(url.path)
-            if not path or path == "/":
+            # As in SQLAlchemy: sqlite:///relative/path and sqlite:////absolute/path.
+            path = unquote(self.database_url.removeprefix("sqlite:///").split("?")[0])
+            if not self.database_url.startswith("sqlite:///") or not path or path == "/":
                 raise SettingsError(f"PPL_DATABASE_URL={self.database_url!r}: want sqlite:///PATH")
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",

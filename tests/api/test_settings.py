@@ -1,0 +1,48 @@
+"""PPL_DATABASE_URL alone selects the store."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.settings import Settings, SettingsError
+
+
+def test_default_store_is_an_sqlite_file_in_the_data_directory(tmp_path):
+    settings = Settings.from_environment({"PPL_DATA_DIR": str(tmp_path)})
+    env = settings.eventsourcing_env()
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert env["SQLITE_DBNAME"] == str(tmp_path / "ledger.sqlite3")
+
+
+def test_postgres_url_is_translated(tmp_path):
+    settings = Settings.from_environment(
+        {
+            "PPL_DATA_DIR": str(tmp_path),
+            "PPL_DATABASE_URL": "postgresql://ledger:s%40cret@db.internal:6543/ppl?schema=s1",
+        }
+    )
+    env = settings.eventsourcing_env()
+    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
+        "db.internal",
+        "6543",
+        "ppl",
+    )
+    assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("ledger", "s@cret")
+    assert env["POSTGRES_SCHEMA"] == "s1"
+    assert "POSTGRES_ENABLE_DB_FUNCTIONS" not in env
+
+
+@pytest.mark.parametrize(
+    "url", ["mysql://x/y", "postgresql://host", "sqlite://", "sqlite:///"]
+)
+def test_unusable_database_url_is_refused(tmp_path, url):
+    with pytest.raises(SettingsError):
+        Settings.from_environment({"PPL_DATA_DIR": str(tmp_path), "PPL_DATABASE_URL": url})
+
+
+def test_production_refuses_the_development_key(tmp_path):
+    with pytest.raises(SettingsError, match="PPL_SIGNING_KEY_FILE"):
+        Settings.from_environment({"PPL_DATA_DIR": str(tmp_path), "PPL_ENV": "production"})
+    with pytest.raises(SettingsError):
+        Settings.from_environment({"PPL_DATA_DIR": str(tmp_path), "PPL_ENV": "staging"})
