@@ -54,7 +54,9 @@ def parse_timestamp(text: str) -> datetime:
     try:
         moment = datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)
     except ValueError as exc:
-        raise NonCanonicalValueError(f"timestamp {text!r}: want YYYY-MM-DDTHH:MM:SS.ffffffZ") from exc
+        raise NonCanonicalValueError(
+            f"timestamp {text!r}: want YYYY-MM-DDTHH:MM:SS.ffffffZ"
+        ) from exc
     if format_timestamp(moment) != text:
         raise NonCanonicalValueError(f"timestamp {text!r} is not in canonical form")
     return moment

@@ -43,7 +43,9 @@ class EventTamperedError(VerificationError):
 class UnknownSigningKeyError(VerificationError):
     """An event names a key id that is not in the trusted key set."""
 
-    def __init__(self, key_id: str, originator_id: UUID | None = None, version: int | None = None):
+    def __init__(
+        self, key_id: str, originator_id: UUID | None = None, version: int | None = None
+    ) -> None:
         where = f"event {originator_id} v{version}: " if originator_id is not None else ""
         super().__init__(f"{where}signing key {key_id} is not a trusted key")
         self.key_id = key_id

@@ -141,14 +141,14 @@ def verify_event(
         UnknownSigningKeyError: the key id is not trusted.
         EventTamperedError: the signature does not verify.
     """
-    # (1)
+    # (1) layout
     envelope = parse_envelope(originator_id, version, stored)
-    # (2)
+    # (2) trusted key
     try:
         public_key = trusted_keys[envelope.key_id]
     except KeyError:
         raise UnknownSigningKeyError(envelope.key_id, originator_id, version) from None
-    # (3)
+    # (3) signature over the stored bytes
     message = signing_message(
         originator_id, version, topic, bytes.fromhex(envelope.key_id), envelope.state
     )

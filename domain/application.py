@@ -28,8 +28,8 @@ from domain.errors import (
     FilerNotFoundError,
     FilingIdTakenError,
     InstitutionNotEligibleError,
-    NoValidPatentError,
     NotFoundError,
+    NoValidPatentError,
     ProductNotFoundError,
     ProductNotOwnedError,
     ReasonRequiredError,
@@ -70,9 +70,11 @@ class PatentLedger(Application[UUID]):
     }
 
     # --- reading ----------------------------------------------------------------------------
-    def _get(self, cls: type[TAggregate], aggregate_id: UUID, error: type[NotFoundError]) -> TAggregate:
+    def _get(
+        self, cls: type[TAggregate], aggregate_id: UUID, error: type[NotFoundError]
+    ) -> TAggregate:
         try:
-            aggregate = self.repository.get(aggregate_id)
+            aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             raise error(f"no {cls.__name__.lower()} {aggregate_id}", id=str(aggregate_id)) from None
         if not isinstance(aggregate, cls):
@@ -397,7 +399,7 @@ class PatentLedger(Application[UUID]):
             actor.as_record(),
         )
         self._save(record)
-        return record.id  # type: ignore[no-any-return]
+        return record.id
 
 
 def _check_acts_for(actor: Actor, uscc: str) -> None:

@@ -35,7 +35,7 @@ class Filer(LedgerAggregate):
     """Registration, real-name verification and the platform's review of a filer."""
 
     @staticmethod
-    def create_id(uscc: str, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(uscc: str, **_: Any) -> UUID:
         return filer_id_for(uscc)
 
     @event("FilerRegistered")

@@ -235,4 +235,4 @@ class Product(LedgerAggregate):
 
 def new_filing(filing_id: UUID, **fields: Any) -> Product:
     """Create a filing under a given id (client-chosen or deterministic for sample data)."""
-    return Product._create(Product.ProductFiled, id=filing_id, **fields)  # type: ignore[attr-defined,no-any-return]
+    return Product._create(Product.ProductFiled, id=filing_id, **fields)  # type: ignore[attr-defined]

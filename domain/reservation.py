@@ -26,7 +26,7 @@ class ProductKeyReservation(LedgerAggregate):
     """Which filing holds a canonical product key, and which filer owns it."""
 
     @staticmethod
-    def create_id(canonical_key: str, **_: Any) -> UUID:  # type: ignore[override]
+    def create_id(canonical_key: str, **_: Any) -> UUID:
         return product_key_id(canonical_key)
 
     @event("ProductKeyReserved")

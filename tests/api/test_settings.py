@@ -33,9 +33,7 @@ def test_postgres_url_is_translated(tmp_path):
     assert "POSTGRES_ENABLE_DB_FUNCTIONS" not in env
 
 
-@pytest.mark.parametrize(
-    "url", ["mysql://x/y", "postgresql://host", "sqlite://", "sqlite:///"]
-)
+@pytest.mark.parametrize("url", ["mysql://x/y", "postgresql://host", "sqlite://", "sqlite:///"])
 def test_unusable_database_url_is_refused(tmp_path, url):
     with pytest.raises(SettingsError):
         Settings.from_environment({"PPL_DATA_DIR": str(tmp_path), "PPL_DATABASE_URL": url})

@@ -26,8 +26,9 @@ json_values = st.recursive(
     | st.text()
     | st.datetimes(timezones=st.just(UTC))
     | st.uuids(),
-    lambda children: st.lists(children, max_size=4)
-    | st.dictionaries(st.text(max_size=8), children, max_size=4),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
     max_leaves=20,
 )
 

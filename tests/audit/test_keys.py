@@ -87,7 +87,11 @@ def test_manifest_entry_whose_id_does_not_match_its_key_is_refused(tmp_path):
 
 @pytest.mark.parametrize(
     "document",
-    [[], {"keys": [{"algorithm": "rsa"}]}, {"keys": [{"algorithm": "ed25519", "public_key": "!!"}]}],
+    [
+        [],
+        {"keys": [{"algorithm": "rsa"}]},
+        {"keys": [{"algorithm": "ed25519", "public_key": "!!"}]},
+    ],
 )
 def test_malformed_manifest_is_refused(document):
     with pytest.raises(KeyConfigurationError):

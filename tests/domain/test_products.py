@@ -232,7 +232,10 @@ def test_dispute_must_name_a_declared_patent(ledger, filer):
     [
         ([], NoValidPatentError),
         (
-            [PatentDeclaration.parse(patent(1), "owner"), PatentDeclaration.parse(patent(1), "owner")],
+            [
+                PatentDeclaration.parse(patent(1), "owner"),
+                PatentDeclaration.parse(patent(1), "owner"),
+            ],
             DuplicatePatentError,
         ),
     ],
@@ -273,9 +276,18 @@ def test_invalid_patent_number_is_rejected():
 @pytest.mark.parametrize(
     ("build", "error"),
     [
-        (lambda: EconomicFigures.of_fen(sales=-1, exports=0, profit=0, ip_spending=0), MoneyInvalidError),
-        (lambda: EconomicFigures.of_fen(sales=10, exports=11, profit=0, ip_spending=0), ExportsExceedSalesError),
-        (lambda: EconomicFigures.of_fen(sales=1.5, exports=0, profit=0, ip_spending=0), MoneyInvalidError),  # type: ignore[arg-type]
+        (
+            lambda: EconomicFigures.of_fen(sales=-1, exports=0, profit=0, ip_spending=0),
+            MoneyInvalidError,
+        ),
+        (
+            lambda: EconomicFigures.of_fen(sales=10, exports=11, profit=0, ip_spending=0),
+            ExportsExceedSalesError,
+        ),
+        (
+            lambda: EconomicFigures.of_fen(sales=1.5, exports=0, profit=0, ip_spending=0),  # type: ignore[arg-type]
+            MoneyInvalidError,
+        ),
     ],
 )
 def test_economic_figures_are_validated(build, error):

@@ -39,9 +39,9 @@ def _rewrite_state(settings, originator_id, version, change):
             (originator_id, version),
         ).fetchone()
         conn.execute(
-            sql.SQL("UPDATE {} SET state=%s WHERE originator_id=%s AND originator_version=%s").format(
-                table
-            ),
+            sql.SQL(
+                "UPDATE {} SET state=%s WHERE originator_id=%s AND originator_version=%s"
+            ).format(table),
             (change(bytes(state)), originator_id, version),
         )
 
@@ -61,8 +61,10 @@ def test_changed_byte_raises_typed_error_naming_the_event(settings, offset):
     try:
         with pytest.raises((EventTamperedError, UnknownSigningKeyError)) as caught:
             fresh.get_filer(filer_id)
-        assert caught.value.originator_id == filer_id
-        assert caught.value.version == 2
+        error = caught.value
+        assert isinstance(error, EventTamperedError | UnknownSigningKeyError)
+        assert error.originator_id == filer_id
+        assert error.version == 2
         assert str(filer_id) in str(caught.value)
     finally:
         fresh.close()

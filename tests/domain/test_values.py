@@ -165,7 +165,7 @@ def test_changing_any_single_uscc_character_is_detected(code, position, data):
 def test_uscc_is_immutable():
     uscc = Uscc(VALID_USCCS[0])
     with pytest.raises(dataclasses.FrozenInstanceError):
-        uscc.value = VALID_USCCS[1]  # type: ignore[misc]
+        uscc.value = VALID_USCCS[1]
 
 
 def test_error_messages_say_what_was_got_and_what_was_wanted():

@@ -1,0 +1,36 @@
+"""FastAPI application factory. Issue #5 grows this into the full API."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from api.bootstrap import open_ledger
+from api.responses import OrjsonResponse
+from api.routes import health, keys
+from api.settings import Settings
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app; the ledger opens at start-up and closes at shutdown."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.ledger = open_ledger(settings)
+        try:
+            yield
+        finally:
+            app.state.ledger.close()
+
+    app = FastAPI(
+        title="Patent Product Ledger",
+        version="0.1.0",
+        default_response_class=OrjsonResponse,
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.include_router(health.router)
+    app.include_router(keys.router)
+    return app
