@@ -1,0 +1,35 @@
+"""Aggregates, value objects and rules import the standard library and eventsourcing.domain only."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+DOMAIN = Path(__file__).resolve().parents[2] / "domain"
+COMMAND_SIDE = {"application.py", "sample.py"}  # the eventsourcing Application and its loader
+
+
+def _imports(path: Path) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module)
+    return names
+
+
+@pytest.mark.parametrize(
+    "module",
+    sorted(p.name for p in DOMAIN.glob("*.py") if p.name not in COMMAND_SIDE),
+)
+def test_domain_module_uses_only_eventsourcing_domain(module):
+    third_party = {
+        name
+        for name in _imports(DOMAIN / module)
+        if name.split(".")[0] not in {"domain", "__future__"}
+        and name.split(".")[0] not in __import__("sys").stdlib_module_names
+    }
+    assert third_party <= {"eventsourcing.domain"}, third_party
