@@ -1,0 +1,88 @@
+"""Schema changes go through class_version upcasters applied after the signature check."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from uuid import UUID
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from eventsourcing.domain import DomainEvent
+from eventsourcing.persistence import StoredEvent
+from eventsourcing.utils import get_topic
+
+from audit.canonical import encode_canonical
+from audit.errors import EventTamperedError
+from audit.event_signature import EventSigner
+from audit.signing_mapper import SigningMapper
+from audit.transcoder import CanonicalTranscoder
+
+
+class PriceRecorded(DomainEvent):
+    """Version 2 added ``currency``; version-1 events were stored without it."""
+
+    class_version = 2
+    amount_fen: int
+    currency: str
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, object]) -> None:
+        state["currency"] = "CNY"
+
+
+SIGNER = EventSigner(Ed25519PrivateKey.generate())
+ORIGINATOR = UUID(int=42)
+
+
+def _mapper() -> SigningMapper:
+    return SigningMapper(
+        CanonicalTranscoder(),
+        signer=SIGNER,
+        trusted_keys=lambda: {SIGNER.key_id: SIGNER.private_key.public_key()},
+    )
+
+
+def _stored_v1() -> StoredEvent:
+    """An event written before version 2 existed: its bytes have no currency."""
+    topic = get_topic(PriceRecorded)
+    state = encode_canonical({"timestamp": datetime(2023, 1, 3, tzinfo=UTC), "amount_fen": 500})
+    return StoredEvent(
+        originator_id=ORIGINATOR,
+        originator_version=1,
+        topic=topic,
+        state=SIGNER.seal(ORIGINATOR, 1, topic, state),
+    )
+
+
+def test_old_event_is_verified_then_upcast_without_rewriting_its_bytes():
+    stored = _stored_v1()
+    original = bytes(stored.state)
+    event = _mapper().to_domain_event(stored)
+    assert isinstance(event, PriceRecorded)
+    assert (event.amount_fen, event.currency) == (500, "CNY")
+    assert stored.state == original
+
+
+def test_tampered_old_event_fails_before_any_upcaster_runs():
+    stored = _stored_v1()
+    forged = StoredEvent(
+        originator_id=stored.originator_id,
+        originator_version=1,
+        topic=stored.topic,
+        state=stored.state.replace(b"500", b"900"),
+    )
+    with pytest.raises(EventTamperedError):
+        _mapper().to_domain_event(forged)
+
+
+def test_new_events_record_their_class_version_inside_the_signed_state():
+    event = PriceRecorded(
+        originator_id=ORIGINATOR,
+        originator_version=2,
+        timestamp=datetime(2023, 1, 4, tzinfo=UTC),
+        amount_fen=700,
+        currency="USD",
+    )
+    stored = _mapper().to_stored_event(event)
+    assert b'"class_version":2' in stored.state
+    assert _mapper().to_domain_event(stored).currency == "USD"
