@@ -24,9 +24,7 @@ class PatentConversion(LedgerAggregate):
     """The reported outcomes of one patent of one institution, in order."""
 
     @staticmethod
-    def create_id(
-        institution_uscc: str, patent_number: str, **_: Any
-    ) -> UUID:
+    def create_id(institution_uscc: str, patent_number: str, **_: Any) -> UUID:
         return conversion_record_id(institution_uscc, patent_number)
 
     @event("ConversionRecordOpened")
