@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import Mapper, Transcoder
+from eventsourcing.persistence import EventStore, Mapper, Transcoder
 
 from api.settings import Settings
 from audit.keys import KeyRing, open_keyring
-from audit.signing_mapper import SigningMapper
+from audit.signing_mapper import SigningEventStore, SigningMapper
 from audit.transcoder import CanonicalTranscoder
 from domain.application import PatentLedger
 from domain.clock import system_now
@@ -40,6 +40,11 @@ class SignedPatentLedger(PatentLedger):
             signer=keyring.signer,
             trusted_keys=lambda: keyring.trusted_keys,
         )
+
+    def construct_event_store(self) -> EventStore[UUID]:
+        if isinstance(self.mapper, SigningMapper):
+            return SigningEventStore(mapper=self.mapper, recorder=self.recorder)
+        return super().construct_event_store()
 
 
 def load_keyring(settings: Settings) -> KeyRing:

@@ -55,3 +55,22 @@ class UnknownSigningKeyError(VerificationError):
 
 class KeyConfigurationError(VerificationError):
     """The configured signing key or key manifest cannot be used."""
+
+
+class InclusionProofError(VerificationError):
+    """An inclusion proof is malformed for its (index, size)."""
+
+    def __init__(self, index: int, size: int, reason: str) -> None:
+        super().__init__(f"inclusion proof for leaf {index} of {size}: {reason}")
+        self.index = index
+        self.size = size
+        self.reason = reason
+
+
+class RootMismatchError(VerificationError):
+    """A proof leads to a root other than the one it should."""
+
+    def __init__(self, expected: bytes, calculated: bytes) -> None:
+        super().__init__(f"root mismatch: got {calculated.hex()}, want {expected.hex()}")
+        self.expected = expected
+        self.calculated = calculated

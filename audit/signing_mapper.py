@@ -1,25 +1,34 @@
-"""eventsourcing Mapper that signs every stored event and verifies every event read.
+"""eventsourcing Mapper and EventStore that sign every save and verify every event read.
 
-Writing: the ordinary mapper produces the canonical state; this one wraps it in a signed
-envelope (audit.event_signature). Reading: the envelope is verified on the *stored* bytes first,
-and only then decoded and upcast (``class_version`` upcasters run after verification, so
-stored bytes are never rewritten and old events stay verifiable).
+Writing: the ordinary mapper produces each event's canonical state; ``SigningEventStore``
+hands all events of one ``save()`` to ``SigningMapper.to_stored_events``, which seals them
+under one signature (audit.event_signature). Reading: each envelope is verified on the
+*stored* bytes first, and only then decoded and upcast (``class_version`` upcasters run after
+verification, so stored bytes are never rewritten and old events stay verifiable).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.domain import DomainEventProtocol
-from eventsourcing.persistence import Mapper, StoredEvent, Transcoder
+from eventsourcing.persistence import (
+    EventStore,
+    Mapper,
+    Notification,
+    Recording,
+    StoredEvent,
+    Transcoder,
+)
 
-from audit.event_signature import EventSigner, verify_event
+from audit.event_signature import EventSigner, UnsignedEvent, verify_event
 
 
 class SigningMapper(Mapper[UUID]):
-    """Signs on write, verifies on read. Compression and encryption are refused.
+    """Signs on write, verifies on read. Compression and encryption are not used.
 
     They would change what is stored without changing what the auditor can rebuild; the
     canonical state must be what is signed and hashed.
@@ -36,17 +45,29 @@ class SigningMapper(Mapper[UUID]):
         self.signer = signer
         self._trusted_keys = trusted_keys
 
-    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
-        plain = super().to_stored_event(domain_event)
-        originator_id = _as_uuid(plain.originator_id)
-        return StoredEvent(
-            originator_id=plain.originator_id,
-            originator_version=plain.originator_version,
-            topic=plain.topic,
-            state=self.signer.seal(
-                originator_id, plain.originator_version, plain.topic, plain.state
-            ),
+    def to_stored_events(
+        self, domain_events: Sequence[DomainEventProtocol[UUID]]
+    ) -> list[StoredEvent]:
+        """Seal the events of one atomic save under one signature."""
+        plain = [super(SigningMapper, self).to_stored_event(e) for e in domain_events]
+        envelopes = self.signer.seal_save(
+            [
+                UnsignedEvent(_as_uuid(s.originator_id), s.originator_version, s.topic, s.state)
+                for s in plain
+            ]
         )
+        return [
+            StoredEvent(
+                originator_id=s.originator_id,
+                originator_version=s.originator_version,
+                topic=s.topic,
+                state=envelope,
+            )
+            for s, envelope in zip(plain, envelopes, strict=True)
+        ]
+
+    def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        return self.to_stored_events([domain_event])[0]
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """Verify, then decode.
@@ -71,6 +92,37 @@ class SigningMapper(Mapper[UUID]):
                 state=envelope.state,
             )
         )
+
+
+class SigningEventStore(EventStore[UUID]):
+    """EventStore whose ``put`` seals all events of a save together (one signature)."""
+
+    mapper: SigningMapper
+
+    def put(
+        self, domain_events: Sequence[DomainEventProtocol[UUID]], **kwargs: Any
+    ) -> list[Recording[UUID]]:
+        if not domain_events:
+            return super().put(domain_events, **kwargs)
+        stored_events = self.mapper.to_stored_events(domain_events)
+        notification_ids = self.recorder.insert_events(stored_events, **kwargs)
+        if not notification_ids:
+            return []
+        return [
+            Recording(
+                domain_event,
+                Notification(
+                    originator_id=stored.originator_id,
+                    originator_version=stored.originator_version,
+                    topic=stored.topic,
+                    state=stored.state,
+                    id=notification_id,
+                ),
+            )
+            for domain_event, stored, notification_id in zip(
+                domain_events, stored_events, notification_ids, strict=True
+            )
+        ]
 
 
 def _as_uuid(originator_id: UUID | str) -> UUID:
