@@ -56,26 +56,24 @@ def approved_filer(ledger: PatentLedger, code: str, *, region: str = "310115") -
     return filer_id
 
 
-def file(
-    ledger: PatentLedger,
-    code: str,
-    filer_id: UUID,
-    *,
-    name: str = "智能温控阀",
-    model: str = "TV-100",
-    patents: list[PatentDeclaration] | None = None,
-    data_year: int = 2022,
-) -> UUID:
-    return ledger.file_product(
-        filer_actor(code),
-        filer_id=filer_id,
-        name=name,
-        model=model,
-        variants=["白色", "黑色"],
-        category="03",
-        finer_code=None,
-        patents=patents or [PatentDeclaration.parse(patent(1), "owner")],
-        data_year=data_year,
-        figures=figures(),
-        proof_digests=[digest("invoice")],
-    )
+def filing_arguments(filer_id: UUID, **override: object) -> dict[str, object]:
+    """Keyword arguments of a valid ``file_product`` call, with ``override`` applied."""
+    arguments: dict[str, object] = {
+        "filer_id": filer_id,
+        "name": "智能温控阀",
+        "model": "TV-100",
+        "variants": ["白色", "黑色"],
+        "category": "03",
+        "finer_code": None,
+        "patents": [PatentDeclaration.parse(patent(1), "owner")],
+        "data_year": 2022,
+        "figures": figures(),
+        "proof_digests": [digest("invoice")],
+    }
+    arguments.update(override)
+    return arguments
+
+
+def file(ledger: PatentLedger, code: str, filer_id: UUID, **override: object) -> UUID:
+    """File a valid product as filer ``code``; keyword arguments override single fields."""
+    return ledger.file_product(filer_actor(code), **filing_arguments(filer_id, **override))  # type: ignore[arg-type]

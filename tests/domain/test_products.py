@@ -244,19 +244,7 @@ def test_patent_declaration_rules(ledger, filer, patents, error):
     code, filer_id = filer
     before = ledger.recorder.max_notification_id()
     with pytest.raises(error):
-        ledger.file_product(
-            filer_actor(code),
-            filer_id=filer_id,
-            name="产品",
-            model="M",
-            variants=[],
-            category="01",
-            finer_code=None,
-            patents=patents,
-            data_year=2022,
-            figures=figures(),
-            proof_digests=[],
-        )
+        file(ledger, code, filer_id, patents=patents)
     assert ledger.recorder.max_notification_id() == before
 
 
@@ -305,57 +293,18 @@ def test_economic_figures_are_validated(build, error):
 )
 def test_invalid_filing_fields_store_nothing(ledger, filer, override, error):
     code, filer_id = filer
-    arguments = {
-        "filer_id": filer_id,
-        "name": "产品",
-        "model": "M",
-        "variants": [],
-        "category": "01",
-        "finer_code": None,
-        "patents": [PatentDeclaration.parse(patent(1), "owner")],
-        "data_year": 2022,
-        "figures": figures(),
-        "proof_digests": [],
-    }
-    arguments.update(override)
     before = ledger.recorder.max_notification_id()
     with pytest.raises(error):
-        ledger.file_product(filer_actor(code), **arguments)
+        file(ledger, code, filer_id, **override)
     assert ledger.recorder.max_notification_id() == before
 
 
 def test_client_chosen_filing_id_cannot_be_reused(ledger, filer):
     code, filer_id = filer
     filing_id = uuid4()
-    ledger.file_product(
-        filer_actor(code),
-        filer_id=filer_id,
-        name="甲",
-        model="1",
-        variants=[],
-        category="01",
-        finer_code=None,
-        patents=[PatentDeclaration.parse(patent(1), "owner")],
-        data_year=2022,
-        figures=figures(),
-        proof_digests=[],
-        filing_id=filing_id,
-    )
+    assert file(ledger, code, filer_id, name="甲", model="1", filing_id=filing_id) == filing_id
     with pytest.raises(FilingIdTakenError):
-        ledger.file_product(
-            filer_actor(code),
-            filer_id=filer_id,
-            name="乙",
-            model="2",
-            variants=[],
-            category="01",
-            finer_code=None,
-            patents=[PatentDeclaration.parse(patent(1), "owner")],
-            data_year=2022,
-            figures=figures(),
-            proof_digests=[],
-            filing_id=filing_id,
-        )
+        file(ledger, code, filer_id, name="乙", model="2", filing_id=filing_id)
     assert ledger.get_reservation("乙", "2") is None
 
 
