@@ -19,9 +19,11 @@ import base64
 import binascii
 import json
 import os
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from types import MappingProxyType
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -186,10 +188,11 @@ class KeyRing:
 
     signer: EventSigner
     manifest: KeyManifest
+    # Built once: every event read looks its key up here.
+    trusted_keys: Mapping[str, Ed25519PublicKey] = field(init=False)
 
-    @property
-    def trusted_keys(self) -> dict[str, Ed25519PublicKey]:
-        return self.manifest.trusted_keys
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "trusted_keys", MappingProxyType(self.manifest.trusted_keys))
 
 
 def open_keyring(
