@@ -74,3 +74,72 @@ class RootMismatchError(VerificationError):
         super().__init__(f"root mismatch: got {calculated.hex()}, want {expected.hex()}")
         self.expected = expected
         self.calculated = calculated
+
+
+class MalformedNoteError(VerificationError, ValueError):
+    """A signed note (or a text to sign) breaks the c2sp.org/signed-note format.
+
+    Also a ``ValueError``: the signer raises it for a text it refuses to sign.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"malformed signed note: {reason}")
+        self.reason = reason
+
+
+class UnverifiedNoteError(VerificationError):
+    """No signature on a note comes from a trusted key, so its text must be ignored."""
+
+    def __init__(self, trusted: tuple[str, ...] = (), subject: str = "note") -> None:
+        want = ", ".join(trusted) if trusted else "a trusted key (none given)"
+        super().__init__(f"{subject}: got no valid signature by a trusted key, want one by {want}")
+        self.trusted = trusted
+        self.subject = subject
+
+
+class InvalidNoteSignatureError(VerificationError):
+    """A signature line names a trusted key, and that key's signature does not verify."""
+
+    def __init__(
+        self,
+        key_name: str,
+        key_id: int,
+        reason: str = "does not verify over the note text",
+        subject: str = "note",
+    ) -> None:
+        super().__init__(f"{subject}: signature by key {key_name}+{key_id:08x} {reason}")
+        self.key_name = key_name
+        self.key_id = key_id
+        self.reason = reason
+        self.subject = subject
+
+
+class MalformedCheckpointError(VerificationError, ValueError):
+    """A checkpoint body (or a Checkpoint value) breaks the c2sp.org/tlog-checkpoint format.
+
+    Also a ``ValueError``: building or formatting an invalid checkpoint raises it.
+    """
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"malformed checkpoint: {reason}")
+        self.reason = reason
+
+
+class CheckpointOriginError(VerificationError):
+    """A validly signed checkpoint belongs to another log than the one expected."""
+
+    def __init__(self, got: str, want: str, size: int) -> None:
+        super().__init__(f"checkpoint of size {size}: got origin {got!r}, want {want!r}")
+        self.got = got
+        self.want = want
+        self.size = size
+
+
+class ConsistencyProofError(VerificationError):
+    """A consistency proof is malformed for its (size1, size2), or the sizes themselves are."""
+
+    def __init__(self, size1: int, size2: int, reason: str) -> None:
+        super().__init__(f"consistency proof from size {size1} to {size2}: {reason}")
+        self.size1 = size1
+        self.size2 = size2
+        self.reason = reason
