@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.persistence import EventStore, Mapper, Transcoder
+from eventsourcing.persistence import EventStore, Mapper, Notification, Transcoder
 
 from api.settings import Settings
 from audit.keys import KeyRing, open_keyring
+from audit.log_store import LogStore, PostgresLogStore, SqliteLogStore
+from audit.sequencer import Sequencer
 from audit.signing_mapper import SigningEventStore, SigningMapper
 from audit.transcoder import CanonicalTranscoder
 from domain.application import PatentLedger
@@ -62,3 +65,26 @@ def open_ledger(settings: Settings, *, keyring: KeyRing | None = None) -> Signed
     return SignedPatentLedger(
         settings.eventsourcing_env(), keyring if keyring is not None else load_keyring(settings)
     )
+
+
+def open_log_store(settings: Settings) -> LogStore:
+    """The Merkle log's tables, in the same database (and schema) as the events."""
+    if settings.is_postgres:
+        conninfo, schema = settings.postgres_location()
+        store: LogStore = PostgresLogStore(conninfo, schema)
+    else:
+        store = SqliteLogStore(settings.eventsourcing_env()["SQLITE_DBNAME"])
+    store.create_tables()
+    return store
+
+
+def open_sequencer(ledger: SignedPatentLedger, store: LogStore) -> Sequencer:
+    """A sequencer reading the ledger's notifications and verifying them with its key ring."""
+    keyring = ledger.keyring
+    if keyring is None:
+        raise ValueError("the sequencer needs a signed ledger")
+
+    def read(start: int, limit: int) -> Sequence[Notification]:
+        return ledger.recorder.select_notifications(start=start, limit=limit)
+
+    return Sequencer(store, read, lambda: keyring.trusted_keys)

@@ -12,6 +12,8 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
+from psycopg.conninfo import make_conninfo
+
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
@@ -24,6 +26,8 @@ class Settings:
     signing_key_file: Path | None
     public_keys_file: Path
     environment: str
+    log_key_file: Path | None = None
+    log_origin: str = "ppl.local/patent-product-ledger"
 
     @property
     def key_dir(self) -> Path:
@@ -42,10 +46,17 @@ class Settings:
         environment = env.get("PPL_ENV", "development")
         if environment not in ("development", "production"):
             raise SettingsError(f"PPL_ENV={environment!r}: want development or production")
-        if environment == "production" and not key_file:
+        log_key_file = env.get("PPL_LOG_KEY_FILE")
+        for name, value in (("PPL_SIGNING_KEY_FILE", key_file), ("PPL_LOG_KEY_FILE", log_key_file)):
+            if environment == "production" and not value:
+                raise SettingsError(
+                    f"{name} is required when PPL_ENV=production: "
+                    "generated development keys are for development only"
+                )
+        log_origin = env.get("PPL_LOG_ORIGIN", "ppl.local/patent-product-ledger")
+        if not log_origin or not log_origin.isprintable() or " " in log_origin:
             raise SettingsError(
-                "PPL_SIGNING_KEY_FILE is required when PPL_ENV=production: "
-                "the generated development key is for development only"
+                f"PPL_LOG_ORIGIN={log_origin!r}: want a non-empty name without spaces"
             )
         settings = cls(
             data_dir=data_dir,
@@ -57,6 +68,8 @@ class Settings:
             .expanduser()
             .resolve(),
             environment=environment,
+            log_key_file=Path(log_key_file).expanduser().resolve() if log_key_file else None,
+            log_origin=log_origin,
         )
         settings.eventsourcing_env()  # validate the URL now, not at first use
         return settings
@@ -97,6 +110,19 @@ class Settings:
         raise SettingsError(
             f"PPL_DATABASE_URL scheme {url.scheme!r}: want sqlite:///PATH or postgresql://..."
         )
+
+    def postgres_location(self) -> tuple[str, str | None]:
+        """(libpq connection string without the schema, schema or None) for PostgreSQL."""
+        env = self.eventsourcing_env()
+        conninfo = make_conninfo(
+            dbname=env["POSTGRES_DBNAME"],
+            host=env["POSTGRES_HOST"],
+            port=env["POSTGRES_PORT"],
+            user=env["POSTGRES_USER"],
+            password=env["POSTGRES_PASSWORD"] or None,
+            connect_timeout=env["POSTGRES_CONNECT_TIMEOUT"],
+        )
+        return conninfo, env.get("POSTGRES_SCHEMA")
 
 
 def _query_param(query: str, name: str) -> str | None:

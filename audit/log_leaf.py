@@ -1,0 +1,39 @@
+"""What a leaf of the ledger-wide Merkle log is: the exact signed stored event.
+
+    log_leaf_data = b"ppl/log-leaf/v1\\x00"
+                    || originator_id (16 bytes) || originator_version (8 bytes, big-endian)
+                    || len(topic) (4 bytes, big-endian) || topic (UTF-8)
+                    || stored state (the signed envelope, audit.event_signature)
+    leaf hash     = SHA-256(0x00 || log_leaf_data)                    (RFC 6962 leaf)
+
+Because the leaf covers the signed envelope byte for byte, an inclusion proof proves the
+*signed* event, and an auditor hashes what is stored without re-serializing anything.
+Standard library only.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from audit.rfc6962 import leaf_hash
+
+LOG_LEAF_CONTEXT = b"ppl/log-leaf/v1\x00"
+
+
+def log_leaf_data(originator_id: UUID, version: int, topic: str, stored_state: bytes) -> bytes:
+    """The bytes of the log leaf for one stored event (see the module docstring)."""
+    topic_bytes = topic.encode("utf-8")
+    return b"".join(
+        (
+            LOG_LEAF_CONTEXT,
+            originator_id.bytes,
+            version.to_bytes(8, "big"),
+            len(topic_bytes).to_bytes(4, "big"),
+            topic_bytes,
+            stored_state,
+        )
+    )
+
+
+def log_leaf_hash(originator_id: UUID, version: int, topic: str, stored_state: bytes) -> bytes:
+    return leaf_hash(log_leaf_data(originator_id, version, topic, stored_state))

@@ -1,0 +1,330 @@
+"""The Merkle log's storage beside the events: leaves, subtree nodes, position, checkpoints.
+
+Tables (same database, and on PostgreSQL the same schema, as the events):
+
+* ``ppl_log_leaves``: leaf index → the event it is (notification id, originator id and version)
+  and its leaf hash. Dense indices 0, 1, 2, … even where notification ids have gaps.
+* ``ppl_log_nodes``: the hash of every perfect subtree, by (level, index) (audit.merkle_nodes).
+* ``ppl_log_position``: one row — tree size and last integrated notification id. The sequencer
+  updates it by compare-and-set **in the same transaction** as the leaves and nodes it adds, so
+  a crash loses or duplicates nothing and two sequencers cannot both integrate a batch.
+* ``ppl_log_checkpoints``: signed checkpoints, primary key tree size — the log can never store
+  two roots for one size.
+
+Server-side code (SQLite and psycopg); the offline verifier never imports it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from psycopg import sql
+
+NodeId = tuple[int, int]
+
+
+class LogStoreError(Exception):
+    """Operational failure of the log store (not an integrity failure)."""
+
+
+class PositionMovedError(LogStoreError):
+    """Another sequencer integrated events first; re-read the position and retry."""
+
+
+class ConflictingCheckpointError(LogStoreError):
+    """A checkpoint for this size with another root exists: the log must never sign both."""
+
+    def __init__(self, tree_size: int) -> None:
+        super().__init__(f"checkpoint for tree size {tree_size} exists with another root")
+        self.tree_size = tree_size
+
+
+@dataclass(frozen=True, slots=True)
+class LogPosition:
+    tree_size: int
+    last_notification_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class LeafRecord:
+    leaf_index: int
+    notification_id: int
+    originator_id: UUID
+    originator_version: int
+    leaf_hash: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CheckpointRecord:
+    tree_size: int
+    root: bytes
+    signed_note: str
+    created_at: str
+
+
+class LogStore(ABC):
+    """Dialect-neutral operations; subclasses provide connections and placeholders."""
+
+    placeholder = "?"
+    blob_type = "BLOB"
+    int_type = "INTEGER"
+
+    # --- connection plumbing (subclasses) ---------------------------------------------------
+    @abstractmethod
+    def _transaction(self, *, write: bool) -> Any:
+        """Context manager yielding a cursor inside one transaction."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def _q(self, statement: str) -> str:
+        return statement.replace("?", self.placeholder)
+
+    # --- schema -----------------------------------------------------------------------------
+    def create_tables(self) -> None:
+        big, blob = self.int_type, self.blob_type
+        statements = [
+            f"CREATE TABLE IF NOT EXISTS ppl_log_position (singleton {big} PRIMARY KEY "
+            f"CHECK (singleton = 1), tree_size {big} NOT NULL, "
+            f"last_notification_id {big} NOT NULL)",
+            f"CREATE TABLE IF NOT EXISTS ppl_log_leaves (leaf_index {big} PRIMARY KEY, "
+            f"notification_id {big} NOT NULL UNIQUE, originator_id TEXT NOT NULL, "
+            f"originator_version {big} NOT NULL, leaf_hash {blob} NOT NULL, "
+            "UNIQUE (originator_id, originator_version))",
+            f"CREATE TABLE IF NOT EXISTS ppl_log_nodes (level {big} NOT NULL, "
+            f"node_index {big} NOT NULL, hash {blob} NOT NULL, PRIMARY KEY (level, node_index))",
+            f"CREATE TABLE IF NOT EXISTS ppl_log_checkpoints (tree_size {big} PRIMARY KEY, "
+            f"root {blob} NOT NULL, signed_note TEXT NOT NULL, created_at TEXT NOT NULL)",
+        ]
+        with self._transaction(write=True) as cursor:
+            for statement in statements:
+                cursor.execute(statement)
+            cursor.execute(
+                "INSERT INTO ppl_log_position (singleton, tree_size, last_notification_id) "
+                "VALUES (1, 0, 0) ON CONFLICT (singleton) DO NOTHING"
+            )
+
+    # --- position and integration -----------------------------------------------------------
+    def position(self) -> LogPosition:
+        with self._transaction(write=False) as cursor:
+            cursor.execute("SELECT tree_size, last_notification_id FROM ppl_log_position")
+            size, last = cursor.fetchone()
+        return LogPosition(int(size), int(last))
+
+    def integrate(
+        self,
+        expected: LogPosition,
+        leaves: Sequence[LeafRecord],
+        nodes: Sequence[tuple[NodeId, bytes]],
+        new: LogPosition,
+    ) -> None:
+        """Add leaves and nodes and move the position, atomically, if nobody moved it first.
+
+        Raises:
+            PositionMovedError: the stored position is not ``expected`` (nothing is written).
+        """
+        with self._transaction(write=True) as cursor:
+            cursor.execute(
+                self._q(
+                    "UPDATE ppl_log_position SET tree_size = ?, last_notification_id = ? "
+                    "WHERE singleton = 1 AND tree_size = ? AND last_notification_id = ?"
+                ),
+                (new.tree_size, new.last_notification_id, expected.tree_size,
+                 expected.last_notification_id),
+            )  # fmt: skip
+            if cursor.rowcount != 1:
+                raise PositionMovedError(f"log position moved from {expected}")
+            cursor.executemany(
+                self._q(
+                    "INSERT INTO ppl_log_leaves (leaf_index, notification_id, originator_id, "
+                    "originator_version, leaf_hash) VALUES (?, ?, ?, ?, ?)"
+                ),
+                [
+                    (leaf.leaf_index, leaf.notification_id, str(leaf.originator_id),
+                     leaf.originator_version, leaf.leaf_hash)
+                    for leaf in leaves
+                ],
+            )  # fmt: skip
+            cursor.executemany(
+                self._q("INSERT INTO ppl_log_nodes (level, node_index, hash) VALUES (?, ?, ?)"),
+                [(level, index, digest) for (level, index), digest in nodes],
+            )
+
+    # --- reads ------------------------------------------------------------------------------
+    def nodes(self, ids: Iterable[NodeId]) -> dict[NodeId, bytes]:
+        """Fetch node hashes by id in one query (a proof needs O(log n) of them)."""
+        wanted = sorted(set(ids))
+        if not wanted:
+            return {}
+        values = ", ".join(["(?, ?)"] * len(wanted))
+        with self._transaction(write=False) as cursor:
+            cursor.execute(
+                self._q(
+                    "SELECT level, node_index, hash FROM ppl_log_nodes "  # noqa: S608 (placeholders)
+                    f"WHERE (level, node_index) IN (VALUES {values})"
+                ),
+                [number for node in wanted for number in node],
+            )
+            return {(int(level), int(index)): bytes(digest) for level, index, digest in cursor}
+
+    def _leaf(self, where: str, parameters: Sequence[Any]) -> LeafRecord | None:
+        with self._transaction(write=False) as cursor:
+            cursor.execute(
+                self._q(
+                    "SELECT leaf_index, notification_id, originator_id, originator_version, "  # noqa: S608 (fixed clauses)
+                    f"leaf_hash FROM ppl_log_leaves WHERE {where}"
+                ),
+                parameters,
+            )
+            row = cursor.fetchone()
+        return None if row is None else _leaf_record(row)
+
+    def leaf(self, leaf_index: int) -> LeafRecord | None:
+        return self._leaf("leaf_index = ?", (leaf_index,))
+
+    def leaf_for_event(self, originator_id: UUID, version: int) -> LeafRecord | None:
+        return self._leaf(
+            "originator_id = ? AND originator_version = ?", (str(originator_id), version)
+        )
+
+    def leaves(self, start: int, stop: int) -> list[LeafRecord]:
+        """Leaves with start ≤ index < stop, in order."""
+        with self._transaction(write=False) as cursor:
+            cursor.execute(
+                self._q(
+                    "SELECT leaf_index, notification_id, originator_id, originator_version, "
+                    "leaf_hash FROM ppl_log_leaves WHERE leaf_index >= ? AND leaf_index < ? "
+                    "ORDER BY leaf_index"
+                ),
+                (start, stop),
+            )
+            return [_leaf_record(row) for row in cursor]
+
+    # --- checkpoints ------------------------------------------------------------------------
+    def add_checkpoint(self, record: CheckpointRecord) -> None:
+        """Store a checkpoint; storing the same root again is a no-op.
+
+        Raises:
+            ConflictingCheckpointError: a different root is stored for this size.
+        """
+        existing = self.checkpoint(record.tree_size)
+        if existing is not None:
+            if existing.root != record.root:
+                raise ConflictingCheckpointError(record.tree_size)
+            return
+        with self._transaction(write=True) as cursor:
+            cursor.execute(
+                self._q(
+                    "INSERT INTO ppl_log_checkpoints (tree_size, root, signed_note, created_at) "
+                    "VALUES (?, ?, ?, ?) ON CONFLICT (tree_size) DO NOTHING"
+                ),
+                (record.tree_size, record.root, record.signed_note, record.created_at),
+            )
+        stored = self.checkpoint(record.tree_size)
+        if stored is None or stored.root != record.root:
+            raise ConflictingCheckpointError(record.tree_size)
+
+    def _checkpoints(self, where: str, parameters: Sequence[Any]) -> list[CheckpointRecord]:
+        with self._transaction(write=False) as cursor:
+            cursor.execute(
+                self._q(
+                    "SELECT tree_size, root, signed_note, created_at FROM ppl_log_checkpoints "  # noqa: S608 (fixed clauses)
+                    f"{where}"
+                ),
+                parameters,
+            )
+            return [
+                CheckpointRecord(int(size), bytes(root), str(note), str(created))
+                for size, root, note, created in cursor
+            ]
+
+    def checkpoint(self, tree_size: int) -> CheckpointRecord | None:
+        found = self._checkpoints("WHERE tree_size = ?", (tree_size,))
+        return found[0] if found else None
+
+    def latest_checkpoint(self) -> CheckpointRecord | None:
+        found = self._checkpoints("ORDER BY tree_size DESC LIMIT 1", ())
+        return found[0] if found else None
+
+    def checkpoints(self) -> list[CheckpointRecord]:
+        return self._checkpoints("ORDER BY tree_size", ())
+
+
+def _leaf_record(row: Sequence[Any]) -> LeafRecord:
+    index, notification_id, originator_id, version, digest = row
+    return LeafRecord(
+        int(index), int(notification_id), UUID(str(originator_id)), int(version), bytes(digest)
+    )
+
+
+class SqliteLogStore(LogStore):
+    """The log tables in the ledger's SQLite file (WAL mode, set by eventsourcing)."""
+
+    def __init__(self, path: str) -> None:
+        self._connection = sqlite3.connect(
+            path, isolation_level=None, check_same_thread=False, timeout=30
+        )
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Cursor]:
+        with self._lock:
+            cursor = self._connection.cursor()
+            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield cursor
+            except BaseException:
+                cursor.execute("ROLLBACK")
+                raise
+            cursor.execute("COMMIT")
+
+    def close(self) -> None:
+        self._connection.close()
+
+
+class PostgresLogStore(LogStore):
+    """The log tables in the ledger's PostgreSQL database and schema."""
+
+    placeholder = "%s"
+    blob_type = "BYTEA"
+    int_type = "BIGINT"
+
+    def __init__(self, conninfo: str, schema: str | None = None) -> None:
+        self._conninfo = conninfo
+        self._schema = schema
+        self._local = threading.local()
+        self._connections: list[psycopg.Connection[Any]] = []
+        self._lock = threading.Lock()
+
+    def _connection(self) -> psycopg.Connection[Any]:
+        connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed:
+            connection = psycopg.connect(self._conninfo, autocommit=True)
+            if self._schema:
+                connection.execute(
+                    sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
+                )
+            self._local.connection = connection
+            with self._lock:
+                self._connections.append(connection)
+        return connection
+
+    @contextmanager
+    def _transaction(self, *, write: bool) -> Iterator[psycopg.Cursor[Any]]:
+        connection = self._connection()
+        with connection.transaction(), connection.cursor() as cursor:
+            yield cursor
+
+    def close(self) -> None:
+        with self._lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
