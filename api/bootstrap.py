@@ -9,11 +9,13 @@ from uuid import UUID
 from eventsourcing.persistence import EventStore, Mapper, Notification, Transcoder
 
 from api.settings import Settings
-from audit.keys import KeyRing, open_keyring
+from audit.keys import KeyRing, create_private_key_file, load_private_key, open_keyring
 from audit.log_store import LogStore, PostgresLogStore, SqliteLogStore
+from audit.note import NoteSigner
 from audit.sequencer import Sequencer
 from audit.signing_mapper import SigningEventStore, SigningMapper
 from audit.transcoder import CanonicalTranscoder
+from audit.transparency_log import TransparencyLog
 from domain.application import PatentLedger
 from domain.clock import system_now
 
@@ -88,3 +90,28 @@ def open_sequencer(ledger: SignedPatentLedger, store: LogStore) -> Sequencer:
         return ledger.recorder.select_notifications(start=start, limit=limit)
 
     return Sequencer(store, read, lambda: keyring.trusted_keys)
+
+
+DEV_LOG_KEY_FILENAME = "dev-log-key.pem"
+
+
+def load_log_signer(settings: Settings) -> NoteSigner:
+    """The checkpoint signer: key from PPL_LOG_KEY_FILE, or a development key (0600).
+
+    A key of its own, not the event-signing key: checkpoints and events are different
+    statements, and either key can then be rotated without the other.
+    """
+    if settings.log_key_file is not None:
+        key = load_private_key(settings.log_key_file)
+    else:
+        path = settings.key_dir / DEV_LOG_KEY_FILENAME
+        key = load_private_key(path) if path.exists() else create_private_key_file(path)
+    return NoteSigner(settings.log_origin, key)
+
+
+def open_transparency_log(
+    ledger: SignedPatentLedger, settings: Settings, store: LogStore | None = None
+) -> TransparencyLog:
+    """The ledger's Merkle log: sequencer, node store and checkpoint signer."""
+    log_store = store if store is not None else open_log_store(settings)
+    return TransparencyLog(log_store, open_sequencer(ledger, log_store), load_log_signer(settings))
