@@ -2,22 +2,31 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
+from uuid import UUID
 
 import typer
 
-from api.bootstrap import open_ledger
+from api.bootstrap import open_ledger, open_transparency_log
 from api.settings import SettingsError, get_settings
 from audit.errors import KeyConfigurationError
 from audit.keys import KeyManifest, rotate_signing_key
+from audit.transparency_log import ProofRequestError, TransparencyLog
 from domain.clock import system_now
 
 app = typer.Typer(no_args_is_help=True, help="Patent Product Ledger")
 keys_app = typer.Typer(no_args_is_help=True, help="Event-signing keys")
 app.add_typer(keys_app, name="keys")
+log_app = typer.Typer(no_args_is_help=True, help="The Merkle log: sequencing and checkpoints")
+app.add_typer(log_app, name="log")
+audit_app = typer.Typer(no_args_is_help=True, help="Proofs, bundles and offline verification")
+app.add_typer(audit_app, name="audit")
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -97,6 +106,109 @@ def keys_rotate(
         new_key_file=out, manifest_file=get_settings().public_keys_file, now=system_now()
     )
     typer.echo(f"new signing key {new_id} written to {out}; set PPL_SIGNING_KEY_FILE={out}")
+
+
+@contextmanager
+def _transparency_log() -> Iterator[TransparencyLog]:
+    settings = get_settings()
+    ledger = open_ledger(settings)
+    log = open_transparency_log(ledger, settings)
+    try:
+        yield log
+    finally:
+        log.store.close()
+        ledger.close()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+@log_app.command("sequence")
+def log_sequence() -> None:
+    """Integrate every new event into the log and publish a checkpoint; prints it."""
+    with _transparency_log() as log:
+        latest = log.sequence()
+    if latest is None:
+        typer.echo("the log is empty: no event to integrate", err=True)
+        return
+    typer.echo(latest.signed_note, nl=False)
+
+
+@log_app.command("checkpoint")
+def log_checkpoint(
+    size: Annotated[int | None, typer.Option(help="Tree size (default: the latest)")] = None,
+) -> None:
+    """Print a signed checkpoint (C2SP signed note)."""
+    with _transparency_log() as log:
+        record = log.store.latest_checkpoint() if size is None else log.store.checkpoint(size)
+    if record is None:
+        _fail("no such checkpoint (run `ppl log sequence`)")
+        return
+    typer.echo(record.signed_note, nl=False)
+
+
+@log_app.command("checkpoints")
+def log_checkpoints() -> None:
+    """List every checkpoint: tree size, root (base64), time signed."""
+    with _transparency_log() as log:
+        records = log.store.checkpoints()
+    for record in records:
+        typer.echo(f"{record.tree_size}\t{_b64(record.root)}\t{record.created_at}")
+
+
+@audit_app.command("prove")
+def audit_prove(
+    leaf: Annotated[int | None, typer.Option(help="Leaf index to prove included")] = None,
+    event: Annotated[
+        str | None, typer.Option(help="Event to prove included, as AGGREGATE_ID:VERSION")
+    ] = None,
+    size: Annotated[int | None, typer.Option(help="Tree size (default: latest checkpoint)")] = None,
+    from_size: Annotated[int | None, typer.Option("--from", help="Older tree size")] = None,
+    to_size: Annotated[int | None, typer.Option("--to", help="Newer tree size")] = None,
+) -> None:
+    """Print an inclusion or consistency proof as JSON (field names of the RFC 6962 vectors)."""
+    inclusion = leaf is not None or event is not None
+    consistency = from_size is not None or to_size is not None
+    if inclusion == consistency or (leaf is not None and event is not None):
+        _fail("give one of --leaf I, --event ID:VERSION, or --from N1 --to N2")
+    with _transparency_log() as log:
+        try:
+            if consistency:
+                if from_size is None or to_size is None:
+                    _fail("a consistency proof needs both --from and --to")
+                    return
+                proof = log.consistency_proof(from_size, to_size)
+                document: dict[str, object] = {
+                    "size1": proof.size1,
+                    "size2": proof.size2,
+                    "root1": _b64(proof.root1),
+                    "root2": _b64(proof.root2),
+                    "proof": [_b64(h) for h in proof.proof],
+                }
+            else:
+                index = leaf if leaf is not None else _leaf_of_event(log, str(event))
+                included = log.inclusion_proof(index, size)
+                document = {
+                    "leafIdx": included.leaf_index,
+                    "treeSize": included.tree_size,
+                    "root": _b64(included.root),
+                    "leafHash": _b64(included.leaf_hash),
+                    "proof": [_b64(h) for h in included.proof],
+                }
+        except ProofRequestError as exc:
+            _fail(str(exc))
+            return
+    typer.echo(json.dumps(document, indent=2))
+
+
+def _leaf_of_event(log: TransparencyLog, event: str) -> int:
+    aggregate, _, version = event.partition(":")
+    try:
+        originator_id, number = UUID(aggregate), int(version)
+    except ValueError:
+        raise ProofRequestError(f"event {event!r}: want AGGREGATE_ID:VERSION") from None
+    return log.leaf_for_event(originator_id, number).leaf_index
 
 
 def main() -> None:
