@@ -5,19 +5,25 @@ from __future__ import annotations
 import base64
 import json
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID
 
 import typer
+from eventsourcing.persistence import Notification
 
 from api.bootstrap import open_ledger, open_transparency_log
-from api.settings import SettingsError, get_settings
-from audit.errors import KeyConfigurationError
+from api.settings import Settings, SettingsError, get_settings
+from audit.bundle_export import ExportError, export_bundle
+from audit.errors import KeyConfigurationError, VerificationError
 from audit.keys import KeyManifest, rotate_signing_key
+from audit.note import NoteVerifier
 from audit.transparency_log import ProofRequestError, TransparencyLog
+from audit.verifier import duplicates_in_bundle, exit_code, verify_bundle
 from domain.clock import system_now
 
 app = typer.Typer(no_args_is_help=True, help="Patent Product Ledger")
@@ -209,6 +215,126 @@ def _leaf_of_event(log: TransparencyLog, event: str) -> int:
     except ValueError:
         raise ProofRequestError(f"event {event!r}: want AGGREGATE_ID:VERSION") from None
     return log.leaf_for_event(originator_id, number).leaf_index
+
+
+def _progress_printer(label: str) -> Callable[[int, int], None] | None:
+    """A one-line progress bar on stderr when it is a terminal; nothing otherwise."""
+    if not sys.stderr.isatty():
+        return None
+
+    def show(done: int, total: int) -> None:
+        width = 30
+        filled = width * done // max(total, 1)
+        bar = "#" * filled + "-" * (width - filled)
+        end = "\n" if done >= total else ""
+        print(f"\r{label} [{bar}] {done:,}/{total:,}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def _export(settings: Settings, out: Path) -> None:
+    ledger = open_ledger(settings)
+    log = open_transparency_log(ledger, settings)
+    try:
+
+        def read(start: int, limit: int) -> Sequence[Notification]:
+            return ledger.recorder.select_notifications(start=start, limit=limit)
+
+        export_bundle(
+            out,
+            store=log.store,
+            origin=log.origin,
+            log_key=log.signer.verifier_key_string(),
+            event_keys=KeyManifest.load(settings.public_keys_file).to_json(),
+            read_notifications=read,
+            exported_at=system_now(),
+            progress=_progress_printer("exporting"),
+        )
+    finally:
+        log.store.close()
+        ledger.close()
+
+
+@audit_app.command("export")
+def audit_export(
+    out: Annotated[Path, typer.Option(help="File to write the audit bundle to")],
+) -> None:
+    """Write an audit bundle: every event up to the latest checkpoint, checkpoints, keys."""
+    try:
+        _export(get_settings(), out)
+    except ExportError as exc:
+        _fail(str(exc))
+    typer.echo(f"audit bundle written to {out}")
+
+
+@audit_app.command("verify")
+def audit_verify(
+    bundle: Annotated[Path | None, typer.Argument(help="Audit bundle to verify")] = None,
+    database: Annotated[
+        str | None, typer.Option(help="Verify a live store instead (a PPL_DATABASE_URL)")
+    ] = None,
+    keys: Annotated[
+        Path | None, typer.Option(help="Pinned public-key manifest of the event keys")
+    ] = None,
+    log_key: Annotated[str | None, typer.Option(help="Pinned C2SP verifier key of the log")] = None,
+    since: Annotated[
+        Path | None, typer.Option(help="A signed checkpoint kept from an earlier audit")
+    ] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores)")] = None,
+) -> None:
+    """Verify a bundle offline; exit 0 when everything holds, else the failure's exit code."""
+    if (bundle is None) == (database is None):
+        _fail("give a bundle file or --database URL (one of them)")
+    with tempfile.TemporaryDirectory() as scratch:
+        if database is not None:
+            settings = replace(get_settings(), database_url=database)
+            settings.eventsourcing_env()
+            bundle = Path(scratch) / "live.bundle"
+            try:
+                _export(settings, bundle)
+            except ExportError as exc:
+                _fail(str(exc))
+        assert bundle is not None  # noqa: S101 (narrowing for mypy; both paths set it)
+        try:
+            report = verify_bundle(
+                bundle,
+                event_keys=KeyManifest.load(keys) if keys is not None else None,
+                log_key=NoteVerifier.from_verifier_key_string(log_key) if log_key else None,
+                since=since.read_text(encoding="utf-8") if since is not None else None,
+                workers=workers,
+                progress=_progress_printer("verifying"),
+            )
+        except VerificationError as exc:
+            typer.echo(f"FAILED: {exc}", err=True)
+            raise typer.Exit(exit_code(exc)) from None
+    for warning in report.warnings:
+        typer.echo(f"warning: {warning}", err=True)
+    typer.echo(
+        f"OK: {report.events} events of {report.aggregates} aggregates verified; "
+        f"{len(report.checkpoints)} checkpoints, latest at size "
+        f"{report.checkpoints[-1] if report.checkpoints else 0}"
+    )
+
+
+@audit_app.command("duplicates")
+def audit_duplicates(
+    bundle: Annotated[Path, typer.Argument(help="Audit bundle to check")],
+) -> None:
+    """Report every product key filed more than once; exit 0 when there is none."""
+    try:
+        report = duplicates_in_bundle(bundle)
+    except VerificationError as exc:
+        typer.echo(f"FAILED: {exc}", err=True)
+        raise typer.Exit(exit_code(exc)) from None
+    for duplicate in report:
+        typer.echo(f"duplicate product key {duplicate.canonical_key!r}:")
+        for filing in duplicate.filings:
+            typer.echo(
+                f"  leaf {filing.leaf_index}: filing {filing.product_id} by {filing.filer_uscc}"
+            )
+    if report:
+        raise typer.Exit(1)
+    typer.echo("no product was filed twice")
 
 
 def main() -> None:

@@ -6,11 +6,26 @@ accepts forged data, while an uncaught exception fails closed.
 
 from __future__ import annotations
 
+from typing import Any
 from uuid import UUID
 
 
 class VerificationError(Exception):
     """Base of every integrity failure found while reading or auditing the ledger."""
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Subclasses take their own constructor arguments; rebuild from the message and the
+        # named attributes so errors survive the trip back from the verifier's worker processes.
+        return (_rebuild_error, (type(self), self.args, dict(self.__dict__)))
+
+
+def _rebuild_error(
+    cls: type[VerificationError], args: tuple[Any, ...], state: dict[str, Any]
+) -> VerificationError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
 
 
 class NonCanonicalValueError(VerificationError, ValueError):
@@ -142,4 +157,94 @@ class ConsistencyProofError(VerificationError):
         super().__init__(f"consistency proof from size {size1} to {size2}: {reason}")
         self.size1 = size1
         self.size2 = size2
+        self.reason = reason
+
+
+class MalformedBundleError(VerificationError):
+    """The audit bundle cannot be read as the documented format (line number given)."""
+
+    def __init__(self, reason: str, line: int | None = None) -> None:
+        where = f"bundle line {line}: " if line is not None else "bundle: "
+        super().__init__(where + reason)
+        self.line = line
+        self.reason = reason
+
+
+class LeafOrderError(VerificationError):
+    """Events are not at dense, increasing leaf indices (one missing, added or moved)."""
+
+    def __init__(self, leaf_index: int, expected: int) -> None:
+        super().__init__(
+            f"leaf index {leaf_index}: want {expected} (events must be dense, in order)"
+        )
+        self.leaf_index = leaf_index
+        self.expected = expected
+
+
+class VersionContinuityError(VerificationError):
+    """An aggregate's versions have a gap, a repeat, or go backwards."""
+
+    def __init__(self, originator_id: UUID, version: int, leaf_index: int, expected: int) -> None:
+        super().__init__(
+            f"event {originator_id} v{version} at leaf {leaf_index}: want version {expected} "
+            "(a gap, a duplicate or a reordering of this aggregate's events)"
+        )
+        self.originator_id = originator_id
+        self.version = version
+        self.leaf_index = leaf_index
+        self.expected = expected
+
+
+class RetiredKeyError(VerificationError):
+    """An event claims a time after its signing key was retired."""
+
+    def __init__(
+        self, key_id: str, originator_id: UUID, version: int, leaf_index: int, retired_at: str
+    ) -> None:
+        super().__init__(
+            f"event {originator_id} v{version} at leaf {leaf_index} is signed by key {key_id}, "
+            f"retired at {retired_at}, but claims a later time"
+        )
+        self.key_id = key_id
+        self.originator_id = originator_id
+        self.version = version
+        self.leaf_index = leaf_index
+
+
+class CheckpointRootError(VerificationError):
+    """A checkpoint's signed root is not the root of the bundle's events at its size."""
+
+    def __init__(self, tree_size: int, signed: bytes, computed: bytes) -> None:
+        super().__init__(
+            f"checkpoint at tree size {tree_size}: signed root {signed.hex()}, "
+            f"but the events give {computed.hex()}"
+        )
+        self.tree_size = tree_size
+        self.signed = signed
+        self.computed = computed
+
+
+class LogRollbackError(VerificationError):
+    """The log lost or rewrote history that a signed checkpoint had committed to."""
+
+    def __init__(self, tree_size: int, reason: str) -> None:
+        super().__init__(f"checkpoint at tree size {tree_size}: {reason}")
+        self.tree_size = tree_size
+        self.reason = reason
+
+
+class InvalidReplayError(VerificationError):
+    """A logged event does not replay: the aggregate it belongs to could not have emitted it.
+
+    Raised by audit.replay (state machines re-implemented from the domain) and audit.duplicates
+    (a filing event without the fields the check needs).
+    """
+
+    def __init__(self, originator_id: UUID, version: int, leaf_index: int, reason: str) -> None:
+        super().__init__(
+            f"event {originator_id} v{version} at leaf {leaf_index} does not replay: {reason}"
+        )
+        self.originator_id = originator_id
+        self.version = version
+        self.leaf_index = leaf_index
         self.reason = reason

@@ -83,3 +83,43 @@ def test_bad_proof_requests_exit_2_with_a_message(ledger, cli_env, arguments):
     result = _run(*arguments)
     assert result.exit_code == 2
     assert "error:" in result.stderr
+
+
+def test_export_then_verify_offline_and_against_the_live_store(ledger, cli_env, settings, tmp_path):
+    approved_filer(ledger, uscc(370))
+    assert _run("log", "sequence").exit_code == 0
+    bundle = tmp_path / "audit.bundle"
+    assert _run("audit", "export", "--out", str(bundle)).exit_code == 0
+    verified = _run("audit", "verify", str(bundle), "--workers", "1")
+    assert verified.exit_code == 0, verified.stderr
+    assert verified.stdout.startswith("OK: 3 events of 1 aggregates verified")
+    assert "taken from the bundle itself" in verified.stderr
+    pinned = _run(
+        "audit", "verify", str(bundle), "--keys", str(settings.public_keys_file),
+        "--log-key", json.loads(bundle.read_text().splitlines()[0])["log_key"],
+    )  # fmt: skip
+    assert pinned.exit_code == 0
+    assert "taken from the bundle" not in pinned.stderr
+    live = _run("audit", "verify", "--database", settings.database_url)
+    assert live.exit_code == 0, live.stderr
+    assert _run("audit", "duplicates", str(bundle)).stdout.strip() == "no product was filed twice"
+
+
+def test_verify_exits_with_the_failure_kind(ledger, cli_env, tmp_path):
+    approved_filer(ledger, uscc(371))
+    _run("log", "sequence")
+    bundle = tmp_path / "audit.bundle"
+    _run("audit", "export", "--out", str(bundle))
+    lines = bundle.read_text().splitlines()
+    bundle.write_text("\n".join(lines[:2] + lines[3:]) + "\n")
+    result = _run("audit", "verify", str(bundle))
+    assert result.exit_code == 14
+    assert "FAILED: leaf index 2: want 1" in result.stderr
+    missing = _run("audit", "verify", str(tmp_path / "absent.bundle"))
+    assert missing.exit_code == 2
+
+
+def test_export_needs_a_checkpoint(ledger, cli_env, tmp_path):
+    result = _run("audit", "export", "--out", str(tmp_path / "x.bundle"))
+    assert result.exit_code == 2
+    assert "no checkpoint" in result.stderr

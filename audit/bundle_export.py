@@ -1,0 +1,78 @@
+"""Writes audit bundles from the live store (server side; the verifier never imports it)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from audit.bundle import BundleEvent, BundleHeader, write_line
+from audit.canonical import format_timestamp
+from audit.log_store import LogStore
+
+PAGE = 2000
+
+
+class ExportError(RuntimeError):
+    """The store cannot be exported consistently (the message says why)."""
+
+
+def export_bundle(
+    out: Path,
+    *,
+    store: LogStore,
+    origin: str,
+    log_key: str,
+    event_keys: Mapping[str, Any],
+    read_notifications: Callable[[int, int], Sequence[Notification]],
+    exported_at: Any,
+    progress: Callable[[int, int], None] | None = None,
+) -> BundleHeader:
+    """Write every event up to the latest checkpoint, the checkpoints and the keys.
+
+    Only events covered by a checkpoint are exported, so every event in the bundle is
+    committed to by a signed root. The file is written to ``out`` + ".tmp" and renamed.
+    """
+    latest = store.latest_checkpoint()
+    if latest is None:
+        raise ExportError("the log has no checkpoint yet: run `ppl log sequence` first")
+    size = latest.tree_size
+    header = BundleHeader(
+        origin=origin,
+        log_key=log_key,
+        event_keys=dict(event_keys),
+        checkpoints=tuple(record.signed_note for record in store.checkpoints()),
+        tree_size=size,
+        exported_at=format_timestamp(exported_at),
+    )
+    temporary = out.with_name(out.name + ".tmp")
+    with temporary.open("w", encoding="utf-8", newline="\n") as handle:
+        write_line(handle, header.to_json())
+        written = 0
+        while written < size:
+            leaves = store.leaves(written, min(written + PAGE, size))
+            notifications = read_notifications(leaves[0].notification_id, len(leaves))
+            by_id = {n.id: n for n in notifications}
+            for leaf in leaves:
+                notification = by_id.get(leaf.notification_id)
+                if notification is None:
+                    raise ExportError(
+                        f"leaf {leaf.leaf_index}: notification {leaf.notification_id} is missing "
+                        "from the event store"
+                    )
+                event = BundleEvent(
+                    leaf.leaf_index,
+                    UUID(str(notification.originator_id)),
+                    notification.originator_version,
+                    notification.topic,
+                    notification.state,
+                )
+                write_line(handle, event.to_json())
+            written += len(leaves)
+            if progress is not None:
+                progress(written, size)
+    temporary.replace(out)
+    return header

@@ -1,0 +1,48 @@
+"""One event as the offline auditor sees it: its place in the log and its decoded state.
+
+Built from a log leaf and the stored event it commits to, *after* the event's signature has
+been verified (audit.event_signature.verify_event): ``state`` is
+``audit.canonical.decode_canonical(envelope.state)``, so ``timestamp`` is a UTC ``datetime``,
+typed UUIDs are ``UUID`` objects and creation events carry ``originator_topic``. The replay
+checks (audit.replay, audit.duplicates) read nothing else. Standard library only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedEvent:
+    """An event at ``leaf_index`` of the transparency log.
+
+    ``state`` is whatever the stored bytes decoded to; the checks that read it refuse an
+    unexpected shape with ``audit.errors.InvalidReplayError``, so it is not checked here. The
+    header fields come from typed columns, and a wrong type there is a programming error.
+
+    Raises:
+        TypeError: ``leaf_index`` or ``version`` is not an ``int`` (``bool`` is refused),
+            ``originator_id`` is not a ``UUID`` or ``topic`` is not a ``str``.
+    """
+
+    leaf_index: int
+    originator_id: UUID
+    version: int
+    topic: str
+    state: Mapping[str, Any]
+
+    def __post_init__(self) -> None:
+        header: tuple[tuple[str, object, type], ...] = (
+            ("leaf_index", self.leaf_index, int),
+            ("originator_id", self.originator_id, UUID),
+            ("version", self.version, int),
+            ("topic", self.topic, str),
+        )
+        for name, value, want in header:
+            if isinstance(value, bool) or not isinstance(value, want):
+                raise TypeError(
+                    f"LoggedEvent.{name}: got {type(value).__name__}, want {want.__name__}"
+                )

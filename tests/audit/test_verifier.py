@@ -1,0 +1,311 @@
+"""The offline verifier detects every kind of tampering, naming the failing element.
+
+Each case starts from a genuine bundle exported from a real store (SQLite and PostgreSQL),
+changes it the way an attacker or a faulty operator would, and checks the typed error and the
+exit code. Cases are data (desc, how to tamper, want_error, want_exit).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from api.bootstrap import SignedPatentLedger, open_transparency_log
+from audit.bundle_export import export_bundle
+from audit.checkpoint import Checkpoint, sign_checkpoint
+from audit.errors import (
+    CheckpointRootError,
+    EventTamperedError,
+    InvalidNoteSignatureError,
+    LeafOrderError,
+    LogRollbackError,
+    RetiredKeyError,
+    UnknownSigningKeyError,
+    VerificationError,
+    VersionContinuityError,
+)
+from audit.event_signature import EventSigner
+from audit.keys import KeyManifest, KeyRing, load_private_key, rotate_signing_key
+from audit.verifier import duplicates_in_bundle, exit_code, verify_bundle
+from domain.clock import system_now
+from domain.product import new_filing
+from tests.domain.factories import REVIEWER, VERIFIER, approved_filer, file, register, uscc
+
+
+@dataclass
+class Exported:
+    path: Path
+    log: object
+    settings: object
+
+    def lines(self) -> list[str]:
+        return self.path.read_text(encoding="utf-8").splitlines()
+
+    def write(self, lines: list[str]) -> Path:
+        tampered = self.path.with_name("tampered.bundle")
+        tampered.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return tampered
+
+
+def _export(ledger, log, settings, out: Path) -> Path:
+    def read(start, limit):
+        return ledger.recorder.select_notifications(start=start, limit=limit)
+
+    export_bundle(
+        out,
+        store=log.store,
+        origin=log.origin,
+        log_key=log.signer.verifier_key_string(),
+        event_keys=KeyManifest.load(settings.public_keys_file).to_json(),
+        read_notifications=read,
+        exported_at=system_now(),
+    )
+    return out
+
+
+@pytest.fixture
+def exported(ledger, settings, tmp_path):
+    """4 filers registered (leaves 0-3), verified (4-7), approved (8-11), each filing a
+    product (12-19); sequenced into 3 checkpoints and exported."""
+    log = open_transparency_log(ledger, settings)
+    log.sequencer.batch_size = 7
+    codes = [uscc(400 + serial) for serial in range(4)]
+    filer_ids = [register(ledger, code) for code in codes]
+    for filer_id in filer_ids:
+        ledger.verify_filer_real_name(VERIFIER, filer_id, "RN-1")
+    for filer_id in filer_ids:
+        ledger.approve_filer(REVIEWER, filer_id)
+    for serial, (code, filer_id) in enumerate(zip(codes, filer_ids, strict=True)):
+        file(ledger, code, filer_id, model=f"V-{serial}")
+    log.sequence()
+    path = _export(ledger, log, settings, tmp_path / "ledger.bundle")
+    yield Exported(path, log, settings)
+    log.store.close()
+
+
+def _event(line: str) -> dict:
+    return json.loads(line)
+
+
+def _flip_state_byte(lines):
+    event = _event(lines[3])
+    state = bytearray(base64.b64decode(event["state"]))
+    state[-3] ^= 0x01
+    event["state"] = base64.b64encode(bytes(state)).decode()
+    lines[3] = json.dumps(event)
+    return lines
+
+
+def _renumber(lines):
+    out = [lines[0]]
+    for index, line in enumerate(lines[1:]):
+        event = _event(line)
+        event["leaf_index"] = index
+        out.append(json.dumps(event))
+    return out
+
+
+def _swap(lines, a, b):
+    lines[a], lines[b] = lines[b], lines[a]
+    return lines
+
+
+def _header(lines):
+    return json.loads(lines[0])
+
+
+def _with_header(lines, header):
+    lines[0] = json.dumps(header)
+    return lines
+
+
+def _forged_event(lines, key):
+    """A brand-new event appended at the end, signed by ``key``."""
+    signer = EventSigner(key)
+    last = _event(lines[-1])
+    from uuid import uuid4
+
+    originator = uuid4()
+    topic = "domain.filer:Filer.FilerApproved"
+    state = b'{"actor":{"id":"mallory","role":"reviewer","scope":null}}'
+    sealed = signer.seal(originator, 1, topic, state)
+    lines.append(
+        json.dumps(
+            {
+                "leaf_index": last["leaf_index"] + 1,
+                "originator_id": str(originator),
+                "originator_version": 1,
+                "topic": topic,
+                "state": base64.b64encode(sealed).decode(),
+            }
+        )
+    )
+    return lines
+
+
+def _bad_checkpoint_signature(lines):
+    header = _header(lines)
+    note = header["checkpoints"][0]
+    body, _, signature_line = note.rstrip("\n").rpartition("\n")
+    prefix, _, signature = signature_line.rpartition(" ")
+    raw = bytearray(base64.b64decode(signature))
+    raw[-1] ^= 0x01
+    header["checkpoints"][0] = f"{body}\n{prefix} {base64.b64encode(bytes(raw)).decode()}\n"
+    return _with_header(lines, header)
+
+
+def _resigned_checkpoint(exported, lines, which):
+    """The operator (who holds the log key) signs a false root for an existing size."""
+    header = _header(lines)
+    sizes = sorted(int(n.split("\n")[1]) for n in header["checkpoints"])
+    size = sizes[which]
+    forged = sign_checkpoint(Checkpoint(exported.log.origin, size, bytes(32)), exported.log.signer)
+    header["checkpoints"] = [
+        forged if int(n.split("\n")[1]) == size else n for n in header["checkpoints"]
+    ]
+    return _with_header(lines, header)
+
+
+CASES = [
+    {"desc": "flipped byte in an event", "tamper": lambda ex, lines: _flip_state_byte(lines),
+     "want_error": EventTamperedError, "want_exit": 10},
+    {"desc": "deleted event in the middle", "tamper": lambda ex, lines: lines[:5] + lines[6:],
+     "want_error": LeafOrderError, "want_exit": 14},
+    {"desc": "deleted event in the middle, indices renumbered",
+     "tamper": lambda ex, lines: _renumber(lines[:2] + lines[3:]),
+     "want_error": VersionContinuityError, "want_exit": 13},
+    {"desc": "deleted last event", "tamper": lambda ex, lines: lines[:-1],
+     "want_error": LogRollbackError, "want_exit": 22},
+    {"desc": "two events swapped", "tamper": lambda ex, lines: _swap(lines, 2, 3),
+     "want_error": LeafOrderError, "want_exit": 14},
+    {"desc": "two events of different aggregates swapped, indices renumbered",
+     "tamper": lambda ex, lines: _renumber(_swap(lines, 5, 6)),
+     "want_error": CheckpointRootError, "want_exit": 21},
+    {"desc": "forged event signed by an unknown key",
+     "tamper": lambda ex, lines: _forged_event(lines, Ed25519PrivateKey.generate()),
+     "want_error": UnknownSigningKeyError, "want_exit": 11},
+    {"desc": "checkpoint whose root does not match",
+     "tamper": lambda ex, lines: _resigned_checkpoint(ex, lines, -1),
+     "want_error": CheckpointRootError, "want_exit": 21},
+    {"desc": "checkpoint with a bad signature",
+     "tamper": lambda ex, lines: _bad_checkpoint_signature(lines),
+     "want_error": InvalidNoteSignatureError, "want_exit": 20},
+    {"desc": "rolled back: earlier checkpoint not extended by the later one",
+     "tamper": lambda ex, lines: _resigned_checkpoint(ex, lines, 0),
+     "want_error": LogRollbackError, "want_exit": 22},
+]  # fmt: skip
+
+
+def test_genuine_bundle_verifies(exported):
+    report = verify_bundle(exported.path, workers=1)
+    assert report.events == len(exported.lines()) - 1
+    assert len(report.checkpoints) >= 3
+    assert report.checkpoints[-1] == report.events
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c["desc"] for c in CASES])
+def test_tampering_is_detected(exported, case):
+    tampered = exported.write(case["tamper"](exported, exported.lines()))
+    with pytest.raises(VerificationError) as caught:
+        verify_bundle(tampered, workers=1)
+    assert type(caught.value) is case["want_error"], caught.value
+    assert exit_code(caught.value) == case["want_exit"]
+
+
+def test_errors_name_the_failing_element(exported):
+    lines = exported.lines()
+    victim = _event(lines[3])
+    with pytest.raises(EventTamperedError) as caught:
+        verify_bundle(exported.write(_flip_state_byte(lines)), workers=1)
+    assert str(caught.value.originator_id) == victim["originator_id"]
+    assert caught.value.version == victim["originator_version"]
+    with pytest.raises(LeafOrderError) as order:
+        verify_bundle(exported.write(exported.lines()[:5] + exported.lines()[6:]), workers=1)
+    assert (order.value.leaf_index, order.value.expected) == (5, 4)
+
+
+def test_a_checkpoint_kept_from_an_earlier_audit_catches_a_shorter_log(exported, tmp_path):
+    later = sign_checkpoint(Checkpoint(exported.log.origin, 10_000, bytes(32)), exported.log.signer)
+    with pytest.raises(LogRollbackError) as caught:
+        verify_bundle(exported.path, since=later, workers=1)
+    assert caught.value.tree_size == 10_000
+    kept = exported.log.store.checkpoints()[0].signed_note
+    verify_bundle(exported.path, since=kept, workers=1)
+
+
+def test_pinned_keys_refuse_a_bundle_signed_by_other_keys(exported):
+    other = KeyManifest().with_key(Ed25519PrivateKey.generate().public_key(), system_now())
+    with pytest.raises(UnknownSigningKeyError):
+        verify_bundle(exported.path, event_keys=other, workers=1)
+
+
+def test_event_signed_by_a_retired_key_after_retirement_is_detected(ledger, settings, tmp_path):
+    approved_filer(ledger, uscc(420))
+    old_key = load_private_key(settings.key_dir / "dev-signing-key.pem")
+    rotate_signing_key(
+        new_key_file=tmp_path / "new.pem", manifest_file=settings.public_keys_file,
+        now=system_now(),
+    )  # fmt: skip
+    # A faulty server keeps signing with the retired key (open_keyring would refuse it).
+    manifest = KeyManifest.load(settings.public_keys_file)
+    rogue = SignedPatentLedger(
+        settings.eventsourcing_env(), KeyRing(EventSigner(old_key), manifest)
+    )
+    try:
+        approved_filer(rogue, uscc(421))
+    finally:
+        rogue.close()
+    log = open_transparency_log(ledger, settings)
+    try:
+        log.sequence()
+        bundle = _export(ledger, log, settings, tmp_path / "retired.bundle")
+    finally:
+        log.store.close()
+    with pytest.raises(RetiredKeyError) as caught:
+        verify_bundle(bundle, workers=1)
+    assert exit_code(caught.value) == 12
+    assert caught.value.leaf_index == 3
+
+
+def test_parallel_verification_gives_the_same_verdict(exported, monkeypatch):
+    from audit import verifier
+
+    monkeypatch.setattr(verifier, "INLINE_LIMIT", 0)
+    monkeypatch.setattr(verifier, "CHUNK", 5)
+    assert verify_bundle(exported.path, workers=2).events == len(exported.lines()) - 1
+    with pytest.raises(EventTamperedError):
+        verify_bundle(exported.write(_flip_state_byte(exported.lines())), workers=2)
+
+
+def test_duplicate_filing_forged_past_the_reservation_is_reported(ledger, settings, tmp_path):
+    code = uscc(430)
+    filer_id = approved_filer(ledger, code)
+    first = file(ledger, code, filer_id, name="重复产品", model="D-1")
+    original = ledger.get_product(first)
+    other = uscc(431)
+    other_id = approved_filer(ledger, other)
+    # A server bug (or an insider) saves a second filing of the same key without the reservation.
+    from uuid import uuid4
+
+    second = new_filing(
+        uuid4(), filer_id=str(other_id), filer_uscc=other, name="重复 产品", model="d1",
+        variants=[], category="01", finer_code=None, patents=original.patents, data_year=2022,
+        figures=original.figures, proof_digests=[], canonical_key=original.canonical_key,
+        actor={"id": "user", "role": "filer", "scope": other},
+    )  # fmt: skip
+    ledger.save(second)
+    log = open_transparency_log(ledger, settings)
+    try:
+        log.sequence()
+        bundle = _export(ledger, log, settings, tmp_path / "dup.bundle")
+    finally:
+        log.store.close()
+    (duplicate,) = duplicates_in_bundle(bundle, workers=1)
+    assert duplicate.canonical_key == original.canonical_key
+    assert {f.filer_uscc for f in duplicate.filings} == {code, other}
+    assert {f.product_id for f in duplicate.filings} == {first, second.id}
