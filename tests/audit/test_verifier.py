@@ -88,7 +88,7 @@ def exported(ledger, settings, tmp_path):
     log.store.close()
 
 
-def _event(line: str) -> dict:
+def _event(line):
     return json.loads(line)
 
 
