@@ -22,6 +22,7 @@ from audit.bundle_export import ExportError, export_bundle
 from audit.errors import KeyConfigurationError, VerificationError
 from audit.keys import KeyManifest, rotate_signing_key
 from audit.note import NoteVerifier
+from audit.tlog_proof import verify_event_evidence
 from audit.transparency_log import ProofRequestError, TransparencyLog
 from audit.verifier import duplicates_in_bundle, exit_code, verify_bundle
 from domain.clock import system_now
@@ -335,6 +336,65 @@ def audit_duplicates(
     if report:
         raise typer.Exit(1)
     typer.echo("no product was filed twice")
+
+
+@audit_app.command("evidence")
+def audit_evidence(
+    event: Annotated[str, typer.Option(help="The event, as AGGREGATE_ID:VERSION")],
+    out: Annotated[Path | None, typer.Option(help="File to write (default: stdout)")] = None,
+) -> None:
+    """Write offline evidence (C2SP tlog-proof carrying the signed event) for one event."""
+    with _transparency_log() as log:
+        try:
+            aggregate, _, version = event.partition(":")
+            text = log.event_evidence(UUID(aggregate), int(version))
+        except ValueError as exc:  # ProofRequestError is a ValueError
+            _fail(
+                str(exc)
+                if isinstance(exc, ProofRequestError)
+                else f"event {event!r}: want ID:VERSION"
+            )
+            return
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+
+
+@audit_app.command("check-evidence")
+def audit_check_evidence(
+    proof: Annotated[Path, typer.Argument(help="A .tlog-proof written by `ppl audit evidence`")],
+    log_key: Annotated[str, typer.Option(help="C2SP verifier key of the log")],
+    origin: Annotated[str, typer.Option(help="The log's origin")],
+    keys: Annotated[Path, typer.Option(help="Public-key manifest of the event keys")],
+) -> None:
+    """Verify single-event evidence offline and print the proven event."""
+    try:
+        verified = verify_event_evidence(
+            proof.read_text(encoding="utf-8"),
+            log_key=NoteVerifier.from_verifier_key_string(log_key),
+            origin=origin,
+            event_keys=KeyManifest.load(keys).trusted_keys,
+        )
+    except VerificationError as exc:
+        typer.echo(f"FAILED: {exc}", err=True)
+        raise typer.Exit(exit_code(exc)) from None
+    typer.echo(
+        json.dumps(
+            {
+                "leaf_index": verified.leaf_index,
+                "tree_size": verified.checkpoint.size,
+                "originator_id": str(verified.originator_id),
+                "originator_version": verified.version,
+                "topic": verified.topic,
+                "key_id": verified.key_id,
+                "state": verified.state,
+            },
+            indent=2,
+            ensure_ascii=False,
+            default=str,
+        )
+    )
 
 
 def main() -> None:

@@ -248,3 +248,11 @@ class InvalidReplayError(VerificationError):
         self.version = version
         self.leaf_index = leaf_index
         self.reason = reason
+
+
+class MalformedLeafError(VerificationError):
+    """Log leaf data that is not the documented encoding of a stored event."""
+
+
+class MalformedProofError(VerificationError):
+    """A C2SP tlog-proof that does not follow the format (the message says where)."""

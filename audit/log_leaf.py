@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from audit.errors import MalformedLeafError
 from audit.rfc6962 import leaf_hash
 
 LOG_LEAF_CONTEXT = b"ppl/log-leaf/v1\x00"
@@ -37,3 +38,26 @@ def log_leaf_data(originator_id: UUID, version: int, topic: str, stored_state: b
 
 def log_leaf_hash(originator_id: UUID, version: int, topic: str, stored_state: bytes) -> bytes:
     return leaf_hash(log_leaf_data(originator_id, version, topic, stored_state))
+
+
+def parse_log_leaf_data(data: bytes) -> tuple[UUID, int, str, bytes]:
+    """Inverse of ``log_leaf_data``: (originator id, version, topic, stored state).
+
+    Raises:
+        MalformedLeafError: wrong context, or too short for its declared topic length.
+    """
+    fixed = len(LOG_LEAF_CONTEXT) + 16 + 8 + 4
+    if len(data) < fixed or not data.startswith(LOG_LEAF_CONTEXT):
+        raise MalformedLeafError(f"got {len(data)} bytes without the log-leaf context")
+    offset = len(LOG_LEAF_CONTEXT)
+    originator_id = UUID(bytes=data[offset : offset + 16])
+    version = int.from_bytes(data[offset + 16 : offset + 24], "big")
+    topic_length = int.from_bytes(data[offset + 24 : offset + 28], "big")
+    topic_end = fixed + topic_length
+    if len(data) < topic_end:
+        raise MalformedLeafError(f"topic of {topic_length} bytes: only {len(data) - fixed} left")
+    try:
+        topic = data[fixed:topic_end].decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise MalformedLeafError("topic is not UTF-8") from exc
+    return originator_id, version, topic, data[topic_end:]

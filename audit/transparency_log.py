@@ -15,6 +15,7 @@ from uuid import UUID
 
 from audit.canonical import format_timestamp
 from audit.checkpoint import Checkpoint, sign_checkpoint
+from audit.log_leaf import log_leaf_data
 from audit.log_store import CheckpointRecord, LeafRecord, LogStore
 from audit.merkle_nodes import (
     build_proof,
@@ -25,8 +26,9 @@ from audit.merkle_nodes import (
     root_plan,
 )
 from audit.note import NoteSigner
-from audit.rfc6962 import verify_consistency, verify_inclusion
+from audit.rfc6962 import leaf_hash, verify_consistency, verify_inclusion
 from audit.sequencer import Sequencer
+from audit.tlog_proof import evidence
 
 
 class ProofRequestError(ValueError):
@@ -150,3 +152,25 @@ class TransparencyLog:
         root1, root2 = self.root(size1), self.root(size2)
         verify_consistency(size1, size2, proof, root1, root2)
         return ConsistencyProof(size1, size2, root1, root2, proof)
+
+    def event_evidence(self, originator_id: UUID, version: int) -> str:
+        """C2SP tlog-proof that this signed event is in the log at the latest checkpoint.
+
+        Raises:
+            ProofRequestError: the event is not sequenced yet or the log has no checkpoint.
+            audit.errors.VerificationError: the stored event no longer hashes to its leaf.
+        """
+        leaf = self.leaf_for_event(originator_id, version)
+        latest = self.store.latest_checkpoint()
+        if latest is None or latest.tree_size <= leaf.leaf_index:
+            raise ProofRequestError(
+                f"event {originator_id} v{version} is not under a checkpoint yet"
+            )
+        (notification,) = self.sequencer.read_notifications(leaf.notification_id, 1)
+        data = log_leaf_data(originator_id, version, notification.topic, notification.state)
+        included = self.inclusion_proof(leaf.leaf_index, latest.tree_size)
+        # Evidence for bytes the log did not integrate would fail for its holder: refuse here.
+        verify_inclusion(
+            leaf.leaf_index, latest.tree_size, leaf_hash(data), included.proof, latest.root
+        )
+        return evidence(leaf.leaf_index, data, included.proof, latest.signed_note)

@@ -123,3 +123,30 @@ def test_export_needs_a_checkpoint(ledger, cli_env, tmp_path):
     result = _run("audit", "export", "--out", str(tmp_path / "x.bundle"))
     assert result.exit_code == 2
     assert "no checkpoint" in result.stderr
+
+
+def test_evidence_round_trip_through_the_command_line(ledger, cli_env, settings, tmp_path):
+    filer_id = approved_filer(ledger, uscc(372))
+    _run("log", "sequence")
+    proof = tmp_path / "event.tlog-proof"
+    assert _run("audit", "evidence", "--event", f"{filer_id}:3", "--out", str(proof)).exit_code == 0
+    log_key = _run("log", "checkpoint").stdout  # the log key comes from the bundle header below
+    bundle = tmp_path / "a.bundle"
+    _run("audit", "export", "--out", str(bundle))
+    header = json.loads(bundle.read_text().splitlines()[0])
+    checked = _run(
+        "audit", "check-evidence", str(proof), "--log-key", header["log_key"],
+        "--origin", header["origin"], "--keys", str(settings.public_keys_file),
+    )  # fmt: skip
+    assert checked.exit_code == 0, checked.stderr
+    shown = json.loads(checked.stdout)
+    assert (shown["originator_id"], shown["originator_version"]) == (str(filer_id), 3)
+    assert shown["topic"].endswith("FilerApproved")
+    assert log_key.splitlines()[1] == str(shown["tree_size"])
+    proof.write_text(proof.read_text().replace("index 2\n", "index 1\n"))
+    refused = _run(
+        "audit", "check-evidence", str(proof), "--log-key", header["log_key"],
+        "--origin", header["origin"], "--keys", str(settings.public_keys_file),
+    )  # fmt: skip
+    assert refused.exit_code == 22
+    assert _run("audit", "evidence", "--event", "nope").exit_code == 2
