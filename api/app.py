@@ -7,7 +7,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.bootstrap import open_ledger
+from api.bootstrap import open_ledger, open_transparency_log
+from api.log_follower import LogFollower
 from api.responses import OrjsonResponse
 from api.routes import health, keys
 from api.settings import Settings
@@ -19,9 +20,17 @@ def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ledger = open_ledger(settings)
+        app.state.log = open_transparency_log(app.state.ledger, settings)
+        follower = None
+        if settings.sequence_interval > 0:
+            follower = LogFollower(app.state.log, settings.sequence_interval)
+            follower.start()
         try:
             yield
         finally:
+            if follower is not None:
+                follower.stop()
+            app.state.log.store.close()
             app.state.ledger.close()
 
     app = FastAPI(

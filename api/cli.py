@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import sys
 import tempfile
 from collections.abc import Callable, Iterator, Sequence
@@ -17,6 +18,7 @@ import typer
 from eventsourcing.persistence import Notification
 
 from api.bootstrap import open_ledger, open_transparency_log
+from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
 from audit.bundle_export import ExportError, export_bundle
 from audit.errors import KeyConfigurationError, VerificationError
@@ -140,6 +142,22 @@ def log_sequence() -> None:
         typer.echo("the log is empty: no event to integrate", err=True)
         return
     typer.echo(latest.signed_note, nl=False)
+
+
+@log_app.command("follow")
+def log_follow(
+    interval: Annotated[float, typer.Option(help="Seconds between rounds")] = 1.0,
+) -> None:
+    """Keep sequencing new events and publishing checkpoints until interrupted."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    with _transparency_log() as log:
+        follower = LogFollower(
+            log, interval, on_round=lambda size: typer.echo(f"log size {size}", err=True)
+        )
+        try:
+            follower.run()
+        except KeyboardInterrupt:
+            follower.stop()
 
 
 @log_app.command("checkpoint")

@@ -28,6 +28,7 @@ class Settings:
     environment: str
     log_key_file: Path | None = None
     log_origin: str = "ppl.local/patent-product-ledger"
+    sequence_interval: float = 1.0
 
     @property
     def key_dir(self) -> Path:
@@ -58,6 +59,15 @@ class Settings:
             raise SettingsError(
                 f"PPL_LOG_ORIGIN={log_origin!r}: want a non-empty name without spaces"
             )
+        try:
+            interval = float(env.get("PPL_SEQUENCE_INTERVAL", "1.0"))
+        except ValueError:
+            interval = -1.0
+        if not 0 <= interval <= 3600:
+            raise SettingsError(
+                f"PPL_SEQUENCE_INTERVAL={env.get('PPL_SEQUENCE_INTERVAL')!r}: "
+                "want seconds between 0 (off) and 3600"
+            )
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -70,6 +80,7 @@ class Settings:
             environment=environment,
             log_key_file=Path(log_key_file).expanduser().resolve() if log_key_file else None,
             log_origin=log_origin,
+            sequence_interval=interval,
         )
         settings.eventsourcing_env()  # validate the URL now, not at first use
         return settings
