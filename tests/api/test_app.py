@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from audit.keys import KeyManifest
+from audit.note import NoteVerifier
 from tests.domain.factories import approved_filer, uscc
 
 
@@ -17,3 +18,5 @@ def test_health_readiness_and_public_keys(settings, ledger):
         published = client.get("/v1/keys").json()
     manifest = KeyManifest.from_json(published)
     assert ledger.keyring.signer.key_id in manifest.trusted_keys
+    log_key = NoteVerifier.from_verifier_key_string(published["log"]["verifier_key"])
+    assert log_key.name == published["log"]["origin"] == settings.log_origin
