@@ -17,7 +17,7 @@ from uuid import UUID
 import typer
 from eventsourcing.persistence import Notification
 
-from api.bootstrap import open_ledger, open_transparency_log
+from api.bootstrap import SignedPatentLedger, open_ledger, open_transparency_log
 from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
 from audit.bundle_export import ExportError, export_bundle
@@ -63,22 +63,21 @@ def sample(
 
 @app.command()
 def status() -> None:
-    """Show which store is in use, how many events it holds and the signing key."""
+    """Show the store, how many events it holds, the signing key and the log's state."""
     settings = get_settings()
-    ledger = open_ledger(settings)
-    try:
-        typer.echo(
-            json.dumps(
-                {
-                    "store": "postgresql" if settings.is_postgres else "sqlite",
-                    "events": ledger.recorder.max_notification_id() or 0,
-                    "signing_key_id": ledger.keyring.signer.key_id if ledger.keyring else None,
-                },
-                indent=2,
-            )
-        )
-    finally:
-        ledger.close()
+    with _ledger_and_log(settings) as (ledger, log):
+        latest = log.store.latest_checkpoint()
+        document = {
+            "store": "postgresql" if settings.is_postgres else "sqlite",
+            "events": ledger.recorder.max_notification_id() or 0,
+            "signing_key_id": ledger.keyring.signer.key_id if ledger.keyring else None,
+            "log": {
+                "origin": log.origin,
+                "integrated": log.size(),
+                "latest_checkpoint": latest.tree_size if latest is not None else None,
+            },
+        }
+    typer.echo(json.dumps(document, indent=2))
 
 
 @app.command()
@@ -118,15 +117,22 @@ def keys_rotate(
 
 
 @contextmanager
-def _transparency_log() -> Iterator[TransparencyLog]:
-    settings = get_settings()
+def _ledger_and_log(settings: Settings) -> Iterator[tuple[SignedPatentLedger, TransparencyLog]]:
     ledger = open_ledger(settings)
-    log = open_transparency_log(ledger, settings)
     try:
-        yield log
+        log = open_transparency_log(ledger, settings)
+        try:
+            yield ledger, log
+        finally:
+            log.store.close()
     finally:
-        log.store.close()
         ledger.close()
+
+
+@contextmanager
+def _transparency_log() -> Iterator[TransparencyLog]:
+    with _ledger_and_log(get_settings()) as (_, log):
+        yield log
 
 
 def _b64(data: bytes) -> str:

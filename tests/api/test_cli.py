@@ -150,3 +150,14 @@ def test_evidence_round_trip_through_the_command_line(ledger, cli_env, settings,
     )  # fmt: skip
     assert refused.exit_code == 22
     assert _run("audit", "evidence", "--event", "nope").exit_code == 2
+
+
+def test_status_reports_store_events_and_log(ledger, cli_env):
+    approved_filer(ledger, uscc(373))
+    before = json.loads(_run("status").stdout)
+    assert before["events"] == 3
+    assert before["log"]["integrated"] == 0
+    assert before["log"]["latest_checkpoint"] is None
+    _run("log", "sequence")
+    after = json.loads(_run("status").stdout)
+    assert after["log"] == {**before["log"], "integrated": 3, "latest_checkpoint": 3}
