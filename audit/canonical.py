@@ -94,6 +94,17 @@ def to_canonical_tree(value: Any) -> Any:
     )
 
 
+def _parse_uuid_hex(text: str) -> UUID:
+    """32 lowercase hex digits, nothing else: one spelling per UUID."""
+    try:
+        value = UUID(hex=text)
+    except ValueError as exc:
+        raise NonCanonicalValueError(f"uuid {text!r}: want 32 lowercase hex digits") from exc
+    if value.hex != text:
+        raise NonCanonicalValueError(f"uuid {text!r}: want 32 lowercase hex digits")
+    return value
+
+
 def from_canonical_tree(tree: Any) -> Any:
     """Revive the typed forms (datetime, UUID) of a decoded canonical tree."""
     if isinstance(tree, dict):
@@ -102,7 +113,7 @@ def from_canonical_tree(tree: Any) -> Any:
             if kind == DATETIME_TYPE and isinstance(data, str):
                 return parse_timestamp(data)
             if kind == UUID_TYPE and isinstance(data, str):
-                return UUID(hex=data)
+                return _parse_uuid_hex(data)
             raise NonCanonicalValueError(f"unknown typed value {kind!r}")
         return {key: from_canonical_tree(item) for key, item in tree.items()}
     if isinstance(tree, list):

@@ -80,6 +80,9 @@ def test_timestamps_have_one_spelling_in_utc():
         b'{"a":"\\u00e9"}',
         b"\xff",
         b'{"_type_":"mystery","_data_":1}',
+        b'{"_data_":"not-hex","_type_":"uuid_hex"}',
+        b'{"_data_":"0000000000000000000000000000000A","_type_":"uuid_hex"}',
+        b'{"_data_":"{00000000-0000-0000-0000-00000000000a}","_type_":"uuid_hex"}',
     ],
 )
 def test_decoder_refuses_other_spellings(data):
