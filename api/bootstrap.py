@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import EventStore, Mapper, Notification, Transcoder
 
 from api.settings import Settings
-from audit.keys import KeyRing, create_private_key_file, load_private_key, open_keyring
+from audit.bundle import BundleHeader
+from audit.bundle_export import export_bundle
+from audit.keys import (
+    KeyManifest,
+    KeyRing,
+    create_private_key_file,
+    load_private_key,
+    open_keyring,
+)
 from audit.log_store import LogStore, PostgresLogStore, SqliteLogStore
 from audit.note import NoteSigner
 from audit.sequencer import Sequencer
@@ -115,3 +124,27 @@ def open_transparency_log(
     """The ledger's Merkle log: sequencer, node store and checkpoint signer."""
     log_store = store if store is not None else open_log_store(settings)
     return TransparencyLog(log_store, open_sequencer(ledger, log_store), load_log_signer(settings))
+
+
+def export_audit_bundle(
+    ledger: SignedPatentLedger,
+    log: TransparencyLog,
+    settings: Settings,
+    out: Path,
+    progress: Callable[[int, int], None] | None = None,
+) -> BundleHeader:
+    """Write the audit bundle of this ledger (events, checkpoints, keys) to ``out``."""
+
+    def read(start: int, limit: int) -> Sequence[Notification]:
+        return ledger.recorder.select_notifications(start=start, limit=limit)
+
+    return export_bundle(
+        out,
+        store=log.store,
+        origin=log.origin,
+        log_key=log.signer.verifier_key_string(),
+        event_keys=KeyManifest.load(settings.public_keys_file).to_json(),
+        read_notifications=read,
+        exported_at=system_now(),
+        progress=progress,
+    )

@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
@@ -15,12 +15,16 @@ from typing import Annotated
 from uuid import UUID
 
 import typer
-from eventsourcing.persistence import Notification
 
-from api.bootstrap import SignedPatentLedger, open_ledger, open_transparency_log
+from api.bootstrap import (
+    SignedPatentLedger,
+    export_audit_bundle,
+    open_ledger,
+    open_transparency_log,
+)
 from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
-from audit.bundle_export import ExportError, export_bundle
+from audit.bundle_export import ExportError
 from audit.errors import KeyConfigurationError, VerificationError
 from audit.keys import KeyManifest, rotate_signing_key
 from audit.note import NoteVerifier
@@ -258,26 +262,8 @@ def _progress_printer(label: str) -> Callable[[int, int], None] | None:
 
 
 def _export(settings: Settings, out: Path) -> None:
-    ledger = open_ledger(settings)
-    log = open_transparency_log(ledger, settings)
-    try:
-
-        def read(start: int, limit: int) -> Sequence[Notification]:
-            return ledger.recorder.select_notifications(start=start, limit=limit)
-
-        export_bundle(
-            out,
-            store=log.store,
-            origin=log.origin,
-            log_key=log.signer.verifier_key_string(),
-            event_keys=KeyManifest.load(settings.public_keys_file).to_json(),
-            read_notifications=read,
-            exported_at=system_now(),
-            progress=_progress_printer("exporting"),
-        )
-    finally:
-        log.store.close()
-        ledger.close()
+    with _ledger_and_log(settings) as (ledger, log):
+        export_audit_bundle(ledger, log, settings, out, _progress_printer("exporting"))
 
 
 @audit_app.command("export")

@@ -77,8 +77,11 @@ def key_id_of(public_key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw_public_key(public_key)).digest()[:KEY_ID_SIZE].hex()
 
 
-def event_leaf_data(originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:
-    """The bytes whose RFC 6962 leaf hash stands for the event (see the module docstring).
+def event_frame(
+    context: bytes, originator_id: UUID, version: int, topic: str, payload: bytes
+) -> bytes:
+    """context || originator_id (16) || version (8, big-endian) || len(topic) (4) || topic
+    || payload: the one framing of an event that every hash in the ledger covers.
 
     Raises:
         ValueError: if the version does not fit 64 bits.
@@ -88,14 +91,19 @@ def event_leaf_data(originator_id: UUID, version: int, topic: str, state: bytes)
     topic_bytes = topic.encode("utf-8")
     return b"".join(
         (
-            LEAF_CONTEXT,
+            context,
             originator_id.bytes,
             version.to_bytes(8, "big"),
             len(topic_bytes).to_bytes(4, "big"),
             topic_bytes,
-            state,
+            payload,
         )
     )
+
+
+def event_leaf_data(originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:
+    """The bytes whose RFC 6962 leaf hash stands for the event (see the module docstring)."""
+    return event_frame(LEAF_CONTEXT, originator_id, version, topic, state)
 
 
 def event_leaf_hash(originator_id: UUID, version: int, topic: str, state: bytes) -> bytes:

@@ -16,6 +16,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from audit.errors import MalformedLeafError
+from audit.event_signature import event_frame
 from audit.rfc6962 import leaf_hash
 
 LOG_LEAF_CONTEXT = b"ppl/log-leaf/v1\x00"
@@ -23,17 +24,7 @@ LOG_LEAF_CONTEXT = b"ppl/log-leaf/v1\x00"
 
 def log_leaf_data(originator_id: UUID, version: int, topic: str, stored_state: bytes) -> bytes:
     """The bytes of the log leaf for one stored event (see the module docstring)."""
-    topic_bytes = topic.encode("utf-8")
-    return b"".join(
-        (
-            LOG_LEAF_CONTEXT,
-            originator_id.bytes,
-            version.to_bytes(8, "big"),
-            len(topic_bytes).to_bytes(4, "big"),
-            topic_bytes,
-            stored_state,
-        )
-    )
+    return event_frame(LOG_LEAF_CONTEXT, originator_id, version, topic, stored_state)
 
 
 def log_leaf_hash(originator_id: UUID, version: int, topic: str, stored_state: bytes) -> bytes:

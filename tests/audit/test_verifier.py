@@ -15,8 +15,7 @@ from pathlib import Path
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from api.bootstrap import SignedPatentLedger, open_transparency_log
-from audit.bundle_export import export_bundle
+from api.bootstrap import SignedPatentLedger, export_audit_bundle, open_transparency_log
 from audit.checkpoint import Checkpoint, sign_checkpoint
 from audit.errors import (
     CheckpointRootError,
@@ -53,18 +52,7 @@ class Exported:
 
 
 def _export(ledger, log, settings, out: Path) -> Path:
-    def read(start, limit):
-        return ledger.recorder.select_notifications(start=start, limit=limit)
-
-    export_bundle(
-        out,
-        store=log.store,
-        origin=log.origin,
-        log_key=log.signer.verifier_key_string(),
-        event_keys=KeyManifest.load(settings.public_keys_file).to_json(),
-        read_notifications=read,
-        exported_at=system_now(),
-    )
+    export_audit_bundle(ledger, log, settings, out)
     return out
 
 
