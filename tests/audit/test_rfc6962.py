@@ -7,6 +7,7 @@ transparency-dev/merkle testdata (commit 417fb0c); each file says whether it mus
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from audit.rfc6962 import (
     tree_root,
     verify_inclusion,
 )
+from tests.audit.test_consistency import reference_mth
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "vectors" / "rfc6962"
 REFERENCE_LEAVES = [
@@ -33,17 +35,8 @@ REFERENCE_LEAVES = [
 
 
 def _reference_root(leaves: list[bytes]) -> bytes:
-    """Tiny, obviously-correct reference (RFC 6962 §2.1 read literally)."""
-    import hashlib
-
-    if len(leaves) == 1:
-        return hashlib.sha256(b"\x00" + leaves[0]).digest()
-    k = 1
-    while k * 2 < len(leaves):
-        k *= 2
-    return hashlib.sha256(
-        b"\x01" + _reference_root(leaves[:k]) + _reference_root(leaves[k:])
-    ).digest()
+    """RFC 6962 §2.1 read literally: leaves hashed here, the tree by the shared reference."""
+    return reference_mth([hashlib.sha256(b"\x00" + leaf).digest() for leaf in leaves])
 
 
 def test_roots_reproduce_the_rfc_reference_values():
