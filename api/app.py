@@ -7,10 +7,15 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.bootstrap import open_ledger, open_transparency_log
+from api.bootstrap import (
+    open_ledger,
+    open_projection_follower,
+    open_projection_store,
+    open_transparency_log,
+)
 from api.log_follower import LogFollower
 from api.responses import OrjsonResponse
-from api.routes import health, keys
+from api.routes import health, keys, registry
 from api.settings import Settings
 
 
@@ -21,15 +26,26 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ledger = open_ledger(settings)
         app.state.log = open_transparency_log(app.state.ledger, settings)
+        app.state.projections = open_projection_store(settings)
         follower = None
         if settings.sequence_interval > 0:
             follower = LogFollower(app.state.log, settings.sequence_interval)
             follower.start()
+        projection_follower = None
+        if settings.projection_interval > 0:
+            projection_follower = open_projection_follower(
+                app.state.ledger, settings, app.state.projections
+            )
+            projection_follower.start()
+        app.state.projection_follower = projection_follower
         try:
             yield
         finally:
+            if projection_follower is not None:
+                projection_follower.stop()
             if follower is not None:
                 follower.stop()
+            app.state.projections.db.close()
             app.state.log.store.close()
             app.state.ledger.close()
 
@@ -42,4 +58,5 @@ def create_app(settings: Settings) -> FastAPI:
     app.state.settings = settings
     app.include_router(health.router)
     app.include_router(keys.router)
+    app.include_router(registry.router)
     return app

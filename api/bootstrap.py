@@ -12,6 +12,7 @@ from eventsourcing.persistence import EventStore, Mapper, Notification, Transcod
 from api.settings import Settings
 from audit.bundle import BundleHeader
 from audit.bundle_export import export_bundle
+from audit.checkpoint import Checkpoint, verify_checkpoint
 from audit.keys import (
     KeyManifest,
     KeyRing,
@@ -20,13 +21,23 @@ from audit.keys import (
     open_keyring,
 )
 from audit.log_store import LogStore, PostgresLogStore, SqliteLogStore
-from audit.note import NoteSigner
+from audit.note import NoteSigner, NoteVerifier
 from audit.sequencer import Sequencer
 from audit.signing_mapper import SigningEventStore, SigningMapper
 from audit.transcoder import CanonicalTranscoder
 from audit.transparency_log import TransparencyLog
 from domain.application import PatentLedger
 from domain.clock import system_now
+from projections.catalog import models
+from projections.database import (
+    PostgresProjectionDatabase,
+    ProjectionDatabase,
+    SqliteProjectionDatabase,
+)
+from projections.feed import CheckpointVerifiedFeed, EventFeed
+from projections.follower import ListenWaiter, ProjectionFollower
+from projections.runner import ProjectionRunner
+from projections.store import ProjectionStore
 
 
 class SignedPatentLedger(PatentLedger):
@@ -95,10 +106,7 @@ def open_sequencer(ledger: SignedPatentLedger, store: LogStore) -> Sequencer:
     if keyring is None:
         raise ValueError("the sequencer needs a signed ledger")
 
-    def read(start: int, limit: int) -> Sequence[Notification]:
-        return ledger.recorder.select_notifications(start=start, limit=limit)
-
-    return Sequencer(store, read, lambda: keyring.trusted_keys)
+    return Sequencer(store, _reader(ledger), lambda: keyring.trusted_keys)
 
 
 DEV_LOG_KEY_FILENAME = "dev-log-key.pem"
@@ -134,17 +142,70 @@ def export_audit_bundle(
     progress: Callable[[int, int], None] | None = None,
 ) -> BundleHeader:
     """Write the audit bundle of this ledger (events, checkpoints, keys) to ``out``."""
-
-    def read(start: int, limit: int) -> Sequence[Notification]:
-        return ledger.recorder.select_notifications(start=start, limit=limit)
-
     return export_bundle(
         out,
         store=log.store,
         origin=log.origin,
         log_key=log.signer.verifier_key_string(),
         event_keys=KeyManifest.load(settings.public_keys_file).to_json(),
-        read_notifications=read,
+        read_notifications=_reader(ledger),
         exported_at=system_now(),
         progress=progress,
+    )
+
+
+# --- read models (projections/) ------------------------------------------------------------------
+def open_projection_store(settings: Settings) -> ProjectionStore:
+    """The read models' catalog and tables, in the same database (and schema) as the events."""
+    if settings.is_postgres:
+        conninfo, schema = settings.postgres_location()
+        database: ProjectionDatabase = PostgresProjectionDatabase(conninfo, schema)
+    else:
+        database = SqliteProjectionDatabase(settings.eventsourcing_env()["SQLITE_DBNAME"])
+    return ProjectionStore(database)
+
+
+def _reader(ledger: SignedPatentLedger) -> Callable[[int, int], Sequence[Notification]]:
+    def read(start: int, limit: int) -> Sequence[Notification]:
+        return ledger.recorder.select_notifications(start=start, limit=limit)
+
+    return read
+
+
+def projection_feed(ledger: SignedPatentLedger) -> EventFeed:
+    """New events for the follower: each verified by its signature on read."""
+    return EventFeed(_reader(ledger), ledger.mapper)
+
+
+def latest_verified_checkpoint(log: TransparencyLog) -> Checkpoint | None:
+    """The log's latest checkpoint, its signature checked with the log's own key."""
+    record = log.store.latest_checkpoint()
+    if record is None:
+        return None
+    verifier = NoteVerifier.from_verifier_key_string(log.signer.verifier_key_string())
+    return verify_checkpoint(record.signed_note, verifier, origin=log.origin)
+
+
+def rebuild_feed(ledger: SignedPatentLedger, log: TransparencyLog) -> CheckpointVerifiedFeed:
+    """The whole log for a rebuild: trusted by the latest signed checkpoint, then signatures."""
+    return CheckpointVerifiedFeed(_reader(ledger), ledger.mapper, latest_verified_checkpoint(log))
+
+
+def open_projection_runner(
+    ledger: SignedPatentLedger, store: ProjectionStore, names: Sequence[str] = ()
+) -> ProjectionRunner:
+    return ProjectionRunner(store, models(names), projection_feed(ledger))
+
+
+def open_projection_follower(
+    ledger: SignedPatentLedger, settings: Settings, store: ProjectionStore
+) -> ProjectionFollower:
+    """Every read model, kept up by LISTEN/NOTIFY on PostgreSQL and by polling on SQLite."""
+    waiter = None
+    channel = getattr(ledger.recorder, "channel_name", None)
+    if settings.is_postgres and channel:
+        conninfo, _ = settings.postgres_location()
+        waiter = ListenWaiter(conninfo, channel)
+    return ProjectionFollower(
+        open_projection_runner(ledger, store), settings.projection_interval, waiter
     )

@@ -22,6 +22,12 @@ from api.bootstrap import (
     open_ledger,
     open_transparency_log,
 )
+from api.cli_projections import (
+    dispute_check_command,
+    projections_app,
+    registry_app,
+    stats_app,
+)
 from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
 from audit.bundle_export import ExportError
@@ -40,6 +46,10 @@ log_app = typer.Typer(no_args_is_help=True, help="The Merkle log: sequencing and
 app.add_typer(log_app, name="log")
 audit_app = typer.Typer(no_args_is_help=True, help="Proofs, bundles and offline verification")
 app.add_typer(audit_app, name="audit")
+app.add_typer(projections_app, name="projections")
+app.add_typer(stats_app, name="stats")
+app.add_typer(registry_app, name="registry")
+app.command("dispute-check")(dispute_check_command)
 
 
 def _fail(message: str, code: int = 2) -> None:

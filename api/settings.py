@@ -29,6 +29,7 @@ class Settings:
     log_key_file: Path | None = None
     log_origin: str = "ppl.local/patent-product-ledger"
     sequence_interval: float = 1.0
+    projection_interval: float = 0.25
 
     @property
     def key_dir(self) -> Path:
@@ -59,15 +60,8 @@ class Settings:
             raise SettingsError(
                 f"PPL_LOG_ORIGIN={log_origin!r}: want a non-empty name without spaces"
             )
-        try:
-            interval = float(env.get("PPL_SEQUENCE_INTERVAL", "1.0"))
-        except ValueError:
-            interval = -1.0
-        if not 0 <= interval <= 3600:
-            raise SettingsError(
-                f"PPL_SEQUENCE_INTERVAL={env.get('PPL_SEQUENCE_INTERVAL')!r}: "
-                "want seconds between 0 (off) and 3600"
-            )
+        interval = _interval(env, "PPL_SEQUENCE_INTERVAL", "1.0")
+        projection_interval = _interval(env, "PPL_PROJECTION_INTERVAL", "0.25")
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -81,6 +75,7 @@ class Settings:
             log_key_file=Path(log_key_file).expanduser().resolve() if log_key_file else None,
             log_origin=log_origin,
             sequence_interval=interval,
+            projection_interval=projection_interval,
         )
         settings.eventsourcing_env()  # validate the URL now, not at first use
         return settings
@@ -134,6 +129,17 @@ class Settings:
             connect_timeout=env["POSTGRES_CONNECT_TIMEOUT"],
         )
         return conninfo, env.get("POSTGRES_SCHEMA")
+
+
+def _interval(env: dict[str, str], name: str, default: str) -> float:
+    """Seconds between background rounds: 0 turns the background worker off."""
+    try:
+        interval = float(env.get(name, default))
+    except ValueError:
+        interval = -1.0
+    if not 0 <= interval <= 3600:
+        raise SettingsError(f"{name}={env.get(name)!r}: want seconds between 0 (off) and 3600")
+    return interval
 
 
 def _query_param(query: str, name: str) -> str | None:

@@ -1,0 +1,361 @@
+"""``ppl projections``, ``ppl stats``, ``ppl registry`` and ``ppl dispute-check``.
+
+Reading commands first catch the read models up with the ledger (exactly once, so it is safe
+beside a running service), then answer from them; ``--as-of`` / ``--tree-size`` answer instead
+from a replay of the log's prefix (projections.as_of).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+from uuid import UUID
+
+import typer
+
+from api.bootstrap import (
+    SignedPatentLedger,
+    open_ledger,
+    open_projection_follower,
+    open_projection_runner,
+    open_projection_store,
+    open_transparency_log,
+    rebuild_feed,
+)
+from api.settings import get_settings
+from audit.checkpoint import verify_checkpoint
+from audit.errors import VerificationError
+from audit.note import NoteVerifier
+from audit.transparency_log import TransparencyLog
+from audit.verifier import exit_code
+from projections import queries
+from projections.as_of import AsOf, AsOfError, replay_as_of
+from projections.catalog import UnknownProjectionError, models
+from projections.dispute_check import ProductNotInRegistryError, dispute_check
+from projections.runner import rebuild
+from projections.store import ProjectionNotBuiltError, ProjectionStore
+
+projections_app = typer.Typer(no_args_is_help=True, help="Read models: rebuild, digest, follow")
+stats_app = typer.Typer(no_args_is_help=True, help="Regional and conversion statistics")
+registry_app = typer.Typer(no_args_is_help=True, help="The product and filer registries")
+
+
+class OutputFormat(StrEnum):
+    TABLE = "table"
+    CSV = "csv"
+    JSON = "json"
+
+
+def _fail(message: str, code: int = 2) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@dataclass
+class _Context:
+    ledger: SignedPatentLedger
+    log: TransparencyLog
+    store: ProjectionStore
+
+
+@contextmanager
+def _opened() -> Iterator[_Context]:
+    settings = get_settings()
+    ledger = open_ledger(settings)
+    log = open_transparency_log(ledger, settings)
+    store = open_projection_store(settings)
+    try:
+        yield _Context(ledger, log, store)
+    except VerificationError as exc:
+        _fail(f"integrity: {exc}", exit_code(exc))
+    except (ProjectionNotBuiltError, UnknownProjectionError, queries.QueryError) as exc:
+        _fail(str(exc))
+    finally:
+        store.db.close()
+        log.store.close()
+        ledger.close()
+
+
+def _leaf_lookup(log: TransparencyLog) -> queries.LeafLookup:
+    def lookup(aggregate_id: UUID, version: int) -> int | None:
+        leaf = log.store.leaf_for_event(aggregate_id, version)
+        return None if leaf is None else leaf.leaf_index
+
+    return lookup
+
+
+def _current(context: _Context) -> ProjectionStore:
+    """The served read models, caught up with the ledger first."""
+    open_projection_runner(context.ledger, context.store).catch_up()
+    return context.store
+
+
+def _as_of_store(context: _Context, as_of: str | None, tree_size: int | None) -> ProjectionStore:
+    if as_of is None and tree_size is None:
+        return _current(context)
+    try:
+        point = AsOf(tree_size=tree_size, moment=_moment(as_of) if as_of else None)
+    except AsOfError as exc:
+        _fail(str(exc))
+        raise  # unreachable
+    verifier = NoteVerifier.from_verifier_key_string(context.log.signer.verifier_key_string())
+    checkpoints = [
+        verify_checkpoint(record.signed_note, verifier, origin=context.log.origin)
+        for record in context.log.store.checkpoints()
+    ]
+
+    def read(start: int, limit: int) -> Sequence[Any]:
+        return context.ledger.recorder.select_notifications(start=start, limit=limit)
+
+    try:
+        state = replay_as_of(point, read, context.ledger.mapper, checkpoints)
+    except AsOfError as exc:
+        _fail(str(exc))
+        raise
+    typer.echo(
+        f"as of {point.describe()}: {state.tree_size} events replayed "
+        f"({state.checkpoint_size} under a signed checkpoint), last at {state.last_timestamp}",
+        err=True,
+    )
+    return state.store
+
+
+def _moment(text: str) -> datetime:
+    """ISO-8601 with a zone (``Z`` or ``+08:00``), or a date (its end, UTC+8, as notices use)."""
+    try:
+        if len(text) == 10:
+            return datetime.fromisoformat(f"{text}T23:59:59.999999+08:00")
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        _fail(f"--as-of {text!r}: want an ISO-8601 time with a zone, or a date YYYY-MM-DD")
+        raise
+    if moment.tzinfo is None:
+        _fail(f"--as-of {text!r}: give a zone, e.g. 2023-06-30T23:59:59+08:00")
+    return moment
+
+
+AsOfOption = Annotated[
+    str | None,
+    typer.Option(
+        "--as-of",
+        help="Answer as of this moment (ISO-8601 with zone, or YYYY-MM-DD = end of that day "
+        "in China time), by replaying the log",
+    ),
+]
+TreeSizeOption = Annotated[
+    int | None, typer.Option("--tree-size", help="Answer as of the log's first N events")
+]
+
+
+# --- ppl projections -----------------------------------------------------------------------------
+@projections_app.command("rebuild")
+def projections_rebuild(
+    names: Annotated[list[str] | None, typer.Argument(help="Projections (default: all)")] = None,
+) -> None:
+    """Rebuild from the first event into fresh tables; switch over only when complete."""
+    with _opened() as context:
+        feed = rebuild_feed(context.ledger, context.log)
+        started = time.perf_counter()
+        result = rebuild(context.store, models(names or ()), feed)
+        elapsed = time.perf_counter() - started
+        for name, generation in result.generations.items():
+            typer.echo(f"{name}: generation {generation}")
+        typer.echo(
+            f"{result.events} events in {elapsed:.1f} s ({result.checkpoint_size} trusted by "
+            f"the signed checkpoint's root, {result.signature_checked} by signature)"
+        )
+
+
+@projections_app.command("digest")
+def projections_digest(
+    names: Annotated[list[str] | None, typer.Argument(help="Projections (default: all)")] = None,
+) -> None:
+    """Print ``NAME SHA256`` per projection: the digest of a canonical dump of its rows."""
+    with _opened() as context:
+        for model in models(names or ()):
+            generation = context.store.require_generation(model.name)
+            typer.echo(f"{model.name} {context.store.digest(model.name, model.tables, generation)}")
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Per projection: served generation, last applied notification id, events applied, lag."""
+    with _opened() as context:
+        head = context.ledger.recorder.max_notification_id() or 0
+        document: dict[str, dict[str, int | None]] = {}
+        for model in models():
+            generation = context.store.active_generation(model.name)
+            if generation is None:
+                document[model.name] = {"generation": None}
+                continue
+            position = context.store.position(model.name, generation)
+            document[model.name] = {
+                "generation": generation,
+                "notification_id": position.notification_id,
+                "events": position.events,
+                "behind": head - position.notification_id,
+            }
+        typer.echo(json.dumps(document, indent=2))
+
+
+@projections_app.command("follow")
+def projections_follow(
+    interval: Annotated[float, typer.Option(help="Seconds between polls")] = 0.25,
+) -> None:
+    """Keep every read model up with the ledger until interrupted (beside or instead of
+    the one ``ppl serve`` runs)."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    settings = get_settings()
+    with _opened() as context:
+        follower = open_projection_follower(context.ledger, settings, context.store)
+        follower.interval = interval
+        try:
+            follower.run()
+        except KeyboardInterrupt:
+            follower.stop()
+
+
+# --- ppl stats -----------------------------------------------------------------------------------
+REGION_COLUMNS = (
+    "region_code", "name", "filers", "products", "pending", "rejected", "withdrawn",
+    "data_year", "sales_fen", "exports_fen",
+)  # fmt: skip
+
+
+def _render(rows: list[dict[str, Any]], columns: Sequence[str], output: OutputFormat) -> str:
+    if output is OutputFormat.JSON:
+        return json.dumps(rows, ensure_ascii=False, indent=2)
+    if output is OutputFormat.CSV:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({c: ("" if row[c] is None else row[c]) for c in columns} for row in rows)
+        return buffer.getvalue().rstrip("\n")
+    cells = [[str(c) for c in columns]] + [
+        ["" if row[c] is None else str(row[c]) for c in columns] for row in rows
+    ]
+    widths = [max(_width(line[i]) for line in cells) for i in range(len(columns))]
+    return "\n".join(
+        "  ".join(
+            cell + " " * (width - _width(cell)) for cell, width in zip(line, widths, strict=True)
+        ).rstrip()
+        for line in cells
+    )
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+@stats_app.command("regions")
+def stats_regions(
+    prefix: Annotated[str, typer.Option(help="Region code prefix, e.g. 31 or 3101")] = "",
+    level: Annotated[queries.Level, typer.Option(help="Roll up to this level")] = (
+        queries.Level.DISTRICT
+    ),
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    as_of: AsOfOption = None,
+    tree_size: TreeSizeOption = None,
+) -> None:
+    """备案单位 (approved filers) and 备案产品 (approved, not withdrawn) per region."""
+    with _opened() as context:
+        store = _as_of_store(context, as_of, tree_size)
+        rows = [r.as_row() for r in queries.region_statistics(store, prefix=prefix, level=level)]
+    typer.echo(_render(rows, REGION_COLUMNS, output))
+
+
+@stats_app.command("conversions")
+def stats_conversions(
+    by: Annotated[queries.ConversionGrouping, typer.Option()] = queries.ConversionGrouping.CATEGORY,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    as_of: AsOfOption = None,
+    tree_size: TreeSizeOption = None,
+) -> None:
+    """Conversion feedback: reports, patents and amounts per category (and institution/region)."""
+    with _opened() as context:
+        store = _as_of_store(context, as_of, tree_size)
+        rows = queries.conversion_statistics(store, by=by)
+    columns = {"category": ("category",), "institution": ("institution_uscc", "category"),
+               "region": ("region_code", "category")}[by.value]  # fmt: skip
+    typer.echo(_render(rows, (*columns, "reports", "patents", "amount_fen"), output))
+
+
+# --- ppl registry --------------------------------------------------------------------------------
+@registry_app.command("product")
+def registry_product(
+    product_id: Annotated[UUID, typer.Argument()],
+    as_of: AsOfOption = None,
+    tree_size: TreeSizeOption = None,
+) -> None:
+    """One filing as the registry shows it (now, or as of a past point)."""
+    with _opened() as context:
+        store = _as_of_store(context, as_of, tree_size)
+        row = queries.product(store, product_id)
+    if row is None:
+        _fail(f"no product {product_id} in the registry", 4)
+    typer.echo(json.dumps(row, ensure_ascii=False, indent=2))
+
+
+@registry_app.command("products")
+def registry_products(
+    status: Annotated[str | None, typer.Option()] = None,
+    region: Annotated[str | None, typer.Option(help="Region code prefix")] = None,
+    filer: Annotated[str | None, typer.Option(help="Filer USCC")] = None,
+    limit: Annotated[int, typer.Option()] = 50,
+    after: Annotated[str | None, typer.Option(help="Cursor from the previous page")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    as_of: AsOfOption = None,
+    tree_size: TreeSizeOption = None,
+) -> None:
+    """Filings, filtered, a page at a time (``--after`` the cursor printed last)."""
+    with _opened() as context:
+        store = _as_of_store(context, as_of, tree_size)
+        page = queries.products(
+            store, status=status, region=region, filer_uscc=filer, after=after, limit=limit
+        )
+    columns = ("product_id", "filer_uscc", "region_code", "status", "data_year", "name", "model")
+    typer.echo(_render(page.rows, columns, output))
+    if page.next_cursor:
+        typer.echo(f"next page: --after {page.next_cursor}", err=True)
+
+
+@registry_app.command("trail")
+def registry_trail(product_id: Annotated[UUID, typer.Argument()]) -> None:
+    """A filing's audit trail: every event, with actor, time, event hash and leaf index."""
+    with _opened() as context:
+        rows = queries.audit_trail_of(_current(context), product_id, _leaf_lookup(context.log))
+    if not rows:
+        _fail(f"no events for product {product_id}", 4)
+    typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+
+
+def dispute_check_command(
+    product_id: Annotated[UUID, typer.Argument()],
+    max_distance: Annotated[
+        int, typer.Option(help="Largest edit distance between canonical keys")
+    ] = 2,
+) -> None:
+    """Timeline, shared patents, near-duplicate filings and disputes of one filing, each
+    statement citing its event's leaf index for an inclusion proof."""
+    with _opened() as context:
+        try:
+            check = dispute_check(
+                _current(context),
+                product_id,
+                leaf_index=_leaf_lookup(context.log),
+                max_distance=max_distance,
+            )
+        except ProductNotInRegistryError as exc:
+            _fail(str(exc), 4)
+            raise
+    typer.echo(json.dumps(check.as_json(), ensure_ascii=False, indent=2))

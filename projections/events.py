@@ -1,0 +1,41 @@
+"""The domain event classes the read models handle, named once.
+
+Why: eventsourcing creates these classes from the ``@event`` decorators, so type checkers do
+not see them as attributes; looking each up here, checked, keeps the handlers' tables typed
+and fails at import (not at the first event) if a domain event is renamed.
+"""
+
+from __future__ import annotations
+
+from domain.conversion import PatentConversion
+from domain.filer import Filer
+from domain.product import Product
+from domain.reservation import ProductKeyReservation
+
+
+def _event_class(aggregate: type, name: str) -> type:
+    found = getattr(aggregate, name, None)
+    if not isinstance(found, type):
+        raise ImportError(f"{aggregate.__name__} has no event class {name}")
+    return found
+
+
+FILER_REGISTERED = _event_class(Filer, "FilerRegistered")
+FILER_REAL_NAME_VERIFIED = _event_class(Filer, "FilerRealNameVerified")
+FILER_APPROVED = _event_class(Filer, "FilerApproved")
+FILER_REJECTED = _event_class(Filer, "FilerRejected")
+FILER_RESUBMITTED = _event_class(Filer, "FilerResubmitted")
+
+PRODUCT_FILED = _event_class(Product, "ProductFiled")
+FILING_APPROVED = _event_class(Product, "FilingApproved")
+FILING_REJECTED = _event_class(Product, "FilingRejected")
+PRODUCT_REVISED = _event_class(Product, "ProductRevised")
+PRODUCT_WITHDRAWN = _event_class(Product, "ProductWithdrawn")
+DISPUTE_RAISED = _event_class(Product, "OwnershipDisputeRaised")
+DISPUTE_RESOLVED = _event_class(Product, "OwnershipDisputeResolved")
+
+KEY_RESERVED = _event_class(ProductKeyReservation, "ProductKeyReserved")
+KEY_REASSIGNED = _event_class(ProductKeyReservation, "ProductKeyReassigned")
+
+CONVERSION_OPENED = _event_class(PatentConversion, "ConversionRecordOpened")
+CONVERSION_REPORTED = _event_class(PatentConversion, "ConversionReported")

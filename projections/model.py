@@ -1,0 +1,56 @@
+"""What a read model is: a name, its tables, and a handler per domain event class.
+
+Why a class per model and a table of handlers: each read model is its own module with its own
+tables; the runner needs only ``name``, ``tables`` and ``apply``. Handlers get the event and
+the unit of work (projections.rows) and must be deterministic functions of the events — no
+clock, no randomness, no reads outside ``rows`` — so that two rebuilds of one log give
+identical rows and digests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, ClassVar
+
+from audit.canonical import format_timestamp
+from projections.feed import FeedEvent
+from projections.rows import Rows
+from projections.schema import Table
+
+Handler = Callable[[FeedEvent, Rows], None]
+
+
+class ReadModel:
+    """Base of the read models; subclasses set ``name``, ``tables`` and ``handlers``."""
+
+    name: ClassVar[str]
+    tables: ClassVar[tuple[Table, ...]]
+
+    def __init__(self) -> None:
+        self._handlers: Mapping[type, Handler] = self.handlers()
+        self._by_name = {table.name: table for table in self.tables}
+
+    def handlers(self) -> Mapping[type, Handler]:
+        raise NotImplementedError
+
+    def table(self, name: str) -> Table:
+        return self._by_name[name]
+
+    @property
+    def table_map(self) -> Mapping[str, Table]:
+        return self._by_name
+
+    def apply(self, event: FeedEvent, rows: Rows) -> None:
+        handler = self._handlers.get(type(event.event))
+        if handler is not None:
+            handler(event, rows)
+
+
+def stamp(moment: datetime) -> str:
+    """A timestamp as stored in read models: the canonical UTC spelling of audit.canonical."""
+    return format_timestamp(moment)
+
+
+def field(event: FeedEvent, name: str) -> Any:
+    return getattr(event.event, name)

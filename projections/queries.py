@@ -1,0 +1,284 @@
+"""Reading the read models: registries with filters and cursors, statistics, audit trails.
+
+Why here and not in the API: the command line, the API and as-of queries (which run these same
+functions on an in-memory replay) all ask the same questions; the answers come from one place.
+Every function reads the active generation of its projection.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+from uuid import UUID
+
+from domain.values import SHANGHAI_CITY_CODE, SHANGHAI_DISTRICTS, RegionCode
+from projections import audit_trail, conversion_stats, filer_registry, product_registry
+from projections import regional_stats as regional
+from projections.schema import Row
+from projections.store import ProjectionStore
+
+LeafLookup = Callable[[UUID, int], int | None]
+"""(aggregate id, version) → leaf index in the Merkle log, or None if not integrated yet."""
+
+MAX_PAGE = 500
+_DIGITS = re.compile(r"[0-9]{1,6}")
+
+
+class QueryError(ValueError):
+    """A query parameter that cannot be answered (bad prefix, cursor, page size...)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    rows: list[Row]
+    next_cursor: str | None  # pass as ``after`` for the next page; None on the last page
+
+
+def _page_size(limit: int) -> int:
+    if not 1 <= limit <= MAX_PAGE:
+        raise QueryError(f"limit {limit}: want 1..{MAX_PAGE}")
+    return limit
+
+
+def region_prefix(prefix: str) -> str:
+    """A region code prefix: 1 to 6 ASCII digits (e.g. 31 = Shanghai, 3101, 310115)."""
+    if not _DIGITS.fullmatch(prefix):
+        raise QueryError(f"region prefix {prefix!r}: want 1 to 6 digits, e.g. 31 or 310115")
+    return prefix
+
+
+def _filtered_page(
+    store: ProjectionStore,
+    projection: str,
+    table: Any,
+    key: str,
+    filters: Sequence[tuple[str, Any]],
+    after: str | None,
+    limit: int,
+) -> Page:
+    size = _page_size(limit)
+    clauses, parameters = [], []
+    for clause, value in filters:
+        if value is not None:
+            clauses.append(clause)
+            parameters.append(value)
+    if after is not None:
+        clauses.append(f"{key} > ?")
+        parameters.append(after)
+    rows = store.select(
+        projection, table, " AND ".join(clauses), parameters, order_by=key, limit=size + 1
+    )
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, rows[-1][key] if more else None)
+
+
+# --- product registry ---------------------------------------------------------------------------
+def product(store: ProjectionStore, product_id: UUID) -> Row | None:
+    found = store.select(
+        product_registry.ProductRegistry.name, product_registry.PRODUCTS,
+        "product_id = ?", (str(product_id),),
+    )  # fmt: skip
+    return found[0] if found else None
+
+
+def products(
+    store: ProjectionStore,
+    *,
+    status: str | None = None,
+    filer_uscc: str | None = None,
+    region: str | None = None,
+    category: str | None = None,
+    data_year: int | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """Filings in product id order, filtered; ``region`` is a code prefix."""
+    return _filtered_page(
+        store,
+        product_registry.ProductRegistry.name,
+        product_registry.PRODUCTS,
+        "product_id",
+        [
+            ("status = ?", status),
+            ("filer_uscc = ?", filer_uscc),
+            ("region_code LIKE ?", None if region is None else region_prefix(region) + "%"),
+            ("category = ?", category),
+            ("data_year = ?", data_year),
+        ],
+        after,
+        limit,
+    )
+
+
+def products_declaring(store: ProjectionStore, patent_numbers: Sequence[str]) -> list[Row]:
+    """(patent number, product id, filer USCC, version) of every filing declaring them."""
+    if not patent_numbers:
+        return []
+    marks = ", ".join("?" for _ in patent_numbers)
+    return store.select(
+        product_registry.ProductRegistry.name, product_registry.PATENTS,
+        f"patent_number IN ({marks})", list(patent_numbers),
+        order_by="patent_number, product_id",
+    )  # fmt: skip
+
+
+def canonical_keys(store: ProjectionStore) -> list[tuple[str, str]]:
+    """(product id, canonical key) of every filing."""
+    rows = store.select(product_registry.ProductRegistry.name, product_registry.PRODUCTS)
+    return [(row["product_id"], row["canonical_key"]) for row in rows]
+
+
+# --- filer registry -----------------------------------------------------------------------------
+def filer(store: ProjectionStore, filer_id: UUID) -> Row | None:
+    found = store.select(
+        filer_registry.FilerRegistry.name, filer_registry.FILERS, "filer_id = ?", (str(filer_id),)
+    )
+    return found[0] if found else None
+
+
+def filers(
+    store: ProjectionStore,
+    *,
+    status: str | None = None,
+    region: str | None = None,
+    uscc: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page:
+    return _filtered_page(
+        store,
+        filer_registry.FilerRegistry.name,
+        filer_registry.FILERS,
+        "filer_id",
+        [
+            ("status = ?", status),
+            ("region_code LIKE ?", None if region is None else region_prefix(region) + "%"),
+            ("uscc = ?", uscc),
+        ],
+        after,
+        limit,
+    )
+
+
+# --- regional statistics ------------------------------------------------------------------------
+class Level(StrEnum):
+    DISTRICT = "district"
+    CITY = "city"
+    PROVINCE = "province"
+
+
+@dataclass
+class RegionStatistics:
+    region_code: str
+    name: str | None
+    filers: int = 0
+    products: int = 0
+    pending: int = 0
+    rejected: int = 0
+    withdrawn: int = 0
+    data_year: int | None = None  # latest data year of the region's filed products
+    sales_fen: int = 0  # of that year
+    exports_fen: int = 0
+    _years: dict[int, list[int]] = field(default_factory=dict, repr=False)
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "region_code": self.region_code, "name": self.name, "filers": self.filers,
+            "products": self.products, "pending": self.pending, "rejected": self.rejected,
+            "withdrawn": self.withdrawn, "data_year": self.data_year,
+            "sales_fen": self.sales_fen, "exports_fen": self.exports_fen,
+        }  # fmt: skip
+
+
+def _rolled_up(code: str, level: Level) -> str:
+    if level is Level.PROVINCE:
+        return f"{code[:2]}0000"
+    if level is Level.CITY:
+        return f"{code[:4]}00"
+    return code
+
+
+def _region_name(code: str) -> str | None:
+    """Chinese name where known: a Shanghai district, or 上海市 for the city and province."""
+    if code in ("310000", "310100"):
+        return RegionCode(SHANGHAI_CITY_CODE).name
+    return SHANGHAI_DISTRICTS.get(code)
+
+
+def region_statistics(
+    store: ProjectionStore, *, prefix: str = "", level: Level = Level.DISTRICT
+) -> list[RegionStatistics]:
+    """Counts and latest-year figures per region under ``prefix``, rolled up to ``level``."""
+    like = (region_prefix(prefix) if prefix else "") + "%"
+    name = regional.RegionalStatistics.name
+    counts = store.select(name, regional.REGIONS, "region_code LIKE ?", (like,))
+    figures = store.select(name, regional.FIGURES, "region_code LIKE ?", (like,))
+    regions: dict[str, RegionStatistics] = {}
+    for row in counts:
+        code = _rolled_up(row["region_code"], level)
+        region = regions.setdefault(code, RegionStatistics(code, _region_name(code)))
+        for column in ("filers", "products", "pending", "rejected", "withdrawn"):
+            setattr(region, column, getattr(region, column) + row[column])
+    for row in figures:
+        code = _rolled_up(row["region_code"], level)
+        region = regions.setdefault(code, RegionStatistics(code, _region_name(code)))
+        year = region._years.setdefault(row["data_year"], [0, 0])
+        year[0] += row["sales_fen"]
+        year[1] += row["exports_fen"]
+    for region in regions.values():
+        if region._years:
+            region.data_year = max(region._years)
+            region.sales_fen, region.exports_fen = region._years[region.data_year]
+    return [regions[code] for code in sorted(regions)]
+
+
+# --- conversion statistics ----------------------------------------------------------------------
+class ConversionGrouping(StrEnum):
+    CATEGORY = "category"
+    INSTITUTION = "institution"
+    REGION = "region"
+
+
+def conversion_statistics(
+    store: ProjectionStore,
+    *,
+    by: ConversionGrouping = ConversionGrouping.CATEGORY,
+    institution_uscc: str | None = None,
+    region: str | None = None,
+) -> list[Row]:
+    name = conversion_stats.ConversionStatistics.name
+    if by is ConversionGrouping.CATEGORY:
+        return store.select(name, conversion_stats.BY_CATEGORY, order_by="category")
+    if by is ConversionGrouping.INSTITUTION:
+        where, parameters = (
+            ("institution_uscc = ?", [institution_uscc]) if institution_uscc else ("", [])
+        )
+        return store.select(
+            name, conversion_stats.BY_INSTITUTION, where, parameters,
+            order_by="institution_uscc, category",
+        )  # fmt: skip
+    like = (region_prefix(region) if region else "") + "%"
+    return store.select(
+        name, conversion_stats.BY_REGION, "region_code LIKE ?", (like,),
+        order_by="region_code, category",
+    )  # fmt: skip
+
+
+# --- audit trail --------------------------------------------------------------------------------
+def audit_trail_of(
+    store: ProjectionStore, product_id: UUID, leaf_index: LeafLookup | None = None
+) -> list[Row]:
+    """The product's events in log order, each with its leaf index (None: not integrated)."""
+    rows = store.select(
+        audit_trail.AuditTrail.name, audit_trail.EVENTS, "product_id = ?", (str(product_id),),
+        order_by="notification_id",
+    )  # fmt: skip
+    for row in rows:
+        row["leaf_index"] = (
+            leaf_index(UUID(row["originator_id"]), row["version"]) if leaf_index else None
+        )
+    return rows

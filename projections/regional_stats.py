@@ -1,0 +1,183 @@
+"""Regional statistics (备案单位 and 备案产品 per district), as the published tables count them.
+
+Definitions (docs/projections.md), per region code of the filer (a district, after the legacy
+code mapping done at registration):
+* ``filers``   — filers whose registration is approved (备案单位);
+* ``products`` — filings that are approved and not withdrawn (备案产品, successfully filed);
+* ``pending`` / ``rejected`` — filings now pending review / rejected;
+* sales and exports — summed over the region's successfully filed products, per data year;
+  reports show the latest data year (``figures`` keeps every year, so a region whose products
+  moved to a newer year shows that year).
+
+Tables: ``regions`` (the counts), ``figures`` (region, data year → products, sales, exports in
+fen), and two private ones that remember each filer's and product's region and status so
+every change moves exactly the counts it must.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from domain.filer import FilerStatus
+from domain.product import ProductStatus
+from projections import events
+from projections.feed import FeedEvent
+from projections.model import Handler, ReadModel
+from projections.rows import Rows
+from projections.schema import Row, Table, integer, text
+
+REGIONS = Table(
+    "regions",
+    (text("region_code"), integer("filers"), integer("products"), integer("pending"),
+     integer("rejected"), integer("withdrawn")),
+    key=("region_code",),
+)  # fmt: skip
+FIGURES = Table(
+    "figures",
+    (text("region_code"), integer("data_year"), integer("products"), integer("sales_fen"),
+     integer("exports_fen")),
+    key=("region_code", "data_year"),
+)  # fmt: skip
+FILER_REGIONS = Table(
+    "filer_regions", (text("filer_id"), text("region_code"), text("status")), key=("filer_id",)
+)
+PRODUCT_STATES = Table(
+    "product_states",
+    (text("product_id"), text("region_code"), text("status"), integer("data_year"),
+     integer("sales_fen"), integer("exports_fen")),
+    key=("product_id",),
+)  # fmt: skip
+
+_REGION_COUNT = {
+    ProductStatus.APPROVED.value: "products",
+    ProductStatus.PENDING_REVIEW.value: "pending",
+    ProductStatus.REJECTED.value: "rejected",
+    ProductStatus.WITHDRAWN.value: "withdrawn",
+}
+
+
+class RegionalStatistics(ReadModel):
+    name = "regional_stats"
+    tables = (REGIONS, FIGURES, FILER_REGIONS, PRODUCT_STATES)
+
+    def handlers(self) -> Mapping[type, Handler]:
+        return {
+            events.FILER_REGISTERED: _filer_registered,
+            events.FILER_APPROVED: _filer_status(FilerStatus.APPROVED),
+            events.FILER_REJECTED: _filer_status(FilerStatus.REJECTED),
+            events.FILER_RESUBMITTED: _filer_status(FilerStatus.PENDING_REVIEW),
+            events.PRODUCT_FILED: _product_filed,
+            events.FILING_APPROVED: _product_status(ProductStatus.APPROVED),
+            events.FILING_REJECTED: _product_status(ProductStatus.REJECTED),
+            events.PRODUCT_REVISED: _product_revised,
+            events.PRODUCT_WITHDRAWN: _product_status(ProductStatus.WITHDRAWN),
+        }
+
+
+def _region(rows: Rows, code: str) -> Row:
+    return rows.get("regions", code) or {
+        "region_code": code, "filers": 0, "products": 0, "pending": 0, "rejected": 0,
+        "withdrawn": 0,
+    }  # fmt: skip
+
+
+def _filer_registered(e: FeedEvent, rows: Rows) -> None:
+    code = e.event.region_code
+    rows.put(
+        "filer_regions",
+        {"filer_id": str(e.originator_id), "region_code": code,
+         "status": FilerStatus.PENDING_REVIEW.value},
+    )  # fmt: skip
+    rows.put("regions", _region(rows, code))  # the region exists from its first registration
+
+
+def _filer_status(status: FilerStatus) -> Handler:
+    def handle(e: FeedEvent, rows: Rows) -> None:
+        filer = rows.get("filer_regions", str(e.originator_id))
+        if filer is None:
+            raise LookupError(f"{e.topic} v{e.version}: unknown filer {e.originator_id}")
+        was_approved = filer["status"] == FilerStatus.APPROVED.value
+        filer["status"] = status.value
+        rows.put("filer_regions", filer)
+        change = (status is FilerStatus.APPROVED) - was_approved
+        if change:
+            region = _region(rows, filer["region_code"])
+            region["filers"] += change
+            rows.put("regions", region)
+
+    return handle
+
+
+def _product_filed(e: FeedEvent, rows: Rows) -> None:
+    event = e.event
+    filer = rows.get("filer_regions", str(event.filer_id))
+    if filer is None:
+        raise LookupError(f"{e.topic} v{e.version}: unknown filer {event.filer_id}")
+    product: Row = {
+        "product_id": str(e.originator_id),
+        "region_code": filer["region_code"],
+        "status": ProductStatus.PENDING_REVIEW.value,
+        "data_year": event.data_year,
+        "sales_fen": event.figures["sales_fen"],
+        "exports_fen": event.figures["exports_fen"],
+    }
+    region = _region(rows, product["region_code"])
+    region["pending"] += 1
+    rows.put("regions", region)
+    rows.put("product_states", product)
+
+
+def _product(e: FeedEvent, rows: Rows) -> Row:
+    product = rows.get("product_states", str(e.originator_id))
+    if product is None:
+        raise LookupError(f"{e.topic} v{e.version}: unknown product {e.originator_id}")
+    return product
+
+
+def _move(rows: Rows, product: Row, status: str) -> None:
+    """Move a product's counts (and its figures, if it enters or leaves approval)."""
+    region = _region(rows, product["region_code"])
+    region[_REGION_COUNT[product["status"]]] -= 1
+    region[_REGION_COUNT[status]] += 1
+    rows.put("regions", region)
+    approved = ProductStatus.APPROVED.value
+    if product["status"] == approved and status != approved:
+        _add_figures(rows, product, -1)
+    elif status == approved and product["status"] != approved:
+        _add_figures(rows, product, +1)
+    product["status"] = status
+    rows.put("product_states", product)
+
+
+def _add_figures(rows: Rows, product: Row, sign: int) -> None:
+    key = (product["region_code"], product["data_year"])
+    figures = rows.get("figures", *key) or {
+        "region_code": key[0], "data_year": key[1], "products": 0, "sales_fen": 0,
+        "exports_fen": 0,
+    }  # fmt: skip
+    figures["products"] += sign
+    figures["sales_fen"] += sign * product["sales_fen"]
+    figures["exports_fen"] += sign * product["exports_fen"]
+    if figures["products"] == 0:
+        rows.delete("figures", *key)
+    else:
+        rows.put("figures", figures)
+
+
+def _product_status(status: ProductStatus) -> Handler:
+    def handle(e: FeedEvent, rows: Rows) -> None:
+        _move(rows, _product(e, rows), status.value)
+
+    return handle
+
+
+def _product_revised(e: FeedEvent, rows: Rows) -> None:
+    event = e.event
+    product = _product(e, rows)
+    _move(rows, product, ProductStatus.PENDING_REVIEW.value)  # leaves approval first
+    product.update(
+        data_year=event.data_year,
+        sales_fen=event.figures["sales_fen"],
+        exports_fen=event.figures["exports_fen"],
+    )
+    rows.put("product_states", product)

@@ -1,0 +1,203 @@
+"""Applying events to read models exactly once: catch up, follow, rebuild.
+
+Why one runner for every model: the rules of exactly-once live here, once. A model's rows and
+its position move together (``ProjectionStore.commit``), so after a crash the events of the
+lost batch are applied again from the unchanged position, and never twice. Each model keeps
+a cache of the rows it has written (projections.rows); a failed compare-and-set (another runner
+moved first, or a rebuild switched generations) drops the cache, which is then reloaded.
+
+* ``catch_up`` — apply every new event to the active generation of each model (creating and
+  activating an empty generation for a model never built). Used by the follower and by
+  ``ppl projections follow``.
+* ``rebuild`` — build new generations from the first event through a
+  ``CheckpointVerifiedFeed``, flushing every ``flush_every`` events, and switch over only when
+  complete and the checkpoint root matched. The served generation answers meanwhile.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+
+from projections.feed import CheckpointVerifiedFeed, EventFeed, FeedEvent
+from projections.model import ReadModel
+from projections.rows import Rows
+from projections.schema import Key, Row, Table
+from projections.store import Position, PositionMovedError, ProjectionStore
+
+logger = logging.getLogger(__name__)
+
+BATCH = 500
+CACHE_LIMIT = 200_000  # rows a follower keeps between batches before it forgets them
+Progress = Callable[[int], None]
+
+
+@dataclass
+class _Applying:
+    """One model's generation, the position it has committed, and its row cache."""
+
+    model: ReadModel
+    position: Position
+    rows: Rows
+    pending: int = 0  # events applied since the last commit
+    last_id: int = 0  # notification id of the last event applied
+    touched: bool = field(default=False)
+
+    @property
+    def applied_upto(self) -> int:
+        return max(self.last_id, self.position.notification_id)
+
+    def apply(self, events: Iterable[FeedEvent]) -> None:
+        for event in events:
+            if event.notification_id <= self.applied_upto:
+                continue  # already applied by this generation
+            self.model.apply(event, self.rows)
+            self.pending += 1
+            self.last_id = event.notification_id
+
+    def commit(self, store: ProjectionStore) -> None:
+        """Write the rows and the position; on a lost race, forget the batch and re-read."""
+        if self.pending == 0:
+            return
+        new = Position(self.position.generation, self.last_id, self.position.events + self.pending)
+        try:
+            store.commit(self.model.name, self.position, new, self.rows.changes())
+        except PositionMovedError:
+            logger.info("projection %s: another runner moved first; reloading", self.model.name)
+            self.rows.discard()
+            self.position = store.position(self.model.name, self.position.generation)
+            self.pending, self.last_id = 0, 0
+            raise
+        self.rows.flushed()
+        self.position, self.pending = new, 0
+
+
+def _loader(
+    store: ProjectionStore, name: str, generation: int
+) -> Callable[[Table, Key], Row | None]:
+    return lambda table, key: store.load(name, generation, table, key)
+
+
+class ProjectionRunner:
+    """Keeps a set of read models up to date with the ledger, exactly once."""
+
+    def __init__(
+        self,
+        store: ProjectionStore,
+        models: Sequence[ReadModel],
+        feed: EventFeed,
+        *,
+        batch: int = BATCH,
+        cache_limit: int = CACHE_LIMIT,
+    ) -> None:
+        self.store = store
+        self.models = list(models)
+        self.feed = feed
+        self.batch = batch
+        self.cache_limit = cache_limit
+        self._states: dict[str, _Applying] = {}
+
+    # --- following --------------------------------------------------------------------------
+    def _state(self, model: ReadModel) -> _Applying:
+        """The model's active generation (creating an empty one if it has none)."""
+        generation = self.store.active_generation(model.name)
+        if generation is None:
+            generation = self.store.create_generation(model.name, model.tables)
+            self.store.activate(model.name, generation, Position(generation, 0, 0))
+        state = self._states.get(model.name)
+        if state is None or state.position.generation != generation:
+            position = self.store.position(model.name, generation)
+            rows = Rows(
+                model.table_map,
+                _loader(self.store, model.name, generation),
+                complete=position.notification_id == 0,
+            )
+            state = _Applying(model, position, rows)
+            self._states[model.name] = state
+        return state
+
+    def catch_up(self, *, limit: int | None = None) -> int:
+        """Apply every event not yet applied; returns how many events were read."""
+        read = 0
+        while limit is None or read < limit:
+            states = [self._state(model) for model in self.models]
+            after = min(state.position.notification_id for state in states)
+            events = self.feed.read(after, self.batch)
+            if not events:
+                return read
+            read += len(events)
+            for state in states:
+                state.apply(events)
+                try:
+                    state.commit(self.store)
+                except PositionMovedError:
+                    continue  # re-read from the stored position next round
+                if state.rows.size() > self.cache_limit:
+                    state.rows.discard()
+        return read
+
+    def positions(self) -> dict[str, Position]:
+        return {m.name: self.store.position(m.name, self._state(m).position.generation)
+                for m in self.models}  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    generations: dict[str, int]
+    events: int
+    checkpoint_size: int  # events trusted through the signed checkpoint's root
+    signature_checked: int  # events after it, each checked by its signature
+
+
+def rebuild(
+    store: ProjectionStore,
+    models: Sequence[ReadModel],
+    feed: CheckpointVerifiedFeed,
+    *,
+    batch: int = 2000,
+    flush_every: int = 50_000,
+    progress: Progress | None = None,
+) -> RebuildResult:
+    """Build fresh generations of ``models`` from the first event, then switch over.
+
+    If anything fails (an integrity error, a crash), the new generations are never activated:
+    the served ones stay as they were, and the next rebuild drops the abandoned tables.
+    """
+    states: list[_Applying] = []
+    for model in models:
+        _drop_abandoned(store, model)
+        generation = store.create_generation(model.name, model.tables)
+        rows = Rows(model.table_map, _loader(store, model.name, generation), complete=True)
+        states.append(_Applying(model, Position(generation, 0, 0), rows))
+    after, since_flush, total = 0, 0, 0
+    while events := feed.read(after, batch):
+        for state in states:
+            state.apply(events)
+        after = events[-1].notification_id
+        total += len(events)
+        since_flush += len(events)
+        if since_flush >= flush_every:
+            for state in states:
+                state.commit(store)
+            since_flush = 0
+        if progress is not None:
+            progress(total)
+    feed.finish()  # every event under the checkpoint read and its root matched
+    for state in states:
+        state.commit(store)
+        store.activate(state.model.name, state.position.generation, state.position)
+    return RebuildResult(
+        {s.model.name: s.position.generation for s in states},
+        total,
+        feed.covered,
+        total - feed.covered,
+    )
+
+
+def _drop_abandoned(store: ProjectionStore, model: ReadModel) -> None:
+    """Drop generations newer than the active one: rebuilds that never switched over."""
+    active = store.active_generation(model.name) or 0
+    for generation in store.generations(model.name):
+        if generation > active:
+            store.drop_generation(model.name, generation, [t.name for t in model.tables])

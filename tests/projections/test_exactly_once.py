@@ -1,0 +1,212 @@
+"""Exactly-once: crashes between and inside batches, racing runners, a refused rebuild, latency."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from api.bootstrap import (
+    SignedPatentLedger,
+    open_projection_runner,
+    open_projection_store,
+    open_transparency_log,
+    rebuild_feed,
+)
+from api.settings import Settings
+from audit.errors import CheckpointRootError, EventTamperedError
+from domain.declarations import PatentDeclaration
+from projections.catalog import models
+from projections.database import memory_database
+from projections.feed import CheckpointVerifiedFeed
+from projections.rows import Rows
+from projections.runner import rebuild
+from projections.store import ProjectionStore
+from tests.domain.factories import REVIEWER, approved_filer, file, patent, uscc
+from tests.domain.test_tamper import _rewrite_state
+
+
+def make_history(ledger: SignedPatentLedger, filers: int = 6) -> list[UUID]:
+    """A few approved filers with two filings each, one of them approved: ~50 events."""
+    products = []
+    for serial in range(filers):
+        code = uscc(serial + 1, region="310112" if serial % 2 else "310115")
+        filer_id = approved_filer(ledger, code)
+        for model in range(2):
+            product_id = _file(ledger, code, filer_id, serial, model)
+            products.append(product_id)
+            if model == 0:
+                ledger.approve_product(REVIEWER, product_id)
+    return products
+
+
+def _file(ledger: SignedPatentLedger, code: str, filer_id: UUID, serial: int, model: int) -> UUID:
+    number = patent(serial * 10 + model + 1)
+    return file(
+        ledger, code, filer_id, model=f"M-{serial}-{model}",
+        patents=[PatentDeclaration.parse(number, "owner")],
+    )  # fmt: skip
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[ProjectionStore]:
+    opened = open_projection_store(settings)
+    yield opened
+    opened.db.close()
+
+
+def digests(store: ProjectionStore) -> dict[str, str]:
+    return {
+        m.name: store.digest(m.name, m.tables, store.require_generation(m.name)) for m in models()
+    }
+
+
+def reference_digests(ledger: SignedPatentLedger, settings: Settings) -> dict[str, str]:
+    """Digests of a clean rebuild into a separate store (an in-memory one)."""
+    reference = ProjectionStore(memory_database())
+
+    def read(start: int, limit: int) -> Any:
+        return ledger.recorder.select_notifications(start=start, limit=limit)
+
+    rebuild(reference, models(), CheckpointVerifiedFeed(read, ledger.mapper, None))
+    return digests(reference)
+
+
+def event_count(ledger: SignedPatentLedger) -> int:
+    return len(ledger.recorder.select_notifications(start=1, limit=10_000))
+
+
+def test_crash_between_batches_applies_every_event_once(ledger, settings, store, monkeypatch):
+    make_history(ledger)
+    runner = open_projection_runner(ledger, store)
+    runner.batch = 7
+    commits = {"n": 0}
+    real_commit = ProjectionStore.commit
+
+    def crashing_commit(self: ProjectionStore, *args: Any, **kwargs: Any) -> None:
+        commits["n"] += 1
+        if commits["n"] == 9:  # mid-run: the process dies before this batch commits
+            raise RuntimeError("power cut")
+        real_commit(self, *args, **kwargs)
+
+    monkeypatch.setattr(ProjectionStore, "commit", crashing_commit)
+    with pytest.raises(RuntimeError, match="power cut"):
+        runner.catch_up()
+    monkeypatch.setattr(ProjectionStore, "commit", real_commit)
+    partial = {m.name: store.position(m.name, store.require_generation(m.name)) for m in models()}
+    assert 0 < min(p.events for p in partial.values()) < event_count(ledger)
+
+    restarted = open_projection_runner(ledger, open_projection_store(settings))  # a new process
+    restarted.batch = 7
+    restarted.catch_up()
+    total = event_count(ledger)
+    for name, position in restarted.positions().items():
+        assert (name, position.events) == (name, total)  # each event applied exactly once
+    assert digests(store) == reference_digests(ledger, settings)
+    restarted.store.db.close()
+
+
+def test_crash_inside_a_commit_rolls_the_whole_batch_back(ledger, settings, store, monkeypatch):
+    make_history(ledger, filers=3)
+    real_changes = Rows.changes
+
+    def failing_changes(self: Rows) -> Iterator[Any]:
+        changes = real_changes(self)
+        yield next(changes)  # written inside the transaction, after the position moved
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(Rows, "changes", failing_changes)
+    runner = open_projection_runner(ledger, store)
+    with pytest.raises(RuntimeError, match="disk full"):
+        runner.catch_up()
+    name = "product_registry"
+    assert store.position(name, store.require_generation(name)).events == 0  # rolled back
+    monkeypatch.setattr(Rows, "changes", real_changes)
+    open_projection_runner(ledger, store).catch_up()
+    assert digests(store) == reference_digests(ledger, settings)
+
+
+def test_racing_runners_apply_each_event_once(ledger, settings, store):
+    make_history(ledger)
+    runners = [open_projection_runner(ledger, open_projection_store(settings)) for _ in range(3)]
+    for runner in runners:
+        runner.batch = 5
+    store.db.close()
+    first = open_projection_store(settings)
+    open_projection_runner(ledger, first).catch_up(limit=1)  # generations exist before the race
+    errors: list[BaseException] = []
+
+    def run(runner: Any) -> None:
+        try:
+            runner.catch_up()
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in runners]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert errors == []
+    total = event_count(ledger)
+    for name, position in runners[0].positions().items():
+        assert (name, position.events) == (name, total)
+    assert digests(first) == reference_digests(ledger, settings)
+    for runner in runners:
+        runner.store.db.close()
+    first.db.close()
+
+
+def test_rebuild_refuses_a_log_that_does_not_match_its_checkpoint(ledger, settings, store):
+    products = make_history(ledger, filers=2)
+    log = open_transparency_log(ledger, settings)
+    log.sequence()
+    open_projection_runner(ledger, store).catch_up()
+    served = digests(store)
+    generations = {m.name: store.require_generation(m.name) for m in models()}
+    # The model of a filing changed after signing: still valid JSON, but the leaf no longer
+    # hashes to the signed root.
+    _rewrite_state(settings, products[0], 1, lambda state: state.replace(b"M-0-0", b"M-0-9"))
+    with pytest.raises(CheckpointRootError) as caught:
+        rebuild(store, models(), rebuild_feed(ledger, log))
+    assert caught.value.tree_size == log.size()
+    assert {m.name: store.require_generation(m.name) for m in models()} == generations
+    assert digests(store) == served
+    log.store.close()
+
+
+def test_a_new_filing_shows_in_the_served_registry_within_a_second(ledger, settings):
+    code = uscc(77)
+    filer_id = approved_filer(ledger, code)
+    with TestClient(create_app(settings)) as client:
+        time.sleep(0.5)  # the follower has caught up with the history
+        product_id = _file(ledger, code, filer_id, 7, 7)
+        returned = time.monotonic()
+        while True:
+            response = client.get(f"/v1/products/{product_id}")
+            if response.status_code == 200 or time.monotonic() - returned > 5:
+                break
+            time.sleep(0.02)
+        elapsed = time.monotonic() - returned
+    assert response.status_code == 200
+    assert response.json()["status"] == "pending_review"
+    assert "sales_fen" not in response.json()  # figures are not public
+    assert elapsed < 1.0
+
+
+def test_rebuild_names_an_undecodable_event_under_the_checkpoint(ledger, settings, store):
+    products = make_history(ledger, filers=2)
+    log = open_transparency_log(ledger, settings)
+    log.sequence()
+    _rewrite_state(settings, products[1], 1, lambda state: state[:-3] + b"X" + state[-2:])
+    with pytest.raises(EventTamperedError) as caught:
+        rebuild(store, models(), rebuild_feed(ledger, log))
+    assert (caught.value.originator_id, caught.value.version) == (products[1], 1)
+    assert store.active_generation("product_registry") is None  # nothing was switched on
+    log.store.close()
