@@ -4,10 +4,11 @@ Every ``ConversionReported`` counts once, so later reports never overwrite earli
 (as in the domain). Per category of the nine feedback categories, and per (institution,
 category) and (region, category):
 * ``reports`` — reports in that category;
-* ``patents`` — distinct patents with at least one report in it;
+* ``patents`` — distinct patents with at least one report in it (a patent co-owned by two
+  institutions counts once per category and region, and once for each institution);
 * ``amount_fen`` — the reported amounts summed (a report without an amount adds 0);
 plus ``records`` (one row per institution and patent: region, latest category, report count)
-and ``record_categories`` (which categories a record has reported, to count patents once).
+and three private tables remembering which patents each group has already counted.
 """
 
 from __future__ import annotations
@@ -41,11 +42,22 @@ RECORDS = Table(
 RECORD_CATEGORIES = Table(
     "record_categories", (text("record_id"), text("category")), key=("record_id", "category")
 )
+CATEGORY_PATENTS = Table(
+    "category_patents", (text("category"), text("patent_number")), key=("category", "patent_number")
+)
+REGION_PATENTS = Table(
+    "region_patents",
+    (text("region_code"), text("category"), text("patent_number")),
+    key=("region_code", "category", "patent_number"),
+)
 
 
 class ConversionStatistics(ReadModel):
     name = "conversion_stats"
-    tables = (BY_CATEGORY, BY_INSTITUTION, BY_REGION, RECORDS, RECORD_CATEGORIES)
+    tables = (
+        BY_CATEGORY, BY_INSTITUTION, BY_REGION, RECORDS, RECORD_CATEGORIES, CATEGORY_PATENTS,
+        REGION_PATENTS,
+    )  # fmt: skip
 
     def handlers(self) -> Mapping[type, Handler]:
         return {events.CONVERSION_OPENED: _opened, events.CONVERSION_REPORTED: _reported}
@@ -66,15 +78,20 @@ def _reported(e: FeedEvent, rows: Rows) -> None:
     record = rows.get("records", str(e.originator_id))
     if record is None:
         raise LookupError(f"{e.topic} v{e.version}: unknown record {e.originator_id}")
-    category = event.category
-    new_patent = rows.get("record_categories", record["record_id"], category) is None
-    if new_patent:
-        rows.put("record_categories", {"record_id": record["record_id"], "category": category})
+    category, number, region = event.category, record["patent_number"], record["region_code"]
+    new_for = {
+        "by_institution": _first(rows, "record_categories",
+                                 {"record_id": record["record_id"], "category": category}),
+        "by_category": _first(rows, "category_patents",
+                              {"category": category, "patent_number": number}),
+        "by_region": _first(rows, "region_patents",
+                            {"region_code": region, "category": category, "patent_number": number}),
+    }  # fmt: skip
     amount = event.amount_fen or 0
     for table, key in (
         ("by_category", {"category": category}),
         ("by_institution", {"institution_uscc": record["institution_uscc"], "category": category}),
-        ("by_region", {"region_code": record["region_code"], "category": category}),
+        ("by_region", {"region_code": region, "category": category}),
     ):
         total: Row = rows.get(table, *key.values()) or {
             **key,
@@ -83,7 +100,7 @@ def _reported(e: FeedEvent, rows: Rows) -> None:
             "amount_fen": 0,
         }
         total["reports"] += 1
-        total["patents"] += int(new_patent)
+        total["patents"] += int(new_for[table])
         total["amount_fen"] += amount
         rows.put(table, total)
     record.update(
@@ -92,3 +109,11 @@ def _reported(e: FeedEvent, rows: Rows) -> None:
         reports=record["reports"] + 1,
     )
     rows.put("records", record)
+
+
+def _first(rows: Rows, table: str, row: Row) -> bool:
+    """Record ``row`` in a private set-table; True if it was not there yet."""
+    if rows.get(table, *row.values()) is not None:
+        return False
+    rows.put(table, row)
+    return True

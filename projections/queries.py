@@ -105,7 +105,7 @@ def products(
         [
             ("status = ?", status),
             ("filer_uscc = ?", filer_uscc),
-            ("region_code LIKE ?", None if region is None else region_prefix(region) + "%"),
+            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
             ("category = ?", category),
             ("data_year = ?", data_year),
         ],
@@ -156,7 +156,7 @@ def filers(
         "filer_id",
         [
             ("status = ?", status),
-            ("region_code LIKE ?", None if region is None else region_prefix(region) + "%"),
+            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
             ("uscc = ?", uscc),
         ],
         after,
