@@ -7,12 +7,14 @@ hypothesis), and it is several times faster on the append path.
 
 from __future__ import annotations
 
+import re
+from datetime import datetime
 from typing import Any
 
 import orjson
 from eventsourcing.persistence import Transcoder, Transcoding
 
-from audit.canonical import from_canonical_tree, to_canonical_tree
+from audit.canonical import DATETIME_TYPE, from_canonical_tree, to_canonical_tree
 from audit.errors import NonCanonicalValueError
 
 
@@ -32,4 +34,35 @@ class CanonicalTranscoder(Transcoder):
             raise NonCanonicalValueError(f"cannot encode event state: {exc}") from exc
 
     def decode(self, data: bytes) -> Any:
-        return from_canonical_tree(orjson.loads(data))
+        return _revive(orjson.loads(data))
+
+
+_CANONICAL_TIMESTAMP = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z"
+)  # format_timestamp's only spelling
+
+
+def _revive(tree: Any) -> Any:
+    """``from_canonical_tree``, with the canonical timestamp read by ``fromisoformat``.
+
+    ``parse_timestamp`` uses ``strptime`` (~8 µs, a tenth of a projection rebuild's time per
+    event); for the one canonical spelling ``fromisoformat`` gives the same instant in C.
+    Anything else goes to ``from_canonical_tree``, which revives or refuses it exactly as before.
+    """
+    if type(tree) is dict:
+        if len(tree) == 2 and "_type_" in tree and "_data_" in tree:
+            data = tree["_data_"]
+            if (
+                tree["_type_"] == DATETIME_TYPE
+                and type(data) is str
+                and _CANONICAL_TIMESTAMP.fullmatch(data)
+            ):
+                try:
+                    return datetime.fromisoformat(data)
+                except ValueError:  # no such day: the reference names the problem
+                    pass
+            return from_canonical_tree(tree)
+        return {key: _revive(item) for key, item in tree.items()}
+    if type(tree) is list:
+        return [_revive(item) for item in tree]
+    return tree

@@ -17,7 +17,7 @@ from typing import Any
 
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel, stamp
+from projections.model import Handler, ReadModel
 from projections.rows import Rows
 from projections.schema import Table, integer, json_column, text
 
@@ -72,7 +72,7 @@ def _record(e: FeedEvent, rows: Rows, product_id: str) -> None:
             "actor_id": actor.get("id"),
             "actor_role": actor.get("role"),
             "actor_scope": actor.get("scope"),
-            "timestamp": stamp(e.timestamp),
+            "timestamp": e.stamped,
             "event_hash": e.leaf_hash.hex(),
             "details": details(e),
         },

@@ -27,6 +27,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
+from audit.canonical import format_timestamp
 from audit.checkpoint import Checkpoint
 from audit.errors import CheckpointRootError, LogRollbackError
 from audit.event_signature import parse_envelope
@@ -48,6 +49,7 @@ class FeedEvent:
     topic: str
     event: Any  # the domain event object (after upcasting)
     leaf_hash: bytes  # RFC 6962 hash of its log leaf (audit.log_leaf)
+    stamped: str  # its timestamp in the canonical spelling, formatted once for every handler
 
     @property
     def timestamp(self) -> datetime:
@@ -169,6 +171,7 @@ def _feed_event(notification: Notification, event: Any) -> FeedEvent:
         leaf_hash=log_leaf_hash(
             originator_id, notification.originator_version, notification.topic, notification.state
         ),
+        stamped=format_timestamp(event.timestamp),
     )
 
 

@@ -15,7 +15,7 @@ from domain.filer import FilerStatus
 from domain.product import ProductStatus
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel, stamp
+from projections.model import Handler, ReadModel
 from projections.rows import Rows
 from projections.schema import Row, Table, integer, text
 
@@ -73,7 +73,7 @@ def _registered(e: FeedEvent, rows: Rows) -> None:
         "status": FilerStatus.PENDING_REVIEW.value,
         "real_name_verified": 0,
         "rejection_reason": None,
-        "registered_at": stamp(e.timestamp),
+        "registered_at": e.stamped,
         "products_filed": 0,
         **dict.fromkeys(_COUNT_COLUMN.values(), 0),
     }
@@ -81,7 +81,7 @@ def _registered(e: FeedEvent, rows: Rows) -> None:
 
 
 def _touch(e: FeedEvent, rows: Rows, filer: Row) -> None:
-    filer["updated_at"] = stamp(e.timestamp)
+    filer["updated_at"] = e.stamped
     filer["version"] = e.version
     rows.put("filers", filer)
 

@@ -18,7 +18,7 @@ from typing import Any
 from domain.product import ProductStatus
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel, stamp
+from projections.model import Handler, ReadModel
 from projections.rows import Rows
 from projections.schema import Row, Table, integer, json_column, text
 
@@ -97,7 +97,7 @@ def _filed(e: FeedEvent, rows: Rows) -> None:
         "canonical_key": event.canonical_key,
         "rejection_reason": None,
         "withdrawal_reason": None,
-        "filed_at": stamp(e.timestamp),
+        "filed_at": e.stamped,
     }
     _declare(e, rows, product, event.data_year, event.figures, event.patents)
     _touch(e, rows, product)
@@ -132,7 +132,7 @@ def _declare(
 
 
 def _touch(e: FeedEvent, rows: Rows, product: Row) -> None:
-    product["updated_at"] = stamp(e.timestamp)
+    product["updated_at"] = e.stamped
     product["version"] = e.version
     rows.put("products", product)
 
@@ -179,7 +179,7 @@ def _dispute_raised(e: FeedEvent, rows: Rows) -> None:
             "patent_numbers": list(event.patent_numbers),
             "claimant": event.claimant,
             "description": event.description,
-            "raised_at": stamp(e.timestamp),
+            "raised_at": e.stamped,
             "raised_version": e.version,
         },
     }
@@ -198,7 +198,7 @@ def _dispute_resolved(e: FeedEvent, rows: Rows) -> None:
             **dispute,
             "outcome": event.outcome,
             "note": event.note,
-            "resolved_at": stamp(e.timestamp),
+            "resolved_at": e.stamped,
             "resolved_version": e.version,
         },
     }

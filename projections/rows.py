@@ -9,10 +9,12 @@ generation is already here (a rebuild into empty tables), which saves a query pe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
+from operator import itemgetter
 
 from projections.schema import Key, Row, Table
 
 Loader = Callable[[Table, Key], Row | None]
+_PutSpec = tuple[frozenset[str], Callable[[Row], Key], dict[Key, Row | None], set[Key]]
 _ABSENT = object()
 
 
@@ -27,9 +29,16 @@ class Rows:
         self.complete = complete or loader is None
         self._cache: dict[str, dict[Key, Row | None]] = {name: {} for name in tables}
         self._dirty: dict[str, set[Key]] = {name: set() for name in tables}
-        # Per table, computed once: ``put`` runs for almost every event of a rebuild.
-        self._columns = {name: frozenset(table.column_names) for name, table in tables.items()}
-        self._keys = {name: table.key for name, table in tables.items()}
+        # What ``put`` needs per table, looked up once: it runs for almost every event.
+        self._put: dict[str, _PutSpec] = {
+            name: (
+                frozenset(table.column_names),
+                _key_of(table),
+                self._cache[name],
+                self._dirty[name],
+            )
+            for name, table in self._tables.items()
+        }
 
     def table(self, name: str) -> Table:
         return self._tables[name]
@@ -46,13 +55,13 @@ class Rows:
         return found  # type: ignore[return-value]
 
     def put(self, table: str, row: Row) -> None:
-        if not row.keys() >= self._columns[table]:
-            spec = self._tables[table]
-            missing = [name for name in spec.column_names if name not in row]
+        columns, key_of, cache, dirty = self._put[table]
+        if not row.keys() >= columns:
+            missing = [name for name in self._tables[table].column_names if name not in row]
             raise KeyError(f"{table}: row without {', '.join(missing)}")
-        key = tuple([row[name] for name in self._keys[table]])
-        self._cache[table][key] = row
-        self._dirty[table].add(key)
+        key = key_of(row)
+        cache[key] = row
+        dirty.add(key)
 
     def delete(self, table: str, *key: object) -> None:
         self._cache[table][key] = None
@@ -86,3 +95,11 @@ class Rows:
     def scan(self, table: str) -> Iterator[Row]:
         """Every cached row of a table (complete only when ``complete``)."""
         return (row for row in self._cache[table].values() if row is not None)
+
+
+def _key_of(table: Table) -> Callable[[Row], Key]:
+    """``table.key_of`` without its generator: one tuple per call."""
+    if len(table.key) == 1:
+        (name,) = table.key
+        return lambda row: (row[name],)
+    return itemgetter(*table.key)

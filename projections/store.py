@@ -237,11 +237,13 @@ class ProjectionStore:
     ) -> None:
         """Write changed rows and move the position, atomically, if nobody moved it first.
 
-        The first commit into a generation (``expected`` at 0 events) writes into the empty
-        tables ``create_generation`` made; on PostgreSQL its rows go in by ``COPY``, as do
-        large batches later (through a temporary table, then one ``INSERT ... ON CONFLICT``),
-        which keeps a rebuild's writes to a few statements per table instead of one per row
-        (docs/benchmarks.md, "Projections").
+        The first commit into a generation (``expected`` at notification 0 and 0 events:
+        nothing was ever committed to it) writes into the empty tables ``create_generation``
+        made, so it has nothing to delete; on PostgreSQL its rows go in by ``COPY`` (a row that
+        is somehow there already fails the ``COPY`` on its primary key and nothing is
+        written), as do large batches later, through a temporary table and one
+        ``INSERT ... ON CONFLICT``. That keeps a rebuild's writes to a few statements per table
+        instead of one per row (docs/benchmarks.md, "Projections").
 
         Raises:
             PositionMovedError: the stored position is not ``expected``; nothing is written.
