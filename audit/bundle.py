@@ -22,8 +22,10 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import IO, Any
 from uuid import UUID
@@ -132,6 +134,53 @@ def parse_event(text: str, line: int) -> BundleEvent:
     )
 
 
+EventRow = tuple[int, str, int, str, bytes]
+"""An event line's fields: leaf index, originator id (the canonical text of its UUID, as
+``str(UUID)`` spells it), version, topic, stored state (decoded from base64)."""
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_scan_json = json.JSONDecoder().raw_decode
+
+
+def parse_event_row(text: str, line: int) -> EventRow:
+    """``parse_event`` as a tuple, in half the time: the offline verifier's hot path.
+
+    Accepts exactly what ``parse_event`` accepts and raises the same errors: the fast path
+    only vouches for a JSON object without surrounding whitespace whose five fields have the
+    right types, with a UUID spelled canonically and valid base64; anything else goes to
+    ``parse_event``, which decides.
+
+    Raises:
+        MalformedBundleError: not JSON, a missing field, a bad UUID or bad base64.
+    """
+    try:
+        document, end = _scan_json(text)
+    except json.JSONDecodeError:
+        end = -1
+    if end == len(text) and type(document) is dict:
+        leaf_index = document.get("leaf_index")
+        originator_id = document.get("originator_id")
+        version = document.get("originator_version")
+        topic = document.get("topic")
+        state = document.get("state")
+        if (
+            type(leaf_index) is int
+            and type(version) is int
+            and type(topic) is str
+            and type(state) is str
+            and type(originator_id) is str
+            and _CANONICAL_UUID.fullmatch(originator_id)
+        ):
+            try:  # = base64.b64decode(state, validate=True)
+                stored = binascii.a2b_base64(state, strict_mode=True)
+            except (ValueError, binascii.Error):
+                pass  # parse_event words the error
+            else:
+                return leaf_index, originator_id, version, topic, stored
+    event = parse_event(text, line)
+    return event.leaf_index, str(event.originator_id), event.version, event.topic, event.state
+
+
 def open_bundle(path: Path) -> tuple[BundleHeader, IO[str]]:
     """Open a bundle: its parsed header, and the file positioned at the first event line."""
     try:
@@ -160,3 +209,12 @@ def event_lines(handle: IO[str]) -> Iterator[tuple[int, str]]:
 
 def write_line(handle: IO[str], document: dict[str, Any]) -> None:
     handle.write(json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n")
+
+
+def event_line_chunks(handle: IO[str], size: int) -> Iterator[tuple[int, list[str]]]:
+    """The event lines in chunks of ``size``: (line number of the first, the lines as read,
+    each with its ``\\n``). Whoever reads a chunk refuses a blank line, as ``event_lines`` does."""
+    number = 2
+    while lines := list(islice(handle, size)):
+        yield number, lines
+        number += len(lines)

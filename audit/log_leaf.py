@@ -31,6 +31,12 @@ def log_leaf_hash(originator_id: UUID, version: int, topic: str, stored_state: b
     return leaf_hash(log_leaf_data(originator_id, version, topic, stored_state))
 
 
+def identified_log_leaf_hash(identity: bytes, stored_state: bytes) -> bytes:
+    """``log_leaf_hash`` of the event that ``identity`` (``event_identity``) names: for a
+    caller that already encoded it to check the event's signature."""
+    return leaf_hash(LOG_LEAF_CONTEXT + identity + stored_state)
+
+
 def parse_log_leaf_data(data: bytes) -> tuple[UUID, int, str, bytes]:
     """Inverse of ``log_leaf_data``: (originator id, version, topic, stored state).
 

@@ -5,8 +5,10 @@ Standard library and ``cryptography`` only, so an auditor can run it alone. Step
 (1) read the header; take the event keys and the log key from the caller (pinned) or, with a
     warning, from the bundle;
 (2) verify every checkpoint's C2SP signature and origin;
-(3) for every event: parse, verify its signature with a trusted key and compute its log leaf
-    hash, in parallel over the cores; decode its canonical state (in the parent process);
+(3) for every event, in parallel over the cores: parse, verify its signature with a trusted
+    key, hash its log leaf, decode its canonical state, check its leaf index and whether its
+    key was retired before its timestamp, and do the replay's stateless checks
+    (``audit.replay.prepare``);
 (4) in log order: dense leaf indices, per-aggregate version continuity, key not used after its
     retirement, replay into valid aggregates (audit.replay), Merkle tree built leaf by leaf;
 (5) the root at each checkpoint's size against its signed root; a checkpoint beyond the
@@ -20,22 +22,24 @@ each kind to a distinct process exit code (docs/audit-bundle.md).
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice, pairwise
 from pathlib import Path
-from typing import Any
+from typing import IO, Any, TypeVar
 from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from audit.bundle import BundleHeader, event_lines, open_bundle, parse_event
+from audit.bundle import BundleHeader, event_line_chunks, open_bundle, parse_event_row
 from audit.canonical import (
     DATETIME_TYPE,
     UUID_TYPE,
@@ -67,19 +71,19 @@ from audit.errors import (
     VerificationError,
     VersionContinuityError,
 )
-from audit.event_signature import raw_public_key, verify_event
+from audit.event_signature import EventVerifier, event_identity, raw_public_key
 from audit.keys import KeyManifest
-from audit.log_leaf import log_leaf_hash
+from audit.log_leaf import identified_log_leaf_hash
 from audit.logged_event import LoggedEvent
 from audit.merkle_nodes import NodeId, build_proof, consistency_proof_plan
 from audit.merkle_nodes import root_from_nodes as merkle_root_from_nodes
 from audit.note import NoteVerifier
-from audit.replay import ReplayChecker
+from audit.replay import Prepared, ReplayChecker, prepare
 from audit.rfc6962 import node_hash, verify_consistency
 
-CHUNK = 2000
+CHUNK = 1000
 INLINE_LIMIT = 4000  # below this many events, worker processes cost more than they save
-READ_AHEAD = 2  # chunks in flight per worker process
+READ_AHEAD = 3  # chunks in flight per worker process
 
 # Distinct exit code per kind of failure (docs/audit-bundle.md). Order matters: subclasses first.
 EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
@@ -112,19 +116,6 @@ def exit_code(error: Exception) -> int:
     return next((code for kind, code in EXIT_CODES if isinstance(error, kind)), 1)
 
 
-@dataclass(frozen=True, slots=True)
-class CheckedEvent:
-    """One event after step (3): everything the sequential checks need."""
-
-    leaf_index: int
-    originator_id: UUID
-    version: int
-    topic: str
-    key_id: str
-    leaf_hash: bytes
-    state: dict[str, Any]
-
-
 @dataclass
 class VerificationReport:
     events: int
@@ -135,95 +126,184 @@ class VerificationReport:
     warnings: list[str] = field(default_factory=list)
 
 
-# --- step (3): per-event work ------------------------------------------------------------------
-# Per event, this and the sequential checks are all the verifier does besides Ed25519
-# (docs/benchmarks.md, "Audit"), so nothing is done twice or shipped that need not be. Workers
-# parse each line, verify its envelope and hash its log leaf, and send back plain tuples of
-# bytes, numbers and strings, which pickle in well under a microsecond per event; the parent
-# decodes the canonical state itself, since pickling the decoded dict over and back would cost
-# more than decoding it. A worker returns the events of its chunk that passed and the chunk's
-# first failure, so the parent checks the events before it first: the failure reported is the
-# first one in log order, whatever the chunking.
-_SignedRow = tuple[int, bytes, int, str, str, bytes, bytes]
-"""leaf index, originator id (16 bytes), version, topic, key id, log leaf hash, canonical state"""
+# --- step (3): per-event work, in worker processes ----------------------------------------------
+# Besides Ed25519, per-event Python work is what bounds the verifier (docs/benchmarks.md,
+# "Audit"), so nothing is done twice, and nothing is done in the parent that need not be: it is
+# one process against all the workers. A worker parses each line, verifies its envelope, hashes
+# its log leaf, decodes its state, checks its leaf index and its key's retirement, and runs the
+# replay's stateless checks (audit.replay.prepare); it sends back a tuple of the few facts the
+# sequential checks read (the decoded state itself only when a stateless check failed, for the
+# parent's replay to report in its place). A worker returns the rows of its chunk up to its
+# first failure, and that failure: the parent checks the rows before it first, so the failure
+# reported is the first one in log order, whatever the chunking. Of an event's own checks, a
+# worker raises only those that come before any check reading earlier events (its line, its
+# envelope, its decoding, its leaf index); the retired key, which comes after the version
+# check, and the replay's stateless checks travel as facts for the parent to raise in place.
+_AuditRow = tuple[str, int, str, bytes, str | None, Prepared | dict[str, Any]]
+"""originator id (canonical text), version, topic, log leaf hash, the event's key id if that
+key was retired and the event claims a later time or none (else None), and what the replay
+needs: ``prepare``'s facts, or the decoded state when a stateless check failed"""
 
-_worker_keys: dict[str, Ed25519PublicKey] = {}
+_EventRow = tuple[int, str, int, str, dict[str, Any]]
+"""leaf index, originator id (canonical text), version, topic, decoded state"""
+
+_Row = TypeVar("_Row", _AuditRow, _EventRow)
+_Chunk = tuple[int, list[str]]  # line number of the first line, the lines as read
+_ChunkResult = tuple[list[_Row], VerificationError | None]
 
 
-def _init_worker(raw_keys: Mapping[str, bytes]) -> None:
-    _worker_keys.clear()
-    _worker_keys.update(
-        {key_id: Ed25519PublicKey.from_public_bytes(raw) for key_id, raw in raw_keys.items()}
-    )
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector (as it was before, after).
 
-
-def _check_event(number: int, text: str, strings: dict[str, str]) -> _SignedRow:
-    """Parse one event line, verify its signature with a trusted key, hash its log leaf.
-
-    ``strings`` holds one copy of each topic and key id of the chunk, so each is pickled once.
+    The per-event work creates no reference cycles (its objects go when their last reference
+    does), while it allocates enough containers to trigger collections that rescan everything
+    kept so far (the Merkle nodes, the replayed aggregates): ~20 % of the parent's time.
     """
-    event = parse_event(text, number)
-    envelope = verify_event(
-        event.originator_id, event.version, event.topic, event.state, _worker_keys
-    )
-    return (
-        event.leaf_index,
-        event.originator_id.bytes,
-        event.version,
-        strings.setdefault(event.topic, event.topic),
-        strings.setdefault(envelope.key_id, envelope.key_id),
-        log_leaf_hash(event.originator_id, event.version, event.topic, event.state),
-        envelope.state,
-    )
-
-
-def _check_lines(
-    lines: list[tuple[int, str]],
-) -> tuple[list[_SignedRow], VerificationError | None]:
-    """Check a chunk of lines: the events that passed, up to the first failure (if any)."""
-    checked: list[_SignedRow] = []
-    strings: dict[str, str] = {}
+    enabled = gc.isenabled()
+    gc.disable()
     try:
-        for number, text in lines:
-            checked.append(_check_event(number, text, strings))
-    except VerificationError as error:
-        return checked, error
-    return checked, None
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
-def _chunks(lines: Iterable[tuple[int, str]]) -> Iterator[list[tuple[int, str]]]:
-    iterator = iter(lines)
-    while chunk := list(islice(iterator, CHUNK)):
-        yield chunk
+@dataclass(slots=True)
+class _WorkerState:
+    events: EventVerifier
+    retired: dict[str, datetime]  # key id -> when it was retired
+    strings: dict[str, str] = field(default_factory=dict)  # one copy of each topic
 
 
-def _signed_rows(
-    lines: Iterable[tuple[int, str]], raw_keys: Mapping[str, bytes], workers: int, total: int
-) -> Iterator[_SignedRow]:
-    """Every line's envelope verified, in log order; the first failure raised in its place."""
+_worker: _WorkerState | None = None  # in a worker process: set by the pool's initializer
+
+
+def _worker_state(raw_keys: Mapping[str, bytes], retired: Mapping[str, datetime]) -> _WorkerState:
+    keys = {key_id: Ed25519PublicKey.from_public_bytes(raw) for key_id, raw in raw_keys.items()}
+    return _WorkerState(EventVerifier(keys), dict(retired))
+
+
+def _init_worker(raw_keys: Mapping[str, bytes], retired: Mapping[str, datetime]) -> None:
+    global _worker  # noqa: PLW0603 (one per worker process, for the life of its pool)
+    _worker = _worker_state(raw_keys, retired)
+
+
+def _pooled_rows(
+    row: Callable[[_WorkerState, int, str], _Row], chunk: _Chunk
+) -> _ChunkResult[_Row]:
+    """``_rows`` in a worker process, with its state."""
+    if _worker is None:
+        raise RuntimeError("worker process not initialized")
+    return _rows(_worker, row, chunk)
+
+
+def _verified_line(
+    events: EventVerifier, number: int, line: str
+) -> tuple[int, str, int, str, bytes, str, dict[str, Any]]:
+    """Parse one event line, verify its signature with a trusted key, decode its state.
+
+    Returns: leaf index, originator id (canonical text), version, topic, log leaf hash, key
+    id, state.
+    """
+    text = line[:-1] if line[-1:] == "\n" else line
+    if not text:
+        raise MalformedBundleError("blank line", number)
+    leaf_index, originator_id, version, topic, stored = parse_event_row(text, number)
+    try:
+        identity = event_identity(bytes.fromhex(originator_id.replace("-", "")), version, topic)
+    except ValueError as exc:  # a version beyond 64 bits, a topic that is not Unicode text
+        raise MalformedEventError(UUID(originator_id), version, str(exc)) from exc
+    key_id, canonical = events.verify(identity, stored)
+    state = _decode_state(canonical)
+    if type(state) is not dict:
+        raise MalformedEventError(UUID(originator_id), version, "state is not an object")
+    leaf_hash = identified_log_leaf_hash(identity, stored)
+    return leaf_index, originator_id, version, topic, leaf_hash, key_id, state
+
+
+def _rows(
+    worker: _WorkerState, row: Callable[[_WorkerState, int, str], _Row], chunk: _Chunk
+) -> _ChunkResult[_Row]:
+    """``row`` of each line of a chunk: the rows that passed, up to the first failure (if any)."""
+    rows: list[_Row] = []
+    first, lines = chunk
+    with _no_cycle_collection():
+        try:
+            for number, line in enumerate(lines, start=first):
+                rows.append(row(worker, number, line))
+        except VerificationError as error:
+            return rows, error
+    return rows, None
+
+
+def _audit_row(worker: _WorkerState, number: int, line: str) -> _AuditRow:
+    """Step (3) of ``verify_bundle`` for one line."""
+    leaf_index, originator_id, version, topic, leaf_hash, key_id, state = _verified_line(
+        worker.events, number, line
+    )
+    position = number - 2
+    if leaf_index != position:
+        raise LeafOrderError(leaf_index, position)
+    retired_at = worker.retired.get(key_id)
+    late_key = None
+    if retired_at is not None:
+        stamp = state.get("timestamp")
+        if not isinstance(stamp, datetime) or stamp > retired_at:
+            late_key = key_id
+    prepared = prepare(position, originator_id, version, topic, state)
+    return (
+        originator_id,
+        version,
+        worker.strings.setdefault(topic, topic),  # one copy of each topic: pickled once
+        leaf_hash,
+        late_key,
+        state if prepared is None else prepared,
+    )
+
+
+def _event_row(worker: _WorkerState, number: int, line: str) -> _EventRow:
+    """One line's event, verified and decoded (for ``duplicates_in_bundle``)."""
+    leaf_index, originator_id, version, topic, _, _, state = _verified_line(
+        worker.events, number, line
+    )
+    return leaf_index, originator_id, version, topic, state
+
+
+def _in_log_order(
+    row: Callable[[_WorkerState, int, str], _Row],
+    handle: IO[str],
+    raw_keys: Mapping[str, bytes],
+    retired: Mapping[str, datetime],
+    workers: int,
+    total: int,
+) -> Iterator[_Row]:
+    """``row`` of every event line, in log order; the first failure raised in its place (after
+    the rows before it)."""
+    chunks = event_line_chunks(handle, CHUNK)
     if workers <= 1 or total < INLINE_LIMIT:
-        _init_worker(raw_keys)
-        for checked, error in map(_check_lines, _chunks(lines)):
-            yield from checked
+        worker = _worker_state(raw_keys, retired)
+        for chunk in chunks:
+            rows, error = _rows(worker, row, chunk)
+            yield from rows
             if error is not None:
                 raise error
         return
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(dict(raw_keys),)
+        max_workers=workers, initializer=_init_worker, initargs=(dict(raw_keys), dict(retired))
     ) as pool:
         # In order, with a bounded number of chunks in flight (Executor.map would read the
         # whole file and submit every chunk at once).
-        pending: deque[Future[tuple[list[_SignedRow], VerificationError | None]]] = deque()
+        pending: deque[Future[_ChunkResult[_Row]]] = deque(
+            pool.submit(_pooled_rows, row, chunk) for chunk in islice(chunks, READ_AHEAD * workers)
+        )
         try:
-            chunks = _chunks(lines)
-            for chunk in islice(chunks, READ_AHEAD * workers):
-                pending.append(pool.submit(_check_lines, chunk))
             while pending:
-                checked, error = pending.popleft().result()
+                rows, error = pending.popleft().result()
                 following = next(chunks, None)
                 if following is not None:
-                    pending.append(pool.submit(_check_lines, following))
-                yield from checked
+                    pending.append(pool.submit(_pooled_rows, row, following))
+                yield from rows
                 if error is not None:
                     raise error
         finally:  # a failure here or in the caller's checks: stop the chunks not yet started
@@ -279,50 +359,55 @@ _STATE_ENCODER = json.JSONEncoder(
 )
 
 
-def _decode_state(data: bytes) -> Any:
-    """``decode_canonical(data)``, in half the time when ``data`` is canonical.
+_PLAIN_DECODER = json.JSONDecoder(parse_float=_refuse_number, parse_constant=_refuse_number)
+_PLAIN_ENCODER = json.JSONEncoder(
+    ensure_ascii=False, sort_keys=True, separators=(",", ":"), check_circular=False
+)  # audit.canonical's encoder, without the cycle check a decoded tree does not need
+_TYPED_KEY = '"_type_"'  # how the key of a typed form is written in canonical JSON
 
-    The fast path parses once, reviving typed values as it goes (the reference parses with a
-    Python hook per object, then walks the tree again to revive them), and checks the canonical
-    form by encoding the revived value back. It only *accepts*: floats, typed values it does
-    not know, non-canonical timestamps, duplicate keys (they collapse, so the encoding differs)
-    and any other spelling fall through to ``decode_canonical``, which raises the precise
-    ``NonCanonicalValueError`` (or accepts a spelling the fast path did not vouch for), so
-    both accept exactly the same bytes and return the same value.
+
+def _decode_state(data: bytes) -> Any:
+    """``decode_canonical(data)``, in a third of the time when ``data`` is canonical.
+
+    The reference parses with a Python hook per object, walks the tree again to revive typed
+    values and encodes the tree back to check the canonical form. The fast paths only
+    *accept*: floats, typed values they do not know, non-canonical timestamps, duplicate keys
+    (they collapse, so the encoding differs) and any other spelling fall through to
+    ``decode_canonical``, which raises the precise ``NonCanonicalValueError`` (or accepts a
+    spelling the fast paths did not vouch for), so all accept exactly the same bytes and
+    return the same value.
+
+    (a) An event's state holds one typed value, its top-level ``timestamp``: parse and encode
+        back with no Python hook at all, then count the typed forms in the (now known
+        canonical) text, where the key ``"_type_"`` is written literally: none, or only the
+        timestamp's, and that one is revived; anything else goes to (b).
+    (b) Parse once, reviving typed values as they are read (``object_hook``), and check the
+        canonical form by encoding the revived value back.
     """
     try:
         text = data.decode("utf-8")
-        value, _ = _STATE_DECODER.raw_decode(text)  # anything after it fails the comparison
-        if _STATE_ENCODER.encode(value) == text:
-            return value
-    except (ValueError, _FastPathRefusedError):  # ValueError: bad UTF-8 or JSON
+        tree, _ = _PLAIN_DECODER.raw_decode(text)  # anything after it fails the comparison
+        if _PLAIN_ENCODER.encode(tree) == text:  # (a)
+            typed = text.count(_TYPED_KEY)
+            if typed == 0:
+                return tree
+            if typed == 1 and type(tree) is dict:
+                stamp = tree.get("timestamp")
+                if type(stamp) is dict and len(stamp) == 2:
+                    moment = stamp.get("_data_")
+                    if (
+                        stamp.get("_type_") == DATETIME_TYPE
+                        and type(moment) is str
+                        and _CANONICAL_TIMESTAMP.fullmatch(moment)
+                    ):
+                        tree["timestamp"] = datetime.fromisoformat(moment)
+                        return tree
+            value, _ = _STATE_DECODER.raw_decode(text)  # (b)
+            if _STATE_ENCODER.encode(value) == text:
+                return value
+    except (ValueError, _FastPathRefusedError):  # ValueError: bad UTF-8 or JSON, a bad date
         pass
     return decode_canonical(data)
-
-
-def _event_state(originator_id: UUID, version: int, canonical: bytes) -> dict[str, Any]:
-    """The decoded state of a verified event (its canonical JSON object).
-
-    Raises:
-        NonCanonicalValueError: the bytes are not canonical JSON.
-        MalformedEventError: they are, but not of an object.
-    """
-    state = _decode_state(canonical)
-    if not isinstance(state, dict):
-        raise MalformedEventError(originator_id, version, "state is not an object")
-    return state
-
-
-def _checked_events(
-    lines: Iterable[tuple[int, str]], raw_keys: Mapping[str, bytes], workers: int, total: int
-) -> Iterator[CheckedEvent]:
-    """Step (3) whole: every event verified and decoded, in log order."""
-    for leaf_index, id_bytes, version, topic, key_id, leaf_hash, canonical in _signed_rows(
-        lines, raw_keys, workers, total
-    ):
-        originator_id = UUID(bytes=id_bytes)
-        state = _event_state(originator_id, version, canonical)
-        yield CheckedEvent(leaf_index, originator_id, version, topic, key_id, leaf_hash, state)
 
 
 # --- the whole verification ---------------------------------------------------------------------
@@ -354,6 +439,10 @@ def _retired_keys(manifest: KeyManifest) -> dict[str, tuple[str, datetime]]:
         for r in manifest.records
         if r.retired_at is not None
     }
+
+
+def _raw_keys(manifest: KeyManifest) -> dict[str, bytes]:
+    return {key_id: raw_public_key(key) for key_id, key in manifest.trusted_keys.items()}
 
 
 def _append_leaf(nodes: dict[NodeId, bytes], size: int, leaf_hash: bytes) -> None:
@@ -398,37 +487,42 @@ def verify_bundle(
             report.warnings.append("log key taken from the bundle itself (pin it with --log-key)")
         # (2) checkpoints
         checkpoints = _verified_checkpoints(header, verifier)
-        # (3) and (4) events
+        # (3) each event, in the workers; (4) in log order, here
         retired = _retired_keys(manifest)
-        raw_keys = {key_id: raw_public_key(key) for key_id, key in manifest.trusted_keys.items()}
         nodes: dict[NodeId, bytes] = {}
         computed: dict[int, bytes] = {}
-        versions: dict[bytes, int] = {}  # by originator id (16 bytes): hashed in C
+        versions: dict[str, int] = {}  # by originator id (canonical text)
         replay = ReplayChecker()
         size = 0
-        worker_count = workers if workers is not None else (os.cpu_count() or 1)
-        rows = _signed_rows(event_lines(handle), raw_keys, worker_count, header.tree_size)
-        for leaf_index, id_bytes, version, topic, key_id, leaf_hash, canonical in rows:
-            originator_id = UUID(bytes=id_bytes)
-            state = _event_state(originator_id, version, canonical)
-            if leaf_index != size:
-                raise LeafOrderError(leaf_index, size)
-            expected = versions.get(id_bytes, 0) + 1
-            if version != expected:
-                raise VersionContinuityError(originator_id, version, leaf_index, expected)
-            versions[id_bytes] = version
-            if key_id in retired:
-                retired_text, retired_at = retired[key_id]
-                stamp = state.get("timestamp")
-                if not isinstance(stamp, datetime) or stamp > retired_at:
-                    raise RetiredKeyError(key_id, originator_id, version, size, retired_text)
-            replay.apply(LoggedEvent(size, originator_id, version, topic, state))
-            _append_leaf(nodes, size, leaf_hash)
-            size += 1
-            if size in checkpoints:
-                computed[size] = merkle_root_from_nodes(size, nodes)
-            if progress is not None and (size % CHUNK == 0 or size == header.tree_size):
-                progress(size, header.tree_size)
+        rows = _in_log_order(
+            _audit_row,
+            handle,
+            _raw_keys(manifest),
+            {key_id: at for key_id, (_, at) in retired.items()},
+            workers if workers is not None else (os.cpu_count() or 1),
+            header.tree_size,
+        )
+        # The workers checked each row's leaf index (= size) and retired key's timestamp.
+        with _no_cycle_collection():
+            for originator_id, version, topic, leaf_hash, late_key, checked in rows:
+                expected = versions.get(originator_id, 0) + 1
+                if version != expected:
+                    raise VersionContinuityError(UUID(originator_id), version, size, expected)
+                versions[originator_id] = version
+                if late_key is not None:
+                    raise RetiredKeyError(
+                        late_key, UUID(originator_id), version, size, retired[late_key][0]
+                    )
+                if isinstance(checked, tuple):
+                    replay.apply_prepared(size, originator_id, version, topic, checked)
+                else:  # a stateless check failed: the replay reports it in its place
+                    replay.apply(LoggedEvent(size, UUID(originator_id), version, topic, checked))
+                _append_leaf(nodes, size, leaf_hash)
+                size += 1
+                if size in checkpoints:
+                    computed[size] = merkle_root_from_nodes(size, nodes)
+                if progress is not None and (size % CHUNK == 0 or size == header.tree_size):
+                    progress(size, header.tree_size)
     # (5) roots: a checkpoint beyond the events is a rolled-back log, reported before the
     # replay's end-of-log checks (a cut-off last save would otherwise look merely incomplete)
     _check_roots(checkpoints, computed, size)
@@ -515,9 +609,11 @@ def duplicates_in_bundle(
         manifest = (
             event_keys if event_keys is not None else KeyManifest.from_json(header.event_keys)
         )
-        raw_keys = {key_id: raw_public_key(key) for key_id, key in manifest.trusted_keys.items()}
         worker_count = workers if workers is not None else (os.cpu_count() or 1)
-        stream = _checked_events(event_lines(handle), raw_keys, worker_count, header.tree_size)
+        rows = _in_log_order(
+            _event_row, handle, _raw_keys(manifest), {}, worker_count, header.tree_size
+        )
         return find_duplicate_filings(
-            LoggedEvent(e.leaf_index, e.originator_id, e.version, e.topic, e.state) for e in stream
+            LoggedEvent(leaf_index, UUID(originator_id), version, topic, state)
+            for leaf_index, originator_id, version, topic, state in rows
         )

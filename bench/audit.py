@@ -30,7 +30,8 @@ medians of rounds. Events of one save share one signature and the verifier check
 signature once, so it needs fewer verifications than events: the output also gives signatures
 per event and the share of the machine's Ed25519 capacity the verifier uses, (events/s x
 signatures per event) / (raw verifies/s x cores). One extra run with ``workers=1`` is shown for
-reference; it is not part of the ratio.
+reference; it is not part of the ratio. Each verifier run also reports its CPU time per event
+(``getrusage``): the parent process, and the worker processes (they end within the run).
 
 **Proofs**: a log of n random leaf hashes is written into the real node store
 (``audit.log_store.SqliteLogStore``, and ``PostgresLogStore`` when PostgreSQL answers) with
@@ -39,8 +40,8 @@ sequencer writes it (without ``ppl_log_leaves`` rows: proofs read only nodes and
 position). Then ``TransparencyLog.inclusion_proof`` (random leaf, at size n) and
 ``consistency_proof`` (random older size, to n) are timed, 200 calls each after 20 warm-up
 calls: every query and the proof's own verification. SQLite logs are cached like the bundle;
-PostgreSQL ones are built in a throwaway database. 10^6 leaves is ``--full`` only: on SQLite
-each proof currently takes about a second at that size (docs/benchmarks.md, "Audit").
+PostgreSQL ones are built in a throwaway database. 10^6 leaves is ``--full`` only (building
+that SQLite log takes about 40 s, once).
 
 Run: ``.venv/bin/python -m bench.audit`` (the 27,611-event bundle; proofs at 10^3 and 10^5;
 under a minute once cached) or ``--full`` (the 204,669-event bundle; proofs at 10^3, 10^5 and
@@ -54,6 +55,7 @@ import base64
 import json
 import os
 import random
+import resource
 import shutil
 import statistics
 import sys
@@ -262,8 +264,9 @@ def ensure_bundle(cache: Path, target: int) -> CachedBundle:
 def _forget_verified_signatures() -> None:
     """Empty this process's cache of verified signatures (``audit.event_signature``).
 
-    Generating the bundle fills it, and worker processes forked from this one would inherit
-    it: a measured run must verify every signature itself.
+    Generating the bundle fills it. The verifier does not use it (each run's
+    ``EventVerifier`` starts empty, in every worker process), but a measured run must verify
+    every signature itself, whatever the verifier's internals become.
     """
     event_signature._verify_signature.cache_clear()
 
@@ -292,16 +295,31 @@ class RawVerify:
         return calls / (time.perf_counter() - started)
 
 
-def verifier_rate(bundle: CachedBundle, workers: int | None) -> float:
-    """Events per second of one full ``verify_bundle`` of the bundle (keys pinned)."""
+@dataclass(frozen=True, slots=True)
+class VerifierRun:
+    """One full ``verify_bundle``: events per second, and CPU time per event (rusage)."""
+
+    rate: float
+    parent_us: float  # this process
+    workers_us: float  # the worker processes (ended and waited for within the run)
+
+
+def verifier_run(bundle: CachedBundle, workers: int | None) -> VerifierRun:
+    """One full ``verify_bundle`` of the bundle (keys pinned)."""
     event_keys, log_key = bundle.pinned_keys()
     _forget_verified_signatures()
+    before = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     report = verify_bundle(bundle.path, event_keys=event_keys, log_key=log_key, workers=workers)
     elapsed = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     if report.events != bundle.events:
         raise RuntimeError(f"verified {report.events} events, want {bundle.events}")
-    return report.events / elapsed
+    parent, children = (
+        (a.ru_utime + a.ru_stime - b.ru_utime - b.ru_stime) / report.events * 1e6
+        for a, b in zip(after, before, strict=True)
+    )
+    return VerifierRun(report.events / elapsed, parent, children)
 
 
 # --- proof latency ------------------------------------------------------------------------------
@@ -451,9 +469,14 @@ def _rates(values: Sequence[float]) -> str:
 class Throughput:
     cores: int
     raw: list[float]  # single-core Ed25519 verifications per second, per round
-    verifier: list[float]  # verifier events per second (all cores), per round
-    single: float  # verifier events per second with workers=1 (one round, for reference)
+    runs: list[VerifierRun]  # the verifier on all cores, per round
+    single: VerifierRun  # the verifier with workers=1 (one round, for reference)
     signatures_per_event: float
+
+    @property
+    def verifier(self) -> list[float]:
+        """Verifier events per second (all cores), per round."""
+        return [run.rate for run in self.runs]
 
     @property
     def limit(self) -> float:
@@ -473,34 +496,49 @@ def measure_throughput(bundle: CachedBundle, rounds: int) -> Throughput:
     """Interleaved rounds of the raw Ed25519 rate and the verifier; then one workers=1 run."""
     raw = RawVerify.typical()
     raw.rate(RAW_CALLS)  # warm-up: the first round runs slow
+    runs: list[VerifierRun] = []
+
+    def verifier(_: int) -> float:
+        runs.append(verifier_run(bundle, None))
+        return runs[-1].rate
+
     rates = interleaved_rates(
-        rounds,
-        [
-            ("raw", lambda _: raw.rate(RAW_CALLS)),
-            ("verifier", lambda _: verifier_rate(bundle, None)),
-        ],
+        rounds, [("raw", lambda _: raw.rate(RAW_CALLS)), ("verifier", verifier)]
     )
-    single = verifier_rate(bundle, 1)
-    return Throughput(
-        os.cpu_count() or 1, rates["raw"], rates["verifier"], single, bundle.signatures_per_event
-    )
+    single = verifier_run(bundle, 1)
+    return Throughput(os.cpu_count() or 1, rates["raw"], runs, single, bundle.signatures_per_event)
+
+
+def _us(values: Sequence[float]) -> str:
+    return " ".join(f"{value:.1f}" for value in values)
 
 
 def print_throughput(result: Throughput) -> None:
     cores, verifier = result.cores, median(result.verifier)
+    parent = [run.parent_us for run in result.runs]
+    workers = [run.workers_us for run in result.runs]
+    total = [run.parent_us + run.workers_us for run in result.runs]
     rows = [
-        ("raw Ed25519 verify, 1 core (verifies/s)", f"{median(result.raw):.0f}", result.raw),
-        (f"limit = raw x {cores} cores (verifies/s)", f"{result.limit:.0f}", []),
-        (f"verifier, {cores} workers (events/s)", f"{verifier:.0f}", result.verifier),
-        ("verifier, 1 worker (events/s, one round)", f"{result.single:.0f}", []),
-        ("signatures verified per event", f"{result.signatures_per_event:.3f}", []),
-        ("verifier signatures/s / limit", f"{result.capacity_used:.3f}", []),
-        ("verifier events/s / limit", f"{result.ratio:.3f}", []),
+        (
+            "raw Ed25519 verify, 1 core (verifies/s)",
+            f"{median(result.raw):.0f}",
+            _rates(result.raw),
+        ),
+        (f"limit = raw x {cores} cores (verifies/s)", f"{result.limit:.0f}", ""),
+        (f"verifier, {cores} workers (events/s)", f"{verifier:.0f}", _rates(result.verifier)),
+        ("  CPU per event: parent (us)", f"{median(parent):.1f}", _us(parent)),
+        ("  CPU per event: workers (us)", f"{median(workers):.1f}", _us(workers)),
+        ("  CPU per event: total (us)", f"{median(total):.1f}", _us(total)),
+        ("verifier, 1 worker (events/s, one round)", f"{result.single.rate:.0f}", ""),
+        ("  CPU per event, one process (us)", f"{result.single.parent_us:.1f}", ""),
+        ("signatures verified per event", f"{result.signatures_per_event:.3f}", ""),
+        ("verifier signatures/s / limit", f"{result.capacity_used:.3f}", ""),
+        ("verifier events/s / limit", f"{result.ratio:.3f}", ""),
     ]
     print()
     print(f"{'measure':<44} {'median':>9}   per round")
     for label, value, rounds in rows:
-        print(f"{label:<44} {value:>9}   {_rates(rounds)}".rstrip())
+        print(f"{label:<44} {value:>9}   {rounds}".rstrip())
 
 
 def measure_proofs(cache: Path, sizes: Sizes) -> list[ProofTiming]:

@@ -2,7 +2,8 @@
 
 audit.verifier._decode_state parses once and accepts only what it can vouch for, handing
 everything else to audit.canonical.decode_canonical; these properties check that the two give
-the same value or the same error on genuine, mutated and hand-written inputs.
+the same value or the same error on genuine, mutated and hand-written inputs, including
+event-shaped states (a top-level timestamp, which its hook-free path revives by itself).
 """
 
 from __future__ import annotations
@@ -107,4 +108,52 @@ def test_other_spellings_decode_alike(tree, sort, compact):
     ],
 )  # fmt: skip
 def test_hand_written_edge_cases_decode_alike(data):
+    _assert_same(data)
+
+
+event_states = st.fixed_dictionaries(
+    {"timestamp": st.one_of(scalars, st.just({"_type_": "datetime_iso", "_data_": "x"}))},
+    optional={
+        "actor": trees,
+        "a": st.sampled_from(["_type_", '"_type_"', "\\u005f", "_data_"]),
+        "b": trees,
+        "_type_": st.sampled_from(["datetime_iso", "uuid_hex"]),
+        "_data_": st.sampled_from(SPELLINGS),
+    },
+)
+
+
+@settings(max_examples=400, suppress_health_check=list(HealthCheck), deadline=None)
+@given(event_states, st.integers(0, 10**6), st.sampled_from(["none", "flip", "insert", "dup"]))
+def test_event_shaped_states_decode_alike(state, seed, mutation):
+    data = bytearray(encode_canonical(state))
+    rng = random.Random(seed)  # noqa: S311 (test mutations, not cryptography)
+    if mutation == "flip" and data:
+        data[rng.randrange(len(data))] = rng.randrange(256)
+    if mutation == "insert":
+        data.insert(rng.randrange(len(data) + 1), rng.choice(b' ,:{}[]"0.eE-\\u\xc3'))
+    if mutation == "dup":
+        data = bytearray(data.replace(b'{"', b'{"timestamp":1,"', 1))
+    _assert_same(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"timestamp":{"_data_":"2023-01-05T01:05:20.000000Z","_type_":"datetime_iso"}}',
+        b'{"a":"_type_","timestamp":{"_data_":"2023-01-05T01:05:20.000000Z","_type_":"datetime_iso"}}',
+        b'{"a":{"_data_":"0123456789abcdef0123456789abcdef","_type_":"uuid_hex"},'
+        b'"timestamp":{"_data_":"2023-01-05T01:05:20.000000Z","_type_":"datetime_iso"}}',
+        b'{"timestamp":{"_data_":"2023-02-30T01:05:20.000000Z","_type_":"datetime_iso"}}',
+        b'{"timestamp":{"_data_":"0000-01-05T01:05:20.000000Z","_type_":"datetime_iso"}}',
+        b'{"timestamp":{"_data_":"2023-01-05T01:05:20.000000Z","_type_":"uuid_hex"}}',
+        b'{"timestamp":{"_data_":"2023-01-05T01:05:20.000000Z","_type_":"datetime_iso","x":1}}',
+        b'{"timestamp":{"_type_":"datetime_iso"}}',
+        b'{"timestamp":{"_data_":1,"_type_":"datetime_iso"}}',
+        b'{"timestamp":{"_data_":"2023-01-05T01:05:20.000000Z","_type_":"other"}}',
+        b'{"t":{"timestamp":{"_data_":"2023-01-05T01:05:20.000000Z","_type_":"datetime_iso"}}}',
+        b'[{"_data_":"2023-01-05T01:05:20.000000Z","_type_":"datetime_iso"}]',
+    ],
+)  # fmt: skip
+def test_hand_written_event_states_decode_alike(data):
     _assert_same(data)

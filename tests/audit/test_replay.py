@@ -29,7 +29,7 @@ from audit.canonical import decode_canonical
 from audit.errors import InvalidReplayError, VerificationError
 from audit.event_signature import parse_envelope
 from audit.logged_event import LoggedEvent
-from audit.replay import KNOWN_TOPICS, ReplayChecker, replay
+from audit.replay import KNOWN_TOPICS, ReplayChecker, prepare, replay
 from domain.actor import Actor, Role
 from domain.base import LedgerAggregate
 from domain.conversion import PatentConversion, conversion_record_id
@@ -181,6 +181,11 @@ def test_the_sample_log_replays_to_the_published_counts():
     events = sample_events(7)
 
     summary = replay(events)
+    forged_replay(list(events))  # and the same verdict with the stateless checks done ahead
+    assert all(
+        prepare(e.leaf_index, str(e.originator_id), e.version, e.topic, e.state) is not None
+        for e in events
+    )  # an honest event passes every stateless check
 
     # Published table (shanghai_2023_by_district.csv): 443 filers, 1,023 filed products.
     assert summary.events == len(events)
@@ -439,11 +444,34 @@ def approved_product(forge: Forge, code: str = A, **options: Any) -> UUID:
     return product_id
 
 
-def forged_replay(events: list[LoggedEvent]) -> None:
+def _replay_outcome(events: list[LoggedEvent], *, prepared: bool) -> InvalidReplayError | None:
+    """Replay with ``apply``, or as the offline verifier does: the stateless checks done
+    ahead by ``prepare``, and ``apply`` only for an event they refuse."""
     checker = ReplayChecker()
-    for event in events:
-        checker.apply(event)
-    checker.finish()
+    try:
+        for event in events:
+            facts = None
+            if prepared:
+                args = (event.leaf_index, str(event.originator_id), event.version, event.topic)
+                facts = prepare(*args, event.state)
+            if facts is None:
+                checker.apply(event)
+            else:
+                checker.apply_prepared(*args, facts)
+        checker.finish()
+    except InvalidReplayError as error:
+        return error
+    return None
+
+
+def forged_replay(events: list[LoggedEvent]) -> None:
+    """Replay both ways; they must agree on the verdict, to the error's words."""
+    error = _replay_outcome(events, prepared=False)
+    ahead = _replay_outcome(events, prepared=True)
+    assert repr(ahead) == repr(error)
+    assert (ahead and ahead.args) == (error and error.args)
+    if error is not None:
+        raise error
 
 
 def test_a_forged_log_of_honest_shape_replays():

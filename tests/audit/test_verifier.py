@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.bootstrap import SignedPatentLedger, export_audit_bundle, open_transparency_log
+from audit.bundle import parse_event, parse_event_row
 from audit.checkpoint import Checkpoint, sign_checkpoint
 from audit.errors import (
     CheckpointRootError,
@@ -23,12 +25,13 @@ from audit.errors import (
     InvalidNoteSignatureError,
     LeafOrderError,
     LogRollbackError,
+    MalformedBundleError,
     RetiredKeyError,
     UnknownSigningKeyError,
     VerificationError,
     VersionContinuityError,
 )
-from audit.event_signature import EventSigner
+from audit.event_signature import EventSigner, EventVerifier, event_identity, verify_event
 from audit.keys import KeyManifest, KeyRing, load_private_key, rotate_signing_key
 from audit.verifier import duplicates_in_bundle, exit_code, verify_bundle
 from domain.clock import system_now
@@ -297,3 +300,106 @@ def test_duplicate_filing_forged_past_the_reservation_is_reported(ledger, settin
     assert duplicate.canonical_key == original.canonical_key
     assert {f.filer_uscc for f in duplicate.filings} == {code, other}
     assert {f.product_id for f in duplicate.filings} == {first, second.id}
+
+
+# --- the fast paths agree with the reference functions ------------------------------------------
+
+
+def _mutations(data: bytes, seed: int) -> list[bytes]:
+    """The bytes themselves, and the same with a byte flipped, removed or appended, truncated."""
+    rng = random.Random(seed)  # noqa: S311 (test mutations, not cryptography)
+    out = [data, data[: len(data) // 2], data[:84], data + b"x"]
+    for _ in range(12):
+        position = rng.randrange(len(data))
+        flipped = bytearray(data)
+        flipped[position] ^= 1 << rng.randrange(8)
+        out += [bytes(flipped), data[:position] + data[position + 1 :]]
+    return out
+
+
+def _outcome(call):
+    try:
+        return ("ok", call())
+    except VerificationError as error:
+        return ("error", type(error), str(error))
+
+
+def test_the_event_verifier_agrees_with_verify_event(exported):
+    keys = KeyManifest.load(exported.settings.public_keys_file).trusted_keys
+    fast = EventVerifier(keys)
+    for seed, line in enumerate(exported.lines()[1:]):
+        event = parse_event(line, seed + 2)
+        identity = event_identity(event.originator_id.bytes, event.version, event.topic)
+        for stored in _mutations(event.state, seed):
+            want = _outcome(
+                lambda s=stored, e=event: verify_event(e.originator_id, e.version, e.topic, s, keys)
+            )
+            got = _outcome(lambda s=stored, i=identity: fast.verify(i, s))
+            if want[0] == "ok":
+                assert got == ("ok", (want[1].key_id, want[1].state))
+            else:
+                assert got == want
+
+
+def test_parse_event_row_agrees_with_parse_event(exported):
+    lines = exported.lines()[1:]
+    spellings = [
+        lines[0].replace('"originator_version":1', '"originator_version":true'),
+        lines[0].upper(),
+        " " + lines[0],
+        lines[0] + " ",
+        lines[0][:-1],
+        lines[0].replace('"state":"', '"state":"*'),
+        lines[0].replace('"leaf_index":0', '"leaf_index":-1'),
+        "[1]",
+        "{}",
+    ]
+    event = json.loads(lines[1])
+    event["originator_id"] = event["originator_id"].upper()
+    spellings.append(json.dumps(event))
+    event["originator_id"] = "{" + event["originator_id"] + "}"
+    spellings.append(json.dumps(event))
+    for text in [*lines, *spellings]:
+        want = _outcome(lambda t=text: parse_event(t, 7))
+        got = _outcome(lambda t=text: parse_event_row(t, 7))
+        if want[0] == "ok":
+            e = want[1]
+            assert got == ("ok", (e.leaf_index, str(e.originator_id), e.version, e.topic, e.state))
+        else:
+            assert got == want
+
+
+# --- the first failure in log order, whatever the chunking --------------------------------------
+
+
+@pytest.fixture
+def chunked(monkeypatch):
+    """Worker processes for any bundle, in chunks of 3 events."""
+    from audit import verifier
+
+    monkeypatch.setattr(verifier, "INLINE_LIMIT", 0)
+    monkeypatch.setattr(verifier, "CHUNK", 3)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_the_first_failure_in_log_order_is_reported_across_chunks(exported, chunked, workers):
+    lines = exported.lines()
+    lines[15] = ""  # a blank line in a later chunk
+    lines = _flip_state_byte(lines)  # and, before it, a tampered event (line 4)
+    with pytest.raises(EventTamperedError):
+        verify_bundle(exported.write(lines), workers=workers)
+    lines = _renumber(exported.lines()[:2] + exported.lines()[3:])  # filer 2 not registered
+    lines = _swap(lines, 15, 16)  # and a later chunk out of order
+    with pytest.raises(VersionContinuityError) as caught:
+        verify_bundle(exported.write(lines), workers=workers)
+    assert caught.value.leaf_index == 4  # filer 2's verification
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_blank_line_is_malformed_wherever_it_is(exported, chunked, workers):
+    lines = exported.lines()
+    lines[12] = ""
+    with pytest.raises(MalformedBundleError) as caught:
+        verify_bundle(exported.write(lines), workers=workers)
+    assert caught.value.line == 13
+    assert exit_code(caught.value) == 2
