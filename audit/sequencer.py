@@ -16,7 +16,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from uuid import UUID
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.persistence import Notification
@@ -25,6 +24,7 @@ from audit.event_signature import verify_event
 from audit.log_leaf import log_leaf_hash
 from audit.log_store import LeafRecord, LogPosition, LogStore, NodeId, PositionMovedError
 from audit.merkle_nodes import append_leaf, range_nodes
+from audit.signing_mapper import as_uuid
 
 ReadNotifications = Callable[[int, int], Sequence[Notification]]
 
@@ -54,7 +54,7 @@ class Sequencer:
         leaves: list[LeafRecord] = []
         nodes: list[tuple[NodeId, bytes]] = []
         for offset, notification in enumerate(notifications):
-            originator_id = _as_uuid(notification.originator_id)
+            originator_id = as_uuid(notification.originator_id)
             version = notification.originator_version
             verify_event(originator_id, version, notification.topic, notification.state, keys)
             index = position.tree_size + offset
@@ -80,7 +80,3 @@ class Sequencer:
             if count == 0:
                 return added
             added += count
-
-
-def _as_uuid(originator_id: UUID | str) -> UUID:
-    return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)

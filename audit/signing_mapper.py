@@ -52,7 +52,7 @@ class SigningMapper(Mapper[UUID]):
         plain = [super(SigningMapper, self).to_stored_event(e) for e in domain_events]
         envelopes = self.signer.seal_save(
             [
-                UnsignedEvent(_as_uuid(s.originator_id), s.originator_version, s.topic, s.state)
+                UnsignedEvent(as_uuid(s.originator_id), s.originator_version, s.topic, s.state)
                 for s in plain
             ]
         )
@@ -78,7 +78,7 @@ class SigningMapper(Mapper[UUID]):
             audit.errors.MalformedEventError: the stored state is not an envelope.
         """
         envelope = verify_event(
-            _as_uuid(stored_event.originator_id),
+            as_uuid(stored_event.originator_id),
             stored_event.originator_version,
             stored_event.topic,
             stored_event.state,
@@ -125,5 +125,6 @@ class SigningEventStore(EventStore[UUID]):
         ]
 
 
-def _as_uuid(originator_id: UUID | str) -> UUID:
+def as_uuid(originator_id: UUID | str) -> UUID:
+    """A stored event's originator id as a UUID (eventsourcing gives UUID or str by store)."""
     return originator_id if isinstance(originator_id, UUID) else UUID(originator_id)

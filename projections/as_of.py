@@ -30,6 +30,7 @@ from eventsourcing.persistence import Mapper
 from audit.canonical import format_timestamp
 from audit.checkpoint import Checkpoint
 from audit.event_signature import parse_envelope
+from audit.signing_mapper import as_uuid
 from projections.catalog import models
 from projections.database import memory_database
 from projections.feed import CheckpointVerifiedFeed, FeedEvent, ReadNotifications
@@ -100,7 +101,7 @@ def _state_timestamp(notification: Any) -> str:
     """The timestamp written in a stored event (unverified: it only picks the prefix)."""
     originator_id = notification.originator_id
     envelope = parse_envelope(
-        originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id)),
+        as_uuid(originator_id),
         notification.originator_version,
         bytes(notification.state),
     )

@@ -33,7 +33,7 @@ from audit.errors import CheckpointRootError, LogRollbackError
 from audit.event_signature import parse_envelope
 from audit.log_leaf import log_leaf_hash
 from audit.rfc6962 import node_hash
-from audit.signing_mapper import SigningMapper
+from audit.signing_mapper import as_uuid
 
 ReadNotifications = Callable[[int, int], Sequence[Notification]]
 """(start notification id, limit) → notifications with id ≥ start, in order."""
@@ -113,7 +113,7 @@ class CheckpointVerifiedFeed(EventFeed):
         return events
 
     def _under_checkpoint(self, notification: Notification) -> FeedEvent:
-        originator_id = _uuid(notification.originator_id)
+        originator_id = as_uuid(notification.originator_id)
         state = bytes(notification.state)
         try:
             envelope = parse_envelope(originator_id, notification.originator_version, state)
@@ -161,7 +161,7 @@ class CheckpointVerifiedFeed(EventFeed):
 
 
 def _feed_event(notification: Notification, event: Any) -> FeedEvent:
-    originator_id = _uuid(notification.originator_id)
+    originator_id = as_uuid(notification.originator_id)
     return FeedEvent(
         notification_id=notification.id,
         originator_id=originator_id,
@@ -173,11 +173,3 @@ def _feed_event(notification: Notification, event: Any) -> FeedEvent:
         ),
         stamped=format_timestamp(event.timestamp),
     )
-
-
-def _uuid(value: UUID | str) -> UUID:
-    return value if isinstance(value, UUID) else UUID(str(value))
-
-
-def is_signing(mapper: Mapper[UUID]) -> bool:
-    return isinstance(mapper, SigningMapper)

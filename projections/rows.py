@@ -92,10 +92,6 @@ class Rows:
     def size(self) -> int:
         return sum(len(cache) for cache in self._cache.values())
 
-    def scan(self, table: str) -> Iterator[Row]:
-        """Every cached row of a table (complete only when ``complete``)."""
-        return (row for row in self._cache[table].values() if row is not None)
-
 
 def _key_of(table: Table) -> Callable[[Row], Key]:
     """``table.key_of`` without its generator: one tuple per call."""

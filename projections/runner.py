@@ -19,7 +19,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from projections.feed import CheckpointVerifiedFeed, EventFeed, FeedEvent
 from projections.model import ReadModel
@@ -43,7 +43,6 @@ class _Applying:
     rows: Rows
     pending: int = 0  # events applied since the last commit
     last_id: int = 0  # notification id of the last event applied
-    touched: bool = field(default=False)
 
     @property
     def applied_upto(self) -> int:

@@ -156,14 +156,14 @@ class ProjectionStore:
             )
         self.drop_older(projection, keep=2)
 
-    def drop_older(self, projection: str, *, keep: int, tables: Sequence[str] = ()) -> None:
+    def drop_older(self, projection: str, *, keep: int) -> None:
         """Drop all but the ``keep`` newest generations up to the active one."""
         active = self.active_generation(projection)
         generations = self.generations(projection)
         doomed = [
             g for g in generations if active is not None and g < active and g <= active - keep
         ]
-        self._drop(projection, doomed, tables)
+        self._drop(projection, doomed, ())
 
     def drop_generation(self, projection: str, generation: int, tables: Sequence[str]) -> None:
         """Drop one generation that is not active (an abandoned rebuild)."""
