@@ -13,6 +13,11 @@ from api.settings import Settings
 from audit.bundle import BundleHeader
 from audit.bundle_export import export_bundle
 from audit.checkpoint import Checkpoint, verify_checkpoint
+from audit.database import (
+    Database,
+    PostgresDatabase,
+    SqliteDatabase,
+)
 from audit.keys import (
     KeyManifest,
     KeyRing,
@@ -29,11 +34,6 @@ from audit.transparency_log import TransparencyLog
 from domain.application import PatentLedger
 from domain.clock import system_now
 from projections.catalog import models
-from projections.database import (
-    PostgresProjectionDatabase,
-    ProjectionDatabase,
-    SqliteProjectionDatabase,
-)
 from projections.feed import CheckpointVerifiedFeed, EventFeed
 from projections.follower import ListenWaiter, ProjectionFollower
 from projections.runner import ProjectionRunner
@@ -159,9 +159,9 @@ def open_projection_store(settings: Settings) -> ProjectionStore:
     """The read models' catalog and tables, in the same database (and schema) as the events."""
     if settings.is_postgres:
         conninfo, schema = settings.postgres_location()
-        database: ProjectionDatabase = PostgresProjectionDatabase(conninfo, schema)
+        database: Database = PostgresDatabase(conninfo, schema)
     else:
-        database = SqliteProjectionDatabase(settings.eventsourcing_env()["SQLITE_DBNAME"])
+        database = SqliteDatabase(settings.eventsourcing_env()["SQLITE_DBNAME"])
     return ProjectionStore(database)
 
 

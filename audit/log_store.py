@@ -16,17 +16,12 @@ Server-side code (SQLite and psycopg); the offline verifier never imports it.
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-import psycopg
-from psycopg import sql
+from audit.database import Database, PostgresDatabase, SqliteDatabase
 
 NodeId = tuple[int, int]
 
@@ -70,23 +65,23 @@ class CheckpointRecord:
     created_at: str
 
 
-class LogStore(ABC):
-    """Dialect-neutral operations; subclasses provide connections and placeholders."""
+class LogStore:
+    """The log's operations, on the events' database (audit.database: SQLite or PostgreSQL)."""
 
-    placeholder = "?"
-    blob_type = "BLOB"
-    int_type = "INTEGER"
+    def __init__(self, database: Database) -> None:
+        self.database = database
+        self.int_type = database.int_type
+        self.blob_type = database.blob_type
 
-    # --- connection plumbing (subclasses) ---------------------------------------------------
-    @abstractmethod
     def _transaction(self, *, write: bool) -> Any:
         """Context manager yielding a cursor inside one transaction."""
+        return self.database.transaction(write=write)
 
-    @abstractmethod
-    def close(self) -> None: ...
+    def close(self) -> None:
+        self.database.close()
 
     def _q(self, statement: str) -> str:
-        return statement.replace("?", self.placeholder)
+        return self.database.q(statement)
 
     # --- schema -----------------------------------------------------------------------------
     def create_tables(self) -> None:
@@ -272,62 +267,11 @@ class SqliteLogStore(LogStore):
     """The log tables in the ledger's SQLite file (WAL mode, set by eventsourcing)."""
 
     def __init__(self, path: str) -> None:
-        self._connection = sqlite3.connect(
-            path, isolation_level=None, check_same_thread=False, timeout=30
-        )
-        self._lock = threading.Lock()
-
-    @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[sqlite3.Cursor]:
-        with self._lock:
-            cursor = self._connection.cursor()
-            cursor.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-            try:
-                yield cursor
-            except BaseException:
-                cursor.execute("ROLLBACK")
-                raise
-            cursor.execute("COMMIT")
-
-    def close(self) -> None:
-        self._connection.close()
+        super().__init__(SqliteDatabase(path))
 
 
 class PostgresLogStore(LogStore):
     """The log tables in the ledger's PostgreSQL database and schema."""
 
-    placeholder = "%s"
-    blob_type = "BYTEA"
-    int_type = "BIGINT"
-
     def __init__(self, conninfo: str, schema: str | None = None) -> None:
-        self._conninfo = conninfo
-        self._schema = schema
-        self._local = threading.local()
-        self._connections: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
-
-    def _connection(self) -> psycopg.Connection[Any]:
-        connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
-        if connection is None or connection.closed:
-            connection = psycopg.connect(self._conninfo, autocommit=True)
-            if self._schema:
-                connection.execute(
-                    sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
-                )
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
-
-    @contextmanager
-    def _transaction(self, *, write: bool) -> Iterator[psycopg.Cursor[Any]]:
-        connection = self._connection()
-        with connection.transaction(), connection.cursor() as cursor:
-            yield cursor
-
-    def close(self) -> None:
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
+        super().__init__(PostgresDatabase(conninfo, schema))

@@ -88,6 +88,7 @@ from api.bootstrap import (
 from api.settings import Settings
 from audit import event_signature
 from audit.canonical import from_canonical_tree, parse_timestamp
+from audit.database import PostgresDatabase
 from audit.event_signature import parse_envelope
 from audit.log_leaf import log_leaf_hash
 from audit.transparency_log import TransparencyLog
@@ -103,7 +104,6 @@ from bench.common import (
     settings_for,
 )
 from projections.catalog import models
-from projections.database import PostgresProjectionDatabase
 from projections.feed import CheckpointVerifiedFeed
 from projections.model import ReadModel
 from projections.rows import Rows
@@ -321,7 +321,7 @@ def follower_rate(bench: Bench, events: int, round_number: int) -> float:
     schema = f"follower_{round_number}"
     fresh_postgres_schema(bench.database_url, schema)
     conninfo, _ = bench.settings.postgres_location()
-    store = ProjectionStore(PostgresProjectionDatabase(conninfo, schema))
+    store = ProjectionStore(PostgresDatabase(conninfo, schema))
     runner = open_projection_runner(bench.ledger, store)
     _forget_verified_signatures()
     try:

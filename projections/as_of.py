@@ -29,10 +29,10 @@ from eventsourcing.persistence import Mapper
 
 from audit.canonical import format_timestamp
 from audit.checkpoint import Checkpoint
+from audit.database import memory_database
 from audit.event_signature import parse_envelope
 from audit.signing_mapper import as_uuid
 from projections.catalog import models
-from projections.database import memory_database
 from projections.feed import CheckpointVerifiedFeed, FeedEvent, ReadNotifications
 from projections.runner import rebuild
 from projections.store import ProjectionStore

@@ -26,7 +26,7 @@ from typing import Any
 
 import orjson
 
-from projections.database import ProjectionDatabase
+from audit.database import Database
 from projections.schema import Key, Kind, Row, Table, encode_json
 
 COPY_MIN_ROWS = 200  # on PostgreSQL, upsert at least this many rows by COPY (see ``commit``)
@@ -56,9 +56,9 @@ def physical_name(projection: str, table: str, generation: int) -> str:
 
 
 class ProjectionStore:
-    """Catalog, positions and rows of every read model, on one ``ProjectionDatabase``."""
+    """Catalog, positions and rows of every read model, on one ``Database``."""
 
-    def __init__(self, database: ProjectionDatabase) -> None:
+    def __init__(self, database: Database) -> None:
         self.db = database
         big = database.int_type
         with database.transaction(write=True) as cursor:

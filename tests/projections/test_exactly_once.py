@@ -20,10 +20,10 @@ from api.bootstrap import (
     rebuild_feed,
 )
 from api.settings import Settings
+from audit.database import memory_database
 from audit.errors import CheckpointRootError, EventTamperedError
 from domain.declarations import PatentDeclaration
 from projections.catalog import models
-from projections.database import memory_database
 from projections.feed import CheckpointVerifiedFeed
 from projections.rows import Rows
 from projections.runner import rebuild

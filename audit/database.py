@@ -1,10 +1,11 @@
-"""Connections for the read models: the ledger's SQLite file, its PostgreSQL schema, or memory.
+"""Server-side tables beside the events: the ledger's SQLite file, its PostgreSQL schema, or memory.
 
-Why a module of its own: every read model, the tracking tables and the digest run the same
-SQL on three stores — the ledger's SQLite file (embedded default), its PostgreSQL database and
-schema (the real store), and a private in-memory SQLite database (as-of queries, which replay
-a prefix of the log without touching the served tables). Only placeholders and two column
-types differ between dialects; everything else is written once.
+Why a module of its own: the Merkle log's store (audit.log_store) and the read models
+(projections/) run the same SQL on three stores — the ledger's SQLite file (embedded default),
+its PostgreSQL database and schema (the real store), and a private in-memory SQLite database
+(as-of queries replay a prefix of the log without touching the served tables). Only
+placeholders and a few column types differ between dialects; the connection and transaction
+plumbing is written once, here. The offline verifier never imports it.
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import psycopg
 from psycopg import sql
 
 
-class ProjectionDatabase(ABC):
-    """A transactional connection to the store that holds the read models' tables."""
+class Database(ABC):
+    """A transactional connection to the store that holds the events' side tables."""
 
     placeholder = "?"
     int_type = "INTEGER"
+    blob_type = "BLOB"
     is_postgres = False
 
     @abstractmethod
@@ -39,7 +41,7 @@ class ProjectionDatabase(ABC):
         return statement.replace("?", self.placeholder)
 
 
-class SqliteProjectionDatabase(ProjectionDatabase):
+class SqliteDatabase(Database):
     """Tables in a SQLite file (the ledger's own, WAL mode) or in memory (``":memory:"``)."""
 
     def __init__(self, path: str) -> None:
@@ -66,11 +68,12 @@ class SqliteProjectionDatabase(ProjectionDatabase):
         self._connection.close()
 
 
-class PostgresProjectionDatabase(ProjectionDatabase):
+class PostgresDatabase(Database):
     """Tables in the ledger's PostgreSQL database, in its schema; one connection per thread."""
 
     placeholder = "%s"
     int_type = "BIGINT"
+    blob_type = "BYTEA"
     is_postgres = True
 
     def __init__(self, conninfo: str, schema: str | None = None) -> None:
@@ -106,6 +109,6 @@ class PostgresProjectionDatabase(ProjectionDatabase):
             self._connections.clear()
 
 
-def memory_database() -> SqliteProjectionDatabase:
+def memory_database() -> SqliteDatabase:
     """A private, empty in-memory database (as-of replays, tests)."""
-    return SqliteProjectionDatabase(":memory:")
+    return SqliteDatabase(":memory:")
