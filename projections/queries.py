@@ -128,7 +128,8 @@ def products_declaring(store: ProjectionStore, patent_numbers: Sequence[str]) ->
 
 def canonical_keys(store: ProjectionStore) -> list[tuple[str, str]]:
     """(product id, canonical key) of every filing."""
-    rows = store.select(product_registry.ProductRegistry.name, product_registry.PRODUCTS)
+    keys = product_registry.PRODUCTS.only("product_id", "canonical_key")  # not every JSON column
+    rows = store.select(product_registry.ProductRegistry.name, keys)
     return [(row["product_id"], row["canonical_key"]) for row in rows]
 
 

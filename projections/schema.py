@@ -45,6 +45,10 @@ class Table:
         if missing or len(set(names)) != len(names) or not self.key:
             raise ValueError(f"table {self.name}: bad key, index or duplicate columns")
 
+    def only(self, *names: str) -> Table:
+        """The same table, reading only ``names`` (which must include the key)."""
+        return Table(self.name, tuple(c for c in self.columns if c.name in names), self.key)
+
     @property
     def column_names(self) -> tuple[str, ...]:
         return tuple(column.name for column in self.columns)
