@@ -106,7 +106,7 @@ def open_sequencer(ledger: SignedPatentLedger, store: LogStore) -> Sequencer:
     if keyring is None:
         raise ValueError("the sequencer needs a signed ledger")
 
-    return Sequencer(store, _reader(ledger), lambda: keyring.trusted_keys)
+    return Sequencer(store, notification_reader(ledger), lambda: keyring.trusted_keys)
 
 
 DEV_LOG_KEY_FILENAME = "dev-log-key.pem"
@@ -148,7 +148,7 @@ def export_audit_bundle(
         origin=log.origin,
         log_key=log.signer.verifier_key_string(),
         event_keys=KeyManifest.load(settings.public_keys_file).to_json(),
-        read_notifications=_reader(ledger),
+        read_notifications=notification_reader(ledger),
         exported_at=system_now(),
         progress=progress,
     )
@@ -165,7 +165,11 @@ def open_projection_store(settings: Settings) -> ProjectionStore:
     return ProjectionStore(database)
 
 
-def _reader(ledger: SignedPatentLedger) -> Callable[[int, int], Sequence[Notification]]:
+def notification_reader(
+    ledger: SignedPatentLedger,
+) -> Callable[[int, int], Sequence[Notification]]:
+    """(start id, limit) → the ledger's notifications from ``start``, in order."""
+
     def read(start: int, limit: int) -> Sequence[Notification]:
         return ledger.recorder.select_notifications(start=start, limit=limit)
 
@@ -174,7 +178,11 @@ def _reader(ledger: SignedPatentLedger) -> Callable[[int, int], Sequence[Notific
 
 def projection_feed(ledger: SignedPatentLedger) -> EventFeed:
     """New events for the follower: each verified by its signature on read."""
-    return EventFeed(_reader(ledger), ledger.mapper)
+    return EventFeed(notification_reader(ledger), ledger.mapper)
+
+
+def _log_verifier(log: TransparencyLog) -> NoteVerifier:
+    return NoteVerifier.from_verifier_key_string(log.signer.verifier_key_string())
 
 
 def latest_verified_checkpoint(log: TransparencyLog) -> Checkpoint | None:
@@ -182,13 +190,23 @@ def latest_verified_checkpoint(log: TransparencyLog) -> Checkpoint | None:
     record = log.store.latest_checkpoint()
     if record is None:
         return None
-    verifier = NoteVerifier.from_verifier_key_string(log.signer.verifier_key_string())
-    return verify_checkpoint(record.signed_note, verifier, origin=log.origin)
+    return verify_checkpoint(record.signed_note, _log_verifier(log), origin=log.origin)
+
+
+def verified_checkpoints(log: TransparencyLog) -> list[Checkpoint]:
+    """Every stored checkpoint, each signature checked with the log's own key."""
+    verifier = _log_verifier(log)
+    return [
+        verify_checkpoint(record.signed_note, verifier, origin=log.origin)
+        for record in log.store.checkpoints()
+    ]
 
 
 def rebuild_feed(ledger: SignedPatentLedger, log: TransparencyLog) -> CheckpointVerifiedFeed:
     """The whole log for a rebuild: trusted by the latest signed checkpoint, then signatures."""
-    return CheckpointVerifiedFeed(_reader(ledger), ledger.mapper, latest_verified_checkpoint(log))
+    return CheckpointVerifiedFeed(
+        notification_reader(ledger), ledger.mapper, latest_verified_checkpoint(log)
+    )
 
 
 def open_projection_runner(

@@ -24,17 +24,17 @@ import typer
 
 from api.bootstrap import (
     SignedPatentLedger,
+    notification_reader,
     open_ledger,
     open_projection_follower,
     open_projection_runner,
     open_projection_store,
     open_transparency_log,
     rebuild_feed,
+    verified_checkpoints,
 )
 from api.settings import get_settings
-from audit.checkpoint import verify_checkpoint
 from audit.errors import VerificationError
-from audit.note import NoteVerifier
 from audit.transparency_log import TransparencyLog
 from audit.verifier import exit_code
 from projections import queries
@@ -107,15 +107,8 @@ def _as_of_store(context: _Context, as_of: str | None, tree_size: int | None) ->
     except AsOfError as exc:
         _fail(str(exc))
         raise  # unreachable
-    verifier = NoteVerifier.from_verifier_key_string(context.log.signer.verifier_key_string())
-    checkpoints = [
-        verify_checkpoint(record.signed_note, verifier, origin=context.log.origin)
-        for record in context.log.store.checkpoints()
-    ]
-
-    def read(start: int, limit: int) -> Sequence[Any]:
-        return context.ledger.recorder.select_notifications(start=start, limit=limit)
-
+    checkpoints = verified_checkpoints(context.log)
+    read = notification_reader(context.ledger)
     try:
         state = replay_as_of(point, read, context.ledger.mapper, checkpoints)
     except AsOfError as exc:
