@@ -27,7 +27,7 @@ signature cache (``audit.event_signature``):
   batch): the baseline;
 * ``rebuild`` — ``rebuild(store, models(), rebuild_feed(ledger, log))`` as
   ``ppl projections rebuild`` runs it: new generations of the five read models in the ledger's
-  schema, written every 50,000 events and switched over at the end;
+  schema, written once at the end and switched over;
 * ``follower`` — for comparison, ``ProjectionRunner.catch_up`` (every event's signature
   verified by the mapper, batches of 500, a commit per model per batch) from an empty
   projection store in a schema of its own, over the first ``--follower-events`` events.
@@ -114,7 +114,6 @@ TARGET = 0.1
 SAMPLE_STORE = "sample-ledger"  # bench/audit.py's signed SQLite store, inside its cache
 LEDGER_SCHEMA = "ledger"
 READ_BATCH = 2_000  # rebuild()'s default batch
-FLUSH_EVERY = 50_000  # rebuild()'s default flush interval
 COPY_ROWS = 10_000  # rows per fetchmany() while copying
 
 
@@ -311,7 +310,6 @@ def run_rebuild(bench: Bench) -> tuple[RebuildResult, float]:
         models(),
         rebuild_feed(bench.ledger, bench.log),
         batch=READ_BATCH,
-        flush_every=FLUSH_EVERY,
     )
     return result, time.perf_counter() - started
 
@@ -410,7 +408,7 @@ def stage_split(bench: Bench) -> Split:
                 generation = store.create_generation(model.name, model.tables)
                 states.append((model, Rows(model.table_map, None), Position(generation, 0, 0)))
         feed = CheckpointVerifiedFeed(read, ledger.mapper, latest_verified_checkpoint(bench.log))
-        after, since_flush, total = 0, 0, 0
+        after, total = 0, 0
 
         def commit() -> None:
             with clock.timing("writes"):
@@ -431,10 +429,6 @@ def stage_split(bench: Bench) -> Split:
                         model.apply(event, rows)
             after = events[-1].notification_id
             total += len(events)
-            since_flush += len(events)
-            if since_flush >= FLUSH_EVERY:
-                commit()
-                since_flush = 0
         feed.finish()
         commit()
         elapsed = time.perf_counter() - began
@@ -576,7 +570,6 @@ def profile_rebuild(bench: Bench, top: int = 25) -> None:
         models(),
         rebuild_feed(bench.ledger, bench.log),
         batch=READ_BATCH,
-        flush_every=FLUSH_EVERY,
     )
     profiler.disable()
     print()

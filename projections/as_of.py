@@ -140,7 +140,7 @@ def replay_as_of(
     checkpoint = max(usable, key=lambda c: c.size) if usable else None
     feed = _PrefixFeed(read, mapper, checkpoint, size)
     store = ProjectionStore(memory_database())
-    result = rebuild(store, models(names), feed, batch=BATCH, flush_every=10**9)
+    result = rebuild(store, models(names), feed, batch=BATCH)
     if result.events != size:
         raise AsOfError(f"tree size {size}: the log has only {result.events} events")
     if point.moment is not None:
