@@ -1,22 +1,46 @@
-"""FastAPI application factory. Issue #5 grows this into the full API."""
+"""FastAPI application factory: the HTTP API over the ledger, its read models and its log.
+
+Where things are: access policy (who may call what, who sees which fields) in api.access;
+problem details in api.problems; writes (Idempotency-Key, If-Match) in api.writes; bearer
+tokens in api.tokens; body limits in api.limits; one router module per area in api/routes/.
+docs/api.md is the reference (role matrix, problem types, examples).
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
+from api import problems
+from api.access import caller
 from api.bootstrap import (
+    open_database,
     open_ledger,
     open_projection_follower,
     open_projection_store,
     open_transparency_log,
 )
+from api.idempotency import IdempotencyStore
+from api.limits import BodyLimit
 from api.log_follower import LogFollower
 from api.responses import OrjsonResponse
-from api.routes import health, keys, registry
+from api.routes import (
+    conversion_commands,
+    filer_commands,
+    health,
+    keys,
+    ledger,
+    problem_types,
+    product_commands,
+    registry,
+    statistics,
+)
 from api.settings import Settings
+from api.tokens import TokenStore
+
+API_VERSION = "1.0.0"
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -27,6 +51,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.ledger = open_ledger(settings)
         app.state.log = open_transparency_log(app.state.ledger, settings)
         app.state.projections = open_projection_store(settings)
+        side_tables = open_database(settings)
+        app.state.tokens = TokenStore(side_tables)
+        app.state.idempotency = IdempotencyStore(side_tables)
         follower = None
         if settings.sequence_interval > 0:
             follower = LogFollower(app.state.log, settings.sequence_interval)
@@ -45,18 +72,26 @@ def create_app(settings: Settings) -> FastAPI:
                 projection_follower.stop()
             if follower is not None:
                 follower.stop()
+            side_tables.close()
             app.state.projections.db.close()
             app.state.log.store.close()
             app.state.ledger.close()
 
     app = FastAPI(
         title="Patent Product Ledger",
-        version="0.1.0",
+        version=API_VERSION,
+        summary="Signed, verifiable ledger of patent product filings (专利产品备案) and "
+        "certifications (专利密集型产品认定).",
         default_response_class=OrjsonResponse,
         lifespan=lifespan,
+        dependencies=[Depends(caller)],
     )
     app.state.settings = settings
-    app.include_router(health.router)
-    app.include_router(keys.router)
-    app.include_router(registry.router)
+    problems.install(app)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    for module in (
+        health, keys, problem_types, filer_commands, product_commands, conversion_commands,
+        registry, statistics, ledger,
+    ):  # fmt: skip
+        app.include_router(module.router)
     return app

@@ -155,14 +155,17 @@ def export_audit_bundle(
 
 
 # --- read models (projections/) ------------------------------------------------------------------
-def open_projection_store(settings: Settings) -> ProjectionStore:
-    """The read models' catalog and tables, in the same database (and schema) as the events."""
+def open_database(settings: Settings) -> Database:
+    """A connection layer to the events' database (and schema), for the tables beside them."""
     if settings.is_postgres:
         conninfo, schema = settings.postgres_location()
-        database: Database = PostgresDatabase(conninfo, schema)
-    else:
-        database = SqliteDatabase(settings.eventsourcing_env()["SQLITE_DBNAME"])
-    return ProjectionStore(database)
+        return PostgresDatabase(conninfo, schema)
+    return SqliteDatabase(settings.eventsourcing_env()["SQLITE_DBNAME"])
+
+
+def open_projection_store(settings: Settings) -> ProjectionStore:
+    """The read models' catalog and tables, in the same database (and schema) as the events."""
+    return ProjectionStore(open_database(settings))
 
 
 def notification_reader(

@@ -28,6 +28,7 @@ from api.cli_projections import (
     registry_app,
     stats_app,
 )
+from api.cli_tokens import tokens_app
 from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
 from audit.bundle_export import ExportError
@@ -49,6 +50,7 @@ app.add_typer(audit_app, name="audit")
 app.add_typer(projections_app, name="projections")
 app.add_typer(stats_app, name="stats")
 app.add_typer(registry_app, name="registry")
+app.add_typer(tokens_app, name="tokens")
 app.command("dispute-check")(dispute_check_command)
 
 

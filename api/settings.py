@@ -30,6 +30,7 @@ class Settings:
     log_origin: str = "ppl.local/patent-product-ledger"
     sequence_interval: float = 1.0
     projection_interval: float = 0.25
+    max_body_bytes: int = 65_536
 
     @property
     def key_dir(self) -> Path:
@@ -62,6 +63,9 @@ class Settings:
             )
         interval = _interval(env, "PPL_SEQUENCE_INTERVAL", "1.0")
         projection_interval = _interval(env, "PPL_PROJECTION_INTERVAL", "0.25")
+        max_body = env.get("PPL_API_MAX_BODY", "65536")
+        if not max_body.isdigit() or not 1024 <= int(max_body) <= 16 * 1024 * 1024:
+            raise SettingsError(f"PPL_API_MAX_BODY={max_body!r}: want bytes, 1024 to 16 MiB")
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -76,6 +80,7 @@ class Settings:
             log_origin=log_origin,
             sequence_interval=interval,
             projection_interval=projection_interval,
+            max_body_bytes=int(max_body),
         )
         settings.eventsourcing_env()  # validate the URL now, not at first use
         return settings

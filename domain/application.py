@@ -22,6 +22,7 @@ from domain.errors import (
     ActorNotPermittedError,
     ConcurrentUpdateError,
     DateInvalidError,
+    DisputeOutcomeInvalidError,
     DuplicatePatentError,
     DuplicateProductError,
     FilerAlreadyRegisteredError,
@@ -33,6 +34,7 @@ from domain.errors import (
     ProductNotFoundError,
     ProductNotOwnedError,
     ReasonRequiredError,
+    VersionMismatchError,
 )
 from domain.filer import Filer, filer_id_for
 from domain.product import DisputeOutcome, Product, ProductStatus, new_filing
@@ -154,32 +156,58 @@ class PatentLedger(Application[UUID]):
             ) from None
         return filer.id
 
-    def verify_filer_real_name(self, actor: Actor, filer_id: UUID, reference: str) -> None:
+    def verify_filer_real_name(
+        self,
+        actor: Actor,
+        filer_id: UUID,
+        reference: str,
+        *,
+        expected_version: int | None = None,
+    ) -> None:
         """Record the outcome of the platform's real-name verification (实名认证)."""
         actor.require(Role.SYSTEM, Role.REVIEWER)
         filer = self.get_filer(filer_id)
+        _expect(filer, expected_version)
         filer.verify_real_name(
             clean_text(reference, field="reference", max_length=200), actor.as_record()
         )
         self._save(filer)
 
-    def approve_filer(self, actor: Actor, filer_id: UUID) -> None:
+    def approve_filer(
+        self, actor: Actor, filer_id: UUID, *, expected_version: int | None = None
+    ) -> None:
         actor.require(Role.REVIEWER)
         filer = self.get_filer(filer_id)
+        _expect(filer, expected_version)
         filer.approve(actor.as_record())
         self._save(filer)
 
-    def reject_filer(self, actor: Actor, filer_id: UUID, reason: str) -> None:
+    def reject_filer(
+        self,
+        actor: Actor,
+        filer_id: UUID,
+        reason: str,
+        *,
+        expected_version: int | None = None,
+    ) -> None:
         actor.require(Role.REVIEWER)
         filer = self.get_filer(filer_id)
+        _expect(filer, expected_version)
         filer.reject(_reason(reason), actor.as_record())
         self._save(filer)
 
     def resubmit_filer(
-        self, actor: Actor, filer_id: UUID, proof_digests: Sequence[str], pledge_digest: str
+        self,
+        actor: Actor,
+        filer_id: UUID,
+        proof_digests: Sequence[str],
+        pledge_digest: str,
+        *,
+        expected_version: int | None = None,
     ) -> None:
         actor.require(Role.FILER)
         filer = self.get_filer(filer_id)
+        _expect(filer, expected_version)
         _check_acts_for(actor, filer.uscc)
         filer.resubmit(
             _digests(proof_digests), Sha256Digest.parse(pledge_digest).hex, actor.as_record()
@@ -266,15 +294,26 @@ class PatentLedger(Application[UUID]):
         if existing is not None and existing.product_id != product_id:
             raise _duplicate(key, existing, self.get_product(existing.product_id))
 
-    def approve_product(self, actor: Actor, product_id: UUID) -> None:
+    def approve_product(
+        self, actor: Actor, product_id: UUID, *, expected_version: int | None = None
+    ) -> None:
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
+        _expect(product, expected_version)
         product.approve(actor.as_record())
         self._save(product)
 
-    def reject_product(self, actor: Actor, product_id: UUID, reason: str) -> None:
+    def reject_product(
+        self,
+        actor: Actor,
+        product_id: UUID,
+        reason: str,
+        *,
+        expected_version: int | None = None,
+    ) -> None:
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
+        _expect(product, expected_version)
         product.reject(_reason(reason), actor.as_record())
         self._save(product)
 
@@ -287,10 +326,12 @@ class PatentLedger(Application[UUID]):
         figures: EconomicFigures,
         patents: Sequence[PatentDeclaration],
         proof_digests: Sequence[str],
+        expected_version: int | None = None,
     ) -> None:
         """Update the filing to a strictly newer data year; it goes back to review."""
         actor.require(Role.FILER)
         product = self.get_product(product_id)
+        _expect(product, expected_version)
         _check_owns(actor, product)
         product.revise(
             Year(data_year).value,
@@ -301,10 +342,18 @@ class PatentLedger(Application[UUID]):
         )
         self._save(product)
 
-    def withdraw_product(self, actor: Actor, product_id: UUID, reason: str) -> None:
+    def withdraw_product(
+        self,
+        actor: Actor,
+        product_id: UUID,
+        reason: str,
+        *,
+        expected_version: int | None = None,
+    ) -> None:
         """The filer withdraws its filing, or the platform withdraws it (e.g. patents lapsed)."""
         actor.require(Role.FILER, Role.REVIEWER)
         product = self.get_product(product_id)
+        _expect(product, expected_version)
         if actor.role is Role.FILER:
             _check_owns(actor, product)
         product.withdraw(_reason(reason), actor.as_record())
@@ -319,10 +368,12 @@ class PatentLedger(Application[UUID]):
         claimant: str,
         description: str,
         dispute_id: str | None = None,
+        expected_version: int | None = None,
     ) -> str:
         """Record an ownership dispute (权属纠纷) over some of the product's patents."""
         actor.require(Role.REVIEWER, Role.FILER)
         product = self.get_product(product_id)
+        _expect(product, expected_version)
         declared = {patent["number"] for patent in product.patents}
         numbers = [PatentNumber.parse(number).value for number in patent_numbers]
         if not numbers or not set(numbers) <= declared:
@@ -342,14 +393,22 @@ class PatentLedger(Application[UUID]):
         return identifier
 
     def resolve_dispute(
-        self, actor: Actor, product_id: UUID, dispute_id: str, outcome: str, note: str
+        self,
+        actor: Actor,
+        product_id: UUID,
+        dispute_id: str,
+        outcome: str,
+        note: str,
+        *,
+        expected_version: int | None = None,
     ) -> None:
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
+        _expect(product, expected_version)
         try:
             parsed = DisputeOutcome(outcome)
         except ValueError:
-            raise ActorNotPermittedError(
+            raise DisputeOutcomeInvalidError(
                 f"dispute outcome {outcome!r}: want one of "
                 + ", ".join(o.value for o in DisputeOutcome)
             ) from None
@@ -400,6 +459,22 @@ class PatentLedger(Application[UUID]):
         )
         self._save(record)
         return record.id
+
+
+def _expect(aggregate: Any, expected_version: int | None) -> None:
+    """Refuse to act on a record that moved on since the caller read ``expected_version``.
+
+    The check is on the version just read; a change saved between this read and our save is
+    caught by the store's optimistic concurrency (``ConcurrentUpdateError``).
+    """
+    if expected_version is not None and aggregate.version != expected_version:
+        raise VersionMismatchError(
+            f"{type(aggregate).__name__.lower()} {aggregate.id} is at version "
+            f"{aggregate.version}, not {expected_version}: re-read it and decide again",
+            id=str(aggregate.id),
+            current_version=aggregate.version,
+            expected_version=expected_version,
+        )
 
 
 def _check_acts_for(actor: Actor, uscc: str) -> None:

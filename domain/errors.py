@@ -73,6 +73,10 @@ class DateInvalidError(InvalidValueError):
     code = "date_invalid"
 
 
+class DisputeOutcomeInvalidError(InvalidValueError):
+    code = "dispute_outcome_invalid"
+
+
 class ActorNotPermittedError(DomainError):
     """The acting principal's role may not issue this command."""
 
@@ -185,3 +189,13 @@ class ConcurrentUpdateError(DomainError):
     """Another command changed the same aggregate first; re-read and retry."""
 
     code = "concurrent_update"
+
+
+class VersionMismatchError(DomainError):
+    """The caller acted on a version of the record that is no longer the current one.
+
+    Raised when a command carries the version the caller last read (HTTP ``If-Match``) and the
+    record has moved on since: nothing is written; re-read and decide again.
+    """
+
+    code = "version_mismatch"

@@ -311,3 +311,32 @@ def test_client_chosen_filing_id_cannot_be_reused(ledger, filer):
 def test_unknown_product_is_a_typed_error(ledger):
     with pytest.raises(ProductNotFoundError):
         ledger.approve_product(REVIEWER, uuid4())
+
+
+def test_an_unknown_dispute_outcome_is_an_invalid_value_and_changes_nothing(ledger, filer):
+    from domain.errors import DisputeOutcomeInvalidError
+
+    code, filer_id = filer
+    product_id = file(ledger, code, filer_id)
+    dispute = ledger.raise_dispute(
+        REVIEWER, product_id, patent_numbers=[patent(1)], claimant="X Co.", description="owner?"
+    )
+    before = ledger.get_product(product_id).version
+    with pytest.raises(DisputeOutcomeInvalidError):
+        ledger.resolve_dispute(REVIEWER, product_id, dispute, "maybe", "n/a")
+    assert ledger.get_product(product_id).version == before
+
+
+def test_a_command_carrying_a_stale_version_is_refused_and_changes_nothing(ledger, filer):
+    from domain.errors import VersionMismatchError
+
+    code, filer_id = filer
+    product_id = file(ledger, code, filer_id)
+    read = ledger.get_product(product_id).version
+    ledger.reject_product(REVIEWER, product_id, "blurry invoice", expected_version=read)
+    with pytest.raises(VersionMismatchError) as refused:
+        ledger.withdraw_product(REVIEWER, product_id, "lapsed", expected_version=read)
+    assert refused.value.details["current_version"] == read + 1
+    assert ledger.get_product(product_id).status is ProductStatus.REJECTED
+    with pytest.raises(VersionMismatchError):
+        ledger.approve_filer(REVIEWER, filer_id, expected_version=0)

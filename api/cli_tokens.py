@@ -1,0 +1,86 @@
+"""``ppl tokens create|list|revoke``: the API's bearer tokens (api.tokens).
+
+The token is printed once, on creation, to standard output alone (so ``TOKEN=$(ppl tokens
+create ...)`` works); its id and role go to standard error. Only its hash is stored.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from api.bootstrap import open_database
+from api.settings import get_settings
+from api.tokens import TokenError, TokenStore, parse_role
+
+tokens_app = typer.Typer(no_args_is_help=True, help="Bearer tokens of the HTTP API")
+
+
+def _store() -> TokenStore:
+    return TokenStore(open_database(get_settings()))
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(2)
+
+
+@tokens_app.command("create")
+def create(
+    role: Annotated[
+        str,
+        typer.Option(help="filer, institution, reviewer, certifier, regional_admin or auditor"),
+    ],
+    scope: Annotated[
+        str | None,
+        typer.Option(help="USCC (filer, institution) or region-code prefix (regional_admin)"),
+    ] = None,
+    label: Annotated[str, typer.Option(help="A note for operators: who holds it")] = "",
+) -> None:
+    """Issue a token; prints it once (only its hash is kept)."""
+    store = _store()
+    try:
+        token_id, token = store.create(parse_role(role), scope, label)
+    except TokenError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.db.close()
+    typer.echo(f"token {token_id}: role {role}" + (f", scope {scope}" if scope else ""), err=True)
+    typer.echo(token)
+
+
+@tokens_app.command("list")
+def list_tokens() -> None:
+    """Every token issued: id, role, scope, label, when created and revoked (never the token)."""
+    store = _store()
+    try:
+        records = store.list()
+    finally:
+        store.db.close()
+    for record in records:
+        typer.echo(
+            json.dumps(
+                {"token_id": record.token_id, "role": record.role.value, "scope": record.scope,
+                 "label": record.label, "created_at": record.created_at,
+                 "revoked_at": record.revoked_at},
+                ensure_ascii=False,
+            )
+        )  # fmt: skip
+
+
+@tokens_app.command("revoke")
+def revoke(
+    token_id: Annotated[str, typer.Argument(help="The token's id (ppl tokens list)")],
+) -> None:
+    """Revoke a token: requests carrying it get 401 from now on."""
+    store = _store()
+    try:
+        store.revoke(token_id)
+    except TokenError as exc:
+        _fail(str(exc))
+    finally:
+        store.db.close()
+    typer.echo(f"token {token_id} revoked")

@@ -1,0 +1,271 @@
+"""RFC 9457 problem details for every error the API returns.
+
+Why one module: clients match on ``type`` (stable, one per domain error code or API condition),
+never on ``detail`` (free text that may improve). ``type`` is the relative URI
+``/problems/<code>``; ``GET /problems/<code>`` describes it, so the reference resolves against the
+API's own address. The table of codes, statuses and meanings is docs/api.md.
+
+Handlers here turn everything a request can raise into a problem document:
+
+* domain errors (``domain.errors``) by their ``code``, with their structured ``details``;
+* FastAPI's request validation (wrong types, unknown fields, bad path parameters) → 422
+  ``request_invalid`` with each failing location; a body that is not JSON → 400
+  ``body_not_json``;
+* ``ApiProblemError`` raised by the routes (authentication, authorisation, idempotency...);
+* the database unreachable → 503 ``store_unavailable`` with ``Retry-After``: the pools and
+  connections reconnect on the next request, so the service recovers by itself;
+* anything else → 500 ``internal`` without internals (logged with a request id).
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from http import HTTPStatus
+from typing import Any
+
+import psycopg
+import psycopg_pool
+from eventsourcing import persistence
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.responses import OrjsonResponse
+from domain import errors
+from projections.queries import QueryError
+from projections.store import ProjectionNotBuiltError
+
+logger = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+RETRY_AFTER_SECONDS = 2
+
+# Domain error codes whose status is not 422 (a value or rule the request broke).
+_STATUS_OF: dict[type[errors.DomainError], int] = {
+    errors.ActorNotPermittedError: 403,
+    errors.ProductNotOwnedError: 403,
+    errors.NotFoundError: 404,
+    errors.DisputeNotFoundError: 404,
+    errors.FilerAlreadyRegisteredError: 409,
+    errors.DuplicateProductError: 409,
+    errors.DuplicatePatentError: 409,
+    errors.FilingIdTakenError: 409,
+    errors.ConcurrentUpdateError: 409,
+    errors.FilerNotApprovedError: 409,
+    errors.FilerNotVerifiedError: 409,
+    errors.FilerAlreadyVerifiedError: 409,
+    errors.FilerNotPendingReviewError: 409,
+    errors.ProductNotPendingReviewError: 409,
+    errors.ProductWithdrawnError: 409,
+    errors.RevisionNotAllowedError: 409,
+    errors.DisputeAlreadyOpenError: 409,
+    errors.DisputeOpenError: 409,
+    errors.VersionMismatchError: 412,
+}
+
+# API conditions that are not domain errors: code → (status, title).
+API_PROBLEMS: dict[str, tuple[int, str]] = {
+    "request_invalid": (422, "The request does not match the operation's schema"),
+    "body_not_json": (400, "The request body is not JSON"),
+    "body_too_large": (413, "The request body is larger than the service accepts"),
+    "unsupported_media_type": (415, "The request body must be application/json"),
+    "not_authenticated": (401, "A bearer token is required"),
+    "token_invalid": (401, "The bearer token is unknown, malformed or revoked"),
+    "forbidden": (403, "The caller's role or scope does not allow this"),
+    "not_found": (404, "No such resource"),
+    "method_not_allowed": (405, "The resource does not support this method"),
+    "query_invalid": (422, "A query parameter cannot be answered"),
+    "idempotency_key_invalid": (422, "The Idempotency-Key header is not acceptable"),
+    "idempotency_key_reused": (422, "The Idempotency-Key was used for a different request"),
+    "idempotency_key_in_progress": (409, "A request with this Idempotency-Key is in progress"),
+    "if_match_invalid": (422, "If-Match must carry one aggregate version"),
+    "projection_not_built": (503, "The read model is not built yet"),
+    "store_unavailable": (503, "The database is unreachable; retry shortly"),
+    "log_not_available": (404, "The Merkle log has no such checkpoint or leaf"),
+    "proof_unavailable": (422, "The proof cannot be made for these sizes or indices"),
+    "internal": (500, "Internal error"),
+}
+
+# Exceptions that mean the database did not answer (not that the request was wrong).
+STORE_DOWN: tuple[type[Exception], ...] = (
+    persistence.OperationalError,
+    persistence.InterfaceError,
+    persistence.ConnectionUnavailableError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg_pool.PoolTimeout,
+    sqlite3.OperationalError,
+)
+
+
+class ApiProblemError(Exception):
+    """Raised by routes and dependencies: becomes the problem document of ``code``."""
+
+    def __init__(
+        self,
+        code: str,
+        detail: str,
+        *,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        if code not in API_PROBLEMS:
+            raise ValueError(f"unknown problem code {code!r}")
+        super().__init__(detail)
+        self.code = code
+        self.status = API_PROBLEMS[code][0]
+        self.detail = detail
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+def problem_type(code: str) -> str:
+    return f"/problems/{code}"
+
+
+def domain_codes() -> dict[str, tuple[int, str]]:
+    """Every domain error code → (status, first line of its class docstring or its name)."""
+    found: dict[str, tuple[int, str]] = {}
+    pending: list[type[errors.DomainError]] = [errors.DomainError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        status = _status_of_class(cls)
+        doc = (cls.__doc__ or cls.code.replace("_", " ").capitalize()).strip().splitlines()[0]
+        found[cls.code] = (status, doc)
+    return found
+
+
+def _status_of_class(cls: type[errors.DomainError]) -> int:
+    for parent in cls.__mro__:
+        if parent in _STATUS_OF:
+            return _STATUS_OF[parent]
+    return 422
+
+
+def status_of(error: errors.DomainError) -> int:
+    return _status_of_class(type(error))
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    *,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> OrjsonResponse:
+    body: dict[str, Any] = {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        "code": code,
+        **extensions,
+    }
+    return OrjsonResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def api_problem(request: Request, code: str, detail: str, **extensions: Any) -> OrjsonResponse:
+    status, title = API_PROBLEMS[code]
+    headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
+    return problem_response(request, status, code, title, detail, headers=headers, **extensions)
+
+
+def domain_problem(request: Request, error: errors.DomainError) -> dict[str, Any]:
+    """The problem document of a domain refusal: its code as type, its details as extension."""
+    status = status_of(error)
+    return {
+        "type": problem_type(error.code),
+        "title": HTTPStatus(status).phrase,
+        "status": status,
+        "detail": error.message,
+        "instance": request.url.path,
+        "code": error.code,
+        "details": _jsonable(error.details),
+    }
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (str, int, bool)) or value is None:
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+def install(app: FastAPI) -> None:
+    """Register the handlers that turn every error into a problem document."""
+
+    @app.exception_handler(errors.DomainError)
+    async def domain_error(request: Request, exc: errors.DomainError) -> OrjsonResponse:
+        document = domain_problem(request, exc)
+        return OrjsonResponse(document, status_code=document["status"], media_type=PROBLEM_JSON)
+
+    @app.exception_handler(ApiProblemError)
+    async def api_error(request: Request, exc: ApiProblemError) -> OrjsonResponse:
+        return problem_response(
+            request,
+            exc.status,
+            exc.code,
+            API_PROBLEMS[exc.code][1],
+            exc.detail,
+            headers=exc.headers or None,
+            **_jsonable(exc.extensions),
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> OrjsonResponse:
+        failures = [
+            {
+                "location": [str(part) for part in error.get("loc", ())],
+                "message": str(error.get("msg", "")),
+                "kind": str(error.get("type", "")),
+            }
+            for error in exc.errors()
+        ]
+        if any(f["kind"] == "json_invalid" for f in failures):
+            return api_problem(
+                request, "body_not_json", "the body is not valid JSON", errors=failures
+            )
+        where = "; ".join(f"{'/'.join(f['location'])}: {f['message']}" for f in failures[:5])
+        return api_problem(request, "request_invalid", where, errors=failures)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> OrjsonResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+            exc.status_code, "request_invalid"
+        )
+        title = API_PROBLEMS[code][1]
+        return problem_response(
+            request, exc.status_code, code, title, str(exc.detail), headers=dict(exc.headers or {})
+        )
+
+    @app.exception_handler(QueryError)
+    async def query_error(request: Request, exc: QueryError) -> OrjsonResponse:
+        return api_problem(request, "query_invalid", str(exc))
+
+    @app.exception_handler(ProjectionNotBuiltError)
+    async def not_built(request: Request, exc: ProjectionNotBuiltError) -> OrjsonResponse:
+        return api_problem(request, "projection_not_built", str(exc))
+
+    for down in STORE_DOWN:
+        app.add_exception_handler(down, _store_down)
+
+    @app.exception_handler(Exception)
+    async def internal(request: Request, exc: Exception) -> OrjsonResponse:
+        if isinstance(exc, STORE_DOWN) or isinstance(exc.__cause__, STORE_DOWN):
+            return await _store_down(request, exc)
+        logger.exception("unhandled error on %s %s", request.method, request.url.path)
+        return api_problem(request, "internal", "the service failed to answer; it was logged")
+
+
+async def _store_down(request: Request, exc: Exception) -> OrjsonResponse:
+    logger.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
+    return api_problem(request, "store_unavailable", "the database did not answer; retry shortly")

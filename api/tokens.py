@@ -1,0 +1,174 @@
+"""Bearer tokens for the HTTP API: issued by ``ppl tokens create``, stored only as hashes.
+
+Why hashes only: whoever reads the database (a backup, a replica, an auditor's copy) must not
+be able to act as anyone. A token is ``ppl_<id>_<secret>``; the table keeps the id in the clear
+(so a request finds its row by primary key and an operator can revoke it by id) and SHA-256 of
+the whole token, compared in constant time. The secret is shown once, at creation.
+
+Roles are the domain's (``domain.actor.Role``) minus ``system``; ``filer`` and ``institution``
+are scoped to a USCC, ``regional_admin`` to a region-code prefix, the platform roles to nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from audit.database import Database
+from domain.actor import Actor, Role
+from domain.errors import InvalidValueError
+from domain.values import Uscc
+
+TOKEN_ROLES = (
+    Role.FILER, Role.INSTITUTION, Role.REVIEWER, Role.CERTIFIER, Role.REGIONAL_ADMIN, Role.AUDITOR,
+)  # fmt: skip
+_SCOPED_BY_USCC = frozenset({Role.FILER, Role.INSTITUTION})
+_TOKEN = re.compile(r"ppl_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
+_REGION_PREFIX = re.compile(r"[0-9]{2}([0-9]{2}){0,2}")
+
+
+class TokenError(ValueError):
+    """A token cannot be issued or revoked as asked (bad role, scope or id)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling: a token's role and scope, or anonymous (``token_id`` None)."""
+
+    role: Role | None
+    scope: str | None = None
+    token_id: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        return self.role is None
+
+    def actor(self) -> Actor:
+        """The actor recorded in the events this caller's commands cause."""
+        if self.role is None or self.token_id is None:
+            raise ValueError("an anonymous caller cannot act")
+        return Actor(id=f"token:{self.token_id}", role=self.role, scope=self.scope)
+
+
+ANONYMOUS = Principal(role=None)
+
+
+@dataclass(frozen=True, slots=True)
+class TokenRecord:
+    token_id: str
+    role: Role
+    scope: str | None
+    label: str
+    created_at: str
+    revoked_at: str | None
+
+
+def check_scope(role: Role, scope: str | None) -> str | None:
+    """The scope in its one spelling, or TokenError: filers need a USCC, admins a prefix."""
+    if role in _SCOPED_BY_USCC:
+        if not scope:
+            raise TokenError(f"role {role.value} needs --scope USCC")
+        try:
+            return Uscc.parse(scope).value
+        except InvalidValueError as exc:
+            raise TokenError(f"--scope {scope!r}: {exc.message}") from None
+    if role is Role.REGIONAL_ADMIN:
+        if not scope or not _REGION_PREFIX.fullmatch(scope):
+            raise TokenError(
+                f"role regional_admin needs --scope REGION_PREFIX (2, 4 or 6 digits), not {scope!r}"
+            )
+        return scope
+    if scope:
+        raise TokenError(f"role {role.value} is platform-wide: it takes no --scope")
+    return None
+
+
+def parse_role(text: str) -> Role:
+    for role in TOKEN_ROLES:
+        if role.value == text:
+            return role
+    raise TokenError(f"role {text!r}: want one of {', '.join(r.value for r in TOKEN_ROLES)}")
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class TokenStore:
+    """The ``ppl_api_tokens`` table in the ledger's database."""
+
+    def __init__(self, database: Database) -> None:
+        self.db = database
+        with self.db.transaction(write=True) as cursor:
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS ppl_api_tokens ("
+                "token_id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, role TEXT NOT NULL, "
+                "scope TEXT, label TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"
+            )
+
+    def create(self, role: Role, scope: str | None = None, label: str = "") -> tuple[str, str]:
+        """Issue a token; returns (token id, the token itself — shown once, never stored)."""
+        if role not in TOKEN_ROLES:
+            raise TokenError(f"role {role.value} cannot hold a token")
+        scope = check_scope(role, scope)
+        if len(label) > 200 or not label.isprintable():
+            raise TokenError("--label: want at most 200 printable characters")
+        token_id = secrets.token_hex(8)
+        token = f"ppl_{token_id}_{secrets.token_urlsafe(32)}"
+        with self.db.transaction(write=True) as cursor:
+            cursor.execute(
+                self.db.q(
+                    "INSERT INTO ppl_api_tokens (token_id, token_hash, role, scope, label, "
+                    "created_at) VALUES (?, ?, ?, ?, ?, ?)"
+                ),
+                (token_id, _hash(token), role.value, scope, label, _now()),
+            )
+        return token_id, token
+
+    def authenticate(self, token: str) -> Principal | None:
+        """The token's principal, or None if it is malformed, unknown or revoked."""
+        match = _TOKEN.fullmatch(token)
+        if match is None:
+            return None
+        with self.db.transaction(write=False) as cursor:
+            cursor.execute(
+                self.db.q(
+                    "SELECT token_hash, role, scope, revoked_at FROM ppl_api_tokens "
+                    "WHERE token_id = ?"
+                ),
+                (match.group(1),),
+            )
+            row = cursor.fetchone()
+        if row is None or row[3] is not None or not hmac.compare_digest(row[0], _hash(token)):
+            return None
+        return Principal(role=Role(row[1]), scope=row[2], token_id=match.group(1))
+
+    def revoke(self, token_id: str) -> None:
+        with self.db.transaction(write=True) as cursor:
+            cursor.execute(
+                self.db.q(
+                    "UPDATE ppl_api_tokens SET revoked_at = ? "
+                    "WHERE token_id = ? AND revoked_at IS NULL"
+                ),
+                (_now(), token_id),
+            )
+            if cursor.rowcount != 1:
+                raise TokenError(f"no active token {token_id!r}")
+
+    def list(self) -> Sequence[TokenRecord]:
+        with self.db.transaction(write=False) as cursor:
+            cursor.execute(
+                "SELECT token_id, role, scope, label, created_at, revoked_at FROM ppl_api_tokens "
+                "ORDER BY created_at, token_id"
+            )
+            rows = cursor.fetchall()
+        return [TokenRecord(r[0], Role(r[1]), r[2], r[3], r[4], r[5]) for r in rows]
