@@ -29,6 +29,7 @@ import psycopg_pool
 from eventsourcing import persistence
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from api.responses import OrjsonResponse
@@ -97,6 +98,53 @@ STORE_DOWN: tuple[type[Exception], ...] = (
     psycopg_pool.PoolTimeout,
     sqlite3.OperationalError,
 )
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, as every 4xx/5xx of this API returns them."""
+
+    model_config = ConfigDict(
+        extra="allow",
+        json_schema_extra={
+            "examples": [
+                {
+                    "type": "/problems/duplicate_product",
+                    "title": "Conflict",
+                    "status": 409,
+                    "detail": "product already filed as 5b0c…",
+                    "instance": "/v1/products",
+                    "code": "duplicate_product",
+                    "details": {"existing_product_id": "5b0c9d2e-…"},
+                }
+            ]
+        },
+    )
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    code: str
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for these error statuses (problem+json bodies)."""
+    described = {
+        400: "Body is not JSON", 401: "No valid bearer token", 403: "Role or scope forbids it",
+        404: "Not found (or not visible to this caller)", 409: "Conflicts with current state",
+        412: "If-Match names a stale version", 413: "Body too large",
+        415: "Body is not application/json", 422: "Invalid request or rule broken",
+        503: "Store unavailable or read model not built (Retry-After)",
+    }  # fmt: skip
+    return {
+        status: {
+            "model": Problem,
+            "description": described.get(status, HTTPStatus(status).phrase),
+            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        }
+        for status in statuses
+    }
 
 
 class ApiProblemError(Exception):
