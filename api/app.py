@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import problems
+from api import openapi, problems
 from api.access import caller
 from api.bootstrap import (
     open_database,
@@ -88,6 +88,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.state.settings = settings
     problems.install(app)
+    openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (
         health, keys, problem_types, filer_commands, product_commands, conversion_commands,

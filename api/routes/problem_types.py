@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from api.problems import API_PROBLEMS, ApiProblemError, domain_codes
+from api.problems import API_PROBLEMS, ApiProblemError, domain_codes, problem_responses
 
 router = APIRouter(tags=["problems"])
 
 
-@router.get("/problems/{code}")
+@router.get("/problems/{code}", responses=problem_responses(404))
 def problem_type(code: str) -> dict[str, Any]:
     """The status and title of a problem type (``type`` = ``/problems/<code>``)."""
     if code in API_PROBLEMS:

@@ -44,3 +44,15 @@ def test_production_refuses_the_development_key(tmp_path):
         Settings.from_environment({"PPL_DATA_DIR": str(tmp_path), "PPL_ENV": "production"})
     with pytest.raises(SettingsError):
         Settings.from_environment({"PPL_DATA_DIR": str(tmp_path), "PPL_ENV": "staging"})
+
+
+def test_the_api_body_limit_is_a_setting_with_bounds(tmp_path):
+    default = Settings.from_environment({"PPL_DATA_DIR": str(tmp_path)})
+    assert default.max_body_bytes == 65_536
+    larger = Settings.from_environment(
+        {"PPL_DATA_DIR": str(tmp_path), "PPL_API_MAX_BODY": "1048576"}
+    )
+    assert larger.max_body_bytes == 1_048_576
+    for bad in ("12", "lots", "-5", str(64 * 1024 * 1024)):
+        with pytest.raises(SettingsError, match="PPL_API_MAX_BODY"):
+            Settings.from_environment({"PPL_DATA_DIR": str(tmp_path), "PPL_API_MAX_BODY": bad})
