@@ -31,6 +31,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.responses import OrjsonResponse
 from domain import errors
@@ -287,12 +288,16 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> OrjsonResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
-            exc.status_code, "request_invalid"
-        )
+        code = {
+            400: "body_not_json", 404: "not_found", 405: "method_not_allowed",
+            413: "body_too_large",
+        }.get(exc.status_code, "request_invalid")  # fmt: skip
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(_allowed_methods(request))
         title = API_PROBLEMS[code][1]
         return problem_response(
-            request, exc.status_code, code, title, str(exc.detail), headers=dict(exc.headers or {})
+            request, exc.status_code, code, title, str(exc.detail), headers=headers
         )
 
     @app.exception_handler(QueryError)
@@ -312,6 +317,20 @@ def install(app: FastAPI) -> None:
             return await _store_down(request, exc)
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
         return api_problem(request, "internal", "the service failed to answer; it was logged")
+
+
+def _allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves at this path (Starlette names only the first route's).
+
+    Asked method by method: a route (or an included router) matches in full only for a
+    method it serves.
+    """
+    routes = request.app.router.routes
+    return [
+        method
+        for method in ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+        if any(r.matches({**request.scope, "method": method})[0] is Match.FULL for r in routes)
+    ]
 
 
 async def _store_down(request: Request, exc: Exception) -> OrjsonResponse:

@@ -19,6 +19,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import orjson
 from fastapi import Request
 from pydantic import BaseModel
 
@@ -77,7 +78,13 @@ def execute(
     store: IdempotencyStore = request.app.state.idempotency
     owner = principal.token_id or "anonymous"
     payload = None if body is None else body.model_dump(mode="json")
-    digest = request_hash(request.method, request.url.path, payload)
+    try:
+        digest = request_hash(request.method, request.url.path, payload)
+    except (TypeError, UnicodeEncodeError, orjson.JSONEncodeError) as exc:
+        # Text with lone surrogates or integers beyond 64 bits: valid to Python, not to JSON.
+        raise ApiProblemError(
+            "request_invalid", f"the body holds a value that is not portable JSON: {exc}"
+        ) from None
     try:
         recorded = store.begin(owner, key, digest)
     except KeyReusedError:

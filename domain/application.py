@@ -1,7 +1,8 @@
 """The command side: ``PatentLedger``, an eventsourcing Application.
 
 Each command reads the aggregates it needs, lets them check their rules, and saves every new
-event in one atomic ``save()``. Events are signed by the mapper the composition root gives the
+event in one atomic ``save()`` (commands on an existing record return its new version: the
+API's ETag). Events are signed by the mapper the composition root gives the
 application (audit.signing_mapper); this module does not know how.
 """
 
@@ -80,7 +81,8 @@ class PatentLedger(Application[UUID]):
         except AggregateNotFoundError:
             raise error(f"no {cls.__name__.lower()} {aggregate_id}", id=str(aggregate_id)) from None
         if not isinstance(aggregate, cls):
-            raise error(f"{aggregate_id} is not a {cls.__name__.lower()}", id=str(aggregate_id))
+            # Same words as an unknown id: a caller must not learn that the id names another kind
+            raise error(f"no {cls.__name__.lower()} {aggregate_id}", id=str(aggregate_id))
         return aggregate
 
     def _find(self, aggregate_id: UUID) -> Any | None:
@@ -163,7 +165,7 @@ class PatentLedger(Application[UUID]):
         reference: str,
         *,
         expected_version: int | None = None,
-    ) -> None:
+    ) -> int:
         """Record the outcome of the platform's real-name verification (实名认证)."""
         actor.require(Role.SYSTEM, Role.REVIEWER)
         filer = self.get_filer(filer_id)
@@ -172,15 +174,17 @@ class PatentLedger(Application[UUID]):
             clean_text(reference, field="reference", max_length=200), actor.as_record()
         )
         self._save(filer)
+        return filer.version
 
     def approve_filer(
         self, actor: Actor, filer_id: UUID, *, expected_version: int | None = None
-    ) -> None:
+    ) -> int:
         actor.require(Role.REVIEWER)
         filer = self.get_filer(filer_id)
         _expect(filer, expected_version)
         filer.approve(actor.as_record())
         self._save(filer)
+        return filer.version
 
     def reject_filer(
         self,
@@ -189,12 +193,13 @@ class PatentLedger(Application[UUID]):
         reason: str,
         *,
         expected_version: int | None = None,
-    ) -> None:
+    ) -> int:
         actor.require(Role.REVIEWER)
         filer = self.get_filer(filer_id)
         _expect(filer, expected_version)
         filer.reject(_reason(reason), actor.as_record())
         self._save(filer)
+        return filer.version
 
     def resubmit_filer(
         self,
@@ -204,7 +209,7 @@ class PatentLedger(Application[UUID]):
         pledge_digest: str,
         *,
         expected_version: int | None = None,
-    ) -> None:
+    ) -> int:
         actor.require(Role.FILER)
         filer = self.get_filer(filer_id)
         _expect(filer, expected_version)
@@ -213,6 +218,7 @@ class PatentLedger(Application[UUID]):
             _digests(proof_digests), Sha256Digest.parse(pledge_digest).hex, actor.as_record()
         )
         self._save(filer)
+        return filer.version
 
     # --- product filings --------------------------------------------------------------------
     def file_product(
@@ -296,12 +302,13 @@ class PatentLedger(Application[UUID]):
 
     def approve_product(
         self, actor: Actor, product_id: UUID, *, expected_version: int | None = None
-    ) -> None:
+    ) -> int:
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
         _expect(product, expected_version)
         product.approve(actor.as_record())
         self._save(product)
+        return product.version
 
     def reject_product(
         self,
@@ -310,12 +317,13 @@ class PatentLedger(Application[UUID]):
         reason: str,
         *,
         expected_version: int | None = None,
-    ) -> None:
+    ) -> int:
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
         _expect(product, expected_version)
         product.reject(_reason(reason), actor.as_record())
         self._save(product)
+        return product.version
 
     def revise_product(
         self,
@@ -327,7 +335,7 @@ class PatentLedger(Application[UUID]):
         patents: Sequence[PatentDeclaration],
         proof_digests: Sequence[str],
         expected_version: int | None = None,
-    ) -> None:
+    ) -> int:
         """Update the filing to a strictly newer data year; it goes back to review."""
         actor.require(Role.FILER)
         product = self.get_product(product_id)
@@ -341,6 +349,7 @@ class PatentLedger(Application[UUID]):
             actor.as_record(),
         )
         self._save(product)
+        return product.version
 
     def withdraw_product(
         self,
@@ -349,7 +358,7 @@ class PatentLedger(Application[UUID]):
         reason: str,
         *,
         expected_version: int | None = None,
-    ) -> None:
+    ) -> int:
         """The filer withdraws its filing, or the platform withdraws it (e.g. patents lapsed)."""
         actor.require(Role.FILER, Role.REVIEWER)
         product = self.get_product(product_id)
@@ -358,6 +367,7 @@ class PatentLedger(Application[UUID]):
             _check_owns(actor, product)
         product.withdraw(_reason(reason), actor.as_record())
         self._save(product)
+        return product.version
 
     def raise_dispute(
         self,
@@ -401,7 +411,7 @@ class PatentLedger(Application[UUID]):
         note: str,
         *,
         expected_version: int | None = None,
-    ) -> None:
+    ) -> int:
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
         _expect(product, expected_version)
@@ -419,6 +429,7 @@ class PatentLedger(Application[UUID]):
             actor.as_record(),
         )
         self._save(product)
+        return product.version
 
     # --- conversion feedback ----------------------------------------------------------------
     def report_conversion(

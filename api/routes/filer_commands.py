@@ -1,7 +1,180 @@
-"""(being written)"""
+"""Filer commands over HTTP: register, real-name verification, review and resubmission.
+
+Each route names who may call it (``requires``), turns the body into the domain's inputs and
+hands one command to ``api.writes.execute``, which owns Idempotency-Key, the recorded response
+and the mapping of domain refusals. The domain still checks what the token's role alone cannot
+decide (a filer registers or resubmits only its own USCC → 403 ``actor_not_permitted``), and
+every event records the token as its actor (``token:<id>``, role, scope).
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+from uuid import UUID
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Request
+
+from api.access import requires
+from api.command_bodies import FilerWritten, Reason, RegisterFiler, ResubmitFiler, VerifyRealName
+from api.problems import problem_responses
+from api.responses import OrjsonResponse
+from api.tokens import Principal
+from api.writes import Outcome, etag, execute, expected_version
+from domain.actor import Role
+from domain.application import PatentLedger
+from domain.declarations import Contact
+
+router = APIRouter(prefix="/v1/filers", tags=["filers"])
+
+Reviewer = Annotated[Principal, Depends(requires(Role.REVIEWER))]
+FilerOnly = Annotated[Principal, Depends(requires(Role.FILER))]
+FilerOrReviewer = Annotated[Principal, Depends(requires(Role.FILER, Role.REVIEWER))]
+
+_WITH_BODY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
+_WITHOUT_BODY = (401, 403, 404, 409, 412, 422, 503)
+
+
+def _written(
+    request: Request, filer_id: UUID, status: int = 200, *, version: int | None = None
+) -> Outcome:
+    """The response to a filer command: the record's id and its version after the command.
+
+    Commands on an existing record return that version; a new record's is read back.
+    """
+    if version is None:
+        ledger: PatentLedger = request.app.state.ledger
+        version = ledger.get_filer(filer_id).version
+    headers = etag(version)
+    if status == 201:
+        headers["Location"] = f"/v1/filers/{filer_id}"
+    return status, FilerWritten(filer_id=filer_id, version=version).model_dump(mode="json"), headers
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=FilerWritten,
+    summary="Register a filer",
+    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
+)
+def register_filer(
+    body: RegisterFiler, request: Request, principal: FilerOrReviewer
+) -> OrjsonResponse:
+    """Register a filer (备案主体), pending real-name verification and review.
+
+    A filer token registers its own USCC only; a reviewer may register any. The filer id is
+    derived from the USCC, so a second registration of the same code is 409
+    ``filer_already_registered`` naming the existing record.
+    """
+    ledger: PatentLedger = request.app.state.ledger
+
+    def command() -> Outcome:
+        contact = body.contact
+        filer_id = ledger.register_filer(
+            principal.actor(),
+            uscc=body.uscc,
+            name=body.name,
+            kind=body.kind,
+            region_code=body.region_code,
+            contact=Contact.parse(contact.name, contact.phone, contact.email),
+            proof_digests=body.proof_digests,
+            pledge_digest=body.pledge_digest,
+        )
+        return _written(request, filer_id, 201)
+
+    return execute(request, principal, body, command)
+
+
+@router.post(
+    "/{filer_id}/real-name-verification",
+    status_code=200,
+    response_model=FilerWritten,
+    summary="Record the filer's real-name verification",
+    responses=problem_responses(*_WITH_BODY),
+)
+def verify_filer_real_name(
+    filer_id: UUID, body: VerifyRealName, request: Request, principal: Reviewer
+) -> OrjsonResponse:
+    """Record that the filer passed real-name verification (实名认证), citing its reference.
+
+    Approval needs it first. Done once: a second time is 409 ``filer_already_verified``.
+    """
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        new_version = ledger.verify_filer_real_name(
+            principal.actor(), filer_id, body.reference, expected_version=version
+        )
+        return _written(request, filer_id, version=new_version)
+
+    return execute(request, principal, body, command)
+
+
+@router.post(
+    "/{filer_id}/approval",
+    status_code=200,
+    response_model=FilerWritten,
+    summary="Approve a filer",
+    responses=problem_responses(*_WITHOUT_BODY),
+)
+def approve_filer(filer_id: UUID, request: Request, principal: Reviewer) -> OrjsonResponse:
+    """Approve a verified filer pending review; from then on it may file products."""
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        new_version = ledger.approve_filer(principal.actor(), filer_id, expected_version=version)
+        return _written(request, filer_id, version=new_version)
+
+    return execute(request, principal, None, command)
+
+
+@router.post(
+    "/{filer_id}/rejection",
+    status_code=200,
+    response_model=FilerWritten,
+    summary="Reject a filer",
+    responses=problem_responses(*_WITH_BODY),
+)
+def reject_filer(
+    filer_id: UUID, body: Reason, request: Request, principal: Reviewer
+) -> OrjsonResponse:
+    """Reject a filer pending review; the reason is signed into the event and shown to it."""
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        new_version = ledger.reject_filer(
+            principal.actor(), filer_id, body.reason, expected_version=version
+        )
+        return _written(request, filer_id, version=new_version)
+
+    return execute(request, principal, body, command)
+
+
+@router.post(
+    "/{filer_id}/resubmission",
+    status_code=200,
+    response_model=FilerWritten,
+    summary="Resubmit a rejected filer",
+    responses=problem_responses(*_WITH_BODY),
+)
+def resubmit_filer(
+    filer_id: UUID, body: ResubmitFiler, request: Request, principal: FilerOnly
+) -> OrjsonResponse:
+    """A rejected filer sends new proof materials and goes back to review (its own record only)."""
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        new_version = ledger.resubmit_filer(
+            principal.actor(),
+            filer_id,
+            body.proof_digests,
+            body.pledge_digest,
+            expected_version=version,
+        )
+        return _written(request, filer_id, version=new_version)
+
+    return execute(request, principal, body, command)

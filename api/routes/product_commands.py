@@ -1,7 +1,303 @@
-"""(being written)"""
+"""Product filing commands over HTTP: file, review, revise, withdraw, disputes.
+
+As in api.routes.filer_commands, each route says who may call it and which one command runs;
+``api.writes.execute`` does the rest. Ownership is the domain's to check, after the token's
+role: a filer acting on another filer's filing is 403 ``product_not_owned`` and nothing is
+stored. Declarations (patents, figures) are parsed inside the command, so a refused value is a
+recorded refusal like any other: the retry under the same key gets the same problem back.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Sequence
+from typing import Annotated
+from uuid import UUID
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Path, Request
+
+from api.access import requires, sees_product
+from api.command_bodies import (
+    DisputeRaised,
+    FiguresBody,
+    FileProduct,
+    PatentBody,
+    ProductWritten,
+    RaiseDispute,
+    Reason,
+    ResolveDispute,
+    ReviseProduct,
+)
+from api.problems import problem_responses
+from api.responses import OrjsonResponse
+from api.tokens import Principal
+from api.writes import Outcome, etag, execute, expected_version
+from domain.actor import Role
+from domain.application import PatentLedger
+from domain.declarations import EconomicFigures, PatentDeclaration
+from domain.errors import ProductNotFoundError
+
+router = APIRouter(prefix="/v1/products", tags=["products"])
+
+Reviewer = Annotated[Principal, Depends(requires(Role.REVIEWER))]
+FilerOnly = Annotated[Principal, Depends(requires(Role.FILER))]
+FilerOrReviewer = Annotated[Principal, Depends(requires(Role.FILER, Role.REVIEWER))]
+DisputeId = Annotated[str, Path(description="The id returned when the dispute was raised.")]
+
+_WITH_BODY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
+_WITHOUT_BODY = (401, 403, 404, 409, 412, 422, 503)
+
+
+def _version(request: Request, product_id: UUID) -> int:
+    ledger: PatentLedger = request.app.state.ledger
+    version: int = ledger.get_product(product_id).version
+    return version
+
+
+def _check_visible(request: Request, principal: Principal, product_id: UUID) -> None:
+    """A filer acting on a filing it may not see gets 404, as a reader would (api.access).
+
+    Without this the domain's 403 ``product_not_owned`` would confirm that another filer's
+    pending or rejected filing exists under that id.
+    """
+    if principal.role is not Role.FILER:
+        return
+    ledger: PatentLedger = request.app.state.ledger
+    product = ledger.get_product(product_id)
+    row = {"filer_uscc": product.filer_uscc, "status": product.status.value}
+    if not sees_product(principal, row):
+        raise ProductNotFoundError(f"no product {product_id}", id=str(product_id))
+
+
+def _written(
+    request: Request, product_id: UUID, status: int = 200, *, version: int | None = None
+) -> Outcome:
+    """The response to a product command: the filing's id and its version after the command.
+
+    Commands on an existing filing return that version; a new filing's is read back.
+    """
+    if version is None:
+        version = _version(request, product_id)
+    headers = etag(version)
+    if status == 201:
+        headers["Location"] = f"/v1/products/{product_id}"
+    body = ProductWritten(product_id=product_id, version=version).model_dump(mode="json")
+    return status, body, headers
+
+
+def _patents(patents: Sequence[PatentBody]) -> list[PatentDeclaration]:
+    return [PatentDeclaration.parse(p.number, p.relation, p.licence_reference) for p in patents]
+
+
+def _figures(figures: FiguresBody) -> EconomicFigures:
+    return EconomicFigures.of_fen(
+        sales=figures.sales_fen,
+        exports=figures.exports_fen,
+        profit=figures.profit_fen,
+        ip_spending=figures.ip_spending_fen,
+    )
+
+
+@router.post(
+    "",
+    status_code=201,
+    response_model=ProductWritten,
+    summary="File a product",
+    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
+)
+def file_product(body: FileProduct, request: Request, principal: FilerOnly) -> OrjsonResponse:
+    """File a product (备案) for review, as the approved filer ``filer_id`` (the token's own).
+
+    The same product — same normalised name and model — is filed once by anyone: a second
+    filing is 409 ``duplicate_product`` naming the filing that holds it. ``filing_id`` lets a
+    client choose the id; an id already used is 409 ``filing_id_taken``.
+    """
+    ledger: PatentLedger = request.app.state.ledger
+
+    def command() -> Outcome:
+        product_id = ledger.file_product(
+            principal.actor(),
+            filer_id=body.filer_id,
+            name=body.name,
+            model=body.model,
+            variants=body.variants,
+            category=body.category,
+            finer_code=body.finer_code,
+            patents=_patents(body.patents),
+            data_year=body.data_year,
+            figures=_figures(body.figures),
+            proof_digests=body.proof_digests,
+            filing_id=body.filing_id,
+        )
+        return _written(request, product_id, 201)
+
+    return execute(request, principal, body, command)
+
+
+@router.post(
+    "/{product_id}/approval",
+    status_code=200,
+    response_model=ProductWritten,
+    summary="Approve a filing",
+    responses=problem_responses(*_WITHOUT_BODY),
+)
+def approve_product(product_id: UUID, request: Request, principal: Reviewer) -> OrjsonResponse:
+    """Approve a filing pending review (备案成功); refused while an ownership dispute is open."""
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        new_version = ledger.approve_product(
+            principal.actor(), product_id, expected_version=version
+        )
+        return _written(request, product_id, version=new_version)
+
+    return execute(request, principal, None, command)
+
+
+@router.post(
+    "/{product_id}/rejection",
+    status_code=200,
+    response_model=ProductWritten,
+    summary="Reject a filing",
+    responses=problem_responses(*_WITH_BODY),
+)
+def reject_product(
+    product_id: UUID, body: Reason, request: Request, principal: Reviewer
+) -> OrjsonResponse:
+    """Reject a filing pending review, with the reason the filer will see."""
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        new_version = ledger.reject_product(
+            principal.actor(), product_id, body.reason, expected_version=version
+        )
+        return _written(request, product_id, version=new_version)
+
+    return execute(request, principal, body, command)
+
+
+@router.post(
+    "/{product_id}/revisions",
+    status_code=200,
+    response_model=ProductWritten,
+    summary="Revise a filing to a newer data year",
+    responses=problem_responses(*_WITH_BODY),
+)
+def revise_product(
+    product_id: UUID, body: ReviseProduct, request: Request, principal: FilerOnly
+) -> OrjsonResponse:
+    """The annual update: the filer's figures for a strictly newer data year; back to review.
+
+    Only the filing's own filer may revise it (403 ``product_not_owned`` otherwise).
+    """
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        _check_visible(request, principal, product_id)
+        new_version = ledger.revise_product(
+            principal.actor(),
+            product_id,
+            data_year=body.data_year,
+            figures=_figures(body.figures),
+            patents=_patents(body.patents),
+            proof_digests=body.proof_digests,
+            expected_version=version,
+        )
+        return _written(request, product_id, version=new_version)
+
+    return execute(request, principal, body, command)
+
+
+@router.post(
+    "/{product_id}/withdrawal",
+    status_code=200,
+    response_model=ProductWritten,
+    summary="Withdraw a filing",
+    responses=problem_responses(*_WITH_BODY),
+)
+def withdraw_product(
+    product_id: UUID, body: Reason, request: Request, principal: FilerOrReviewer
+) -> OrjsonResponse:
+    """Withdraw a filing: by its filer (product off the market), or by a reviewer (patents
+    lapsed). Its name and model may then be filed again by the same filer."""
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        _check_visible(request, principal, product_id)
+        new_version = ledger.withdraw_product(
+            principal.actor(), product_id, body.reason, expected_version=version
+        )
+        return _written(request, product_id, version=new_version)
+
+    return execute(request, principal, body, command)
+
+
+@router.post(
+    "/{product_id}/disputes",
+    status_code=201,
+    response_model=DisputeRaised,
+    summary="Raise an ownership dispute",
+    responses=problem_responses(*_WITH_BODY),
+)
+def raise_dispute(
+    product_id: UUID, body: RaiseDispute, request: Request, principal: FilerOrReviewer
+) -> OrjsonResponse:
+    """Record an ownership dispute (权属纠纷) over patents the filing declares.
+
+    While it is open the filing cannot be approved. A reviewer or any filer (a claimant need
+    not own the filing) may raise one; the response carries the id to resolve it with.
+    """
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        _check_visible(request, principal, product_id)
+        dispute_id = ledger.raise_dispute(
+            principal.actor(),
+            product_id,
+            patent_numbers=body.patent_numbers,
+            claimant=body.claimant,
+            description=body.description,
+            dispute_id=body.dispute_id,
+            expected_version=version,
+        )
+        new_version = _version(request, product_id)
+        raised = DisputeRaised(product_id=product_id, dispute_id=dispute_id, version=new_version)
+        return 201, raised.model_dump(mode="json"), etag(new_version)
+
+    return execute(request, principal, body, command)
+
+
+@router.post(
+    "/{product_id}/disputes/{dispute_id}/resolution",
+    status_code=200,
+    response_model=ProductWritten,
+    summary="Resolve an ownership dispute",
+    responses=problem_responses(*_WITH_BODY),
+)
+def resolve_dispute(
+    product_id: UUID,
+    dispute_id: DisputeId,
+    body: ResolveDispute,
+    request: Request,
+    principal: Reviewer,
+) -> OrjsonResponse:
+    """Close an open dispute with its outcome (claim_dismissed, claim_upheld or settled)."""
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> Outcome:
+        new_version = ledger.resolve_dispute(
+            principal.actor(),
+            product_id,
+            dispute_id,
+            body.outcome,
+            body.note,
+            expected_version=version,
+        )
+        return _written(request, product_id, version=new_version)
+
+    return execute(request, principal, body, command)

@@ -1,0 +1,301 @@
+"""Request and response bodies of the command routes (every POST under /v1).
+
+Why the models check so little: the domain is the one place that knows what a valid USCC,
+patent number, digest, category or text is, and it answers with a stable code
+(``uscc_invalid``, ``patent_number_invalid``...) that clients match on. The models only fix the
+*shape* of a request — which fields, of which JSON type, nothing unknown — so a wrong shape is
+422 ``request_invalid`` and a wrong value is the domain's own problem type.
+
+Two limits are the wire's, not the domain's, and so live here: integers must fit in 64 bits and
+text must be encodable as UTF-8 (no lone surrogates such as ``"\\ud800"``). Both would otherwise
+pass validation and then fail while the request is hashed or its refusal recorded — a 500 for
+bad input.
+
+``strict=True``: money is integer fen and years are integers, never ``"12.50"`` or ``true``;
+ids are UUIDs given as JSON strings (strictness is relaxed for them alone, since JSON has no
+UUID type).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from uuid import UUID
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+
+_INT64 = 2**63
+
+
+def _utf8(text: str) -> str:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(_utf8)]
+"""A JSON string the domain will validate; only its encodability is checked here."""
+
+Fen = Annotated[
+    int,
+    Field(
+        ge=-_INT64,
+        lt=_INT64,
+        description="Integer fen (1 yuan = 100 fen); the domain refuses negative amounts.",
+    ),
+]
+WholeYear = Annotated[int, Field(ge=-_INT64, lt=_INT64, description="Calendar year, e.g. 2023.")]
+JsonUuid = Annotated[UUID, Field(strict=False)]
+
+_DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
+_PATENT = "ZL202110000001.6"
+_PRODUCT_ID = "5b0c9d2e-7a43-4c1e-9a55-2d8f61f3c0a1"
+_FILER_ID = "0d7d5143-13dc-5821-84d2-47a238e679f7"  # filer_id_for(the example USCC)
+_FIGURES: dict[str, JsonValue] = {
+    "sales_fen": 1_000_000_000,
+    "exports_fen": 100_000_000,
+    "profit_fen": 50_000_000,
+    "ip_spending_fen": 8_000_000,
+}
+
+
+def _examples(*examples: JsonValue) -> ConfigDict:
+    return ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": list(examples)})
+
+
+# --- filers -------------------------------------------------------------------------------------
+class ContactBody(BaseModel):
+    """The filer's contact person."""
+
+    model_config = _examples(
+        {"name": "张三", "phone": "+86 21 5555 0000", "email": "zs@example.cn"}
+    )
+
+    name: Text
+    phone: Text
+    email: Text
+
+
+class RegisterFiler(BaseModel):
+    """A filer's registration: who it is, and the digests of its proof materials and pledge.
+
+    Documents themselves are kept outside the ledger; only their SHA-256 digests are signed.
+    """
+
+    model_config = _examples(
+        {
+            "uscc": "91310115MA1K4LXX3E",
+            "name": "上海示例科技有限公司",
+            "kind": "enterprise",
+            "region_code": "310115",
+            "contact": {"name": "张三", "phone": "+86 21 5555 0000", "email": "zs@example.cn"},
+            "proof_digests": [_DIGEST],
+            "pledge_digest": _DIGEST,
+        }
+    )
+
+    uscc: Text = Field(description="Unified Social Credit Code (18 characters, GB 32100-2015).")
+    name: Text
+    kind: Text = Field(
+        description="enterprise, university_or_institute, new_rnd_institution or "
+        "social_organization."
+    )
+    region_code: Text = Field(description="GB/T 2260 six-digit region code.")
+    contact: ContactBody
+    proof_digests: list[Text] = Field(description="SHA-256 (hex) of each proof document.")
+    pledge_digest: Text = Field(description="SHA-256 (hex) of the signed integrity pledge.")
+
+
+class VerifyRealName(BaseModel):
+    """The outcome of the real-name verification (实名认证), by its reference."""
+
+    model_config = _examples({"reference": "RN-2024-000123"})
+
+    reference: Text
+
+
+class ResubmitFiler(BaseModel):
+    """A rejected filer's new proof materials; the filer goes back to review."""
+
+    model_config = _examples({"proof_digests": [_DIGEST], "pledge_digest": _DIGEST})
+
+    proof_digests: list[Text]
+    pledge_digest: Text
+
+
+class Reason(BaseModel):
+    """Why a record is rejected or withdrawn; it is signed into the event."""
+
+    model_config = _examples({"reason": "proof of sales does not cover the data year"})
+
+    reason: Text
+
+
+class FilerWritten(BaseModel):
+    """The filer record a command created or changed, at its new version (also the ETag)."""
+
+    model_config = _examples({"filer_id": _FILER_ID, "version": 2})
+
+    filer_id: UUID
+    version: int
+
+
+# --- product filings ----------------------------------------------------------------------------
+class PatentBody(BaseModel):
+    """One declared patent; a licensee cites its licence."""
+
+    model_config = _examples(
+        {"number": _PATENT, "relation": "owner"},
+        {"number": "ZL202120000002.6", "relation": "licensee", "licence_reference": "LIC-7"},
+    )
+
+    number: Text = Field(description="CNIPA application number with its check character.")
+    relation: Text = Field(description="owner or licensee.")
+    licence_reference: Text | None = None
+
+
+class FiguresBody(BaseModel):
+    """The product's economic figures for its data year, in integer fen."""
+
+    model_config = _examples(_FIGURES)
+
+    sales_fen: Fen
+    exports_fen: Fen
+    profit_fen: Fen
+    ip_spending_fen: Fen
+
+
+class FileProduct(BaseModel):
+    """A product filing (备案) by an approved filer: one model or variety is one product."""
+
+    model_config = _examples(
+        {
+            "filer_id": _FILER_ID,
+            "name": "智能温控阀",
+            "model": "TV-100",
+            "variants": ["白色", "黑色"],
+            "category": "03",
+            "finer_code": None,
+            "patents": [{"number": _PATENT, "relation": "owner"}],
+            "data_year": 2023,
+            "figures": _FIGURES,
+            "proof_digests": [_DIGEST],
+        }
+    )
+
+    filer_id: JsonUuid
+    name: Text
+    model: Text = Field(description="Model or variety; empty if the product has none.")
+    variants: list[Text] = Field(
+        default_factory=list, description="Colours, sizes or configurations of the same model."
+    )
+    category: Text = Field(description="Top industry category, 01 to 07.")
+    finer_code: Text | None = Field(default=None, description="3-6 digits under the category.")
+    patents: list[PatentBody]
+    data_year: WholeYear
+    figures: FiguresBody
+    proof_digests: list[Text]
+    filing_id: JsonUuid | None = Field(
+        default=None,
+        description="Optional id chosen by the client; refused if already used.",
+    )
+
+
+class ReviseProduct(BaseModel):
+    """The annual update: figures for a strictly newer data year; the filing is reviewed again."""
+
+    model_config = _examples(
+        {
+            "data_year": 2024,
+            "figures": _FIGURES,
+            "patents": [{"number": _PATENT, "relation": "owner"}],
+            "proof_digests": [_DIGEST],
+        }
+    )
+
+    data_year: WholeYear
+    figures: FiguresBody
+    patents: list[PatentBody]
+    proof_digests: list[Text]
+
+
+class RaiseDispute(BaseModel):
+    """An ownership dispute (权属纠纷) over some of the patents the product declares."""
+
+    model_config = _examples(
+        {
+            "patent_numbers": [_PATENT],
+            "claimant": "某某大学",
+            "description": "the claimant says the patent was assigned to it in 2022",
+        }
+    )
+
+    patent_numbers: list[Text]
+    claimant: Text
+    description: Text
+    dispute_id: Text | None = Field(
+        default=None, description="Optional id chosen by the client (at most 64 characters)."
+    )
+
+
+class ResolveDispute(BaseModel):
+    """How an open dispute ended."""
+
+    model_config = _examples({"outcome": "claim_dismissed", "note": "court ruling (2024)沪73"})
+
+    outcome: Text = Field(description="claim_dismissed, claim_upheld or settled.")
+    note: Text
+
+
+class ProductWritten(BaseModel):
+    """The filing a command created or changed, at its new version (also the ETag)."""
+
+    model_config = _examples({"product_id": _PRODUCT_ID, "version": 3})
+
+    product_id: UUID
+    version: int
+
+
+class DisputeRaised(BaseModel):
+    """The dispute's id (to resolve it later) and the filing's new version."""
+
+    model_config = _examples(
+        {"product_id": _PRODUCT_ID, "dispute_id": "4c1e9a552d8f", "version": 4}
+    )
+
+    product_id: UUID
+    dispute_id: str
+    version: int
+
+
+# --- conversion feedback ------------------------------------------------------------------------
+class ReportConversion(BaseModel):
+    """What became of one of an institution's stock patents (存量专利盘活 feedback)."""
+
+    model_config = _examples(
+        {
+            "institution_uscc": "123100004250061179",
+            "patent_number": _PATENT,
+            "category": "ordinary_licence",
+            "counterparty": "上海示例科技有限公司",
+            "occurred_on": "2024-03-15",
+            "amount_fen": 50_000_000,
+        }
+    )
+
+    institution_uscc: Text = Field(description="The reporting institution's USCC (its token's).")
+    patent_number: Text
+    category: Text = Field(description="assigned, equity_contribution, open_licence, ...")
+    counterparty: Text
+    occurred_on: Text = Field(description="YYYY-MM-DD.")
+    amount_fen: Fen | None = None
+
+
+class ConversionReported(BaseModel):
+    """The patent's conversion record (one per institution and patent) at its new version."""
+
+    model_config = _examples({"record_id": "8d3a2f10-55b1-5c7e-9b0e-0f4c2a9d6e37", "version": 2})
+
+    record_id: UUID
+    version: int
