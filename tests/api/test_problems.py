@@ -1,4 +1,4 @@
-"""Every error is an RFC 9457 problem with a stable type that resolves; limits hold before routes."""
+"""Every error is an RFC 9457 problem with a stable, resolvable type; limits hold before routes."""
 
 from __future__ import annotations
 
@@ -15,13 +15,15 @@ def _is_problem(response, status, code):
     assert body["type"] == f"/problems/{code}"
     assert body["status"] == status
     assert body["code"] == code
-    assert body["title"] and body["detail"]
+    assert body["title"]
+    assert body["detail"]
     return body
 
 
 def test_every_problem_type_resolves_to_its_status(api):
     codes = {**API_PROBLEMS, **domain_codes()}
-    assert "duplicate_product" in codes and "version_mismatch" in codes
+    assert "duplicate_product" in codes
+    assert "version_mismatch" in codes
     for code, (status, _) in codes.items():
         described = api.client.get(f"/problems/{code}")
         assert described.status_code == 200, code

@@ -41,7 +41,7 @@ def test_a_token_authenticates_as_its_role_and_scope_and_only_its_hash_is_stored
 
 def test_unknown_altered_malformed_and_revoked_tokens_do_not_authenticate(store):
     token_id, token = store.create(Role.REVIEWER)
-    other_id, other = store.create(Role.AUDITOR)
+    _other_id, other = store.create(Role.AUDITOR)
     altered = token[:-1] + ("A" if token[-1] != "A" else "B")
     swapped = f"ppl_{token_id}_{other.rsplit('_', 1)[1]}"  # right id, another token's secret
     for bad in (altered, swapped, "", "ppl_", "Bearer " + token, token + " ", "x" * 500):
@@ -93,12 +93,14 @@ def test_ppl_tokens_create_list_revoke(cli_env, settings):
     assert token.startswith("ppl_")
     listed = runner.invoke(app, ["tokens", "list"])
     assert listed.exit_code == 0
-    assert '"role": "regional_admin"' in listed.stdout and "Pudong office" in listed.stdout
+    assert '"role": "regional_admin"' in listed.stdout
+    assert "Pudong office" in listed.stdout
     assert token not in listed.stdout
     store = TokenStore(open_database(settings))
     try:
         principal = store.authenticate(token)
-        assert principal is not None and principal.scope == "310115"
+        assert principal is not None
+        assert principal.scope == "310115"
         revoked = runner.invoke(app, ["tokens", "revoke", principal.token_id or ""])
         assert revoked.exit_code == 0
         assert store.authenticate(token) is None
