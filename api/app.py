@@ -16,7 +16,6 @@ from fastapi import Depends, FastAPI
 from api import openapi, problems
 from api.access import caller
 from api.bootstrap import (
-    open_database,
     open_ledger,
     open_projection_follower,
     open_projection_store,
@@ -51,7 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.ledger = open_ledger(settings)
         app.state.log = open_transparency_log(app.state.ledger, settings)
         app.state.projections = open_projection_store(settings)
-        side_tables = open_database(settings)
+        side_tables = app.state.projections.db  # one pool for the tables beside the events
         app.state.tokens = TokenStore(side_tables)
         app.state.idempotency = IdempotencyStore(side_tables)
         follower = None
@@ -72,7 +71,6 @@ def create_app(settings: Settings) -> FastAPI:
                 projection_follower.stop()
             if follower is not None:
                 follower.stop()
-            side_tables.close()
             app.state.projections.db.close()
             app.state.log.store.close()
             app.state.ledger.close()

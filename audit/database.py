@@ -19,6 +19,11 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
+from psycopg_pool import ConnectionPool
+
+POOL_MAX_SIZE = 8  # connections per pool: each transaction holds one only while it runs
+POOL_TIMEOUT_SECONDS = 5.0  # waiting longer for a connection is an outage: 503, retry
+CONNECT_TIMEOUT_SECONDS = 3
 
 
 class Database(ABC):
@@ -69,44 +74,55 @@ class SqliteDatabase(Database):
 
 
 class PostgresDatabase(Database):
-    """Tables in the ledger's PostgreSQL database, in its schema; one connection per thread."""
+    """Tables in the ledger's PostgreSQL database, in its schema, through a small pool.
+
+    Why a pool and not a connection per thread: a web server runs requests on a pool of up to
+    40 threads, and several of these objects live in one process (log store, read models, the
+    API's side tables); a connection per thread and object would exceed PostgreSQL's
+    ``max_connections`` (100 by default) under load. The pool hands each transaction a
+    connection, checks it before use (``check_connection``), and replaces connections that
+    broke, so the service recovers by itself when the database comes back.
+    """
 
     placeholder = "%s"
     int_type = "BIGINT"
     blob_type = "BYTEA"
     is_postgres = True
 
-    def __init__(self, conninfo: str, schema: str | None = None) -> None:
-        self._conninfo = conninfo
+    def __init__(
+        self, conninfo: str, schema: str | None = None, *, max_size: int = POOL_MAX_SIZE
+    ) -> None:
         self._schema = schema
-        self._local = threading.local()
-        self._connections: list[psycopg.Connection[Any]] = []
-        self._lock = threading.Lock()
+        self._pool = ConnectionPool(
+            conninfo,
+            min_size=1,
+            max_size=max_size,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            configure=self._configure,
+            check=ConnectionPool.check_connection,
+            timeout=POOL_TIMEOUT_SECONDS,
+            open=False,
+            name="ppl-side-tables",
+        )
+        self._pool.open(wait=False)
 
-    def _connection(self) -> psycopg.Connection[Any]:
-        connection: psycopg.Connection[Any] | None = getattr(self._local, "connection", None)
-        if connection is None or connection.closed or connection.broken:
-            connection = psycopg.connect(self._conninfo, autocommit=True)
-            if self._schema:
-                connection.execute(
-                    sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
-                )
-            self._local.connection = connection
-            with self._lock:
-                self._connections.append(connection)
-        return connection
+    def _configure(self, connection: psycopg.Connection[Any]) -> None:
+        if self._schema:
+            connection.execute(
+                sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
+            )
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[psycopg.Cursor[Any]]:
-        connection = self._connection()
-        with connection.transaction(), connection.cursor() as cursor:
+        with (
+            self._pool.connection() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
             yield cursor
 
     def close(self) -> None:
-        with self._lock:
-            for connection in self._connections:
-                connection.close()
-            self._connections.clear()
+        self._pool.close()
 
 
 def memory_database() -> SqliteDatabase:

@@ -1,39 +1,411 @@
-"""Read-only registry views served from the projections (issue #5 adds roles and the rest).
+"""The product and filer registries over HTTP: lists, single records, trails, dispute checks.
 
-Until authentication exists (issue #5), only the public fields of a filing are served: no
-economic figures, no contact data.
+Every answer comes from the read models (projections.queries), filtered through the access
+policy (api.access) — who sees which filing, which fields, which filer:
+
+* ``GET /v1/products`` lists what ``GET /v1/products/{id}`` would show this caller, and no
+  more: anonymous callers and institutions the approved filings; a filer its own filings in
+  every status *and* the approved filings of others (public fields only — ask
+  ``filer_uscc=<own>`` for just its own); a regional admin every filing of its region (an
+  explicit ``region`` outside it is 403); platform roles everything. A filter that asks for
+  more than the caller sees (anonymous ``status=pending_review``) narrows to nothing: an
+  empty page, not an error.
+* A filing the caller may not see is 404, as if absent.
+* Trails and dispute checks carry figures (event details), so they need what the figures
+  need (access.sees_confidential): 404 if the filing is invisible, else 401 for anonymous
+  callers and 403 for the others. A dispute check lists other filings (shared patents,
+  similar keys) only where the caller may see them.
+* Filer records carry review state and contact-adjacent data: a bearer token is required
+  (401), institutions never see them (403), a filer sees only its own, a regional admin its
+  region's.
+
+Cursors are opaque (base64url of the last key of the page); they stay valid across writes,
+since pages are keyed, not offset. Query parameters carry their patterns in the OpenAPI
+document (422 request_invalid outside them); what a pattern cannot say — a USCC's check
+character — is 422 query_invalid.
 """
 
 from __future__ import annotations
 
-from typing import Any
+import base64
+import binascii
+from collections.abc import Callable, Mapping
+from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
+from api.access import (
+    PLATFORM,
+    caller,
+    product_view,
+    region_scope,
+    requires,
+    sees_confidential,
+    sees_filer,
+    sees_product,
+)
+from api.problems import ApiProblemError, problem_responses
+from api.read_bodies import (
+    DisputeCheckReport,
+    FilerPage,
+    FilerView,
+    ProductPage,
+    ProductView,
+    Trail,
+)
+from api.tokens import Principal
+from api.writes import etag
+from domain.actor import Role
+from domain.errors import InvalidValueError
+from domain.filer import FilerStatus
+from domain.product import ProductStatus
+from domain.values import YEAR_MAX, YEAR_MIN, IndustryCategory, Uscc
 from projections import queries
-from projections.store import ProjectionNotBuiltError
+from projections.dispute_check import (
+    DEFAULT_MAX_DISTANCE,
+    ProductNotInRegistryError,
+    dispute_check,
+)
+from projections.queries import LeafLookup, QueryError
+from projections.schema import Row
+from projections.store import ProjectionStore
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 
-PUBLIC_PRODUCT_FIELDS = (
-    "product_id", "filer_uscc", "filer_name", "region_code", "name", "model", "variants",
-    "category", "finer_code", "status", "data_year", "patents", "filed_at", "updated_at",
-    "version",
-)  # fmt: skip
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]{22}$"
+REGION_PREFIX_PATTERN = r"^[0-9]{1,6}$"
+_USCC_CHAR = "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]"  # domain.values.USCC_ALPHABET, either case
+USCC_PATTERN = rf"^{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}$"
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}
+_FILER_READERS = (Role.FILER, Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR, Role.REGIONAL_ADMIN)
 
 
-def public_product(row: dict[str, Any]) -> dict[str, Any]:
-    return {name: row[name] for name in PUBLIC_PRODUCT_FIELDS}
+def read_models(request: Request) -> ProjectionStore:
+    store: ProjectionStore = request.app.state.projections
+    return store
 
 
-@router.get("/products/{product_id}")
-def product(product_id: UUID, request: Request) -> dict[str, Any]:
-    """A filing as the registry shows it now (public fields)."""
+def leaf_lookup(request: Request) -> LeafLookup:
+    """(aggregate id, version) → its leaf index in the Merkle log (None: not sequenced yet)."""
+    log = request.app.state.log
+
+    def lookup(aggregate_id: UUID, version: int) -> int | None:
+        leaf = log.store.leaf_for_event(aggregate_id, version)
+        return None if leaf is None else int(leaf.leaf_index)
+
+    return lookup
+
+
+Caller = Annotated[Principal, Depends(caller)]
+FilerReader = Annotated[Principal, Depends(requires(*_FILER_READERS))]
+ReadModels = Annotated[ProjectionStore, Depends(read_models)]
+Leaves = Annotated[LeafLookup, Depends(leaf_lookup)]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1..{MAX_LIMIT}")]
+Cursor = Annotated[
+    str | None,
+    Query(pattern=CURSOR_PATTERN, description="``next_cursor`` of the previous page (opaque)"),
+]
+RegionPrefix = Annotated[
+    str | None,
+    Query(
+        pattern=REGION_PREFIX_PATTERN,
+        description="Region code prefix, 1-6 digits: 31 = Shanghai, 310115 = 浦东新区",
+        examples=["3101"],
+    ),
+]
+UsccFilter = Annotated[
+    str | None,
+    Query(
+        pattern=USCC_PATTERN,
+        description="18-character USCC (a wrong check character is 422 query_invalid)",
+        examples=["91310115000000001U"],
+    ),
+]
+ProductId = Annotated[UUID, Path(description="The filing's id")]
+
+_LIST_PROBLEMS = problem_responses(401, 403, 422, 503)
+_ONE_PROBLEMS = problem_responses(401, 404, 422, 503)
+_GUARDED_PROBLEMS = problem_responses(401, 403, 404, 422, 503)
+
+
+# --- cursors ----------------------------------------------------------------------------------
+def encode_cursor(key: str) -> str:
+    """The opaque cursor of a page ending at ``key`` (a UUID): its 16 bytes, base64url."""
+    return base64.urlsafe_b64encode(UUID(key).bytes).rstrip(b"=").decode("ascii")
+
+
+def decode_cursor(cursor: str | None) -> str | None:
+    """The key a cursor stands for. Every string of CURSOR_PATTERN is some position in id
+    order, so a cursor the schema accepts is always answered (pages are keyed, not offset).
+
+    Raises:
+        QueryError: not a cursor (FastAPI's pattern check normally refuses it first).
+    """
+    if cursor is None:
+        return None
     try:
-        row = queries.product(request.app.state.projections, product_id)
-    except ProjectionNotBuiltError as exc:
-        raise HTTPException(503, str(exc), headers={"Retry-After": "1"}) from exc
-    if row is None:
-        raise HTTPException(404, f"no product {product_id} in the registry")
-    return public_product(row)
+        return str(UUID(bytes=base64.urlsafe_b64decode(cursor + "==")))
+    except (ValueError, binascii.Error):
+        raise QueryError(f"cursor {cursor!r}: want the next_cursor of a previous page") from None
+
+
+def _page_body(page: queries.Page, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """``items`` and the opaque cursor of ``page.next_cursor`` (the page's last key)."""
+    following = None if page.next_cursor is None else encode_cursor(page.next_cursor)
+    return {"items": items, "next_cursor": following}
+
+
+def _uscc(parameter: str, value: str | None) -> str | None:
+    """A USCC filter in its one spelling (QueryError → 422 if it is not a USCC)."""
+    if value is None:
+        return None
+    try:
+        return Uscc.parse(value).value
+    except InvalidValueError as exc:
+        raise QueryError(f"{parameter}: {exc.message}") from None
+
+
+# --- products ---------------------------------------------------------------------------------
+def _visible_products(
+    principal: Principal, store: ProjectionStore, filters: dict[str, Any], after: str | None,
+    limit: int,
+) -> queries.Page:  # fmt: skip
+    """The page of filings matching ``filters`` that this caller may see (access.sees_product).
+
+    Platform roles and regional admins see whole slices, one query. Everyone else sees the
+    approved filings plus (a filer) its own: two keyed queries of ``limit + 1`` rows merged by
+    product id, which is exactly the first ``limit + 1`` of their union.
+    """
+    if principal.role in PLATFORM:
+        return queries.products(store, **filters, after=after, limit=limit)
+    if principal.role is Role.REGIONAL_ADMIN:
+        confined = {**filters, "region": region_scope(principal, filters["region"])}
+        return queries.products(store, **confined, after=after, limit=limit)
+    slices = []
+    if filters["status"] in (None, ProductStatus.APPROVED.value):
+        slices.append({**filters, "status": ProductStatus.APPROVED.value})
+    if principal.role is Role.FILER and filters["filer_uscc"] in (None, principal.scope):
+        slices.append({**filters, "filer_uscc": principal.scope})
+    merged: dict[str, Row] = {}
+    for wanted in slices:
+        for row in queries.products(store, **wanted, after=after, limit=limit + 1).rows:
+            merged[row["product_id"]] = row
+    # Python's order is the database's here: ids are lowercase hex with dashes at fixed places.
+    rows = [merged[key] for key in sorted(merged)][: limit + 1]
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return queries.Page(rows, rows[-1]["product_id"] if more else None)
+
+
+@router.get(
+    "/products",
+    summary="List filings (the product registry)",
+    response_model=ProductPage,
+    response_model_exclude_unset=True,
+    responses=_LIST_PROBLEMS,
+)
+def list_products(
+    principal: Caller,
+    store: ReadModels,
+    status: Annotated[ProductStatus | None, Query(description="Review status")] = None,
+    filer_uscc: UsccFilter = None,
+    region: RegionPrefix = None,
+    category: Annotated[
+        IndustryCategory | None, Query(description="Industry category code, 01-07")
+    ] = None,
+    data_year: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)] = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Filings in product id order, a page at a time, filtered; each as this caller may see
+    it. Anonymous: approved filings, public fields. Filer: its own (with figures) and the
+    approved ones of others. Regional admin: its region (403 for a ``region`` outside it).
+    Platform roles: all."""
+    filters = {
+        "status": None if status is None else status.value,
+        "filer_uscc": _uscc("filer_uscc", filer_uscc),
+        "region": region,
+        "category": None if category is None else category.value,
+        "data_year": data_year,
+    }
+    after = decode_cursor(cursor)
+    page = _visible_products(principal, store, filters, after, limit)
+    items = [product_view(principal, row) for row in page.rows]
+    return _page_body(page, items)
+
+
+def _visible_product(principal: Principal, store: ProjectionStore, product_id: UUID) -> Row:
+    row = queries.product(store, product_id)
+    if row is None or not sees_product(principal, row):
+        raise ApiProblemError("not_found", f"no product {product_id} in the registry")
+    return row
+
+
+def _confidential_product(principal: Principal, store: ProjectionStore, product_id: UUID) -> Row:
+    """A filing whose figures this caller sees: 404 if invisible, 401/403 if only public."""
+    row = _visible_product(principal, store, product_id)
+    if sees_confidential(principal, row):
+        return row
+    if principal.anonymous:
+        raise ApiProblemError(
+            "not_authenticated",
+            "a filing's trail carries its figures: it needs the filer's, a platform or the "
+            "region's token",
+            headers=_CHALLENGE,
+        )
+    raise ApiProblemError(
+        "forbidden", f"only the filer, platform roles and its region see product {product_id}"
+    )
+
+
+@router.get(
+    "/products/{product_id}",
+    summary="One filing",
+    response_model=ProductView,
+    response_model_exclude_unset=True,
+    responses={
+        200: {"headers": {"ETag": {"description": 'The version, e.g. "3": send as If-Match'}}},
+        **_ONE_PROBLEMS,
+    },
+)
+def get_product(
+    product_id: ProductId, principal: Caller, store: ReadModels, response: Response
+) -> dict[str, Any]:
+    """A filing as the registry shows it now, with the fields this caller may see; ``ETag``
+    is its version, for ``If-Match`` on the next command. 404 if the caller may not see it."""
+    row = _visible_product(principal, store, product_id)
+    response.headers.update(etag(row["version"]))
+    return product_view(principal, row)
+
+
+@router.get(
+    "/products/{product_id}/trail",
+    summary="A filing's audit trail",
+    response_model=Trail,
+    responses=_GUARDED_PROBLEMS,
+)
+def product_trail(
+    product_id: ProductId, principal: Caller, store: ReadModels, leaves: Leaves
+) -> dict[str, Any]:
+    """Every event of the filing in log order: type, actor, time, its leaf hash, its own
+    fields, and its leaf index in the Merkle log (null until sequenced) — prove any of them
+    with ``GET /v1/log/inclusion``. Needs what the figures need: the filer, a platform role,
+    or the region's admin."""
+    _confidential_product(principal, store, product_id)
+    return {
+        "product_id": str(product_id),
+        "events": queries.audit_trail_of(store, product_id, leaves),
+    }
+
+
+@router.get(
+    "/products/{product_id}/dispute-check",
+    summary="Dispute check of a filing",
+    response_model=DisputeCheckReport,
+    responses=_GUARDED_PROBLEMS,
+)
+def product_dispute_check(
+    product_id: ProductId,
+    principal: Caller,
+    store: ReadModels,
+    leaves: Leaves,
+    max_distance: Annotated[
+        int, Query(ge=0, le=10, description="Largest edit distance between canonical keys")
+    ] = DEFAULT_MAX_DISTANCE,
+) -> dict[str, Any]:
+    """Timeline, other filings declaring the same patents, filings with a near-identical
+    canonical key, disputes, and the disputes open at each certification — each statement
+    citing the event (leaf index) it rests on. Other filings are listed only where the caller
+    may see them."""
+    _confidential_product(principal, store, product_id)
+    try:
+        check = dispute_check(store, product_id, leaf_index=leaves, max_distance=max_distance)
+    except ProductNotInRegistryError as exc:
+        raise ApiProblemError("not_found", str(exc)) from None
+    report = check.as_json()
+    if principal.role not in PLATFORM:
+        sees = _other_products(principal, store)
+        report["shared_patents"] = [e for e in report["shared_patents"] if sees(e["product_id"])]
+        report["similar_filings"] = [e for e in report["similar_filings"] if sees(e["product_id"])]
+    return report
+
+
+def _other_products(principal: Principal, store: ProjectionStore) -> Callable[[str], bool]:
+    """product id → may this caller see that filing (each looked up once)."""
+    known: dict[str, bool] = {}
+
+    def sees(product_id: str) -> bool:
+        if product_id not in known:
+            row = queries.product(store, UUID(product_id))
+            known[product_id] = row is not None and sees_product(principal, row)
+        return known[product_id]
+
+    return sees
+
+
+# --- filers -----------------------------------------------------------------------------------
+def filer_view(row: Mapping[str, Any]) -> dict[str, Any]:
+    return {**row, "real_name_verified": bool(row["real_name_verified"])}
+
+
+@router.get(
+    "/filers",
+    summary="List filers (the filer registry)",
+    response_model=FilerPage,
+    responses=problem_responses(401, 403, 422, 503),
+)
+def list_filers(
+    principal: FilerReader,
+    store: ReadModels,
+    status: Annotated[FilerStatus | None, Query(description="Registration status")] = None,
+    uscc: UsccFilter = None,
+    region: RegionPrefix = None,
+    limit: Limit = DEFAULT_LIMIT,
+    cursor: Cursor = None,
+) -> dict[str, Any]:
+    """Filers in filer id order, a page at a time. Needs a token: a filer sees only its own
+    record, a regional admin its region's (403 for a ``region`` outside it), platform roles
+    all; institutions none (403)."""
+    wanted_uscc = _uscc("uscc", uscc)
+    wanted_region = region_scope(principal, region)
+    after = decode_cursor(cursor)
+    if principal.role is Role.FILER:
+        if wanted_uscc not in (None, principal.scope):
+            return {"items": [], "next_cursor": None}
+        wanted_uscc = principal.scope
+    page = queries.filers(
+        store,
+        status=None if status is None else status.value,
+        region=wanted_region,
+        uscc=wanted_uscc,
+        after=after,
+        limit=limit,
+    )
+    return _page_body(page, [filer_view(row) for row in page.rows])
+
+
+@router.get(
+    "/filers/{filer_id}",
+    summary="One filer",
+    response_model=FilerView,
+    responses={
+        200: {"headers": {"ETag": {"description": 'The version, e.g. "3": send as If-Match'}}},
+        **problem_responses(401, 403, 404, 422, 503),
+    },
+)
+def get_filer(
+    filer_id: Annotated[UUID, Path(description="The filer's id")],
+    principal: FilerReader,
+    store: ReadModels,
+    response: Response,
+) -> dict[str, Any]:
+    """A filer's record with its product counts; ``ETag`` is its version. 404 if the caller
+    may not see it (another filer's, another region's)."""
+    row = queries.filer(store, filer_id)
+    if row is None or not sees_filer(principal, row):
+        raise ApiProblemError("not_found", f"no filer {filer_id} in the registry")
+    response.headers.update(etag(row["version"]))
+    return filer_view(row)

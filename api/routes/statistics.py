@@ -1,7 +1,213 @@
-"""(being written)"""
+"""Aggregate statistics over HTTP: filers and filings per region, conversion feedback.
+
+Anyone may read them now (they are aggregates, as published); a regional admin is confined to
+its region (access.region_scope: 403 for a region outside it). Answers come from the same
+queries as ``ppl stats`` (projections.queries).
+
+As of a past point (``tree_size`` = the log's first N events, or ``as_of`` = a moment), the
+answer is replayed from the log into memory (projections.as_of). That is O(N) in the log on
+every request, so it needs a bearer token: anonymous callers get 401.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Annotated, Any
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import AwareDatetime, BeforeValidator
+
+from api.access import caller, region_scope
+from api.bootstrap import notification_reader, verified_checkpoints
+from api.problems import ApiProblemError, problem_responses
+from api.read_bodies import ConversionStatisticsBody, RegionStatisticsBody
+from api.routes.registry import REGION_PREFIX_PATTERN, USCC_PATTERN
+from api.tokens import Principal
+from domain.actor import Role
+from domain.errors import InvalidValueError
+from domain.values import Uscc
+from projections import queries
+from projections.as_of import AsOf, AsOfError, replay_as_of
+from projections.conversion_stats import ConversionStatistics
+from projections.queries import ConversionGrouping, Level, QueryError
+from projections.regional_stats import RegionalStatistics
+from projections.store import ProjectionStore
+
+router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
+
+_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}
+
+Caller = Annotated[Principal, Depends(caller)]
+TreeSize = Annotated[
+    int | None,
+    Query(ge=0, description="Answer as of the log's first N events (needs a token; O(N))"),
+]
+
+
+def _spelled_as_iso(value: object) -> object:
+    """Refuse what pydantic would otherwise read as a Unix time ("1700000000")."""
+    if isinstance(value, str) and "-" not in value:
+        raise ValueError("want an ISO-8601 date (2023-06-30) or time with a zone")
+    return value
+
+
+AsOfMoment = Annotated[
+    Annotated[AwareDatetime | date, BeforeValidator(_spelled_as_iso)] | None,
+    Query(
+        description="Answer as of this moment: ISO-8601 with a zone, or a date = the end of "
+        "that day in China time (needs a token; O(N))",
+        examples=["2023-06-30", "2023-06-30T23:59:59+08:00"],
+    ),
+]
+RegionPrefix = Annotated[
+    str | None,
+    Query(pattern=REGION_PREFIX_PATTERN, description="Region code prefix, 1-6 digits"),
+]
+_CHINA = timezone(timedelta(hours=8))
+
+
+@dataclass(frozen=True, slots=True)
+class Answering:
+    """The read models a statistics request is answered from, and which point they show."""
+
+    store: ProjectionStore
+    as_of: dict[str, Any] | None  # None: the served read models, now
+
+
+def moment_of(value: datetime | date) -> datetime:
+    """A moment, or a date's end in China time (as notices date things), as a UTC instant;
+    instants beyond what a datetime holds in UTC are clamped (before or after every event)."""
+    if not isinstance(value, datetime):
+        value = datetime.combine(value, time.max, tzinfo=_CHINA)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        if value.year == 1:
+            return datetime.min.replace(tzinfo=UTC)
+        return datetime.max.replace(tzinfo=UTC)
+
+
+def answering(projection: str) -> Callable[..., Iterator[Answering]]:
+    """A dependency: the served read models, or a replay of ``projection`` as of a point."""
+
+    def dependency(
+        request: Request, principal: Caller, tree_size: TreeSize = None, as_of: AsOfMoment = None
+    ) -> Iterator[Answering]:
+        if tree_size is None and as_of is None:
+            yield Answering(request.app.state.projections, None)
+            return
+        if principal.anonymous:
+            raise ApiProblemError(
+                "not_authenticated",
+                "as-of answers replay the log (O(N)): they need a bearer token",
+                headers=_CHALLENGE,
+            )
+        ledger, log = request.app.state.ledger, request.app.state.log
+        try:
+            point = AsOf(tree_size=tree_size, moment=None if as_of is None else moment_of(as_of))
+            state = replay_as_of(
+                point, notification_reader(ledger), ledger.mapper, verified_checkpoints(log),
+                names=(projection,),
+            )  # fmt: skip
+        except AsOfError as exc:
+            raise QueryError(str(exc)) from None
+        try:
+            yield Answering(
+                state.store,
+                {
+                    "tree_size": state.tree_size,
+                    "checkpoint_size": state.checkpoint_size,
+                    "last_timestamp": state.last_timestamp,
+                },
+            )
+        finally:
+            state.store.db.close()
+
+    return dependency
+
+
+RegionsAnswering = Annotated[Answering, Depends(answering(RegionalStatistics.name))]
+ConversionsAnswering = Annotated[Answering, Depends(answering(ConversionStatistics.name))]
+
+
+@router.get(
+    "/regions",
+    summary="Filers and filings per region",
+    response_model=RegionStatisticsBody,
+    responses=problem_responses(401, 403, 422, 503),
+)
+def region_statistics(
+    principal: Caller,
+    answer: RegionsAnswering,
+    prefix: RegionPrefix = None,
+    level: Annotated[Level, Query(description="Roll regions up to this level")] = Level.DISTRICT,
+) -> dict[str, Any]:
+    """备案单位 (approved filers) and 备案产品 (approved, not withdrawn filings), pending,
+    rejected and withdrawn filings, and the latest data year's sales and exports, per region
+    under ``prefix``, rolled up to ``level``. A regional admin's default prefix is its region."""
+    wanted = region_scope(principal, prefix)
+    rows = queries.region_statistics(answer.store, prefix=wanted or "", level=level)
+    return {
+        "prefix": wanted or "",
+        "level": level,
+        "as_of": answer.as_of,
+        "regions": [row.as_row() for row in rows],
+    }
+
+
+@router.get(
+    "/conversions",
+    summary="Conversion feedback per category, institution or region",
+    response_model=ConversionStatisticsBody,
+    response_model_exclude_unset=True,
+    responses=problem_responses(401, 403, 422, 503),
+)
+def conversion_statistics(
+    principal: Caller,
+    answer: ConversionsAnswering,
+    by: Annotated[ConversionGrouping, Query(description="Group by")] = ConversionGrouping.CATEGORY,
+    institution_uscc: Annotated[
+        str | None, Query(pattern=USCC_PATTERN, description="With by=institution: one institution")
+    ] = None,
+    region: RegionPrefix = None,
+) -> dict[str, Any]:
+    """Reports, distinct patents and amounts (fen) per conversion category — overall, per
+    institution, or per region. A regional admin reads ``by=region`` (its region by default)
+    and ``by=institution`` (institutions registered in its region); ``by=category`` spans
+    every region, so it is 403 for a regional admin."""
+    if institution_uscc is not None and by is not ConversionGrouping.INSTITUTION:
+        raise QueryError("institution_uscc goes with by=institution")
+    if region is not None and by is not ConversionGrouping.REGION:
+        raise QueryError("region goes with by=region")
+    wanted_region = region
+    institution = None if institution_uscc is None else _uscc(institution_uscc)
+    confined = principal.role is Role.REGIONAL_ADMIN
+    if confined and by is ConversionGrouping.CATEGORY:
+        raise ApiProblemError(
+            "forbidden", "by=category spans every region: a regional admin reads by=region"
+        )
+    if by is ConversionGrouping.REGION:
+        wanted_region = region_scope(principal, wanted_region)
+    if confined and by is ConversionGrouping.INSTITUTION and institution is not None:
+        region_scope(principal, _region_of(institution))  # 403 outside the admin's region
+    rows = queries.conversion_statistics(
+        answer.store, by=by, institution_uscc=institution, region=wanted_region
+    )
+    if confined and by is ConversionGrouping.INSTITUTION:
+        scope = principal.scope or ""
+        rows = [row for row in rows if _region_of(row["institution_uscc"]).startswith(scope)]
+    return {"by": by, "as_of": answer.as_of, "rows": rows}
+
+
+def _uscc(value: str) -> str:
+    try:
+        return Uscc.parse(value).value
+    except InvalidValueError as exc:
+        raise QueryError(f"institution_uscc: {exc.message}") from None
+
+
+def _region_of(uscc: str) -> str:
+    """The region an institution registered in (characters 3-8 of its USCC)."""
+    return Uscc(uscc).region_code_part

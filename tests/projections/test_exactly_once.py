@@ -182,21 +182,28 @@ def test_rebuild_refuses_a_log_that_does_not_match_its_checkpoint(ledger, settin
 
 
 def test_a_new_filing_shows_in_the_served_registry_within_a_second(ledger, settings):
+    from domain.actor import Role
+
     code = uscc(77)
     filer_id = approved_filer(ledger, code)
     with TestClient(create_app(settings)) as client:
+        # A pending filing is visible only to its filer and the platform: read as a reviewer.
+        _, token = client.app.state.tokens.create(Role.REVIEWER)  # type: ignore[attr-defined]
+        reviewer = {"Authorization": f"Bearer {token}"}
         time.sleep(0.5)  # the follower has caught up with the history
         product_id = _file(ledger, code, filer_id, 7, 7)
         returned = time.monotonic()
         while True:
-            response = client.get(f"/v1/products/{product_id}")
+            response = client.get(f"/v1/products/{product_id}", headers=reviewer)
             if response.status_code == 200 or time.monotonic() - returned > 5:
                 break
             time.sleep(0.02)
         elapsed = time.monotonic() - returned
+        anonymous = client.get(f"/v1/products/{product_id}")
     assert response.status_code == 200
     assert response.json()["status"] == "pending_review"
-    assert "sales_fen" not in response.json()  # figures are not public
+    assert response.json()["sales_fen"] == 10_000_000  # the reviewer sees the figures
+    assert anonymous.status_code == 404  # not approved: not public
     assert elapsed < 1.0
 
 

@@ -1,0 +1,304 @@
+"""Response bodies of the read routes (registries, trails, dispute checks, statistics).
+
+Why models for what are plain read-model rows: they are the API's contract in OpenAPI (with
+examples), and FastAPI checks every response against them, so a read model that drops or
+renames a column fails a test instead of silently changing the API. Nested structures the
+domain owns (patent declarations, disputes, certifications, event details) stay open
+dictionaries: their shape is the domain's, documented there.
+
+Confidential fields of a filing (access.CONFIDENTIAL_PRODUCT_FIELDS) are optional here and
+the product routes serialise with ``exclude_unset``: a caller who may not see them gets no
+key at all, not a null.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from domain.filer import FilerStatus
+from domain.product import ProductStatus
+from projections.queries import ConversionGrouping, Level
+
+_PATENT_EXAMPLE = {
+    "number": "202110000001.6",
+    "type": "invention",
+    "relation": "owner",
+    "licence_reference": None,
+}
+
+PRODUCT_EXAMPLE: dict[str, Any] = {
+    "product_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
+    "filer_uscc": "91310115000000001U",
+    "filer_name": "上海测试科技有限公司0001",
+    "region_code": "310115",
+    "name": "智能温控阀",
+    "model": "TV-100",
+    "variants": ["白色", "黑色"],
+    "category": "03",
+    "finer_code": None,
+    "status": "approved",
+    "data_year": 2022,
+    "patents": [_PATENT_EXAMPLE],
+    "certifications": [],
+    "filed_at": "2023-03-01T09:30:00.000000+00:00",
+    "updated_at": "2023-03-08T14:02:11.000000+00:00",
+    "version": 2,
+}
+
+
+class ProductView(BaseModel):
+    """A filing as this caller may see it: public fields always, figures and review notes
+    only for its filer, platform roles and its region's administrator."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                PRODUCT_EXAMPLE,
+                {**PRODUCT_EXAMPLE, "sales_fen": 10_000_000, "exports_fen": 1_000_000,
+                 "profit_fen": 500_000, "ip_spending_fen": 80_000, "open_disputes": {},
+                 "resolved_disputes": {}, "rejection_reason": None, "withdrawal_reason": None,
+                 "filer_id": "5d1c…", "canonical_key": "智能温控阀|tv100",
+                 "patents_version": 1},
+            ]
+        }
+    )  # fmt: skip
+
+    product_id: str
+    filer_uscc: str
+    filer_name: str | None
+    region_code: str | None
+    name: str
+    model: str
+    variants: list[str]
+    category: str
+    finer_code: str | None
+    status: ProductStatus
+    data_year: int
+    patents: list[dict[str, Any]]
+    certifications: list[dict[str, Any]]
+    filed_at: str
+    updated_at: str
+    version: int = Field(description="Aggregate version; the ETag, and what If-Match names")
+    # Confidential: present only for callers who see them.
+    sales_fen: int | None = None
+    exports_fen: int | None = None
+    profit_fen: int | None = None
+    ip_spending_fen: int | None = None
+    open_disputes: dict[str, dict[str, Any]] | None = None
+    resolved_disputes: dict[str, dict[str, Any]] | None = None
+    rejection_reason: str | None = None
+    withdrawal_reason: str | None = None
+    filer_id: str | None = None
+    canonical_key: str | None = None
+    patents_version: int | None = None
+
+
+class ProductPage(BaseModel):
+    """One page of the registry, in product id order."""
+
+    items: list[ProductView]
+    next_cursor: str | None = Field(
+        description="Pass as ``cursor`` for the next page; null on the last page"
+    )
+
+
+FILER_EXAMPLE: dict[str, Any] = {
+    "filer_id": "5d1c2a4e-8f0b-4c1d-9e3a-7b6f5a4d3c21",
+    "uscc": "91310115000000001U",
+    "name": "上海测试科技有限公司0001",
+    "kind": "enterprise",
+    "region_code": "310115",
+    "status": "approved",
+    "real_name_verified": True,
+    "rejection_reason": None,
+    "registered_at": "2023-02-20T08:00:00.000000+00:00",
+    "updated_at": "2023-02-21T10:15:00.000000+00:00",
+    "version": 3,
+    "products_filed": 2,
+    "products_pending": 1,
+    "products_approved": 1,
+    "products_rejected": 0,
+    "products_withdrawn": 0,
+}
+
+
+class FilerView(BaseModel):
+    """A filer's record (备案单位) with its product counts by status."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [FILER_EXAMPLE]})
+
+    filer_id: str
+    uscc: str
+    name: str
+    kind: str
+    region_code: str
+    status: FilerStatus
+    real_name_verified: bool
+    rejection_reason: str | None
+    registered_at: str
+    updated_at: str
+    version: int
+    products_filed: int
+    products_pending: int
+    products_approved: int
+    products_rejected: int
+    products_withdrawn: int
+
+
+class FilerPage(BaseModel):
+    items: list[FilerView]
+    next_cursor: str | None = Field(
+        description="Pass as ``cursor`` for the next page; null on the last page"
+    )
+
+
+class TrailEvent(BaseModel):
+    """One event of a filing, with who did it, when, and where it sits in the Merkle log."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "product_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
+                    "notification_id": 6,
+                    "originator_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
+                    "version": 2,
+                    "event_type": "FilingApproved",
+                    "actor_id": "token:3f2a9c0d1b7e4a56",
+                    "actor_role": "reviewer",
+                    "actor_scope": None,
+                    "timestamp": "2023-03-08T14:02:11.000000+00:00",
+                    "event_hash": "9f2c…(64 hex digits)",
+                    "details": {},
+                    "leaf_index": 5,
+                }
+            ]
+        }
+    )
+
+    product_id: str
+    notification_id: int
+    originator_id: str
+    version: int
+    event_type: str
+    actor_id: str | None
+    actor_role: str | None
+    actor_scope: str | None
+    timestamp: str
+    event_hash: str = Field(description="RFC 6962 leaf hash of the signed stored event (hex)")
+    details: dict[str, Any] = Field(description="The event's own fields")
+    leaf_index: int | None = Field(
+        description="Index in the Merkle log; null until the sequencer integrates the event"
+    )
+
+
+class Trail(BaseModel):
+    product_id: str
+    events: list[TrailEvent] = Field(description="In log order")
+
+
+class Citation(BaseModel):
+    """The event a statement rests on: prove it with an inclusion proof of ``leaf_index``."""
+
+    aggregate_id: str
+    version: int
+    leaf_index: int | None
+
+
+class SharedPatent(BaseModel):
+    patent_number: str
+    product_id: str
+    filer_uscc: str
+    filer_name: str | None
+    status: str | None
+    filed_at: str | None
+    declared_by: Citation
+
+
+class SimilarFiling(BaseModel):
+    product_id: str
+    canonical_key: str
+    distance: int = Field(description="Levenshtein distance between the canonical keys")
+    filer_uscc: str | None
+    status: str | None
+    filed_at: str | None
+    filed_by: Citation
+
+
+class DisputeCheckReport(BaseModel):
+    """Everything a reviewer weighs in an ownership dispute over one filing.
+
+    ``shared_patents`` and ``similar_filings`` list only filings the caller may see.
+    """
+
+    product: dict[str, Any]
+    timeline: list[TrailEvent]
+    shared_patents: list[SharedPatent]
+    similar_filings: list[SimilarFiling]
+    disputes: list[dict[str, Any]]
+    certifications: list[dict[str, Any]]
+
+
+class AsOfAnswer(BaseModel):
+    """Which prefix of the log an as-of answer was replayed from."""
+
+    tree_size: int = Field(description="Events replayed: the log's first N")
+    checkpoint_size: int = Field(description="Of which trusted through a signed checkpoint")
+    last_timestamp: str | None = Field(description="Time of the last replayed event")
+
+
+class RegionRow(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "region_code": "310115", "name": "浦东新区", "filers": 12, "products": 30,
+                    "pending": 4, "rejected": 1, "withdrawn": 0, "data_year": 2022,
+                    "sales_fen": 1_234_500_000, "exports_fen": 120_000_000,
+                }
+            ]
+        }
+    )  # fmt: skip
+
+    region_code: str
+    name: str | None
+    filers: int = Field(description="Approved filers (备案单位)")
+    products: int = Field(description="Approved, not withdrawn filings (备案产品)")
+    pending: int
+    rejected: int
+    withdrawn: int
+    data_year: int | None = Field(description="Latest data year of the region's filed products")
+    sales_fen: int = Field(description="Sales of that year, in fen")
+    exports_fen: int
+
+
+class RegionStatisticsBody(BaseModel):
+    prefix: str = Field(description="Region code prefix answered ('' = everywhere)")
+    level: Level
+    as_of: AsOfAnswer | None = Field(description="Null: the read models now")
+    regions: list[RegionRow]
+
+
+class ConversionRow(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"category": "assigned", "reports": 2, "patents": 2, "amount_fen": 6_000_000}
+            ]
+        }
+    )
+
+    category: str
+    institution_uscc: str | None = None
+    region_code: str | None = None
+    reports: int
+    patents: int = Field(description="Distinct patents with a report in this group")
+    amount_fen: int
+
+
+class ConversionStatisticsBody(BaseModel):
+    by: ConversionGrouping
+    as_of: AsOfAnswer | None = Field(description="Null: the read models now")
+    rows: list[ConversionRow]
