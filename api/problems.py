@@ -34,6 +34,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.responses import OrjsonResponse
+from audit.errors import VerificationError
 from domain import errors
 from projections.queries import QueryError
 from projections.store import ProjectionNotBuiltError
@@ -86,6 +87,7 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "store_unavailable": (503, "The database is unreachable; retry shortly"),
     "log_not_available": (404, "The Merkle log has no such checkpoint or leaf"),
     "proof_unavailable": (422, "The proof cannot be made for these sizes or indices"),
+    "ledger_integrity_failure": (500, "A stored event or the log failed verification"),
     "internal": (500, "Internal error"),
 }
 
@@ -307,6 +309,15 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ProjectionNotBuiltError)
     async def not_built(request: Request, exc: ProjectionNotBuiltError) -> OrjsonResponse:
         return api_problem(request, "projection_not_built", str(exc))
+
+    @app.exception_handler(VerificationError)
+    async def integrity(request: Request, exc: VerificationError) -> OrjsonResponse:
+        # Not the client's fault and not to be retried: the store holds bytes that do not
+        # verify. Say which element failed (the auditor's tools name the same one) and log it.
+        logger.error("integrity failure on %s %s: %s", request.method, request.url.path, exc)
+        return api_problem(
+            request, "ledger_integrity_failure", str(exc), failure=type(exc).__name__
+        )
 
     for down in STORE_DOWN:
         app.add_exception_handler(down, _store_down)

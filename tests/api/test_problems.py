@@ -98,3 +98,26 @@ def test_a_body_that_is_not_utf8_is_a_400(api):
     response = api.client.post("/v1/filers", content=b'{"uscc": "\xff\xfe"}', headers=headers)
     _is_problem(response, 400, "body_not_json")
     assert api.state.ledger.recorder.max_notification_id() == before
+
+
+def test_a_tampered_event_is_a_500_that_names_it_and_stores_nothing(api):
+    from api.bootstrap import open_ledger
+    from tests.domain.factories import approved_filer, file, uscc
+    from tests.domain.test_tamper import _rewrite_state
+
+    other = open_ledger(api.settings)  # the app's own ledger has not cached these aggregates
+    try:
+        code = uscc(40)
+        product_id = file(other, code, approved_filer(other, code))
+    finally:
+        other.close()
+
+    def flip(state: bytes) -> bytes:
+        return state[:-3] + bytes([state[-3] ^ 1]) + state[-2:]
+
+    _rewrite_state(api.settings, product_id, 1, flip)
+    before = api.state.ledger.recorder.max_notification_id()
+    response = api.post(f"/v1/products/{product_id}/approval", None, "reviewer")
+    body = _is_problem(response, 500, "ledger_integrity_failure")
+    assert str(product_id) in body["detail"]
+    assert api.state.ledger.recorder.max_notification_id() == before
