@@ -22,10 +22,11 @@ filer's product ids learns nothing. A caller who may see it but not change it ge
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from fastapi import Request
+from starlette.concurrency import run_in_threadpool
 
 from api.problems import ApiProblemError
 from api.tokens import ANONYMOUS, Principal, TokenStore
@@ -48,16 +49,21 @@ CONFIDENTIAL_PRODUCT_FIELDS = (
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}
 
 
-def caller(request: Request) -> Principal:
+async def caller(request: Request) -> Principal:
     """The principal of the request's bearer token; anonymous without one.
 
     Every request runs this (an app-wide dependency), so a bad token is a 401 on any route,
     public ones included; the result is kept on ``request.state`` for the route's own checks.
+    Only a request with a token pays a threadpool hop (the token table is read with a blocking
+    driver); an anonymous one is answered on the event loop.
     """
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
-    principal = _authenticate(request)
+    if "authorization" in request.headers:
+        principal = await run_in_threadpool(_authenticate, request)
+    else:
+        principal = ANONYMOUS
     request.state.principal = principal
     return principal
 
@@ -80,12 +86,15 @@ def _authenticate(request: Request) -> Principal:
     return principal
 
 
-def requires(*roles: Role) -> Callable[[Request], Principal]:
+def requires(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
     """A dependency: the caller, who must hold one of ``roles``."""
     wanted = ", ".join(role.value for role in roles)
 
-    def dependency(request: Request) -> Principal:
-        principal = caller(request)
+    async def dependency(request: Request) -> Principal:
+        # async: the app-wide ``caller`` dependency has already authenticated the request (in
+        # the threadpool: it reads the token table), so this only reads request.state and is
+        # not worth a second threadpool hop (~0.2 ms, docs/benchmarks.md "API").
+        principal = await caller(request)
         if principal.role is None:
             raise ApiProblemError(
                 "not_authenticated", f"this needs a bearer token of: {wanted}", headers=_CHALLENGE

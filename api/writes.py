@@ -37,6 +37,8 @@ from domain.errors import DomainError
 
 _IF_MATCH = re.compile(r'\s*(?:W/)?"?([0-9]{1,18})"?\s*')
 
+FIRST_VERSION = 1  # a new record's version: its first event (eventsourcing counts from 1)
+
 Outcome = tuple[int, dict[str, Any], dict[str, str]]
 """(HTTP status, JSON body, extra headers such as Location and ETag)."""
 

@@ -79,9 +79,12 @@ class PostgresDatabase(Database):
     Why a pool and not a connection per thread: a web server runs requests on a pool of up to
     40 threads, and several of these objects live in one process (log store, read models, the
     API's side tables); a connection per thread and object would exceed PostgreSQL's
-    ``max_connections`` (100 by default) under load. The pool hands each transaction a
-    connection, checks it before use (``check_connection``), and replaces connections that
-    broke, so the service recovers by itself when the database comes back.
+    ``max_connections`` (100 by default) under load, and idle threads that exit would leak
+    theirs. The pool hands each transaction a connection and discards one that broke when it
+    is returned, so after an outage the first use of each stale connection fails (the API
+    answers 503 with Retry-After) and the next gets a fresh one. Checking every connection
+    before use would spare that one failure but costs an extra round trip per transaction
+    (~80 µs, docs/benchmarks.md "API").
     """
 
     placeholder = "%s"
@@ -99,7 +102,6 @@ class PostgresDatabase(Database):
             max_size=max_size,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
             configure=self._configure,
-            check=ConnectionPool.check_connection,
             timeout=POOL_TIMEOUT_SECONDS,
             open=False,
             name="ppl-side-tables",

@@ -19,7 +19,7 @@ from api.command_bodies import FilerWritten, Reason, RegisterFiler, ResubmitFile
 from api.problems import problem_responses
 from api.responses import OrjsonResponse
 from api.tokens import Principal
-from api.writes import Outcome, etag, execute, expected_version
+from api.writes import FIRST_VERSION, Outcome, etag, execute, expected_version
 from domain.actor import Role
 from domain.application import PatentLedger
 from domain.declarations import Contact
@@ -80,7 +80,7 @@ def register_filer(
             proof_digests=body.proof_digests,
             pledge_digest=body.pledge_digest,
         )
-        return _written(request, filer_id, 201)
+        return _written(request, filer_id, 201, version=FIRST_VERSION)
 
     return execute(request, principal, body, command)
 

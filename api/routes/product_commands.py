@@ -30,7 +30,7 @@ from api.command_bodies import (
 from api.problems import problem_responses
 from api.responses import OrjsonResponse
 from api.tokens import Principal
-from api.writes import Outcome, etag, execute, expected_version
+from api.writes import FIRST_VERSION, Outcome, etag, execute, expected_version
 from domain.actor import Role
 from domain.application import PatentLedger
 from domain.declarations import EconomicFigures, PatentDeclaration
@@ -128,7 +128,7 @@ def file_product(body: FileProduct, request: Request, principal: FilerOnly) -> O
             proof_digests=body.proof_digests,
             filing_id=body.filing_id,
         )
-        return _written(request, product_id, 201)
+        return _written(request, product_id, 201, version=FIRST_VERSION)
 
     return execute(request, principal, body, command)
 
