@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
+import weakref
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,7 +24,9 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 POOL_MAX_SIZE = 8  # connections per pool: each transaction holds one only while it runs
-POOL_TIMEOUT_SECONDS = 5.0  # waiting longer for a connection is an outage: 503, retry
+POOL_TIMEOUT_SECONDS = 1.0  # waiting longer for a connection is an outage: 503, retry
+RECONNECT_SECONDS = 2.0  # give up a reconnect attempt soon; the next request tries again
+PING_AFTER_IDLE_SECONDS = 1.0  # a connection idle this long is pinged before it is lent
 CONNECT_TIMEOUT_SECONDS = 3
 
 
@@ -80,11 +84,11 @@ class PostgresDatabase(Database):
     40 threads, and several of these objects live in one process (log store, read models, the
     API's side tables); a connection per thread and object would exceed PostgreSQL's
     ``max_connections`` (100 by default) under load, and idle threads that exit would leak
-    theirs. The pool hands each transaction a connection and discards one that broke when it
-    is returned, so after an outage the first use of each stale connection fails (the API
-    answers 503 with Retry-After) and the next gets a fresh one. Checking every connection
-    before use would spare that one failure but costs an extra round trip per transaction
-    (~80 µs, docs/benchmarks.md "API").
+    theirs. The pool hands each transaction a connection; one that sat idle is pinged before it
+    is lent (``_lend``) and replaced if it died, and a broken one is discarded when returned.
+    Waits are short (``POOL_TIMEOUT_SECONDS``, ``RECONNECT_SECONDS``): while the database is
+    down a request fails within about a second (the API answers 503 with Retry-After), and the
+    first request after it returns reconnects (tests/api/test_store_down.py).
     """
 
     placeholder = "%s"
@@ -96,12 +100,17 @@ class PostgresDatabase(Database):
         self, conninfo: str, schema: str | None = None, *, max_size: int = POOL_MAX_SIZE
     ) -> None:
         self._schema = schema
+        self._max_size = max_size
+        self._returned_at: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
+            weakref.WeakKeyDictionary()
+        )
         self._pool = ConnectionPool(
             conninfo,
             min_size=1,
             max_size=max_size,
             kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
             configure=self._configure,
+            reconnect_timeout=RECONNECT_SECONDS,
             timeout=POOL_TIMEOUT_SECONDS,
             open=False,
             name="ppl-side-tables",
@@ -113,15 +122,36 @@ class PostgresDatabase(Database):
             connection.execute(
                 sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
             )
+        self._returned_at[connection] = time.monotonic()
+
+    def _lend(self) -> psycopg.Connection[Any]:
+        """A pooled connection, pinged first if it sat idle (it may have died meanwhile).
+
+        Busy connections skip the ping, so steady load pays nothing; after a database restart
+        the stale idle ones are found and replaced here instead of failing a request. (The
+        pool's own ``check=`` sleeps until its deadline when two stale ones come in a row.)
+        """
+        for _ in range(self._max_size):
+            connection = self._pool.getconn()
+            if time.monotonic() - self._returned_at.get(connection, 0.0) < PING_AFTER_IDLE_SECONDS:
+                return connection
+            try:
+                connection.execute("")  # one round trip; a dropped connection fails here
+            except psycopg.OperationalError:
+                self._pool.putconn(connection)  # broken: the pool discards it and reconnects
+                continue
+            return connection
+        return self._pool.getconn()
 
     @contextmanager
     def transaction(self, *, write: bool) -> Iterator[psycopg.Cursor[Any]]:
-        with (
-            self._pool.connection() as connection,
-            connection.transaction(),
-            connection.cursor() as cursor,
-        ):
-            yield cursor
+        connection = self._lend()
+        try:
+            with connection.transaction(), connection.cursor() as cursor:
+                yield cursor
+        finally:
+            self._returned_at[connection] = time.monotonic()
+            self._pool.putconn(connection)
 
     def close(self) -> None:
         self._pool.close()

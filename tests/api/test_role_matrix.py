@@ -1,0 +1,294 @@
+"""The role matrix: every role against every operation of the API, on SQLite and PostgreSQL.
+
+Columns are the callers: anonymous, a filer (A, 浦东新区 310115), an institution, a reviewer, a
+certifier, the regional admin of 310115 (A's district, not B's), an auditor. Rows are requests;
+each cell is the status that caller must get. Reads target A's own records and filer B's
+(another filer, another district); writes run the refused callers first (each refusal must
+store nothing), then the permitted one. ``test_the_matrix_covers_every_operation`` fails when
+an operation is added to the OpenAPI document without a row here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from domain.actor import Role
+from tests.api.test_commands import conversion_body, figures_body, filer_body, product_body
+from tests.domain.factories import digest, patent, uscc
+
+A = uscc(1)
+B = uscc(2, region="310104")
+UNIVERSITY = uscc(7, prefix="12")
+CALLERS: tuple[tuple[str, Role | None, str | None], ...] = (
+    ("anonymous", None, None),
+    ("filer", Role.FILER, A),
+    ("institution", Role.INSTITUTION, UNIVERSITY),
+    ("reviewer", Role.REVIEWER, None),
+    ("certifier", Role.CERTIFIER, None),
+    ("regional_admin", Role.REGIONAL_ADMIN, "310115"),
+    ("auditor", Role.AUDITOR, None),
+)
+PROBLEM_JSON = "application/problem+json"
+
+
+@dataclass
+class World:
+    a_filer: str
+    b_filer: str
+    a_ok: str  # A's approved filing
+    a_pending: str
+    b_ok: str  # B's approved filing (public)
+    b_pending: str
+    fresh_filers: list[str]  # registered by a reviewer, pending: targets for filer review rows
+    tree_size: int
+
+
+def _post(api: Any, path: str, body: Any, role: Role, scope: str | None = None) -> Any:
+    response = api.post(path, body, role, scope)
+    assert response.status_code in (200, 201), (path, response.json())
+    return response.json()
+
+
+def _filer(api: Any, code: str, region: str) -> str:
+    filer_id: str = _post(api, "/v1/filers", filer_body(code, region_code=region), Role.FILER,
+                          code)["filer_id"]  # fmt: skip
+    _post(api, f"/v1/filers/{filer_id}/real-name-verification", {"reference": "RN"}, Role.REVIEWER)
+    _post(api, f"/v1/filers/{filer_id}/approval", None, Role.REVIEWER)
+    return filer_id
+
+
+def _filing(api: Any, code: str, filer_id: str, serial: int, *, approve: bool) -> str:
+    body = product_body(filer_id, name=f"产品{serial}", model=f"M-{serial}",
+                        patents=[{"number": patent(serial), "relation": "owner"}])  # fmt: skip
+    product_id: str = _post(api, "/v1/products", body, Role.FILER, code)["product_id"]
+    if approve:
+        _post(api, f"/v1/products/{product_id}/approval", None, Role.REVIEWER)
+    return product_id
+
+
+@pytest.fixture
+def world(api: Any) -> World:
+    a_filer, b_filer = _filer(api, A, "310115"), _filer(api, B, "310104")
+    fresh = [
+        _post(api, "/v1/filers", filer_body(uscc(serial)), Role.REVIEWER)["filer_id"]
+        for serial in (20, 21, 22)
+    ]
+    world = World(
+        a_filer=a_filer,
+        b_filer=b_filer,
+        a_ok=_filing(api, A, a_filer, 1, approve=True),
+        a_pending=_filing(api, A, a_filer, 2, approve=False),
+        b_ok=_filing(api, B, b_filer, 3, approve=True),
+        b_pending=_filing(api, B, b_filer, 4, approve=False),
+        fresh_filers=fresh,
+        tree_size=0,
+    )
+    _post(api, f"/v1/products/{world.a_ok}/disputes",
+          {"patent_numbers": [patent(1)], "claimant": "某公司", "description": "ours",
+           "dispute_id": "D-1"}, Role.REVIEWER)  # fmt: skip
+    _post(api, f"/v1/filers/{fresh[0]}/real-name-verification", {"reference": "RN"},
+          Role.REVIEWER)  # fmt: skip
+    api.settle()
+    world.tree_size = api.state.log.size()
+    return world
+
+
+Row = tuple[str, str, Callable[[World], str], dict[str, Any] | None, tuple[int, ...]]
+#            label, method, path of world, query (GET) or body (POST), statuses per caller
+
+# anonymous, filer A, institution, reviewer, certifier, regional admin 310115, auditor
+ALL_200 = (200,) * 7
+READS: tuple[Row, ...] = (
+    ("liveness", "GET", lambda w: "/health", None, ALL_200),
+    ("readiness", "GET", lambda w: "/ready", None, ALL_200),
+    ("public keys", "GET", lambda w: "/v1/keys", None, ALL_200),
+    ("a problem type", "GET", lambda w: "/problems/duplicate_product", None, ALL_200),
+    ("product list", "GET", lambda w: "/v1/products", None, ALL_200),
+    ("product list, B's district", "GET", lambda w: "/v1/products", {"region": "310104"},
+     (200, 200, 200, 200, 200, 403, 200)),
+    ("own pending product", "GET", lambda w: f"/v1/products/{w.a_pending}", None,
+     (404, 200, 404, 200, 200, 200, 200)),
+    ("other filer's pending product", "GET", lambda w: f"/v1/products/{w.b_pending}", None,
+     (404, 404, 404, 200, 200, 404, 200)),
+    ("other filer's approved product", "GET", lambda w: f"/v1/products/{w.b_ok}", None,
+     (200, 200, 200, 200, 200, 404, 200)),
+    ("own product's trail", "GET", lambda w: f"/v1/products/{w.a_pending}/trail", None,
+     (404, 200, 404, 200, 200, 200, 200)),
+    ("other filer's approved product's trail", "GET",
+     lambda w: f"/v1/products/{w.b_ok}/trail", None, (401, 403, 403, 200, 200, 404, 200)),
+    ("other filer's pending product's trail", "GET",
+     lambda w: f"/v1/products/{w.b_pending}/trail", None, (404, 404, 404, 200, 200, 404, 200)),
+    ("own product's dispute check", "GET", lambda w: f"/v1/products/{w.a_ok}/dispute-check",
+     None, (401, 200, 403, 200, 200, 200, 200)),
+    ("other filer's dispute check", "GET", lambda w: f"/v1/products/{w.b_ok}/dispute-check",
+     None, (401, 403, 403, 200, 200, 404, 200)),
+    ("filer list", "GET", lambda w: "/v1/filers", None, (401, 200, 403, 200, 200, 200, 200)),
+    ("own filer record", "GET", lambda w: f"/v1/filers/{w.a_filer}", None,
+     (401, 200, 403, 200, 200, 200, 200)),
+    ("other filer's record", "GET", lambda w: f"/v1/filers/{w.b_filer}", None,
+     (401, 404, 403, 200, 200, 404, 200)),
+    ("regional statistics", "GET", lambda w: "/v1/statistics/regions", None, ALL_200),
+    ("regional statistics of B's district", "GET", lambda w: "/v1/statistics/regions",
+     {"prefix": "310104"}, (200, 200, 200, 200, 200, 403, 200)),
+    ("regional statistics as of a tree size", "GET", lambda w: "/v1/statistics/regions",
+     {"tree_size": 5}, (401, 200, 200, 200, 200, 200, 200)),
+    ("conversion statistics", "GET", lambda w: "/v1/statistics/conversions", None,
+     (200, 200, 200, 200, 200, 403, 200)),
+    ("latest checkpoint", "GET", lambda w: "/v1/log/checkpoint", None, ALL_200),
+    ("checkpoint history", "GET", lambda w: "/v1/log/checkpoints", None, ALL_200),
+    ("inclusion proof by leaf", "GET", lambda w: "/v1/log/proofs/inclusion",
+     {"leaf_index": 0}, ALL_200),
+    ("inclusion proof of own filing's event", "GET",
+     lambda w: f"/v1/log/proofs/inclusion/event/{w.a_pending}/1", None,
+     (401, 200, 404, 200, 200, 200, 200)),
+    ("inclusion proof of other filer's event", "GET",
+     lambda w: f"/v1/log/proofs/inclusion/event/{w.b_pending}/1", None,
+     (401, 404, 404, 200, 200, 404, 200)),
+    ("consistency proof", "GET", lambda w: "/v1/log/proofs/consistency",
+     {"first": 1, "second": 2}, ALL_200),
+    ("audit bundle", "GET", lambda w: "/v1/audit/bundle", None,
+     (401, 403, 403, 403, 403, 403, 200)),
+)  # fmt: skip
+
+_REVISION = {"data_year": 2023, "figures": figures_body(sales=20_000_000),
+             "patents": [{"number": patent(1), "relation": "owner"}],
+             "proof_digests": [digest("invoice 2023")]}  # fmt: skip
+_CLAIM = {"patent_numbers": [patent(3)], "claimant": "某公司", "description": "ours"}
+REFUSED_BUT = {  # statuses of a write only one kind of caller may make
+    "reviewer": (401, 403, 403, 200, 403, 403, 403),
+    "filer": (401, 200, 403, 403, 403, 403, 403),
+}
+WRITES: tuple[Row, ...] = (
+    ("register another filer", "POST", lambda w: "/v1/filers", filer_body(uscc(30)),
+     (401, 403, 403, 201, 403, 403, 403)),
+    ("verify a filer's real name", "POST",
+     lambda w: f"/v1/filers/{w.fresh_filers[1]}/real-name-verification", {"reference": "RN"},
+     REFUSED_BUT["reviewer"]),
+    ("approve a filer", "POST", lambda w: f"/v1/filers/{w.fresh_filers[0]}/approval", None,
+     REFUSED_BUT["reviewer"]),
+    ("reject a filer", "POST", lambda w: f"/v1/filers/{w.fresh_filers[2]}/rejection",
+     {"reason": "licence expired"}, REFUSED_BUT["reviewer"]),
+    ("resubmit another filer's papers", "POST",
+     lambda w: f"/v1/filers/{w.fresh_filers[2]}/resubmission",
+     {"proof_digests": [digest("p")], "pledge_digest": digest("p")},
+     (401, 403, 403, 403, 403, 403, 403)),
+    ("file a product", "POST", lambda w: "/v1/products",
+     None, (401, 201, 403, 403, 403, 403, 403)),  # body built from the world: see _body
+    ("approve a filing", "POST", lambda w: f"/v1/products/{w.a_pending}/approval", None,
+     REFUSED_BUT["reviewer"]),
+    ("reject another filer's filing", "POST", lambda w: f"/v1/products/{w.b_pending}/rejection",
+     {"reason": "no invoice"}, REFUSED_BUT["reviewer"]),
+    ("revise own filing", "POST", lambda w: f"/v1/products/{w.a_ok}/revisions", _REVISION,
+     REFUSED_BUT["filer"]),
+    ("revise another filer's approved filing", "POST",
+     lambda w: f"/v1/products/{w.b_ok}/revisions", _REVISION,
+     (401, 403, 403, 403, 403, 403, 403)),
+    ("revise another filer's pending filing", "POST",
+     lambda w: f"/v1/products/{w.b_pending}/revisions", _REVISION,
+     (401, 404, 403, 403, 403, 403, 403)),
+    ("raise a dispute on another filer's approved filing", "POST",
+     lambda w: f"/v1/products/{w.b_ok}/disputes", _CLAIM,
+     (401, 201, 403, 409, 403, 403, 403)),  # the reviewer's: that patent's dispute is open
+    ("resolve a dispute", "POST", lambda w: f"/v1/products/{w.a_ok}/disputes/D-1/resolution",
+     {"outcome": "claim_dismissed", "note": "licence shown"}, REFUSED_BUT["reviewer"]),
+    ("withdraw another filer's approved filing", "POST",
+     lambda w: f"/v1/products/{w.b_ok}/withdrawal", {"reason": "patents lapsed"},
+     (401, 403, 403, 200, 403, 403, 403)),
+    ("report a conversion", "POST", lambda w: "/v1/conversions",
+     conversion_body(institution_uscc=UNIVERSITY), (401, 403, 201, 403, 403, 403, 403)),
+)  # fmt: skip
+
+
+def _body(world: World, label: str, body: dict[str, Any] | None) -> Any:
+    if label == "file a product":
+        return product_body(world.a_filer, name="新产品", model="N-1",
+                            patents=[{"number": patent(9), "relation": "owner"}])  # fmt: skip
+    return body
+
+
+def _call(api: Any, world: World, row: Row, caller: tuple[str, Role | None, str | None]) -> Any:
+    label, method, path_of, data, _ = row
+    _, role, scope = caller
+    path = path_of(world)
+    if method == "GET":
+        return api.client.get(path, params=data, headers=api.headers(role, scope))
+    return api.post(path, _body(world, label, data), role, scope)
+
+
+def _order(statuses: tuple[int, ...]) -> list[int]:
+    """Refusals by role or visibility first, then successes (a success changes the state the
+    others would see), then conflicts (which follow from that success)."""
+
+    def rank(index: int) -> int:
+        status = statuses[index]
+        return 0 if status in (401, 403, 404) else 1 if status < 400 else 2
+
+    return sorted(range(len(CALLERS)), key=rank)
+
+
+def test_every_role_against_every_operation(api, world):
+    failures: list[str] = []
+    for row in (*READS, *WRITES):
+        label, method, _, _, statuses = row
+        for index in _order(statuses):
+            caller = CALLERS[index]
+            before = api.state.ledger.recorder.max_notification_id()
+            response = _call(api, world, row, caller)
+            expected = statuses[index]
+            if response.status_code != expected:
+                failures.append(
+                    f"{label} as {caller[0]}: {response.status_code} (want {expected}) "
+                    f"{response.text[:160]}"
+                )
+                continue
+            if expected >= 400:
+                assert response.headers["content-type"].startswith(PROBLEM_JSON), label
+                if method == "POST":  # a refused write stores nothing
+                    after = api.state.ledger.recorder.max_notification_id()
+                    assert after == before, f"{label} as {caller[0]} stored events"
+    assert not failures, "\n".join(failures)
+
+
+def test_anonymous_and_other_filers_never_see_confidential_fields(api, world):
+    confidential = {"sales_fen", "exports_fen", "profit_fen", "ip_spending_fen"}
+    for role, scope in ((None, None), (Role.FILER, A), (Role.INSTITUTION, UNIVERSITY)):
+        listed = api.client.get("/v1/products", params={"limit": 200},
+                                headers=api.headers(role, scope)).json()["items"]  # fmt: skip
+        for item in listed:
+            own = role is Role.FILER and item["filer_uscc"] == A
+            assert own or not (confidential & set(item)), (role, item["product_id"])
+            assert own or item["status"] == "approved", (role, item["product_id"])
+        ids = {item["product_id"] for item in listed}
+        assert world.b_pending not in ids
+    own = api.client.get(f"/v1/products/{world.a_pending}", headers=api.headers(Role.FILER, A))
+    assert own.json()["sales_fen"] == 10_000_000
+
+
+def test_the_matrix_covers_every_operation(api):
+    documented = {
+        (method.upper(), path)
+        for path, operations in api.client.get("/openapi.json").json()["paths"].items()
+        for method in operations
+    }
+    covered = set()
+    sample = World("F", "G", "P", "P", "P", "P", ["F", "F", "F"], 0)
+    for _, method, path_of, _, _ in (*READS, *WRITES):
+        path = path_of(sample)
+        covered.add((method, _template(path, documented)))
+    assert documented <= covered, sorted(documented - covered)
+
+
+def _template(path: str, documented: set[tuple[str, str]]) -> str:
+    """The documented path template a concrete path of the matrix instantiates."""
+    parts = path.split("/")
+    for _, template in documented:
+        pieces = template.split("/")
+        if len(pieces) == len(parts) and all(
+            p == q or q.startswith("{") for p, q in zip(parts, pieces, strict=True)
+        ):
+            return template
+    return path
