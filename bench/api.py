@@ -8,7 +8,8 @@ Variants, each on a fresh store of its own (same kind: PostgreSQL schemas of one
 database, or SQLite files), all with the run's signing keys:
 
 * **http** — the served system as ``ppl serve`` runs it: ``api.app.create_app`` under a real
-  uvicorn (asyncio + h11, log level warning) in a child process, with the default background
+  uvicorn (its "auto" loop and HTTP parser: uvloop and httptools, dependencies of the project;
+  log level warning) in a child process, with the default background
   workers on (log sequencer every ``PPL_SEQUENCE_INTERVAL`` = 1 s, projection follower:
   LISTEN/NOTIFY on PostgreSQL, polling every 0.25 s on SQLite). ``--clients`` threads (default
   4), each with its own keep-alive ``httpx2.Client`` and a filer token of its own, POST
@@ -57,6 +58,7 @@ per variant, and dropped at the end; ``--sqlite`` uses SQLite files in a tempora
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import os
 import resource
 import secrets
@@ -281,6 +283,13 @@ def serve(port: int) -> None:
     """The child process: the real app under uvicorn on 127.0.0.1:``port``, settings from PPL_*."""
     app = create_app(Settings.from_environment())
     uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")).run()
+
+
+def _server_stack() -> str:
+    """What uvicorn's "auto" loop and HTTP settings pick here (as ``ppl serve`` runs it)."""
+    loop = "uvloop" if importlib.util.find_spec("uvloop") else "asyncio"
+    http = "httptools" if importlib.util.find_spec("httptools") else "h11"
+    return f"{loop}, {http}"
 
 
 _SERVE = "import sys; from bench.api import serve; serve(int(sys.argv[1]))"
@@ -631,9 +640,6 @@ def breakdown(variant: OverHttp, clients: int) -> list[tuple[str, float]]:
         arguments = domain_arguments(filer_id, product_name("bi", 0, number))
         filed.append(ledger.file_product(actor, **arguments))
 
-    def read_new(number: int) -> None:
-        ledger.get_product(filed[number])
-
     def claim_and_record(number: int) -> None:
         key = f"bench-breakdown-{number:06d}"
         idempotency.begin("bench", key, "0" * 64)
@@ -649,7 +655,6 @@ def breakdown(variant: OverHttp, clients: int) -> list[tuple[str, float]]:
     return [
         *rows,
         ("  ledger.file_product (the in-process baseline's call)", _thread_cpu(file_one)),
-        ("  ledger.get_product of the new filing (route's response)", _thread_cpu(read_new)),
         ("  Idempotency-Key: begin + finish (2 transactions)", _thread_cpu(claim_and_record)),
         ("  TokenStore.authenticate", _thread_cpu(authenticate)),
         ("  body: parse, validate, dump, request_hash", _thread_cpu(validate)),
@@ -738,14 +743,16 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     started = time.perf_counter()
     packages = ", ".join(
-        f"{name} {version(name)}" for name in ("fastapi", "starlette", "uvicorn", "h11", "httpx2")
+        f"{name} {version(name)}"
+        for name in ("fastapi", "starlette", "uvicorn", "httptools", "uvloop", "httpx2")
     )
     print("API throughput: POST /v1/products over HTTP (uvicorn, loopback) vs in-process")
     print(f"machine: {machine_info().describe()}, {packages}")
     print(
         f"mode: {'full' if args.full else 'default'}; {sizes.rounds} interleaved rounds of "
         f"{sizes.filings} filings per variant; {args.clients} concurrent clients; server: one "
-        "uvicorn process (asyncio, h11), background workers on (default intervals) unless named"
+        f"uvicorn process ({_server_stack()}), background workers on (default intervals) "
+        "unless named"
     )
     try:
         with tempfile.TemporaryDirectory(prefix="ppl-bench-") as temporary:
