@@ -8,22 +8,16 @@ kept, so a report appends and the response gives the record's new version.
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-
-from api.access import requires
 from api.command_bodies import ConversionReported, ReportConversion
+from api.deps import Institution
 from api.problems import problem_responses
 from api.responses import OrjsonResponse
-from api.tokens import Principal
 from api.writes import Outcome, etag, execute
-from domain.actor import Role
 from domain.application import PatentLedger
 
 router = APIRouter(prefix="/v1/conversions", tags=["conversions"])
-
-Institution = Annotated[Principal, Depends(requires(Role.INSTITUTION))]
 
 
 @router.post(

@@ -9,26 +9,20 @@ every event records the token as its actor (``token:<id>``, role, scope).
 
 from __future__ import annotations
 
-from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
-from api.access import requires
 from api.command_bodies import FilerWritten, Reason, RegisterFiler, ResubmitFiler, VerifyRealName
+from api.deps import FilerOnly, FilerOrReviewer, Reviewer
 from api.problems import problem_responses
 from api.responses import OrjsonResponse
-from api.tokens import Principal
 from api.writes import FIRST_VERSION, Outcome, etag, execute, expected_version
-from domain.actor import Role
 from domain.application import PatentLedger
 from domain.declarations import Contact
 
 router = APIRouter(prefix="/v1/filers", tags=["filers"])
 
-Reviewer = Annotated[Principal, Depends(requires(Role.REVIEWER))]
-FilerOnly = Annotated[Principal, Depends(requires(Role.FILER))]
-FilerOrReviewer = Annotated[Principal, Depends(requires(Role.FILER, Role.REVIEWER))]
 
 _WITH_BODY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
 _WITHOUT_BODY = (401, 403, 404, 409, 412, 422, 503)

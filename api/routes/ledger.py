@@ -29,14 +29,15 @@ from typing import Annotated, Any
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from api.access import PLATFORM, in_region, requires
+from api.access import PLATFORM, in_region
 from api.bootstrap import SignedPatentLedger, export_audit_bundle
+from api.deps import Auditor, Authenticated
 from api.problems import ApiProblemError, problem_responses
 from api.tokens import Principal
 from audit.log_leaf import log_leaf_data
@@ -58,8 +59,6 @@ BUNDLE_MEDIA_TYPE = "application/x-ndjson"
 CHECKPOINT_MEDIA_TYPE = "text/plain; charset=utf-8"
 
 TOKEN_ROLES = tuple(role for role in Role if role is not Role.SYSTEM)
-Authenticated = Annotated[Principal, Depends(requires(*TOKEN_ROLES))]
-Auditor = Annotated[Principal, Depends(requires(Role.AUDITOR))]
 
 _EXAMPLE_NOTE = (
     "ppl.local/patent-product-ledger\n"

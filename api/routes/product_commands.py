@@ -13,9 +13,9 @@ from collections.abc import Sequence
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Path, Request
+from fastapi import APIRouter, Path, Request
 
-from api.access import requires, sees_product
+from api.access import sees_product
 from api.command_bodies import (
     DisputeRaised,
     FiguresBody,
@@ -27,6 +27,7 @@ from api.command_bodies import (
     ResolveDispute,
     ReviseProduct,
 )
+from api.deps import FilerOnly, FilerOrReviewer, Reviewer
 from api.problems import problem_responses
 from api.responses import OrjsonResponse
 from api.tokens import Principal
@@ -38,9 +39,6 @@ from domain.errors import ProductNotFoundError
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
-Reviewer = Annotated[Principal, Depends(requires(Role.REVIEWER))]
-FilerOnly = Annotated[Principal, Depends(requires(Role.FILER))]
-FilerOrReviewer = Annotated[Principal, Depends(requires(Role.FILER, Role.REVIEWER))]
 DisputeId = Annotated[str, Path(description="The id returned when the dispute was raised.")]
 
 _WITH_BODY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)

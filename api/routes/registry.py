@@ -37,14 +37,13 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.access import (
     PLATFORM,
-    caller,
     product_view,
     region_scope,
-    requires,
     sees_confidential,
     sees_filer,
     sees_product,
 )
+from api.deps import Caller, FilerReader, ReadModels
 from api.problems import ApiProblemError, problem_responses
 from api.read_bodies import (
     DisputeCheckReport,
@@ -80,12 +79,6 @@ REGION_PREFIX_PATTERN = r"^[0-9]{1,6}$"
 _USCC_CHAR = "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]"  # domain.values.USCC_ALPHABET, either case
 USCC_PATTERN = rf"^{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}$"
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}
-_FILER_READERS = (Role.FILER, Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR, Role.REGIONAL_ADMIN)
-
-
-def read_models(request: Request) -> ProjectionStore:
-    store: ProjectionStore = request.app.state.projections
-    return store
 
 
 def leaf_lookup(request: Request) -> LeafLookup:
@@ -99,9 +92,6 @@ def leaf_lookup(request: Request) -> LeafLookup:
     return lookup
 
 
-Caller = Annotated[Principal, Depends(caller)]
-FilerReader = Annotated[Principal, Depends(requires(*_FILER_READERS))]
-ReadModels = Annotated[ProjectionStore, Depends(read_models)]
 Leaves = Annotated[LeafLookup, Depends(leaf_lookup)]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1..{MAX_LIMIT}")]
 Cursor = Annotated[

@@ -19,12 +19,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BeforeValidator
 
-from api.access import caller, region_scope
+from api.access import region_scope
 from api.bootstrap import notification_reader, verified_checkpoints
+from api.deps import Caller
 from api.problems import ApiProblemError, problem_responses
 from api.read_bodies import ConversionStatisticsBody, RegionStatisticsBody
 from api.routes.registry import REGION_PREFIX_PATTERN, USCC_PATTERN
-from api.tokens import Principal
 from domain.actor import Role
 from domain.errors import InvalidValueError
 from domain.values import Uscc
@@ -39,7 +39,6 @@ router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}
 
-Caller = Annotated[Principal, Depends(caller)]
 TreeSize = Annotated[
     int | None,
     Query(ge=0, description="Answer as of the log's first N events (needs a token; O(N))"),

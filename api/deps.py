@@ -1,0 +1,56 @@
+"""``Annotated`` dependency aliases the routes declare: who is calling, and what they work on.
+
+Why one module (STYLE #6): a route's signature says which callers it admits
+(``Reviewer``, ``FilerOnly``...) and which store it reads (``ReadModels``, ``Ledger``), while
+the rules behind those names live once, in api.access (roles, scopes) and the app's state
+(the stores opened at start-up).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from api.access import caller, requires
+from api.bootstrap import SignedPatentLedger
+from api.tokens import TOKEN_ROLES, Principal
+from audit.transparency_log import TransparencyLog
+from domain.actor import Role
+from projections.store import ProjectionStore
+
+
+def ledger(request: Request) -> SignedPatentLedger:
+    application: SignedPatentLedger = request.app.state.ledger
+    return application
+
+
+def read_models(request: Request) -> ProjectionStore:
+    store: ProjectionStore = request.app.state.projections
+    return store
+
+
+def merkle_log(request: Request) -> TransparencyLog:
+    log: TransparencyLog = request.app.state.log
+    return log
+
+
+# Callers
+Caller = Annotated[Principal, Depends(caller)]
+"""Anyone, anonymous included (a bad token is still a 401)."""
+Authenticated = Annotated[Principal, Depends(requires(*TOKEN_ROLES))]
+Reviewer = Annotated[Principal, Depends(requires(Role.REVIEWER))]
+FilerOnly = Annotated[Principal, Depends(requires(Role.FILER))]
+FilerOrReviewer = Annotated[Principal, Depends(requires(Role.FILER, Role.REVIEWER))]
+Institution = Annotated[Principal, Depends(requires(Role.INSTITUTION))]
+Auditor = Annotated[Principal, Depends(requires(Role.AUDITOR))]
+FilerReader = Annotated[
+    Principal,
+    Depends(requires(Role.FILER, Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR, Role.REGIONAL_ADMIN)),
+]
+"""Who may read filer records (contact data): not anonymous callers, not institutions."""
+
+# What they work on
+Ledger = Annotated[SignedPatentLedger, Depends(ledger)]
+ReadModels = Annotated[ProjectionStore, Depends(read_models)]
+MerkleLog = Annotated[TransparencyLog, Depends(merkle_log)]
