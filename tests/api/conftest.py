@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from api.bootstrap import open_projection_runner
-from api.settings import Settings
+from api.settings import Settings, get_settings
 from domain.actor import Role
 
 
@@ -75,6 +75,16 @@ def api_settings(database_url: str, tmp_path: Path, **env: str) -> Settings:
             **env,
         }
     )
+
+
+@pytest.fixture
+def cli_env(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """``ppl`` commands run in-process (typer's CliRunner) on the test's store."""
+    monkeypatch.setenv("PPL_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("PPL_DATABASE_URL", settings.database_url)
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture

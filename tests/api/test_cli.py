@@ -9,20 +9,10 @@ import pytest
 from typer.testing import CliRunner
 
 from api.cli import app
-from api.settings import get_settings
 from audit.rfc6962 import verify_consistency, verify_inclusion
 from tests.domain.factories import approved_filer, uscc
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    monkeypatch.setenv("PPL_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("PPL_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def _run(*arguments):

@@ -14,7 +14,6 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from api.cli import app
-from api.settings import get_settings
 from domain.actor import Actor, Role
 from domain.declarations import PatentDeclaration
 from projections.catalog import NAMES
@@ -23,15 +22,6 @@ from tests.domain.factories import REVIEWER, approved_filer, file, patent, uscc
 runner = CliRunner()
 DIGEST_LINE = re.compile(r"(?P<name>[a-z_]+) (?P<digest>[0-9a-f]{64})")
 UNIVERSITY = uscc(500, prefix="12", region="310110")
-
-
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    monkeypatch.setenv("PPL_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("PPL_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def _run(*arguments: str) -> Result:

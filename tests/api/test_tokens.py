@@ -9,7 +9,6 @@ from typer.testing import CliRunner
 
 from api.bootstrap import open_database
 from api.cli import app
-from api.settings import get_settings
 from api.tokens import TokenError, TokenStore
 from domain.actor import Role
 from tests.domain.factories import uscc
@@ -74,15 +73,6 @@ def test_tokens_with_a_wrong_scope_or_role_are_refused_and_nothing_is_stored(
     with pytest.raises(TokenError, match=message):
         store.create(role, scope)
     assert store.list() == []
-
-
-@pytest.fixture
-def cli_env(settings, monkeypatch):
-    monkeypatch.setenv("PPL_DATA_DIR", str(settings.data_dir))
-    monkeypatch.setenv("PPL_DATABASE_URL", settings.database_url)
-    get_settings.cache_clear()
-    yield
-    get_settings.cache_clear()
 
 
 def test_ppl_tokens_create_list_revoke(cli_env, settings):
