@@ -22,6 +22,7 @@ from api.bootstrap import (
     open_ledger,
     open_transparency_log,
 )
+from api.cli_certify import certify_app
 from api.cli_projections import (
     dispute_check_command,
     projections_app,
@@ -51,6 +52,7 @@ app.add_typer(projections_app, name="projections")
 app.add_typer(stats_app, name="stats")
 app.add_typer(registry_app, name="registry")
 app.add_typer(tokens_app, name="tokens")
+app.add_typer(certify_app, name="certify")
 app.command("dispute-check")(dispute_check_command)
 
 

@@ -9,9 +9,12 @@ This is an independent re-implementation, standard library only (it imports noth
 ``domain`` or ``eventsourcing``), driven by two tables: ``_CREATIONS`` and ``_CHANGES`` map
 each event topic to its aggregate kind, the actor roles allowed to cause it and a small
 handler. It MIRRORS domain/filer.py, domain/product.py, domain/reservation.py,
-domain/conversion.py and the command rules of domain/application.py (``actor.require``, who
+domain/conversion.py, the certification's domain/benchmarks.py, domain/certification_round.py,
+domain/certification_opt_in.py, domain/certification.py, domain/objection.py and the command
+rules of domain/application.py and domain/certification_commands.py (``actor.require``, who
 acts for which USCC, what is saved together) and MUST CHANGE WITH THEM: a new event needs a
 row here or honest logs fail the audit, and a new guard needs a line here or forged logs pass.
+A new certification indicator needs its formula in ``_INDICATORS`` too.
 
 Rules (every failure raises ``audit.errors.InvalidReplayError`` naming the event):
 
@@ -19,30 +22,40 @@ Every event
   E1  Events come in log order: leaf indices are non-negative and strictly increase.
   E2  The topic is in the tables below and belongs to the aggregate's kind.
   E3  An aggregate's first event is its kind's creation event (FilerRegistered, ProductFiled,
-      ProductKeyReserved, ConversionRecordOpened) at version 1, whose ``originator_topic``
-      names the aggregate class; no creation event for an existing aggregate; every later
-      event is at the previous version + 1.
+      ProductKeyReserved, ConversionRecordOpened, BenchmarkTableDefined,
+      CertificationRoundOpened, CertificationOptedIn, Certified / NotCertified / NotEligible,
+      ObjectionFiled) at version 1, whose ``originator_topic`` names the aggregate class; no
+      creation event for an existing aggregate; every later event is at the previous
+      version + 1.
   E4  The state is an object with a UTC ``timestamp`` and an ``actor`` {id, role, scope}; the
       role is one the command permits, and a filer or institution acts for the USCC
       concerned where the command checks it (``_check_acts_for`` / ``_check_owns``).
   E5  A ProductFiled is immediately followed by the ProductKeyReserved or ProductKeyReassigned
       that binds it: ``file_product`` saves ``product, reservation`` in one ``save()``, the
       product's event first, and a save's events are contiguous in the log.
+  E6  An ObjectionUpheld is immediately followed by the CertificationRevoked it causes
+      (``uphold_objection`` saves ``objection, certification`` in one ``save()``).
   Any field a rule reads that is missing or of the wrong type is refused, never a crash.
 
 Filer (domain.filer)
-  F1  Registered under id uuid5(FILER_NAMESPACE, uscc) by the filer itself or a reviewer.
+  F1  Registered under id uuid5(FILER_NAMESPACE, uscc) by the filer itself or a reviewer, with
+      a region code (the district certification reports count it in).
   F2  Real-name verification happens once (system or reviewer).
   F3  Approval only while pending_review and verified; rejection only while pending_review,
       with a reason (reviewer); resubmission only when rejected, by the filer itself.
 
 Product (domain.product)
   P1  Filed by an actor acting for ``filer_uscc``; ``filer_id`` names a filer that exists and
-      is approved at that point of the log and has that USCC; at least one patent, none twice.
+      is approved at that point of the log and has that USCC; at least one patent, none twice,
+      each of a known type; a category 01-07; figures of non-negative integer fen (sales,
+      exports, profit, IP spending), exports not above sales.
   P2  Approval only while pending_review and with no open dispute; rejection only while
       pending_review, with a reason (reviewer).
   P3  Revision by the filer, only from approved or rejected, to a strictly later data year,
-      with at least one patent; the filing goes back to pending_review.
+      with patents and figures as in P1; the filing goes back to pending_review.
+  The replay keeps, per filing version, what certification reads: status, data year,
+  category, figures, patent counts, when its current data were submitted (filed or revised)
+  and approved, and whether a dispute is open (rules D2-D3).
   P4  Withdrawal by the filer or a reviewer, with a reason, unless already withdrawn.
   P5  A dispute is raised (reviewer or any filer) on a filing not withdrawn, under an id never
       used on it, over one or more patents the filing declares, none already in an open
@@ -62,6 +75,50 @@ Conversion (domain.conversion)
       institution itself, whose registration authority is 1 or 5.
   C2  ConversionReported: only on an opened record (E3), by its institution, with a known
       category, an ISO date and a null or non-negative integer amount.
+
+Certification (domain.benchmarks, domain.certification_round, domain.certification_opt_in,
+domain.certification, domain.objection; docs/certification.md). Deadlines are days in Beijing
+time: "by D" is a timestamp before D + 1 day 00:00 UTC+8.
+  B1  BenchmarkTableDefined (id uuid5(BENCHMARK_NAMESPACE, "benchmark-table")) and
+      BenchmarkTableRevised (the next version of that table), by the certifier: every
+      category 01-07 has at least one threshold; every indicator is one ``_INDICATORS``
+      knows, defined in the event with its unit and comparison, and used; thresholds are
+      non-negative integers (at most 10000 basis points for shares).
+  R1  CertificationRoundOpened: id uuid5(ROUND_NAMESPACE, str(year)), by the certifier; year
+      >= 2023, data_year = year - 1; update window start <= end <= filing deadline <= review
+      deadline, all days of the year; opt_in_required a boolean.
+  R2  CertificationEvaluationStarted: by the certifier, on an opened round, not before the
+      end of its review deadline; pins a benchmark version that exists at that point.
+  R3  CertifiedListPublished: by the certifier, on a round in evaluation; the list is exactly
+      the products certified in the round so far (sorted); the objection window starts at the
+      event's time and lasts ``objection_days`` (1..90) days. No decision follows it (D1).
+  I1  CertificationOptedIn: id uuid5(OPT_IN_NAMESPACE, year + U+001F + product id), by the
+      filer acting for the product's filer, before the end of the round's filing deadline, on
+      a filing not withdrawn; ``filer_valid_patents`` is null or at least the patents the
+      filing declares.
+  D1  Certified / NotCertified / NotEligible: id uuid5(CERTIFICATION_NAMESPACE, year + U+001F +
+      product id), by the certifier, while the round is in evaluation, with the round's data
+      year; ``product_version`` is a version the filing has reached, at which it is not
+      withdrawn; filer USCC, category and the filer's region code are the filing's.
+  D2  Eligibility, recomputed from the filing at ``product_version``, the round and whether an
+      opt-in exists: a NotEligible lists exactly the failed rules (in domain order, each with
+      a detail) and its product status and data year are the filing's; Certified and
+      NotCertified fail none.
+  D3  Certified / NotCertified: the round's pinned table id and version; ``inputs`` are the
+      filing's figures and patent counts at ``product_version`` and the opt-in's
+      ``filer_valid_patents`` (null without); the indicators are exactly that version's
+      indicators for the category, sorted, each with the table's unit, comparison and
+      threshold, its value recomputed from ``inputs`` and ``passed`` from the comparison (null
+      when the value is); the outcome follows rule ``all_known_pass`` (at least one indicator
+      known, every known one passed).
+  D4  CertificationRevoked: by the certifier, on a certified decision, naming the objection
+      upheld by the event just before it, which is against this certification (E6).
+  O1  ObjectionFiled: by a filer (not the product's own), an institution, a reviewer or a
+      regional administrator (for a product of its region), during the round's objection
+      window, against a decision that was Certified (it may have been revoked since: a
+      concurrent objection), naming its certification id uuid5(year, product).
+  O2  ObjectionDismissed / ObjectionUpheld: by the certifier, with a reason, on an open
+      objection; upholding needs the certification still certified.
 """
 
 from __future__ import annotations
@@ -70,9 +127,9 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time, timedelta, timezone
 from types import MappingProxyType
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid5
 
 from audit.errors import InvalidReplayError
@@ -82,18 +139,33 @@ from audit.logged_event import LoggedEvent
 FILER_NAMESPACE: Final = UUID("0d8e3b8c-4a51-5f0e-9a43-3c1f6e2b7d90")  # domain.filer
 PRODUCT_KEY_NAMESPACE: Final = UUID("6f1c2b1e-5d0a-5b8e-9c39-2f4f7e6a0d11")  # domain.values
 CONVERSION_NAMESPACE: Final = UUID("8b7f4a2e-1c3d-5e6f-8a9b-0c1d2e3f4a5b")  # domain.conversion
+BENCHMARK_NAMESPACE: Final = UUID("3e0c6f0a-8d1b-5a52-9f7e-6b2a4c1d9e83")  # domain.benchmarks
+ROUND_NAMESPACE: Final = UUID("5c2f8e14-7b3a-5d69-8e0f-1a4b6c8d2e57")  # .certification_round
+OPT_IN_NAMESPACE: Final = UUID("a41d3b6e-2f58-5c07-9d1e-7c3e5b9f0a26")  # .certification_opt_in
+CERTIFICATION_NAMESPACE: Final = UUID("c7e92a05-4b1d-5f83-a6c0-2d8f1e3b7a49")  # .certification
+BENCHMARK_TABLE_ID: Final = uuid5(BENCHMARK_NAMESPACE, "benchmark-table")
 
 # Aggregate kinds and the topics of their classes.
 FILER: Final = "filer"
 PRODUCT: Final = "product"
 RESERVATION: Final = "reservation"
 CONVERSION: Final = "conversion"
+BENCHMARKS: Final = "benchmarks"
+ROUND: Final = "certification_round"
+OPT_IN: Final = "opt_in"
+CERTIFICATION: Final = "certification"
+OBJECTION: Final = "objection"
 AGGREGATE_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
     {
         FILER: "domain.filer:Filer",
         PRODUCT: "domain.product:Product",
         RESERVATION: "domain.reservation:ProductKeyReservation",
         CONVERSION: "domain.conversion:PatentConversion",
+        BENCHMARKS: "domain.benchmarks:BenchmarkTable",
+        ROUND: "domain.certification_round:CertificationRound",
+        OPT_IN: "domain.certification_opt_in:CertificationOptIn",
+        CERTIFICATION: "domain.certification:ProductCertification",
+        OBJECTION: "domain.objection:Objection",
     }
 )
 
@@ -114,6 +186,29 @@ KEY_RESERVED: Final = "domain.reservation:ProductKeyReservation.ProductKeyReserv
 KEY_REASSIGNED: Final = "domain.reservation:ProductKeyReservation.ProductKeyReassigned"
 CONVERSION_OPENED: Final = "domain.conversion:PatentConversion.ConversionRecordOpened"
 CONVERSION_REPORTED: Final = "domain.conversion:PatentConversion.ConversionReported"
+BENCHMARKS_DEFINED: Final = "domain.benchmarks:BenchmarkTable.BenchmarkTableDefined"
+BENCHMARKS_REVISED: Final = "domain.benchmarks:BenchmarkTable.BenchmarkTableRevised"
+ROUND_OPENED: Final = "domain.certification_round:CertificationRound.CertificationRoundOpened"
+EVALUATION_STARTED: Final = (
+    "domain.certification_round:CertificationRound.CertificationEvaluationStarted"
+)
+LIST_PUBLISHED: Final = "domain.certification_round:CertificationRound.CertifiedListPublished"
+OPTED_IN: Final = "domain.certification_opt_in:CertificationOptIn.CertificationOptedIn"
+CERTIFIED: Final = "domain.certification:ProductCertification.Certified"
+NOT_CERTIFIED: Final = "domain.certification:ProductCertification.NotCertified"
+NOT_ELIGIBLE: Final = "domain.certification:ProductCertification.NotEligible"
+CERTIFICATION_REVOKED: Final = "domain.certification:ProductCertification.CertificationRevoked"
+OBJECTION_FILED: Final = "domain.objection:Objection.ObjectionFiled"
+OBJECTION_DISMISSED: Final = "domain.objection:Objection.ObjectionDismissed"
+OBJECTION_UPHELD: Final = "domain.objection:Objection.ObjectionUpheld"
+CERTIFICATION_TOPICS: Final = frozenset(
+    {
+        BENCHMARKS_DEFINED, BENCHMARKS_REVISED, ROUND_OPENED, EVALUATION_STARTED, LIST_PUBLISHED,
+        OPTED_IN, CERTIFIED, NOT_CERTIFIED, NOT_ELIGIBLE, CERTIFICATION_REVOKED, OBJECTION_FILED,
+        OBJECTION_DISMISSED, OBJECTION_UPHELD,
+    }
+)  # fmt: skip
+"""The annual certification's topics (rules B, R, I, D, O)."""
 
 # Statuses (filer and product statuses are the domain's values).
 PENDING_REVIEW: Final = "pending_review"
@@ -124,12 +219,27 @@ RESERVED: Final = "reserved"  # the key is still bound to its first filing
 REASSIGNED: Final = "reassigned"  # the key moved to a re-filing at least once
 OPENED: Final = "opened"  # a conversion record without a report (the domain never saves one)
 REPORTED: Final = "reported"
+DEFINED: Final = "defined"  # benchmarks: version 1 only
+REVISED: Final = "revised"  # benchmarks: a later version
+ROUND_OPENED_STATUS: Final = "opened"
+EVALUATING: Final = "evaluating"
+PUBLISHED: Final = "published"
+OPTED: Final = "opted_in"
+CERTIFIED_STATUS: Final = "certified"
+NOT_CERTIFIED_STATUS: Final = "not_certified"
+NOT_ELIGIBLE_STATUS: Final = "not_eligible"
+REVOKED: Final = "revoked"
+OBJECTION_OPEN: Final = "open"
+DISMISSED: Final = "dismissed"
+UPHELD: Final = "upheld"
 
 # Roles (domain.actor.Role values).
 _FILER_ROLE: Final = "filer"
 _REVIEWER: Final = "reviewer"
 _SYSTEM: Final = "system"
 _INSTITUTION: Final = "institution"
+_CERTIFIER: Final = "certifier"
+_REGIONAL_ADMIN: Final = "regional_admin"
 _ACTS_FOR_A_USCC: Final = frozenset({_FILER_ROLE, _INSTITUTION})
 
 _DISPUTE_OUTCOMES: Final = frozenset({"claim_dismissed", "claim_upheld", "settled"})
@@ -150,6 +260,70 @@ _INSTITUTION_AUTHORITIES: Final = frozenset({"1", "5"})
 _CANONICAL_UUID: Final = re.compile(
     r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 )  # how str(UUID) spells a UUID
+_PATENT_TYPES: Final = frozenset(
+    {"invention", "utility_model", "design", "pct_invention", "pct_utility_model"}
+)
+_INVENTION_TYPES: Final = frozenset({"invention", "pct_invention"})
+_FIGURES: Final = ("sales_fen", "exports_fen", "profit_fen", "ip_spending_fen")
+_CATEGORIES: Final = frozenset({"01", "02", "03", "04", "05", "06", "07"})
+
+# --- certification (copied from domain.benchmarks, domain.certification*: see rules B-O) ------
+_FIRST_ROUND_YEAR: Final = 2023
+_BEIJING: Final = timezone(timedelta(hours=8))
+_BASIS_POINTS: Final = 10_000
+_INT64_MAX: Final = 2**63 - 1
+_OBJECTION_DAYS_MAX: Final = 90
+_RULE: Final = "all_known_pass"
+_INPUTS: Final = (*_FIGURES, "patents", "invention_patents", "filer_valid_patents")
+
+
+class _Inputs(NamedTuple):
+    """A decision's ``inputs``, in ``_INPUTS`` order."""
+
+    sales_fen: int
+    exports_fen: int
+    profit_fen: int
+    ip_spending_fen: int
+    patents: int
+    invention_patents: int
+    filer_valid_patents: int | None
+
+
+def _share(part: int, whole: int | None) -> int | None:
+    """domain.benchmarks.share_bp: basis points rounded down, at most 10000, None if unknown."""
+    return None if not whole else min(_BASIS_POINTS, part * _BASIS_POINTS // whole)
+
+
+_INDICATORS: Final[Mapping[str, tuple[str, str, Callable[[_Inputs], int | None]]]] = (
+    MappingProxyType(
+        {  # id: (unit, comparison, formula) as domain.benchmarks.INDICATORS
+            "sales_fen": ("fen", "at_least", lambda i: i.sales_fen),
+            "export_share_bp": ("bp", "at_least", lambda i: _share(i.exports_fen, i.sales_fen)),
+            "valid_patents": ("count", "at_least", lambda i: i.patents),
+            "invention_patents": ("count", "at_least", lambda i: i.invention_patents),
+            "patent_use_share_bp": (
+                "bp", "at_least", lambda i: _share(i.patents, i.filer_valid_patents)
+            ),
+            "profit_fen": ("fen", "at_least", lambda i: i.profit_fen),
+            "ip_spending_fen": ("fen", "at_least", lambda i: i.ip_spending_fen),
+        }
+    )
+)  # fmt: skip
+_INELIGIBILITY: Final = (  # domain.certification.Ineligibility, in its order
+    "not_approved",
+    "approved_after_review_deadline",
+    "submitted_after_filing_deadline",
+    "data_year_outdated",
+    "data_year_newer",
+    "updated_after_window",
+    "ownership_dispute_open",
+    "not_opted_in",
+)
+
+
+def _closes_at(day: date) -> datetime:
+    """domain.certification_round.closes_at: the instant after ``day`` in Beijing time."""
+    return datetime.combine(day + timedelta(days=1), time(0), tzinfo=_BEIJING).astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -158,7 +332,10 @@ class ReplaySummary:
 
     ``statuses[kind][status]`` counts the aggregates of ``kind`` that ended in ``status``:
     filers and products use the domain's statuses; reservations are ``reserved`` or
-    ``reassigned``; conversion records ``opened`` or ``reported``.
+    ``reassigned``; conversion records ``opened`` or ``reported``; the benchmark table
+    ``defined`` (one version) or ``revised``; rounds ``opened``, ``evaluating`` or
+    ``published``; opt-ins ``opted_in``; certifications ``certified``, ``not_certified``,
+    ``not_eligible`` or ``revoked``; objections ``open``, ``dismissed`` or ``upheld``.
     """
 
     events: int
@@ -181,6 +358,65 @@ class _Aggregate:
     open_disputes: dict[str, frozenset[str]] = field(default_factory=dict)  # product
     dispute_ids: set[str] = field(default_factory=set)  # product: every dispute id ever used
     holder: str | None = None  # reservation: the filing that holds the key (its UUID's text)
+    region_code: str = ""  # filer
+    # product, for certification: what its current data are and when they were submitted
+    # (filed or revised) and approved; ``history[v - 1]`` is the filing at version v
+    category: str = ""
+    figures: tuple[int, int, int, int] = (0, 0, 0, 0)
+    inventions: int = 0
+    submitted_at: datetime | None = None
+    revised: bool = False
+    approved_at: datetime | None = None
+    history: list[_Facts] = field(default_factory=list)
+    # certification kinds: benchmarks list[_Table] (one per version), round _Round, opt-in
+    # its filer_valid_patents, certification _Decision, objection its certification id
+    detail: Any = None
+
+
+class _Facts(NamedTuple):
+    """A filing at one version, as certification reads it (domain.certification.ProductFacts
+    plus what the indicators read)."""
+
+    status: str
+    data_year: int
+    category: str
+    figures: tuple[int, int, int, int]
+    patents: int
+    inventions: int
+    submitted_at: datetime
+    revised: bool
+    approved_at: datetime | None
+    open_dispute: bool
+
+
+class _Table(NamedTuple):
+    """One benchmark table version: per category per indicator a threshold, and per
+    indicator (unit, comparison)."""
+
+    thresholds: Mapping[str, Mapping[str, int]]
+    definitions: Mapping[str, tuple[str, str]]
+
+
+@dataclass(slots=True)
+class _Round:
+    year: int
+    data_year: int
+    filing_closes: datetime
+    review_closes: datetime
+    update_closes: datetime
+    opt_in_required: bool
+    benchmark_version: int = 0  # 0 until the evaluation starts
+    table: _Table | None = None
+    certified: set[str] = field(default_factory=set)  # product ids certified so far
+    window: tuple[datetime, datetime] | None = None  # the objection window, once published
+
+
+@dataclass(slots=True)
+class _Decision:
+    round_id: str
+    product_id: str
+    region_code: str
+    certified: bool  # the decision was Certified (it may be revoked since)
 
 
 # --- one event: what the stateful rules read, and the stateless checks of its state ----------
@@ -327,6 +563,91 @@ class _Event:
         if self.head.originator_id != str(want):
             raise self.fail(f"aggregate id {self.head.originator_id}: want {want} ({derivation})")
 
+    def timestamp(self) -> datetime:
+        value = self.field("timestamp")  # checked a UTC datetime when the event was read
+        if not isinstance(value, datetime):
+            raise self.fail(f"timestamp is {value!r}: want a UTC datetime")
+        return value
+
+    def boolean(self, name: str) -> bool:
+        value = self.field(name)
+        if not isinstance(value, bool):
+            raise self.fail(f"{name} is {value!r}: want true or false")
+        return value
+
+    def count(self, name: str, *, low: int = 0, high: int = _INT64_MAX) -> int:
+        value = self.integer(name)
+        if not low <= value <= high:
+            raise self.fail(f"{name} is {value}: want {low}..{high}")
+        return value
+
+    def instant(self, name: str) -> datetime:
+        value = self.field(name)
+        if not isinstance(value, datetime) or value.utcoffset() != timedelta(0):
+            raise self.fail(f"{name} is {value!r}: want a UTC instant")
+        return value
+
+    def day(self, name: str) -> date:
+        text = self.text(name)
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise self.fail(f"{name} {text!r}: want YYYY-MM-DD") from None
+        if day.isoformat() != text:
+            raise self.fail(f"{name} {text!r}: want YYYY-MM-DD")
+        return day
+
+    def mapping(self, name: str) -> Mapping[Any, Any]:
+        return self.object_value(name, self.field(name))
+
+    def object_value(self, label: str, value: object) -> Mapping[Any, Any]:
+        if not (type(value) is dict or isinstance(value, Mapping)):
+            raise self.fail(f"{label} is {value!r}: want an object")
+        return value
+
+    def records(self, name: str) -> list[Mapping[Any, Any]]:
+        """A non-empty list of objects."""
+        values = self.field(name)
+        if not isinstance(values, list) or not values:
+            raise self.fail(f"{name} is {values!r}: want a non-empty list of objects")
+        return [self.object_value(f"an entry of {name}", value) for value in values]
+
+    def category(self) -> str:
+        category = self.text("category")
+        if category not in _CATEGORIES:
+            raise self.fail(f"category {category!r}: want one of {sorted(_CATEGORIES)}")
+        return category
+
+    def figures(self) -> tuple[int, int, int, int]:
+        """sales, exports, profit and IP spending: non-negative integer fen, exports <= sales."""
+        record = self.mapping("figures")
+        values = []
+        for name in _FIGURES:
+            value = record.get(name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise self.fail(f"figures.{name} is {value!r}: want a non-negative integer")
+            values.append(value)
+        sales, exports, profit, ip_spending = values
+        if exports > sales:
+            raise self.fail(f"figures: exports {exports} exceed sales {sales}")
+        return sales, exports, profit, ip_spending
+
+    def inventions(self) -> int:
+        """How many declared patents are inventions; every type must be known.
+
+        Call after :meth:`patents`, which checked each record is an object.
+        """
+        records = self.field("patents")
+        if not isinstance(records, list):
+            raise self.fail(f"patents is {records!r}: want a list")
+        found = 0
+        for record in records:
+            kind = record.get("type")
+            if not isinstance(kind, str) or kind not in _PATENT_TYPES:
+                raise self.fail(f"patent type {kind!r}: want one of {sorted(_PATENT_TYPES)}")
+            found += kind in _INVENTION_TYPES
+        return found
+
 
 def _check_stateless(current: _Event, rule: _Creation | _Change) -> Fields:
     """Steps (4)-(6) of ``ReplayChecker.apply`` that read no state, in their order.
@@ -383,6 +704,8 @@ class ReplayChecker:
         self._aggregates: dict[str, _Aggregate] = {}  # by the canonical text of the UUID
         self._last_leaf: int | None = None
         self._unbound: _Head | None = None  # a ProductFiled awaiting its key event (E5)
+        # an ObjectionUpheld awaiting its CertificationRevoked (E6), and its certification
+        self._upheld: tuple[_Head, str] | None = None
         self._events = 0
 
     def apply(self, event: LoggedEvent) -> None:
@@ -417,18 +740,19 @@ class ReplayChecker:
         Without ``current``, ``prepare`` passed them and ``fields`` is what they read.
         """
         # (1) the state's common shape (E4, stateless: done by the caller); (2) log order (E1);
-        # (3) a filing is bound by the next event (E5); (4) topic, aggregate and version (E2,
-        # E3); (5) actor role (E4); (6) the event's own rule: its fields (stateless), then the
-        # rule against the state.
+        # (3) a filing is bound by the next event (E5), an upheld objection revokes by the next
+        # event (E6); (4) topic, aggregate and version (E2, E3); (5) actor role (E4); (6) the
+        # event's own rule: its fields (stateless), then the rule against the state; a filing
+        # keeps what certification reads of each of its versions.
         leaf_index = head.leaf_index
         if leaf_index < 0 or (self._last_leaf is not None and leaf_index <= self._last_leaf):
             raise head.fail(  # (2)
                 f"leaf index {leaf_index} after leaf {self._last_leaf}: want events in "
                 "log order, each leaf once"
             )
-        unbound, topic = self._unbound, head.topic
-        if unbound is not None and topic not in (KEY_RESERVED, KEY_REASSIGNED):  # (3)
-            raise _unbound_error(unbound, f"the next event (leaf {leaf_index}) is {topic}")
+        topic = head.topic
+        if self._unbound is not None or self._upheld is not None:
+            self._check_pending_save(head)  # (3)
         existing = self._aggregates.get(head.originator_id)
         creation = _CREATIONS.get(topic)
         if creation is not None:  # (4)
@@ -441,7 +765,8 @@ class ReplayChecker:
                 raise head.fail(f"creation event at version {head.version}: want 1")
             if current is not None:  # originator_topic (E3), (5) and (6)'s fields
                 fields = _check_stateless(current, creation)
-            self._aggregates[head.originator_id] = creation.create(self, head, fields)  # (6)
+            aggregate = creation.create(self, head, fields)  # (6)
+            self._aggregates[head.originator_id] = aggregate
         else:
             change = _CHANGES.get(topic)
             if change is None:  # (4)
@@ -461,17 +786,32 @@ class ReplayChecker:
                 fields = _check_stateless(current, change)
             change.apply(self, head, fields, existing)  # (6)
             existing.version = head.version
+            aggregate = existing
+        _remember(aggregate)
         self._last_leaf = leaf_index
         self._events += 1
+
+    def _check_pending_save(self, head: _Head) -> None:
+        """(3): the rest of a save that must follow its first event (E5, E6)."""
+        unbound, upheld, topic = self._unbound, self._upheld, head.topic
+        if unbound is not None and topic not in (KEY_RESERVED, KEY_REASSIGNED):
+            raise _unbound_error(unbound, f"the next event (leaf {head.leaf_index}) is {topic}")
+        if upheld is not None and (
+            topic != CERTIFICATION_REVOKED or head.originator_id != upheld[1]
+        ):
+            raise _upheld_error(upheld[0], f"the next event (leaf {head.leaf_index}) is {topic}")
 
     def finish(self) -> ReplaySummary:
         """End of the log: check nothing is left half-saved and summarise the replay.
 
         Raises:
-            InvalidReplayError: the last event is a ProductFiled without its key event (E5).
+            InvalidReplayError: the last event is a ProductFiled without its key event (E5) or
+                an ObjectionUpheld without its CertificationRevoked (E6).
         """
         if self._unbound is not None:
             raise _unbound_error(self._unbound, "the log ends before it")
+        if self._upheld is not None:
+            raise _upheld_error(self._upheld[0], "the log ends before it")
         kinds = Counter(aggregate.kind for aggregate in self._aggregates.values())
         statuses: dict[str, Counter[str]] = {kind: Counter() for kind in sorted(kinds)}
         for aggregate in self._aggregates.values():
@@ -492,8 +832,8 @@ class ReplayChecker:
 
     # --- filer ------------------------------------------------------------------------------
     def _filer_registered(self, head: _Head, fields: Fields) -> _Aggregate:
-        (uscc,) = fields
-        return _Aggregate(FILER, 1, PENDING_REVIEW, owner_uscc=uscc)
+        uscc, region_code = fields
+        return _Aggregate(FILER, 1, PENDING_REVIEW, owner_uscc=uscc, region_code=region_code)
 
     def _filer_verified(self, head: _Head, fields: Fields, filer: _Aggregate) -> None:
         if filer.verified:  # F2
@@ -517,7 +857,8 @@ class ReplayChecker:
 
     # --- product ----------------------------------------------------------------------------
     def _product_filed(self, head: _Head, fields: Fields) -> _Aggregate:
-        filer_uscc, filer_id, data_year, canonical_key, patents = fields  # P1
+        (filer_uscc, filer_id, data_year, canonical_key, patents, category, figures, inventions,
+         submitted_at) = fields  # P1  # fmt: skip
         filer = self._find(head, filer_id, FILER, "filer_id")
         if filer.status != APPROVED:
             raise head.fail(
@@ -536,6 +877,10 @@ class ReplayChecker:
             data_year=data_year,
             canonical_key=canonical_key,
             patents=patents,
+            category=category,
+            figures=figures,
+            inventions=inventions,
+            submitted_at=submitted_at,
         )
 
     def _filing_approved(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
@@ -546,13 +891,15 @@ class ReplayChecker:
                 f"{', '.join(sorted(product.open_disputes))}"
             )
         product.status = APPROVED
+        (product.approved_at,) = fields
 
     def _filing_rejected(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
         head.require_status(product, PENDING_REVIEW, doing="rejecting")  # P2
         product.status = REJECTED
+        product.approved_at = None
 
     def _product_revised(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
-        data_year, patents = fields
+        data_year, patents, figures, inventions, submitted_at = fields
         head.require_acts_for(product.owner_uscc)  # P3
         head.require_status(product, APPROVED, REJECTED, doing="revising")
         if data_year <= product.data_year:
@@ -560,6 +907,8 @@ class ReplayChecker:
                 f"revising to data year {data_year}: want a year after {product.data_year}"
             )
         product.data_year, product.patents, product.status = data_year, patents, PENDING_REVIEW
+        product.figures, product.inventions = figures, inventions
+        product.submitted_at, product.revised, product.approved_at = submitted_at, True, None
 
     def _product_withdrawn(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
         head.require_acts_for(product.owner_uscc)  # P4
@@ -648,6 +997,244 @@ class ReplayChecker:
         head.require_acts_for(record.owner_uscc)  # C2
         record.status = REPORTED
 
+    # --- certification ----------------------------------------------------------------------
+    def _benchmarks_defined(self, head: _Head, fields: Fields) -> _Aggregate:
+        (table,) = fields  # B1
+        return _Aggregate(BENCHMARKS, 1, DEFINED, owner_uscc="", detail=[table])
+
+    def _benchmarks_revised(self, head: _Head, fields: Fields, benchmarks: _Aggregate) -> None:
+        (table,) = fields  # B1
+        benchmarks.detail.append(table)
+        benchmarks.status = REVISED
+
+    def _round(self, head: _Head, year: int) -> _Aggregate:
+        return self._find(head, str(uuid5(ROUND_NAMESPACE, str(year))), ROUND, f"round {year}")
+
+    def _round_opened(self, head: _Head, fields: Fields) -> _Aggregate:
+        return _Aggregate(ROUND, 1, ROUND_OPENED_STATUS, owner_uscc="", detail=_Round(*fields))
+
+    def _evaluation_started(self, head: _Head, fields: Fields, round_agg: _Aggregate) -> None:
+        version, at = fields  # R2
+        head.require_status(round_agg, ROUND_OPENED_STATUS, doing="starting the evaluation of")
+        round_: _Round = round_agg.detail
+        if at < round_.review_closes:
+            raise head.fail(
+                f"evaluation started at {at}: want after the review deadline "
+                f"(before {round_.review_closes})"
+            )
+        benchmarks = self._aggregates.get(str(BENCHMARK_TABLE_ID))
+        if benchmarks is None or version > benchmarks.version:
+            have = 0 if benchmarks is None else benchmarks.version
+            raise head.fail(
+                f"benchmark_version {version}: the table has {have} version(s) at this point"
+            )
+        round_.benchmark_version, round_.table = version, benchmarks.detail[version - 1]
+        round_agg.status = EVALUATING
+
+    def _list_published(self, head: _Head, fields: Fields, round_agg: _Aggregate) -> None:
+        certified, start, end = fields  # R3
+        head.require_status(round_agg, EVALUATING, doing="publishing the list of")
+        round_: _Round = round_agg.detail
+        if certified != sorted(round_.certified):
+            missing = sorted(round_.certified - set(certified))
+            extra = sorted(set(certified) - round_.certified)
+            raise head.fail(
+                f"the certified list is not the round's certified products: missing {missing}, "
+                f"not certified {extra}"
+            )
+        round_.window = (start, end)
+        round_agg.status = PUBLISHED
+
+    def _opted_in(self, head: _Head, fields: Fields) -> _Aggregate:
+        year, product_id, filer_uscc, count, at = fields  # I1
+        round_: _Round = self._round(head, year).detail
+        if at >= round_.filing_closes:
+            raise head.fail(
+                f"opted in at {at}: round {year} took opt-ins until its filing deadline "
+                f"(before {round_.filing_closes})"
+            )
+        product = self._find(head, product_id, PRODUCT, "product_id")
+        if product.owner_uscc != filer_uscc:
+            raise head.fail(
+                f"product {product_id} was filed by {product.owner_uscc}, not {filer_uscc}"
+            )
+        if product.status == WITHDRAWN:
+            raise head.fail(f"opting in product {product_id}, which is withdrawn")
+        if count is not None and count < len(product.patents):
+            raise head.fail(
+                f"filer_valid_patents {count}: the product declares {len(product.patents)}"
+            )
+        return _Aggregate(OPT_IN, 1, OPTED, owner_uscc=filer_uscc, detail=count)
+
+    def _subject(self, head: _Head, subject: Fields) -> tuple[_Round, _Facts, _Aggregate | None]:
+        """D1: the decision's round (in evaluation), its filing at the version it read, and the
+        opt-in if any."""
+        year, data_year, product_id, version, filer_uscc, region_code, category = subject
+        round_agg = self._round(head, year)
+        head.require_status(round_agg, EVALUATING, doing="deciding in")
+        round_: _Round = round_agg.detail
+        if data_year != round_.data_year:
+            raise head.fail(f"data_year {data_year}: round {year} evaluates {round_.data_year}")
+        product = self._find(head, product_id, PRODUCT, "product_id")
+        if version > product.version:
+            raise head.fail(f"product_version {version}: the filing is at v{product.version}")
+        facts = product.history[version - 1]
+        if facts.status == WITHDRAWN:
+            raise head.fail(f"deciding on filing {product_id}, withdrawn at v{version}")
+        if product.owner_uscc != filer_uscc:
+            raise head.fail(f"filer_uscc {filer_uscc}: the filing is {product.owner_uscc}'s")
+        if facts.category != category:
+            raise head.fail(f"category {category}: the filing is in {facts.category}")
+        filer = self._aggregates.get(str(uuid5(FILER_NAMESPACE, filer_uscc)))
+        if filer is None or filer.region_code != region_code:
+            have = None if filer is None else filer.region_code
+            raise head.fail(f"region_code {region_code}: the filer's is {have}")
+        opt_in = self._aggregates.get(str(uuid5(OPT_IN_NAMESPACE, f"{year}\x1f{product_id}")))
+        return round_, facts, opt_in
+
+    def _evaluated(self, head: _Head, fields: Fields, *, certified: bool) -> _Aggregate:
+        subject, version, inputs, indicators = fields
+        round_, facts, opt_in = self._subject(head, subject)
+        reasons = _ineligibility(facts, round_, opted_in=opt_in is not None)  # D2
+        if reasons:
+            raise head.fail(
+                f"the filing at v{subject[3]} is not eligible ({', '.join(reasons)}): "
+                "want NotEligible"
+            )
+        table = round_.table  # D3
+        if table is None or version != round_.benchmark_version:
+            raise head.fail(
+                f"benchmark_version {version}: the round pinned {round_.benchmark_version}"
+            )
+        want_inputs = _Inputs(
+            *facts.figures,
+            facts.patents,
+            facts.inventions,
+            None if opt_in is None else opt_in.detail,
+        )
+        if inputs != want_inputs:
+            raise head.fail(
+                f"inputs {inputs._asdict()}: the filing at v{subject[3]} and its opt-in give "
+                f"{want_inputs._asdict()}"
+            )
+        row = table.thresholds[facts.category]
+        want = tuple((i, *table.definitions[i], row[i]) for i in sorted(row))
+        if indicators != want:
+            raise head.fail(
+                f"indicators (id, unit, comparison, threshold) {list(indicators)}: benchmark "
+                f"version {version} sets {list(want)} for category {facts.category}"
+            )
+        if certified:
+            round_.certified.add(subject[2])
+        return _Aggregate(
+            CERTIFICATION,
+            1,
+            CERTIFIED_STATUS if certified else NOT_CERTIFIED_STATUS,
+            owner_uscc=subject[4],
+            detail=_Decision(head.originator_id, subject[2], subject[5], certified),
+        )
+
+    def _certified(self, head: _Head, fields: Fields) -> _Aggregate:
+        return self._evaluated(head, fields, certified=True)
+
+    def _not_certified(self, head: _Head, fields: Fields) -> _Aggregate:
+        return self._evaluated(head, fields, certified=False)
+
+    def _not_eligible(self, head: _Head, fields: Fields) -> _Aggregate:
+        subject, status, data_year, codes = fields
+        round_, facts, opt_in = self._subject(head, subject)
+        if (status, data_year) != (facts.status, facts.data_year):
+            raise head.fail(
+                f"product_status {status}, product_data_year {data_year}: the filing at "
+                f"v{subject[3]} is {facts.status}, data year {facts.data_year}"
+            )
+        reasons = _ineligibility(facts, round_, opted_in=opt_in is not None)  # D2
+        if codes != reasons:
+            raise head.fail(
+                f"reasons {list(codes)}: the filing at v{subject[3]} fails {list(reasons)}"
+            )
+        return _Aggregate(
+            CERTIFICATION,
+            1,
+            NOT_ELIGIBLE_STATUS,
+            owner_uscc=subject[4],
+            detail=_Decision(head.originator_id, subject[2], subject[5], certified=False),
+        )
+
+    def _certification_revoked(
+        self, head: _Head, fields: Fields, certification: _Aggregate
+    ) -> None:
+        (objection_id,) = fields  # D4
+        upheld = self._upheld
+        if upheld is None:
+            raise head.fail("a revocation is saved with the ObjectionUpheld just before it")
+        if objection_id != upheld[0].originator_id:
+            raise head.fail(
+                f"objection_id {objection_id}: the objection upheld just before is "
+                f"{upheld[0].originator_id}"
+            )
+        head.require_status(certification, CERTIFIED_STATUS, doing="revoking")
+        certification.status = REVOKED
+        self._upheld = None
+
+    def _objection_filed(self, head: _Head, fields: Fields) -> _Aggregate:
+        year, certification_id, at = fields  # O1
+        round_agg = self._round(head, year)
+        head.require_status(round_agg, PUBLISHED, doing="objecting in")
+        window = round_agg.detail.window
+        if window is None or not window[0] <= at < window[1]:
+            raise head.fail(f"objection at {at}: the round's objection window is {window}")
+        certification = self._find(head, certification_id, CERTIFICATION, "certification_id")
+        decision: _Decision = certification.detail
+        if not decision.certified:
+            raise head.fail(
+                f"objection against a decision that is {certification.status}: want a "
+                "certified product"
+            )
+        if head.role == _FILER_ROLE and head.scope == certification.owner_uscc:
+            raise head.fail(f"filer {head.scope} objects to its own product")
+        if head.role == _REGIONAL_ADMIN and not decision.region_code.startswith(
+            head.scope or "\x00"
+        ):
+            raise head.fail(
+                f"regional administrator for {head.scope} objects to a product of "
+                f"{decision.region_code}"
+            )
+        return _Aggregate(OBJECTION, 1, OBJECTION_OPEN, owner_uscc="", detail=certification_id)
+
+    def _objection_dismissed(self, head: _Head, fields: Fields, objection: _Aggregate) -> None:
+        head.require_status(objection, OBJECTION_OPEN, doing="dismissing")  # O2
+        objection.status = DISMISSED
+
+    def _objection_upheld(self, head: _Head, fields: Fields, objection: _Aggregate) -> None:
+        head.require_status(objection, OBJECTION_OPEN, doing="upholding")  # O2
+        certification = self._aggregates[objection.detail]
+        head.require_status(certification, CERTIFIED_STATUS, doing="upholding an objection against")
+        objection.status = UPHELD
+        self._upheld = (head, objection.detail)  # E6
+
+
+def _ineligibility(facts: _Facts, round_: _Round, *, opted_in: bool) -> tuple[str, ...]:
+    """domain.certification.ineligibility: the codes of every rule failed, in order."""
+    found: list[str] = []
+    if facts.status != APPROVED:
+        found.append("not_approved")
+    elif facts.approved_at is None or facts.approved_at >= round_.review_closes:
+        found.append("approved_after_review_deadline")
+    if facts.submitted_at >= round_.filing_closes:
+        found.append("submitted_after_filing_deadline")
+    if facts.data_year < round_.data_year:
+        found.append("data_year_outdated")
+    elif facts.data_year > round_.data_year:
+        found.append("data_year_newer")
+    elif facts.revised and facts.submitted_at >= round_.update_closes:
+        found.append("updated_after_window")
+    if facts.open_dispute:
+        found.append("ownership_dispute_open")
+    if round_.opt_in_required and not opted_in:
+        found.append("not_opted_in")
+    return tuple(found)
+
 
 # --- the stateless half of each rule: the fields it reads, checked ----------------------------
 def _read_nothing(current: _Event) -> Fields:
@@ -663,7 +1250,7 @@ def _read_filer_registered(current: _Event) -> Fields:
     uscc = current.text("uscc")
     current.require_id(uuid5(FILER_NAMESPACE, uscc), f"uuid5 of USCC {uscc}")  # F1
     current.head.require_acts_for(uscc)
-    return (uscc,)
+    return uscc, current.text("region_code")
 
 
 def _read_filer_verified(current: _Event) -> Fields:
@@ -679,11 +1266,20 @@ def _read_product_filed(current: _Event) -> Fields:
     current.text("model", empty=True)
     data_year = current.integer("data_year")
     canonical_key = current.text("canonical_key")
-    return filer_uscc, filer_id, data_year, canonical_key, current.patents()
+    patents = current.patents()
+    return (
+        filer_uscc, filer_id, data_year, canonical_key, patents, current.category(),
+        current.figures(), current.inventions(), current.timestamp(),
+    )  # fmt: skip
 
 
 def _read_product_revised(current: _Event) -> Fields:
-    return current.integer("data_year"), current.patents()  # P3
+    data_year, patents = current.integer("data_year"), current.patents()  # P3
+    return data_year, patents, current.figures(), current.inventions(), current.timestamp()
+
+
+def _read_timestamp(current: _Event) -> Fields:
+    return (current.timestamp(),)
 
 
 def _read_dispute_raised(current: _Event) -> Fields:
@@ -750,6 +1346,237 @@ def _read_conversion_reported(current: _Event) -> Fields:
     return ()
 
 
+# --- certification: the stateless halves --------------------------------------------------------
+def _read_benchmarks(current: _Event) -> Fields:
+    current.require_id(BENCHMARK_TABLE_ID, 'uuid5(BENCHMARK_NAMESPACE, "benchmark-table")')  # B1
+    definitions: dict[str, tuple[str, str]] = {}
+    for indicator, definition in current.mapping("indicators").items():
+        known = _INDICATORS.get(indicator) if isinstance(indicator, str) else None
+        if known is None:
+            raise current.fail(f"indicator {indicator!r}: want one of {sorted(_INDICATORS)}")
+        record = current.object_value(f"indicators.{indicator}", definition)
+        unit, comparison, formula = (record.get(k) for k in ("unit", "comparison", "formula"))
+        if (unit, comparison) != known[:2]:
+            raise current.fail(
+                f"indicator {indicator} is {unit!r} {comparison!r}: want {known[0]} {known[1]}"
+            )
+        if not isinstance(formula, str) or not formula:
+            raise current.fail(f"indicator {indicator} has formula {formula!r}: want text")
+        definitions[indicator] = (known[0], known[1])
+    rows = current.mapping("thresholds")
+    if set(rows) != _CATEGORIES:
+        raise current.fail(f"thresholds for {sorted(map(str, rows))}: want {sorted(_CATEGORIES)}")
+    thresholds: dict[str, dict[str, int]] = {}
+    for category in sorted(_CATEGORIES):
+        row = current.object_value(f"thresholds.{category}", rows[category])
+        if not row:
+            raise current.fail(f"category {category} has no threshold")
+        for indicator, threshold in row.items():
+            if indicator not in definitions:
+                raise current.fail(f"category {category}: indicator {indicator!r} is not defined")
+            ceiling = _BASIS_POINTS if definitions[indicator][0] == "bp" else _INT64_MAX
+            if (
+                isinstance(threshold, bool)
+                or not isinstance(threshold, int)
+                or not 0 <= threshold <= ceiling
+            ):
+                raise current.fail(
+                    f"category {category}, {indicator}: threshold {threshold!r}, want an "
+                    f"integer 0..{ceiling}"
+                )
+        thresholds[category] = dict(row)
+    unused = set(definitions) - {i for row in thresholds.values() for i in row}
+    if unused:
+        raise current.fail(f"indicators {sorted(unused)} are defined but have no threshold")
+    current.text("note", empty=True)
+    return (_Table(thresholds, definitions),)
+
+
+def _read_round_opened(current: _Event) -> Fields:
+    year = current.count("year", low=_FIRST_ROUND_YEAR, high=2100)  # R1
+    current.require_id(uuid5(ROUND_NAMESPACE, str(year)), f"uuid5 of year {year}")
+    data_year = current.integer("data_year")
+    if data_year != year - 1:
+        raise current.fail(f"data_year {data_year}: want {year - 1}")
+    names = ("update_window_start", "update_window_end", "filing_deadline", "review_deadline")
+    days = [current.day(name) for name in names]
+    for name, day in zip(names, days, strict=True):
+        if day.year != year:
+            raise current.fail(f"{name} {day}: want a day of {year}")
+    if days != sorted(days):
+        raise current.fail(f"want {' <= '.join(names)}, got {', '.join(map(str, days))}")
+    opt_in_required = current.boolean("opt_in_required")
+    _, update_end, filing, review = (_closes_at(day) for day in days)
+    return year, data_year, filing, review, update_end, opt_in_required
+
+
+def _read_evaluation_started(current: _Event) -> Fields:
+    if current.uuid("benchmark_table_id") != str(BENCHMARK_TABLE_ID):  # R2
+        raise current.fail(f"benchmark_table_id: want {BENCHMARK_TABLE_ID}")
+    return current.count("benchmark_version", low=1), current.timestamp()
+
+
+def _read_list_published(current: _Event) -> Fields:
+    certified = current.texts("certified_product_ids")  # R3
+    for product_id in certified:
+        if not _CANONICAL_UUID.fullmatch(product_id):
+            raise current.fail(f"certified product id {product_id!r}: want a UUID")
+    if certified != sorted(set(certified)):
+        raise current.fail("certified_product_ids: want them sorted, each once")
+    days = current.count("objection_days", low=1, high=_OBJECTION_DAYS_MAX)
+    start = current.instant("objection_window_start")
+    end = current.instant("objection_window_end")
+    if start != current.timestamp():
+        raise current.fail(f"objection_window_start {start}: want the publication's time")
+    if end != start + timedelta(days=days):
+        raise current.fail(f"objection_window_end {end}: want {days} days after {start}")
+    return certified, start, end
+
+
+def _read_opted_in(current: _Event) -> Fields:
+    year = current.count("round_year", low=_FIRST_ROUND_YEAR, high=2100)  # I1
+    product_id = current.uuid("product_id")
+    current.require_id(
+        uuid5(OPT_IN_NAMESPACE, f"{year}\x1f{product_id}"), "uuid5 of round_year and product_id"
+    )
+    filer_uscc = current.text("filer_uscc")
+    current.head.require_acts_for(filer_uscc)
+    count = current.field("filer_valid_patents")
+    if count is not None and (
+        isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= _INT64_MAX
+    ):
+        raise current.fail(f"filer_valid_patents {count!r}: want null or a non-negative integer")
+    return year, product_id, filer_uscc, count, current.timestamp()
+
+
+def _read_subject(current: _Event) -> Fields:
+    year = current.count("round_year", low=_FIRST_ROUND_YEAR, high=2100)  # D1
+    product_id = current.uuid("product_id")
+    current.require_id(
+        uuid5(CERTIFICATION_NAMESPACE, f"{year}\x1f{product_id}"),
+        "uuid5 of round_year and product_id",
+    )
+    return (
+        year, current.integer("data_year"), product_id, current.count("product_version", low=1),
+        current.text("filer_uscc"), current.text("region_code"), current.category(),
+    )  # fmt: skip
+
+
+def _read_inputs(current: _Event) -> _Inputs:
+    raw = current.mapping("inputs")  # D3
+    if set(raw) != set(_INPUTS):
+        raise current.fail(f"inputs has {sorted(map(str, raw))}: want {sorted(_INPUTS)}")
+    counts: list[int] = []
+    for name in _INPUTS:
+        value = raw[name]
+        if value is None and name == "filer_valid_patents":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT64_MAX:
+            raise current.fail(f"inputs.{name} is {value!r}: want a non-negative integer")
+        counts.append(value)
+    sales, exports, profit, ip_spending, patents, inventions = counts[:6]
+    valid = counts[6] if len(counts) == len(_INPUTS) else None  # null: unknown
+    return _Inputs(sales, exports, profit, ip_spending, patents, inventions, valid)
+
+
+_INDICATOR_KEYS: Final = frozenset(
+    {"indicator", "unit", "comparison", "value", "threshold", "passed"}
+)
+
+
+def _read_indicator(
+    current: _Event, record: Mapping[Any, Any], inputs: _Inputs
+) -> tuple[tuple[Any, ...], bool | None]:
+    """One indicator entry, its value and verdict recomputed (D3): (id, unit, comparison,
+    threshold) for the stateful check, and whether it passed (None: unknown)."""
+    if set(record) != _INDICATOR_KEYS:
+        raise current.fail(f"indicator entry {dict(record)!r}: want {sorted(_INDICATOR_KEYS)}")
+    indicator, comparison = record["indicator"], record["comparison"]
+    threshold, value, passed = record["threshold"], record["value"], record["passed"]
+    formula = _INDICATORS.get(indicator) if isinstance(indicator, str) else None
+    if formula is None:
+        raise current.fail(f"indicator {indicator!r}: want one of {sorted(_INDICATORS)}")
+    if isinstance(threshold, bool) or not isinstance(threshold, int):
+        raise current.fail(f"indicator {indicator}: threshold {threshold!r}, want an integer")
+    want_value = formula[2](inputs)
+    if type(value) is not type(want_value) or value != want_value:
+        raise current.fail(
+            f"indicator {indicator} has value {value!r}: its formula gives {want_value!r}"
+        )
+    if comparison not in ("at_least", "at_most"):
+        raise current.fail(f"indicator {indicator}: comparison {comparison!r}")
+    want_passed: bool | None = None
+    if want_value is not None:
+        want_passed = (
+            want_value >= threshold if comparison == "at_least" else want_value <= threshold
+        )
+    if passed is not want_passed:
+        raise current.fail(f"indicator {indicator} passed={passed!r}: want {want_passed!r}")
+    return (indicator, record["unit"], comparison, threshold), want_passed
+
+
+def _read_evaluated(current: _Event, *, certified: bool) -> Fields:
+    subject = _read_subject(current)
+    if current.uuid("benchmark_table_id") != str(BENCHMARK_TABLE_ID):  # D3
+        raise current.fail(f"benchmark_table_id: want {BENCHMARK_TABLE_ID}")
+    version = current.count("benchmark_version", low=1)
+    inputs = _read_inputs(current)
+    rows: list[tuple[Any, ...]] = []
+    known: list[bool] = []
+    for record in current.records("indicators"):
+        row, passed = _read_indicator(current, record, inputs)
+        rows.append(row)
+        if passed is not None:
+            known.append(passed)
+    ids = [row[0] for row in rows]
+    if ids != sorted(set(ids)):
+        raise current.fail(f"indicators {ids}: want them sorted by id, each once")
+    rule = current.text("rule")
+    if rule != _RULE:
+        raise current.fail(f"rule {rule!r}: want {_RULE!r}")
+    if (bool(known) and all(known)) != certified:
+        outcome = "Certified" if not certified else "NotCertified"
+        raise current.fail(f"the indicators under rule {_RULE}: want {outcome}")
+    return subject, version, inputs, tuple(rows)
+
+
+def _read_certified(current: _Event) -> Fields:
+    return _read_evaluated(current, certified=True)
+
+
+def _read_not_certified(current: _Event) -> Fields:
+    return _read_evaluated(current, certified=False)
+
+
+def _read_not_eligible(current: _Event) -> Fields:
+    subject = _read_subject(current)  # D2
+    status, data_year = current.text("product_status"), current.integer("product_data_year")
+    codes = []
+    for record in current.records("reasons"):
+        code, detail = record.get("reason"), record.get("detail")
+        if not isinstance(code, str) or code not in _INELIGIBILITY:
+            raise current.fail(f"reason {code!r}: want one of {list(_INELIGIBILITY)}")
+        if not isinstance(detail, str) or not detail:
+            raise current.fail(f"reason {code} has detail {detail!r}: want text")
+        codes.append(code)
+    return subject, status, data_year, tuple(codes)
+
+
+def _read_revoked(current: _Event) -> Fields:
+    current.text("reason")  # D4
+    return (current.uuid("objection_id"),)
+
+
+def _read_objection_filed(current: _Event) -> Fields:
+    year = current.count("round_year", low=_FIRST_ROUND_YEAR, high=2100)  # O1
+    product_id = current.uuid("product_id")
+    certification_id = current.uuid("certification_id")
+    if certification_id != str(uuid5(CERTIFICATION_NAMESPACE, f"{year}\x1f{product_id}")):
+        raise current.fail(f"certification_id {certification_id}: want uuid5 of year and product")
+    current.text("reason")
+    return year, certification_id, current.timestamp()
+
+
 def replay(events: Iterable[LoggedEvent]) -> ReplaySummary:
     """Replay a whole log (in log order) and summarise it.
 
@@ -760,6 +1587,38 @@ def replay(events: Iterable[LoggedEvent]) -> ReplaySummary:
     for event in events:
         checker.apply(event)
     return checker.finish()
+
+
+def _upheld_error(upheld: _Head, what: str) -> InvalidReplayError:
+    """E6 failed: the error names the ObjectionUpheld left without its revocation."""
+    return upheld.fail(
+        "ObjectionUpheld is not followed by the CertificationRevoked of its save: " + what
+    )
+
+
+def _remember(aggregate: _Aggregate) -> None:
+    """A filing keeps what certification reads of each of its versions."""
+    if aggregate.kind == PRODUCT:
+        aggregate.history.append(_facts(aggregate))
+
+
+def _facts(product: _Aggregate) -> _Facts:
+    """What certification reads of a filing as it is now (after its latest event)."""
+    submitted_at = product.submitted_at
+    if submitted_at is None:  # set by ProductFiled, the only way a product exists
+        raise ValueError("a replayed product without its filing time")
+    return _Facts(
+        product.status,
+        product.data_year,
+        product.category,
+        product.figures,
+        len(product.patents),
+        product.inventions,
+        submitted_at,
+        product.revised,
+        product.approved_at,
+        bool(product.open_disputes),
+    )
 
 
 def _unbound_error(filed: _Head, what: str) -> InvalidReplayError:
@@ -812,6 +1671,28 @@ _CREATIONS: Final[Mapping[str, _Creation]] = MappingProxyType(
             _read_conversion_opened,
             ReplayChecker._conversion_opened,
         ),
+        BENCHMARKS_DEFINED: _Creation(
+            BENCHMARKS, _roles(_CERTIFIER), _read_benchmarks, ReplayChecker._benchmarks_defined
+        ),
+        ROUND_OPENED: _Creation(
+            ROUND, _roles(_CERTIFIER), _read_round_opened, ReplayChecker._round_opened
+        ),
+        OPTED_IN: _Creation(OPT_IN, _roles(_FILER_ROLE), _read_opted_in, ReplayChecker._opted_in),
+        CERTIFIED: _Creation(
+            CERTIFICATION, _roles(_CERTIFIER), _read_certified, ReplayChecker._certified
+        ),
+        NOT_CERTIFIED: _Creation(
+            CERTIFICATION, _roles(_CERTIFIER), _read_not_certified, ReplayChecker._not_certified
+        ),
+        NOT_ELIGIBLE: _Creation(
+            CERTIFICATION, _roles(_CERTIFIER), _read_not_eligible, ReplayChecker._not_eligible
+        ),
+        OBJECTION_FILED: _Creation(
+            OBJECTION,
+            _roles(_FILER_ROLE, _INSTITUTION, _REVIEWER, _REGIONAL_ADMIN),
+            _read_objection_filed,
+            ReplayChecker._objection_filed,
+        ),
     }
 )
 _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
@@ -829,7 +1710,7 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
             FILER, _roles(_FILER_ROLE), _read_nothing, ReplayChecker._filer_resubmitted
         ),
         FILING_APPROVED: _Change(
-            PRODUCT, _roles(_REVIEWER), _read_nothing, ReplayChecker._filing_approved
+            PRODUCT, _roles(_REVIEWER), _read_timestamp, ReplayChecker._filing_approved
         ),
         FILING_REJECTED: _Change(
             PRODUCT, _roles(_REVIEWER), _read_reason, ReplayChecker._filing_rejected
@@ -863,6 +1744,27 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
             _roles(_INSTITUTION),
             _read_conversion_reported,
             ReplayChecker._conversion_reported,
+        ),
+        BENCHMARKS_REVISED: _Change(
+            BENCHMARKS, _roles(_CERTIFIER), _read_benchmarks, ReplayChecker._benchmarks_revised
+        ),
+        EVALUATION_STARTED: _Change(
+            ROUND,
+            _roles(_CERTIFIER),
+            _read_evaluation_started,
+            ReplayChecker._evaluation_started,
+        ),
+        LIST_PUBLISHED: _Change(
+            ROUND, _roles(_CERTIFIER), _read_list_published, ReplayChecker._list_published
+        ),
+        CERTIFICATION_REVOKED: _Change(
+            CERTIFICATION, _roles(_CERTIFIER), _read_revoked, ReplayChecker._certification_revoked
+        ),
+        OBJECTION_DISMISSED: _Change(
+            OBJECTION, _roles(_CERTIFIER), _read_reason, ReplayChecker._objection_dismissed
+        ),
+        OBJECTION_UPHELD: _Change(
+            OBJECTION, _roles(_CERTIFIER), _read_reason, ReplayChecker._objection_upheld
         ),
     }
 )

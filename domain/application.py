@@ -17,6 +17,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.actor import Actor, Role
+from domain.certification_commands import CertificationCommands
 from domain.conversion import PatentConversion, conversion_record_id
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
 from domain.errors import (
@@ -63,8 +64,12 @@ TAggregate = TypeVar("TAggregate", Filer, Product, ProductKeyReservation, Patent
 _INSTITUTION_AUTHORITIES = frozenset({"1", "5"})
 
 
-class PatentLedger(Application[UUID]):
-    """Filers, product filings, reviews, revisions, disputes and conversion feedback."""
+class PatentLedger(CertificationCommands, Application[UUID]):
+    """Filers, product filings, reviews, revisions, disputes and conversion feedback.
+
+    The annual certification's commands come from ``CertificationCommands``
+    (domain/certification_commands.py).
+    """
 
     name = "PatentLedger"
     env = {  # noqa: RUF012 (eventsourcing reads this class attribute by convention)

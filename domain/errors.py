@@ -199,3 +199,92 @@ class VersionMismatchError(DomainError):
     """
 
     code = "version_mismatch"
+
+
+# --- annual certification (domain/certification*.py, domain/benchmarks.py, domain/objection.py) -
+class CertificationDatesInvalidError(InvalidValueError):
+    """A round's deadlines or windows are not in order (or not dates)."""
+
+    code = "certification_dates_invalid"
+
+
+class BenchmarksInvalidError(InvalidValueError):
+    """A benchmark table is incomplete, names an unknown indicator or has a bad threshold."""
+
+    code = "benchmarks_invalid"
+
+
+class PatentCountInvalidError(InvalidValueError):
+    """An opt-in's count of the filer's valid patents is negative or below the product's."""
+
+    code = "patent_count_invalid"
+
+
+class CertificationRoundNotFoundError(NotFoundError):
+    code = "certification_round_not_found"
+
+
+class BenchmarksNotFoundError(NotFoundError):
+    """No benchmark table has been set, or not the version asked for."""
+
+    code = "benchmarks_not_found"
+
+
+class CertificationNotFoundError(NotFoundError):
+    """The product has no certification decision in that round."""
+
+    code = "certification_not_found"
+
+
+class ObjectionNotFoundError(NotFoundError):
+    code = "objection_not_found"
+
+
+class CertificationRoundExistsError(DomainError):
+    code = "certification_round_exists"
+
+
+class CertificationRoundStateError(DomainError):
+    """The round is not at the stage the command needs (e.g. publishing before evaluating)."""
+
+    code = "certification_round_state"
+
+
+class EvaluationTooEarlyError(DomainError):
+    """Evaluation starts only once the round's review deadline has passed."""
+
+    code = "evaluation_too_early"
+
+
+class OptInClosedError(DomainError):
+    """Opting in is possible from the round's opening to its filing deadline."""
+
+    code = "opt_in_closed"
+
+
+class AlreadyOptedInError(DomainError):
+    code = "already_opted_in"
+
+
+class ObjectionWindowClosedError(DomainError):
+    """Objections are filed only during the published list's objection window."""
+
+    code = "objection_window_closed"
+
+
+class ProductNotCertifiedError(DomainError):
+    """The product is not (or no longer) certified in that round."""
+
+    code = "product_not_certified"
+
+
+class ObjectionNotOpenError(DomainError):
+    """The objection was already dismissed or upheld."""
+
+    code = "objection_not_open"
+
+
+class ObjectionIdTakenError(DomainError):
+    """A client-supplied objection id is already used."""
+
+    code = "objection_id_taken"

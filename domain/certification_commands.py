@@ -1,0 +1,743 @@
+"""The annual certification's commands and queries, mixed into ``PatentLedger``.
+
+Each command authorises its actor, reads what it needs, lets the aggregates check their rules
+and saves in one atomic ``save()``, like the rest of domain/application.py. Commands whose rule
+reads the time (evaluation after the review deadline, opt-ins until the filing deadline,
+objections during the window) run under one frozen instant, so the rule and the event's
+timestamp see the same moment, which is what the offline auditor re-checks.
+
+Roles (domain.actor.Role): the certifier sets benchmarks, opens rounds, runs the evaluation,
+publishes and decides objections; a filer opts in its own products; objections are filed by
+filers (not against their own product), institutions, reviewers and regional administrators
+(within their region) — every authenticated role but the auditor (read only), the system and
+the certifier, who judges them.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from uuid import UUID, uuid4
+
+from domain import clock
+from domain.actor import Actor, Role
+from domain.benchmarks import (
+    BENCHMARK_TABLE_ID,
+    BenchmarkTable,
+    BenchmarkValues,
+    IndicatorInputs,
+    assess,
+    define_benchmarks,
+)
+from domain.certification import (
+    CertificationStatus,
+    ProductCertification,
+    ProductFacts,
+    Subject,
+    certification_id_for,
+    decide_evaluated,
+    decide_not_eligible,
+    ineligibility,
+)
+from domain.certification_opt_in import CertificationOptIn, opt_in_id_for
+from domain.certification_round import (
+    CertificationRound,
+    RoundCalendar,
+    RoundStatus,
+    open_round,
+    parse_day,
+    round_id_for,
+)
+from domain.errors import (
+    ActorNotPermittedError,
+    AlreadyOptedInError,
+    BenchmarksNotFoundError,
+    CertificationNotFoundError,
+    CertificationRoundExistsError,
+    CertificationRoundNotFoundError,
+    CertificationRoundStateError,
+    ConcurrentUpdateError,
+    InvalidValueError,
+    NotFoundError,
+    ObjectionIdTakenError,
+    ObjectionNotFoundError,
+    PatentCountInvalidError,
+    ProductNotCertifiedError,
+    ProductNotOwnedError,
+    ReasonRequiredError,
+    VersionMismatchError,
+)
+from domain.objection import Objection, file_objection
+from domain.product import Product, ProductStatus
+from domain.values import IndustryCategory, RegionCode, Year, clean_text
+
+if TYPE_CHECKING:
+    from domain.filer import Filer
+
+OBJECTOR_ROLES: Final = (Role.FILER, Role.INSTITUTION, Role.REVIEWER, Role.REGIONAL_ADMIN)
+DECISION_BATCH: Final = 200  # decisions per save during a run
+_PAGE: Final = 1_000
+
+T = TypeVar("T")
+
+
+def _topic(aggregate: type, event_name: str) -> str:
+    """The stored topic of an event class (eventsourcing's ``module:qualname``)."""
+    cls = getattr(aggregate, event_name)
+    return f"{cls.__module__}:{cls.__qualname__}"
+
+
+PRODUCT_FILED_TOPIC: Final = _topic(Product, "ProductFiled")
+DECISION_TOPICS: Final = tuple(
+    _topic(ProductCertification, name) for name in ("Certified", "NotCertified", "NotEligible")
+)
+
+
+@contextmanager
+def _frozen_now() -> Iterator[datetime]:
+    """One instant for the rule and every event created inside."""
+    now = clock.now()
+    with clock.using_clock(lambda: now):
+        yield now
+
+
+@dataclass
+class EvaluationReport:
+    """What one ``run_certification`` did. Product ids in the order they were filed."""
+
+    year: int
+    benchmark_version: int
+    certified: list[UUID] = field(default_factory=list)
+    not_certified: list[UUID] = field(default_factory=list)
+    not_eligible: list[tuple[UUID, list[dict[str, str]]]] = field(default_factory=list)
+    already_decided: int = 0  # by an earlier (or a concurrent) run: nothing new recorded
+    withdrawn: int = 0  # withdrawn filings are not considered
+
+    def record(self, decision: ProductCertification) -> None:
+        if decision.status is CertificationStatus.CERTIFIED:
+            self.certified.append(decision.product_id)
+        elif decision.status is CertificationStatus.NOT_CERTIFIED:
+            self.not_certified.append(decision.product_id)
+        else:
+            self.not_eligible.append((decision.product_id, decision.reasons))
+
+    def not_eligible_by_reason(self) -> Counter[str]:
+        """Each ineligible product counted once, under its first reason."""
+        return Counter(reasons[0]["reason"] for _, reasons in self.not_eligible)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReminder:
+    """A filing that must be revised to the round's data year (年度更新)."""
+
+    filer_uscc: str
+    filer_name: str
+    product_id: UUID
+    product_name: str
+    model: str
+    status: str
+    data_year: int
+    wanted_data_year: int
+    update_window_end: str
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Decisions of a round in one category or district; ``certified`` excludes revoked."""
+
+    key: str
+    name: str
+    certified: int
+    not_certified: int
+    revoked: int
+    not_eligible: int
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "certified": self.certified,
+            "not_certified": self.not_certified,
+            "revoked": self.revoked,
+            "not_eligible": self.not_eligible,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CertificationReport:
+    year: int
+    by_category: list[Tally]
+    by_district: list[Tally]
+    total: Tally
+
+
+class CertificationCommands:
+    """Benchmarks, rounds, opt-ins, evaluation, publication and objections.
+
+    Mixed into ``domain.application.PatentLedger``, whose reading and saving it uses.
+    """
+
+    if TYPE_CHECKING:
+
+        def _find(self, aggregate_id: UUID) -> Any | None: ...
+        def _save(self, *aggregates: Any) -> None: ...
+        def get_product(self, product_id: UUID) -> Product: ...
+        def get_filer(self, filer_id: UUID) -> Filer: ...
+
+    # --- reading ----------------------------------------------------------------------------
+    def _ledger_recorder(self) -> Any:
+        """The application's recorder (eventsourcing's ``Application.recorder``)."""
+        return cast("Any", self).recorder
+
+    def _ledger_repository(self) -> Any:
+        """The application's repository (eventsourcing's ``Application.repository``)."""
+        return cast("Any", self).repository
+
+    def _load(self, cls: type[T], aggregate_id: UUID, error: type[NotFoundError], what: str) -> T:
+        found = self._find(aggregate_id)
+        if not isinstance(found, cls):
+            raise error(f"no {what}", id=str(aggregate_id))
+        return found
+
+    def get_benchmarks(self, version: int | None = None) -> BenchmarkTable:
+        """The benchmark table, at ``version`` (default: the latest)."""
+        table = self._load(
+            BenchmarkTable,
+            BENCHMARK_TABLE_ID,
+            BenchmarksNotFoundError,
+            "benchmark table: set one first",
+        )
+        if version is None or version == table.version:
+            return table
+        if isinstance(version, bool) or not 1 <= version < table.version:
+            raise BenchmarksNotFoundError(
+                f"no benchmark version {version}: want 1..{table.version}", version=version
+            )
+        found: BenchmarkTable = self._ledger_repository().get(BENCHMARK_TABLE_ID, version=version)
+        return found
+
+    def get_round(self, year: int) -> CertificationRound:
+        return self._load(
+            CertificationRound,
+            round_id_for(year),
+            CertificationRoundNotFoundError,
+            f"certification round {year}",
+        )
+
+    def get_certification(self, year: int, product_id: UUID) -> ProductCertification:
+        return self._load(
+            ProductCertification,
+            certification_id_for(year, product_id),
+            CertificationNotFoundError,
+            f"decision on product {product_id} in round {year}",
+        )
+
+    def get_opt_in(self, year: int, product_id: UUID) -> CertificationOptIn | None:
+        found = self._find(opt_in_id_for(year, product_id))
+        return found if isinstance(found, CertificationOptIn) else None
+
+    def get_objection(self, objection_id: UUID) -> Objection:
+        return self._load(
+            Objection, objection_id, ObjectionNotFoundError, f"objection {objection_id}"
+        )
+
+    def _originators(self, topics: Sequence[str]) -> list[UUID]:
+        """Ids of the aggregates of events with ``topics``, in log order, each once."""
+        found: dict[UUID, None] = {}
+        start = 1
+        while page := self._ledger_recorder().select_notifications(
+            start=start, limit=_PAGE, topics=topics
+        ):
+            for notification in page:
+                found[notification.originator_id] = None
+            start = page[-1].id + 1
+        return list(found)
+
+    def filing_ids(self) -> list[UUID]:
+        """Every filing ever made, in the order filed."""
+        return self._originators([PRODUCT_FILED_TOPIC])
+
+    def certification_decisions(self, year: int) -> list[ProductCertification]:
+        """The decisions of round ``year``, in the order the products were filed."""
+        decided = set(self._originators(DECISION_TOPICS))
+        found = []
+        for product_id in self.filing_ids():
+            certification_id = certification_id_for(year, product_id)
+            if certification_id in decided:
+                found.append(
+                    self._load(
+                        ProductCertification,
+                        certification_id,
+                        CertificationNotFoundError,
+                        "decision",
+                    )
+                )
+        return found
+
+    def certification_reminders(self, year: int) -> list[UpdateReminder]:
+        """Filings not withdrawn whose data are older than round ``year``'s data year."""
+        round_ = self.get_round(year)
+        reminders = []
+        for product_id in self.filing_ids():
+            product = self.get_product(product_id)
+            if product.status is ProductStatus.WITHDRAWN or product.data_year >= round_.data_year:
+                continue
+            filer = self.get_filer(product.filer_id)
+            reminders.append(
+                UpdateReminder(
+                    filer_uscc=product.filer_uscc,
+                    filer_name=filer.name,
+                    product_id=product.id,
+                    product_name=product.name,
+                    model=product.model,
+                    status=product.status.value,
+                    data_year=product.data_year,
+                    wanted_data_year=round_.data_year,
+                    update_window_end=round_.update_window_end,
+                )
+            )
+        return sorted(reminders, key=lambda r: (r.filer_uscc, r.product_name, r.model))
+
+    def certification_report(self, year: int) -> CertificationReport:
+        """Round ``year``'s decisions counted per industry category and per district."""
+        self.get_round(year)
+        decisions = self.certification_decisions(year)
+        categories = {c.value: c.label_zh for c in IndustryCategory}
+        districts = sorted({d.region_code for d in decisions})
+        return CertificationReport(
+            year=year,
+            by_category=[
+                _tally(code, name, [d for d in decisions if d.category == code])
+                for code, name in categories.items()
+            ],
+            by_district=[
+                _tally(code, _district_name(code), [d for d in decisions if d.region_code == code])
+                for code in districts
+            ],
+            total=_tally("total", "合计", decisions),
+        )
+
+    # --- benchmarks -------------------------------------------------------------------------
+    def set_benchmarks(
+        self, actor: Actor, values: BenchmarkValues, *, expected_version: int | None = None
+    ) -> int:
+        """Set the whole benchmark table as its next version; returns the version in force.
+
+        Setting the table the latest version already holds records nothing.
+        """
+        actor.require(Role.CERTIFIER)
+        table = self._find(BENCHMARK_TABLE_ID)
+        if table is None:
+            table = define_benchmarks(values, actor.as_record())
+        else:
+            _expect(table, expected_version)
+            if table.holds(values):
+                return int(table.version)
+            table.revise(values, actor.as_record())
+        self._save(table)
+        return int(table.version)
+
+    # --- rounds -----------------------------------------------------------------------------
+    def open_certification_round(
+        self,
+        actor: Actor,
+        year: int,
+        *,
+        filing_deadline: str | None = None,
+        review_deadline: str | None = None,
+        opt_in_required: bool | None = None,
+        update_window_start: str | None = None,
+        update_window_end: str | None = None,
+    ) -> UUID:
+        """Open round ``year`` (data year ``year - 1``); unset dates take the notices' defaults."""
+        actor.require(Role.CERTIFIER)
+        default = RoundCalendar.default(Year(year).value)
+
+        def day(text: str | None, name: str, fallback: Any) -> Any:
+            return fallback if text is None else parse_day(text, field=name)
+
+        calendar = RoundCalendar(
+            year=year,
+            filing_deadline=day(filing_deadline, "filing_deadline", default.filing_deadline),
+            review_deadline=day(review_deadline, "review_deadline", default.review_deadline),
+            opt_in_required=(
+                default.opt_in_required if opt_in_required is None else opt_in_required
+            ),
+            update_window_start=day(
+                update_window_start, "update_window_start", default.update_window_start
+            ),
+            update_window_end=day(
+                update_window_end, "update_window_end", default.update_window_end
+            ),
+        )
+        round_ = open_round(calendar, actor.as_record())
+        try:
+            self._save(round_)
+        except ConcurrentUpdateError:
+            raise CertificationRoundExistsError(
+                f"round {year} is already open", year=year
+            ) from None
+        return round_.id
+
+    def opt_in_to_certification(
+        self,
+        actor: Actor,
+        year: int,
+        product_id: UUID,
+        *,
+        filer_valid_patents: int | None = None,
+    ) -> UUID:
+        """The filer asks for its product to be evaluated in round ``year``.
+
+        ``filer_valid_patents``: how many valid patents the filer holds (owned or licensed),
+        at least as many as the product declares; it makes the patent-use share known.
+        """
+        actor.require(Role.FILER)
+        round_ = self.get_round(year)
+        product = self.get_product(product_id)
+        if actor.scope != product.filer_uscc:
+            raise ProductNotOwnedError(
+                f"product {product.id} belongs to another filer", product_id=str(product.id)
+            )
+        product.check_not_withdrawn()
+        if filer_valid_patents is not None and (
+            isinstance(filer_valid_patents, bool)
+            or not isinstance(filer_valid_patents, int)
+            or not len(product.patents) <= filer_valid_patents <= 2**31
+        ):
+            raise PatentCountInvalidError(
+                f"filer_valid_patents {filer_valid_patents!r}: want at least the "
+                f"{len(product.patents)} patent(s) the product declares",
+            )
+        with _frozen_now() as now:
+            round_.check_accepts_opt_in(now)
+            opt_in = CertificationOptIn(
+                round_year=round_.year,
+                product_id=str(product.id),
+                filer_uscc=product.filer_uscc,
+                filer_valid_patents=filer_valid_patents,
+                actor=actor.as_record(),
+            )
+        try:
+            self._save(opt_in)
+        except ConcurrentUpdateError:
+            raise AlreadyOptedInError(
+                f"product {product.id} is already opted in to round {year}",
+                product_id=str(product.id),
+            ) from None
+        return opt_in.id
+
+    # --- evaluation (分产业认定) --------------------------------------------------------------
+    def run_certification(
+        self, actor: Actor, year: int, *, benchmark_version: int | None = None
+    ) -> EvaluationReport:
+        """Decide every filing of round ``year`` that no run has decided yet.
+
+        The first run pins the benchmark table version (default: the latest) and needs the
+        review deadline to have passed. Withdrawn filings are skipped; every other filing gets
+        ``Certified``, ``NotCertified`` or ``NotEligible``. Idempotent: decided filings are
+        counted as ``already_decided`` and never decided twice, even by concurrent runs.
+        """
+        actor.require(Role.CERTIFIER)
+        round_ = self._evaluating_round(actor, year, benchmark_version)
+        pinned = round_.benchmark_version
+        if pinned is None:  # _evaluating_round returns a round in evaluation
+            raise CertificationRoundStateError(f"round {year} has no benchmark version")
+        table = self.get_benchmarks(pinned)
+        report = EvaluationReport(year=year, benchmark_version=pinned)
+        decided = set(self._originators(DECISION_TOPICS))
+        batch: list[UUID] = []
+        for product_id in self.filing_ids():
+            if certification_id_for(year, product_id) in decided:
+                report.already_decided += 1
+                continue
+            batch.append(product_id)
+            if len(batch) == DECISION_BATCH:
+                self._decide_batch(actor, round_, table, batch, report)
+                batch = []
+        self._decide_batch(actor, round_, table, batch, report)
+        return report
+
+    def _evaluating_round(
+        self, actor: Actor, year: int, benchmark_version: int | None
+    ) -> CertificationRound:
+        round_ = self.get_round(year)
+        if round_.status is RoundStatus.OPENED:
+            table = self.get_benchmarks(benchmark_version)
+            with _frozen_now() as now:
+                round_.start_evaluation(BENCHMARK_TABLE_ID, table.version, now, actor.as_record())
+            try:
+                self._save(round_)
+            except ConcurrentUpdateError:  # a concurrent run started it first
+                round_ = self.get_round(year)
+        elif benchmark_version is not None and benchmark_version != round_.benchmark_version:
+            raise CertificationRoundStateError(
+                f"round {year} evaluates against benchmark version {round_.benchmark_version}, "
+                f"pinned when its evaluation started, not {benchmark_version}",
+                year=year,
+            )
+        round_.check_evaluating()
+        return round_
+
+    def _decide_batch(
+        self,
+        actor: Actor,
+        round_: CertificationRound,
+        table: BenchmarkTable,
+        product_ids: list[UUID],
+        report: EvaluationReport,
+    ) -> None:
+        made = []
+        for product_id in product_ids:
+            decision = self._decide(actor, round_, table, product_id)
+            if decision is None:
+                report.withdrawn += 1
+            else:
+                made.append(decision)
+        if not made:
+            return
+        try:
+            self._save(*made)
+        except ConcurrentUpdateError:
+            # A concurrent run decided some of them: decide again one by one (the failed save
+            # consumed the pending events), counting the lost races as already decided.
+            for product_id in [decision.product_id for decision in made]:
+                again = self._decide(actor, round_, table, product_id)
+                if again is None:
+                    report.withdrawn += 1
+                    continue
+                try:
+                    self._save(again)
+                except ConcurrentUpdateError:
+                    report.already_decided += 1
+                else:
+                    report.record(again)
+            return
+        for decision in made:
+            report.record(decision)
+
+    def _decide(
+        self,
+        actor: Actor,
+        round_: CertificationRound,
+        table: BenchmarkTable,
+        product_id: UUID,
+    ) -> ProductCertification | None:
+        """The decision on one filing (unsaved), or ``None`` if it is withdrawn."""
+        history = list(self._ledger_repository().event_store.get(product_id))
+        product: Any = None
+        for stored in history:
+            product = stored.mutate(product)
+        if not isinstance(product, Product):
+            raise CertificationNotFoundError(f"{product_id} is not a filing", id=str(product_id))
+        if product.status is ProductStatus.WITHDRAWN:
+            return None
+        filer = self.get_filer(product.filer_id)
+        opt_in = self.get_opt_in(round_.year, product.id)
+        subject = Subject(
+            round_year=round_.year,
+            data_year=round_.data_year,
+            product_id=product.id,
+            product_version=product.version,
+            filer_uscc=product.filer_uscc,
+            region_code=filer.region_code,
+            category=product.category,
+        )
+        reasons = ineligibility(
+            ProductFacts.of_history(product, history), round_, opted_in=opt_in is not None
+        )
+        if reasons:
+            return decide_not_eligible(
+                subject,
+                product_status=product.status.value,
+                product_data_year=product.data_year,
+                reasons=reasons,
+                actor=actor.as_record(),
+            )
+        inputs = IndicatorInputs.of_filing(
+            product.figures,
+            product.patents,
+            opt_in.filer_valid_patents if opt_in is not None else None,
+        )
+        return decide_evaluated(
+            subject,
+            benchmark_table_id=table.id,
+            benchmark_version=table.version,
+            inputs=inputs.as_record(),
+            assessments=assess(inputs, table.thresholds[product.category], table.indicators),
+            actor=actor.as_record(),
+        )
+
+    # --- publication and objections (公示与异议) ----------------------------------------------
+    def publish_certified_list(self, actor: Actor, year: int, *, objection_days: int) -> int:
+        """Publish round ``year``'s certified list; objections are taken for the next days.
+
+        Every filing not withdrawn must have been decided (run the evaluation again first if
+        filings arrived since): the list is then complete, and no decision follows it.
+        """
+        actor.require(Role.CERTIFIER)
+        round_ = self.get_round(year)
+        round_.check_evaluating()
+        decisions = {d.product_id: d for d in self.certification_decisions(year)}
+        undecided = [
+            pid
+            for pid in self.filing_ids()
+            if pid not in decisions and self.get_product(pid).status is not ProductStatus.WITHDRAWN
+        ]
+        if undecided:
+            raise CertificationRoundStateError(
+                f"round {year}: {len(undecided)} filing(s) are not decided yet; run the "
+                "evaluation again before publishing",
+                undecided=[str(pid) for pid in undecided[:20]],
+            )
+        certified = [
+            str(pid) for pid, d in decisions.items() if d.status is CertificationStatus.CERTIFIED
+        ]
+        with _frozen_now() as now:
+            round_.publish(certified, objection_days, now, actor.as_record())
+        self._save(round_)
+        return int(round_.version)
+
+    def file_objection(
+        self,
+        actor: Actor,
+        year: int,
+        product_id: UUID,
+        reason: str,
+        *,
+        objection_id: UUID | None = None,
+    ) -> UUID:
+        """Object to a product certified in round ``year``, during its objection window."""
+        actor.require(*OBJECTOR_ROLES)
+        round_ = self.get_round(year)
+        certification = self.get_certification(year, product_id)
+        if actor.role is Role.REGIONAL_ADMIN and not certification.region_code.startswith(
+            actor.scope or "\x00"
+        ):  # outside its region it sees nothing (404, like the registry)
+            raise CertificationNotFoundError(
+                f"no decision on product {product_id} in round {year}", id=str(product_id)
+            )
+        if actor.role is Role.FILER and actor.scope == certification.filer_uscc:
+            raise ActorNotPermittedError(
+                f"filer {actor.scope} cannot object to its own product", actor=actor.id
+            )
+        if (
+            certification.status is not CertificationStatus.CERTIFIED
+            or str(product_id) not in round_.certified_product_ids
+        ):
+            raise ProductNotCertifiedError(
+                f"product {product_id} is not on round {year}'s certified list "
+                f"({certification.status.value})",
+                product_id=str(product_id),
+                status=certification.status.value,
+            )
+        with _frozen_now() as now:
+            round_.check_objection_window(now)
+            objection = file_objection(
+                objection_id or uuid4(),
+                round_year=year,
+                product_id=str(product_id),
+                certification_id=str(certification.id),
+                reason=_reason(reason),
+                actor=actor.as_record(),
+            )
+        try:
+            self._save(objection)
+        except ConcurrentUpdateError:
+            raise ObjectionIdTakenError(
+                f"objection id {objection.id} is already used", objection_id=str(objection.id)
+            ) from None
+        return objection.id
+
+    def dismiss_objection(
+        self,
+        actor: Actor,
+        objection_id: UUID,
+        reason: str,
+        *,
+        year: int | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """The certifier dismisses an open objection; the certification stands."""
+        actor.require(Role.CERTIFIER)
+        objection = self._objection_of(objection_id, year)
+        _expect(objection, expected_version)
+        objection.dismiss(_reason(reason), actor.as_record())
+        self._save(objection)
+        return int(objection.version)
+
+    def uphold_objection(
+        self,
+        actor: Actor,
+        objection_id: UUID,
+        reason: str,
+        *,
+        year: int | None = None,
+        expected_version: int | None = None,
+    ) -> int:
+        """The certifier upholds an open objection: the certification is revoked, with reason.
+
+        ``ObjectionUpheld`` and ``CertificationRevoked`` are saved together, in that order.
+        """
+        actor.require(Role.CERTIFIER)
+        objection = self._objection_of(objection_id, year)
+        _expect(objection, expected_version)
+        certification = self._load(
+            ProductCertification,
+            objection.certification_id,
+            CertificationNotFoundError,
+            f"decision {objection.certification_id}",
+        )
+        text = _reason(reason)
+        objection.uphold(text, actor.as_record())
+        certification.revoke(str(objection.id), text, actor.as_record())
+        self._save(objection, certification)
+        return int(objection.version)
+
+    def _objection_of(self, objection_id: UUID, year: int | None) -> Objection:
+        objection = self.get_objection(objection_id)
+        if year is not None and objection.round_year != year:
+            raise ObjectionNotFoundError(
+                f"no objection {objection_id} in round {year}", id=str(objection_id)
+            )
+        return objection
+
+
+def _tally(key: str, name: str, decisions: list[ProductCertification]) -> Tally:
+    counts = Counter(d.status for d in decisions)
+    return Tally(
+        key=key,
+        name=name,
+        certified=counts[CertificationStatus.CERTIFIED],
+        not_certified=counts[CertificationStatus.NOT_CERTIFIED],
+        revoked=counts[CertificationStatus.REVOKED],
+        not_eligible=counts[CertificationStatus.NOT_ELIGIBLE],
+    )
+
+
+def _district_name(region_code: str) -> str:
+    try:
+        return RegionCode(region_code).name or ""
+    except InvalidValueError:  # recorded codes were valid when recorded; names may change
+        return ""
+
+
+def _reason(reason: str) -> str:
+    if not reason.strip():
+        raise ReasonRequiredError("a reason is required")
+    return clean_text(reason, field="reason", max_length=2000)
+
+
+def _expect(aggregate: Any, expected_version: int | None) -> None:
+    if expected_version is not None and aggregate.version != expected_version:
+        raise VersionMismatchError(
+            f"{type(aggregate).__name__.lower()} {aggregate.id} is at version "
+            f"{aggregate.version}, not {expected_version}: re-read it and decide again",
+            id=str(aggregate.id),
+            current_version=aggregate.version,
+            expected_version=expected_version,
+        )
