@@ -48,6 +48,15 @@ PRODUCT_EXAMPLE: dict[str, Any] = {
 }
 
 
+def _example(model: type[BaseModel]) -> Any:
+    """The first example a model documents (for the examples of the models that hold it)."""
+    extra = model.model_config.get("json_schema_extra")
+    if not isinstance(extra, dict):
+        raise TypeError(f"{model.__name__} documents no examples")
+    examples: list[Any] = extra["examples"]  # type: ignore[assignment]
+    return examples[0]
+
+
 class ProductView(BaseModel):
     """A filing as this caller may see it: public fields always, figures and review notes
     only for its filer, platform roles and its region's administrator."""
@@ -97,6 +106,14 @@ class ProductView(BaseModel):
 
 class ProductPage(BaseModel):
     """One page of the registry, in product id order."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"items": [_example(ProductView)], "next_cursor": "AAECAwQFBgcICQoLDA0ODw"}
+            ]
+        }
+    )
 
     items: list[ProductView]
     next_cursor: str | None = Field(
@@ -148,6 +165,10 @@ class FilerView(BaseModel):
 
 
 class FilerPage(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"items": [FILER_EXAMPLE], "next_cursor": None}]}
+    )
+
     items: list[FilerView]
     next_cursor: str | None = Field(
         description="Pass as ``cursor`` for the next page; null on the last page"
@@ -195,6 +216,14 @@ class TrailEvent(BaseModel):
 
 
 class Trail(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"product_id": _example(TrailEvent)["product_id"], "events": [_example(TrailEvent)]}
+            ]
+        }
+    )
+
     product_id: str
     events: list[TrailEvent] = Field(description="In log order")
 
@@ -232,6 +261,21 @@ class DisputeCheckReport(BaseModel):
 
     ``shared_patents`` and ``similar_filings`` list only filings the caller may see.
     """
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "product": _example(ProductView),
+                    "timeline": [_example(TrailEvent)],
+                    "shared_patents": [],
+                    "similar_filings": [],
+                    "disputes": [],
+                    "certifications": [],
+                }
+            ]
+        }
+    )
 
     product: dict[str, Any]
     timeline: list[TrailEvent]
@@ -275,6 +319,19 @@ class RegionRow(BaseModel):
 
 
 class RegionStatisticsBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "prefix": "3101",
+                    "level": "district",
+                    "as_of": None,
+                    "regions": [_example(RegionRow)],
+                }
+            ]
+        }
+    )
+
     prefix: str = Field(description="Region code prefix answered ('' = everywhere)")
     level: Level
     as_of: AsOfAnswer | None = Field(description="Null: the read models now")
@@ -299,6 +356,12 @@ class ConversionRow(BaseModel):
 
 
 class ConversionStatisticsBody(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"by": "category", "as_of": None, "rows": [_example(ConversionRow)]}]
+        }
+    )
+
     by: ConversionGrouping
     as_of: AsOfAnswer | None = Field(description="Null: the read models now")
     rows: list[ConversionRow]

@@ -497,7 +497,13 @@ def consistency_proof(
     responses={
         200: {
             "description": "ppl-audit-bundle/v1, one JSON object per line",
-            "content": {BUNDLE_MEDIA_TYPE: {"schema": {"type": "string"}}},
+            "content": {
+                BUNDLE_MEDIA_TYPE: {
+                    "schema": {"type": "string"},
+                    "example": '{"format": "ppl-audit-bundle/v1", "kind": "header", ...}\n'
+                    '{"kind": "event", "leaf_index": 0, ...}\n',
+                }
+            },
         },
         **problem_responses(401, 403, 404, 503),
     },

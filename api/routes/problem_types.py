@@ -11,7 +11,20 @@ from api.problems import API_PROBLEMS, ApiProblemError, domain_codes, problem_re
 router = APIRouter(tags=["problems"])
 
 
-@router.get("/problems/{code}", responses=problem_responses(404))
+@router.get(
+    "/problems/{code}",
+    summary="What a problem type means",
+    responses={
+        200: {
+            "content": {
+                "application/json": {
+                    "example": {"code": "duplicate_product", "status": 409, "title": "Conflict"}
+                }
+            }
+        },
+        **problem_responses(404),
+    },
+)
 def problem_type(code: str) -> dict[str, Any]:
     """The status and title of a problem type (``type`` = ``/problems/<code>``)."""
     if code in API_PROBLEMS:
