@@ -18,6 +18,12 @@ filter rows through ``sees_product`` / ``product_view`` and friends.
 
 A caller who may not see a product gets 404, as if it did not exist: a filer probing another
 filer's product ids learns nothing. A caller who may see it but not change it gets 403.
+
+Certification (issue #6): a round's decisions are internal until its certified list is
+published (公示). Everyone sees the published list — the products' public fields, without the
+figures their indicators were computed from; the product's filer, its regional admin and the
+platform roles see a decision with its explanation (inputs, indicators, reasons) at once.
+Objections show who filed them only to the platform roles.
 """
 
 from __future__ import annotations
@@ -139,7 +145,93 @@ def product_view(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]
     fields: tuple[str, ...] = PUBLIC_PRODUCT_FIELDS
     if sees_confidential(principal, row):
         fields += CONFIDENTIAL_PRODUCT_FIELDS
-    return {name: row.get(name) for name in fields}
+    view = {name: row.get(name) for name in fields}
+    view["certifications"] = product_certifications(principal, row)
+    return view
+
+
+def product_certifications(principal: Principal, row: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The filing's certification history as this caller may see it.
+
+    Callers who see its confidential fields get every entry whole (projections.product_registry);
+    others only the rounds whose published list named it, without reasons and objections.
+    """
+    entries: list[dict[str, Any]] = list(row.get("certifications") or [])
+    if sees_confidential(principal, row):
+        return entries
+    return [
+        {name: entry.get(name) for name in PUBLIC_CERTIFICATION_FIELDS}
+        for entry in entries
+        if entry.get("published")
+    ]
+
+
+PUBLIC_CERTIFICATION_FIELDS = (
+    "year", "data_year", "status", "published", "published_at", "benchmark_table_id",
+    "benchmark_version", "certification_id", "version", "notification_id", "decided_at",
+    "revoked_at",
+)  # fmt: skip
+PUBLIC_DECISION_FIELDS = (
+    "product_id", "name", "model", "filer_uscc", "filer_name", "region_code", "category",
+    "finer_code", "round_year", "data_year", "status", "published", "benchmark_table_id",
+    "benchmark_version", "certification_id", "version", "decided_at", "revoked_at",
+)  # fmt: skip
+CONFIDENTIAL_DECISION_FIELDS = (
+    "product_version", "product_status", "product_data_year", "rule", "inputs", "indicators",
+    "reasons", "revoked_by_objection", "revocation_reason", "notification_id",
+)  # fmt: skip
+OBJECTOR_FIELDS = ("objector_id", "objector_scope", "decided_by")
+
+
+def sees_decision(principal: Principal, row: Mapping[str, Any]) -> bool:
+    """May the caller see this certification decision (a register row) at all (else 404)?
+
+    The platform roles, the product's filer and its regional admin always; anyone else once
+    the round's published list named the product (a regional admin only in its region, as
+    for filings).
+    """
+    if principal.role in PLATFORM:
+        return True
+    if principal.role is Role.REGIONAL_ADMIN:
+        return in_region(principal, row.get("region_code"))
+    if principal.role is Role.FILER and row.get("filer_uscc") == principal.scope:
+        return True
+    return bool(row.get("published"))
+
+
+def decision_view(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]:
+    """The fields of a decision this caller may see (call only if ``sees_decision``): the
+    explanation (inputs, indicators, reasons) is as confidential as the filing's figures."""
+    fields: tuple[str, ...] = PUBLIC_DECISION_FIELDS
+    if sees_confidential(principal, row):
+        fields += CONFIDENTIAL_DECISION_FIELDS
+    view = {name: row.get(name) for name in fields}
+    view["published"] = bool(row.get("published"))
+    return view
+
+
+def sees_objection(principal: Principal, row: Mapping[str, Any]) -> bool:
+    """Objections: platform roles; a regional admin those against its region's products; a
+    filer those against its products and those it filed; an institution those it filed."""
+    if principal.role in PLATFORM:
+        return True
+    if principal.role is Role.REGIONAL_ADMIN:
+        return in_region(principal, row.get("region_code"))
+    if principal.role is Role.FILER and row.get("filer_uscc") == principal.scope:
+        return True
+    return (
+        principal.role is not None
+        and row.get("objector_role") == principal.role.value
+        and row.get("objector_scope") == principal.scope
+    )
+
+
+def objection_view(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]:
+    """An objection (call only if ``sees_objection``); who filed and decided it (actor ids,
+    scope) only for the platform roles."""
+    if principal.role in PLATFORM:
+        return dict(row)
+    return {name: value for name, value in row.items() if name not in OBJECTOR_FIELDS}
 
 
 def sees_filer(principal: Principal, row: Mapping[str, Any]) -> bool:

@@ -26,6 +26,7 @@ from api.limits import BodyLimit
 from api.log_follower import LogFollower
 from api.responses import OrjsonResponse
 from api.routes import (
+    certification,
     conversion_commands,
     filer_commands,
     health,
@@ -90,7 +91,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     for module in (
         health, keys, problem_types, filer_commands, product_commands, conversion_commands,
-        registry, statistics, ledger,
+        registry, statistics, certification, ledger,
     ):  # fmt: skip
         app.include_router(module.router)
     return app

@@ -17,6 +17,7 @@ from api.bootstrap import SignedPatentLedger
 from api.tokens import TOKEN_ROLES, Principal
 from audit.transparency_log import TransparencyLog
 from domain.actor import Role
+from domain.certification_commands import OBJECTOR_ROLES
 from projections.store import ProjectionStore
 
 
@@ -49,6 +50,15 @@ FilerReader = Annotated[
     Depends(requires(Role.FILER, Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR, Role.REGIONAL_ADMIN)),
 ]
 """Who may read filer records (contact data): not anonymous callers, not institutions."""
+Certifier = Annotated[Principal, Depends(requires(Role.CERTIFIER))]
+Objector = Annotated[Principal, Depends(requires(*OBJECTOR_ROLES))]
+"""Who may object to a certification (domain.certification_commands.OBJECTOR_ROLES)."""
+DecisionReader = Annotated[
+    Principal,
+    Depends(requires(Role.FILER, Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR, Role.REGIONAL_ADMIN)),
+]
+"""Who may read decisions that are not published (the ineligible list): not anonymous
+callers, not institutions; a filer its own, a regional admin its region's (api.access)."""
 
 # What they work on
 Ledger = Annotated[SignedPatentLedger, Depends(ledger)]

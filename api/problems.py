@@ -64,6 +64,15 @@ _STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.RevisionNotAllowedError: 409,
     errors.DisputeAlreadyOpenError: 409,
     errors.DisputeOpenError: 409,
+    errors.CertificationRoundExistsError: 409,
+    errors.CertificationRoundStateError: 409,
+    errors.EvaluationTooEarlyError: 409,
+    errors.OptInClosedError: 409,
+    errors.AlreadyOptedInError: 409,
+    errors.ObjectionWindowClosedError: 409,
+    errors.ProductNotCertifiedError: 409,
+    errors.ObjectionNotOpenError: 409,
+    errors.ObjectionIdTakenError: 409,
     errors.VersionMismatchError: 412,
 }
 

@@ -8,13 +8,25 @@ event in the Merkle log (audit.log_leaf). The leaf *index* is not stored: it exi
 the sequencer has integrated the event, so queries look it up in ``ppl_log_leaves``
 (projections.queries), which keeps this projection's rows — and its digest — independent of
 how far the log has got.
+
+A filing's certification events are recorded under its id too, though their aggregates are
+others (docs/certification.md): the decision of each round (``Certified``, ``NotCertified``,
+``NotEligible``) and its ``CertificationRevoked``, the filer's ``CertificationOptedIn``, the
+objections against it (``ObjectionFiled``, ``ObjectionDismissed``, ``ObjectionUpheld``), and
+the round's ``CertifiedListPublished`` on the trail of each product it lists — with that
+event's ``certified_product_ids`` left out of ``details`` (the whole list on every listed
+product's row would make the trail quadratic; ``event_hash`` still proves the whole event).
+``links`` maps a decision's or an objection's id to its product, for the events that name
+only their own aggregate.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
+from audit.canonical import format_timestamp
 from projections import events
 from projections.feed import FeedEvent
 from projections.model import Handler, ReadModel
@@ -28,6 +40,7 @@ EVENTS = Table(
      text("timestamp"), text("event_hash"), json_column("details")),
     key=("product_id", "notification_id"),
 )  # fmt: skip
+LINKS = Table("links", (text("aggregate_id"), text("product_id")), key=("aggregate_id",))
 
 _NOT_DETAILS = frozenset(
     {"originator_id", "originator_version", "originator_topic", "timestamp", "actor"}
@@ -36,7 +49,7 @@ _NOT_DETAILS = frozenset(
 
 class AuditTrail(ReadModel):
     name = "audit_trail"
-    tables = (EVENTS,)
+    tables = (EVENTS, LINKS)
 
     def handlers(self) -> Mapping[type, Handler]:
         own = dict.fromkeys(
@@ -47,19 +60,42 @@ class AuditTrail(ReadModel):
             ),
             _product_event,
         )  # fmt: skip
-        return {**own, events.KEY_RESERVED: _key_event, events.KEY_REASSIGNED: _key_event}
+        named = dict.fromkeys(
+            (events.CERTIFIED, events.NOT_CERTIFIED, events.NOT_ELIGIBLE, events.OBJECTION_FILED),
+            _linking_event,
+        )
+        linked = dict.fromkeys(
+            (events.CERTIFICATION_REVOKED, events.OBJECTION_DISMISSED, events.OBJECTION_UPHELD),
+            _linked_event,
+        )
+        return {
+            **own, **named, **linked,
+            events.KEY_RESERVED: _key_event, events.KEY_REASSIGNED: _key_event,
+            events.OPTED_IN: _opt_in_event, events.CERTIFIED_LIST_PUBLISHED: _publication_event,
+        }  # fmt: skip
 
 
-def details(e: FeedEvent) -> dict[str, Any]:
-    """The event's own fields (not its envelope, time or actor), as stored in ``details``."""
+def details(e: FeedEvent, omit: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """The event's own fields (not its envelope, time or actor), as stored in ``details``.
+
+    Ids as text, instants in the canonical spelling (audit.canonical.format_timestamp).
+    """
     return {
-        name: str(value) if name.endswith("_id") and value is not None else value
+        name: _detail(name, value)
         for name, value in vars(e.event).items()
-        if name not in _NOT_DETAILS
+        if name not in _NOT_DETAILS and name not in omit
     }
 
 
-def _record(e: FeedEvent, rows: Rows, product_id: str) -> None:
+def _detail(name: str, value: Any) -> Any:
+    if isinstance(value, datetime):
+        return format_timestamp(value)
+    if name.endswith("_id") and value is not None:
+        return str(value)
+    return value
+
+
+def _record(e: FeedEvent, rows: Rows, product_id: str, omit: frozenset[str] = frozenset()) -> None:
     actor = e.actor
     rows.put(
         "events",
@@ -74,7 +110,7 @@ def _record(e: FeedEvent, rows: Rows, product_id: str) -> None:
             "actor_scope": actor.get("scope"),
             "timestamp": e.stamped,
             "event_hash": e.leaf_hash.hex(),
-            "details": details(e),
+            "details": details(e, omit),
         },
     )
 
@@ -89,3 +125,29 @@ def _key_event(e: FeedEvent, rows: Rows) -> None:
     previous = getattr(event, "previous_product_id", None)
     if previous is not None:
         _record(e, rows, str(previous))
+
+
+def _linking_event(e: FeedEvent, rows: Rows) -> None:
+    """A decision or an objection: it names its product; later events of it will not."""
+    product_id = str(e.event.product_id)
+    rows.put("links", {"aggregate_id": str(e.originator_id), "product_id": product_id})
+    _record(e, rows, product_id)
+
+
+def _linked_event(e: FeedEvent, rows: Rows) -> None:
+    link = rows.get("links", str(e.originator_id))
+    if link is None:  # a verified log never has this; a gap is a bug, say so
+        raise LookupError(f"{e.topic} v{e.version} for unknown aggregate {e.originator_id}")
+    _record(e, rows, link["product_id"])
+
+
+def _opt_in_event(e: FeedEvent, rows: Rows) -> None:
+    _record(e, rows, str(e.event.product_id))
+
+
+_PUBLICATION_OMITS = frozenset({"certified_product_ids"})
+
+
+def _publication_event(e: FeedEvent, rows: Rows) -> None:
+    for product_id in e.event.certified_product_ids:
+        _record(e, rows, str(product_id), _PUBLICATION_OMITS)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from projections.audit_trail import AuditTrail
+from projections.certification_register import CertificationRegister
 from projections.conversion_stats import ConversionStatistics
 from projections.filer_registry import FilerRegistry
 from projections.model import ReadModel
@@ -17,6 +18,7 @@ MODEL_CLASSES: tuple[type[ReadModel], ...] = (
     RegionalStatistics,
     ConversionStatistics,
     AuditTrail,
+    CertificationRegister,
 )
 NAMES: tuple[str, ...] = tuple(cls.name for cls in MODEL_CLASSES)
 

@@ -99,7 +99,7 @@ def dispute_check(
         shared_patents=_shared_patents(store, product, leaf_index),
         similar_filings=_similar(store, own_id, product["canonical_key"], max_distance, leaf_index),
         disputes=_disputes(product, leaf_index),
-        certifications=_certifications(product, timeline),
+        certifications=_certifications(product, timeline, leaf_index),
     )
 
 
@@ -173,8 +173,14 @@ def _disputes(product: Row, leaf_index: LeafLookup | None) -> list[dict[str, Any
     return found
 
 
-def _certifications(product: Row, timeline: list[Row]) -> list[dict[str, Any]]:
-    """Each certification with the disputes open on the product at that point of the log."""
+def _certifications(
+    product: Row, timeline: list[Row], leaf_index: LeafLookup | None
+) -> list[dict[str, Any]]:
+    """Each certification with the disputes open on the product at that point of the log.
+
+    An entry is the registry's (projections.product_registry: ``notification_id`` is its
+    decision's place in the log), citing the decision and, if revoked, the revocation.
+    """
     found = []
     for certification in product["certifications"]:
         at = certification["notification_id"]
@@ -187,5 +193,10 @@ def _certifications(product: Row, timeline: list[Row]) -> list[dict[str, Any]]:
                 open_then[dispute_id] = True
             elif row["event_type"] == "OwnershipDisputeResolved":
                 open_then.pop(dispute_id, None)
-        found.append({**certification, "open_disputes": sorted(open_then)})
+        cited = certification["certification_id"]
+        entry = {**certification, "open_disputes": sorted(open_then)}
+        entry["decided_by"] = _cite(leaf_index, cited, certification["version"])
+        if certification.get("revoked_version") is not None:
+            entry["revoked_by"] = _cite(leaf_index, cited, certification["revoked_version"])
+        found.append(entry)
     return found

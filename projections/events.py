@@ -7,8 +7,13 @@ and fails at import (not at the first event) if a domain event is renamed.
 
 from __future__ import annotations
 
+from domain.benchmarks import BenchmarkTable
+from domain.certification import ProductCertification
+from domain.certification_opt_in import CertificationOptIn
+from domain.certification_round import CertificationRound
 from domain.conversion import PatentConversion
 from domain.filer import Filer
+from domain.objection import Objection
 from domain.product import Product
 from domain.reservation import ProductKeyReservation
 
@@ -39,3 +44,21 @@ KEY_REASSIGNED = _event_class(ProductKeyReservation, "ProductKeyReassigned")
 
 CONVERSION_OPENED = _event_class(PatentConversion, "ConversionRecordOpened")
 CONVERSION_REPORTED = _event_class(PatentConversion, "ConversionReported")
+
+BENCHMARKS_DEFINED = _event_class(BenchmarkTable, "BenchmarkTableDefined")
+BENCHMARKS_REVISED = _event_class(BenchmarkTable, "BenchmarkTableRevised")
+
+ROUND_OPENED = _event_class(CertificationRound, "CertificationRoundOpened")
+EVALUATION_STARTED = _event_class(CertificationRound, "CertificationEvaluationStarted")
+CERTIFIED_LIST_PUBLISHED = _event_class(CertificationRound, "CertifiedListPublished")
+
+OPTED_IN = _event_class(CertificationOptIn, "CertificationOptedIn")
+
+CERTIFIED = _event_class(ProductCertification, "Certified")
+NOT_CERTIFIED = _event_class(ProductCertification, "NotCertified")
+NOT_ELIGIBLE = _event_class(ProductCertification, "NotEligible")
+CERTIFICATION_REVOKED = _event_class(ProductCertification, "CertificationRevoked")
+
+OBJECTION_FILED = _event_class(Objection, "ObjectionFiled")
+OBJECTION_DISMISSED = _event_class(Objection, "ObjectionDismissed")
+OBJECTION_UPHELD = _event_class(Objection, "ObjectionUpheld")

@@ -8,13 +8,37 @@ Tables:
   check can cite it with an inclusion proof).
 * ``patents`` — (patent number, product) for the patents each filing currently declares.
 * ``filers`` — filer id → USCC, name and region, to denormalize onto products.
+* ``certification_links`` — the id of a round, a decision (``ProductCertification``) or an
+  objection → its round year and product: the events that follow a decision name only their
+  own aggregate, and this finds the product row they belong to.
+
+``certifications`` holds one entry per round that decided the product, in year order::
+
+    {"year": 2023, "data_year": 2022,
+     "status": "certified" | "not_certified" | "not_eligible" | "revoked",
+     "reasons": [{"reason": code, "detail": sentence}],        # not_eligible: every rule failed
+     "benchmark_table_id": id, "benchmark_version": 1,          # null when not_eligible
+     "certification_id": id, "version": 1, "notification_id": N,  # the decision event
+     "decided_at": time, "product_version": 3,                  # the filing version it read
+     "published": false, "published_at": null,                  # on the round's certified list
+     "revocation_reason": null, "revoked_by_objection": null,   # an upheld objection's id
+     "revoked_version": null, "revoked_notification_id": null, "revoked_at": null,
+     "objections": [{"objection_id", "status": "open" | "dismissed" | "upheld", "reason",
+                     "objector_role", "filed_at", "version", "notification_id",
+                     "decision_reason", "decided_at", "decided_version"}]}
+
+The status is the last of the decision and the revocation (docs/certification.md). The
+certification history does not move the filing's ``version`` or ``updated_at``: those describe
+the filing (its ETag), which certification does not change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
+from domain.certification import CertificationStatus
+from domain.objection import ObjectionStatus
 from domain.product import ProductStatus
 from projections import events
 from projections.feed import FeedEvent
@@ -48,11 +72,16 @@ FILERS = Table(
     (text("filer_id"), text("uscc"), text("name"), text("region_code")),
     key=("filer_id",),
 )
+CERTIFICATION_LINKS = Table(
+    "certification_links",
+    (text("aggregate_id"), integer("round_year"), text("product_id")),
+    key=("aggregate_id",),
+)
 
 
 class ProductRegistry(ReadModel):
     name = "product_registry"
-    tables = (PRODUCTS, PATENTS, FILERS)
+    tables = (PRODUCTS, PATENTS, FILERS, CERTIFICATION_LINKS)
 
     def handlers(self) -> Mapping[type, Handler]:
         return {
@@ -64,6 +93,15 @@ class ProductRegistry(ReadModel):
             events.PRODUCT_WITHDRAWN: _withdrawn,
             events.DISPUTE_RAISED: _dispute_raised,
             events.DISPUTE_RESOLVED: _dispute_resolved,
+            events.ROUND_OPENED: _round_opened,
+            events.CERTIFIED: _decided(CertificationStatus.CERTIFIED),
+            events.NOT_CERTIFIED: _decided(CertificationStatus.NOT_CERTIFIED),
+            events.NOT_ELIGIBLE: _decided(CertificationStatus.NOT_ELIGIBLE),
+            events.CERTIFIED_LIST_PUBLISHED: _published,
+            events.CERTIFICATION_REVOKED: _revoked,
+            events.OBJECTION_FILED: _objection_filed,
+            events.OBJECTION_DISMISSED: _objection_decided(ObjectionStatus.DISMISSED),
+            events.OBJECTION_UPHELD: _objection_decided(ObjectionStatus.UPHELD),
         }
 
 
@@ -203,3 +241,142 @@ def _dispute_resolved(e: FeedEvent, rows: Rows) -> None:
         },
     }
     _touch(e, rows, product)
+
+
+# --- certification history ----------------------------------------------------------------------
+def _link(rows: Rows, aggregate_id: str, round_year: int, product_id: str | None) -> None:
+    rows.put(
+        "certification_links",
+        {"aggregate_id": aggregate_id, "round_year": round_year, "product_id": product_id},
+    )
+
+
+def _linked(e: FeedEvent, rows: Rows) -> Row:
+    link = rows.get("certification_links", str(e.originator_id))
+    if link is None:  # a verified log never has this; a gap is a bug, say so
+        raise LookupError(f"{e.topic} v{e.version} for unknown aggregate {e.originator_id}")
+    return link
+
+
+def _with_entry(
+    e: FeedEvent, rows: Rows, product_id: str, year: int, change: Callable[[Row], Row]
+) -> None:
+    """Replace the product's certification entry of round ``year`` by ``change(entry)``."""
+    product = rows.get("products", product_id)
+    if product is None:
+        raise LookupError(f"{e.topic} v{e.version} for unknown product {product_id}")
+    product["certifications"] = [
+        change(dict(entry)) if entry["year"] == year else entry
+        for entry in product["certifications"]
+    ]
+    rows.put("products", product)
+
+
+def _round_opened(e: FeedEvent, rows: Rows) -> None:
+    _link(rows, str(e.originator_id), e.event.year, None)
+
+
+def _decided(status: CertificationStatus) -> Handler:
+    def handler(e: FeedEvent, rows: Rows) -> None:
+        event = e.event
+        product_id, year = str(event.product_id), event.round_year
+        product = rows.get("products", product_id)
+        if product is None:
+            raise LookupError(f"{e.topic} v{e.version} for unknown product {product_id}")
+        entry: Row = {
+            "year": year,
+            "data_year": event.data_year,
+            "status": status.value,
+            "reasons": [dict(reason) for reason in getattr(event, "reasons", ())],
+            "benchmark_table_id": getattr(event, "benchmark_table_id", None),
+            "benchmark_version": getattr(event, "benchmark_version", None),
+            "certification_id": str(e.originator_id),
+            "version": e.version,
+            "notification_id": e.notification_id,
+            "decided_at": e.stamped,
+            "product_version": event.product_version,
+            "published": False,
+            "published_at": None,
+            "revocation_reason": None,
+            "revoked_by_objection": None,
+            "revoked_version": None,
+            "revoked_notification_id": None,
+            "revoked_at": None,
+            "objections": [],
+        }
+        others = [c for c in product["certifications"] if c["year"] != year]
+        product["certifications"] = sorted([*others, entry], key=lambda c: int(c["year"]))
+        rows.put("products", product)
+        _link(rows, str(e.originator_id), year, product_id)
+
+    return handler
+
+
+def _published(e: FeedEvent, rows: Rows) -> None:
+    year = _linked(e, rows)["round_year"]
+
+    def listed(entry: Row) -> Row:
+        return {**entry, "published": True, "published_at": e.stamped}
+
+    for product_id in e.event.certified_product_ids:
+        _with_entry(e, rows, str(product_id), year, listed)
+
+
+def _revoked(e: FeedEvent, rows: Rows) -> None:
+    link = _linked(e, rows)
+    event = e.event
+
+    def revoked(entry: Row) -> Row:
+        return {
+            **entry,
+            "status": CertificationStatus.REVOKED.value,
+            "revocation_reason": event.reason,
+            "revoked_by_objection": str(event.objection_id),
+            "revoked_version": e.version,
+            "revoked_notification_id": e.notification_id,
+            "revoked_at": e.stamped,
+        }
+
+    _with_entry(e, rows, link["product_id"], link["round_year"], revoked)
+
+
+def _objection_filed(e: FeedEvent, rows: Rows) -> None:
+    event = e.event
+    objection: Row = {
+        "objection_id": str(e.originator_id),
+        "status": ObjectionStatus.OPEN.value,
+        "reason": event.reason,
+        "objector_role": e.actor.get("role"),
+        "filed_at": e.stamped,
+        "version": e.version,
+        "notification_id": e.notification_id,
+        "decision_reason": None,
+        "decided_at": None,
+        "decided_version": None,
+    }
+
+    def filed(entry: Row) -> Row:
+        return {**entry, "objections": [*entry["objections"], objection]}
+
+    product_id = str(event.product_id)
+    _with_entry(e, rows, product_id, event.round_year, filed)
+    _link(rows, str(e.originator_id), event.round_year, product_id)
+
+
+def _objection_decided(status: ObjectionStatus) -> Handler:
+    def handler(e: FeedEvent, rows: Rows) -> None:
+        link = _linked(e, rows)
+        objection_id = str(e.originator_id)
+
+        def decided(entry: Row) -> Row:
+            objections = [
+                {**o, "status": status.value, "decision_reason": e.event.reason,
+                 "decided_at": e.stamped, "decided_version": e.version}
+                if o["objection_id"] == objection_id else o
+                for o in entry["objections"]
+            ]  # fmt: skip
+            return {**entry, "objections": objections}
+
+        _with_entry(e, rows, link["product_id"], link["round_year"], decided)
+
+    return handler

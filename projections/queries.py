@@ -14,8 +14,15 @@ from enum import StrEnum
 from typing import Any
 from uuid import UUID
 
+from domain.certification import CertificationStatus, certification_id_for
 from domain.values import SHANGHAI_CITY_CODE, SHANGHAI_DISTRICTS, RegionCode
-from projections import audit_trail, conversion_stats, filer_registry, product_registry
+from projections import (
+    audit_trail,
+    certification_register,
+    conversion_stats,
+    filer_registry,
+    product_registry,
+)
 from projections import regional_stats as regional
 from projections.schema import Row
 from projections.store import ProjectionStore
@@ -59,12 +66,15 @@ def _filtered_page(
     after: str | None,
     limit: int,
 ) -> Page:
+    """A page of ``table`` in ``key`` order after ``after``; a filter whose value is None is
+    left out, and a clause with several ``?`` takes a tuple of values."""
     size = _page_size(limit)
-    clauses, parameters = [], []
+    clauses: list[str] = []
+    parameters: list[Any] = []
     for clause, value in filters:
         if value is not None:
             clauses.append(clause)
-            parameters.append(value)
+            parameters.extend(value if isinstance(value, tuple) else (value,))
     if after is not None:
         clauses.append(f"{key} > ?")
         parameters.append(after)
@@ -283,3 +293,181 @@ def audit_trail_of(
             leaf_index(UUID(row["originator_id"]), row["version"]) if leaf_index else None
         )
     return rows
+
+
+# --- certification register ---------------------------------------------------------------------
+_REGISTER = certification_register.CertificationRegister.name
+_LIKE_ESCAPE = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
+
+
+def certification_rounds(store: ProjectionStore) -> list[Row]:
+    """Every round, by year."""
+    return store.select(_REGISTER, certification_register.ROUNDS, order_by="year")
+
+
+def certification_round(store: ProjectionStore, year: int) -> Row | None:
+    found = store.select(_REGISTER, certification_register.ROUNDS, "year = ?", (year,))
+    return found[0] if found else None
+
+
+def benchmark_table(store: ProjectionStore, version: int | None = None) -> Row | None:
+    """A version of the benchmark table (default: the latest), or None."""
+    if version is None:
+        found = store.select(
+            _REGISTER, certification_register.BENCHMARKS, order_by="version DESC", limit=1
+        )
+    else:
+        found = store.select(
+            _REGISTER, certification_register.BENCHMARKS, "version = ?", (version,)
+        )
+    return found[0] if found else None
+
+
+def certification_decision(store: ProjectionStore, year: int, product_id: UUID) -> Row | None:
+    """Round ``year``'s decision on a product (with its name, model and filer name)."""
+    found = store.select(
+        _REGISTER, certification_register.DECISIONS, "certification_id = ?",
+        (str(certification_id_for(year, product_id)),),
+    )  # fmt: skip
+    return _with_products(store, found)[0] if found else None
+
+
+def _decisions(
+    store: ProjectionStore,
+    year: int,
+    status: str,
+    filters: Sequence[tuple[str, Any]],
+    after: str | None,
+    limit: int,
+) -> Page:
+    page = _filtered_page(
+        store, _REGISTER, certification_register.DECISIONS, "product_id",
+        [("round_year = ?", year), ("status = ?", status), *filters], after, limit,
+    )  # fmt: skip
+    return Page(_with_products(store, page.rows), page.next_cursor)
+
+
+def certified_products(
+    store: ProjectionStore,
+    year: int,
+    *,
+    published_only: bool = True,
+    category: str | None = None,
+    region: str | None = None,
+    filer_uscc: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """Products certified in round ``year`` (not revoked), in product id order, filtered.
+
+    ``published_only``: only those on the round's published list (公示); before publication
+    that is none. ``region`` is a district code prefix (the filer's, at the decision).
+    """
+    return _decisions(
+        store,
+        year,
+        CertificationStatus.CERTIFIED.value,
+        [
+            ("published = ?", 1 if published_only else None),
+            ("category = ?", category),
+            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
+            ("filer_uscc = ?", filer_uscc),
+        ],
+        after,
+        limit,
+    )
+
+
+def ineligible_products(
+    store: ProjectionStore,
+    year: int,
+    *,
+    reason: str | None = None,
+    category: str | None = None,
+    region: str | None = None,
+    filer_uscc: str | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """Products round ``year`` found not eligible, with their reasons; ``reason`` = those
+    that failed that rule (among others)."""
+    wanted = None
+    if reason is not None:
+        wanted = '%"reason":"' + reason.translate(_LIKE_ESCAPE) + '"%'
+    return _decisions(
+        store,
+        year,
+        CertificationStatus.NOT_ELIGIBLE.value,
+        [
+            ("reasons LIKE ? ESCAPE '\\'", wanted),
+            ("category = ?", category),
+            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
+            ("filer_uscc = ?", filer_uscc),
+        ],
+        after,
+        limit,
+    )
+
+
+def _with_products(store: ProjectionStore, rows: list[Row]) -> list[Row]:
+    """``rows`` with the name, model, filer name and finer code of their product (registry)."""
+    if not rows:
+        return rows
+    ids = sorted({row["product_id"] for row in rows})
+    columns = product_registry.PRODUCTS.only(
+        "product_id", "name", "model", "filer_name", "finer_code"
+    )
+    marks = ", ".join("?" for _ in ids)
+    selected = store.select(
+        product_registry.ProductRegistry.name, columns, f"product_id IN ({marks})", ids
+    )
+    found = {row["product_id"]: row for row in selected}
+    empty = dict.fromkeys(("name", "model", "filer_name", "finer_code"))
+    return [
+        {**row, **{k: v for k, v in found.get(row["product_id"], empty).items() if k in empty}}
+        for row in rows
+    ]
+
+
+def objection(store: ProjectionStore, objection_id: UUID) -> Row | None:
+    found = store.select(
+        _REGISTER, certification_register.OBJECTIONS, "objection_id = ?", (str(objection_id),)
+    )
+    return found[0] if found else None
+
+
+def objections(
+    store: ProjectionStore,
+    year: int,
+    *,
+    status: str | None = None,
+    product_id: UUID | None = None,
+    region: str | None = None,
+    party: tuple[str, str] | None = None,
+    after: str | None = None,
+    limit: int = 50,
+) -> Page:
+    """Objections of round ``year`` in objection id order, filtered.
+
+    ``party`` = (role, USCC): only objections against that filer's products or filed by it
+    in that role; ``region``: against products of that district prefix.
+    """
+    party_clause = None
+    if party is not None:
+        role, uscc = party
+        party_clause = (uscc, role, uscc)
+    return _filtered_page(
+        store,
+        _REGISTER,
+        certification_register.OBJECTIONS,
+        "objection_id",
+        [
+            ("round_year = ?", year),
+            ("status = ?", status),
+            ("product_id = ?", None if product_id is None else str(product_id)),
+            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
+            ("(filer_uscc = ? OR (objector_role = ? AND objector_scope = ?))", party_clause),
+        ],
+        after,
+        limit,
+    )

@@ -100,7 +100,8 @@ def test_digest_is_one_line_per_projection_and_the_same_after_a_rebuild(ledger, 
     )
     after = _digests()
     assert after != served  # the approval changed the registries
-    assert {name for name in NAMES if after[name] == served[name]} == {"conversion_stats"}
+    unchanged = {name for name in NAMES if after[name] == served[name]}
+    assert unchanged == {"conversion_stats", "certification_register"}
     again = json.loads(_ok("projections", "status"))
     assert {doc["generation"] for doc in again.values()} == {2}
     assert {doc["behind"] for doc in again.values()} == {0}

@@ -12,13 +12,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from domain.actor import Role
+from domain.values import IndustryCategory
 from tests.api.test_commands import conversion_body, figures_body, filer_body, product_body
-from tests.domain.factories import digest, patent, uscc
+from tests.domain.certification_factories import BENCHMARKS, CERTIFIER, THRESHOLDS, at, product
+from tests.domain.factories import REVIEWER, digest, filer_actor, patent, uscc
 
 A = uscc(1)
 B = uscc(2, region="310104")
@@ -45,6 +48,11 @@ class World:
     b_pending: str
     fresh_filers: list[str]  # registered by a reviewer, pending: targets for filer review rows
     tree_size: int
+    # Certification: round 2023 published (filings made "in 2023"), 2024 opened, next year's
+    # round open for opt-ins; C's filing (B's district) certified, two objections against it.
+    c_ok: str = "P"
+    objections: tuple[str, str] = ("O", "O")  # filed by A, by a reviewer
+    next_year: int = 2099
 
 
 def _post(api: Any, path: str, body: Any, role: Role, scope: str | None = None) -> Any:
@@ -92,9 +100,30 @@ def world(api: Any) -> World:
            "dispute_id": "D-1"}, Role.REVIEWER)  # fmt: skip
     _post(api, f"/v1/filers/{fresh[0]}/real-name-verification", {"reference": "RN"},
           Role.REVIEWER)  # fmt: skip
+    _certification(api, world)
     api.settle()
     world.tree_size = api.state.log.size()
     return world
+
+
+def _certification(api: Any, world: World) -> None:
+    """Round 2023 evaluated and published now (its objection window open), with C's filing,
+    made in 2023, certified; rounds 2024 and next year opened."""
+    ledger = api.state.ledger
+    _, c_ok = product(ledger, 40, region="310104")
+    with at(2023, 1, 2):
+        ledger.set_benchmarks(CERTIFIER, BENCHMARKS)
+        ledger.open_certification_round(CERTIFIER, 2023)
+        ledger.open_certification_round(CERTIFIER, 2024)
+    ledger.run_certification(CERTIFIER, 2023)  # now: after 2023's review deadline
+    ledger.publish_certified_list(CERTIFIER, 2023, objection_days=30)
+    world.c_ok = str(c_ok)
+    world.objections = (
+        str(ledger.file_objection(filer_actor(A), 2023, c_ok, "销售额虚报")),
+        str(ledger.file_objection(REVIEWER, 2023, c_ok, "专利无效")),
+    )
+    world.next_year = datetime.now(tz=UTC).year + 1
+    ledger.open_certification_round(CERTIFIER, world.next_year)
 
 
 Row = tuple[str, str, Callable[[World], str], dict[str, Any] | None, tuple[int, ...]]
@@ -152,6 +181,26 @@ READS: tuple[Row, ...] = (
      {"first": 1, "second": 2}, ALL_200),
     ("audit bundle", "GET", lambda w: "/v1/audit/bundle", None,
      (401, 403, 403, 403, 403, 403, 200)),
+    ("benchmark table", "GET", lambda w: "/v1/certification/benchmarks", None, ALL_200),
+    ("certification rounds", "GET", lambda w: "/v1/certification/rounds", None, ALL_200),
+    ("a certification round", "GET", lambda w: "/v1/certification/rounds/2023", None, ALL_200),
+    ("certified list", "GET", lambda w: "/v1/certification/rounds/2023/certified", None,
+     ALL_200),
+    ("certified list of B's district", "GET", lambda w: "/v1/certification/rounds/2023/certified",
+     {"region": "310104"}, (200, 200, 200, 200, 200, 403, 200)),
+    ("ineligible list", "GET", lambda w: "/v1/certification/rounds/2023/ineligible", None,
+     (401, 200, 403, 200, 200, 200, 200)),
+    ("decision on C's published certified filing", "GET",
+     lambda w: f"/v1/certification/rounds/2023/products/{w.c_ok}", None,
+     (200, 200, 200, 200, 200, 404, 200)),
+    ("decision on own pending filing", "GET",
+     lambda w: f"/v1/certification/rounds/2023/products/{w.a_pending}", None,
+     (404, 200, 404, 200, 200, 200, 200)),
+    ("objections of a round", "GET", lambda w: "/v1/certification/rounds/2023/objections", None,
+     (401, 200, 200, 200, 200, 200, 200)),
+    ("an objection filed by A", "GET",
+     lambda w: f"/v1/certification/rounds/2023/objections/{w.objections[0]}", None,
+     (401, 200, 404, 200, 200, 404, 200)),
 )  # fmt: skip
 
 _REVISION = {"data_year": 2023, "figures": figures_body(sales=20_000_000),
@@ -161,6 +210,7 @@ _CLAIM = {"patent_numbers": [patent(3)], "claimant": "某公司", "description":
 REFUSED_BUT = {  # statuses of a write only one kind of caller may make
     "reviewer": (401, 403, 403, 200, 403, 403, 403),
     "filer": (401, 200, 403, 403, 403, 403, 403),
+    "certifier": (401, 403, 403, 403, 200, 403, 403),
 }
 WRITES: tuple[Row, ...] = (
     ("register another filer", "POST", lambda w: "/v1/filers", filer_body(uscc(30)),
@@ -200,6 +250,28 @@ WRITES: tuple[Row, ...] = (
      (401, 403, 403, 200, 403, 403, 403)),
     ("report a conversion", "POST", lambda w: "/v1/conversions",
      conversion_body(institution_uscc=UNIVERSITY), (401, 403, 201, 403, 403, 403, 403)),
+    ("set the benchmark table", "POST", lambda w: "/v1/certification/benchmarks",
+     {"note": "v2", "thresholds": {c.value: {**THRESHOLDS, "sales_fen": 1}
+                                   for c in IndustryCategory}}, REFUSED_BUT["certifier"]),
+    ("open a certification round", "POST", lambda w: "/v1/certification/rounds",
+     None, (401, 403, 403, 403, 201, 403, 403)),  # body built from the world: see _body
+    ("evaluate a round", "POST", lambda w: "/v1/certification/rounds/2024/evaluation", None,
+     REFUSED_BUT["certifier"]),
+    ("publish a round's certified list", "POST",
+     lambda w: "/v1/certification/rounds/2024/publication", {"objection_days": 7},
+     REFUSED_BUT["certifier"]),
+    ("opt own filing in to next year's round", "POST",
+     lambda w: f"/v1/certification/rounds/{w.next_year}/opt-ins", None,
+     (401, 201, 403, 403, 403, 403, 403)),  # body built from the world
+    ("object to C's certified filing", "POST",
+     lambda w: "/v1/certification/rounds/2023/objections", None,
+     (401, 201, 201, 201, 403, 404, 403)),  # body built from the world; C is not in 310115
+    ("uphold an objection", "POST",
+     lambda w: f"/v1/certification/rounds/2023/objections/{w.objections[0]}/upholding",
+     {"reason": "属实"}, REFUSED_BUT["certifier"]),
+    ("dismiss an objection", "POST",
+     lambda w: f"/v1/certification/rounds/2023/objections/{w.objections[1]}/dismissal",
+     {"reason": "证据不足"}, REFUSED_BUT["certifier"]),
 )  # fmt: skip
 
 
@@ -207,6 +279,12 @@ def _body(world: World, label: str, body: dict[str, Any] | None) -> Any:
     if label == "file a product":
         return product_body(world.a_filer, name="新产品", model="N-1",
                             patents=[{"number": patent(9), "relation": "owner"}])  # fmt: skip
+    if label == "open a certification round":
+        return {"year": world.next_year + 1}
+    if label == "opt own filing in to next year's round":
+        return {"product_id": world.a_ok, "filer_valid_patents": 3}
+    if label == "object to C's certified filing":
+        return {"product_id": world.c_ok, "reason": "销售额与发票不符"}
     return body
 
 
