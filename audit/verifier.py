@@ -27,9 +27,9 @@ import json
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import islice, pairwise
@@ -277,7 +277,7 @@ def _in_log_order(
     retired: Mapping[str, datetime],
     workers: int,
     total: int,
-) -> Iterator[_Row]:
+) -> Generator[_Row, None, None]:
     """``row`` of every event line, in log order; the first failure raised in its place (after
     the rows before it)."""
     chunks = event_line_chunks(handle, CHUNK)
@@ -503,7 +503,10 @@ def verify_bundle(
             header.tree_size,
         )
         # The workers checked each row's leaf index (= size) and retired key's timestamp.
-        with _no_cycle_collection():
+        # ``closing``: when a check below raises, the worker pool is shut down here and now, not
+        # whenever the suspended generator is collected (perhaps on the pool's own thread,
+        # which cannot join itself).
+        with closing(rows), _no_cycle_collection():
             for originator_id, version, topic, leaf_hash, late_key, checked in rows:
                 expected = versions.get(originator_id, 0) + 1
                 if version != expected:
@@ -613,7 +616,8 @@ def duplicates_in_bundle(
         rows = _in_log_order(
             _event_row, handle, _raw_keys(manifest), {}, worker_count, header.tree_size
         )
-        return find_duplicate_filings(
-            LoggedEvent(leaf_index, UUID(originator_id), version, topic, state)
-            for leaf_index, originator_id, version, topic, state in rows
-        )
+        with closing(rows):  # shut the worker pool down here, even if the search raises
+            return find_duplicate_filings(
+                LoggedEvent(leaf_index, UUID(originator_id), version, topic, state)
+                for leaf_index, originator_id, version, topic, state in rows
+            )
