@@ -52,7 +52,7 @@ CONFIDENTIAL_PRODUCT_FIELDS = (
     "patents_version",
 )  # fmt: skip
 
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}
+CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}  # on every 401
 
 
 async def caller(request: Request) -> Principal:
@@ -81,13 +81,13 @@ def _authenticate(request: Request) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise ApiProblemError(
-            "token_invalid", "Authorization must be 'Bearer <token>'", headers=_CHALLENGE
+            "token_invalid", "Authorization must be 'Bearer <token>'", headers=CHALLENGE
         )
     tokens: TokenStore = request.app.state.tokens
     principal = tokens.authenticate(token.strip())
     if principal is None:
         raise ApiProblemError(
-            "token_invalid", "the bearer token is unknown, malformed or revoked", headers=_CHALLENGE
+            "token_invalid", "the bearer token is unknown, malformed or revoked", headers=CHALLENGE
         )
     return principal
 
@@ -103,7 +103,7 @@ def requires(*roles: Role) -> Callable[[Request], Awaitable[Principal]]:
         principal = await caller(request)
         if principal.role is None:
             raise ApiProblemError(
-                "not_authenticated", f"this needs a bearer token of: {wanted}", headers=_CHALLENGE
+                "not_authenticated", f"this needs a bearer token of: {wanted}", headers=CHALLENGE
             )
         if principal.role not in roles:
             raise ApiProblemError(

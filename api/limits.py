@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 
-from api.problems import API_PROBLEMS, PROBLEM_JSON, problem_type
+from api.problems import API_PROBLEMS, PROBLEM_JSON, problem_document
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -72,10 +72,7 @@ class BodyLimit:
 
 async def _refuse(scope: Scope, send: Send, code: str, detail: str) -> None:
     status, title = API_PROBLEMS[code]
-    body = orjson.dumps(
-        {"type": problem_type(code), "title": title, "status": status, "detail": detail,
-         "instance": scope.get("path", ""), "code": code}
-    )  # fmt: skip
+    body = orjson.dumps(problem_document(status, code, title, detail, scope.get("path", "")))
     await send(
         {
             "type": "http.response.start",

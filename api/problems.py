@@ -208,6 +208,21 @@ def status_of(error: errors.DomainError) -> int:
     return _status_of_class(type(error))
 
 
+def problem_document(
+    status: int, code: str, title: str, detail: str, instance: str, **extensions: Any
+) -> dict[str, Any]:
+    """The RFC 9457 body every error of this API has (also built outside a request: limits)."""
+    return {
+        "type": problem_type(code),
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+        "code": code,
+        **extensions,
+    }
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -218,15 +233,7 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> OrjsonResponse:
-    body: dict[str, Any] = {
-        "type": problem_type(code),
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-        "code": code,
-        **extensions,
-    }
+    body = problem_document(status, code, title, detail, request.url.path, **extensions)
     return OrjsonResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
 
 
@@ -239,15 +246,14 @@ def api_problem(request: Request, code: str, detail: str, **extensions: Any) -> 
 def domain_problem(request: Request, error: errors.DomainError) -> dict[str, Any]:
     """The problem document of a domain refusal: its code as type, its details as extension."""
     status = status_of(error)
-    return {
-        "type": problem_type(error.code),
-        "title": HTTPStatus(status).phrase,
-        "status": status,
-        "detail": error.message,
-        "instance": request.url.path,
-        "code": error.code,
-        "details": _jsonable(error.details),
-    }
+    return problem_document(
+        status,
+        error.code,
+        HTTPStatus(status).phrase,
+        error.message,
+        request.url.path,
+        details=_jsonable(error.details),
+    )
 
 
 def _jsonable(value: Any) -> Any:

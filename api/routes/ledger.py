@@ -58,8 +58,6 @@ MAX_SIZE = 2**63 - 1  # the stores keep sizes and indices as signed 64-bit integ
 BUNDLE_MEDIA_TYPE = "application/x-ndjson"
 CHECKPOINT_MEDIA_TYPE = "text/plain; charset=utf-8"
 
-TOKEN_ROLES = tuple(role for role in Role if role is not Role.SYSTEM)
-
 _EXAMPLE_NOTE = (
     "ppl.local/patent-product-ledger\n"
     "5539\n"

@@ -36,6 +36,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.access import (
+    CHALLENGE,
     PLATFORM,
     product_view,
     region_scope,
@@ -78,7 +79,6 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_-]{22}$"
 REGION_PREFIX_PATTERN = r"^[0-9]{1,6}$"
 _USCC_CHAR = "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]"  # domain.values.USCC_ALPHABET, either case
 USCC_PATTERN = rf"^{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}$"
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}
 
 
 def leaf_lookup(request: Request) -> LeafLookup:
@@ -244,7 +244,7 @@ def _confidential_product(principal: Principal, store: ProjectionStore, product_
             "not_authenticated",
             "a filing's trail carries its figures: it needs the filer's, a platform or the "
             "region's token",
-            headers=_CHALLENGE,
+            headers=CHALLENGE,
         )
     raise ApiProblemError(
         "forbidden", f"only the filer, platform roles and its region see product {product_id}"

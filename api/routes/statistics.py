@@ -19,7 +19,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BeforeValidator
 
-from api.access import region_scope
+from api.access import CHALLENGE, region_scope
 from api.bootstrap import notification_reader, verified_checkpoints
 from api.deps import Caller
 from api.problems import ApiProblemError, problem_responses
@@ -37,7 +37,6 @@ from projections.store import ProjectionStore
 
 router = APIRouter(prefix="/v1/statistics", tags=["statistics"])
 
-_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}
 
 TreeSize = Annotated[
     int | None,
@@ -101,7 +100,7 @@ def answering(projection: str) -> Callable[..., Iterator[Answering]]:
             raise ApiProblemError(
                 "not_authenticated",
                 "as-of answers replay the log (O(N)): they need a bearer token",
-                headers=_CHALLENGE,
+                headers=CHALLENGE,
             )
         ledger, log = request.app.state.ledger, request.app.state.log
         try:
