@@ -109,7 +109,7 @@ class LogStore:
 
     # --- position and integration -----------------------------------------------------------
     def position(self) -> LogPosition:
-        with self._transaction(write=False) as cursor:
+        with self.database.autocommit() as cursor:
             cursor.execute("SELECT tree_size, last_notification_id FROM ppl_log_position")
             size, last = cursor.fetchone()
         return LogPosition(int(size), int(last))
@@ -163,7 +163,7 @@ class LogStore:
         # the primary key. SQLite 3.40 scans the whole table for a row-value IN (VALUES ...),
         # which made proofs linear in the log size (docs/benchmarks.md, "Audit").
         pairs = " OR ".join(["(level = ? AND node_index = ?)"] * len(wanted))
-        with self._transaction(write=False) as cursor:
+        with self.database.autocommit() as cursor:
             cursor.execute(
                 self._q(
                     "SELECT level, node_index, hash FROM ppl_log_nodes "  # noqa: S608 (placeholders)
@@ -174,7 +174,7 @@ class LogStore:
             return {(int(level), int(index)): bytes(digest) for level, index, digest in cursor}
 
     def _leaf(self, where: str, parameters: Sequence[Any]) -> LeafRecord | None:
-        with self._transaction(write=False) as cursor:
+        with self.database.autocommit() as cursor:
             cursor.execute(
                 self._q(
                     "SELECT leaf_index, notification_id, originator_id, originator_version, "  # noqa: S608 (fixed clauses)
@@ -195,7 +195,7 @@ class LogStore:
 
     def leaves(self, start: int, stop: int) -> list[LeafRecord]:
         """Leaves with start ≤ index < stop, in order."""
-        with self._transaction(write=False) as cursor:
+        with self.database.autocommit() as cursor:
             cursor.execute(
                 self._q(
                     "SELECT leaf_index, notification_id, originator_id, originator_version, "
@@ -231,7 +231,7 @@ class LogStore:
             raise ConflictingCheckpointError(record.tree_size)
 
     def _checkpoints(self, where: str, parameters: Sequence[Any]) -> list[CheckpointRecord]:
-        with self._transaction(write=False) as cursor:
+        with self.database.autocommit() as cursor:
             cursor.execute(
                 self._q(
                     "SELECT tree_size, root, signed_note, created_at FROM ppl_log_checkpoints "  # noqa: S608 (fixed clauses)
