@@ -26,7 +26,7 @@ from projections.feed import CheckpointVerifiedFeed, EventFeed, FeedEvent
 from projections.model import ReadModel
 from projections.rows import Rows
 from projections.schema import Key, Row, Table
-from projections.store import Position, PositionMovedError, ProjectionStore
+from projections.store import Commit, Position, PositionMovedError, ProjectionStore
 
 logger = logging.getLogger(__name__)
 
@@ -57,21 +57,33 @@ class _Applying:
             self.pending += 1
             self.last_id = event.notification_id
 
+    def prepared(self) -> Commit:
+        """What committing the events applied since the last commit writes."""
+        new = Position(self.position.generation, self.last_id, self.position.events + self.pending)
+        return Commit(self.model.name, self.position, new, self.rows.changes())
+
+    def committed(self, commit: Commit) -> None:
+        self.rows.flushed()
+        self.position, self.pending = commit.new_position, 0
+
+    def reload(self, store: ProjectionStore) -> None:
+        """Forget what was applied but not committed (and the cache); re-read the position."""
+        self.rows.discard()
+        self.position = store.position(self.model.name, self.position.generation)
+        self.pending, self.last_id = 0, 0
+
     def commit(self, store: ProjectionStore) -> None:
         """Write the rows and the position; on a lost race, forget the batch and re-read."""
         if self.pending == 0:
             return
-        new = Position(self.position.generation, self.last_id, self.position.events + self.pending)
+        commit = self.prepared()
         try:
-            store.commit(self.model.name, self.position, new, self.rows.changes())
+            store.commit(commit.projection, commit.expected, commit.new_position, commit.changes)
         except PositionMovedError:
             logger.info("projection %s: another runner moved first; reloading", self.model.name)
-            self.rows.discard()
-            self.position = store.position(self.model.name, self.position.generation)
-            self.pending, self.last_id = 0, 0
+            self.reload(store)
             raise
-        self.rows.flushed()
-        self.position, self.pending = new, 0
+        self.committed(commit)
 
 
 def _loader(
@@ -100,9 +112,8 @@ class ProjectionRunner:
         self._states: dict[str, _Applying] = {}
 
     # --- following --------------------------------------------------------------------------
-    def _state(self, model: ReadModel) -> _Applying:
-        """The model's active generation (creating an empty one if it has none)."""
-        generation = self.store.active_generation(model.name)
+    def _state(self, model: ReadModel, generation: int | None) -> _Applying:
+        """The model at its active generation ``generation`` (created empty if None)."""
         if generation is None:
             generation = self.store.create_generation(model.name, model.tables)
             self.store.activate(model.name, generation, Position(generation, 0, 0))
@@ -122,25 +133,59 @@ class ProjectionRunner:
         """Apply every event not yet applied; returns how many events were read."""
         read = 0
         while limit is None or read < limit:
-            states = [self._state(model) for model in self.models]
+            states = self._states_now()
             after = min(state.position.notification_id for state in states)
             events = self.feed.read(after, self.batch)
             if not events:
                 return read
             read += len(events)
-            for state in states:
-                state.apply(events)
-                try:
-                    state.commit(self.store)
-                except PositionMovedError:
-                    continue  # re-read from the stored position next round
-                if state.rows.size() > self.cache_limit:
-                    state.rows.discard()
+            self._apply_and_commit(states, events)
         return read
 
+    def _states_now(self) -> list[_Applying]:
+        generations = self.store.active_generations()
+        return [self._state(model, generations.get(model.name)) for model in self.models]
+
+    def _apply_and_commit(self, states: Sequence[_Applying], events: Sequence[FeedEvent]) -> None:
+        """Apply ``events`` to every model, then commit them all in one transaction.
+
+        A model whose handler fails is left out (and reloaded: it retries from its stored
+        position next round) so that one broken read model does not hold the others back; the
+        first such error is raised once the others have committed. A lost race
+        (PositionMovedError: another runner, or a rebuild switching generations) rolls the
+        whole transaction back; every model then reloads and re-reads from its position.
+        """
+        failure: Exception | None = None
+        ready: list[_Applying] = []
+        for state in states:
+            try:
+                state.apply(events)
+            except Exception as error:
+                logger.exception("projection %s: applying failed", state.model.name)
+                state.reload(self.store)
+                failure = failure or error
+                continue
+            if state.pending:
+                ready.append(state)
+        commits = [state.prepared() for state in ready]
+        try:
+            self.store.commit_together(commits)
+        except PositionMovedError:
+            logger.info("projections: another runner moved first; reloading")
+            for state in ready:
+                state.reload(self.store)
+        else:
+            for state, commit in zip(ready, commits, strict=True):
+                state.committed(commit)
+                if state.rows.size() > self.cache_limit:
+                    state.rows.discard()
+        if failure is not None:
+            raise failure
+
     def positions(self) -> dict[str, Position]:
-        return {m.name: self.store.position(m.name, self._state(m).position.generation)
-                for m in self.models}  # fmt: skip
+        states = self._states_now()
+        return {state.model.name: self.store.position(state.model.name, state.position.generation)
+                for state in states}  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,6 +30,17 @@ from audit.database import Database
 from projections.schema import Key, Kind, Row, Table, encode_json
 
 COPY_MIN_ROWS = 200  # on PostgreSQL, upsert at least this many rows by COPY (see ``commit``)
+MAX_PARAMETERS = 30_000  # per multi-row statement: under SQLite's 32,766 and PostgreSQL's 65,535
+
+
+@dataclass(frozen=True, slots=True)
+class Commit:
+    """One projection's part of a commit: its position move and the rows that go with it."""
+
+    projection: str
+    expected: Position
+    new_position: Position
+    changes: Iterable[tuple[Table, list[Row], list[Key]]]
 
 
 class ProjectionStoreError(Exception):
@@ -74,13 +85,19 @@ class ProjectionStore:
 
     # --- generations --------------------------------------------------------------------------
     def active_generation(self, projection: str) -> int | None:
-        with self.db.transaction(write=False) as cursor:
+        with self.db.autocommit() as cursor:
             cursor.execute(
                 self.db.q("SELECT generation FROM ppl_projection_catalog WHERE projection = ?"),
                 (projection,),
             )
             row = cursor.fetchone()
         return None if row is None else int(row[0])
+
+    def active_generations(self) -> dict[str, int]:
+        """Every built projection's active generation, in one query (a follower's round)."""
+        with self.db.autocommit() as cursor:
+            cursor.execute("SELECT projection, generation FROM ppl_projection_catalog")
+            return {str(name): int(generation) for name, generation in cursor.fetchall()}
 
     def require_generation(self, projection: str) -> int:
         generation = self.active_generation(projection)
@@ -91,7 +108,7 @@ class ProjectionStore:
         return generation
 
     def generations(self, projection: str) -> list[int]:
-        with self.db.transaction(write=False) as cursor:
+        with self.db.autocommit() as cursor:
             cursor.execute(
                 self.db.q(
                     "SELECT generation FROM ppl_projection_positions WHERE projection = ? "
@@ -200,7 +217,7 @@ class ProjectionStore:
 
     # --- positions ----------------------------------------------------------------------------
     def position(self, projection: str, generation: int) -> Position:
-        with self.db.transaction(write=False) as cursor:
+        with self.db.autocommit() as cursor:
             return self._position(cursor, projection, generation)
 
     def _position(self, cursor: Any, projection: str, generation: int) -> Position:
@@ -248,35 +265,61 @@ class ProjectionStore:
         Raises:
             PositionMovedError: the stored position is not ``expected``; nothing is written.
         """
+        with self.db.transaction(write=True) as cursor:
+            self._commit(cursor, Commit(projection, expected, new_position, changes))
+
+    def commit_together(self, commits: Sequence[Commit]) -> None:
+        """``commit`` for several projections in one transaction: all move, or none does.
+
+        Why: a follower's round moves every read model over the same few events; one
+        transaction (one BEGIN, one COMMIT, one WAL flush) instead of one per model.
+
+        Raises:
+            PositionMovedError: some stored position was not as expected; nothing is written.
+        """
+        if not commits:
+            return
+        with self.db.transaction(write=True) as cursor:
+            for commit in commits:
+                self._commit(cursor, commit)
+
+    def _commit(self, cursor: Any, commit: Commit) -> None:
+        expected, new_position = commit.expected, commit.new_position
         generation = expected.generation
         fresh = expected.notification_id == 0 and expected.events == 0
-        with self.db.transaction(write=True) as cursor:
-            cursor.execute(
-                self.db.q(
-                    "UPDATE ppl_projection_positions SET notification_id = ?, events = ? "
-                    "WHERE projection = ? AND generation = ? AND notification_id = ?"
-                ),
-                (new_position.notification_id, new_position.events, projection, generation,
-                 expected.notification_id),
-            )  # fmt: skip
-            if cursor.rowcount != 1:
-                raise PositionMovedError(f"{projection} moved from {expected}")
-            for table, upserts, deletes in changes:
-                name = physical_name(projection, table.name, generation)
-                if deletes and not fresh:  # a fresh generation's tables hold nothing to delete
-                    where = " AND ".join(f"{column} = ?" for column in table.key)
-                    cursor.executemany(
-                        self.db.q(f"DELETE FROM {name} WHERE {where}"),  # noqa: S608 (declared names)
-                        deletes,
-                    )
-                if upserts:
-                    self._write(cursor, name, table, upserts, fresh=fresh)
+        cursor.execute(
+            self.db.q(
+                "UPDATE ppl_projection_positions SET notification_id = ?, events = ? "
+                "WHERE projection = ? AND generation = ? AND notification_id = ?"
+            ),
+            (new_position.notification_id, new_position.events, commit.projection, generation,
+             expected.notification_id),
+        )  # fmt: skip
+        if cursor.rowcount != 1:
+            raise PositionMovedError(f"{commit.projection} moved from {expected}")
+        for table, upserts, deletes in commit.changes:
+            name = physical_name(commit.projection, table.name, generation)
+            if deletes and not fresh:  # a fresh generation's tables hold nothing to delete
+                where = " AND ".join(f"{column} = ?" for column in table.key)
+                cursor.executemany(
+                    self.db.q(f"DELETE FROM {name} WHERE {where}"),  # noqa: S608 (declared names)
+                    deletes,
+                )
+            if upserts:
+                self._write(cursor, name, table, upserts, fresh=fresh)
 
     def _write(self, cursor: Any, name: str, table: Table, rows: list[Row], *, fresh: bool) -> None:
         """Upsert ``rows`` into the table ``name`` (empty if ``fresh``)."""
         encode = _encoder(table)
         if not self.db.is_postgres or not (fresh or len(rows) >= COPY_MIN_ROWS):
-            cursor.executemany(self._upsert(name, table), [encode(row) for row in rows])
+            # One multi-row statement per slice, not one statement per row: a follower's round
+            # writes a few rows per table, and per-row round trips (even pipelined) cost more
+            # than the rows themselves (docs/benchmarks.md "API").
+            per_statement = max(1, MAX_PARAMETERS // len(table.column_names))
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                values = [value for row in chunk for value in encode(row)]
+                cursor.execute(self._upsert(name, table, len(chunk)), values)
             return
         columns = ", ".join(table.column_names)
         target = name if fresh else f"{name}_upsert"
@@ -292,18 +335,20 @@ class ProjectionStore:
             )
             cursor.execute(f"DROP TABLE {target}")
 
-    def _upsert(self, name: str, table: Table) -> str:
+    def _upsert(self, name: str, table: Table, rows: int) -> str:
+        """An upsert of ``rows`` rows (their keys are distinct: one row per key per commit)."""
         columns = table.column_names
+        row = f"({', '.join('?' for _ in columns)})"
         return self.db.q(
             f"INSERT INTO {name} ({', '.join(columns)}) "  # noqa: S608 (declared names)
-            f"VALUES ({', '.join('?' for _ in columns)}) "
+            f"VALUES {', '.join([row] * rows)} "
             f"ON CONFLICT ({', '.join(table.key)}) {_conflict_action(table)}"
         )
 
     def load(self, projection: str, generation: int, table: Table, key: Key) -> Row | None:
         name = physical_name(projection, table.name, generation)
         where = " AND ".join(f"{column} = ?" for column in table.key)
-        with self.db.transaction(write=False) as cursor:
+        with self.db.autocommit() as cursor:
             cursor.execute(
                 self.db.q(
                     f"SELECT {', '.join(table.column_names)} FROM {name} WHERE {where}"  # noqa: S608
@@ -334,7 +379,7 @@ class ProjectionStore:
             statement += f" ORDER BY {order_by}"
         if limit is not None:
             statement += f" LIMIT {int(limit)}"
-        with self.db.transaction(write=False) as cursor:
+        with self.db.autocommit() as cursor:
             cursor.execute(self.db.q(statement), tuple(parameters))
             return [table.from_db(tuple(row)) for row in cursor.fetchall()]
 
@@ -349,7 +394,7 @@ class ProjectionStore:
         for table in sorted(tables, key=lambda t: t.name):
             yield orjson.dumps(["table", table.name, list(table.column_names)]) + b"\n"
             name = physical_name(projection, table.name, generation)
-            with self.db.transaction(write=False) as cursor:
+            with self.db.autocommit() as cursor:
                 cursor.execute(f"SELECT {', '.join(table.column_names)} FROM {name}")  # noqa: S608
                 rows = [tuple(row) for row in cursor.fetchall()]
             positions = [table.column_names.index(column) for column in table.key]

@@ -87,18 +87,18 @@ def test_crash_between_batches_applies_every_event_once(ledger, settings, store,
     runner = open_projection_runner(ledger, store)
     runner.batch = 7
     commits = {"n": 0}
-    real_commit = ProjectionStore.commit
+    real_commit = ProjectionStore.commit_together
 
     def crashing_commit(self: ProjectionStore, *args: Any, **kwargs: Any) -> None:
         commits["n"] += 1
-        if commits["n"] == 9:  # mid-run: the process dies before this batch commits
+        if commits["n"] == 3:  # mid-run: the process dies before this batch commits
             raise RuntimeError("power cut")
         real_commit(self, *args, **kwargs)
 
-    monkeypatch.setattr(ProjectionStore, "commit", crashing_commit)
+    monkeypatch.setattr(ProjectionStore, "commit_together", crashing_commit)
     with pytest.raises(RuntimeError, match="power cut"):
         runner.catch_up()
-    monkeypatch.setattr(ProjectionStore, "commit", real_commit)
+    monkeypatch.setattr(ProjectionStore, "commit_together", real_commit)
     partial = {m.name: store.position(m.name, store.require_generation(m.name)) for m in models()}
     assert 0 < min(p.events for p in partial.values()) < event_count(ledger)
 
@@ -129,6 +129,73 @@ def test_crash_inside_a_commit_rolls_the_whole_batch_back(ledger, settings, stor
     assert store.position(name, store.require_generation(name)).events == 0  # rolled back
     monkeypatch.setattr(Rows, "changes", real_changes)
     open_projection_runner(ledger, store).catch_up()
+    assert digests(store) == reference_digests(ledger, settings)
+
+
+def test_a_round_commits_every_model_in_one_transaction(ledger, settings, store, monkeypatch):
+    make_history(ledger, filers=2)
+    runner = open_projection_runner(ledger, store)
+    runner.catch_up()
+    transactions = {"n": 0}
+    real_transaction = type(store.db).transaction
+
+    def counting(self: Any, *, write: bool) -> Any:
+        transactions["n"] += write
+        return real_transaction(self, write=write)
+
+    monkeypatch.setattr(type(store.db), "transaction", counting)
+    make_history_more = approved_filer(ledger, uscc(90, region="310115"))
+    _file(ledger, uscc(90, region="310115"), make_history_more, 90, 0)
+    runner.catch_up()
+    assert transactions["n"] == 1  # six read models, one write transaction
+    monkeypatch.undo()
+    assert digests(store) == reference_digests(ledger, settings)
+
+
+def test_a_lost_race_on_one_model_writes_no_model(ledger, settings, store, caplog):
+    make_history(ledger, filers=2)
+    runner = open_projection_runner(ledger, store)
+    runner.batch = 5
+    runner.catch_up(limit=1)
+    before = runner.positions()
+    # Another runner moves one model on alone: this runner's combined commit must fail whole.
+    other = open_projection_runner(ledger, open_projection_store(settings))
+    other.models = [m for m in other.models if m.name == "audit_trail"]
+    other.catch_up()
+    with caplog.at_level("INFO", logger="projections.runner"):
+        runner.catch_up()  # loses the race once, reloads every model, then catches up
+    assert "another runner moved first" in caplog.text
+    after = runner.positions()
+    total = event_count(ledger)
+    assert all(position.events == total for position in after.values())
+    assert all(before[name].events == 5 for name in before)
+    assert digests(store) == reference_digests(ledger, settings)
+    other.store.db.close()
+
+
+def test_a_failing_read_model_does_not_hold_the_others_back(ledger, settings, store, monkeypatch):
+    make_history(ledger, filers=2)
+    runner = open_projection_runner(ledger, store)
+    broken = next(m for m in runner.models if m.name == "regional_stats")
+    real_apply = type(broken).apply
+
+    def failing(self: Any, event: Any, rows: Any) -> None:
+        if self is broken:
+            raise RuntimeError("handler bug")
+        real_apply(self, event, rows)
+
+    monkeypatch.setattr(type(broken), "apply", failing)
+    with pytest.raises(RuntimeError, match="handler bug"):
+        runner.catch_up()
+    positions = runner.positions()
+    total = event_count(ledger)
+    assert positions["regional_stats"].events == 0
+    assert {name: p.events for name, p in positions.items() if name != "regional_stats"} == {
+        m.name: total for m in models() if m.name != "regional_stats"
+    }
+    monkeypatch.undo()
+    runner.catch_up()  # fixed: the broken model catches up from where it stood
+    assert all(p.events == total for p in runner.positions().values())
     assert digests(store) == reference_digests(ledger, settings)
 
 
