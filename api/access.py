@@ -60,31 +60,42 @@ async def caller(request: Request) -> Principal:
 
     Every request runs this (an app-wide dependency), so a bad token is a 401 on any route,
     public ones included; the result is kept on ``request.state`` for the route's own checks.
-    Only a request with a token pays a threadpool hop (the token table is read with a blocking
-    driver); an anonymous one is answered on the event loop.
+    A token that authenticated within the last ``PPL_API_TOKEN_CACHE_SECONDS`` is answered on
+    the event loop (api.token_cache); otherwise the lookup pays a threadpool hop (the token
+    table is read with a blocking driver). An anonymous request never leaves the event loop.
     """
     known: Principal | None = getattr(request.state, "principal", None)
     if known is not None:
         return known
-    if "authorization" in request.headers:
-        principal = await run_in_threadpool(_authenticate, request)
-    else:
+    header = request.headers.get("authorization")
+    if header is None:
         principal = ANONYMOUS
+    else:
+        tokens: TokenStore = request.app.state.tokens
+        cached = tokens.recently_authenticated(_bearer(header))
+        if cached is None:
+            cached = await run_in_threadpool(_authenticate, request)
+        principal = cached
     request.state.principal = principal
     return principal
+
+
+def _bearer(header: str) -> str:
+    """The token of an ``Authorization: Bearer <token>`` header (401 for any other form)."""
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise ApiProblemError(
+            "token_invalid", "Authorization must be 'Bearer <token>'", headers=CHALLENGE
+        )
+    return token.strip()
 
 
 def _authenticate(request: Request) -> Principal:
     header = request.headers.get("authorization")
     if header is None:
         return ANONYMOUS
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise ApiProblemError(
-            "token_invalid", "Authorization must be 'Bearer <token>'", headers=CHALLENGE
-        )
     tokens: TokenStore = request.app.state.tokens
-    principal = tokens.authenticate(token.strip())
+    principal = tokens.authenticate(_bearer(header))
     if principal is None:
         raise ApiProblemError(
             "token_invalid", "the bearer token is unknown, malformed or revoked", headers=CHALLENGE

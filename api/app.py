@@ -52,7 +52,7 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.log = open_transparency_log(app.state.ledger, settings)
         app.state.projections = open_projection_store(settings)
         side_tables = app.state.projections.db  # one pool for the tables beside the events
-        app.state.tokens = TokenStore(side_tables)
+        app.state.tokens = TokenStore(side_tables, cache_seconds=settings.token_cache_seconds)
         app.state.idempotency = IdempotencyStore(side_tables)
         follower = None
         if settings.sequence_interval > 0:

@@ -73,15 +73,18 @@ class IdempotencyStore:
             KeyInProgressError: the first request with this key has not finished.
         """
         now = datetime.now(UTC).isoformat()
-        with self.db.transaction(write=True) as cursor:
+        # Lone statements, each atomic on its own: the claim is one round trip (no BEGIN or
+        # COMMIT around it), and a key already taken costs a second to read its record.
+        with self.db.autocommit() as cursor:
             cursor.execute(
                 self.db.q(
                     "INSERT INTO ppl_api_idempotency (principal, idem_key, request_hash, "
-                    "created_at) VALUES (?, ?, ?, ?) ON CONFLICT (principal, idem_key) DO NOTHING"
+                    "created_at) VALUES (?, ?, ?, ?) ON CONFLICT (principal, idem_key) DO NOTHING "
+                    "RETURNING 1"
                 ),
                 (principal, key, digest, now),
             )
-            if cursor.rowcount == 1:
+            if cursor.fetchone() is not None:
                 return None
             cursor.execute(
                 self.db.q(
@@ -102,7 +105,7 @@ class IdempotencyStore:
     def finish(
         self, principal: str, key: str, status: int, body: Any, headers: dict[str, str]
     ) -> None:
-        with self.db.transaction(write=True) as cursor:
+        with self.db.autocommit() as cursor:
             cursor.execute(
                 self.db.q(
                     "UPDATE ppl_api_idempotency SET status = ?, body = ?, headers = ? "
@@ -114,7 +117,7 @@ class IdempotencyStore:
 
     def release(self, principal: str, key: str) -> None:
         """Forget an unfinished claim (the request failed for a reason not the client's)."""
-        with self.db.transaction(write=True) as cursor:
+        with self.db.autocommit() as cursor:
             cursor.execute(
                 self.db.q(
                     "DELETE FROM ppl_api_idempotency "

@@ -31,6 +31,7 @@ class Settings:
     sequence_interval: float = 1.0
     projection_interval: float = 0.25
     max_body_bytes: int = 65_536
+    token_cache_seconds: float = 1.0
 
     @property
     def key_dir(self) -> Path:
@@ -66,6 +67,15 @@ class Settings:
         max_body = env.get("PPL_API_MAX_BODY", "65536")
         if not max_body.isdigit() or not 1024 <= int(max_body) <= 16 * 1024 * 1024:
             raise SettingsError(f"PPL_API_MAX_BODY={max_body!r}: want bytes, 1024 to 16 MiB")
+        token_cache = env.get("PPL_API_TOKEN_CACHE_SECONDS", "1")
+        try:
+            token_cache_seconds = float(token_cache)
+        except ValueError:
+            token_cache_seconds = -1.0
+        if not 0 <= token_cache_seconds <= 60:
+            raise SettingsError(
+                f"PPL_API_TOKEN_CACHE_SECONDS={token_cache!r}: want seconds between 0 (off) and 60"
+            )
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -81,6 +91,7 @@ class Settings:
             sequence_interval=interval,
             projection_interval=projection_interval,
             max_body_bytes=int(max_body),
+            token_cache_seconds=token_cache_seconds,
         )
         settings.eventsourcing_env()  # validate the URL now, not at first use
         return settings

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from api.token_cache import TokenCache
 from audit.database import Database
 from domain.actor import Actor, Role
 from domain.errors import InvalidValueError
@@ -104,10 +105,15 @@ def _now() -> str:
 
 
 class TokenStore:
-    """The ``ppl_api_tokens`` table in the ledger's database."""
+    """The ``ppl_api_tokens`` table in the ledger's database.
 
-    def __init__(self, database: Database) -> None:
+    ``cache_seconds`` > 0 keeps tokens that authenticated for that long (api.token_cache:
+    the API process, ``PPL_API_TOKEN_CACHE_SECONDS``); the CLI and tests keep none.
+    """
+
+    def __init__(self, database: Database, *, cache_seconds: float = 0.0) -> None:
         self.db = database
+        self.cache: TokenCache[Principal] = TokenCache(cache_seconds)
         with self.db.transaction(write=True) as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS ppl_api_tokens ("
@@ -139,7 +145,7 @@ class TokenStore:
         match = _TOKEN.fullmatch(token)
         if match is None:
             return None
-        with self.db.transaction(write=False) as cursor:
+        with self.db.autocommit() as cursor:  # one statement: one round trip
             cursor.execute(
                 self.db.q(
                     "SELECT token_hash, role, scope, revoked_at FROM ppl_api_tokens "
@@ -150,7 +156,16 @@ class TokenStore:
             row = cursor.fetchone()
         if row is None or row[3] is not None or not hmac.compare_digest(row[0], _hash(token)):
             return None
-        return Principal(role=Role(row[1]), scope=row[2], token_id=match.group(1))
+        principal = Principal(role=Role(row[1]), scope=row[2], token_id=match.group(1))
+        self.cache.put(token, match.group(1), principal)
+        return principal
+
+    def recently_authenticated(self, token: str) -> Principal | None:
+        """The principal of ``token`` if it authenticated within the cache's time, else None.
+
+        No database: the API answers this on its event loop (api.access.caller).
+        """
+        return self.cache.get(token)
 
     def revoke(self, token_id: str) -> None:
         with self.db.transaction(write=True) as cursor:
@@ -163,9 +178,10 @@ class TokenStore:
             )
             if cursor.rowcount != 1:
                 raise TokenError(f"no active token {token_id!r}")
+        self.cache.forget(token_id)
 
     def list(self) -> Sequence[TokenRecord]:
-        with self.db.transaction(write=False) as cursor:
+        with self.db.autocommit() as cursor:
             cursor.execute(
                 "SELECT token_id, role, scope, label, created_at, revoked_at FROM ppl_api_tokens "
                 "ORDER BY created_at, token_id"
