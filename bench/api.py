@@ -12,7 +12,7 @@ database, or SQLite files), all with the run's signing keys:
   log level warning) in a child process, with the default background
   workers on (log sequencer every ``PPL_SEQUENCE_INTERVAL`` = 1 s, projection follower:
   LISTEN/NOTIFY on PostgreSQL, polling every 0.25 s on SQLite). ``--clients`` threads (default
-  4), each with its own keep-alive ``httpx2.Client`` and a filer token of its own, POST
+  4), each with its own keep-alive ``http.client`` connection and a filer token of its own, POST
   ``/v1/products`` on 127.0.0.1 with a fresh ``Idempotency-Key`` each. Only 201 counts: any
   other answer stops the run with the status and body.
 * **http, workers off** (``--workers-off``) — the same with ``PPL_SEQUENCE_INTERVAL=0`` and
@@ -25,8 +25,8 @@ database, or SQLite files), all with the run's signing keys:
   worker threads do. No background workers: the baseline is the domain command alone.
 
 Why a child process for the server: real clients are other processes, so they must not take
-the server's GIL; in one process the client threads (``httpx2`` costs ~1 ms of CPU per request
-here) would slow the server down on the same interpreter lock. They still share the machine's
+the server's GIL; in one process the client threads would slow the server down on the same
+interpreter lock. They still share the machine's
 2 cores with it (and with PostgreSQL), so the run also reports the CPU per filing of the server
 process (read from ``/proc``: Linux only) and of the client threads.
 
@@ -58,10 +58,12 @@ per variant, and dropped at the end; ``--sqlite`` uses SQLite files in a tempora
 from __future__ import annotations
 
 import argparse
+import http.client
 import importlib.util
 import os
 import resource
 import secrets
+import signal
 import socket
 import subprocess
 import sys
@@ -75,7 +77,6 @@ from pathlib import Path
 from typing import Any, Protocol
 from uuid import UUID
 
-import httpx2
 import orjson
 import uvicorn
 
@@ -113,7 +114,14 @@ TARGET = 0.5
 PRODUCTS_PATH = "/v1/products"
 HEADLINE = "http"
 BASELINE = "in-process"
+ONE_PROCESS = "http, one process"
 WORKERS_OFF = "http, workers off"
+
+# Where the background workers (log sequencer, projection follower) of a served store run.
+SEPARATE = "separate"  # `ppl log follow` and `ppl projections follow`, processes of their own
+INSIDE = "inside"  # threads of the API process (`ppl serve` alone, the default settings)
+OFF = "off"  # nowhere: the request path alone (both intervals 0)
+_FOLLOWERS = (("log", "follow"), ("projections", "follow"))
 SERVER_START_SECONDS = 60.0
 DRAIN_TIMEOUT_SECONDS = 120.0
 REQUEST_TIMEOUT_SECONDS = 60.0
@@ -132,6 +140,44 @@ FULL_SIZES = Sizes(rounds=9, filings=1200)
 
 class BenchError(Exception):
     """The benchmark cannot go on (a non-201 answer, a server that does not start...)."""
+
+
+class Connection:
+    """One keep-alive HTTP/1.1 connection to the server, with headers sent on every request.
+
+    Why the standard library's ``http.client`` and not ``httpx2``: the clients share the
+    machine's two cores with the server and PostgreSQL, so the load generator must be light
+    (wrk's reason to exist). ``httpx2`` spent ~0.7-1 ms of CPU per filing here, ``http.client``
+    ~0.2 ms; only the client side changes, the server sees the same requests.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str] | None = None) -> None:
+        host, _, port = url.removeprefix("http://").partition(":")
+        self._connection = http.client.HTTPConnection(
+            host, int(port), timeout=REQUEST_TIMEOUT_SECONDS
+        )
+        self._headers = headers or {}
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> tuple[int, bytes]:
+        """Send one request and read the whole answer: (status, body)."""
+        self._connection.request(method, path, body, {**self._headers, **(headers or {})})
+        response = self._connection.getresponse()
+        return response.status, response.read()
+
+    def close(self) -> None:
+        self._connection.close()
+
+    def __enter__(self) -> Connection:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
 
 
 # --- the filings -------------------------------------------------------------------------------
@@ -311,11 +357,25 @@ def _server_cpu(pid: int) -> float:
 class Server:
     url: str
     pid: int
+    worker_pids: tuple[int, ...] = ()  # `ppl log follow` / `ppl projections follow`, if separate
+
+    def cpu(self) -> float:
+        """CPU seconds so far of every process serving the store (API and followers)."""
+        return sum(_server_cpu(pid) for pid in (self.pid, *self.worker_pids))
+
+
+_RUN_PPL = "import sys; from api.cli import main; sys.argv[0] = 'ppl'; main()"
 
 
 @contextmanager
-def served(settings: Settings, workers: bool) -> Iterator[Server]:
-    """Run ``api.app.create_app`` under uvicorn in a child process until the block ends."""
+def served(settings: Settings, workers: str, log_dir: Path) -> Iterator[Server]:
+    """Serve the store until the block ends: uvicorn in a child process, and its workers.
+
+    ``workers``: SEPARATE starts ``ppl log follow`` and ``ppl projections follow`` beside the
+    API process (its own intervals 0), as README "Serving" documents; INSIDE leaves them to the
+    API process's background threads (default intervals); OFF runs none. The followers'
+    output goes to files in ``log_dir`` (named in the error if they stop early).
+    """
     port = _free_port()
     # Only these PPL_* settings: the server must use the run's keys and defaults, whatever the
     # caller's environment says (a PPL_SIGNING_KEY_FILE there would sign with another key).
@@ -325,36 +385,63 @@ def served(settings: Settings, workers: bool) -> Iterator[Server]:
         "PPL_DATABASE_URL": settings.database_url,
         "PPL_ENV": "development",
     }
-    if not workers:
-        environment |= {"PPL_SEQUENCE_INTERVAL": "0", "PPL_PROJECTION_INTERVAL": "0"}
-    child = subprocess.Popen(  # noqa: S603 (our own interpreter and code, no shell)
-        [sys.executable, "-c", _SERVE, str(port)], env=environment, cwd=PROJECT_ROOT
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
+    api_environment = environment
+    if workers != INSIDE:
+        api_environment = environment | {
+            "PPL_SEQUENCE_INTERVAL": "0",
+            "PPL_PROJECTION_INTERVAL": "0",
+        }
+    with ExitStack() as stack:
+        child = subprocess.Popen(  # noqa: S603 (our own interpreter and code, no shell)
+            [sys.executable, "-c", _SERVE, str(port)], env=api_environment, cwd=PROJECT_ROOT
+        )
+        # uvicorn shuts down gracefully on SIGTERM (lifespan: its worker threads stop)
+        stack.callback(_stop, child, signal.SIGTERM)
+        followers = []
+        if workers == SEPARATE:
+            log_dir.mkdir(parents=True, exist_ok=True)
+            for command in _FOLLOWERS:
+                output = stack.enter_context((log_dir / f"{'-'.join(command)}.log").open("wb"))
+                follower = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
+                    [sys.executable, "-c", _RUN_PPL, *command],  # default --interval
+                    env=environment, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT,
+                )  # fmt: skip
+                stack.callback(_stop, follower, signal.SIGINT)  # the CLI stops on Ctrl-C
+                followers.append(follower)
+        url = f"http://127.0.0.1:{port}"
         _wait_until_up(child, url)
-        yield Server(url, child.pid)
-    finally:
-        child.terminate()  # uvicorn shuts down gracefully on SIGTERM (lifespan: workers stop)
-        try:
-            child.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.wait()
+        yield Server(url, child.pid, tuple(follower.pid for follower in followers))
+        for follower, command in zip(followers, _FOLLOWERS, strict=False):
+            if follower.poll() is not None:
+                raise BenchError(
+                    f"`ppl {' '.join(command)}` stopped early (status {follower.returncode}); "
+                    f"its output: {log_dir / '-'.join(command)}.log"
+                )
+
+
+def _stop(process: subprocess.Popen[bytes], how: signal.Signals) -> None:
+    if process.poll() is not None:
+        return
+    process.send_signal(how)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _wait_until_up(child: subprocess.Popen[bytes], url: str) -> None:
     deadline = time.monotonic() + SERVER_START_SECONDS
-    with httpx2.Client(base_url=url, timeout=2) as client:
-        while time.monotonic() < deadline:
-            if child.poll() is not None:
-                raise BenchError(f"the API server exited with status {child.returncode}")
-            try:
-                if client.get("/health").status_code == 200:
+    while time.monotonic() < deadline:
+        if child.poll() is not None:
+            raise BenchError(f"the API server exited with status {child.returncode}")
+        try:
+            with Connection(url) as connection:
+                if connection.request("GET", "/health")[0] == 200:
                     return
-            except httpx2.TransportError:
-                pass
-            time.sleep(0.1)
+        except OSError:
+            pass
+        time.sleep(0.1)
     raise BenchError(f"the API server did not answer at {url} within {SERVER_START_SECONDS} s")
 
 
@@ -418,7 +505,7 @@ class OverHttp:
         clients: int,
         first_serial: int,
         *,
-        workers: bool,
+        workers: str,
     ) -> None:
         self.name = name
         self.server = server
@@ -426,15 +513,11 @@ class OverHttp:
         self.ledger = _setup_ledger(settings)
         self.filers = Filers(self.ledger, first_serial)
         self.tokens = TokenStore(open_database(settings))
-        self.backlog = Backlog(self.ledger, settings) if workers else None
+        self.backlog = Backlog(self.ledger, settings) if workers != OFF else None
 
-    def _client(self, code: str) -> httpx2.Client:
+    def _client(self, code: str) -> Connection:
         _, token = self.tokens.create(Role.FILER, scope=code, label="bench")
-        return httpx2.Client(
-            base_url=self.server.url,
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=REQUEST_TIMEOUT_SECONDS,
-        )
+        return Connection(self.server.url, {"Authorization": f"Bearer {token}"})
 
     def run(self, label: str, filings: int) -> Round:
         filers = self.filers.create(self.clients)
@@ -454,12 +537,12 @@ class OverHttp:
                     _post(clients[client], body)
                     timings.append(time.perf_counter() - started)
 
-            server_cpu = _server_cpu(self.server.pid)
+            server_cpu = self.server.cpu()
             client_cpu = _process_cpu()
             seconds = run_threads(self.clients, work)
             client_cpu = _process_cpu() - client_cpu
         drain = self.backlog.wait() if self.backlog is not None else None
-        server_cpu = _server_cpu(self.server.pid) - server_cpu
+        server_cpu = self.server.cpu() - server_cpu
         pooled = [t for ts in latencies for t in ts]
         return Round(filings, seconds, pooled, client_cpu, server_cpu, drain)
 
@@ -470,20 +553,17 @@ class OverHttp:
         self.ledger.close()
 
 
-def _post(client: httpx2.Client, body: dict[str, Any]) -> None:
+def _post(client: Connection, body: dict[str, Any]) -> None:
     """One filing; BenchError unless the API answers 201 Created."""
-    response = client.post(
+    status, answer = client.request(
+        "POST",
         PRODUCTS_PATH,
-        content=orjson.dumps(body),
-        headers={
-            "Content-Type": "application/json",
-            "Idempotency-Key": f"bench-{secrets.token_hex(12)}",
-        },
+        orjson.dumps(body),
+        {"Content-Type": "application/json", "Idempotency-Key": f"bench-{secrets.token_hex(12)}"},
     )
-    if response.status_code != 201:
-        raise BenchError(
-            f"POST {PRODUCTS_PATH} answered {response.status_code}, want 201: {response.text[:600]}"
-        )
+    if status != 201:
+        text = answer[:600].decode(errors="replace")
+        raise BenchError(f"POST {PRODUCTS_PATH} answered {status}, want 201: {text}")
 
 
 # --- measuring and reporting -------------------------------------------------------------------
@@ -564,7 +644,7 @@ BREAKDOWN_CALLS = 200  # per in-process piece, one thread
 def _server_cpu_per_request(
     server: Server,
     headers: Sequence[dict[str, str]],
-    send: Callable[[httpx2.Client, int, int], None],
+    send: Callable[[Connection, int, int], None],
 ) -> float:
     """Server CPU seconds per request while one thread per ``headers`` sends its share.
 
@@ -572,12 +652,7 @@ def _server_cpu_per_request(
     """
     shares = _shares(BREAKDOWN_REQUESTS, len(headers))
     with ExitStack() as stack:
-        connections = [
-            stack.enter_context(
-                httpx2.Client(base_url=server.url, headers=each, timeout=REQUEST_TIMEOUT_SECONDS)
-            )
-            for each in headers
-        ]
+        connections = [stack.enter_context(Connection(server.url, each)) for each in headers]
         for client, connection in enumerate(connections):
             send(connection, client, BREAKDOWN_REQUESTS)
 
@@ -614,12 +689,12 @@ def breakdown(variant: OverHttp, clients: int) -> list[tuple[str, float]]:
     tokens = [variant.tokens.create(Role.FILER, scope=code, label="bench")[1] for code, _ in filers]
     bearers = [{"Authorization": f"Bearer {token}"} for token in tokens]
 
-    def health(connection: httpx2.Client, _client: int, _number: int) -> None:
-        response = connection.get("/health")
-        if response.status_code != 200:
-            raise BenchError(f"GET /health answered {response.status_code}, want 200")
+    def health(connection: Connection, _client: int, _number: int) -> None:
+        status, _ = connection.request("GET", "/health")
+        if status != 200:
+            raise BenchError(f"GET /health answered {status}, want 200")
 
-    def filing(connection: httpx2.Client, client: int, number: int) -> None:
+    def filing(connection: Connection, client: int, number: int) -> None:
         _post(connection, http_body(filers[client][1], product_name("bh", client, number)))
 
     server = variant.server
@@ -693,19 +768,24 @@ def run(
     """Start the servers, measure the variants, then the breakdown if asked; stop everything."""
     with ExitStack() as stack:
 
-        def over_http(name: str, store: str, first_serial: int, *, workers: bool) -> OverHttp:
+        def over_http(name: str, store: str, first_serial: int, *, workers: str) -> OverHttp:
             settings = _settings(data_dir, make_url(store))
-            server = stack.enter_context(served(settings, workers=workers))
+            logs = data_dir.parent / f"logs-{store}"
+            server = stack.enter_context(served(settings, workers, logs))
             variant = OverHttp(name, settings, server, clients, first_serial, workers=workers)
             stack.callback(variant.close)
             return variant
 
         baseline = InProcess(BASELINE, _settings(data_dir, make_url("inprocess")), clients, 200_000)
         stack.callback(baseline.close)  # and it created the run's keys before any server starts
-        variants: list[Variant] = [over_http(HEADLINE, "http", 100_000, workers=True), baseline]
+        variants: list[Variant] = [
+            over_http(HEADLINE, "http", 100_000, workers=SEPARATE),
+            baseline,
+            over_http(ONE_PROCESS, "http_one", 400_000, workers=INSIDE),
+        ]
         bare = None
         if workers_off or with_breakdown:
-            bare = over_http(WORKERS_OFF, "http_bare", 300_000, workers=False)
+            bare = over_http(WORKERS_OFF, "http_bare", 300_000, workers=OFF)
             if workers_off:
                 variants.append(bare)
         results = measure(variants, sizes, clients)
@@ -744,7 +824,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.perf_counter()
     packages = ", ".join(
         f"{name} {version(name)}"
-        for name in ("fastapi", "starlette", "uvicorn", "httptools", "uvloop", "httpx2")
+        for name in ("fastapi", "starlette", "uvicorn", "httptools", "uvloop")
     )
     print("API throughput: POST /v1/products over HTTP (uvicorn, loopback) vs in-process")
     print(f"machine: {machine_info().describe()}, {packages}")
@@ -793,6 +873,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if WORKERS_OFF in results.rounds:
         bare = median([result.rate for result in results.rounds[WORKERS_OFF]])
         print(f"http with workers off / in-process: {bare / baseline:.3f} (not the headline)")
+    one = median([result.rate for result in results.rounds[ONE_PROCESS]])
+    print(
+        f"http, one process (workers inside) / in-process: {one / baseline:.3f} (not the headline)"
+    )
     print(f"http {http:.1f} filings/s / in-process {baseline:.1f} filings/s (medians)")
     print(f"ratio: {http / baseline:.3f} (target {TARGET})")
     return 0
