@@ -24,7 +24,7 @@ from psycopg import sql
 from projections.runner import ProjectionRunner
 
 logger = logging.getLogger("ppl.projection_follower")
-MIN_GAP_SECONDS = 0.1  # at most ~10 rounds a second however often NOTIFY wakes the follower
+MIN_GAP_SECONDS = 0.25  # at most ~4 rounds a second however often NOTIFY wakes the follower
 
 Waiter = Callable[[float], None]
 
