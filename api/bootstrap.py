@@ -84,12 +84,23 @@ def load_keyring(settings: Settings) -> KeyRing:
     )
 
 
-def open_ledger(settings: Settings, *, keyring: KeyRing | None = None) -> SignedPatentLedger:
-    """Open the ledger on the configured store, creating tables on first use."""
+CLI_CONNECTIONS = 2  # a `ppl` command works on one thread: no need for the service's pool
+
+
+def open_ledger(
+    settings: Settings, *, keyring: KeyRing | None = None, connections: int | None = None
+) -> SignedPatentLedger:
+    """Open the ledger on the configured store, creating tables on first use.
+
+    ``connections`` caps the event store's PostgreSQL pool (default: the service's, sized for
+    its request threads). ``ppl`` commands pass ``CLI_CONNECTIONS``: a follower process would
+    otherwise hold 8 idle connections of PostgreSQL's 100.
+    """
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    ledger = SignedPatentLedger(
-        settings.eventsourcing_env(), keyring if keyring is not None else load_keyring(settings)
-    )
+    env = settings.eventsourcing_env()
+    if connections is not None and settings.is_postgres:
+        env |= {"POSTGRES_POOL_SIZE": str(connections), "POSTGRES_MAX_OVERFLOW": str(connections)}
+    ledger = SignedPatentLedger(env, keyring if keyring is not None else load_keyring(settings))
     _fail_fast(ledger)
     return ledger
 

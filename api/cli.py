@@ -17,6 +17,7 @@ from uuid import UUID
 import typer
 
 from api.bootstrap import (
+    CLI_CONNECTIONS,
     SignedPatentLedger,
     export_audit_bundle,
     open_ledger,
@@ -68,7 +69,7 @@ def sample(
     """Load the sample data set into the store named by PPL_DATABASE_URL (idempotent)."""
     from domain.sample import load_sample  # noqa: PLC0415 (only this command needs it)
 
-    ledger = open_ledger(get_settings())
+    ledger = open_ledger(get_settings(), connections=CLI_CONNECTIONS)
     try:
         summary = load_sample(ledger, seed)
     finally:
@@ -136,7 +137,7 @@ def keys_rotate(
 
 @contextmanager
 def _ledger_and_log(settings: Settings) -> Iterator[tuple[SignedPatentLedger, TransparencyLog]]:
-    ledger = open_ledger(settings)
+    ledger = open_ledger(settings, connections=CLI_CONNECTIONS)
     try:
         log = open_transparency_log(ledger, settings)
         try:

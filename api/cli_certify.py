@@ -22,7 +22,7 @@ from uuid import UUID
 
 import typer
 
-from api.bootstrap import SignedPatentLedger, open_ledger
+from api.bootstrap import CLI_CONNECTIONS, SignedPatentLedger, open_ledger
 from api.settings import get_settings
 from domain.actor import Actor, Role
 from domain.benchmarks import BenchmarkValues
@@ -71,7 +71,7 @@ def _certifier(actor_id: str | None) -> Actor:
 @contextmanager
 def _ledger() -> Iterator[SignedPatentLedger]:
     """The ledger; a refused command becomes a message and exit code 2 (4: not found)."""
-    ledger = open_ledger(get_settings())
+    ledger = open_ledger(get_settings(), connections=CLI_CONNECTIONS)
     try:
         yield ledger
     except DomainError as exc:

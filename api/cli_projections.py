@@ -23,6 +23,7 @@ from uuid import UUID
 import typer
 
 from api.bootstrap import (
+    CLI_CONNECTIONS,
     SignedPatentLedger,
     notification_reader,
     open_ledger,
@@ -70,7 +71,7 @@ class _Context:
 @contextmanager
 def _opened() -> Iterator[_Context]:
     settings = get_settings()
-    ledger = open_ledger(settings)
+    ledger = open_ledger(settings, connections=CLI_CONNECTIONS)
     log = open_transparency_log(ledger, settings)
     store = open_projection_store(settings)
     try:
