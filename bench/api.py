@@ -354,14 +354,34 @@ def _server_cpu(pid: int) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class Follower:
+    """A `ppl log follow` or `ppl projections follow` process, and the file of its output."""
+
+    process: subprocess.Popen[bytes]
+    command: str
+    output: Path
+
+
+@dataclass(frozen=True, slots=True)
 class Server:
     url: str
     pid: int
-    worker_pids: tuple[int, ...] = ()  # `ppl log follow` / `ppl projections follow`, if separate
+    followers: tuple[Follower, ...] = ()  # if the workers run as processes of their own
 
     def cpu(self) -> float:
         """CPU seconds so far of every process serving the store (API and followers)."""
-        return sum(_server_cpu(pid) for pid in (self.pid, *self.worker_pids))
+        pids = (self.pid, *(follower.process.pid for follower in self.followers))
+        return sum(_server_cpu(pid) for pid in pids)
+
+    def check(self) -> None:
+        """BenchError if a follower process has stopped (the backlog would never drain)."""
+        for follower in self.followers:
+            if follower.process.poll() is not None:
+                tail = follower.output.read_text(errors="replace")[-1500:]
+                raise BenchError(
+                    f"`ppl {follower.command}` stopped (status {follower.process.returncode}); "
+                    f"the end of its output:\n{tail}"
+                )
 
 
 _RUN_PPL = "import sys; from api.cli import main; sys.argv[0] = 'ppl'; main()"
@@ -401,22 +421,19 @@ def served(settings: Settings, workers: str, log_dir: Path) -> Iterator[Server]:
         if workers == SEPARATE:
             log_dir.mkdir(parents=True, exist_ok=True)
             for command in _FOLLOWERS:
-                output = stack.enter_context((log_dir / f"{'-'.join(command)}.log").open("wb"))
-                follower = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
+                path = log_dir / f"{'-'.join(command)}.log"
+                output = stack.enter_context(path.open("wb"))
+                process = subprocess.Popen(  # noqa: S603 (our own interpreter and code)
                     [sys.executable, "-c", _RUN_PPL, *command],  # default --interval
                     env=environment, cwd=PROJECT_ROOT, stdout=output, stderr=subprocess.STDOUT,
                 )  # fmt: skip
-                stack.callback(_stop, follower, signal.SIGINT)  # the CLI stops on Ctrl-C
-                followers.append(follower)
+                stack.callback(_stop, process, signal.SIGINT)  # the CLI stops on Ctrl-C
+                followers.append(Follower(process, " ".join(command), path))
         url = f"http://127.0.0.1:{port}"
         _wait_until_up(child, url)
-        yield Server(url, child.pid, tuple(follower.pid for follower in followers))
-        for follower, command in zip(followers, _FOLLOWERS, strict=False):
-            if follower.poll() is not None:
-                raise BenchError(
-                    f"`ppl {' '.join(command)}` stopped early (status {follower.returncode}); "
-                    f"its output: {log_dir / '-'.join(command)}.log"
-                )
+        server = Server(url, child.pid, tuple(followers))
+        server.check()
+        yield server
 
 
 def _stop(process: subprocess.Popen[bytes], how: signal.Signals) -> None:
@@ -466,10 +483,11 @@ class Backlog:
                 return False
         return True
 
-    def wait(self) -> float:
+    def wait(self, server: Server) -> float:
         """Seconds until caught up (BenchError after DRAIN_TIMEOUT_SECONDS)."""
         started = time.perf_counter()
         while not self.caught_up():
+            server.check()
             if time.perf_counter() - started > DRAIN_TIMEOUT_SECONDS:
                 raise BenchError(
                     f"the log or the read models did not catch up in {DRAIN_TIMEOUT_SECONDS} s"
@@ -541,7 +559,7 @@ class OverHttp:
             client_cpu = _process_cpu()
             seconds = run_threads(self.clients, work)
             client_cpu = _process_cpu() - client_cpu
-        drain = self.backlog.wait() if self.backlog is not None else None
+        drain = self.backlog.wait(self.server) if self.backlog is not None else None
         server_cpu = self.server.cpu() - server_cpu
         pooled = [t for ts in latencies for t in ts]
         return Round(filings, seconds, pooled, client_cpu, server_cpu, drain)
