@@ -20,6 +20,7 @@ from audit.database import (
     Database,
     PostgresDatabase,
     SqliteDatabase,
+    postgres_schema_lock,
 )
 from audit.keys import (
     KeyManifest,
@@ -100,7 +101,12 @@ def open_ledger(
     env = settings.eventsourcing_env()
     if connections is not None and settings.is_postgres:
         env |= {"POSTGRES_POOL_SIZE": str(connections), "POSTGRES_MAX_OVERFLOW": str(connections)}
-    ledger = SignedPatentLedger(env, keyring if keyring is not None else load_keyring(settings))
+    keys = keyring if keyring is not None else load_keyring(settings)
+    if settings.is_postgres:  # eventsourcing creates its table: one process at a time
+        with postgres_schema_lock(settings.postgres_location()[0]):
+            ledger = SignedPatentLedger(env, keys)
+    else:
+        ledger = SignedPatentLedger(env, keys)
     _fail_fast(ledger)
     return ledger
 

@@ -57,7 +57,7 @@ class IdempotencyStore:
 
     def __init__(self, database: Database) -> None:
         self.db = database
-        with self.db.transaction(write=True) as cursor:
+        with self.db.schema_transaction() as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS ppl_api_idempotency ("
                 "principal TEXT NOT NULL, idem_key TEXT NOT NULL, request_hash TEXT NOT NULL, "

@@ -114,7 +114,7 @@ class TokenStore:
     def __init__(self, database: Database, *, cache_seconds: float = 0.0) -> None:
         self.db = database
         self.cache: TokenCache[Principal] = TokenCache(cache_seconds)
-        with self.db.transaction(write=True) as cursor:
+        with self.db.schema_transaction() as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS ppl_api_tokens ("
                 "token_id TEXT PRIMARY KEY, token_hash TEXT NOT NULL, role TEXT NOT NULL, "

@@ -28,6 +28,7 @@ POOL_TIMEOUT_SECONDS = 1.0  # waiting longer for a connection is an outage: 503,
 RECONNECT_SECONDS = 2.0  # give up a reconnect attempt soon; the next request tries again
 PING_AFTER_IDLE_SECONDS = 1.0  # a connection idle this long is pinged before it is lent
 CONNECT_TIMEOUT_SECONDS = 3
+SCHEMA_LOCK = 7_310_115_001  # PostgreSQL advisory lock: one process at a time changes tables
 
 
 class Database(ABC):
@@ -41,6 +42,17 @@ class Database(ABC):
     @abstractmethod
     def transaction(self, *, write: bool) -> Any:
         """Context manager yielding a DB-API cursor inside one transaction."""
+
+    def schema_transaction(self) -> Any:
+        """A write transaction that creates or drops tables, one process at a time.
+
+        Why: PostgreSQL lets two sessions race on ``CREATE TABLE IF NOT EXISTS`` (one fails on
+        the catalog's unique index, "pg_type_typname_nsp_index", or with "tuple concurrently
+        updated"): ``ppl serve`` workers and the ``ppl`` followers started together on a fresh
+        store crashed that way. PostgreSQL serializes on an advisory lock (``SCHEMA_LOCK``);
+        SQLite's write transactions are serialized already.
+        """
+        return self.transaction(write=True)
 
     @abstractmethod
     def autocommit(self) -> Any:
@@ -168,6 +180,12 @@ class PostgresDatabase(Database):
             self._pool.putconn(connection)
 
     @contextmanager
+    def schema_transaction(self) -> Iterator[psycopg.Cursor[Any]]:
+        with self.transaction(write=True) as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", (SCHEMA_LOCK,))
+            yield cursor
+
+    @contextmanager
     def autocommit(self) -> Iterator[psycopg.Cursor[Any]]:
         connection = self._lend()  # pooled connections are in autocommit mode
         try:
@@ -179,6 +197,22 @@ class PostgresDatabase(Database):
 
     def close(self) -> None:
         self._pool.close()
+
+
+@contextmanager
+def postgres_schema_lock(conninfo: str) -> Iterator[None]:
+    """Hold ``SCHEMA_LOCK`` on a connection of its own while the block runs.
+
+    For table creation that is not ours to wrap in ``schema_transaction``: eventsourcing's
+    ``create_table`` when the ledger opens (api.bootstrap.open_ledger).
+    """
+    timeout = CONNECT_TIMEOUT_SECONDS
+    with psycopg.connect(conninfo, autocommit=True, connect_timeout=timeout) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK,))
 
 
 def memory_database() -> SqliteDatabase:

@@ -99,7 +99,7 @@ class LogStore:
             f"CREATE TABLE IF NOT EXISTS ppl_log_checkpoints (tree_size {big} PRIMARY KEY, "
             f"root {blob} NOT NULL, signed_note TEXT NOT NULL, created_at TEXT NOT NULL)",
         ]
-        with self._transaction(write=True) as cursor:
+        with self.database.schema_transaction() as cursor:
             for statement in statements:
                 cursor.execute(statement)
             cursor.execute(

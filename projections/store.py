@@ -72,7 +72,7 @@ class ProjectionStore:
     def __init__(self, database: Database) -> None:
         self.db = database
         big = database.int_type
-        with database.transaction(write=True) as cursor:
+        with database.schema_transaction() as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS ppl_projection_catalog (projection TEXT PRIMARY KEY, "
                 f"generation {big} NOT NULL)"
@@ -120,7 +120,7 @@ class ProjectionStore:
 
     def create_generation(self, projection: str, tables: Sequence[Table]) -> int:
         """Empty tables for a new generation at position 0 (not active yet)."""
-        with self.db.transaction(write=True) as cursor:
+        with self.db.schema_transaction() as cursor:
             cursor.execute(
                 self.db.q(
                     "SELECT COALESCE(MAX(generation), 0) FROM ppl_projection_positions "
@@ -189,7 +189,7 @@ class ProjectionStore:
         self._drop(projection, [generation], tables)
 
     def _drop(self, projection: str, generations: Iterable[int], tables: Sequence[str]) -> None:
-        with self.db.transaction(write=True) as cursor:
+        with self.db.schema_transaction() as cursor:
             for generation in generations:
                 for table in tables or self._table_names(cursor, projection, generation):
                     cursor.execute(
