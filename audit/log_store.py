@@ -137,19 +137,19 @@ class LogStore:
             )  # fmt: skip
             if cursor.rowcount != 1:
                 raise PositionMovedError(f"log position moved from {expected}")
-            cursor.executemany(
-                self._q(
-                    "INSERT INTO ppl_log_leaves (leaf_index, notification_id, originator_id, "
-                    "originator_version, leaf_hash) VALUES (?, ?, ?, ?, ?)"
-                ),
+            self.database.execute_rows(
+                cursor,
+                "INSERT INTO ppl_log_leaves (leaf_index, notification_id, originator_id, "
+                "originator_version, leaf_hash)",
                 [
                     (leaf.leaf_index, leaf.notification_id, str(leaf.originator_id),
                      leaf.originator_version, leaf.leaf_hash)
                     for leaf in leaves
                 ],
             )  # fmt: skip
-            cursor.executemany(
-                self._q("INSERT INTO ppl_log_nodes (level, node_index, hash) VALUES (?, ?, ?)"),
+            self.database.execute_rows(
+                cursor,
+                "INSERT INTO ppl_log_nodes (level, node_index, hash)",
                 [(level, index, digest) for (level, index), digest in nodes],
             )
 

@@ -30,7 +30,6 @@ from audit.database import Database
 from projections.schema import Key, Kind, Row, Table, encode_json
 
 COPY_MIN_ROWS = 200  # on PostgreSQL, upsert at least this many rows by COPY (see ``commit``)
-MAX_PARAMETERS = 30_000  # per multi-row statement: under SQLite's 32,766 and PostgreSQL's 65,535
 
 
 @dataclass(frozen=True, slots=True)
@@ -313,13 +312,14 @@ class ProjectionStore:
         encode = _encoder(table)
         if not self.db.is_postgres or not (fresh or len(rows) >= COPY_MIN_ROWS):
             # One multi-row statement per slice, not one statement per row: a follower's round
-            # writes a few rows per table, and per-row round trips (even pipelined) cost more
-            # than the rows themselves (docs/benchmarks.md "API").
-            per_statement = max(1, MAX_PARAMETERS // len(table.column_names))
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start : start + per_statement]
-                values = [value for row in chunk for value in encode(row)]
-                cursor.execute(self._upsert(name, table, len(chunk)), values)
+            # writes a few rows per table (docs/benchmarks.md "API").
+            columns = ", ".join(table.column_names)
+            self.db.execute_rows(
+                cursor,
+                f"INSERT INTO {name} ({columns})",
+                [encode(row) for row in rows],
+                f"ON CONFLICT ({', '.join(table.key)}) {_conflict_action(table)}",
+            )
             return
         columns = ", ".join(table.column_names)
         target = name if fresh else f"{name}_upsert"
@@ -334,16 +334,6 @@ class ProjectionStore:
                 f"ON CONFLICT ({', '.join(table.key)}) {_conflict_action(table)}"
             )
             cursor.execute(f"DROP TABLE {target}")
-
-    def _upsert(self, name: str, table: Table, rows: int) -> str:
-        """An upsert of ``rows`` rows (their keys are distinct: one row per key per commit)."""
-        columns = table.column_names
-        row = f"({', '.join('?' for _ in columns)})"
-        return self.db.q(
-            f"INSERT INTO {name} ({', '.join(columns)}) "  # noqa: S608 (declared names)
-            f"VALUES {', '.join([row] * rows)} "
-            f"ON CONFLICT ({', '.join(table.key)}) {_conflict_action(table)}"
-        )
 
     def load(self, projection: str, generation: int, table: Table, key: Key) -> Row | None:
         name = physical_name(projection, table.name, generation)
