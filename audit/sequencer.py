@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.persistence import Notification
 
-from audit.event_signature import verify_event
-from audit.log_leaf import log_leaf_hash
+from audit.event_signature import EventVerifier, event_identity
+from audit.log_leaf import identified_log_leaf_hash
 from audit.log_store import LeafRecord, LogPosition, LogStore, NodeId, PositionMovedError
 from audit.merkle_nodes import append_leaf, range_nodes
 from audit.signing_mapper import as_uuid
@@ -49,16 +49,19 @@ class Sequencer:
         notifications = self.read_notifications(position.last_notification_id + 1, self.batch_size)
         if not notifications:
             return 0
-        keys = self.trusted_keys()
+        # One verifier per batch: each key parsed once, each save's signature checked once
+        # for all its events (a filing's save holds two), the same errors as verify_event.
+        verifier = EventVerifier(self.trusted_keys())
         work: dict[NodeId, bytes] = self.store.nodes(range_nodes(0, position.tree_size))
         leaves: list[LeafRecord] = []
         nodes: list[tuple[NodeId, bytes]] = []
         for offset, notification in enumerate(notifications):
             originator_id = as_uuid(notification.originator_id)
             version = notification.originator_version
-            verify_event(originator_id, version, notification.topic, notification.state, keys)
+            identity = event_identity(originator_id.bytes, version, notification.topic)
+            verifier.verify(identity, notification.state)
             index = position.tree_size + offset
-            digest = log_leaf_hash(originator_id, version, notification.topic, notification.state)
+            digest = identified_log_leaf_hash(identity, notification.state)
             nodes += append_leaf(work, index, digest)
             leaves.append(LeafRecord(index, notification.id, originator_id, version, digest))
         new = LogPosition(position.tree_size + len(leaves), notifications[-1].id)

@@ -24,7 +24,13 @@ from eventsourcing.persistence import (
     Transcoder,
 )
 
-from audit.event_signature import EventSigner, UnsignedEvent, verify_event
+from audit.event_signature import (
+    EventSigner,
+    EventVerifier,
+    UnsignedEvent,
+    event_identity,
+    verify_event,
+)
 
 
 class SigningMapper(Mapper[UUID]):
@@ -68,6 +74,32 @@ class SigningMapper(Mapper[UUID]):
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
         return self.to_stored_events([domain_event])[0]
+
+    def batch_reader(self) -> Callable[[StoredEvent], DomainEventProtocol[UUID]]:
+        """``to_domain_event`` for one batch of events read together (a follower's round).
+
+        Same checks and errors, under the keys trusted when the batch began; each key is parsed
+        once and each save's signature checked once for all its events (EventVerifier).
+        """
+        verifier = EventVerifier(self._trusted_keys())
+
+        def read(stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
+            identity = event_identity(
+                as_uuid(stored_event.originator_id).bytes,
+                stored_event.originator_version,
+                stored_event.topic,
+            )
+            _, state = verifier.verify(identity, stored_event.state)
+            return super(SigningMapper, self).to_domain_event(
+                StoredEvent(
+                    originator_id=stored_event.originator_id,
+                    originator_version=stored_event.originator_version,
+                    topic=stored_event.topic,
+                    state=state,
+                )
+            )
+
+        return read
 
     def to_domain_event(self, stored_event: StoredEvent) -> DomainEventProtocol[UUID]:
         """Verify, then decode.

@@ -9,9 +9,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from api.bootstrap import open_ledger
+from api.bootstrap import notification_reader, open_ledger
 from audit.errors import EventTamperedError, UnknownSigningKeyError
 from audit.keys import KeyManifest
+from projections.feed import EventFeed
 from tests.domain.factories import approved_filer, uscc
 
 
@@ -131,5 +132,30 @@ def test_event_signed_by_an_untrusted_key_is_refused(settings):
         with pytest.raises(UnknownSigningKeyError) as caught:
             fresh.get_filer(filer_id)
         assert caught.value.originator_id == filer_id
+    finally:
+        fresh.close()
+
+
+@pytest.mark.parametrize("offset", [-1, 90, 4])
+def test_the_followers_batch_reader_refuses_a_changed_byte_like_a_read(settings, offset):
+    """The projection follower checks a save's signature once for all its events
+    (SigningMapper.batch_reader): a changed byte is still refused, naming the event."""
+    ledger = open_ledger(settings)
+    filer_id = approved_filer(ledger, uscc(902))
+    ledger.close()
+
+    def flip(state: bytes) -> bytes:
+        index = offset % len(state)
+        return state[:index] + bytes([state[index] ^ 0x01]) + state[index + 1 :]
+
+    _rewrite_state(settings, filer_id, 2, flip)
+    fresh = open_ledger(settings)
+    try:
+        feed = EventFeed(notification_reader(fresh), fresh.mapper)
+        with pytest.raises((EventTamperedError, UnknownSigningKeyError)) as caught:
+            feed.read(0, 100)
+        assert (caught.value.originator_id, caught.value.version) == (filer_id, 2)
+        assert [event.version for event in EventFeed(notification_reader(fresh), fresh.mapper)
+                .read(0, 1)] == [1]  # fmt: skip
     finally:
         fresh.close()
