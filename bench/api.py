@@ -7,18 +7,21 @@ filings made through the domain application in the same process? Target: filings
 Variants, each on a fresh store of its own (same kind: PostgreSQL schemas of one throwaway
 database, or SQLite files), all with the run's signing keys:
 
-* **http** — the served system as ``ppl serve`` runs it: ``api.app.create_app`` under a real
-  uvicorn (its "auto" loop and HTTP parser: uvloop and httptools, dependencies of the project;
-  log level warning) in a child process, with the default background
-  workers on (log sequencer every ``PPL_SEQUENCE_INTERVAL`` = 1 s, projection follower:
-  LISTEN/NOTIFY on PostgreSQL, polling every 0.25 s on SQLite). ``--clients`` threads (default
-  4), each with its own keep-alive ``http.client`` connection and a filer token of its own, POST
-  ``/v1/products`` on 127.0.0.1 with a fresh ``Idempotency-Key`` each. Only 201 counts: any
-  other answer stops the run with the status and body.
-* **http, workers off** (``--workers-off``) — the same with ``PPL_SEQUENCE_INTERVAL=0`` and
-  ``PPL_PROJECTION_INTERVAL=0`` (a second child process on a third store): what the request
-  path alone costs. Reported beside the headline, not in it. Not in the default run, because
-  a second server takes another ~20 of PostgreSQL's 100 connections on a shared machine.
+* **http** (the headline) — the served system as README "Serving" lays it out for load: the
+  API process (``api.app.create_app`` under a real uvicorn in a child process: its "auto" loop
+  and HTTP parser, uvloop and httptools, dependencies of the project; log level warning) with
+  its background intervals 0, beside ``ppl log follow`` and ``ppl projections follow`` as
+  processes of their own (default intervals: a sequencing round every 1 s; the projection
+  follower on LISTEN/NOTIFY, a round at most every 0.25 s). They all share the machine's cores
+  with PostgreSQL and the clients, and their CPU counts as the server's. ``--clients``
+  threads (default 4), each with its own keep-alive ``http.client`` connection and a filer
+  token of its own, POST ``/v1/products`` on 127.0.0.1 with a fresh ``Idempotency-Key`` each.
+  Only 201 counts: any other answer stops the run with the status and body.
+* **http, one process** — ``ppl serve`` alone: the same API process with the sequencer and
+  the projection follower as its own background threads (default settings). Reported beside
+  the headline.
+* **http, workers off** (``--workers-off``; ``--breakdown`` uses it too) — the API process
+  with both intervals 0 and no followers: what the request path alone costs.
 * **in-process** (the baseline) — the same filings (same fields, distinct products) through
   ``ledger.file_product(actor, ...)`` on a ledger opened with ``api.bootstrap.open_ledger``,
   called by as many threads as there are clients, sharing the one application as the API's
@@ -27,8 +30,10 @@ database, or SQLite files), all with the run's signing keys:
 Why a child process for the server: real clients are other processes, so they must not take
 the server's GIL; in one process the client threads would slow the server down on the same
 interpreter lock. They still share the machine's
-2 cores with it (and with PostgreSQL), so the run also reports the CPU per filing of the server
-process (read from ``/proc``: Linux only) and of the client threads.
+2 cores with it (and with PostgreSQL), so the run also reports the CPU per filing of the
+serving processes (API and followers, read from ``/proc``: Linux only) and of the client
+threads. The clients use the standard library's ``http.client``: a heavier client (httpx2
+spent ~0.8 ms per filing here) would take the cores from the server.
 
 Each round, per variant and untimed: a new approved filer per client (registered, verified and
 approved in-process on that variant's store) and, over HTTP, a filer token for it
@@ -37,7 +42,10 @@ filer in the application's aggregate cache. Timed: ``filings`` filings spread ev
 clients, every one a distinct product (unique name, so a distinct canonical key). After an
 ``http`` round the run waits until the log sequencer and every read model have caught up with
 the store (reported as "drain", not timed), so that the next variant does not share the machine
-with the previous one's backlog. The variants alternate their order round by round
+with the previous one's backlog. Work the followers do after a round ends is in the drain,
+not in the round's time: a default round lasts under a second, about one sequencing interval,
+so ``--full`` rounds (1,200 filings, several seconds) count more of the background work and
+are the stricter figure. The variants alternate their order round by round
 (``bench.common.interleaved_rates``); a variant's rate is the median of its per-round rates
 (filings per second of wall time), its latencies are pooled over its timed rounds. The last line
 is ``ratio: <http median / in-process median> (target 0.5)``.
@@ -647,8 +655,8 @@ def print_table(results: Results, clients: int) -> None:
         )
     print(
         f"filings/s: median of per-round rates; {clients} concurrent clients. p50/p99: over all\n"
-        "timed filings of the variant. CPU per filing: server = the uvicorn process, with its\n"
-        "background workers until drained; client = this process during the timed part (for\n"
+        "timed filings of the variant. CPU per filing: server = the uvicorn process and the\n"
+        "follower processes, until drained; client = this process during the timed part (for\n"
         "in-process: the filings themselves). drain: median wait after an http round until the\n"
         "log sequencer and every read model had caught up."
     )
@@ -848,9 +856,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {machine_info().describe()}, {packages}")
     print(
         f"mode: {'full' if args.full else 'default'}; {sizes.rounds} interleaved rounds of "
-        f"{sizes.filings} filings per variant; {args.clients} concurrent clients; server: one "
-        f"uvicorn process ({_server_stack()}), background workers on (default intervals) "
-        "unless named"
+        f"{sizes.filings} filings per variant; {args.clients} concurrent clients; API: one "
+        f"uvicorn process ({_server_stack()}); http: with `ppl log follow` and `ppl projections "
+        "follow` beside it; one process: its own background threads"
     )
     try:
         with tempfile.TemporaryDirectory(prefix="ppl-bench-") as temporary:
