@@ -89,9 +89,11 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    # Routes are matched in this order, router by router: the busiest first (a filing walks
+    # past every route of the routers before its own, ~100 µs when it came fifth).
     for module in (
-        health, keys, problem_types, filer_commands, product_commands, conversion_commands,
-        registry, statistics, certification, ledger,
+        product_commands, registry, filer_commands, conversion_commands, statistics,
+        certification, ledger, keys, health, problem_types,
     ):  # fmt: skip
         app.include_router(module.router)
     return app
