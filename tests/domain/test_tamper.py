@@ -47,10 +47,10 @@ def _rewrite_state(settings, originator_id, version, change):
         )
 
 
-@pytest.mark.parametrize("offset", [-1, 90, 4])
-def test_changed_byte_raises_typed_error_naming_the_event(settings, offset):
+def _filer_with_a_changed_byte(settings, serial, offset):
+    """An approved filer whose second event has one stored byte flipped (at ``offset``)."""
     ledger = open_ledger(settings)
-    filer_id = approved_filer(ledger, uscc(900))
+    filer_id = approved_filer(ledger, uscc(serial))
     ledger.close()
 
     def flip(state: bytes) -> bytes:
@@ -58,6 +58,12 @@ def test_changed_byte_raises_typed_error_naming_the_event(settings, offset):
         return state[:index] + bytes([state[index] ^ 0x01]) + state[index + 1 :]
 
     _rewrite_state(settings, filer_id, 2, flip)
+    return filer_id
+
+
+@pytest.mark.parametrize("offset", [-1, 90, 4])
+def test_changed_byte_raises_typed_error_naming_the_event(settings, offset):
+    filer_id = _filer_with_a_changed_byte(settings, 900, offset)
     fresh = open_ledger(settings)  # no cache: reads the store
     try:
         with pytest.raises((EventTamperedError, UnknownSigningKeyError)) as caught:
@@ -140,15 +146,7 @@ def test_event_signed_by_an_untrusted_key_is_refused(settings):
 def test_the_followers_batch_reader_refuses_a_changed_byte_like_a_read(settings, offset):
     """The projection follower checks a save's signature once for all its events
     (SigningMapper.batch_reader): a changed byte is still refused, naming the event."""
-    ledger = open_ledger(settings)
-    filer_id = approved_filer(ledger, uscc(902))
-    ledger.close()
-
-    def flip(state: bytes) -> bytes:
-        index = offset % len(state)
-        return state[:index] + bytes([state[index] ^ 0x01]) + state[index + 1 :]
-
-    _rewrite_state(settings, filer_id, 2, flip)
+    filer_id = _filer_with_a_changed_byte(settings, 902, offset)
     fresh = open_ledger(settings)
     try:
         feed = EventFeed(notification_reader(fresh), fresh.mapper)
