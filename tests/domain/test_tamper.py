@@ -152,7 +152,9 @@ def test_the_followers_batch_reader_refuses_a_changed_byte_like_a_read(settings,
         feed = EventFeed(notification_reader(fresh), fresh.mapper)
         with pytest.raises((EventTamperedError, UnknownSigningKeyError)) as caught:
             feed.read(0, 100)
-        assert (caught.value.originator_id, caught.value.version) == (filer_id, 2)
+        error = caught.value
+        assert isinstance(error, EventTamperedError | UnknownSigningKeyError)
+        assert (error.originator_id, error.version) == (filer_id, 2)
         assert [event.version for event in EventFeed(notification_reader(fresh), fresh.mapper)
                 .read(0, 1)] == [1]  # fmt: skip
     finally:
