@@ -72,9 +72,10 @@ async def caller(request: Request) -> Principal:
         principal = ANONYMOUS
     else:
         tokens: TokenStore = request.app.state.tokens
-        cached = tokens.recently_authenticated(_bearer(header))
+        token = _bearer(header)
+        cached = tokens.recently_authenticated(token)
         if cached is None:
-            cached = await run_in_threadpool(_authenticate, request)
+            cached = await run_in_threadpool(_authenticate, tokens, token)
         principal = cached
     request.state.principal = principal
     return principal
@@ -90,12 +91,8 @@ def _bearer(header: str) -> str:
     return token.strip()
 
 
-def _authenticate(request: Request) -> Principal:
-    header = request.headers.get("authorization")
-    if header is None:
-        return ANONYMOUS
-    tokens: TokenStore = request.app.state.tokens
-    principal = tokens.authenticate(_bearer(header))
+def _authenticate(tokens: TokenStore, token: str) -> Principal:
+    principal = tokens.authenticate(token)
     if principal is None:
         raise ApiProblemError(
             "token_invalid", "the bearer token is unknown, malformed or revoked", headers=CHALLENGE

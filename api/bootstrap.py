@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -102,10 +103,11 @@ def open_ledger(
     if connections is not None and settings.is_postgres:
         env |= {"POSTGRES_POOL_SIZE": str(connections), "POSTGRES_MAX_OVERFLOW": str(connections)}
     keys = keyring if keyring is not None else load_keyring(settings)
-    if settings.is_postgres:  # eventsourcing creates its table: one process at a time
-        with postgres_schema_lock(settings.postgres_location()[0]):
-            ledger = SignedPatentLedger(env, keys)
-    else:
+    # eventsourcing creates its table as the ledger opens: one process at a time on PostgreSQL
+    lock: AbstractContextManager[None] = nullcontext()
+    if settings.is_postgres:
+        lock = postgres_schema_lock(settings.postgres_location()[0])
+    with lock:
         ledger = SignedPatentLedger(env, keys)
     _fail_fast(ledger)
     return ledger

@@ -10,12 +10,12 @@ revoke`` — another process — is refused by a running API process within ``tt
 (``PPL_API_TOKEN_CACHE_SECONDS``, default 1; 0 turns the cache off), not at once. A revocation
 through the same process's ``TokenStore`` is immediate (``forget``). Only tokens that
 authenticated are kept: an unknown or revoked token is looked up every time, and an entry is
-found only by the SHA-256 of the whole token, so a wrong secret never matches one.
+found only by the SHA-256 of the whole token (the digest ``ppl_api_tokens`` stores, computed
+by the caller), so a wrong secret never matches one.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
@@ -39,22 +39,22 @@ class TokenCache(Generic[V]):
     def enabled(self) -> bool:
         return self.ttl > 0
 
-    def get(self, token: str) -> V | None:
-        """What this token authenticated as less than ``ttl`` seconds ago, else None."""
+    def get(self, digest: str) -> V | None:
+        """What the token with ``digest`` authenticated as within ``ttl`` seconds, else None."""
         if not self.enabled:
             return None
-        entry = self._entries.get(_digest(token))
+        entry = self._entries.get(digest)
         if entry is None or self._clock() >= entry[2]:
             return None
         return entry[1]
 
-    def put(self, token: str, token_id: str, value: V) -> None:
+    def put(self, digest: str, token_id: str, value: V) -> None:
         if not self.enabled:
             return
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[_digest(token)] = (token_id, value, self._clock() + self.ttl)
+            self._entries[digest] = (token_id, value, self._clock() + self.ttl)
 
     def forget(self, token_id: str) -> None:
         """Drop the entries of this token id (it was revoked through this process)."""
@@ -62,7 +62,3 @@ class TokenCache(Generic[V]):
             stale = [key for key, entry in self._entries.items() if entry[0] == token_id]
             for key in stale:
                 del self._entries[key]
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()

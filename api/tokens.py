@@ -154,10 +154,11 @@ class TokenStore:
                 (match.group(1),),
             )
             row = cursor.fetchone()
-        if row is None or row[3] is not None or not hmac.compare_digest(row[0], _hash(token)):
+        digest = _hash(token)
+        if row is None or row[3] is not None or not hmac.compare_digest(row[0], digest):
             return None
         principal = Principal(role=Role(row[1]), scope=row[2], token_id=match.group(1))
-        self.cache.put(token, match.group(1), principal)
+        self.cache.put(digest, match.group(1), principal)
         return principal
 
     def recently_authenticated(self, token: str) -> Principal | None:
@@ -165,7 +166,7 @@ class TokenStore:
 
         No database: the API answers this on its event loop (api.access.caller).
         """
-        return self.cache.get(token)
+        return self.cache.get(_hash(token))
 
     def revoke(self, token_id: str) -> None:
         with self.db.transaction(write=True) as cursor:

@@ -191,14 +191,23 @@ class PostgresDatabase(Database):
         return self._pool.getconn()
 
     @contextmanager
-    def transaction(self, *, write: bool) -> Iterator[psycopg.Cursor[Any]]:
+    def _borrowed(self) -> Iterator[psycopg.Connection[Any]]:
+        """A connection from ``_lend`` (autocommit mode), returned to the pool afterwards."""
         connection = self._lend()
         try:
-            with connection.transaction(), connection.cursor() as cursor:
-                yield cursor
+            yield connection
         finally:
             self._returned_at[connection] = time.monotonic()
             self._pool.putconn(connection)
+
+    @contextmanager
+    def transaction(self, *, write: bool) -> Iterator[psycopg.Cursor[Any]]:
+        with (
+            self._borrowed() as connection,
+            connection.transaction(),
+            connection.cursor() as cursor,
+        ):
+            yield cursor
 
     @contextmanager
     def schema_transaction(self) -> Iterator[psycopg.Cursor[Any]]:
@@ -208,13 +217,8 @@ class PostgresDatabase(Database):
 
     @contextmanager
     def autocommit(self) -> Iterator[psycopg.Cursor[Any]]:
-        connection = self._lend()  # pooled connections are in autocommit mode
-        try:
-            with connection.cursor() as cursor:
-                yield cursor
-        finally:
-            self._returned_at[connection] = time.monotonic()
-            self._pool.putconn(connection)
+        with self._borrowed() as connection, connection.cursor() as cursor:
+            yield cursor
 
     def close(self) -> None:
         self._pool.close()

@@ -89,15 +89,7 @@ class SigningMapper(Mapper[UUID]):
                 stored_event.originator_version,
                 stored_event.topic,
             )
-            _, state = verifier.verify(identity, stored_event.state)
-            return super(SigningMapper, self).to_domain_event(
-                StoredEvent(
-                    originator_id=stored_event.originator_id,
-                    originator_version=stored_event.originator_version,
-                    topic=stored_event.topic,
-                    state=state,
-                )
-            )
+            return self._decoded(stored_event, verifier.verify(identity, stored_event.state)[1])
 
         return read
 
@@ -116,12 +108,16 @@ class SigningMapper(Mapper[UUID]):
             stored_event.state,
             self._trusted_keys(),
         )
+        return self._decoded(stored_event, envelope.state)
+
+    def _decoded(self, stored_event: StoredEvent, state: bytes) -> DomainEventProtocol[UUID]:
+        """Decode ``stored_event`` with ``state``, the verified payload of its envelope."""
         return super().to_domain_event(
             StoredEvent(
                 originator_id=stored_event.originator_id,
                 originator_version=stored_event.originator_version,
                 topic=stored_event.topic,
-                state=envelope.state,
+                state=state,
             )
         )
 
