@@ -22,11 +22,12 @@ from audit.database import (
     PostgresDatabase,
     SqliteDatabase,
     postgres_schema_lock,
+    sqlite_wal,
 )
 from audit.keys import (
     KeyManifest,
     KeyRing,
-    create_private_key_file,
+    load_or_create_private_key,
     load_private_key,
     open_keyring,
 )
@@ -107,6 +108,8 @@ def open_ledger(
     lock: AbstractContextManager[None] = nullcontext()
     if settings.is_postgres:
         lock = postgres_schema_lock(settings.postgres_location()[0])
+    else:  # before eventsourcing's connections each try to switch the fresh file themselves
+        sqlite_wal(env["SQLITE_DBNAME"])
     with lock:
         ledger = SignedPatentLedger(env, keys)
     _fail_fast(ledger)
@@ -166,7 +169,7 @@ def load_log_signer(settings: Settings) -> NoteSigner:
         key = load_private_key(settings.log_key_file)
     else:
         path = settings.key_dir / DEV_LOG_KEY_FILENAME
-        key = load_private_key(path) if path.exists() else create_private_key_file(path)
+        key = load_or_create_private_key(path)
     return NoteSigner(settings.log_origin, key)
 
 

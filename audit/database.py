@@ -92,10 +92,44 @@ class Database(ABC):
             cursor.execute(f"{head} VALUES {', '.join([row] * len(chunk))} {tail}", values)
 
 
+WAL_SWITCH_SECONDS = 30.0  # as long as a write may wait for SQLite's lock (SQLITE_LOCK_TIMEOUT)
+WAL_RETRY_SECONDS = 0.02
+
+
+def sqlite_wal(path: str) -> None:
+    """Put the SQLite file at ``path`` in WAL mode, waiting for others that hold it.
+
+    Why: switching a file to WAL needs it to oneself, and SQLite may refuse the switch at once
+    when the file is busy ("database is locked"), without waiting its timeout. eventsourcing
+    switches the file as each of its pooled connections opens; processes started together on
+    a fresh ledger file (``ppl serve`` and its ``ppl`` followers) lost that race. Switched here
+    first, retrying while the file is busy, it is in WAL mode (the mode is kept in the file)
+    before eventsourcing looks.
+    """
+    if ":memory:" in path or "mode=memory" in path:
+        return  # as eventsourcing: a memory database has no journal file
+    deadline = time.monotonic() + WAL_SWITCH_SECONDS
+    while True:
+        connection = sqlite3.connect(path, isolation_level=None, timeout=WAL_SWITCH_SECONDS)
+        try:
+            mode = str(connection.execute("PRAGMA journal_mode=WAL").fetchone()[0])
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(WAL_RETRY_SECONDS)
+            continue
+        finally:
+            connection.close()
+        if mode.lower() != "wal":
+            raise sqlite3.OperationalError(f"{path}: journal mode stays {mode!r}, want WAL")
+        return
+
+
 class SqliteDatabase(Database):
     """Tables in a SQLite file (the ledger's own, WAL mode) or in memory (``":memory:"``)."""
 
     def __init__(self, path: str) -> None:
+        sqlite_wal(path)
         self._connection = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False, timeout=30
         )

@@ -19,6 +19,7 @@ import base64
 import binascii
 import json
 import os
+import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -139,11 +140,23 @@ class KeyManifest:
         return cls.from_json(document)
 
     def save(self, path: Path) -> None:
-        """Write atomically (temp file + rename) so a crash never leaves half a manifest."""
+        """Write atomically (temp file + rename) so a crash never leaves half a manifest.
+
+        The temporary file is this writer's own: processes started together on a fresh data
+        directory each register the same development key, and must not rename each other's
+        half-written file.
+        """
         path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
-        temporary.replace(path)
+        descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        temporary = Path(name)
+        try:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n")
+            temporary.chmod(0o644)  # public keys: readable, as a plain write would leave them
+            temporary.replace(path)
+        except BaseException:
+            temporary.unlink(missing_ok=True)
+            raise
 
 
 def load_private_key(path: Path) -> Ed25519PrivateKey:
@@ -172,14 +185,38 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
 
 
 def create_private_key_file(path: Path) -> Ed25519PrivateKey:
-    """Generate an Ed25519 key and write it with mode 0600; never overwrites a file."""
+    """Generate an Ed25519 key and write it with mode 0600; never overwrites a file.
+
+    The key is written whole to a private temporary file and published under ``path`` with a
+    hard link, so no reader ever sees half a key file, and of two processes creating the same
+    file one wins and the other gets FileExistsError.
+    """
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(Encoding.PEM, PrivateFormat.PKCS8, NoEncryption())
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(descriptor, "wb") as handle:
-        handle.write(pem)
+    descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    temporary = Path(name)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:  # mkstemp: mode 0600 already
+            handle.write(pem)
+        path.hardlink_to(temporary)
+    finally:
+        temporary.unlink()
     return key
+
+
+def load_or_create_private_key(path: Path) -> Ed25519PrivateKey:
+    """The development key at ``path``, created on first use — once, however many race for it.
+
+    Why: ``ppl serve`` and its ``ppl`` followers started together on a fresh data directory
+    all find no key; without this, all but one failed on the file the first one created.
+    """
+    if path.exists():
+        return load_private_key(path)
+    try:
+        return create_private_key_file(path)
+    except FileExistsError:  # another process published its key first: everyone uses that one
+        return load_private_key(path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,9 +246,7 @@ def open_keyring(
     """
     if signing_key_file is None:
         dev_key = key_dir / DEV_KEY_FILENAME
-        private_key = (
-            load_private_key(dev_key) if dev_key.exists() else create_private_key_file(dev_key)
-        )
+        private_key = load_or_create_private_key(dev_key)
     else:
         private_key = load_private_key(signing_key_file)
     signer = EventSigner(private_key)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 
 import pytest
@@ -13,6 +15,7 @@ from audit.keys import (
     DEV_KEY_FILENAME,
     KeyManifest,
     create_private_key_file,
+    load_or_create_private_key,
     load_private_key,
     open_keyring,
     rotate_signing_key,
@@ -96,3 +99,40 @@ def test_manifest_entry_whose_id_does_not_match_its_key_is_refused(tmp_path):
 def test_malformed_manifest_is_refused(document):
     with pytest.raises(KeyConfigurationError):
         KeyManifest.from_json(document)
+
+
+# --- processes started together on a fresh data directory --------------------------------------
+def test_a_key_created_by_many_at_once_is_one_key_written_whole(tmp_path):
+    path = tmp_path / "keys" / "dev-log-key.pem"
+    barrier = threading.Barrier(8)
+
+    def create(_: int) -> bytes:
+        barrier.wait()
+        return load_or_create_private_key(path).public_key().public_bytes_raw()
+
+    with ThreadPoolExecutor(8) as pool:
+        public_keys = set(pool.map(create, range(8)))
+    assert public_keys == {load_private_key(path).public_key().public_bytes_raw()}
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert [p.name for p in path.parent.iterdir()] == [path.name]  # no temporary file left
+    with pytest.raises(FileExistsError):  # creating never overwrites
+        create_private_key_file(path)
+    assert load_private_key(path).public_key().public_bytes_raw() in public_keys
+
+
+def test_a_manifest_saved_by_many_at_once_is_whole(tmp_path):
+    manifest_file = tmp_path / "keys" / "public-keys.json"
+    barrier = threading.Barrier(8)
+
+    def register(_: int) -> None:
+        barrier.wait()
+        _open(tmp_path)  # each registers the development key, saving the manifest
+
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(register, range(8)))
+    keys = json.loads(manifest_file.read_text())["keys"]
+    assert len(keys) == 1
+    assert sorted(p.name for p in manifest_file.parent.iterdir()) == sorted(
+        [DEV_KEY_FILENAME, manifest_file.name]
+    )
+    assert stat.S_IMODE(manifest_file.stat().st_mode) == 0o644
