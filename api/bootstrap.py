@@ -11,6 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import EventStore, Mapper, Notification, Transcoder
 from eventsourcing.postgres import PostgresDatastore
 
+from api.receipts import recorder_topic
 from api.settings import Settings
 from audit.bundle import BundleHeader
 from audit.bundle_export import export_bundle
@@ -57,6 +58,9 @@ class SignedPatentLedger(PatentLedger):
 
     def __init__(self, env: dict[str, Any], keyring: KeyRing | None) -> None:
         self.keyring = keyring
+        topic = recorder_topic(str(env.get("PERSISTENCE_MODULE", "")))
+        if topic is not None:  # an Idempotency-Key's record goes into its request's save
+            env = {"APPLICATION_RECORDER_TOPIC": topic, **env}
         super().__init__(env)
 
     def construct_transcoder(self) -> Transcoder:

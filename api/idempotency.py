@@ -3,16 +3,16 @@
 Why a table and not a cache: a client retries after a timeout, possibly against another process
 of the service; the first response must be found wherever it was made. Keys are per token (two
 callers may pick the same key). The record holds a hash of the request (method, path and the
-validated body in canonical JSON, so spacing or key order do not matter) and, once done, the
-status and body of the response. A key with a different request → 422
+validated body in canonical JSON, so spacing or key order do not matter) and the status, body
+and headers of the first response. A key with a different request → 422
 ``idempotency_key_reused``; while the first request still runs → 409
 ``idempotency_key_in_progress``.
 
-Responses that the domain refused (4xx) are recorded too: the retry gets the same refusal.
-When the request fails for a reason that is not the client's (store down, internal error), the
-key is released so the retry can run. If the process dies between the command's save and the
-record (a narrow window), the key stays "in progress": docs/api.md says to re-read and use a new
-key.
+Who writes the record: a command that saves events writes it in the same transaction as its
+first save (api.receipts), so the record exists exactly when the events do. A request whose
+command saved nothing — a refusal (the retry gets the same refusal) or a command with nothing
+to change — records its response here afterwards (``record``), unless another request took the
+key meanwhile, whose record it then answers with.
 """
 
 from __future__ import annotations
@@ -28,6 +28,34 @@ import orjson
 from audit.database import Database
 
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{8,200}")  # printable ASCII, no spaces
+
+Outcome = tuple[int, dict[str, Any], dict[str, str]]
+"""(HTTP status, JSON body, extra headers such as Location and ETag)."""
+
+RECORD_COLUMNS = "principal, idem_key, request_hash, status, body, headers, created_at"
+"""The columns of ``record_row``, in its order (api.receipts inserts the same row)."""
+INSERT_RECORD = (
+    "INSERT INTO ppl_api_idempotency "
+    "(principal, idem_key, request_hash, status, body, headers, created_at) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+)
+"""``record_row``'s statement (SQLite spelling; ``Database.q`` for others)."""
+
+
+def record_row(
+    principal: str, key: str, digest: str, outcome: Outcome | None, created_at: str
+) -> tuple[Any, ...]:
+    """A row of ``ppl_api_idempotency``: a key's record, or its claim (``outcome`` None)."""
+    if outcome is None:
+        return (principal, key, digest, None, None, None, created_at)
+    status, body, headers = outcome
+    return (principal, key, digest, status, orjson.dumps(body).decode(),
+            orjson.dumps(headers).decode(), created_at)  # fmt: skip
+
+
+def now() -> str:
+    """When a record is made (UTC ISO-8601): kept to let an operator purge old keys."""
+    return datetime.now(UTC).isoformat()
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,27 +93,14 @@ class IdempotencyStore:
                 "PRIMARY KEY (principal, idem_key))"
             )
 
-    def begin(self, principal: str, key: str, digest: str) -> Recorded | None:
-        """Claim ``key`` for this request (None), or return the first response to it.
+    def first(self, principal: str, key: str, digest: str) -> Recorded | None:
+        """The first response to this request under ``key``, or None if the key is free.
 
         Raises:
             KeyReusedError: the key was used for a different request.
             KeyInProgressError: the first request with this key has not finished.
         """
-        now = datetime.now(UTC).isoformat()
-        # Lone statements, each atomic on its own: the claim is one round trip (no BEGIN or
-        # COMMIT around it), and a key already taken costs a second to read its record.
         with self.db.autocommit() as cursor:
-            cursor.execute(
-                self.db.q(
-                    "INSERT INTO ppl_api_idempotency (principal, idem_key, request_hash, "
-                    "created_at) VALUES (?, ?, ?, ?) ON CONFLICT (principal, idem_key) DO NOTHING "
-                    "RETURNING 1"
-                ),
-                (principal, key, digest, now),
-            )
-            if cursor.fetchone() is not None:
-                return None
             cursor.execute(
                 self.db.q(
                     "SELECT request_hash, status, body, headers FROM ppl_api_idempotency "
@@ -94,29 +109,55 @@ class IdempotencyStore:
                 (principal, key),
             )
             row = cursor.fetchone()
-        if row is None:  # released between our insert and select: the caller may retry
-            raise KeyInProgressError(key)
+        if row is None:
+            return None
         if row[0] != digest:
             raise KeyReusedError(key)
         if row[1] is None:
             raise KeyInProgressError(key)
         return Recorded(int(row[1]), orjson.loads(row[2]), orjson.loads(row[3]))
 
-    def finish(
-        self, principal: str, key: str, status: int, body: Any, headers: dict[str, str]
-    ) -> None:
+    def record(self, principal: str, key: str, digest: str, outcome: Outcome) -> Recorded | None:
+        """Record the response of a request that saved nothing; None once recorded.
+
+        If another request holds the key already, nothing is written and its record is the
+        answer: the first response (``Recorded``), or KeyReusedError / KeyInProgressError as in
+        ``first``.
+        """
+        # One statement, atomic on its own: the usual case is one round trip.
+        with self.db.autocommit() as cursor:
+            cursor.execute(
+                self.db.q(
+                    INSERT_RECORD + " ON CONFLICT (principal, idem_key) DO NOTHING RETURNING 1"
+                ),
+                record_row(principal, key, digest, outcome, now()),
+            )
+            if cursor.fetchone() is not None:
+                return None
+        recorded = self.first(principal, key, digest)
+        if recorded is None:  # released between our insert and our read: the caller may retry
+            raise KeyInProgressError(key)
+        return recorded
+
+    def finish(self, principal: str, key: str, outcome: Outcome) -> None:
+        """Add the response to the claim that the command's first save wrote."""
+        status, body, headers = outcome
         with self.db.autocommit() as cursor:
             cursor.execute(
                 self.db.q(
                     "UPDATE ppl_api_idempotency SET status = ?, body = ?, headers = ? "
-                    "WHERE principal = ? AND idem_key = ?"
+                    "WHERE principal = ? AND idem_key = ? AND status IS NULL"
                 ),
                 (status, orjson.dumps(body).decode(), orjson.dumps(headers).decode(),
                  principal, key),
             )  # fmt: skip
 
     def release(self, principal: str, key: str) -> None:
-        """Forget an unfinished claim (the request failed for a reason not the client's)."""
+        """Forget an unfinished claim (the request failed for a reason not the client's).
+
+        The events of the saves before the failure stay; the retry runs the command again,
+        which must then find nothing left to do (as a certification round's evaluation does).
+        """
         with self.db.autocommit() as cursor:
             cursor.execute(
                 self.db.q(

@@ -4,20 +4,27 @@ Why one function: each command route only says which command to call with which 
 the rules every write obeys live here once —
 
 * ``Idempotency-Key`` (required on every POST): a retry with the same key and the same request
-  gets the first response back (with ``Idempotent-Replayed: true``) and runs nothing; the same
-  key with another request → 422 ``idempotency_key_reused`` (api.idempotency);
+  gets the first response back (with ``Idempotent-Replayed: true``) and writes nothing; the
+  same key with another request → 422 ``idempotency_key_reused`` (api.idempotency). The key's
+  record is written with the command's events, in their transaction (api.receipts);
 * ``If-Match: "<version>"`` (optional; required by nothing, honoured by every command on an
   existing record): the command runs only if the record is still at that version, else 412
   ``version_mismatch`` (domain.errors.VersionMismatchError); successful responses carry the new
   version as ``ETag``;
 * domain refusals are problem documents (api.problems) and are recorded like successes.
+
+A key is not looked up before its command runs: that would cost every request a round trip,
+for the rare retry. A retried command either saves — and that save fails as a whole on the
+record its first run left — or is refused; either way the key's record then answers.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import orjson
 from fastapi import Request
@@ -28,19 +35,38 @@ from api.idempotency import (
     IdempotencyStore,
     KeyInProgressError,
     KeyReusedError,
+    Outcome,
+    Recorded,
+    now,
     request_hash,
 )
-from api.problems import PROBLEM_JSON, ApiProblemError, domain_problem
+from api.problems import PROBLEM_JSON, STORE_DOWN, ApiProblemError, domain_problem
+from api.receipts import PendingReceipt, Respond, pending
 from api.responses import OrjsonResponse
 from api.tokens import Principal
 from domain.errors import DomainError
+
+__all__ = ["FIRST_VERSION", "OnRecord", "Outcome", "etag", "execute", "expected_version"]
 
 _IF_MATCH = re.compile(r'\s*(?:W/)?"?([0-9]{1,18})"?\s*')
 
 FIRST_VERSION = 1  # a new record's version: its first event (eventsourcing counts from 1)
 
-Outcome = tuple[int, dict[str, Any], dict[str, str]]
-"""(HTTP status, JSON body, extra headers such as Location and ETag)."""
+
+@dataclass(frozen=True, slots=True)
+class OnRecord:
+    """A command on one record whose response follows from that record's version after it.
+
+    Most commands are: the filing or filer they act on (or create, with an id chosen before
+    the command runs), and its new version as the ETag. Their response is then known inside
+    the save itself, so the key's record is complete in the events' transaction: no write of
+    its own, and no key left "in progress" if the process dies after the save.
+    """
+
+    record_id: UUID
+    run: Callable[[], int]
+    """Runs the command; returns the record's version after it (also when it saved nothing)."""
+    respond: Callable[[int], Outcome]
 
 
 def expected_version(request: Request) -> int | None:
@@ -64,9 +90,92 @@ def execute(
     request: Request,
     principal: Principal,
     body: BaseModel | None,
-    command: Callable[[], Outcome],
+    command: Callable[[], Outcome] | OnRecord,
 ) -> OrjsonResponse:
     """Run ``command`` once per Idempotency-Key; return (or replay) its response."""
+    store: IdempotencyStore = request.app.state.idempotency
+    respond = None
+    if isinstance(command, OnRecord):
+        respond = Respond(command.record_id, command.respond)
+    receipt = PendingReceipt(
+        principal.token_id or "anonymous", _idempotency_key(request),
+        _request_hash(request, body), now(), respond,
+    )  # fmt: skip
+    try:
+        with pending(receipt):
+            outcome = command.respond(command.run()) if isinstance(command, OnRecord) else command()
+    except DomainError as error:
+        problem = domain_problem(request, error)
+        outcome = problem["status"], problem, {}
+    except Exception:
+        answer = _after_failure(store, receipt)
+        if answer is None:
+            raise
+        return answer
+    if receipt.outcome is not None:  # recorded with the events: that is the response
+        return _response(*receipt.outcome)
+    if receipt.written:  # the first save claimed the key: the response completes the claim
+        store.finish(receipt.principal, receipt.key, outcome)
+        return _response(*outcome)
+    return _recorded_or_first(store, receipt, outcome)
+
+
+def _after_failure(store: IdempotencyStore, receipt: PendingReceipt) -> OrjsonResponse | None:
+    """The answer to a command that failed (not a refusal), or None to let the failure out.
+
+    A save that tried to write the key's record may have failed on its primary key: another
+    request recorded the key first, and its record answers. A claim written by an earlier save
+    of the command is released, so the retry can run (the failure was not the client's).
+    """
+    if receipt.written:
+        if receipt.outcome is None:
+            store.release(receipt.principal, receipt.key)
+        return None
+    if not receipt.attempted:
+        return None
+    try:
+        return _first_or_none(store, receipt)
+    except STORE_DOWN:
+        return None  # the store is down: the command's own failure says so
+
+
+def _recorded_or_first(
+    store: IdempotencyStore, receipt: PendingReceipt, outcome: Outcome
+) -> OrjsonResponse:
+    """Record the response of a command that saved nothing, unless the key's record answers."""
+    try:
+        first = store.record(receipt.principal, receipt.key, receipt.request_hash, outcome)
+    except (KeyReusedError, KeyInProgressError) as error:
+        raise _key_problem(error) from None
+    return _response(*outcome) if first is None else _replayed(first)
+
+
+def _first_or_none(store: IdempotencyStore, receipt: PendingReceipt) -> OrjsonResponse | None:
+    try:
+        first = store.first(receipt.principal, receipt.key, receipt.request_hash)
+    except (KeyReusedError, KeyInProgressError) as error:
+        raise _key_problem(error) from None
+    return None if first is None else _replayed(first)
+
+
+def _replayed(first: Recorded) -> OrjsonResponse:
+    return _response(first.status, first.body, {**first.headers, "Idempotent-Replayed": "true"})
+
+
+def _key_problem(error: KeyReusedError | KeyInProgressError) -> ApiProblemError:
+    if isinstance(error, KeyReusedError):
+        return ApiProblemError(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request; use a new key",
+        )
+    return ApiProblemError(
+        "idempotency_key_in_progress",
+        "the first request with this Idempotency-Key is still running; retry shortly",
+        headers={"Retry-After": "1"},
+    )
+
+
+def _idempotency_key(request: Request) -> str:
     key = request.headers.get("idempotency-key")
     if key is None:
         raise ApiProblemError(
@@ -77,43 +186,18 @@ def execute(
         raise ApiProblemError(
             "idempotency_key_invalid", "Idempotency-Key: want 8-200 printable ASCII characters"
         )
-    store: IdempotencyStore = request.app.state.idempotency
-    owner = principal.token_id or "anonymous"
+    return key
+
+
+def _request_hash(request: Request, body: BaseModel | None) -> str:
     payload = None if body is None else body.model_dump(mode="json")
     try:
-        digest = request_hash(request.method, request.url.path, payload)
+        return request_hash(request.method, request.url.path, payload)
     except (TypeError, UnicodeEncodeError, orjson.JSONEncodeError) as exc:
         # Text with lone surrogates or integers beyond 64 bits: valid to Python, not to JSON.
         raise ApiProblemError(
             "request_invalid", f"the body holds a value that is not portable JSON: {exc}"
         ) from None
-    try:
-        recorded = store.begin(owner, key, digest)
-    except KeyReusedError:
-        raise ApiProblemError(
-            "idempotency_key_reused",
-            "this Idempotency-Key was used for a different request; use a new key",
-        ) from None
-    except KeyInProgressError:
-        raise ApiProblemError(
-            "idempotency_key_in_progress",
-            "the first request with this Idempotency-Key is still running; retry shortly",
-            headers={"Retry-After": "1"},
-        ) from None
-    if recorded is not None:
-        replayed = {**recorded.headers, "Idempotent-Replayed": "true"}
-        return _response(recorded.status, recorded.body, replayed)
-    try:
-        status, document, headers = command()
-    except DomainError as error:
-        problem = domain_problem(request, error)
-        store.finish(owner, key, problem["status"], problem, {})
-        return _response(problem["status"], problem, {})
-    except BaseException:
-        store.release(owner, key)
-        raise
-    store.finish(owner, key, status, document, headers)
-    return _response(status, document, headers)
 
 
 def _response(status: int, body: Any, headers: dict[str, str]) -> OrjsonResponse:

@@ -9,6 +9,7 @@ every event records the token as its actor (``token:<id>``, role, scope).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from uuid import UUID
 
 from fastapi import APIRouter, Request
@@ -17,7 +18,7 @@ from api.command_bodies import FilerWritten, Reason, RegisterFiler, ResubmitFile
 from api.deps import FilerOnly, FilerOrReviewer, Reviewer
 from api.problems import problem_responses
 from api.responses import OrjsonResponse
-from api.writes import FIRST_VERSION, Outcome, etag, execute, expected_version
+from api.writes import FIRST_VERSION, OnRecord, Outcome, etag, execute, expected_version
 from domain.application import PatentLedger
 from domain.declarations import Contact
 
@@ -42,6 +43,11 @@ def _written(
     if status == 201:
         headers["Location"] = f"/v1/filers/{filer_id}"
     return status, FilerWritten(filer_id=filer_id, version=version).model_dump(mode="json"), headers
+
+
+def _on_filer(request: Request, filer_id: UUID, command: Callable[[], int]) -> OnRecord:
+    """``command`` on the filer ``filer_id``, answered with its version after the command."""
+    return OnRecord(filer_id, command, lambda version: _written(request, filer_id, version=version))
 
 
 @router.post(
@@ -96,13 +102,12 @@ def verify_filer_real_name(
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
-    def command() -> Outcome:
-        new_version = ledger.verify_filer_real_name(
+    def command() -> int:
+        return ledger.verify_filer_real_name(
             principal.actor(), filer_id, body.reference, expected_version=version
         )
-        return _written(request, filer_id, version=new_version)
 
-    return execute(request, principal, body, command)
+    return execute(request, principal, body, _on_filer(request, filer_id, command))
 
 
 @router.post(
@@ -117,11 +122,10 @@ def approve_filer(filer_id: UUID, request: Request, principal: Reviewer) -> Orjs
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
-    def command() -> Outcome:
-        new_version = ledger.approve_filer(principal.actor(), filer_id, expected_version=version)
-        return _written(request, filer_id, version=new_version)
+    def command() -> int:
+        return ledger.approve_filer(principal.actor(), filer_id, expected_version=version)
 
-    return execute(request, principal, None, command)
+    return execute(request, principal, None, _on_filer(request, filer_id, command))
 
 
 @router.post(
@@ -138,13 +142,12 @@ def reject_filer(
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
-    def command() -> Outcome:
-        new_version = ledger.reject_filer(
+    def command() -> int:
+        return ledger.reject_filer(
             principal.actor(), filer_id, body.reason, expected_version=version
         )
-        return _written(request, filer_id, version=new_version)
 
-    return execute(request, principal, body, command)
+    return execute(request, principal, body, _on_filer(request, filer_id, command))
 
 
 @router.post(
@@ -161,14 +164,13 @@ def resubmit_filer(
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
-    def command() -> Outcome:
-        new_version = ledger.resubmit_filer(
+    def command() -> int:
+        return ledger.resubmit_filer(
             principal.actor(),
             filer_id,
             body.proof_digests,
             body.pledge_digest,
             expected_version=version,
         )
-        return _written(request, filer_id, version=new_version)
 
-    return execute(request, principal, body, command)
+    return execute(request, principal, body, _on_filer(request, filer_id, command))

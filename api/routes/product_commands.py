@@ -9,9 +9,9 @@ recorded refusal like any other: the retry under the same key gets the same prob
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Path, Request
 
@@ -31,7 +31,7 @@ from api.deps import FilerOnly, FilerOrReviewer, Reviewer
 from api.problems import problem_responses
 from api.responses import OrjsonResponse
 from api.tokens import Principal
-from api.writes import FIRST_VERSION, Outcome, etag, execute, expected_version
+from api.writes import FIRST_VERSION, OnRecord, Outcome, etag, execute, expected_version
 from domain.actor import Role
 from domain.application import PatentLedger
 from domain.declarations import EconomicFigures, PatentDeclaration
@@ -82,6 +82,13 @@ def _written(
     return status, body, headers
 
 
+def _on_product(request: Request, product_id: UUID, command: Callable[[], int]) -> OnRecord:
+    """``command`` on the filing ``product_id``, answered with its version after the command."""
+    return OnRecord(
+        product_id, command, lambda version: _written(request, product_id, version=version)
+    )
+
+
 def _patents(patents: Sequence[PatentBody]) -> list[PatentDeclaration]:
     return [PatentDeclaration.parse(p.number, p.relation, p.licence_reference) for p in patents]
 
@@ -110,9 +117,11 @@ def file_product(body: FileProduct, request: Request, principal: FilerOnly) -> O
     client choose the id; an id already used is 409 ``filing_id_taken``.
     """
     ledger: PatentLedger = request.app.state.ledger
+    # Chosen here, not by the ledger, so the response is known when the filing is saved.
+    product_id = body.filing_id or uuid4()
 
-    def command() -> Outcome:
-        product_id = ledger.file_product(
+    def command() -> int:
+        ledger.file_product(
             principal.actor(),
             filer_id=body.filer_id,
             name=body.name,
@@ -124,11 +133,14 @@ def file_product(body: FileProduct, request: Request, principal: FilerOnly) -> O
             data_year=body.data_year,
             figures=_figures(body.figures),
             proof_digests=body.proof_digests,
-            filing_id=body.filing_id,
+            filing_id=product_id,
         )
-        return _written(request, product_id, 201, version=FIRST_VERSION)
+        return FIRST_VERSION
 
-    return execute(request, principal, body, command)
+    def written(version: int) -> Outcome:
+        return _written(request, product_id, 201, version=version)
+
+    return execute(request, principal, body, OnRecord(product_id, command, written))
 
 
 @router.post(
@@ -143,13 +155,10 @@ def approve_product(product_id: UUID, request: Request, principal: Reviewer) -> 
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
-    def command() -> Outcome:
-        new_version = ledger.approve_product(
-            principal.actor(), product_id, expected_version=version
-        )
-        return _written(request, product_id, version=new_version)
+    def command() -> int:
+        return ledger.approve_product(principal.actor(), product_id, expected_version=version)
 
-    return execute(request, principal, None, command)
+    return execute(request, principal, None, _on_product(request, product_id, command))
 
 
 @router.post(
@@ -166,13 +175,12 @@ def reject_product(
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
-    def command() -> Outcome:
-        new_version = ledger.reject_product(
+    def command() -> int:
+        return ledger.reject_product(
             principal.actor(), product_id, body.reason, expected_version=version
         )
-        return _written(request, product_id, version=new_version)
 
-    return execute(request, principal, body, command)
+    return execute(request, principal, body, _on_product(request, product_id, command))
 
 
 @router.post(
@@ -192,9 +200,9 @@ def revise_product(
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
-    def command() -> Outcome:
+    def command() -> int:
         _check_visible(request, principal, product_id)
-        new_version = ledger.revise_product(
+        return ledger.revise_product(
             principal.actor(),
             product_id,
             data_year=body.data_year,
@@ -203,9 +211,8 @@ def revise_product(
             proof_digests=body.proof_digests,
             expected_version=version,
         )
-        return _written(request, product_id, version=new_version)
 
-    return execute(request, principal, body, command)
+    return execute(request, principal, body, _on_product(request, product_id, command))
 
 
 @router.post(
@@ -223,14 +230,13 @@ def withdraw_product(
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
-    def command() -> Outcome:
+    def command() -> int:
         _check_visible(request, principal, product_id)
-        new_version = ledger.withdraw_product(
+        return ledger.withdraw_product(
             principal.actor(), product_id, body.reason, expected_version=version
         )
-        return _written(request, product_id, version=new_version)
 
-    return execute(request, principal, body, command)
+    return execute(request, principal, body, _on_product(request, product_id, command))
 
 
 @router.post(
@@ -287,8 +293,8 @@ def resolve_dispute(
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
-    def command() -> Outcome:
-        new_version = ledger.resolve_dispute(
+    def command() -> int:
+        return ledger.resolve_dispute(
             principal.actor(),
             product_id,
             dispute_id,
@@ -296,6 +302,5 @@ def resolve_dispute(
             body.note,
             expected_version=version,
         )
-        return _written(request, product_id, version=new_version)
 
-    return execute(request, principal, body, command)
+    return execute(request, principal, body, _on_product(request, product_id, command))
