@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 from uuid import UUID
 
@@ -97,34 +98,42 @@ def _unwritten() -> PendingReceipt | None:
     return None if receipt is None or receipt.written else receipt
 
 
+def _with_receipt(
+    insert: Callable[..., Sequence[int] | None],
+    stored_events: Sequence[StoredEvent],
+    kwargs: dict[str, Any],
+) -> Sequence[int] | None:
+    """``insert`` (a recorder's ``insert_events``) with the pending receipt's row, if any."""
+    receipt = _unwritten()
+    if receipt is None or not stored_events:
+        return insert(stored_events, **kwargs)
+    ids = insert(stored_events, receipt=receipt.row(stored_events), **kwargs)
+    receipt.saved()
+    return ids
+
+
 class PostgresReceiptRecorder(PostgresApplicationRecorder):
     """eventsourcing's PostgreSQL recorder, adding a pending receipt's row to the save."""
 
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        receipt = _unwritten()
-        if receipt is None or not stored_events:
-            plain: Sequence[int] | None = super().insert_events(stored_events, **kwargs)
-            return plain
-        row = receipt.row(stored_events)
-        ids: Sequence[int] | None = super().insert_events(stored_events, receipt=row, **kwargs)
-        receipt.saved()
-        return ids
+        return _with_receipt(super().insert_events, stored_events, kwargs)
+
+    @cached_property
+    def _insert_receipt(self) -> sql.Composed:
+        return sql.SQL("INSERT INTO {}.ppl_api_idempotency ({}) VALUES ({})").format(
+            sql.Identifier(self.datastore.schema),
+            sql.SQL(RECORD_COLUMNS),
+            sql.SQL(", ").join(sql.Placeholder() * len(RECORD_COLUMNS.split(","))),
+        )
 
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
         row = kwargs.get("receipt")
         if row is not None:  # pipelined with the events' statements: no round trip of its own
-            curs.execute(
-                sql.SQL("INSERT INTO {}.ppl_api_idempotency ({}) VALUES ({})").format(
-                    sql.Identifier(self.datastore.schema),
-                    sql.SQL(RECORD_COLUMNS),
-                    sql.SQL(", ").join(sql.Placeholder() * len(row)),
-                ),
-                row,
-            )
+            curs.execute(self._insert_receipt, row)
         super()._insert_events(curs, stored_events, **kwargs)
 
 
@@ -134,12 +143,7 @@ class SqliteReceiptRecorder(SQLiteApplicationRecorder):
     def insert_events(
         self, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        receipt = _unwritten()
-        if receipt is None or not stored_events:
-            return super().insert_events(stored_events, **kwargs)
-        ids = super().insert_events(stored_events, receipt=receipt.row(stored_events), **kwargs)
-        receipt.saved()
-        return ids
+        return _with_receipt(super().insert_events, stored_events, kwargs)
 
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
