@@ -15,7 +15,7 @@ holds makes that save fail as a whole (the row's primary key), so a retry never 
 Threads that run no request (the sequencer, the projection follower) see no receipt.
 
 The row carries the response when the request can say it at save time: a command on one record
-whose response follows from that record's version (``Respond``). Otherwise the row is the claim
+whose response follows from that record's version (``Answer``). Otherwise the row is the claim
 (no response yet) and api.writes records the response once the command returns.
 """
 
@@ -26,7 +26,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
@@ -42,12 +42,17 @@ from audit.signing_mapper import as_uuid
 _PENDING: ContextVar[PendingReceipt | None] = ContextVar("ppl_pending_receipt", default=None)
 
 
-@dataclass(frozen=True, slots=True)
-class Respond:
-    """How the response follows from the version of one record after the command."""
+class Answer(Protocol):
+    """How the response follows from the version of one record after the command.
 
-    record_id: UUID
-    render: Callable[[int], Outcome]
+    ``api.writes.OnRecord`` is one: the receipt renders the command's own response.
+    """
+
+    @property
+    def record_id(self) -> UUID: ...
+
+    @property
+    def respond(self) -> Callable[[int], Outcome]: ...
 
 
 @dataclass(slots=True)
@@ -58,7 +63,7 @@ class PendingReceipt:
     key: str
     request_hash: str
     created_at: str
-    respond: Respond | None = None
+    answer: Answer | None = None
     attempted: bool = False  # a save tried to write the row (it may have failed on the key)
     written: bool = False  # the row is stored, with the events of that save
     outcome: Outcome | None = None  # the response stored in the row, if it had one
@@ -68,12 +73,12 @@ class PendingReceipt:
         """The row for a save of ``stored_events``: with the response if it follows from them."""
         self.attempted = True
         self._rendered = None
-        if self.respond is not None:
-            wanted = self.respond.record_id
+        if self.answer is not None:
+            wanted = self.answer.record_id
             versions = [e.originator_version for e in stored_events
                         if as_uuid(e.originator_id) == wanted]  # fmt: skip
             if versions:
-                self._rendered = self.respond.render(max(versions))
+                self._rendered = self.answer.respond(max(versions))
         return record_row(self.principal, self.key, self.request_hash, self._rendered,
                           self.created_at)  # fmt: skip
 

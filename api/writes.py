@@ -41,7 +41,7 @@ from api.idempotency import (
     request_hash,
 )
 from api.problems import PROBLEM_JSON, STORE_DOWN, ApiProblemError, domain_problem
-from api.receipts import PendingReceipt, Respond, pending
+from api.receipts import PendingReceipt, pending
 from api.responses import OrjsonResponse
 from api.tokens import Principal
 from domain.errors import DomainError
@@ -94,12 +94,9 @@ def execute(
 ) -> OrjsonResponse:
     """Run ``command`` once per Idempotency-Key; return (or replay) its response."""
     store: IdempotencyStore = request.app.state.idempotency
-    respond = None
-    if isinstance(command, OnRecord):
-        respond = Respond(command.record_id, command.respond)
     receipt = PendingReceipt(
         principal.token_id or "anonymous", _idempotency_key(request),
-        _request_hash(request, body), now(), respond,
+        _request_hash(request, body), now(), command if isinstance(command, OnRecord) else None,
     )  # fmt: skip
     try:
         with pending(receipt):

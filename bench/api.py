@@ -98,9 +98,10 @@ from api.bootstrap import (
 )
 from api.command_bodies import FileProduct
 from api.idempotency import now, request_hash
-from api.receipts import PendingReceipt, Respond, pending
+from api.receipts import PendingReceipt, pending
 from api.settings import Settings
 from api.tokens import TokenStore
+from api.writes import OnRecord
 from audit.log_store import LogStore
 from bench.common import (
     fresh_postgres_schema,
@@ -744,7 +745,7 @@ def breakdown(variant: OverHttp, clients: int) -> list[tuple[str, float]]:
     def file_with_key(number: int) -> None:
         arguments = domain_arguments(filer_id, product_name("bk", 0, number))
         product_id = uuid4()
-        written = Respond(product_id, lambda version: (201, {"version": version}, {}))
+        written = OnRecord(product_id, lambda: 1, lambda version: (201, {"version": version}, {}))
         receipt = PendingReceipt("bench", f"bench-breakdown-{number:06d}", "0" * 64, now(), written)
         with pending(receipt):
             filed.append(ledger.file_product(actor, **arguments, filing_id=product_id))
