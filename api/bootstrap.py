@@ -9,7 +9,8 @@ from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import EventStore, Mapper, Notification, Transcoder
-from eventsourcing.postgres import PostgresDatastore
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
+from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from api.receipts import recorder_topic
 from api.settings import Settings
@@ -158,6 +159,23 @@ def open_sequencer(ledger: SignedPatentLedger, store: LogStore) -> Sequencer:
         raise ValueError("the sequencer needs a signed ledger")
 
     return Sequencer(store, notification_reader(ledger), lambda: keyring.trusted_keys)
+
+
+def unlogged_event_count(ledger: SignedPatentLedger, store: LogStore) -> int:
+    """Stored events the log has not integrated yet: one count query (``ppl status``, /ready).
+
+    Notification ids have gaps on PostgreSQL, so the highest id minus the log's position would
+    only bound the number; the count over the backlog's index range is exact and as cheap.
+
+    Raises:
+        TypeError: the ledger is on a store other than SQLite or PostgreSQL.
+    """
+    recorder = ledger.recorder
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return store.unlogged_count(recorder.events_table_name, "notification_id")
+    if isinstance(recorder, SQLiteApplicationRecorder):  # the notification id is the rowid
+        return store.unlogged_count(recorder.events_table_name, "rowid")
+    raise TypeError(f"no event count for {type(recorder).__name__}: want SQLite or PostgreSQL")
 
 
 DEV_LOG_KEY_FILENAME = "dev-log-key.pem"

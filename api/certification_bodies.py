@@ -172,7 +172,11 @@ class FileObjection(BaseModel):
     product_id: JsonUuid
     reason: Text
     objection_id: JsonUuid | None = Field(
-        default=None, description="Client-chosen id (a used one is 409 objection_id_taken)"
+        default=None,
+        description=(
+            "Client-chosen id: a random UUID (e.g. version 4); a name-based (version 3 or 5), "
+            "nil or max UUID is 422 id_not_allowed, a used one 409 objection_id_taken"
+        ),
     )
 
 

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NamedTuple
 from uuid import UUID
 
 import typer
@@ -20,8 +20,10 @@ from api.bootstrap import (
     CLI_CONNECTIONS,
     SignedPatentLedger,
     export_audit_bundle,
+    notification_reader,
     open_ledger,
     open_transparency_log,
+    unlogged_event_count,
 )
 from api.cli_certify import certify_app
 from api.cli_projections import (
@@ -33,13 +35,20 @@ from api.cli_projections import (
 from api.cli_tokens import tokens_app
 from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
-from audit.bundle_export import ExportError
+from audit.bundle_export import ExportError, events_after
+from audit.duplicates import FilingFindings, FilingRef
 from audit.errors import KeyConfigurationError, VerificationError
 from audit.keys import KeyManifest, rotate_signing_key
 from audit.note import NoteVerifier
+from audit.signing_mapper import as_uuid
 from audit.tlog_proof import verify_event_evidence
 from audit.transparency_log import ProofRequestError, TransparencyLog
-from audit.verifier import duplicates_in_bundle, exit_code, verify_bundle
+from audit.verifier import (
+    duplicates_in_bundle,
+    exit_code,
+    verify_bundle,
+    verify_uncheckpointed_events,
+)
 from domain.clock import system_now
 
 app = typer.Typer(no_args_is_help=True, help="Patent Product Ledger")
@@ -82,7 +91,8 @@ def sample(
 
 @app.command()
 def status() -> None:
-    """Show the store, how many events it holds, the signing key and the log's state."""
+    """Show the store, how many events it holds, the signing key and the log's state (with how
+    many stored events it has not integrated yet)."""
     settings = get_settings()
     with _ledger_and_log(settings) as (ledger, log):
         latest = log.store.latest_checkpoint()
@@ -94,6 +104,7 @@ def status() -> None:
                 "origin": log.origin,
                 "integrated": log.size(),
                 "latest_checkpoint": latest.tree_size if latest is not None else None,
+                "unlogged": unlogged_event_count(ledger, log.store),
             },
         }
     typer.echo(json.dumps(document, indent=2))
@@ -293,6 +304,59 @@ def audit_export(
     typer.echo(f"audit bundle written to {out}")
 
 
+def _pinned_keys(
+    keys: Path | None, log_key: str | None
+) -> tuple[KeyManifest | None, NoteVerifier | None]:
+    """The event keys and log key the auditor pins (``None``: the bundle's own are used).
+
+    Raises:
+        audit.errors.VerificationError: a key file or key string that cannot be used (exit 3).
+    """
+    return (
+        KeyManifest.load(keys) if keys is not None else None,
+        NoteVerifier.from_verifier_key_string(log_key) if log_key else None,
+    )
+
+
+class _Uncheckpointed(NamedTuple):
+    """The stored events a live store's bundle leaves out: how many, and the failure among
+    them (reported only once the bundle itself verifies, so failures come in log order)."""
+
+    events: int
+    failure: VerificationError | None
+
+
+def _export_live(
+    database: str, out: Path, event_keys: KeyManifest | None, *, require_logged: bool
+) -> _Uncheckpointed:
+    """Export the live store's bundle to ``out`` and verify, by their signatures, the events
+    stored after its latest checkpoint, which the bundle cannot hold.
+
+    Those events are verified as they are read, while the store is open; the bundle is verified
+    after it is closed, so its worker processes inherit no open connection.
+
+    Raises:
+        ExportError: the store cannot be exported (no checkpoint yet).
+        audit.errors.VerificationError: the bundle's own event keys cannot be used.
+    """
+    settings = replace(get_settings(), database_url=database)
+    settings.eventsourcing_env()
+    with _ledger_and_log(settings) as (ledger, log):
+        header = export_audit_bundle(ledger, log, settings, out, _progress_printer("exporting"))
+        trusted = event_keys if event_keys is not None else KeyManifest.from_json(header.event_keys)
+        stored = (
+            (as_uuid(n.originator_id), n.originator_version, n.topic, n.state)
+            for n in events_after(log.store, notification_reader(ledger), header.tree_size)
+        )
+        try:
+            events = verify_uncheckpointed_events(
+                stored, event_keys=trusted, require_logged=require_logged
+            )
+        except VerificationError as exc:
+            return _Uncheckpointed(0, exc)
+    return _Uncheckpointed(events, None)
+
+
 @audit_app.command("verify")
 def audit_verify(
     bundle: Annotated[Path | None, typer.Argument(help="Audit bundle to verify")] = None,
@@ -307,29 +371,44 @@ def audit_verify(
         Path | None, typer.Option(help="A signed checkpoint kept from an earlier audit")
     ] = None,
     workers: Annotated[int | None, typer.Option(help="Processes (default: all cores)")] = None,
+    require_logged: Annotated[
+        bool,
+        typer.Option(
+            help="With --database: fail (exit 23) if a stored event is not yet under a checkpoint"
+        ),
+    ] = False,
 ) -> None:
-    """Verify a bundle offline; exit 0 when everything holds, else the failure's exit code."""
+    """Verify a bundle offline; exit 0 when everything holds, else the failure's exit code.
+
+    With --database: the live store's events under its latest checkpoint, as a bundle, then
+    each event stored after that checkpoint by its own signature (exit 16 naming the first that
+    does not verify), so no stored event is left unaccounted for.
+    """
     if (bundle is None) == (database is None):
         _fail("give a bundle file or --database URL (one of them)")
+    if require_logged and database is None:
+        _fail("--require-logged needs --database: a bundle holds only checkpointed events")
+    tail: _Uncheckpointed | None = None
     with tempfile.TemporaryDirectory() as scratch:
-        if database is not None:
-            settings = replace(get_settings(), database_url=database)
-            settings.eventsourcing_env()
-            bundle = Path(scratch) / "live.bundle"
-            try:
-                _export(settings, bundle)
-            except ExportError as exc:
-                _fail(str(exc))
-        assert bundle is not None  # noqa: S101 (narrowing for mypy; both paths set it)
         try:
+            event_keys, pinned_log_key = _pinned_keys(keys, log_key)
+            if database is not None:
+                bundle = Path(scratch) / "live.bundle"
+                try:
+                    tail = _export_live(database, bundle, event_keys, require_logged=require_logged)
+                except ExportError as exc:
+                    _fail(str(exc))
+            assert bundle is not None  # noqa: S101 (narrowing for mypy; both paths set it)
             report = verify_bundle(
                 bundle,
-                event_keys=KeyManifest.load(keys) if keys is not None else None,
-                log_key=NoteVerifier.from_verifier_key_string(log_key) if log_key else None,
+                event_keys=event_keys,
+                log_key=pinned_log_key,
                 since=since.read_text(encoding="utf-8") if since is not None else None,
                 workers=workers,
                 progress=_progress_printer("verifying"),
             )
+            if tail is not None and tail.failure is not None:
+                raise tail.failure
         except VerificationError as exc:
             typer.echo(f"FAILED: {exc}", err=True)
             raise typer.Exit(exit_code(exc)) from None
@@ -340,27 +419,92 @@ def audit_verify(
         f"{len(report.checkpoints)} checkpoints, latest at size "
         f"{report.checkpoints[-1] if report.checkpoints else 0}"
     )
+    if tail is not None:
+        typer.echo(f"{tail.events} events after the latest checkpoint, verified by signature only")
+
+
+def _warn_unpinned(keys: Path | None, log_key: str | None) -> None:
+    """Say loudly, on stderr, which keys come from the bundle itself for want of pinned ones.
+
+    A bundle's own keys prove only that it agrees with itself: whoever re-signs every event and
+    checkpoint with keys of their own and puts those keys in the header passes.
+    """
+    missing = [
+        what
+        for what, given in (("event keys (--keys)", keys), ("log key (--log-key)", log_key))
+        if given is None
+    ]
+    if missing:
+        typer.echo(
+            f"WARNING: no pinned {' or '.join(missing)}: falling back to the bundle's own keys, "
+            "which only show that the bundle agrees with itself (a bundle re-signed with "
+            "anyone's keys passes)",
+            err=True,
+        )
 
 
 @audit_app.command("duplicates")
 def audit_duplicates(
     bundle: Annotated[Path, typer.Argument(help="Audit bundle to check")],
+    keys: Annotated[
+        Path | None, typer.Option(help="Pinned public-key manifest of the event keys")
+    ] = None,
+    log_key: Annotated[str | None, typer.Option(help="Pinned C2SP verifier key of the log")] = None,
+    workers: Annotated[int | None, typer.Option(help="Processes (default: all cores)")] = None,
 ) -> None:
-    """Report every product key filed more than once; exit 0 when there is none."""
+    """Verify the bundle as `ppl audit verify` does, then judge every filing by the key rules
+    in force when it was recorded (docs/never-filed-twice.md): exit 1 on a product filed
+    twice or a forged stored key, 0 otherwise (same-product groups of filings made before a
+    rule are listed, not failed), else verify's exit code.
+
+    Judging duplicates on a bundle that does not verify would prove nothing: a deleted filing
+    hides a duplicate, a bundle re-signed with other keys can say anything.
+    """
+    _warn_unpinned(keys, log_key)
     try:
-        report = duplicates_in_bundle(bundle)
+        event_keys, pinned_log_key = _pinned_keys(keys, log_key)
+        verify_bundle(
+            bundle,
+            event_keys=event_keys,
+            log_key=pinned_log_key,
+            workers=workers,
+            progress=_progress_printer("verifying"),
+        )
+        report = duplicates_in_bundle(bundle, event_keys=event_keys, workers=workers)
     except VerificationError as exc:
         typer.echo(f"FAILED: {exc}", err=True)
         raise typer.Exit(exit_code(exc)) from None
-    for duplicate in report:
-        typer.echo(f"duplicate product key {duplicate.canonical_key!r}:")
-        for filing in duplicate.filings:
-            typer.echo(
-                f"  leaf {filing.leaf_index}: filing {filing.product_id} by {filing.filer_uscc}"
-            )
-    if report:
+    _print_findings(report)
+    if report.duplicates or report.mismatched_keys:
         raise typer.Exit(1)
     typer.echo("no product was filed twice")
+
+
+def _print_findings(report: FilingFindings) -> None:
+    """Exact duplicates and forged keys (the exit code says so), then same-product groups."""
+
+    def filing_line(filing: FilingRef) -> str:
+        return f"  leaf {filing.leaf_index}: filing {filing.product_id} by {filing.filer_uscc}"
+
+    for duplicate in report.duplicates:
+        typer.echo(
+            f"duplicate product key {duplicate.canonical_key!r} (key rule v{duplicate.key_rule}):"
+        )
+        for filing in duplicate.filings:
+            typer.echo(filing_line(filing))
+    for mismatch in report.mismatched_keys:
+        typer.echo(
+            f"forged key at leaf {mismatch.leaf_index} (key rule v{mismatch.key_rule}): stored "
+            f"{mismatch.stored_key!r}, its name and model give {mismatch.derived_key!r}"
+        )
+        typer.echo(filing_line(mismatch.filing))
+    for group in report.same_product_groups:
+        typer.echo(
+            f"same product under key rule v{group.key_rule}, filed before it "
+            f"(legitimate then; for a reviewer): {group.canonical_key!r}"
+        )
+        for filing in group.filings:
+            typer.echo(filing_line(filing))
 
 
 @audit_app.command("evidence")

@@ -333,6 +333,75 @@ def registry_trail(product_id: Annotated[UUID, typer.Argument()]) -> None:
     typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
 
+_GROUP_COLUMNS = ("group", "canonical_key", "product_id", "filer_uscc", "status", "holds_key",
+                  "name", "model")  # fmt: skip
+
+
+def _group_rows(groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One line per filing of each group, numbered by group (a table a reviewer can read)."""
+    return [
+        {"group": number, **{column: filing[column] for column in _GROUP_COLUMNS[1:]}}
+        for number, group in enumerate(groups, 1)
+        for filing in group["filings"]
+    ]
+
+
+@registry_app.command("migrate-keys")
+def registry_migrate_keys(
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+) -> None:
+    """Reserve the key rule v2 key of every filing made before v2 (new events; re-running
+    adds nothing), then list the groups of existing filings that v2 says are one product."""
+    from domain.actor import SYSTEM  # noqa: PLC0415 (only this command acts)
+
+    with _opened() as context:
+        started = time.monotonic()
+        report = context.ledger.migrate_product_keys(SYSTEM)
+        seconds = time.monotonic() - started
+    groups = [
+        {
+            "canonical_key": group.canonical_key,
+            "filings": [
+                {
+                    "canonical_key": group.canonical_key,
+                    "product_id": str(f.product_id),
+                    "filer_uscc": f.filer_uscc,
+                    "status": f.status,
+                    "holds_key": int(f.product_id == group.holder),
+                    "name": f.name,
+                    "model": f.model,
+                }
+                for f in group.filings
+            ],
+        }
+        for group in report.groups
+    ]
+    typer.echo(
+        f"key rule v{report.key_rule}: {report.filings} filings, {report.reserved} keys "
+        f"reserved now, {report.already_reserved} reserved before, {len(report.groups)} "
+        f"group(s) of filings v{report.key_rule} says are one product, {len(report.unkeyed)} "
+        f"filing(s) without a v{report.key_rule} key ({seconds:.1f} s)",
+        err=True,
+    )
+    for unkeyed in report.unkeyed:
+        typer.echo(f"no key: filing {unkeyed.filing.product_id}: {unkeyed.reason}", err=True)
+    if groups:
+        typer.echo(_render(_group_rows(groups), _GROUP_COLUMNS, output))
+
+
+@registry_app.command("key-groups")
+def registry_key_groups(
+    key_rule: Annotated[int, typer.Option(help="Key rule version")] = 2,
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+) -> None:
+    """Filings that share one product key under a rule (for a reviewer), from the read model."""
+    with _opened() as context:
+        groups = queries.same_key_groups(_current(context), key_rule)
+    typer.echo(f"{len(groups)} group(s) under key rule v{key_rule}", err=True)
+    if groups:
+        typer.echo(_render(_group_rows(groups), _GROUP_COLUMNS, output))
+
+
 def dispute_check_command(
     product_id: Annotated[UUID, typer.Argument()],
     max_distance: Annotated[

@@ -198,7 +198,11 @@ class FileProduct(BaseModel):
     proof_digests: list[Text]
     filing_id: JsonUuid | None = Field(
         default=None,
-        description="Optional id chosen by the client; refused if already used.",
+        description=(
+            "Optional id chosen by the client: a random UUID (e.g. version 4). A name-based "
+            "(version 3 or 5), nil or max UUID is 422 id_not_allowed; a used one is 409 "
+            "filing_id_taken."
+        ),
     )
 
 

@@ -54,6 +54,7 @@ _STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.DuplicateProductError: 409,
     errors.DuplicatePatentError: 409,
     errors.FilingIdTakenError: 409,
+    errors.IdConflictError: 409,
     errors.ConcurrentUpdateError: 409,
     errors.FilerNotApprovedError: 409,
     errors.FilerNotVerifiedError: 409,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -76,3 +76,30 @@ def export_bundle(
                 progress(written, size)
     temporary.replace(out)
     return header
+
+
+def events_after(
+    store: LogStore,
+    read_notifications: Callable[[int, int], Sequence[Notification]],
+    tree_size: int,
+) -> Iterator[Notification]:
+    """The stored events a bundle of ``tree_size`` leaves leaves out, in notification order.
+
+    Those are the events after the leaf at ``tree_size - 1``: the ones sequenced after the
+    checkpoint and the ones not sequenced yet (the sequencer takes notifications in order, and
+    ids commit in order, so none is left behind the log's position). Read a page at a time, as
+    the caller verifies them (``audit.verifier.verify_uncheckpointed_events``): a log far behind
+    is never held in memory.
+
+    Raises:
+        ExportError: the log has no leaf at ``tree_size - 1``.
+    """
+    start = 1  # notification ids start at 1
+    if tree_size > 0:
+        last = store.leaf(tree_size - 1)
+        if last is None:
+            raise ExportError(f"the log has no leaf {tree_size - 1}: it holds fewer events")
+        start = last.notification_id + 1
+    while notifications := read_notifications(start, PAGE):
+        yield from notifications
+        start = notifications[-1].id + 1

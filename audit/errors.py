@@ -250,9 +250,53 @@ class InvalidReplayError(VerificationError):
         self.reason = reason
 
 
+class MisfitIdError(InvalidReplayError):
+    """A creation event's aggregate id does not fit its kind (audit.replay rule E7).
+
+    A filing or an objection (ids a client may choose) under a name-based (version 3 or 5),
+    nil or max UUID: the kind of id the ledger derives for filers, reservations, rounds...,
+    so the record squats one the ledger may create later. Its own class, so ``ppl audit
+    verify`` gives it its own exit code (17) and a squat logged before the domain refused such
+    ids is reported by its leaf index.
+    """
+
+
 class MalformedLeafError(VerificationError):
     """Log leaf data that is not the documented encoding of a stored event."""
 
 
 class MalformedProofError(VerificationError):
     """A C2SP tlog-proof that does not follow the format (the message says where)."""
+
+
+class UncheckpointedEventError(VerificationError):
+    """An event stored after the latest checkpoint does not verify by its own signature.
+
+    No signed root commits to such an event yet, so its signature is all that vouches for it;
+    the sequencer refuses it, and the verifier must not answer OK while it is stored.
+    """
+
+    def __init__(self, originator_id: UUID, version: int, reason: str) -> None:
+        super().__init__(
+            f"event {originator_id} v{version}, stored after the latest checkpoint, does not "
+            f"verify: {reason}"
+        )
+        self.originator_id = originator_id
+        self.version = version
+        self.reason = reason
+
+
+class UnloggedEventsError(VerificationError):
+    """Stored events that no signed checkpoint covers yet, when the auditor requires none.
+
+    Named by their number and the first of them (in notification order).
+    """
+
+    def __init__(self, count: int, originator_id: UUID, version: int) -> None:
+        super().__init__(
+            f"{count} stored events are not covered by a signed checkpoint yet, the first "
+            f"event {originator_id} v{version} (run `ppl log sequence`)"
+        )
+        self.count = count
+        self.originator_id = originator_id
+        self.version = version

@@ -35,6 +35,13 @@ Every event
       product's event first, and a save's events are contiguous in the log.
   E6  An ObjectionUpheld is immediately followed by the CertificationRevoked it causes
       (``uphold_objection`` saves ``objection, certification`` in one ``save()``).
+  E7  A creation event of a kind whose id the ledger does not derive (ProductFiled,
+      ObjectionFiled: a client may choose it) has an id that is not name-based (UUID version 3
+      or 5, read from bits 48-51 whatever the variant), nil or max: every derived id is a
+      uuid5, so such an id squats a record the ledger may create later
+      (``domain.values.chosen_id_misfit``). Refused with ``MisfitIdError`` (its own exit code).
+      The kinds with derived ids are checked against their derivation (F1, K1, C1, B1, R1,
+      I1, D1).
   Any field a rule reads that is missing or of the wrong type is refused, never a crash.
 
 Filer (domain.filer)
@@ -132,12 +139,17 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid5
 
-from audit.errors import InvalidReplayError
+from audit.errors import InvalidReplayError, MisfitIdError
 from audit.logged_event import LoggedEvent
+from audit.product_key import (
+    EmptyKeyPartError,
+    KeyRule,
+    product_key,
+    reservation_id,
+)
 
 # Deterministic ids of the domain (copied: the verifier must not import domain/).
 FILER_NAMESPACE: Final = UUID("0d8e3b8c-4a51-5f0e-9a43-3c1f6e2b7d90")  # domain.filer
-PRODUCT_KEY_NAMESPACE: Final = UUID("6f1c2b1e-5d0a-5b8e-9c39-2f4f7e6a0d11")  # domain.values
 CONVERSION_NAMESPACE: Final = UUID("8b7f4a2e-1c3d-5e6f-8a9b-0c1d2e3f4a5b")  # domain.conversion
 BENCHMARK_NAMESPACE: Final = UUID("3e0c6f0a-8d1b-5a52-9f7e-6b2a4c1d9e83")  # domain.benchmarks
 ROUND_NAMESPACE: Final = UUID("5c2f8e14-7b3a-5d69-8e0f-1a4b6c8d2e57")  # .certification_round
@@ -184,6 +196,7 @@ DISPUTE_RAISED: Final = "domain.product:Product.OwnershipDisputeRaised"
 DISPUTE_RESOLVED: Final = "domain.product:Product.OwnershipDisputeResolved"
 KEY_RESERVED: Final = "domain.reservation:ProductKeyReservation.ProductKeyReserved"
 KEY_REASSIGNED: Final = "domain.reservation:ProductKeyReservation.ProductKeyReassigned"
+KEY_MIGRATED: Final = "domain.reservation:ProductKeyReservation.ProductKeyMigrated"
 CONVERSION_OPENED: Final = "domain.conversion:PatentConversion.ConversionRecordOpened"
 CONVERSION_REPORTED: Final = "domain.conversion:PatentConversion.ConversionReported"
 BENCHMARKS_DEFINED: Final = "domain.benchmarks:BenchmarkTable.BenchmarkTableDefined"
@@ -353,7 +366,10 @@ class _Aggregate:
     owner_uscc: str  # filer: its USCC; product, reservation: filer_uscc; conversion: institution
     verified: bool = False  # filer: real-name verified
     data_year: int = 0  # product
-    canonical_key: str = ""  # product, reservation
+    canonical_key: str = ""  # product (its key rule v1 key), reservation
+    name: str = ""  # product: what key rule v2 re-derives its key from
+    model: str = ""  # product
+    key_rule: int = 1  # reservation
     patents: frozenset[str] = frozenset()  # product: the patent numbers it declares now
     open_disputes: dict[str, frozenset[str]] = field(default_factory=dict)  # product
     dispute_ids: set[str] = field(default_factory=set)  # product: every dispute id ever used
@@ -704,6 +720,9 @@ class ReplayChecker:
         self._aggregates: dict[str, _Aggregate] = {}  # by the canonical text of the UUID
         self._last_leaf: int | None = None
         self._unbound: _Head | None = None  # a ProductFiled awaiting its key event (E5)
+        self._unbound_rule = 0  # the key rule it has a reservation event for so far (E5)
+        self._v2_may_follow: _Head | None = None  # a filing bound under v1 only so far (K4)
+        self._key_rule_in_force = int(KeyRule.V1)  # highest key rule seen in the log (K4)
         # an ObjectionUpheld awaiting its CertificationRevoked (E6), and its certification
         self._upheld: tuple[_Head, str] | None = None
         self._events = 0
@@ -751,11 +770,11 @@ class ReplayChecker:
                 "log order, each leaf once"
             )
         topic = head.topic
-        if self._unbound is not None or self._upheld is not None:
-            self._check_pending_save(head)  # (3)
+        self._check_pending_save(head)  # (3)
         existing = self._aggregates.get(head.originator_id)
         creation = _CREATIONS.get(topic)
         if creation is not None:  # (4)
+            _require_fitting_id(head)  # E7
             if existing is not None:
                 raise head.fail(
                     f"{topic} creates an aggregate that exists ({existing.kind} "
@@ -794,6 +813,8 @@ class ReplayChecker:
     def _check_pending_save(self, head: _Head) -> None:
         """(3): the rest of a save that must follow its first event (E5, E6)."""
         unbound, upheld, topic = self._unbound, self._upheld, head.topic
+        if topic not in (KEY_RESERVED, KEY_REASSIGNED):
+            self._v2_may_follow = None  # K4: only the very next event may bind it under v2
         if unbound is not None and topic not in (KEY_RESERVED, KEY_REASSIGNED):
             raise _unbound_error(unbound, f"the next event (leaf {head.leaf_index}) is {topic}")
         if upheld is not None and (
@@ -858,7 +879,7 @@ class ReplayChecker:
     # --- product ----------------------------------------------------------------------------
     def _product_filed(self, head: _Head, fields: Fields) -> _Aggregate:
         (filer_uscc, filer_id, data_year, canonical_key, patents, category, figures, inventions,
-         submitted_at) = fields  # P1  # fmt: skip
+         submitted_at, name, model) = fields  # P1  # fmt: skip
         filer = self._find(head, filer_id, FILER, "filer_id")
         if filer.status != APPROVED:
             raise head.fail(
@@ -868,7 +889,7 @@ class ReplayChecker:
             raise head.fail(
                 f"filer_uscc {filer_uscc}: filer {filer_id} has USCC {filer.owner_uscc}"
             )
-        self._unbound = head  # E5
+        self._unbound, self._unbound_rule, self._v2_may_follow = head, 0, None  # E5
         return _Aggregate(
             PRODUCT,
             1,
@@ -876,6 +897,8 @@ class ReplayChecker:
             owner_uscc=filer_uscc,
             data_year=data_year,
             canonical_key=canonical_key,
+            name=name,
+            model=model,
             patents=patents,
             category=category,
             figures=figures,
@@ -943,11 +966,29 @@ class ReplayChecker:
 
     # --- reservation ------------------------------------------------------------------------
     def _key_reserved(self, head: _Head, fields: Fields) -> _Aggregate:
-        key, filer_uscc, product_id = fields  # K1
-        holder = self._bind(head, product_id, key, filer_uscc)
+        key, filer_uscc, product_id, rule = fields  # K1
+        holder = self._bind(head, product_id, key, filer_uscc, rule)
         return _Aggregate(
-            RESERVATION, 1, RESERVED, owner_uscc=filer_uscc, canonical_key=key, holder=holder
-        )
+            RESERVATION, 1, RESERVED, owner_uscc=filer_uscc, canonical_key=key, holder=holder,
+            key_rule=rule,
+        )  # fmt: skip
+
+    def _key_migrated(self, head: _Head, fields: Fields) -> _Aggregate:
+        key, filer_uscc, product_id, rule = fields  # K3
+        if rule < KeyRule.V2:
+            raise head.fail(f"key_rule {rule}: a migration reserves under v2 or later")
+        product = self._find(head, product_id, PRODUCT, "product_id")
+        if product.owner_uscc != filer_uscc:
+            raise head.fail(
+                f"product {product_id} was filed by {product.owner_uscc}: the key belongs to "
+                f"{filer_uscc}"
+            )
+        self._require_key(head, product_id, product, key, rule)
+        self._key_rule_in_force = max(self._key_rule_in_force, rule)
+        return _Aggregate(
+            RESERVATION, 1, RESERVED, owner_uscc=filer_uscc, canonical_key=key,
+            holder=product_id, key_rule=rule,
+        )  # fmt: skip
 
     def _key_reassigned(self, head: _Head, fields: Fields, reservation: _Aggregate) -> None:
         previous_id, product_id = fields
@@ -963,30 +1004,70 @@ class ReplayChecker:
                 "want withdrawn"
             )
         reservation.holder = self._bind(
-            head, product_id, reservation.canonical_key, reservation.owner_uscc
-        )
+            head, product_id, reservation.canonical_key, reservation.owner_uscc,
+            reservation.key_rule,
+        )  # fmt: skip
         reservation.status = REASSIGNED
 
-    def _bind(self, head: _Head, product_id: str, key: str, filer_uscc: str) -> str:
-        """Check the event binds the ProductFiled just before it, for this key and filer."""
+    def _bind(self, head: _Head, product_id: str, key: str, filer_uscc: str, rule: int) -> str:
+        """Check the event binds the ProductFiled just before it, for this key and filer.
+
+        A filing's save holds one key event per rule in force, in rule order (E5): the v1
+        event, then the v2 one once v2 is in force. The first v2 key event of the log may
+        follow a filing bound under v1 only, and puts v2 in force (K4).
+        """
         product = self._find(head, product_id, PRODUCT, "product_id")
         unbound = self._unbound
+        if unbound is None and rule >= KeyRule.V2:
+            unbound = self._v2_may_follow
         if unbound is None or unbound.originator_id != product_id:
             raise head.fail(
                 f"product_id {product_id} is not the filing saved with this event (want the "
                 "ProductFiled just before it)"
             )
-        if product.canonical_key != key:
+        bound_so_far = self._unbound_rule if self._unbound is not None else int(KeyRule.V1)
+        if rule != bound_so_far + 1:
             raise head.fail(
-                f"product {product_id} has canonical_key {product.canonical_key!r}: want {key!r}"
+                f"key_rule {rule}: a filing's key events come one per rule in force, in rule "
+                f"order (want v{bound_so_far + 1})"
             )
+        self._require_key(head, product_id, product, key, rule)
         if product.owner_uscc != filer_uscc:
             raise head.fail(
                 f"product {product_id} was filed by {product.owner_uscc}: the key belongs to "
                 f"{filer_uscc}"
             )
-        self._unbound = None
+        self._key_rule_in_force = max(self._key_rule_in_force, rule)
+        self._v2_may_follow = None
+        if rule < self._key_rule_in_force:
+            self._unbound, self._unbound_rule = unbound, rule  # E5: newer rules' events follow
+        else:
+            self._unbound, self._unbound_rule = None, 0
+            if rule == KeyRule.V1:
+                self._v2_may_follow = unbound
         return product_id
+
+    @staticmethod
+    def _require_key(
+        head: _Head, product_id: str, product: _Aggregate, key: str, rule: int
+    ) -> None:
+        """K1: the key is the filing's key under the reservation's rule, re-derived here."""
+        if rule == KeyRule.V1:
+            if product.canonical_key != key:
+                raise head.fail(
+                    f"product {product_id} has canonical_key {product.canonical_key!r}: "
+                    f"want {key!r}"
+                )
+            return
+        try:
+            derived = product_key(KeyRule(rule), product.name, product.model)
+        except EmptyKeyPartError as exc:
+            raise head.fail(f"product {product_id} has no key under rule v{rule}: {exc}") from None
+        if derived != key:
+            raise head.fail(
+                f"key {key!r} under key rule v{rule}: product {product_id}'s name and model "
+                f"give {derived!r}"
+            )
 
     # --- conversion -------------------------------------------------------------------------
     def _conversion_opened(self, head: _Head, fields: Fields) -> _Aggregate:
@@ -1262,14 +1343,14 @@ def _read_product_filed(current: _Event) -> Fields:
     filer_uscc = current.text("filer_uscc")  # P1
     current.head.require_acts_for(filer_uscc)
     filer_id = current.uuid("filer_id")
-    current.text("name")
-    current.text("model", empty=True)
+    name = current.text("name")
+    model = current.text("model", empty=True)
     data_year = current.integer("data_year")
     canonical_key = current.text("canonical_key")
     patents = current.patents()
     return (
         filer_uscc, filer_id, data_year, canonical_key, patents, current.category(),
-        current.figures(), current.inventions(), current.timestamp(),
+        current.figures(), current.inventions(), current.timestamp(), name, model,
     )  # fmt: skip
 
 
@@ -1299,11 +1380,22 @@ def _read_dispute_resolved(current: _Event) -> Fields:
 
 
 def _read_key_reserved(current: _Event) -> Fields:
-    key = current.text("canonical_key")  # K1
-    current.require_id(uuid5(PRODUCT_KEY_NAMESPACE, key), "uuid5 of its canonical_key")
-    filer_uscc = current.text("filer_uscc")
+    key, filer_uscc, product_id, rule = _read_key_event(current)  # K1
     current.head.require_acts_for(filer_uscc)
-    return key, filer_uscc, current.uuid("product_id")
+    return key, filer_uscc, product_id, rule
+
+
+def _read_key_event(current: _Event) -> tuple[str, str, str, int]:
+    """A reservation's creation: key, filer, filing and rule; the id is the key's (K1)."""
+    key = current.text("canonical_key")
+    raw_rule = current.state.get("key_rule", int(KeyRule.V1))  # absent: a v1 event
+    if isinstance(raw_rule, bool) or raw_rule not in tuple(int(r) for r in KeyRule):
+        raise current.fail(f"key_rule {raw_rule!r}: want one of {[int(r) for r in KeyRule]}")
+    rule = KeyRule(raw_rule)
+    current.require_id(
+        reservation_id(rule, key), f"uuid5 of its canonical_key under key rule v{int(rule)}"
+    )
+    return key, current.text("filer_uscc"), current.uuid("product_id"), int(rule)
 
 
 def _read_key_reassigned(current: _Event) -> Fields:
@@ -1577,6 +1669,48 @@ def _read_objection_filed(current: _Event) -> Fields:
     return year, certification_id, current.timestamp()
 
 
+_CHOSEN_ID_TOPICS: Final = frozenset({PRODUCT_FILED, OBJECTION_FILED})
+"""Creation events whose aggregate id a client may choose: no derivation to check (E7)."""
+_NAME_BASED_VERSIONS: Final = frozenset({3, 5})  # domain.values.NAME_BASED_UUID_VERSIONS
+_UUID_MAX_INT: Final = (1 << 128) - 1
+
+
+def id_misfit(value: UUID) -> str | None:
+    """Why ``value`` cannot be a client-chosen aggregate id, or ``None`` when it can (E7).
+
+    A standard-library copy of ``domain.values.chosen_id_misfit`` (the verifier imports nothing
+    from domain/); tests/domain/test_ids.py checks the two agree on every version and variant.
+    """
+    if value.int == 0:
+        return "the nil UUID"
+    if value.int == _UUID_MAX_INT:
+        return "the max UUID"
+    version = (value.int >> 76) & 0xF
+    if version in _NAME_BASED_VERSIONS:
+        return f"a name-based UUID (version {version}), the kind of id the ledger derives"
+    return None
+
+
+def _require_fitting_id(head: _Head) -> None:
+    """E7: a filing or objection is not created under an id of the kind the ledger derives.
+
+    Raises:
+        MisfitIdError: it is; names the event and its leaf index.
+    """
+    if head.topic not in _CHOSEN_ID_TOPICS:
+        return
+    misfit = id_misfit(UUID(head.originator_id))
+    if misfit is not None:
+        event = head.topic.rsplit(".", 1)[-1]
+        raise MisfitIdError(
+            UUID(head.originator_id),
+            head.version,
+            head.leaf_index,
+            f"{event} under aggregate id {head.originator_id}, {misfit}: a filing or objection "
+            "id is chosen at random, never derived (E7)",
+        )
+
+
 def replay(events: Iterable[LoggedEvent]) -> ReplaySummary:
     """Replay a whole log (in log order) and summarise it.
 
@@ -1664,6 +1798,9 @@ _CREATIONS: Final[Mapping[str, _Creation]] = MappingProxyType(
         ),
         KEY_RESERVED: _Creation(
             RESERVATION, _roles(_FILER_ROLE), _read_key_reserved, ReplayChecker._key_reserved
+        ),
+        KEY_MIGRATED: _Creation(
+            RESERVATION, _roles(_SYSTEM), _read_key_event, ReplayChecker._key_migrated
         ),
         CONVERSION_OPENED: _Creation(
             CONVERSION,

@@ -16,6 +16,10 @@ Standard library and ``cryptography`` only, so an auditor can run it alone. Step
 (6) consistency proofs between successive checkpoints, and against a checkpoint the auditor
     kept from a previous audit (``since``).
 
+A live store also holds events after its latest checkpoint, which no bundle contains:
+``verify_uncheckpointed_events`` checks each of those by its own signature (``ppl audit verify
+--database``), so no stored event goes unaccounted for.
+
 Every failure raises a ``VerificationError`` naming the failing element; ``exit_code`` maps
 each kind to a distinct process exit code (docs/audit-bundle.md).
 """
@@ -27,7 +31,7 @@ import json
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
@@ -47,7 +51,7 @@ from audit.canonical import (
     parse_timestamp,
 )
 from audit.checkpoint import Checkpoint, verify_checkpoint
-from audit.duplicates import DuplicateFiling, find_duplicate_filings
+from audit.duplicates import FilingFindings, audit_filings
 from audit.errors import (
     CheckpointOriginError,
     CheckpointRootError,
@@ -63,10 +67,13 @@ from audit.errors import (
     MalformedCheckpointError,
     MalformedEventError,
     MalformedNoteError,
+    MisfitIdError,
     NonCanonicalValueError,
     RetiredKeyError,
     RootMismatchError,
+    UncheckpointedEventError,
     UnknownSigningKeyError,
+    UnloggedEventsError,
     UnverifiedNoteError,
     VerificationError,
     VersionContinuityError,
@@ -96,7 +103,9 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (RetiredKeyError, 12),
     (VersionContinuityError, 13),
     (LeafOrderError, 14),
+    (MisfitIdError, 17),
     (InvalidReplayError, 15),
+    (UncheckpointedEventError, 16),
     (InvalidNoteSignatureError, 20),
     (UnverifiedNoteError, 20),
     (MalformedNoteError, 20),
@@ -107,6 +116,7 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (ConsistencyProofError, 22),
     (RootMismatchError, 22),
     (InclusionProofError, 22),
+    (UnloggedEventsError, 23),
     (VerificationError, 9),
 )
 
@@ -601,8 +611,9 @@ def duplicates_in_bundle(
     *,
     event_keys: KeyManifest | None = None,
     workers: int | None = None,
-) -> list[DuplicateFiling]:
-    """Every canonical product key filed more than once in the bundle's log.
+) -> FilingFindings:
+    """Duplicate filings (per key rule), forged stored keys and same-product groups of the
+    bundle's log (audit.duplicates.audit_filings).
 
     Each event's signature is verified first (a forged filing must not create or hide a
     duplicate); run ``verify_bundle`` for the log's completeness.
@@ -617,7 +628,88 @@ def duplicates_in_bundle(
             _event_row, handle, _raw_keys(manifest), {}, worker_count, header.tree_size
         )
         with closing(rows):  # shut the worker pool down here, even if the search raises
-            return find_duplicate_filings(
+            return audit_filings(
                 LoggedEvent(leaf_index, UUID(originator_id), version, topic, state)
                 for leaf_index, originator_id, version, topic, state in rows
+            )
+
+
+# --- the events after the latest checkpoint (a live store) --------------------------------------
+StoredEventRow = tuple[UUID, int, str, bytes]
+"""originator id, version, topic, stored state (the signed envelope): one event as stored"""
+
+
+def verify_uncheckpointed_events(
+    events: Iterable[StoredEventRow],
+    *,
+    event_keys: KeyManifest,
+    require_logged: bool = False,
+) -> int:
+    """Verify each stored event that no checkpoint covers yet by its own signature; returns how
+    many there are.
+
+    A bundle holds the events under its latest checkpoint. The events stored after it are
+    committed to by no signed root yet, so their signatures are all that vouches for them; the
+    sequencer refuses one that does not verify, and ``ppl audit verify --database`` must not
+    answer OK while such an event is stored. ``events`` come in notification order (server
+    side: ``audit.bundle_export.events_after``); ``event_keys`` are the keys trusted for the
+    bundle (pinned, or the bundle's own). ``require_logged``: the auditor wants every stored
+    event under a checkpoint, so any such event at all is an error.
+
+    Steps, for each event: (1) its envelope and Ed25519 signature, by a trusted key; (2) its
+    canonical state, an object; (3) a retired key does not sign an event claiming a later time
+    (the checks of the bundle's step (3) that read only the event itself: no leaf order,
+    version continuity or replay, which need the log). Then (4) ``require_logged``.
+
+    Raises:
+        UncheckpointedEventError: an event fails (1)-(3); it names the event, its cause is
+            chained (``__cause__``).
+        UnloggedEventsError: ``require_logged`` and there is such an event (raised after every
+            one verified, so a forged event is reported as forged).
+    """
+    verifier = EventVerifier(event_keys.trusted_keys)
+    retired = _retired_keys(event_keys)
+    count = 0
+    first: tuple[UUID, int] | None = None
+    for originator_id, version, topic, stored in events:
+        try:
+            _verify_stored_event(verifier, retired, originator_id, version, topic, stored)
+        except UncheckpointedEventError:
+            raise
+        except VerificationError as exc:
+            raise UncheckpointedEventError(originator_id, version, str(exc)) from exc
+        if first is None:
+            first = (originator_id, version)
+        count += 1
+    if require_logged and first is not None:  # (4)
+        raise UnloggedEventsError(count, *first)
+    return count
+
+
+def _verify_stored_event(
+    verifier: EventVerifier,
+    retired: Mapping[str, tuple[str, datetime]],
+    originator_id: UUID,
+    version: int,
+    topic: str,
+    stored: bytes,
+) -> None:
+    """Steps (1)-(3) of ``verify_uncheckpointed_events`` for one event."""
+    try:
+        identity = event_identity(originator_id.bytes, version, topic)
+    except ValueError as exc:  # a version beyond 64 bits, a topic that is not Unicode text
+        raise MalformedEventError(originator_id, version, str(exc)) from exc
+    key_id, canonical = verifier.verify(identity, stored)  # (1)
+    state = _decode_state(canonical)  # (2)
+    if type(state) is not dict:
+        raise MalformedEventError(originator_id, version, "state is not an object")
+    retirement = retired.get(key_id)  # (3)
+    if retirement is not None:
+        written, at = retirement
+        stamp = state.get("timestamp")
+        if not isinstance(stamp, datetime) or stamp > at:
+            raise UncheckpointedEventError(
+                originator_id,
+                version,
+                f"signed by key {key_id}, retired at {written}, but it claims a later time",
             )

@@ -13,8 +13,9 @@ Configurations: every combination of {SQLite, PostgreSQL}, {1, 4 writer threads}
 
 * **single** — the real command path: each ``file_product`` call reads the filer (from the
   aggregate cache, fast-forwarded by a query that finds nothing new) and looks up the product
-  key reservation (a query that finds nothing), then saves 2 events (ProductFiled +
-  ProductKeyReserved) in one transaction. One approved filer per thread, set up before timing.
+  key reservations (queries that find nothing), then saves 3 events (ProductFiled and a
+  ProductKeyReserved under key rules v1 and v2) in one transaction. One approved filer per
+  thread, set up before timing.
 * **batch** — the append path alone: ``save()`` of 50 new ``Product`` aggregates and their 50
   ``ProductKeyReservation`` index aggregates, i.e. 100 events in one transaction. The
   aggregates are built with the domain classes before the clock starts, so only ``save()``
@@ -73,7 +74,7 @@ BACKENDS = ("sqlite", "postgres")
 THREAD_COUNTS = (1, 4)
 WORKLOADS = ("single", "batch")
 BATCH_AGGREGATES = 50  # Product + ProductKeyReservation pairs per save(): 100 events
-EVENTS_PER_FILING = 2
+EVENTS_PER_FILING = 3  # ProductFiled + a key reservation under each of key rules v1 and v2
 
 
 @dataclass(frozen=True, slots=True)
@@ -317,7 +318,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"machine: {machine_info().describe()}")
     print(
         f"mode: {'full' if args.full else 'default'}; {sizes.rounds} interleaved rounds; "
-        f"single = {sizes.filings_per_round} file_product commands (2 events each) per round; "
+        f"single = {sizes.filings_per_round} file_product commands "
+        f"({EVENTS_PER_FILING} events each) per round; "
         f"batch = {sizes.saves_per_round} saves of {2 * BATCH_AGGREGATES} events per round; "
         "rates are medians of per-round rates"
     )

@@ -17,6 +17,7 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.actor import Actor, Role
+from domain.base import LedgerAggregate
 from domain.certification_commands import CertificationCommands
 from domain.conversion import PatentConversion, conversion_record_id
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
@@ -30,6 +31,7 @@ from domain.errors import (
     FilerAlreadyRegisteredError,
     FilerNotFoundError,
     FilingIdTakenError,
+    IdConflictError,
     InstitutionNotEligibleError,
     NotFoundError,
     NoValidPatentError,
@@ -39,24 +41,37 @@ from domain.errors import (
     VersionMismatchError,
 )
 from domain.filer import Filer, filer_id_for
+from domain.key_migration import (
+    FilingKeyed,
+    KeyGroup,
+    KeyMigrationReport,
+    group_filings,
+    holder_of,
+    needs_review,
+)
 from domain.product import DisputeOutcome, Product, ProductStatus, new_filing
 from domain.reservation import ProductKeyReservation
 from domain.values import (
+    ClientId,
     ConversionCategory,
     FilerKind,
+    KeyRule,
     Money,
     PatentNumber,
     RegionCode,
     Sha256Digest,
     Uscc,
     Year,
-    canonical_product_key,
     clean_text,
     parse_industry,
+    product_key,
     product_key_id,
+    product_keys,
 )
 
-TAggregate = TypeVar("TAggregate", Filer, Product, ProductKeyReservation, PatentConversion)
+_MIGRATION_BATCH = 500  # reservations per save: one transaction each
+
+TAggregate = TypeVar("TAggregate", bound=LedgerAggregate)
 
 # USCC registration authorities of institutions that report stock-patent conversion:
 # 1 = 机构编制 (public institutions: universities, institutes, hospitals), 5 = 民政 (private
@@ -90,11 +105,27 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             raise error(f"no {cls.__name__.lower()} {aggregate_id}", id=str(aggregate_id))
         return aggregate
 
-    def _find(self, aggregate_id: UUID) -> Any | None:
+    def _find(
+        self, cls: type[TAggregate], aggregate_id: UUID, *, actor: Actor | None = None
+    ) -> TAggregate | None:
+        """The ``cls`` record under a derived id, or ``None`` when the id holds nothing.
+
+        Typed because a derived id (a round's, a filer's, a conversion record's...) may be held
+        by a record of another kind: a client-chosen id taken before ``ClientId`` refused
+        name-based UUIDs, or a forged write. Used as the record expected, the holder would
+        answer 500 (a missing attribute) or be skipped as if it were that record.
+
+        Raises:
+            IdConflictError: another kind of record holds the id; its kind is named to
+                platform actors (no scope) only, so a filer learns no more than the 409 says.
+        """
         try:
-            return self.repository.get(aggregate_id)
+            found: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+        if not isinstance(found, cls):
+            raise _id_conflict(aggregate_id, cls, type(found), actor)
+        return found
 
     def get_filer(self, filer_id: UUID) -> Filer:
         return self._get(Filer, filer_id, FilerNotFoundError)
@@ -105,9 +136,12 @@ class PatentLedger(CertificationCommands, Application[UUID]):
     def get_product(self, product_id: UUID) -> Product:
         return self._get(Product, product_id, ProductNotFoundError)
 
-    def get_reservation(self, name: str, model: str) -> ProductKeyReservation | None:
-        found = self._find(product_key_id(canonical_product_key(name, model)))
-        return found if isinstance(found, ProductKeyReservation) else None
+    def get_reservation(
+        self, name: str, model: str, rule: KeyRule = KeyRule.V1
+    ) -> ProductKeyReservation | None:
+        """The reservation of the product's key under ``rule``, or ``None``."""
+        key = product_key(rule, name, model)
+        return self._find(ProductKeyReservation, product_key_id(key, rule))
 
     def get_conversion(self, institution_uscc: str, patent_number: str) -> PatentConversion:
         record_id = conversion_record_id(
@@ -158,6 +192,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         try:
             self.save(filer)
         except IntegrityError:
+            self._find(Filer, filer.id, actor=actor)  # id_conflict if another kind holds it
             raise FilerAlreadyRegisteredError(
                 f"filer {code.value} is already registered", filer_id=str(filer.id)
             ) from None
@@ -254,8 +289,8 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         clean_name = clean_text(name, field="name", max_length=200)
         clean_model = clean_text(model, field="model", max_length=200) if model.strip() else ""
         industry, finer = parse_industry(category, finer_code)
-        key = canonical_product_key(clean_name, clean_model)
-        product_id = filing_id or uuid4()
+        keys = product_keys(clean_name, clean_model)
+        product_id = ClientId.or_new(filing_id, field="filing_id")
         product = new_filing(
             product_id,
             filer_id=str(filer.id),
@@ -269,41 +304,112 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             data_year=Year(data_year).value,
             figures=figures.as_record(),
             proof_digests=_digests(proof_digests),
-            canonical_key=key,
+            canonical_key=keys[KeyRule.V1],
             actor=actor.as_record(),
         )
-        reservation = self._reservation_for(key, product_id, filer.uscc, actor)
+        reservations = [
+            self._reservation_for(rule, key, product_id, filer.uscc, actor)
+            for rule, key in keys.items()
+        ]
         try:
-            self.save(product, reservation)
+            self.save(product, *reservations)
         except IntegrityError:
-            # Lost a race: either another filing took the key, or the filing id is taken.
-            self._raise_duplicate_if_reserved(key, product_id)
+            # Lost a race: either another filing took a key, or the filing id is taken.
+            for rule, key in keys.items():
+                self._raise_duplicate_if_reserved(rule, key, product_id)
             raise FilingIdTakenError(
                 f"filing id {product_id} is already used", filing_id=str(product_id)
             ) from None
         return product_id
 
     def _reservation_for(
-        self, key: str, product_id: UUID, filer_uscc: str, actor: Actor
+        self, rule: KeyRule, key: str, product_id: UUID, filer_uscc: str, actor: Actor
     ) -> ProductKeyReservation:
-        existing = self._find(product_key_id(key))
+        """The reservation of ``key`` under ``rule`` for a new filing, or a duplicate refusal.
+
+        A key held by a withdrawn filing of the same filer moves to the new filing; held by
+        anything else, the product is already filed.
+        """
+        existing = self._find(ProductKeyReservation, product_key_id(key, rule), actor=actor)
         if existing is None:
             return ProductKeyReservation(
                 canonical_key=key,
                 product_id=str(product_id),
                 filer_uscc=filer_uscc,
                 actor=actor.as_record(),
+                key_rule=int(rule),
             )
         holder = self.get_product(existing.product_id)
         if holder.status is ProductStatus.WITHDRAWN and existing.filer_uscc == filer_uscc:
             existing.reassign(str(product_id), actor.as_record())
-            return existing  # type: ignore[no-any-return]
-        raise _duplicate(key, existing, holder)
+            return existing
+        raise _duplicate(rule, key, holder)
 
-    def _raise_duplicate_if_reserved(self, key: str, product_id: UUID) -> None:
-        existing = self._find(product_key_id(key))
+    def _raise_duplicate_if_reserved(self, rule: KeyRule, key: str, product_id: UUID) -> None:
+        existing = self._find(ProductKeyReservation, product_key_id(key, rule))
         if existing is not None and existing.product_id != product_id:
-            raise _duplicate(key, existing, self.get_product(existing.product_id))
+            raise _duplicate(rule, key, self.get_product(existing.product_id))
+
+    def migrate_product_keys(self, actor: Actor) -> KeyMigrationReport:
+        """Reserve the key rule v2 key of every existing filing, through new events.
+
+        Filings made before v2 hold a v1 key only; until their v2 key is reserved, a new
+        filing that v2 calls the same product would not collide. Each v2 key not reserved
+        yet gets a ``ProductKeyMigrated`` reservation for its group's holder
+        (``key_migration.holder_of``); a group of several filings is reported, not decided.
+        Re-running adds nothing. Saves go in batches; a batch that loses a race with a new
+        filing is retried one reservation at a time.
+        """
+        actor.require(Role.SYSTEM)
+        filings = [self.get_product(product_id) for product_id in self.filing_ids()]
+        keyed = [
+            FilingKeyed(p.id, p.filer_uscc, p.name, p.model, p.status.value, p.canonical_key)
+            for p in filings
+        ]
+        by_key, unkeyed = group_filings(KeyRule.V2, keyed)
+        pending: list[ProductKeyReservation] = []
+        already = 0
+        for key, group in by_key.items():
+            if self._find(ProductKeyReservation, product_key_id(key, KeyRule.V2)) is not None:
+                already += 1
+                continue
+            holder = holder_of(group)
+            pending.append(
+                ProductKeyReservation.migrate(
+                    key, str(holder.product_id), holder.filer_uscc, KeyRule.V2, actor.as_record()
+                )
+            )
+        reserved = self._save_reservations(pending)
+        groups = tuple(
+            KeyGroup(key, self._holder_id(key, group), tuple(group))
+            for key, group in by_key.items()
+            if needs_review(group)
+        )
+        return KeyMigrationReport(
+            int(KeyRule.V2), len(keyed), reserved, already + len(pending) - reserved, groups,
+            tuple(unkeyed),
+        )  # fmt: skip
+
+    def _save_reservations(self, pending: list[ProductKeyReservation]) -> int:
+        """Save in batches; returns how many were saved (a lost race is not an error)."""
+        saved = 0
+        for start in range(0, len(pending), _MIGRATION_BATCH):
+            batch = pending[start : start + _MIGRATION_BATCH]
+            try:
+                self.save(*batch)
+                saved += len(batch)
+            except IntegrityError:
+                for reservation in batch:
+                    try:
+                        self.save(reservation)
+                        saved += 1
+                    except IntegrityError:
+                        continue  # a filing reserved this key since we looked: it holds it
+        return saved
+
+    def _holder_id(self, key: str, group: list[FilingKeyed]) -> UUID:
+        found = self._find(ProductKeyReservation, product_key_id(key, KeyRule.V2))
+        return found.product_id if found is not None else holder_of(group).product_id
 
     def approve_product(
         self, actor: Actor, product_id: UUID, *, expected_version: int | None = None
@@ -458,7 +564,9 @@ class PatentLedger(CertificationCommands, Application[UUID]):
                 registration_authority=uscc.registration_authority,
             )
         number = PatentNumber.parse(patent_number)
-        record = self._find(conversion_record_id(uscc.value, number.value))
+        record = self._find(
+            PatentConversion, conversion_record_id(uscc.value, number.value), actor=actor
+        )
         if record is None:
             record = PatentConversion(
                 institution_uscc=uscc.value,
@@ -493,6 +601,34 @@ def _expect(aggregate: Any, expected_version: int | None) -> None:
         )
 
 
+def _id_conflict(
+    aggregate_id: UUID, wanted: type, holder: type, actor: Actor | None
+) -> IdConflictError:
+    """The refusal of a command whose derived id is held by a record of another kind.
+
+    Platform actors (no scope) are told which kind holds it; anyone else only that the id is
+    taken, which the 409 says anyway, so a filer cannot probe what exists.
+    """
+    what = _kind(wanted)
+    if actor is None or actor.scope is not None:
+        return IdConflictError(
+            f"the id of this {what}, {aggregate_id}, is held by another record",
+            id=str(aggregate_id),
+            wanted=what,
+        )
+    return IdConflictError(
+        f"the id of this {what}, {aggregate_id}, is held by a {_kind(holder)}",
+        id=str(aggregate_id),
+        wanted=what,
+        held_by=_kind(holder),
+    )
+
+
+def _kind(cls: type) -> str:
+    """A record kind as it reads in a message: ``CertificationRound`` -> ``certification_round``."""
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in cls.__name__).lstrip("_")
+
+
 def _check_acts_for(actor: Actor, uscc: str) -> None:
     if actor.role in (Role.FILER, Role.INSTITUTION) and actor.scope != uscc:
         raise ActorNotPermittedError(
@@ -507,13 +643,15 @@ def _check_owns(actor: Actor, product: Product) -> None:
         )
 
 
-def _duplicate(key: str, reservation: Any, holder: Product) -> DuplicateProductError:
+def _duplicate(rule: KeyRule, key: str, holder: Product) -> DuplicateProductError:
     return DuplicateProductError(
-        f"this product is already filed as {holder.id} by {holder.filer_uscc}",
+        f"this product is already filed as {holder.id} by {holder.filer_uscc} "
+        f"(same key under key rule v{int(rule)})",
         existing_product_id=str(holder.id),
         existing_filer_uscc=holder.filer_uscc,
         existing_status=holder.status.value,
         canonical_key=key,
+        key_rule=int(rule),
     )
 
 

@@ -21,10 +21,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from domain import clock
 from domain.actor import Actor, Role
+from domain.base import LedgerAggregate
 from domain.benchmarks import (
     BENCHMARK_TABLE_ID,
     BenchmarkTable,
@@ -73,7 +74,7 @@ from domain.errors import (
 )
 from domain.objection import Objection, file_objection
 from domain.product import Product, ProductStatus
-from domain.values import IndustryCategory, RegionCode, Year, clean_text
+from domain.values import ClientId, IndustryCategory, RegionCode, Year, clean_text
 
 if TYPE_CHECKING:
     from domain.filer import Filer
@@ -82,7 +83,7 @@ OBJECTOR_ROLES: Final = (Role.FILER, Role.INSTITUTION, Role.REVIEWER, Role.REGIO
 DECISION_BATCH: Final = 200  # decisions per save during a run
 _PAGE: Final = 1_000
 
-T = TypeVar("T")
+T = TypeVar("T", bound=LedgerAggregate)
 
 
 def _topic(aggregate: type, event_name: str) -> str:
@@ -183,7 +184,10 @@ class CertificationCommands:
 
     if TYPE_CHECKING:
 
-        def _find(self, aggregate_id: UUID) -> Any | None: ...
+        def _find(
+            self, cls: type[T], aggregate_id: UUID, *, actor: Actor | None = None
+        ) -> T | None: ...
+        def _get(self, cls: type[T], aggregate_id: UUID, error: type[NotFoundError]) -> T: ...
         def _save(self, *aggregates: Any) -> None: ...
         def get_product(self, product_id: UUID) -> Product: ...
         def get_filer(self, filer_id: UUID) -> Filer: ...
@@ -198,8 +202,13 @@ class CertificationCommands:
         return cast("Any", self).repository
 
     def _load(self, cls: type[T], aggregate_id: UUID, error: type[NotFoundError], what: str) -> T:
-        found = self._find(aggregate_id)
-        if not isinstance(found, cls):
+        """The ``cls`` record under a derived id; ``error`` when there is none.
+
+        Raises:
+            IdConflictError: a record of another kind holds the id (``_find``).
+        """
+        found = self._find(cls, aggregate_id)
+        if found is None:
             raise error(f"no {what}", id=str(aggregate_id))
         return found
 
@@ -237,13 +246,11 @@ class CertificationCommands:
         )
 
     def get_opt_in(self, year: int, product_id: UUID) -> CertificationOptIn | None:
-        found = self._find(opt_in_id_for(year, product_id))
-        return found if isinstance(found, CertificationOptIn) else None
+        return self._find(CertificationOptIn, opt_in_id_for(year, product_id))
 
     def get_objection(self, objection_id: UUID) -> Objection:
-        return self._load(
-            Objection, objection_id, ObjectionNotFoundError, f"objection {objection_id}"
-        )
+        # A chosen id, not a derived one: another kind under it is "no objection", like _get.
+        return self._get(Objection, objection_id, ObjectionNotFoundError)
 
     def _originators(self, topics: Sequence[str]) -> list[UUID]:
         """Ids of the aggregates of events with ``topics``, in log order, each once."""
@@ -330,7 +337,7 @@ class CertificationCommands:
         Setting the table the latest version already holds records nothing.
         """
         actor.require(Role.CERTIFIER)
-        table = self._find(BENCHMARK_TABLE_ID)
+        table = self._find(BenchmarkTable, BENCHMARK_TABLE_ID, actor=actor)
         if table is None:
             table = define_benchmarks(values, actor.as_record())
         else:
@@ -378,6 +385,7 @@ class CertificationCommands:
         try:
             self._save(round_)
         except ConcurrentUpdateError:
+            self._find(CertificationRound, round_.id, actor=actor)  # id_conflict if not a round
             raise CertificationRoundExistsError(
                 f"round {year} is already open", year=year
             ) from None
@@ -425,6 +433,7 @@ class CertificationCommands:
         try:
             self._save(opt_in)
         except ConcurrentUpdateError:
+            self._find(CertificationOptIn, opt_in.id, actor=actor)  # id_conflict if not one
             raise AlreadyOptedInError(
                 f"product {product.id} is already opted in to round {year}",
                 product_id=str(product.id),
@@ -441,6 +450,10 @@ class CertificationCommands:
         review deadline to have passed. Withdrawn filings are skipped; every other filing gets
         ``Certified``, ``NotCertified`` or ``NotEligible``. Idempotent: decided filings are
         counted as ``already_decided`` and never decided twice, even by concurrent runs.
+
+        Raises:
+            IdConflictError: a decision's (or an opt-in's) id is held by a record of another
+                kind; such a filing is never counted as decided, nor skipped in silence.
         """
         actor.require(Role.CERTIFIER)
         round_ = self._evaluating_round(actor, year, benchmark_version)
@@ -513,6 +526,9 @@ class CertificationCommands:
                 try:
                     self._save(again)
                 except ConcurrentUpdateError:
+                    # Decided by a concurrent run, unless the decision's id is held by another
+                    # kind of record: then no decision can ever be saved, and that is loud.
+                    self._find(ProductCertification, again.id, actor=actor)
                     report.already_decided += 1
                 else:
                     report.record(again)
@@ -613,6 +629,7 @@ class CertificationCommands:
     ) -> UUID:
         """Object to a product certified in round ``year``, during its objection window."""
         actor.require(*OBJECTOR_ROLES)
+        chosen = ClientId.or_new(objection_id, field="objection_id")
         round_ = self.get_round(year)
         certification = self.get_certification(year, product_id)
         if actor.role is Role.REGIONAL_ADMIN and not certification.region_code.startswith(
@@ -638,7 +655,7 @@ class CertificationCommands:
         with _frozen_now() as now:
             round_.check_objection_window(now)
             objection = file_objection(
-                objection_id or uuid4(),
+                chosen,
                 round_year=year,
                 product_id=str(product_id),
                 certification_id=str(certification.id),

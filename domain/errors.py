@@ -185,6 +185,29 @@ class FilingIdTakenError(DomainError):
     code = "filing_id_taken"
 
 
+class IdNotAllowedError(InvalidValueError):
+    """A client-chosen id is name-based (UUID version 3 or 5), nil or max: never allowed.
+
+    The ledger derives the ids of filers, key reservations, conversion records, rounds, opt-ins,
+    decisions and the benchmark table as uuid5, so a client id of that version could squat a
+    record the ledger has yet to create (domain.values.ClientId).
+    """
+
+    code = "id_not_allowed"
+
+
+class IdConflictError(DomainError):
+    """The id a command needs is held by a record of another kind.
+
+    A derived id (a round's, a filer's, a conversion record's...) was taken by a record of
+    another type before the guard on client-chosen ids existed, or by a forged write. The
+    command refuses loudly instead of treating the holder as the record it expected.
+    ``details`` name the id and, for platform roles only, the kind that holds it.
+    """
+
+    code = "id_conflict"
+
+
 class ConcurrentUpdateError(DomainError):
     """Another command changed the same aggregate first; re-read and retry."""
 

@@ -22,9 +22,19 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from audit.product_key import (
+    CURRENT_KEY_RULES,
+    PRODUCT_KEY_NAMESPACE,
+    PRODUCT_KEY_SEPARATOR,
+    EmptyKeyPartError,
+    KeyRule,
+    reservation_id,
+)
+from audit.product_key import product_key as _product_key
 from domain.errors import (
     CategoryInvalidError,
     DigestInvalidError,
+    IdNotAllowedError,
     MoneyInvalidError,
     PatentNumberInvalidError,
     RegionCodeInvalidError,
@@ -35,8 +45,10 @@ from domain.errors import (
 )
 
 __all__ = [
+    "CURRENT_KEY_RULES",
     "LEGACY_REGION_CODES",
     "MONEY_MAX_FEN",
+    "NAME_BASED_UUID_VERSIONS",
     "PRODUCT_KEY_NAMESPACE",
     "PRODUCT_KEY_SEPARATOR",
     "SHANGHAI_CITY_CODE",
@@ -44,9 +56,11 @@ __all__ = [
     "USCC_ALPHABET",
     "YEAR_MAX",
     "YEAR_MIN",
+    "ClientId",
     "ConversionCategory",
     "FilerKind",
     "IndustryCategory",
+    "KeyRule",
     "Money",
     "PatentNumber",
     "PatentType",
@@ -55,10 +69,13 @@ __all__ = [
     "Uscc",
     "Year",
     "canonical_product_key",
+    "chosen_id_misfit",
     "clean_text",
     "parse_industry",
     "patent_check_char",
+    "product_key",
     "product_key_id",
+    "product_keys",
     "uscc_check_char",
 ]
 
@@ -629,6 +646,67 @@ class Sha256Digest:
 
 
 # --------------------------------------------------------------------------------------------
+# Client-chosen aggregate ids (RFC 9562)
+# --------------------------------------------------------------------------------------------
+
+NAME_BASED_UUID_VERSIONS: Final = frozenset({3, 5})
+"""Versions of UUIDs derived from a name (RFC 9562 §5.3 MD5, §5.5 SHA-1): the ledger's own."""
+
+_UUID_MAX_INT: Final = (1 << 128) - 1
+
+
+def chosen_id_misfit(value: uuid.UUID) -> str | None:
+    """Why ``value`` cannot be an aggregate id chosen by a client, or ``None`` when it can.
+
+    Refused: a name-based UUID (version 3 or 5), since every id the ledger derives is a uuid5
+    and a client id among them would squat a record the ledger creates later (a round, a
+    filer, a reservation...); the nil and max UUIDs (RFC 9562 §5.9, §5.10), placeholders that
+    no generator draws. The version is read from bits 48-51 whatever the variant, so an outside
+    implementation looks at one hex digit. The offline replay keeps a standard-library copy
+    (audit/replay.py, rule E7); tests/domain/test_ids.py checks the two agree.
+    """
+    if value.int == 0:
+        return "the nil UUID"
+    if value.int == _UUID_MAX_INT:
+        return "the max UUID"
+    version = (value.int >> 76) & 0xF
+    if version in NAME_BASED_UUID_VERSIONS:
+        return f"a name-based UUID (version {version}), the kind of id the ledger derives"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientId:
+    """An aggregate id chosen by a client (a filing's, an objection's): never a derived one.
+
+    Why a value object: the commands that accept a chosen id (``file_product``,
+    ``file_objection``) build one, so the API, the command line and the sample loader all meet
+    the rule of :func:`chosen_id_misfit`; ids the ledger derives stay out of clients' reach.
+    ``field`` names the request field in the message.
+
+    Raises:
+        IdNotAllowedError: a name-based (version 3 or 5), nil or max UUID.
+    """
+
+    value: uuid.UUID
+    field: str = "id"
+
+    def __post_init__(self) -> None:
+        misfit = chosen_id_misfit(self.value)
+        if misfit is not None:
+            raise IdNotAllowedError(
+                f"{self.field} {self.value} is {misfit}: want a random UUID (e.g. version 4)",
+                field=self.field,
+                id=str(self.value),
+            )
+
+    @classmethod
+    def or_new(cls, chosen: uuid.UUID | None, *, field: str) -> uuid.UUID:
+        """The client's id once checked, or a fresh random one (version 4) if it chose none."""
+        return uuid.uuid4() if chosen is None else cls(chosen, field).value
+
+
+# --------------------------------------------------------------------------------------------
 # Categories
 # --------------------------------------------------------------------------------------------
 
@@ -799,62 +877,49 @@ class FilerKind(StrEnum):
 # Text
 # --------------------------------------------------------------------------------------------
 
-PRODUCT_KEY_SEPARATOR: Final = "\u001f"
-PRODUCT_KEY_NAMESPACE: Final = uuid.UUID("6f1c2b1e-5d0a-5b8e-9c39-2f4f7e6a0d11")
-_REMOVED_CATEGORY_PREFIXES: Final = ("P", "Z", "C")
+
+def product_key(rule: KeyRule, name: str, model: str) -> str:
+    """Return the key under ``rule`` of a product (相同产品不得重复备案).
+
+    The rules themselves live in :mod:`audit.product_key`, the one module the ledger and the
+    offline auditor share (docs/never-filed-twice.md): v1 (NFKC, casefold, drop P*/Z*/C*)
+    and v2 (the pinned Unicode / UTS #39 confusables / OpenCC table). This wrapper turns a
+    name or model that folds to nothing into the domain's ``text_invalid`` refusal.
+
+    Raises:
+        TextInvalidError: the name, or under v2 a non-blank model, is empty after the rule.
+    """
+    try:
+        return _product_key(rule, name, model)
+    except EmptyKeyPartError as exc:
+        raise TextInvalidError(str(exc), field=exc.field, key_rule=int(exc.rule)) from None
 
 
-def _normalise_key_part(text: str) -> str:
-    folded = unicodedata.normalize("NFKC", text).casefold()
-    return "".join(
-        char
-        for char in folded
-        if not unicodedata.category(char).startswith(_REMOVED_CATEGORY_PREFIXES)
-        and not char.isspace()
-    )
+def product_keys(name: str, model: str) -> dict[KeyRule, str]:
+    """The keys a new filing reserves: one per rule in force (``CURRENT_KEY_RULES``).
+
+    Raises:
+        TextInvalidError: as :func:`product_key`, under any rule.
+    """
+    return {rule: product_key(rule, name, model) for rule in CURRENT_KEY_RULES}
 
 
 def canonical_product_key(name: str, model: str) -> str:
-    """Return the key under which a product may be filed only once (相同产品不得重复备案).
-
-    Rule, applied to ``name`` and ``model`` separately:
-
-    1. Unicode NFKC normalisation (folds full-width to half-width, e.g. full-width
-       ``MATE60`` (U+FF2D...) to ASCII ``MATE60``, and compatibility ligatures);
-    2. ``str.casefold()``;
-    3. removal of every character whose Unicode general category starts with ``P``
-       (punctuation), ``Z`` (separators, including spaces) or ``C`` (control, format,
-       surrogate, private use, unassigned), and of any remaining whitespace.
-
-    Symbols (category ``S``, e.g. ``+``), letters, marks and digits are kept. Traditional and
-    simplified Chinese are *not* folded (华 and 華 stay different). The key is
-    ``normalised_name + "\\u001f" + normalised_model``: U+001F is a control character, so
-    step 3 removes it from both parts and the join is unambiguous.
-
-    Spelling variants of one model (``"华为 Mate 60 Pro"`` / ``"华为mate60pro"``, ``"ALN-AL00"``
-    / ``"aln al00"``) must collide, or the same product could be filed twice by typing it
-    differently. An empty model is allowed (some products have none).
+    """The key rule v1 key (kept for v1 reservations, which stay valid for ever).
 
     Raises:
         TextInvalidError: the name is empty after normalisation.
     """
-    normalised_name = _normalise_key_part(name)
-    if not normalised_name:
-        raise TextInvalidError(
-            f"product name is empty after normalisation: got {name!r}, "
-            "want at least one letter, digit or symbol",
-            field="name",
-        )
-    return f"{normalised_name}{PRODUCT_KEY_SEPARATOR}{_normalise_key_part(model)}"
+    return product_key(KeyRule.V1, name, model)
 
 
-def product_key_id(key: str) -> uuid.UUID:
-    """Return the id of the uniqueness index record for a product key (uuid5 of the key).
+def product_key_id(key: str, rule: KeyRule = KeyRule.V1) -> uuid.UUID:
+    """Return the id of the uniqueness index record for a product key under ``rule``.
 
     A deterministic id lets the index aggregate be saved in the same transaction as the
     filing, so a second filing of the same key fails on the id, even under concurrency.
     """
-    return uuid.uuid5(PRODUCT_KEY_NAMESPACE, key)
+    return reservation_id(rule, key)
 
 
 _BIDI_CONTROLS: Final = frozenset(

@@ -71,6 +71,7 @@ class AuditTrail(ReadModel):
         return {
             **own, **named, **linked,
             events.KEY_RESERVED: _key_event, events.KEY_REASSIGNED: _key_event,
+            events.KEY_MIGRATED: _key_event,
             events.OPTED_IN: _opt_in_event, events.CERTIFIED_LIST_PUBLISHED: _publication_event,
         }  # fmt: skip
 

@@ -9,6 +9,7 @@ from projections.certification_register import CertificationRegister
 from projections.conversion_stats import ConversionStatistics
 from projections.filer_registry import FilerRegistry
 from projections.model import ReadModel
+from projections.product_keys import ProductKeys
 from projections.product_registry import ProductRegistry
 from projections.regional_stats import RegionalStatistics
 
@@ -19,6 +20,7 @@ MODEL_CLASSES: tuple[type[ReadModel], ...] = (
     ConversionStatistics,
     AuditTrail,
     CertificationRegister,
+    ProductKeys,
 )
 NAMES: tuple[str, ...] = tuple(cls.name for cls in MODEL_CLASSES)
 

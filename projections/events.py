@@ -41,6 +41,7 @@ DISPUTE_RESOLVED = _event_class(Product, "OwnershipDisputeResolved")
 
 KEY_RESERVED = _event_class(ProductKeyReservation, "ProductKeyReserved")
 KEY_REASSIGNED = _event_class(ProductKeyReservation, "ProductKeyReassigned")
+KEY_MIGRATED = _event_class(ProductKeyReservation, "ProductKeyMigrated")
 
 CONVERSION_OPENED = _event_class(PatentConversion, "ConversionRecordOpened")
 CONVERSION_REPORTED = _event_class(PatentConversion, "ConversionReported")

@@ -21,6 +21,7 @@ from projections import (
     certification_register,
     conversion_stats,
     filer_registry,
+    product_keys,
     product_registry,
 )
 from projections import regional_stats as regional
@@ -141,6 +142,34 @@ def canonical_keys(store: ProjectionStore) -> list[tuple[str, str]]:
     keys = product_registry.PRODUCTS.only("product_id", "canonical_key")  # not every JSON column
     rows = store.select(product_registry.ProductRegistry.name, keys)
     return [(row["product_id"], row["canonical_key"]) for row in rows]
+
+
+def same_key_groups(store: ProjectionStore, key_rule: int) -> list[dict[str, Any]]:
+    """Every key that filings of two or more v1 keys share under ``key_rule``, with its
+    filings in the order filed: the groups a reviewer decides (docs/never-filed-twice.md).
+
+    Filings of one v1 key (a filer's re-filing of its withdrawn product) are not listed: they
+    are one product under every rule, as the ledger allowed."""
+    name = product_keys.ProductKeys.name
+    groups = store.select(
+        name, product_keys.KEY_GROUPS, "key_rule = ? AND filings > 1", [key_rule],
+        order_by="canonical_key",
+    )  # fmt: skip
+    keys = [group["canonical_key"] for group in groups]
+    members: dict[str, list[Row]] = {key: [] for key in keys}
+    for start in range(0, len(keys), MAX_PAGE):
+        chunk = keys[start : start + MAX_PAGE]
+        marks = ", ".join("?" for _ in chunk)
+        for row in store.select(
+            name, product_keys.PRODUCT_KEYS, f"key_rule = ? AND canonical_key IN ({marks})",
+            [key_rule, *chunk], order_by="filed_seq",
+        ):  # fmt: skip
+            members[row["canonical_key"]].append(row)
+    return [
+        {"key_rule": key_rule, "canonical_key": key, "filings": members[key]}
+        for key in keys
+        if len({row["v1_key"] for row in members[key]}) > 1  # else one product under v1 too
+    ]
 
 
 # --- filer registry -----------------------------------------------------------------------------

@@ -4,8 +4,10 @@
 would not bring a database back. ``/ready`` asks every store the requests use — the events
 (eventsourcing's pool), the log and the read models (their own connections) — and says
 whether the read models are built, so a load balancer only sends traffic to an instance that
-can answer. A database that does not answer is a 503 ``store_unavailable`` with Retry-After
-(api.problems maps the driver's errors), never a hang past the connect timeout.
+can answer, and how many stored events the log has not integrated yet (a number that keeps
+growing means sequencing has stopped). A database that does not answer is a 503
+``store_unavailable`` with Retry-After (api.problems maps the driver's errors), never a hang
+past the connect timeout.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.bootstrap import unlogged_event_count
 from api.problems import RETRY_AFTER_SECONDS, ApiProblemError, problem_responses
 from projections.catalog import NAMES
 from projections.store import ProjectionStore
@@ -29,6 +32,11 @@ class Liveness(BaseModel):
 class LogState(BaseModel):
     size: int = Field(description="Leaves integrated into the Merkle log")
     checkpoint: int | None = Field(description="Tree size of the latest signed checkpoint")
+    unlogged: int = Field(
+        description="Stored events not integrated into the log yet (the log follower brings "
+        "this back to 0; one that stays up means sequencing is stopped, e.g. on an event that "
+        "does not verify)"
+    )
 
 
 class Readiness(BaseModel):
@@ -38,7 +46,7 @@ class Readiness(BaseModel):
                 {
                     "status": "ready",
                     "events": 5539,
-                    "log": {"size": 5539, "checkpoint": 5539},
+                    "log": {"size": 5539, "checkpoint": 5539, "unlogged": 0},
                     "projections": {"product_registry": 5539, "filer_registry": 5539},
                 }
             ]
@@ -70,7 +78,8 @@ async def health() -> Liveness:
     "/ready",
     summary="Readiness",
     description="The event store, the log and the read models answer, and every read model "
-    "is built. Reports how far each has got. 503 `store_unavailable` when the database does "
+    "is built. Reports how far each has got, and how many stored events the log has not "
+    "integrated yet (one count query). 503 `store_unavailable` when the database does "
     "not answer, 503 `projection_not_built` before the first build — both with Retry-After.",
     responses=problem_responses(503),
 )
@@ -82,7 +91,9 @@ def ready(request: Request) -> Readiness:
         status="ready",
         events=events,
         log=LogState(
-            size=state.log.size(), checkpoint=latest.tree_size if latest is not None else None
+            size=state.log.size(),
+            checkpoint=latest.tree_size if latest is not None else None,
+            unlogged=unlogged_event_count(state.ledger, state.log.store),
         ),
         projections=_applied(state.projections),
     )

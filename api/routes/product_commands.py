@@ -114,7 +114,9 @@ def file_product(body: FileProduct, request: Request, principal: FilerOnly) -> O
 
     The same product — same normalised name and model — is filed once by anyone: a second
     filing is 409 ``duplicate_product`` naming the filing that holds it. ``filing_id`` lets a
-    client choose the id; an id already used is 409 ``filing_id_taken``.
+    client choose the id; an id already used is 409 ``filing_id_taken``, and one of the kind
+    the ledger derives (a name-based UUID, version 3 or 5) or the nil or max UUID is 422
+    ``id_not_allowed``.
     """
     ledger: PatentLedger = request.app.state.ledger
     # Chosen here, not by the ledger, so the response is known when the filing is saved.

@@ -7,12 +7,12 @@ load, so re-running one is harmless.
 from __future__ import annotations
 
 from collections.abc import Callable
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from domain.application import PatentLedger
 from domain.errors import DuplicateProductError
 from domain.sample.fates import DUPLICATE_ATTEMPTS, Fate
-from domain.sample.identities import SAMPLE_NAMESPACE, document_digest
+from domain.sample.identities import document_digest, sample_id
 from domain.sample.plan import PlannedFiler, PlannedProduct
 from domain.sample.products import ProductPlanner
 from domain.sample.working_time import DAY, END, chain
@@ -37,7 +37,7 @@ class DuplicatePlanner(ProductPlanner):
             )[n % 3]
             start = max(target.filed_at, attempter.approved_at)
             at = chain(start, [self._days(50, 1500)], END)[1]
-            filing_id = uuid5(SAMPLE_NAMESPACE, f"duplicate:{self.seed}:{n}")
+            filing_id = sample_id(f"duplicate:{self.seed}:{n}")
             self._add(at, None, 0, self._duplicate(target, attempter, spelling, filing_id))
             self.duplicates += 1
 

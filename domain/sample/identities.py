@@ -2,7 +2,8 @@
 
 USCCs, organisation codes and model designations come from bijections of (seed, index), so
 seeds that differ modulo :data:`SEED_SPAN` never share one and several seeds can coexist in one
-store; filing and dispute ids are uuid5 in :data:`SAMPLE_NAMESPACE`; the digests of the fake
+store; filing and dispute ids are :func:`sample_id` (version 8, not name-based, so the
+commands accept them as client-chosen ids: domain.values.ClientId); the digests of the fake
 documents are named by their parts, so they are stable per seed.
 """
 
@@ -15,7 +16,12 @@ from uuid import UUID
 from domain.values import USCC_ALPHABET, FilerKind, uscc_check_char
 
 SAMPLE_NAMESPACE: Final = UUID("fcea4ec3-6e52-4d5e-8673-7a72172c50f6")
-"""uuid5 namespace of filing ids and dispute ids: sample ids never collide with uuid4 ones."""
+"""Hashed in front of every :func:`sample_id` label, so sample ids are the sample's alone."""
+
+_VERSION_8: Final = 8 << 76  # RFC 9562 §5.8: custom layout (bits 48-51)
+_VARIANT_RFC: Final = 0b10 << 62  # RFC 9562 §4.1: variant bits 64-65
+_VERSION_MASK: Final = 0xF << 76
+_VARIANT_MASK: Final = 0b11 << 62
 
 SEED_SPAN: Final = 10_000
 """Seeds that differ modulo this number get disjoint USCCs and product keys."""
@@ -79,6 +85,19 @@ def model_designation(initials: str, slot: int) -> str:
     value = _scramble(slot, 900 * 31**3, 7_919, 1_234_567)
     series, tag = 100 + value % 900, _base31(value // 900, 3)
     return f"{initials}-{series}{tag}"
+
+
+def sample_id(label: str) -> UUID:
+    """A deterministic UUID for a sample filing or dispute, named by ``label``.
+
+    Why not uuid5: the ledger refuses name-based UUIDs (versions 3 and 5) as client-chosen ids,
+    since every id it derives is one (domain.values.chosen_id_misfit). A version 8 UUID (RFC
+    9562's custom layout) from SHA-256 of the namespace and the label is as stable per seed and
+    never of a derived kind.
+    """
+    digest = hashlib.sha256(SAMPLE_NAMESPACE.bytes + label.encode()).digest()
+    bits = int.from_bytes(digest[:16], "big")
+    return UUID(int=(bits & ~_VERSION_MASK & ~_VARIANT_MASK) | _VERSION_8 | _VARIANT_RFC)
 
 
 def document_digest(*parts: object) -> str:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from uuid import uuid5
 
 from domain.application import PatentLedger
 from domain.declarations import EconomicFigures, PatentDeclaration
@@ -34,9 +33,9 @@ from domain.sample.fates import NOISE_PRODUCTS, SPECIAL_COUNTED, STORIES, Fate
 from domain.sample.figures import allocate, allocate_capped, scaled
 from domain.sample.identities import (
     PRODUCT_SLOTS,
-    SAMPLE_NAMESPACE,
     document_digest,
     model_designation,
+    sample_id,
     slot_of,
 )
 from domain.sample.plan import PlannedFiler, PlannedProduct, PlannerBase
@@ -104,7 +103,7 @@ class ProductPlanner(PlannerBase):
             patents = self._declarations(filer)
         product = PlannedProduct(
             index=index,
-            filing_id=uuid5(SAMPLE_NAMESPACE, f"filing:{self.seed}:{index}"),
+            filing_id=sample_id(f"filing:{self.seed}:{index}"),
             filer=filer,
             fate=fate,
             category=category,
@@ -219,7 +218,7 @@ class ProductPlanner(PlannerBase):
         rng = self.rng
         reviewer = rng.choice(REVIEWERS)
         pid = product.filing_id
-        dispute_id = uuid5(SAMPLE_NAMESPACE, f"dispute:{self.seed}:{product.index}").hex
+        dispute_id = sample_id(f"dispute:{self.seed}:{product.index}").hex
         if command == "approve":
             return lambda ledger: ledger.approve_product(reviewer, pid)
         if command == "reject":

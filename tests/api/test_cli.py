@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from uuid import UUID
 
 import pytest
 from typer.testing import CliRunner
 
+from api.bootstrap import open_transparency_log
 from api.cli import app
+from audit.errors import EventTamperedError
 from audit.rfc6962 import verify_consistency, verify_inclusion
-from tests.domain.factories import approved_filer, uscc
+from tests.audit.test_verifier import _resigned_by_a_stranger
+from tests.domain.factories import approved_filer, file, uscc, v1_only
+from tests.domain.test_tamper import _filer_with_a_changed_byte
 
 runner = CliRunner()
 
@@ -148,6 +153,167 @@ def test_status_reports_store_events_and_log(ledger, cli_env):
     assert before["events"] == 3
     assert before["log"]["integrated"] == 0
     assert before["log"]["latest_checkpoint"] is None
+    assert before["log"]["unlogged"] == 3
     _run("log", "sequence")
     after = json.loads(_run("status").stdout)
-    assert after["log"] == {**before["log"], "integrated": 3, "latest_checkpoint": 3}
+    assert after["log"] == {
+        **before["log"], "integrated": 3, "latest_checkpoint": 3, "unlogged": 0,
+    }  # fmt: skip
+    approved_filer(ledger, uscc(374))
+    assert json.loads(_run("status").stdout)["log"]["unlogged"] == 3
+
+
+# --- every stored event accounted for: the events after the latest checkpoint -------------------
+
+
+def test_verify_database_names_a_forged_event_stored_after_the_latest_checkpoint(
+    ledger, cli_env, settings
+):
+    approved_filer(ledger, uscc(380))
+    assert _run("log", "sequence").exit_code == 0
+    forged = _filer_with_a_changed_byte(settings, 381, -1)  # its v2, after the checkpoint
+    result = _run("audit", "verify", "--database", settings.database_url)
+    assert result.exit_code == 16, result.stdout + result.stderr
+    assert f"FAILED: event {forged} v2, stored after the latest checkpoint" in result.stderr
+    assert "OK" not in result.stdout
+    with pytest.raises(EventTamperedError):  # the sequencer refuses it too: the two agree
+        _run("log", "sequence")
+
+
+def test_verify_database_counts_the_events_after_the_latest_checkpoint(ledger, cli_env, settings):
+    approved_filer(ledger, uscc(382))
+    _run("log", "sequence")
+    later = approved_filer(ledger, uscc(383))
+    live = _run("audit", "verify", "--database", settings.database_url)
+    assert live.exit_code == 0, live.stderr
+    assert live.stdout.startswith("OK: 3 events of 1 aggregates verified")
+    assert "3 events after the latest checkpoint, verified by signature only" in live.stdout
+    strict = _run("audit", "verify", "--database", settings.database_url, "--require-logged")
+    assert strict.exit_code == 23
+    assert "3 stored events are not covered by a signed checkpoint" in strict.stderr
+    assert f"event {later} v1" in strict.stderr
+    # in the log but under no checkpoint yet: still after the latest checkpoint
+    log = open_transparency_log(ledger, settings)
+    try:
+        assert log.sequencer.catch_up() == 3
+    finally:
+        log.store.close()
+    assert json.loads(_run("status").stdout)["log"]["unlogged"] == 0
+    assert _run(
+        "audit", "verify", "--database", settings.database_url, "--require-logged"
+    ).exit_code == 23  # fmt: skip
+    _run("log", "sequence")
+    logged = _run("audit", "verify", "--database", settings.database_url, "--require-logged")
+    assert logged.exit_code == 0, logged.stderr
+    assert "0 events after the latest checkpoint" in logged.stdout
+
+
+def test_require_logged_needs_a_live_store(ledger, cli_env, tmp_path):
+    result = _run("audit", "verify", str(tmp_path / "a.bundle"), "--require-logged")
+    assert result.exit_code == 2
+    assert "--require-logged needs --database" in result.stderr
+
+
+# --- duplicates: judged only on a bundle that verifies, with pinned keys ------------------------
+
+
+def test_duplicates_verifies_the_bundle_with_the_pinned_keys_first(
+    ledger, cli_env, settings, tmp_path
+):
+    approved_filer(ledger, uscc(384))
+    _run("log", "sequence")
+    bundle = tmp_path / "audit.bundle"
+    _run("audit", "export", "--out", str(bundle))
+    lines = bundle.read_text().splitlines()
+    keys = ("--keys", str(settings.public_keys_file))
+    pins = (*keys, "--log-key", json.loads(lines[0])["log_key"])
+    genuine = _run("audit", "duplicates", str(bundle), *pins)
+    assert genuine.exit_code == 0, genuine.stderr
+    assert genuine.stdout.strip() == "no product was filed twice"
+    assert "WARNING" not in genuine.stderr
+
+    resigned = tmp_path / "resigned.bundle"
+    resigned.write_text("\n".join(_resigned_by_a_stranger(lines)) + "\n")
+    fallback = _run("audit", "duplicates", str(resigned))
+    assert fallback.exit_code == 0  # it agrees with itself: only pinned keys tell
+    assert (
+        "WARNING: no pinned event keys (--keys) or log key (--log-key): falling back to the "
+        "bundle's own keys"
+    ) in fallback.stderr
+    refused = _run("audit", "duplicates", str(resigned), *pins)
+    assert refused.exit_code == 20, refused.stderr  # checkpoints signed by the stranger's log key
+    assert "FAILED" in refused.stderr
+    events_only = _run("audit", "duplicates", str(resigned), *keys)
+    assert events_only.exit_code == 11  # events signed by the stranger's key
+    assert "WARNING: no pinned log key (--log-key)" in events_only.stderr
+
+    deleted = tmp_path / "deleted.bundle"
+    deleted.write_text("\n".join(lines[:2] + lines[3:]) + "\n")
+    assert _run("audit", "duplicates", str(deleted), *pins).exit_code == 14
+    assert _run("audit", "duplicates", str(deleted)).exit_code == 14  # verified even unpinned
+
+
+# --- key rule v2: the migration and what the auditor says of it ----------------------------------
+
+
+def _legacy_bypass(ledger) -> tuple[UUID, UUID]:
+    """Two filings of one product that v1 let through (filed before v2), by two filers."""
+    first, second = uscc(390), uscc(391)
+    first_id, second_id = approved_filer(ledger, first), approved_filer(ledger, second)
+    with v1_only():
+        latin = file(ledger, first, first_id, name="精密行星减速器", model="PX-4408")
+        cyrillic = file(ledger, second, second_id, name="精密行星减速器", model="РХ-4408")
+    return latin, cyrillic
+
+
+def test_migrate_keys_lists_the_groups_and_reruns_as_a_no_op(ledger, cli_env):
+    latin, cyrillic = _legacy_bypass(ledger)
+
+    first = _run("registry", "migrate-keys", "--format", "csv")
+    assert first.exit_code == 0, first.stderr
+    assert "2 filings, 1 keys reserved now, 0 reserved before, 1 group(s)" in first.stderr
+    rows = first.stdout.splitlines()
+    assert rows[0] == "group,canonical_key,product_id,filer_uscc,status,holds_key,name,model"
+    assert [[*row.split(",")[2:4], row.split(",")[5]] for row in rows[1:]] == [
+        [str(latin), uscc(390), "1"], [str(cyrillic), uscc(391), "0"],
+    ]  # fmt: skip
+    again = _run("registry", "migrate-keys")
+    assert "0 keys reserved now, 1 reserved before, 1 group(s)" in again.stderr
+    groups = _run("registry", "key-groups", "--format", "json")
+    assert [f["product_id"] for f in json.loads(groups.stdout)] == [str(latin), str(cyrillic)]
+    assert _run("registry", "key-groups", "--key-rule", "1").stderr.startswith("0 group(s)")
+
+
+def test_duplicates_lists_groups_made_before_v2_and_fails_on_a_v2_duplicate(
+    ledger, cli_env, tmp_path
+):
+    _legacy_bypass(ledger)
+    assert _run("registry", "migrate-keys").exit_code == 0
+    _run("log", "sequence")
+    bundle = tmp_path / "groups.bundle"
+    _run("audit", "export", "--out", str(bundle))
+    listed = _run("audit", "duplicates", str(bundle), "--workers", "1")
+    assert listed.exit_code == 0, listed.stdout + listed.stderr
+    assert "same product under key rule v2, filed before it" in listed.stdout
+    assert listed.stdout.splitlines()[-1] == "no product was filed twice"
+
+
+def test_duplicates_fails_on_a_v2_duplicate_of_a_filing_never_migrated(ledger, cli_env, tmp_path):
+    code, other = uscc(393), uscc(394)
+    filer_id, other_id = approved_filer(ledger, code), approved_filer(ledger, other)
+    with v1_only():
+        old = file(ledger, code, filer_id, name="精密行星减速器", model="PX-4408")
+    # Upgraded without `ppl registry migrate-keys`: the old filing holds no v2 key, so the
+    # store lets another spelling through. The auditor judges it by v2, in force by then.
+    again = file(ledger, other, other_id, name="精密行星减速器", model="РХ-4408")
+    _run("log", "sequence")
+    bundle = tmp_path / "unmigrated.bundle"
+    _run("audit", "export", "--out", str(bundle))
+
+    found = _run("audit", "duplicates", str(bundle), "--workers", "1")
+
+    assert found.exit_code == 1, found.stdout + found.stderr
+    lines = found.stdout.splitlines()
+    assert lines[0].startswith("duplicate product key")
+    assert lines[0].endswith("(key rule v2):")
+    assert [line.split()[3] for line in lines[1:3]] == [str(old), str(again)]

@@ -38,26 +38,26 @@ def _ok(*arguments: str) -> str:
 class Filed:
     a: str  # USCC of the filer in 浦东新区
     b: str  # USCC of the filer in 徐汇区
-    approved: UUID  # a's product, approved: events 4-6
-    pending: UUID  # b's product, filed as events 10-11, one edit away from ``approved``
+    approved: UUID  # a's product, approved: events 4-7
+    pending: UUID  # b's product, filed as events 11-13, one edit away from ``approved``
 
 
 @pytest.fixture
 def filed(ledger, cli_env) -> Filed:
-    """13 events: two approved filers, two filings sharing a patent, one conversion report."""
+    """15 events: two approved filers, two filings sharing a patent, one conversion report."""
     a, b = uscc(80), uscc(81, region="310104")
     a_id = approved_filer(ledger, a)  # 1-3
-    approved = file(ledger, a, a_id, model="TV-100")  # 4-5
-    ledger.approve_product(REVIEWER, approved)  # 6
-    b_id = approved_filer(ledger, b, region="310104")  # 7-9
+    approved = file(ledger, a, a_id, model="TV-100")  # 4-6 (the filing, its v1 and v2 keys)
+    ledger.approve_product(REVIEWER, approved)  # 7
+    b_id = approved_filer(ledger, b, region="310104")  # 8-10
     pending = file(
         ledger, b, b_id, model="TV-101", patents=[PatentDeclaration.parse(patent(1), "owner")]
-    )  # 10-11
+    )  # 11-13
     ledger.report_conversion(
         Actor(id="tto", role=Role.INSTITUTION, scope=UNIVERSITY),
         institution_uscc=UNIVERSITY, patent_number=patent(7), category="assigned",
         counterparty="上海某某制造有限公司", occurred_on="2023-05-04", amount_fen=2_000_000,
-    )  # fmt: skip  # 12-13
+    )  # fmt: skip  # 14-15
     return Filed(a, b, approved, pending)
 
 
@@ -87,15 +87,15 @@ def test_digest_is_one_line_per_projection_and_the_same_after_a_rebuild(ledger, 
     assert list(served) == list(NAMES)
     status = json.loads(_ok("projections", "status"))
     assert status["audit_trail"] == {
-        "generation": 1, "notification_id": 13, "events": 13, "behind": 0,
+        "generation": 1, "notification_id": 15, "events": 15, "behind": 0,
     }  # fmt: skip
 
-    _ok("log", "sequence")  # a checkpoint of 13 events
-    ledger.approve_product(REVIEWER, filed.pending)  # 14
+    _ok("log", "sequence")  # a checkpoint of 15 events
+    ledger.approve_product(REVIEWER, filed.pending)  # 16
     rebuilt = _ok("projections", "rebuild").splitlines()
     assert rebuilt[:-1] == [f"{name}: generation 2" for name in NAMES]
     assert re.fullmatch(
-        r"14 events in [0-9.]+ s \(13 trusted by the signed checkpoint's root, 1 by signature\)",
+        r"16 events in [0-9.]+ s \(15 trusted by the signed checkpoint's root, 1 by signature\)",
         rebuilt[-1],
     )
     after = _digests()
@@ -122,7 +122,7 @@ def test_status_counts_how_far_each_projection_is_behind(ledger, filed):
     ledger.approve_product(REVIEWER, filed.pending)
     status = json.loads(_ok("projections", "status"))
     assert {doc["behind"] for doc in status.values()} == {1}
-    assert {doc["notification_id"] for doc in status.values()} == {13}
+    assert {doc["notification_id"] for doc in status.values()} == {15}
 
 
 # --- ppl stats -----------------------------------------------------------------------------------
@@ -214,16 +214,17 @@ def test_registry_shows_a_product_a_page_of_products_and_a_trail(filed):
 def test_trail_cites_leaf_indexes_once_the_log_has_integrated_the_events(ledger, filed):
     before = json.loads(_ok("registry", "trail", str(filed.approved)))
     assert [(r["event_type"], r["leaf_index"]) for r in before] == [
-        ("ProductFiled", None), ("ProductKeyReserved", None), ("FilingApproved", None),
+        ("ProductFiled", None), ("ProductKeyReserved", None), ("ProductKeyReserved", None),
+        ("FilingApproved", None),
     ]  # fmt: skip
     _ok("log", "sequence")
-    ledger.withdraw_product(REVIEWER, filed.approved, "专利失效")  # 14, not integrated yet
+    ledger.withdraw_product(REVIEWER, filed.approved, "专利失效")  # 16, not integrated yet
     trail = json.loads(_ok("registry", "trail", str(filed.approved)))
     assert [(r["notification_id"], r["leaf_index"]) for r in trail] == [
-        (4, 3), (5, 4), (6, 5), (14, None),
+        (4, 3), (5, 4), (6, 5), (7, 6), (16, None),
     ]  # fmt: skip
     assert [r["actor_id"] for r in trail] == [
-        f"user-{filed.a}", f"user-{filed.a}", "reviewer-1", "reviewer-1",
+        f"user-{filed.a}", f"user-{filed.a}", f"user-{filed.a}", "reviewer-1", "reviewer-1",
     ]  # fmt: skip
     assert all(re.fullmatch(r"[0-9a-f]{64}", r["event_hash"]) for r in trail)
     assert "no events" in _fails(4, "registry", "trail", str(uuid4()))
@@ -239,12 +240,12 @@ def test_dispute_check_names_the_shared_patent_and_the_near_duplicate(filed):
         for s in check["shared_patents"]
     ] == [
         ("202110000001.6", str(filed.pending), filed.b,
-         {"aggregate_id": str(filed.pending), "version": 1, "leaf_index": 9}),
+         {"aggregate_id": str(filed.pending), "version": 1, "leaf_index": 10}),
     ]  # fmt: skip
     assert [(s["product_id"], s["distance"]) for s in check["similar_filings"]] == [
         (str(filed.pending), 1)
     ]
-    assert [r["leaf_index"] for r in check["timeline"]] == [3, 4, 5]
+    assert [r["leaf_index"] for r in check["timeline"]] == [3, 4, 5, 6]
     exact = json.loads(_ok("dispute-check", str(filed.approved), "--max-distance", "0"))
     assert exact["similar_filings"] == []
     assert "no product" in _fails(4, "dispute-check", str(uuid4()))
@@ -264,11 +265,11 @@ def test_tree_size_answers_from_the_logs_prefix(filed):
     assert "no product" in _fails(4, "registry", "product", str(filed.pending), "--tree-size", "9")
 
     regions = json.loads(
-        _ok("stats", "regions", "--format", "json", "--tree-size", "6")
+        _ok("stats", "regions", "--format", "json", "--tree-size", "7")
     )  # before the second filer registered
     assert [(r["region_code"], r["filers"], r["products"]) for r in regions] == [("310115", 1, 1)]
     assert json.loads(_ok("stats", "conversions", "--format", "json", "--tree-size", "11")) == []
-    listed = json.loads(_ok("registry", "products", "--format", "json", "--tree-size", "6"))
+    listed = json.loads(_ok("registry", "products", "--format", "json", "--tree-size", "7"))
     assert [r["product_id"] for r in listed] == [str(filed.approved)]
 
 
@@ -285,7 +286,7 @@ def test_as_of_a_date_before_the_first_event_shows_nothing(filed):
     [
         (("--as-of", "2023-06-30T12:00:00"), "give a zone"),
         (("--as-of", "yesterday"), "want an ISO-8601 time"),
-        (("--tree-size", "14"), "the log has only 13 events"),
+        (("--tree-size", "16"), "the log has only 15 events"),
         (("--tree-size", "-1"), "want ≥ 0"),
         (("--tree-size", "3", "--as-of", "2023-06-30"), "not both"),
     ],
@@ -296,14 +297,14 @@ def test_an_as_of_point_the_log_cannot_answer_exits_2(filed, arguments, message)
 
 def test_as_of_a_moment_includes_the_events_stamped_at_that_moment(filed):
     trail = json.loads(_ok("registry", "trail", str(filed.approved)))
-    approved_at = trail[2]["timestamp"]  # the approval, event 6
+    approved_at = trail[3]["timestamp"]  # the approval, event 7
     at = _run("registry", "product", str(filed.approved), "--as-of", approved_at)
     assert at.exit_code == 0, at.stderr
     assert json.loads(at.stdout)["status"] == "approved"
-    assert at.stderr.startswith(f"as of {approved_at}: 6 events replayed")
+    assert at.stderr.startswith(f"as of {approved_at}: 7 events replayed")
     moment = datetime.fromisoformat(approved_at.replace("Z", "+00:00"))
     just_before = (moment - timedelta(microseconds=1)).isoformat()
     before = _run("registry", "product", str(filed.approved), "--as-of", just_before)
     assert before.exit_code == 0, before.stderr
     assert json.loads(before.stdout)["status"] == "pending_review"
-    assert "5 events replayed" in before.stderr
+    assert "6 events replayed" in before.stderr

@@ -267,11 +267,12 @@ def test_the_trail_lists_each_event_with_actor_hash_and_leaf_index(api, world):
     assert body["product_id"] == str(world.a_approved)
     events = body["events"]
     assert [e["event_type"] for e in events] == [
-        "ProductFiled", "ProductKeyReserved", "FilingApproved",
+        "ProductFiled", "ProductKeyReserved", "ProductKeyReserved", "FilingApproved",
     ]  # fmt: skip
-    filed, reserved, approved = events
+    filed, reserved, reserved_v2, approved = events
     assert (filed["actor_role"], filed["actor_scope"]) == ("filer", A)
     assert reserved["originator_id"] != str(world.a_approved)  # the key's own aggregate
+    assert (reserved["details"]["key_rule"], reserved_v2["details"]["key_rule"]) == (1, 2)
     assert filed["details"]["figures"]["sales_fen"] == 10_000_000  # why the trail is guarded
     assert (approved["actor_id"], approved["actor_role"], approved["version"]) == (
         REVIEWER.id, "reviewer", 2,
@@ -303,7 +304,9 @@ def test_the_dispute_check_lists_only_filings_the_caller_may_see(api, world):
     assert full.status_code == 200
     report = full.json()
     assert report["product"]["product_id"] == str(world.b_pending)
-    assert [e["event_type"] for e in report["timeline"]] == ["ProductFiled", "ProductKeyReserved"]
+    assert [e["event_type"] for e in report["timeline"]] == [
+        "ProductFiled", "ProductKeyReserved", "ProductKeyReserved",
+    ]  # fmt: skip
     shared = {(s["patent_number"], s["product_id"]) for s in report["shared_patents"]}
     assert shared == {(_number(1), str(world.a_approved)), (_number(2), str(world.a_pending))}
     similar = {s["product_id"]: s["distance"] for s in report["similar_filings"]}

@@ -145,7 +145,9 @@ def test_a_forged_stored_key_is_flagged_and_does_not_hide_the_duplicate():
     findings = audit_filings(forge.events)
 
     assert findings.mismatched_keys == (
-        MismatchedKey(filing_ref(forged), "智能温控阀\x1ftv100-forged", key_of(first)),
+        MismatchedKey(
+            filing_ref(forged), "智能温控阀\x1ftv100-forged", key_of(first), 1, forged.leaf_index
+        ),
     )
     assert findings.duplicates == (
         DuplicateFiling(key_of(first), (filing_ref(first), filing_ref(forged))),
@@ -157,7 +159,9 @@ def test_a_name_empty_after_normalisation_is_a_mismatch_without_a_derived_key():
     forge = Forge()
     filed = forge.file(A, name="！！", key="x\x1f")
 
-    assert find_mismatched_keys(forge.events) == [MismatchedKey(filing_ref(filed), "x\x1f", None)]
+    assert find_mismatched_keys(forge.events) == [
+        MismatchedKey(filing_ref(filed), "x\x1f", None, 1, filed.leaf_index)
+    ]
 
 
 @pytest.mark.parametrize("missing", ["name", "model", "canonical_key", "filer_uscc"])

@@ -30,7 +30,7 @@ from audit.errors import InvalidReplayError, VerificationError
 from audit.event_signature import parse_envelope
 from audit.logged_event import LoggedEvent
 from audit.replay import CERTIFICATION_TOPICS, KNOWN_TOPICS, ReplayChecker, prepare, replay
-from domain.actor import Actor, Role
+from domain.actor import SYSTEM, Actor, Role
 from domain.base import LedgerAggregate
 from domain.benchmarks import BenchmarkTable
 from domain.certification import ProductCertification
@@ -44,7 +44,7 @@ from domain.objection import Objection
 from domain.product import Product
 from domain.reservation import ProductKeyReservation
 from domain.sample import load_sample
-from domain.values import canonical_product_key, product_key_id
+from domain.values import KeyRule, canonical_product_key, product_key, product_key_id
 from tests.domain.factories import (
     REVIEWER,
     approved_filer,
@@ -55,6 +55,7 @@ from tests.domain.factories import (
     patent,
     register,
     uscc,
+    v1_only,
 )
 
 AUDIT_DIR = Path(__file__).resolve().parents[2] / "audit"
@@ -118,6 +119,10 @@ def run_every_command(ledger: Any) -> None:
     filer_a = approved_filer(ledger, code_a)
     filer_b = approved_filer(ledger, code_b)
     filer_c = register(ledger, code_c)
+    with v1_only():  # filed before key rule v2: a v1 reservation only
+        legacy = file(ledger, code_b, filer_b, model="LG-1")
+    ledger.migrate_product_keys(SYSTEM)  # ProductKeyMigrated: v2 from now on
+    ledger.approve_product(REVIEWER, legacy)
     ledger.reject_filer(REVIEWER, filer_c, "营业执照与单位名称不符")
     ledger.resubmit_filer(filer_actor(code_c), filer_c, [digest("new licence")], digest("pledge"))
 
@@ -172,14 +177,14 @@ def test_a_log_written_by_every_command_replays(ledger):
     assert dict(summary.aggregates) == {
         "conversion": 1,
         "filer": 3,
-        "product": 4,
-        "reservation": 3,
+        "product": 5,
+        "reservation": 8,  # v1 + v2 per filing, the legacy filing's v1 and its migrated v2
     }
     assert {kind: dict(counts) for kind, counts in summary.statuses.items()} == {
         "conversion": {"reported": 1},
         "filer": {"approved": 2, "pending_review": 1},
-        "product": {"pending_review": 1, "rejected": 1, "withdrawn": 2},
-        "reservation": {"reassigned": 1, "reserved": 2},
+        "product": {"approved": 1, "pending_review": 1, "rejected": 1, "withdrawn": 2},
+        "reservation": {"reassigned": 2, "reserved": 6},
     }
 
 
@@ -226,15 +231,18 @@ def test_the_tables_name_every_event_of_the_domain():
 def test_the_copied_namespaces_are_the_domains():
     code, patent_number = "12310116996989751G", "202011043742.4"
     assert uuid5(replay_module.FILER_NAMESPACE, code) == filer_id_for(code)
-    key = canonical_product_key("华为 Mate 60 Pro", "ALN-AL00")
-    assert uuid5(replay_module.PRODUCT_KEY_NAMESPACE, key) == product_key_id(key)
+    # The product key's namespace is not copied: domain.values and the replay share the
+    # module audit.product_key.
     assert uuid5(
         replay_module.CONVERSION_NAMESPACE, f"{code}\x1f{patent_number}"
     ) == conversion_record_id(code, patent_number)
 
 
 def test_the_replay_modules_import_only_the_standard_library_and_audit_basics():
-    allowed = {"audit.errors", "audit.canonical", "audit.logged_event", "audit.replay"}
+    allowed = {
+        "audit.errors", "audit.canonical", "audit.logged_event", "audit.replay",
+        "audit.product_key",
+    }  # fmt: skip
     for module in ("logged_event.py", "replay.py", "duplicates.py"):
         tree = ast.parse((AUDIT_DIR / module).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
@@ -255,7 +263,10 @@ T0 = datetime(2023, 3, 1, tzinfo=UTC)
 REVIEWER_RECORD = {"id": "reviewer-1", "role": "reviewer", "scope": None}
 SYSTEM_RECORD = {"id": "realname-service", "role": "system", "scope": None}
 TOPIC = {topic.rsplit(".", 1)[1]: topic for topic in KNOWN_TOPICS}
-CREATIONS = {"FilerRegistered", "ProductFiled", "ProductKeyReserved", "ConversionRecordOpened"}
+CREATIONS = {
+    "FilerRegistered", "ProductFiled", "ProductKeyReserved", "ProductKeyMigrated",
+    "ConversionRecordOpened",
+}  # fmt: skip
 PATENT_1 = "202110182616.5"
 PATENT_2 = "202322865413.3"
 A, B = uscc(201), uscc(202)
@@ -373,6 +384,29 @@ class Forge:
         aggregate_id = override.pop("aggregate_id", product_key_id(key))
         fields.update(override)
         return self.emit(aggregate_id, "ProductKeyReserved", filed.state["actor"], **fields)
+
+    def reserve_v2(self, filed: LoggedEvent, **override: Any) -> LoggedEvent:
+        """The key rule v2 reservation of a filing, as ``file_product`` saves it after v1."""
+        return self._v2_key_event(filed, "ProductKeyReserved", filed.state["actor"], override)
+
+    def migrate(self, filed: LoggedEvent, **override: Any) -> LoggedEvent:
+        """``ppl registry migrate-keys``: the v2 key of a filing made before v2."""
+        return self._v2_key_event(filed, "ProductKeyMigrated", SYSTEM_RECORD, override)
+
+    def _v2_key_event(
+        self, filed: LoggedEvent, event_name: str, actor: dict[str, Any], override: dict[str, Any]
+    ) -> LoggedEvent:
+        key = product_key(KeyRule.V2, filed.state["name"], filed.state["model"])
+        fields = {
+            "canonical_key": key,
+            "product_id": str(filed.originator_id),
+            "filer_uscc": filed.state["filer_uscc"],
+            "key_rule": 2,
+        }
+        aggregate_id = override.pop("aggregate_id", product_key_id(key, KeyRule.V2))
+        actor = override.pop("actor", actor)
+        fields.update(override)
+        return self.emit(aggregate_id, event_name, actor, **fields)
 
     def reassign(
         self, filed: LoggedEvent, previous: UUID, actor: dict[str, Any] | None = None

@@ -27,13 +27,22 @@ from audit.errors import (
     LogRollbackError,
     MalformedBundleError,
     RetiredKeyError,
+    UncheckpointedEventError,
     UnknownSigningKeyError,
+    UnloggedEventsError,
+    UnverifiedNoteError,
     VerificationError,
     VersionContinuityError,
 )
 from audit.event_signature import EventSigner, EventVerifier, event_identity, verify_event
 from audit.keys import KeyManifest, KeyRing, load_private_key, rotate_signing_key
-from audit.verifier import duplicates_in_bundle, exit_code, verify_bundle
+from audit.note import NoteVerifier
+from audit.verifier import (
+    duplicates_in_bundle,
+    exit_code,
+    verify_bundle,
+    verify_uncheckpointed_events,
+)
 from domain.clock import system_now
 from domain.product import new_filing
 from tests.domain.factories import REVIEWER, VERIFIER, approved_filer, file, register, uscc
@@ -296,10 +305,14 @@ def test_duplicate_filing_forged_past_the_reservation_is_reported(ledger, settin
         bundle = _export(ledger, log, settings, tmp_path / "dup.bundle")
     finally:
         log.store.close()
-    (duplicate,) = duplicates_in_bundle(bundle, workers=1)
-    assert duplicate.canonical_key == original.canonical_key
-    assert {f.filer_uscc for f in duplicate.filings} == {code, other}
-    assert {f.product_id for f in duplicate.filings} == {first, second.id}
+    findings = duplicates_in_bundle(bundle, workers=1)
+    by_v1, by_v2 = findings.duplicates  # the same product under both rules in force
+    assert (by_v1.key_rule, by_v2.key_rule) == (1, 2)
+    assert by_v1.canonical_key == original.canonical_key
+    for duplicate in (by_v1, by_v2):
+        assert {f.filer_uscc for f in duplicate.filings} == {code, other}
+        assert {f.product_id for f in duplicate.filings} == {first, second.id}
+    assert findings.mismatched_keys == ()
 
 
 # --- the fast paths agree with the reference functions ------------------------------------------
@@ -403,3 +416,140 @@ def test_a_blank_line_is_malformed_wherever_it_is(exported, chunked, workers):
         verify_bundle(exported.write(lines), workers=workers)
     assert caught.value.line == 13
     assert exit_code(caught.value) == 2
+
+
+# --- a bundle re-signed with a stranger's keys --------------------------------------------------
+
+
+def _checkpoint_sizes(header):
+    return sorted(int(note.split("\n")[1]) for note in header["checkpoints"])
+
+
+def _resigned_by_a_stranger(lines):
+    """The whole bundle re-signed with keys of the stranger's own: every event re-sealed (a save
+    of one), the tree rebuilt, every checkpoint signed again, the stranger's keys in the header.
+    It agrees with itself: only keys pinned by the auditor tell it from the genuine one."""
+    from uuid import UUID
+
+    from audit.log_leaf import identified_log_leaf_hash
+    from audit.note import NoteSigner
+    from audit.rfc6962 import tree_root
+
+    header = _header(lines)
+    genuine = EventVerifier(KeyManifest.from_json(header["event_keys"]).trusted_keys)
+    event_key, log_key = Ed25519PrivateKey.generate(), Ed25519PrivateKey.generate()
+    sealer = EventSigner(event_key)
+    events, leaves = [], []
+    for line in lines[1:]:
+        event = _event(line)
+        originator, version = UUID(event["originator_id"]), event["originator_version"]
+        identity = event_identity(originator.bytes, version, event["topic"])
+        _, state = genuine.verify(identity, base64.b64decode(event["state"]))
+        sealed = sealer.seal(originator, version, event["topic"], state)
+        leaves.append(identified_log_leaf_hash(identity, sealed))
+        event["state"] = base64.b64encode(sealed).decode()
+        events.append(json.dumps(event))
+    signer = NoteSigner(header["origin"], log_key)
+    header["checkpoints"] = [
+        sign_checkpoint(Checkpoint(header["origin"], size, tree_root(leaves[:size])), signer)
+        for size in _checkpoint_sizes(header)
+    ]
+    header["log_key"] = signer.verifier_key_string()
+    header["event_keys"] = KeyManifest().with_key(event_key.public_key(), system_now()).to_json()
+    return [json.dumps(header), *events]
+
+
+def test_only_pinned_keys_refuse_a_bundle_re_signed_with_a_strangers_keys(exported):
+    resigned = exported.write(_resigned_by_a_stranger(exported.lines()))
+    assert verify_bundle(resigned, workers=1).events == len(exported.lines()) - 1
+    manifest = KeyManifest.load(exported.settings.public_keys_file)
+    log_key = NoteVerifier.from_verifier_key_string(_header(exported.lines())["log_key"])
+    with pytest.raises(UnverifiedNoteError) as checkpoints:
+        verify_bundle(resigned, event_keys=manifest, log_key=log_key, workers=1)
+    assert exit_code(checkpoints.value) == 20
+    with pytest.raises(UnknownSigningKeyError) as events:
+        verify_bundle(resigned, event_keys=manifest, workers=1)
+    assert exit_code(events.value) == 11
+
+
+# --- the events a live store holds after its latest checkpoint ----------------------------------
+
+
+def _stored_rows(lines):
+    """Bundle event lines as the store holds them: (originator id, version, topic, state)."""
+    return [
+        (e.originator_id, e.version, e.topic, e.state)
+        for e in (parse_event(line, number) for number, line in enumerate(lines[1:], start=2))
+    ]
+
+
+def _flip_row(rows, index):
+    originator_id, version, topic, state = rows[index]
+    rows[index] = (originator_id, version, topic, state[:-3] + bytes([state[-3] ^ 1]) + state[-2:])
+    return rows
+
+
+def _stranger_row(rows, index):
+    originator_id, version, topic, _ = rows[index]
+    state = b'{"actor":{"id":"mallory","role":"reviewer","scope":null}}'
+    sealed = EventSigner(Ed25519PrivateKey.generate()).seal(originator_id, version, topic, state)
+    rows[index] = (originator_id, version, topic, sealed)
+    return rows
+
+
+def _retired_long_ago(manifest):
+    """Every key of ``manifest`` retired in 2000 (a new one stays): each event claims later."""
+    from datetime import UTC, datetime
+
+    newer = Ed25519PrivateKey.generate().public_key()
+    with_newer = manifest.with_key(newer, system_now())
+    return with_newer.retiring_all_but(
+        with_newer.records[-1].key_id, datetime(2000, 1, 1, tzinfo=UTC)
+    )
+
+
+UNCHECKPOINTED_CASES = [
+    {"desc": "honest events", "tamper": lambda rows: rows, "want_exit": 0},
+    {"desc": "flipped byte in the third", "tamper": lambda rows: _flip_row(rows, 2),
+     "want_error": EventTamperedError, "want_exit": 16, "want_event": 2},
+    {"desc": "the fifth signed by an unknown key", "tamper": lambda rows: _stranger_row(rows, 4),
+     "want_error": UnknownSigningKeyError, "want_exit": 16, "want_event": 4},
+    {"desc": "signed by a key retired before the time it claims", "tamper": lambda rows: rows,
+     "keys": _retired_long_ago, "want_error": None, "want_exit": 16, "want_event": 0},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "case", UNCHECKPOINTED_CASES, ids=[c["desc"] for c in UNCHECKPOINTED_CASES]
+)
+def test_events_after_the_latest_checkpoint_are_verified_by_signature(exported, case):
+    rows = case["tamper"](_stored_rows(exported.lines()))
+    manifest = KeyManifest.load(exported.settings.public_keys_file)
+    keys = case.get("keys", lambda m: m)(manifest)
+    if case["want_exit"] == 0:
+        assert verify_uncheckpointed_events(rows, event_keys=keys) == len(rows)
+        return
+    with pytest.raises(UncheckpointedEventError) as caught:
+        verify_uncheckpointed_events(rows, event_keys=keys)
+    error = caught.value
+    assert exit_code(error) == case["want_exit"]
+    assert (error.originator_id, error.version) == rows[case["want_event"]][:2]
+    if case["want_error"] is not None:  # the signature's own error, chained
+        assert type(error.__cause__) is case["want_error"]
+    assert f"event {error.originator_id} v{error.version}" in str(error)
+
+
+def test_require_logged_refuses_any_event_after_the_latest_checkpoint(exported):
+    manifest = KeyManifest.load(exported.settings.public_keys_file)
+    assert verify_uncheckpointed_events([], event_keys=manifest, require_logged=True) == 0
+    rows = _stored_rows(exported.lines())[5:9]
+    with pytest.raises(UnloggedEventsError) as caught:
+        verify_uncheckpointed_events(rows, event_keys=manifest, require_logged=True)
+    assert (caught.value.count, caught.value.originator_id, caught.value.version) == (
+        4,
+        *rows[0][:2],
+    )
+    assert exit_code(caught.value) == 23
+    # a forged event among them is reported as forged, not merely as unlogged
+    with pytest.raises(UncheckpointedEventError):
+        verify_uncheckpointed_events(_flip_row(rows, 3), event_keys=manifest, require_logged=True)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+from collections.abc import Iterator
 from uuid import UUID
 
+import domain.values
 from domain.actor import Actor, Role
 from domain.application import PatentLedger
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
-from domain.values import patent_check_char, uscc_check_char
+from domain.values import KeyRule, patent_check_char, uscc_check_char
 
 REVIEWER = Actor(id="reviewer-1", role=Role.REVIEWER)
 VERIFIER = Actor(id="realname-service", role=Role.SYSTEM)
@@ -77,3 +80,17 @@ def filing_arguments(filer_id: UUID, **override: object) -> dict[str, object]:
 def file(ledger: PatentLedger, code: str, filer_id: UUID, **override: object) -> UUID:
     """File a valid product as filer ``code``; keyword arguments override single fields."""
     return ledger.file_product(filer_actor(code), **filing_arguments(filer_id, **override))  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def v1_only() -> Iterator[None]:
+    """File as the ledger did before key rule v2: a filing reserves its v1 key only.
+
+    For tests of what came before v2 (the migration, old logs): patches the rules in force.
+    """
+    saved = domain.values.CURRENT_KEY_RULES
+    domain.values.CURRENT_KEY_RULES = (KeyRule.V1,)
+    try:
+        yield
+    finally:
+        domain.values.CURRENT_KEY_RULES = saved

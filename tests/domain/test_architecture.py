@@ -11,6 +11,9 @@ DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 # The eventsourcing Application is command side. So is the sample loader, the package
 # domain/sample/, which DOMAIN.glob("*.py") does not descend into.
 COMMAND_SIDE = {"application.py"}
+# The product key rules are one standard-library module shared with the offline auditor
+# (docs/decisions.md); it imports nothing but the standard library (checked below).
+SHARED_RULES = {"audit.product_key"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -34,4 +37,10 @@ def test_domain_module_uses_only_eventsourcing_domain(module):
         if name.split(".")[0] not in {"domain", "__future__"}
         and name.split(".")[0] not in __import__("sys").stdlib_module_names
     }
-    assert third_party <= {"eventsourcing.domain"}, third_party
+    assert third_party <= {"eventsourcing.domain"} | SHARED_RULES, third_party
+
+
+def test_the_shared_key_rules_import_the_standard_library_only():
+    path = DOMAIN.parent / "audit" / "product_key.py"
+    imported = {name.split(".")[0] for name in _imports(path)} - {"__future__"}
+    assert imported <= __import__("sys").stdlib_module_names, imported

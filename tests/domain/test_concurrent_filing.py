@@ -60,3 +60,37 @@ def test_simultaneous_filings_of_one_product_have_exactly_one_winner(
     assert reservation is not None
     assert set(duplicates) == {f"duplicate:{reservation.product_id}"}
     assert _filings_in_store(setup, canonical_product_key("并发测试产品", "C-1")) == 1
+
+
+SPELLINGS = (  # one product: Latin, Cyrillic look-alikes, traditional characters
+    ("精密行星减速器", "PX-4408"),
+    ("精密行星减速器", "РХ-4408"),
+    ("精密行星減速器", "PX\u22124408"),
+    ("精密\u034f行星减速器", "ＰＸ－４４０８"),
+)
+
+
+def test_filers_racing_with_different_spellings_of_one_product_have_exactly_one_winner(
+    make_ledger, backend
+):
+    setup = make_ledger()
+    codes = [uscc(750 + i) for i in range(THREADS)]
+    filer_ids = {code: approved_filer(setup, code) for code in codes}
+    ledgers = [make_ledger() for _ in range(4)]
+    barrier = threading.Barrier(THREADS)
+
+    def attempt(index: int) -> str:
+        name, model = SPELLINGS[index % len(SPELLINGS)]
+        barrier.wait()
+        try:
+            file(ledgers[index % len(ledgers)], codes[index], filer_ids[codes[index]],
+                 name=name, model=model)  # fmt: skip
+        except DuplicateProductError:
+            return "duplicate"
+        return "filed"
+
+    with ThreadPoolExecutor(THREADS) as pool:
+        outcomes = list(pool.map(attempt, range(THREADS)))
+
+    assert outcomes.count("filed") == 1, outcomes
+    assert outcomes.count("duplicate") == THREADS - 1

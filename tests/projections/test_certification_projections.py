@@ -186,9 +186,12 @@ def test_trail_records_certification_events_under_the_product(ledger, store):
     # Rows of other aggregates' events, recorded under the product.
     certification = [row for row in trail if row["originator_id"] != str(filings.certified[1])]
     assert [row["event_type"] for row in certification] == [
-        "ProductKeyReserved", "Certified", "CertifiedListPublished", "ObjectionFiled",
-        "ObjectionFiled", "ObjectionUpheld", "CertificationRevoked", "ObjectionDismissed",
+        "ProductKeyReserved", "ProductKeyReserved", "Certified", "CertifiedListPublished",
+        "ObjectionFiled", "ObjectionFiled", "ObjectionUpheld", "CertificationRevoked",
+        "ObjectionDismissed",
     ]  # fmt: skip
+    assert [row["details"]["key_rule"] for row in certification[:2]] == [1, 2]
+    certification = certification[1:]
     published = certification[2]
     assert published["originator_id"] == str(round_id_for(2023))
     assert published["details"] == {

@@ -325,17 +325,20 @@ def test_audit_trail_lists_a_products_events_in_log_order_with_actor_and_leaf_ha
     trail = queries.audit_trail_of(store, first)
     assert [(r["event_type"], r["actor_id"], r["actor_role"]) for r in trail] == [
         ("ProductFiled", f"user-{code}", "filer"),
-        ("ProductKeyReserved", f"user-{code}", "filer"),
+        ("ProductKeyReserved", f"user-{code}", "filer"),  # key rule v1
+        ("ProductKeyReserved", f"user-{code}", "filer"),  # key rule v2
         ("FilingApproved", "reviewer-1", "reviewer"),
         ("ProductWithdrawn", f"user-{code}", "filer"),
         ("ProductKeyReassigned", f"user-{code}", "filer"),
+        ("ProductKeyReassigned", f"user-{code}", "filer"),
     ]
-    assert [r["notification_id"] for r in trail] == [4, 5, 6, 7, 9]
-    assert [r["version"] for r in trail] == [1, 1, 2, 3, 2]
+    assert [r["notification_id"] for r in trail] == [4, 5, 6, 7, 8, 10, 11]
+    assert [r["version"] for r in trail] == [1, 1, 1, 2, 3, 2, 2]
+    assert [r["details"].get("key_rule") for r in trail[1:3]] == [1, 2]
     assert trail[0]["actor_scope"] == code
-    assert trail[2]["actor_scope"] is None
-    assert trail[3]["details"] == {"reason": "换代"}
-    assert trail[4]["details"]["previous_product_id"] == str(first)
+    assert trail[3]["actor_scope"] is None
+    assert trail[4]["details"] == {"reason": "换代"}
+    assert trail[5]["details"]["previous_product_id"] == str(first)
     assert all(HEX64.fullmatch(r["event_hash"]) for r in trail)
     assert all(r["leaf_index"] is None for r in trail)
 
@@ -350,8 +353,9 @@ def test_audit_trail_lists_a_products_events_in_log_order_with_actor_and_leaf_ha
 
     later = queries.audit_trail_of(store, second, lambda aggregate, version: 100 + version)
     assert [(r["event_type"], r["notification_id"], r["leaf_index"]) for r in later] == [
-        ("ProductFiled", 8, 101),
-        ("ProductKeyReassigned", 9, 102),
+        ("ProductFiled", 9, 101),
+        ("ProductKeyReassigned", 10, 102),
+        ("ProductKeyReassigned", 11, 102),
     ]
     assert queries.audit_trail_of(store, uuid4()) == []
 
@@ -423,7 +427,7 @@ def test_dispute_check_finds_shared_patents_near_duplicates_and_disputes(ledger,
     check = dispute_check(store, mine)
     assert check.product["product_id"] == str(mine)
     assert [r["event_type"] for r in check.timeline] == [
-        "ProductFiled", "ProductKeyReserved", "OwnershipDisputeRaised",
+        "ProductFiled", "ProductKeyReserved", "ProductKeyReserved", "OwnershipDisputeRaised",
     ]  # fmt: skip
     assert len(check.shared_patents) == 1
     shared = check.shared_patents[0]

@@ -1,0 +1,51 @@
+"""Every spelling of a filed product is a 409 ``duplicate_product`` problem over HTTP, every
+name or model that folds to nothing a 422 ``text_invalid``; nothing is stored for either.
+
+The cases are tests/testdata/product_keys.json, the same data the domain tests run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from audit.product_key import KeyRule, product_key
+from domain.actor import Role
+from tests.api.test_command_rejections import assert_problem, stored
+from tests.api.test_commands import approved_filer, product_body
+from tests.domain.factories import uscc
+from tests.domain.test_product_keys import CASES
+
+PRODUCTS = "/v1/products"
+
+
+def test_each_bypass_of_the_product_key_is_a_409_problem_and_stores_nothing(api):
+    first, second = uscc(860), uscc(861)
+    first_filer, second_filer = approved_filer(api, first), approved_filer(api, second)
+    filed: set[str] = set()  # the first filings' keys: some cases share one product
+    for case in CASES["same"]:
+        name, model = case["first"]
+        if product_key(KeyRule.V2, name, model) not in filed:
+            body = product_body(first_filer, name=name, model=model)
+            assert api.post(PRODUCTS, body, Role.FILER, first).status_code == 201, case["desc"]
+            filed.add(product_key(KeyRule.V2, name, model))
+        before = stored(api)
+        name, model = case["second"]
+        response = api.post(
+            PRODUCTS, product_body(second_filer, name=name, model=model), Role.FILER, second
+        )
+        problem: dict[str, Any] = assert_problem(response, 409, case["want_error"])
+        assert problem["details"]["existing_filer_uscc"] == first, case["desc"]
+        assert stored(api) == before, case["desc"]
+
+
+def test_each_name_or_model_that_folds_to_nothing_is_a_422_problem(api):
+    code = uscc(862)
+    filer_id = approved_filer(api, code)
+    for case in CASES["empty"]:
+        before = stored(api)
+        body = product_body(filer_id, name=case["name"], model=case["model"])
+        problem = assert_problem(
+            api.post(PRODUCTS, body, Role.FILER, code), 422, case["want_error"]
+        )
+        assert problem["details"]["field"] == case["field"], case["desc"]
+        assert stored(api) == before, case["desc"]

@@ -1,0 +1,95 @@
+"""Never filed twice under key rule v2: every spelling of one product is refused, on both stores.
+
+The cases are data (tests/testdata/product_keys.json, with ``desc`` and ``want_error``) so an
+outside implementation of the rule can run them too.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from domain.errors import DomainError, DuplicateProductError, TextInvalidError
+from domain.values import KeyRule
+from tests.domain.factories import REVIEWER, approved_filer, file, uscc
+
+CASES: dict[str, Any] = json.loads(
+    (Path(__file__).resolve().parents[1] / "testdata" / "product_keys.json").read_text("utf-8")
+)
+
+
+def _ids(cases: list[dict[str, Any]]) -> list[str]:
+    return [case["desc"] for case in cases]
+
+
+@pytest.mark.parametrize("case", CASES["same"], ids=_ids(CASES["same"]))
+def test_another_spelling_of_a_filed_product_is_refused_as_a_duplicate(ledger, case):
+    first_code, second_code = uscc(810), uscc(811)
+    first_filer, second_filer = (
+        approved_filer(ledger, first_code),
+        approved_filer(ledger, second_code),
+    )
+    name, model = case["first"]
+    first = file(ledger, first_code, first_filer, name=name, model=model)
+    ledger.approve_product(REVIEWER, first)
+    before = ledger.recorder.max_notification_id()
+
+    name, model = case["second"]
+    with pytest.raises(DuplicateProductError) as refused:
+        file(ledger, second_code, second_filer, name=name, model=model)
+
+    assert refused.value.code == case["want_error"]
+    assert refused.value.details["existing_product_id"] == str(first)
+    assert ledger.recorder.max_notification_id() == before  # nothing stored
+    with pytest.raises(DuplicateProductError):  # nor by the filer of the first filing
+        file(ledger, first_code, first_filer, name=name, model=model)
+
+
+@pytest.mark.parametrize("case", CASES["distinct"], ids=_ids(CASES["distinct"]))
+def test_distinct_products_that_share_a_model_a_name_or_a_patent_are_both_accepted(ledger, case):
+    first_code, second_code = uscc(820), uscc(821)
+    first_filer, second_filer = (
+        approved_filer(ledger, first_code),
+        approved_filer(ledger, second_code),
+    )
+    name, model = case["first"]
+    first = file(ledger, first_code, first_filer, name=name, model=model)
+    name, model = case["second"]
+    second = file(ledger, second_code, second_filer, name=name, model=model)  # the same patent
+
+    assert first != second
+    assert ledger.get_product(second).model == model
+
+
+@pytest.mark.parametrize("case", CASES["empty"], ids=_ids(CASES["empty"]))
+def test_a_name_or_model_that_folds_to_nothing_is_refused(ledger, case):
+    code = uscc(830)
+    filer_id = approved_filer(ledger, code)
+    before = ledger.recorder.max_notification_id()
+
+    with pytest.raises(TextInvalidError) as refused:
+        file(ledger, code, filer_id, name=case["name"], model=case["model"])
+
+    error: DomainError = refused.value
+    assert (error.code, error.details["field"]) == (case["want_error"], case["field"])
+    assert ledger.recorder.max_notification_id() == before
+
+
+def test_a_filing_reserves_its_key_under_both_rules_and_names_the_rule_that_refused(ledger):
+    code, other = uscc(840), uscc(841)
+    filer_id, other_id = approved_filer(ledger, code), approved_filer(ledger, other)
+    file(ledger, code, filer_id, name="精密行星减速器", model="PX-4408")
+
+    assert ledger.get_reservation("精密行星减速器", "PX-4408") is not None  # v1
+    v2 = ledger.get_reservation("精密行星减速器", "РХ-4408", KeyRule.V2)  # Cyrillic
+    assert v2 is not None
+    assert v2.key_rule is KeyRule.V2
+    with pytest.raises(DuplicateProductError) as by_v1:
+        file(ledger, other, other_id, name="精密行星减速器", model="px 4408")
+    assert by_v1.value.details["key_rule"] == 1
+    with pytest.raises(DuplicateProductError) as by_v2:
+        file(ledger, other, other_id, name="精密行星减速器", model="РХ-4408")
+    assert by_v2.value.details["key_rule"] == 2
