@@ -53,13 +53,14 @@ DEFAULT_SEEDS, FULL_SEEDS = (7,), tuple(range(1, 38))
 def filing_rates(ledger: SignedPatentLedger, rounds: int) -> dict[str, list[float]]:
     """Filings per second under both rules and under v1 only, interleaved by round."""
     codes = {"v1+v2": uscc(601), "v1 only": uscc(602)}
+    tags = {"v1+v2": "B", "v1 only": "O"}  # distinct models per variant
     filers = {name: (code, approved_filer(ledger, code)) for name, code in codes.items()}
 
     def run(name: str, label: str, amount: int) -> float:
         code, filer_id = filers[name]
         started = time.perf_counter()
         for number in range(amount):
-            model = f"KR-{name[:2]}-{label}-{number:05d}"
+            model = f"KR-{tags[name]}-{label}-{number:05d}"
             if name == "v1 only":
                 with v1_only():
                     file(ledger, code, filer_id, name="基准测试产品", model=model)
