@@ -51,6 +51,8 @@ FilerReader = Annotated[
 ]
 """Who may read filer records (contact data): not anonymous callers, not institutions."""
 Certifier = Annotated[Principal, Depends(requires(Role.CERTIFIER))]
+Platform = Annotated[Principal, Depends(requires(Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR))]
+"""The platform's roles (api.access.PLATFORM): who sees every filer's filings."""
 Objector = Annotated[Principal, Depends(requires(*OBJECTOR_ROLES))]
 """Who may object to a certification (domain.certification_commands.OBJECTOR_ROLES)."""
 DecisionReader = Annotated[

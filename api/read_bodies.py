@@ -365,3 +365,60 @@ class ConversionStatisticsBody(BaseModel):
     by: ConversionGrouping
     as_of: AsOfAnswer | None = Field(description="Null: the read models now")
     rows: list[ConversionRow]
+
+
+class KeyGroupFiling(BaseModel):
+    """One filing of a key group, as filed, with its status now."""
+
+    product_id: str
+    filer_uscc: str
+    name: str
+    model: str
+    v1_key: str = Field(description="Its key under key rule v1 (the group spans two or more)")
+    status: str
+    holds_key: bool = Field(description="Whether it holds the group's key reservation now")
+
+
+class KeyGroup(BaseModel):
+    """Filings one key names under a newer key rule while an older rule kept them apart."""
+
+    canonical_key: str
+    filings: list[KeyGroupFiling] = Field(description="In the order filed")
+
+
+class KeyGroupReport(BaseModel):
+    """The groups of filings a reviewer decides (docs/never-filed-twice.md, the migration)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "key_rule": 2,
+                    "groups": [
+                        {
+                            "canonical_key": "精密行星减速器\u001fpx44o8",
+                            "filings": [
+                                {
+                                    "product_id": "5b0c9d2e-1f3a-4c5d-8e9f-0a1b2c3d4e5f",
+                                    "filer_uscc": "91310115688774070B",
+                                    "name": "精密行星减速器", "model": "PX-4408",
+                                    "v1_key": "精密行星减速器\u001fpx4408",
+                                    "status": "approved", "holds_key": True,
+                                },
+                                {
+                                    "product_id": "7d1e0f3b-2a4c-4e6d-9f0a-1b2c3d4e5f60",
+                                    "filer_uscc": "91310115MA1HA5651R",
+                                    "name": "精密行星减速器", "model": "\u0420\u0425-4408",
+                                    "v1_key": "精密行星减速器\u001f\u0440\u04454408",
+                                    "status": "pending_review", "holds_key": False,
+                                },  # Cyrillic U+0420 and U+0425: v1 kept them apart
+                            ],
+                        }
+                    ],
+                }
+            ]
+        }
+    )  # fmt: skip
+
+    key_rule: int
+    groups: list[KeyGroup]

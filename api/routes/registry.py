@@ -44,12 +44,13 @@ from api.access import (
     sees_filer,
     sees_product,
 )
-from api.deps import Caller, FilerReader, ReadModels
+from api.deps import Caller, FilerReader, Platform, ReadModels
 from api.problems import ApiProblemError, problem_responses
 from api.read_bodies import (
     DisputeCheckReport,
     FilerPage,
     FilerView,
+    KeyGroupReport,
     ProductPage,
     ProductView,
     Trail,
@@ -399,3 +400,42 @@ def get_filer(
         raise ApiProblemError("not_found", f"no filer {filer_id} in the registry")
     response.headers.update(etag(row["version"]))
     return filer_view(row)
+
+
+@router.get(
+    "/review/key-groups",
+    summary="Filings a newer key rule calls one product",
+    response_model=KeyGroupReport,
+    responses=problem_responses(401, 403, 422),
+)
+def key_groups(
+    principal: Platform,
+    store: ReadModels,
+    key_rule: Annotated[int, Query(ge=2, le=2, description="Key rule version")] = 2,
+) -> dict[str, Any]:
+    """Every key that filings of two or more v1 keys share under ``key_rule``: filings made
+    before that rule, legitimate when recorded, that a reviewer decides (docs/never-filed-
+    twice.md). From the ``product_keys`` read model; platform roles only (it lists other
+    filers' pending filings)."""
+    groups = queries.same_key_groups(store, key_rule)
+    return {
+        "key_rule": key_rule,
+        "groups": [
+            {
+                "canonical_key": group["canonical_key"],
+                "filings": [
+                    {
+                        "product_id": row["product_id"],
+                        "filer_uscc": row["filer_uscc"],
+                        "name": row["name"],
+                        "model": row["model"],
+                        "v1_key": row["v1_key"],
+                        "status": row["status"],
+                        "holds_key": bool(row["holds_key"]),
+                    }
+                    for row in group["filings"]
+                ],
+            }
+            for group in groups
+        ],
+    }

@@ -181,6 +181,8 @@ READS: tuple[Row, ...] = (
      {"first": 1, "second": 2}, ALL_200),
     ("audit bundle", "GET", lambda w: "/v1/audit/bundle", None,
      (401, 403, 403, 403, 403, 403, 200)),
+    ("key groups for reviewers", "GET", lambda w: "/v1/review/key-groups", None,
+     (401, 403, 403, 200, 200, 403, 200)),
     ("benchmark table", "GET", lambda w: "/v1/certification/benchmarks", None, ALL_200),
     ("certification rounds", "GET", lambda w: "/v1/certification/rounds", None, ALL_200),
     ("a certification round", "GET", lambda w: "/v1/certification/rounds/2023", None, ALL_200),
