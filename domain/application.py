@@ -327,21 +327,8 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             "canonical_key": keys[KeyRule.V1],
             "actor": actor.as_record(),
         }
-        # (1) Optimistic: a new product's keys are free, so save new reservations without
-        # reading them first (one query fewer per key rule). The store refuses the save whole
-        # if any id exists. (2) Only then read the reservations: a withdrawn filing of this
-        # filer moves its keys to the new one, anything else holding one is a duplicate.
-        # A failed save consumed the aggregates' pending events: (2) builds them again.
-        fresh = [
-            self._new_reservation(rule, key, product_id, filer.uscc, actor)
-            for rule, key in keys.items()
-        ]
-        try:
-            self.save(new_filing(product_id, **record), *fresh)
-        except IntegrityError:
-            pass
-        else:
-            return product_id
+        # Read the reservations before saving, not after a refused save: on PostgreSQL a
+        # refused insert still spends notification ids, and a duplicate attempt is common.
         reservations = [
             self._reservation_for(rule, key, product_id, filer.uscc, actor)
             for rule, key in keys.items()
@@ -377,7 +364,11 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         A key held by a withdrawn filing of the same filer moves to the new filing; held by
         anything else, the product is already filed.
         """
-        existing = self._find(ProductKeyReservation, product_key_id(key, rule), actor=actor)
+        reservation_id = product_key_id(key, rule)
+        if not self.recorder.select_events(reservation_id, limit=1):
+            # The common case, a product not filed yet: one indexed query, no aggregate read.
+            return self._new_reservation(rule, key, product_id, filer_uscc, actor)
+        existing = self._find(ProductKeyReservation, reservation_id, actor=actor)
         if existing is None:
             return self._new_reservation(rule, key, product_id, filer_uscc, actor)
         holder = self.get_product(existing.product_id)

@@ -14,7 +14,7 @@ import pytest
 
 from domain.errors import DomainError, DuplicateProductError, TextInvalidError
 from domain.values import KeyRule
-from tests.domain.factories import REVIEWER, approved_filer, file, uscc
+from tests.domain.factories import REVIEWER, approved_filer, file, filer_actor, uscc
 
 CASES: dict[str, Any] = json.loads(
     (Path(__file__).resolve().parents[1] / "testdata" / "product_keys.json").read_text("utf-8")
@@ -93,3 +93,23 @@ def test_a_filing_reserves_its_key_under_both_rules_and_names_the_rule_that_refu
     with pytest.raises(DuplicateProductError) as by_v2:
         file(ledger, other, other_id, name="精密行星减速器", model="РХ-4408")
     assert by_v2.value.details["key_rule"] == 2
+
+
+def test_a_refused_duplicate_spends_no_notification_id(ledger):
+    """Refusals are decided before the save: on PostgreSQL a refused insert would still spend
+    notification ids, leaving gaps that make read models differ between the stores."""
+    code, other = uscc(850), uscc(851)
+    filer_id, other_id = approved_filer(ledger, code), approved_filer(ledger, other)
+    first = file(ledger, code, filer_id, name="精密行星减速器", model="PX-4408")
+    ledger.withdraw_product(filer_actor(code), first, "退市")
+    for name, model in (("精密行星减速器", "РХ-4408"), ("精密行星減速器", "PX\u22124408")):
+        with pytest.raises(DuplicateProductError):
+            file(ledger, other, other_id, name=name, model=model)
+    file(ledger, code, filer_id, name="精密行星减速器", model="РХ-4408")  # the filer's re-filing
+    before = ledger.recorder.max_notification_id()
+
+    file(ledger, other, other_id, name="工业机器人控制系统", model="RC-1")
+
+    ids = [n.id for n in ledger.recorder.select_notifications(start=1, limit=1000)]
+    assert ids == list(range(1, len(ids) + 1))  # no gap
+    assert ledger.recorder.max_notification_id() == before + 3
