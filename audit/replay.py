@@ -30,9 +30,10 @@ Every event
   E4  The state is an object with a UTC ``timestamp`` and an ``actor`` {id, role, scope}; the
       role is one the command permits, and a filer or institution acts for the USCC
       concerned where the command checks it (``_check_acts_for`` / ``_check_owns``).
-  E5  A ProductFiled is immediately followed by the ProductKeyReserved or ProductKeyReassigned
-      that binds it: ``file_product`` saves ``product, reservation`` in one ``save()``, the
-      product's event first, and a save's events are contiguous in the log.
+  E5  A ProductFiled is immediately followed by one ProductKeyReserved or ProductKeyReassigned
+      per key rule in force, in rule order (v1, then v2 once v2 is in force: K4), each binding
+      it: ``file_product`` saves ``product, reservation(s)`` in one ``save()``, the product's
+      event first, and a save's events are contiguous in the log.
   E6  An ObjectionUpheld is immediately followed by the CertificationRevoked it causes
       (``uphold_objection`` saves ``objection, certification`` in one ``save()``).
   E7  A creation event of a kind whose id the ledger does not derive (ProductFiled,
@@ -71,11 +72,23 @@ Product (domain.product)
       this is allowed after withdrawal; everything else after withdrawal is refused.
 
 Reservation (domain.reservation)
-  K1  ProductKeyReserved: id uuid5(PRODUCT_KEY_NAMESPACE, canonical_key); it binds the
-      ProductFiled just before it, which has the same key and filer USCC (E5).
+  Key rules: audit.product_key (docs/never-filed-twice.md). A reservation event's
+  ``key_rule`` is 1 or 2 (absent: 1, an event recorded before key rule v2).
+  K1  ProductKeyReserved: id ``reservation_id(key_rule, canonical_key)`` (uuid5 in
+      PRODUCT_KEY_NAMESPACE of the key, prefixed "v2" U+001E under v2); it binds the
+      ProductFiled just before it (E5), of the same filer USCC, whose key it is: under v1 the
+      filing's stored ``canonical_key``, under v2 the key re-derived here from the filing's
+      ``name`` and ``model`` with the pinned table.
   K2  ProductKeyReassigned: ``previous_product_id`` is the filing holding the key and that
       filing is withdrawn at this point; it binds the ProductFiled just before it, which has
-      the reservation's key and filer USCC (only the same filer re-files).
+      the reservation's key (under the reservation's rule) and filer USCC (only the same
+      filer re-files).
+  K3  ProductKeyMigrated (the key migration, actor ``system``): ``key_rule`` 2 or later; id
+      as K1; ``product_id`` a filing in the log before it, of that filer USCC, whose key
+      under that rule (re-derived) is ``canonical_key``. It binds no ProductFiled.
+  K4  Key rule v2 is in force from the first key event under v2 (a filing's or a
+      migration's); after it every ProductFiled needs its v2 key event (E5). The first v2
+      key event of a log may follow a filing bound under v1 alone.
 
 Conversion (domain.conversion)
   C1  ConversionRecordOpened: id uuid5(CONVERSION_NAMESPACE, uscc + U+001F + patent), by the
