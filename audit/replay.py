@@ -22,7 +22,7 @@ Every event
   E1  Events come in log order: leaf indices are non-negative and strictly increase.
   E2  The topic is in the tables below and belongs to the aggregate's kind.
   E3  An aggregate's first event is its kind's creation event (FilerRegistered, ProductFiled,
-      ProductKeyReserved, ConversionRecordOpened, BenchmarkTableDefined,
+      ProductKeyReserved or ProductKeyMigrated, ConversionRecordOpened, BenchmarkTableDefined,
       CertificationRoundOpened, CertificationOptedIn, Certified / NotCertified / NotEligible,
       ObjectionFiled) at version 1, whose ``originator_topic`` names the aggregate class; no
       creation event for an existing aggregate; every later event is at the previous
