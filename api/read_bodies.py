@@ -248,8 +248,11 @@ class SharedPatent(BaseModel):
 
 class SimilarFiling(BaseModel):
     product_id: str
-    canonical_key: str
-    distance: int = Field(description="Levenshtein distance between the canonical keys")
+    canonical_key: str = Field(description="Its product key under ``key_rule``")
+    key_rule: int = Field(
+        description="The key rule compared under: 2, or 1 for a filing v2 cannot key"
+    )
+    distance: int = Field(description="Levenshtein distance between the two filings' keys")
     filer_uscc: str | None
     status: str | None
     filed_at: str | None

@@ -1,9 +1,10 @@
 """Dispute check for one filing: everything a reviewer weighs in an ownership dispute.
 
 For the product: its timeline (audit trail); every *other* filing that declares any of the
-same patents, by whom and when; filings whose canonical key is within a small edit distance of
-this one (the same product under another spelling — the reservation only catches identical
-keys); its disputes, open and resolved; and the disputes that were open at each of its
+same patents, by whom and when; filings whose product key (key rule v2, the product_keys read
+model) is within a small edit distance of this one's (the same product under another spelling
+— the reservation only catches identical keys; a pair filed before v2 that v2 joins shows at
+distance 0); its disputes, open and resolved; and the disputes that were open at each of its
 certifications. Every statement cites the event it rests on — aggregate id and version, and
 its leaf index in the Merkle log once integrated — so each can be proved with an inclusion
 proof (``ppl audit prove --event ID:VERSION``).
@@ -27,6 +28,7 @@ from projections.schema import Row
 from projections.store import ProjectionStore
 
 DEFAULT_MAX_DISTANCE = 2
+SIMILARITY_RULES = (2, 1)  # key rules, newest first (audit.product_key)
 
 
 class ProductNotInRegistryError(LookupError):
@@ -97,7 +99,7 @@ def dispute_check(
         product=product,
         timeline=timeline,
         shared_patents=_shared_patents(store, product, leaf_index),
-        similar_filings=_similar(store, own_id, product["canonical_key"], max_distance, leaf_index),
+        similar_filings=_similar(store, own_id, max_distance, leaf_index),
         disputes=_disputes(product, leaf_index),
         certifications=_certifications(product, timeline, leaf_index),
     )
@@ -127,13 +129,18 @@ def _shared_patents(
 
 
 def _similar(
-    store: ProjectionStore,
-    own_id: str,
-    key: str,
-    max_distance: int,
-    leaf_index: LeafLookup | None,
+    store: ProjectionStore, own_id: str, max_distance: int, leaf_index: LeafLookup | None
 ) -> list[dict[str, Any]]:
-    keys = [(pid, other) for pid, other in queries.canonical_keys(store) if pid != own_id]
+    """Filings whose key is within ``max_distance`` edits of this one's, under the newest key
+    rule that keys both (v2, else v1): a pair v2 joins but v1 kept apart (filed before v2)
+    shows at distance 0."""
+    for rule in SIMILARITY_RULES:
+        key = queries.canonical_key_of(store, own_id, rule)
+        if key is not None:
+            break
+    else:
+        return []
+    keys = [(pid, other) for pid, other in queries.canonical_keys(store, rule) if pid != own_id]
     matches = process.extract(
         key,
         [other for _, other in keys],
@@ -149,6 +156,7 @@ def _similar(
             {
                 "product_id": pid,
                 "canonical_key": other_key,
+                "key_rule": rule,
                 "distance": int(distance),
                 "filer_uscc": other.get("filer_uscc"),
                 "status": other.get("status"),

@@ -137,11 +137,20 @@ def products_declaring(store: ProjectionStore, patent_numbers: Sequence[str]) ->
     )  # fmt: skip
 
 
-def canonical_keys(store: ProjectionStore) -> list[tuple[str, str]]:
-    """(product id, canonical key) of every filing."""
-    keys = product_registry.PRODUCTS.only("product_id", "canonical_key")  # not every JSON column
-    rows = store.select(product_registry.ProductRegistry.name, keys)
+def canonical_keys(store: ProjectionStore, key_rule: int) -> list[tuple[str, str]]:
+    """(product id, key) of every filing that has a key under ``key_rule`` (product_keys)."""
+    columns = product_keys.PRODUCT_KEYS.only("product_id", "key_rule", "canonical_key")
+    rows = store.select(product_keys.ProductKeys.name, columns, "key_rule = ?", [key_rule])
     return [(row["product_id"], row["canonical_key"]) for row in rows]
+
+
+def canonical_key_of(store: ProjectionStore, product_id: str, key_rule: int) -> str | None:
+    """One filing's key under ``key_rule``, or ``None`` when that rule gives it none."""
+    rows = store.select(
+        product_keys.ProductKeys.name, product_keys.PRODUCT_KEYS,
+        "product_id = ? AND key_rule = ?", [product_id, key_rule],
+    )  # fmt: skip
+    return str(rows[0]["canonical_key"]) if rows else None
 
 
 def same_key_groups(store: ProjectionStore, key_rule: int) -> list[dict[str, Any]]:

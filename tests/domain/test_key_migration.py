@@ -19,6 +19,7 @@ from domain.errors import ActorNotPermittedError, DuplicateProductError
 from domain.sample import load_sample
 from domain.values import KeyRule
 from projections import queries
+from projections.dispute_check import dispute_check
 from projections.store import ProjectionStore
 from tests.audit.test_replay import logged_events
 from tests.domain.factories import REVIEWER, approved_filer, file, filer_actor, uscc, v1_only
@@ -158,3 +159,14 @@ def test_the_migration_on_the_sample_is_idempotent_and_reports_the_groups(ledger
     assert again.already_reserved == report.reserved
     assert ledger.recorder.max_notification_id() == before
     replay(logged_events(ledger))
+
+
+def test_the_dispute_check_shows_a_pair_v2_joins_at_distance_zero(ledger, store):
+    (latin, cyrillic), *_ = _file_bypasses(ledger)
+    open_projection_runner(ledger, store).catch_up()
+
+    check = dispute_check(store, cyrillic, max_distance=0)
+
+    assert [(s["product_id"], s["distance"], s["key_rule"]) for s in check.similar_filings] == [
+        (str(latin), 0, 2)
+    ]

@@ -437,7 +437,8 @@ def test_dispute_check_finds_shared_patents_near_duplicates_and_disputes(ledger,
     }  # fmt: skip
     assert shared["declared_by"] == {"aggregate_id": str(theirs), "version": 3, "leaf_index": None}
     assert [(s["product_id"], s["distance"]) for s in check.similar_filings] == [(str(theirs), 1)]
-    assert check.similar_filings[0]["canonical_key"] == "智能温控阀\x1ftv101"
+    assert check.similar_filings[0]["canonical_key"] == "智能温控阀\x1ftvlol"  # key rule v2
+    assert check.similar_filings[0]["key_rule"] == 2
     assert check.similar_filings[0]["filed_by"]["version"] == 1
     assert str(unrelated) not in {s["product_id"] for s in check.similar_filings}
     assert dispute_check(store, mine, max_distance=0).similar_filings == []
