@@ -18,8 +18,8 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.actor import Actor, Role
-from domain.base import LedgerAggregate
-from domain.certification_commands import CertificationCommands
+from domain.base import LedgerAggregate, event_topic
+from domain.certification_commands import PRODUCT_FILED_TOPIC, CertificationCommands
 from domain.conversion import PatentConversion, conversion_record_id
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
 from domain.errors import (
@@ -74,22 +74,16 @@ _MIGRATION_BATCH = 500  # reservations per save: one transaction each
 _MIGRATION_PAGE = 5_000  # stored events per read of the migration's pass
 
 
-def _topic(aggregate: type, event_name: str) -> str:
-    cls = getattr(aggregate, event_name)
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-_FILED_TOPIC = _topic(Product, "ProductFiled")
 _STATUS_OF_TOPIC = {
-    _topic(Product, "FilingApproved"): ProductStatus.APPROVED,
-    _topic(Product, "FilingRejected"): ProductStatus.REJECTED,
-    _topic(Product, "ProductRevised"): ProductStatus.PENDING_REVIEW,
-    _topic(Product, "ProductWithdrawn"): ProductStatus.WITHDRAWN,
+    event_topic(Product, "FilingApproved"): ProductStatus.APPROVED,
+    event_topic(Product, "FilingRejected"): ProductStatus.REJECTED,
+    event_topic(Product, "ProductRevised"): ProductStatus.PENDING_REVIEW,
+    event_topic(Product, "ProductWithdrawn"): ProductStatus.WITHDRAWN,
 }
 _MIGRATION_TOPICS = (
-    _FILED_TOPIC, *_STATUS_OF_TOPIC,
-    _topic(ProductKeyReservation, "ProductKeyReserved"),
-    _topic(ProductKeyReservation, "ProductKeyMigrated"),
+    PRODUCT_FILED_TOPIC, *_STATUS_OF_TOPIC,
+    event_topic(ProductKeyReservation, "ProductKeyReserved"),
+    event_topic(ProductKeyReservation, "ProductKeyMigrated"),
 )  # fmt: skip
 
 TAggregate = TypeVar("TAggregate", bound=LedgerAggregate)
@@ -435,7 +429,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         ):
             for notification in page:
                 topic, aggregate_id = notification.topic, UUID(str(notification.originator_id))
-                if topic == _FILED_TOPIC:
+                if topic == PRODUCT_FILED_TOPIC:
                     event: Any = self.mapper.to_domain_event(notification)
                     filed[aggregate_id] = FilingKeyed(
                         aggregate_id, event.filer_uscc, event.name, event.model,

@@ -19,3 +19,10 @@ class LedgerAggregate(Aggregate):
 
     class Created(Event, Aggregate.Created):
         pass
+
+
+def event_topic(aggregate: type, event_name: str) -> str:
+    """The stored topic of an aggregate's event class (eventsourcing's ``module:qualname``):
+    what ``select_notifications(topics=...)`` filters on."""
+    cls = getattr(aggregate, event_name)
+    return f"{cls.__module__}:{cls.__qualname__}"

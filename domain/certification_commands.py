@@ -25,7 +25,7 @@ from uuid import UUID
 
 from domain import clock
 from domain.actor import Actor, Role
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, event_topic
 from domain.benchmarks import (
     BENCHMARK_TABLE_ID,
     BenchmarkTable,
@@ -86,15 +86,9 @@ _PAGE: Final = 1_000
 T = TypeVar("T", bound=LedgerAggregate)
 
 
-def _topic(aggregate: type, event_name: str) -> str:
-    """The stored topic of an event class (eventsourcing's ``module:qualname``)."""
-    cls = getattr(aggregate, event_name)
-    return f"{cls.__module__}:{cls.__qualname__}"
-
-
-PRODUCT_FILED_TOPIC: Final = _topic(Product, "ProductFiled")
+PRODUCT_FILED_TOPIC: Final = event_topic(Product, "ProductFiled")
 DECISION_TOPICS: Final = tuple(
-    _topic(ProductCertification, name) for name in ("Certified", "NotCertified", "NotEligible")
+    event_topic(ProductCertification, name) for name in ("Certified", "NotCertified", "NotEligible")
 )
 
 
