@@ -22,13 +22,14 @@ from uuid import UUID
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 
+from domain.values import KeyRule
 from projections import queries
 from projections.queries import LeafLookup
 from projections.schema import Row
 from projections.store import ProjectionStore
 
 DEFAULT_MAX_DISTANCE = 2
-SIMILARITY_RULES = (2, 1)  # key rules, newest first (audit.product_key)
+SIMILARITY_RULES = (int(KeyRule.V2), int(KeyRule.V1))  # key rules, newest first
 
 
 class ProductNotInRegistryError(LookupError):

@@ -21,17 +21,18 @@ CASES: dict[str, Any] = json.loads(
 )
 
 
+def _two_filers(ledger, serial: int) -> list[tuple[str, Any]]:
+    """Two approved filers (USCC, filer id), of serials ``serial`` and ``serial + 1``."""
+    return [(uscc(n), approved_filer(ledger, uscc(n))) for n in (serial, serial + 1)]
+
+
 def _ids(cases: list[dict[str, Any]]) -> list[str]:
     return [case["desc"] for case in cases]
 
 
 @pytest.mark.parametrize("case", CASES["same"], ids=_ids(CASES["same"]))
 def test_another_spelling_of_a_filed_product_is_refused_as_a_duplicate(ledger, case):
-    first_code, second_code = uscc(810), uscc(811)
-    first_filer, second_filer = (
-        approved_filer(ledger, first_code),
-        approved_filer(ledger, second_code),
-    )
+    (first_code, first_filer), (second_code, second_filer) = _two_filers(ledger, 810)
     name, model = case["first"]
     first = file(ledger, first_code, first_filer, name=name, model=model)
     ledger.approve_product(REVIEWER, first)
@@ -50,11 +51,7 @@ def test_another_spelling_of_a_filed_product_is_refused_as_a_duplicate(ledger, c
 
 @pytest.mark.parametrize("case", CASES["distinct"], ids=_ids(CASES["distinct"]))
 def test_distinct_products_that_share_a_model_a_name_or_a_patent_are_both_accepted(ledger, case):
-    first_code, second_code = uscc(820), uscc(821)
-    first_filer, second_filer = (
-        approved_filer(ledger, first_code),
-        approved_filer(ledger, second_code),
-    )
+    (first_code, first_filer), (second_code, second_filer) = _two_filers(ledger, 820)
     name, model = case["first"]
     first = file(ledger, first_code, first_filer, name=name, model=model)
     name, model = case["second"]
