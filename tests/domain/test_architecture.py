@@ -13,7 +13,7 @@ DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 COMMAND_SIDE = {"application.py"}
 # The product key rules are one standard-library module shared with the offline auditor
 # (docs/decisions.md); it imports nothing but the standard library (checked below).
-SHARED_RULES = {"audit.product_key"}
+SHARED_RULES = {"audit.product_key", "audit.screening"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -40,7 +40,10 @@ def test_domain_module_uses_only_eventsourcing_domain(module):
     assert third_party <= {"eventsourcing.domain"} | SHARED_RULES, third_party
 
 
-def test_the_shared_key_rules_import_the_standard_library_only():
-    path = DOMAIN.parent / "audit" / "product_key.py"
-    imported = {name.split(".")[0] for name in _imports(path)} - {"__future__"}
+@pytest.mark.parametrize("module", ["product_key.py", "screening.py"])
+def test_the_shared_rules_import_the_standard_library_only(module):
+    path = DOMAIN.parent / "audit" / module
+    imported = {name.split(".")[0] for name in _imports(path)} - {"__future__", "audit"}
     assert imported <= __import__("sys").stdlib_module_names, imported
+    shared = {name for name in _imports(path) if name.startswith("audit")}
+    assert shared <= SHARED_RULES, shared
