@@ -8,8 +8,8 @@ application (audit.signing_mapper); this module does not know how.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
@@ -27,6 +27,7 @@ from domain.errors import (
     ConcurrentUpdateError,
     DateInvalidError,
     DisputeOutcomeInvalidError,
+    DuplicateOfInvalidError,
     DuplicatePatentError,
     DuplicateProductError,
     FilerAlreadyRegisteredError,
@@ -34,6 +35,7 @@ from domain.errors import (
     FilingIdTakenError,
     IdConflictError,
     InstitutionNotEligibleError,
+    NotACandidateError,
     NotFoundError,
     NoValidPatentError,
     ProductNotFoundError,
@@ -52,6 +54,7 @@ from domain.key_migration import (
 )
 from domain.product import DisputeOutcome, Product, ProductStatus, new_filing
 from domain.reservation import ProductKeyReservation
+from domain.screening_feed import ScreeningFeed, declaration_of
 from domain.values import (
     ClientId,
     ConversionCategory,
@@ -60,6 +63,7 @@ from domain.values import (
     Money,
     PatentNumber,
     RegionCode,
+    ScreeningRule,
     Sha256Digest,
     Uscc,
     Year,
@@ -68,6 +72,7 @@ from domain.values import (
     product_key,
     product_key_id,
     product_keys,
+    screening_rule_in_force,
 )
 
 _MIGRATION_BATCH = 500  # reservations per save: one transaction each
@@ -88,6 +93,40 @@ _MIGRATION_TOPICS = (
 
 TAggregate = TypeVar("TAggregate", bound=LedgerAggregate)
 
+
+@dataclass(frozen=True, slots=True)
+class ScreeningCandidate:
+    """One near-duplicate candidate of a filing: why, and the decision on it if any."""
+
+    product_id: UUID
+    reasons: tuple[str, ...]
+    distinct_reason: str | None  # the reviewer's reason, once decided "distinct product"
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """A filing's candidates under the screening rule in force (audit.screening)."""
+
+    product_id: UUID
+    screening_rule: ScreeningRule
+    candidates: tuple[ScreeningCandidate, ...]
+    duplicate_of: UUID | None
+
+    @property
+    def open(self) -> tuple[ScreeningCandidate, ...]:
+        return tuple(c for c in self.candidates if c.distinct_reason is None)
+
+
+class _Fields:
+    """A new filing's record read like its event (``declaration_of`` reads attributes)."""
+
+    def __init__(self, record: Mapping[str, Any]) -> None:
+        self.filer_uscc = record["filer_uscc"]
+        self.name = record["name"]
+        self.model = record["model"]
+        self.patents = record["patents"]
+
+
 # USCC registration authorities of institutions that report stock-patent conversion:
 # 1 = 机构编制 (public institutions: universities, institutes, hospitals), 5 = 民政 (private
 # non-enterprise units). Enterprises (9) file products instead.
@@ -106,6 +145,10 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         "AGGREGATE_CACHE_MAXSIZE": "5000",
         "DEEPCOPY_FROM_AGGREGATE_CACHE": "y",
     }
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._screening = ScreeningFeed()
 
     # --- reading ----------------------------------------------------------------------------
     def _get(
@@ -321,6 +364,18 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             "canonical_key": keys[KeyRule.V1],
             "actor": actor.as_record(),
         }
+        screening = screening_rule_in_force()
+        declaration = declaration_of(_Fields(record))
+        found = (
+            {}
+            if screening is ScreeningRule.NONE
+            else self._screening.candidates_for(self.recorder, self.mapper, declaration)
+        )
+        record["screening_rule"] = int(screening)
+        record["candidates"] = [
+            {"product_id": other, "reasons": [str(reason) for reason in reasons]}
+            for other, reasons in found.items()
+        ]
         # Read the reservations before saving, not after a refused save: on PostgreSQL a
         # refused insert still spends notification ids, and a duplicate attempt is common.
         reservations = [
@@ -328,7 +383,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             for rule, key in keys.items()
         ]
         try:
-            self.save(new_filing(product_id, **record), *reservations)
+            recordings = self.save(new_filing(product_id, **record), *reservations)
         except IntegrityError:
             # Lost a race: either another filing took a key, or the filing id is taken.
             for rule, key in keys.items():
@@ -336,6 +391,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             raise FilingIdTakenError(
                 f"filing id {product_id} is already used", filing_id=str(product_id)
             ) from None
+        self._screening.saved(product_id, recordings[0].notification.id, declaration)
         return product_id
 
     @staticmethod
@@ -467,14 +523,65 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         return found.product_id if found is not None else holder_of(group).product_id
 
     def approve_product(
-        self, actor: Actor, product_id: UUID, *, expected_version: int | None = None
+        self,
+        actor: Actor,
+        product_id: UUID,
+        *,
+        distinct: Mapping[str, str] | None = None,
+        expected_version: int | None = None,
     ) -> int:
+        """Approve a filing; ``distinct`` records "distinct product" decisions with reasons.
+
+        Under the screening rule in force, every near-duplicate candidate of the filing
+        (``screening_of``) needs a decision, now or on an earlier approval of the filing.
+
+        Raises:
+            CandidatesOpenError: candidates without a decision (listed with their reasons).
+            NotACandidateError: a decision names a filing that is not a candidate.
+        """
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
         _expect(product, expected_version)
-        product.approve(actor.as_record())
+        decisions = _decisions(distinct or {})
+        rule = screening_rule_in_force()
+        candidates: dict[str, tuple[str, ...]] = {}
+        if rule is not ScreeningRule.NONE:
+            candidates = dict(self._candidates_of(product_id))
+        product.approve(
+            actor.as_record(), screening_rule=rule, candidates=candidates, distinct=decisions
+        )
         self._save(product)
         return product.version
+
+    def screening_of(self, product_id: UUID) -> Screening:
+        """The filing's near-duplicate candidates and the decisions recorded on them."""
+        product = self.get_product(product_id)
+        candidates = self._candidates_of(product_id)
+        return Screening(
+            product_id=product_id,
+            screening_rule=screening_rule_in_force(),
+            candidates=tuple(
+                ScreeningCandidate(
+                    product_id=UUID(other),
+                    reasons=tuple(str(reason) for reason in reasons),
+                    distinct_reason=product.distinct_from.get(other),
+                )
+                for other, reasons in candidates.items()
+            ),
+            duplicate_of=None if product.duplicate_of is None else UUID(product.duplicate_of),
+        )
+
+    def _candidates_of(self, product_id: UUID) -> dict[str, tuple[str, ...]]:
+        found = self._screening.candidates_of(self.recorder, self.mapper, product_id)
+        if found is None:
+            raise ProductNotFoundError(f"no product {product_id}", id=str(product_id))
+        return {other: tuple(str(reason) for reason in reasons) for other, reasons in found.items()}
+
+    def _is_product(self, aggregate_id: UUID) -> bool:
+        try:
+            return isinstance(self.repository.get(aggregate_id), Product)
+        except AggregateNotFoundError:
+            return False
 
     def reject_product(
         self,
@@ -482,12 +589,29 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         product_id: UUID,
         reason: str,
         *,
+        duplicate_of: UUID | None = None,
         expected_version: int | None = None,
     ) -> int:
+        """Reject a filing; ``duplicate_of`` names the filing it duplicates, if that is why.
+
+        Raises:
+            DuplicateOfInvalidError: ``duplicate_of`` is the filing itself or no filing.
+        """
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
         _expect(product, expected_version)
-        product.reject(_reason(reason), actor.as_record())
+        if duplicate_of is not None and (
+            duplicate_of == product_id or not self._is_product(duplicate_of)
+        ):
+            raise DuplicateOfInvalidError(
+                f"duplicate_of {duplicate_of}: want another filing of the ledger",
+                duplicate_of=str(duplicate_of),
+            )
+        product.reject(
+            _reason(reason),
+            actor.as_record(),
+            duplicate_of=None if duplicate_of is None else str(duplicate_of),
+        )
         self._save(product)
         return product.version
 
@@ -724,10 +848,14 @@ def _digests(digests: Sequence[str]) -> list[str]:
     return [Sha256Digest.parse(digest).hex for digest in digests]
 
 
+REASON_MAX_LENGTH = 2000
+"""The longest reason (a rejection's, a withdrawal's, a "distinct product" decision's)."""
+
+
 def _reason(reason: str) -> str:
     if not reason.strip():
-        raise ReasonRequiredError("a reason is required")
-    return clean_text(reason, field="reason", max_length=2000)
+        raise ReasonRequiredError("a reason is required", field="reason")
+    return clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH)
 
 
 def _iso_date(text: str) -> str:
@@ -735,3 +863,17 @@ def _iso_date(text: str) -> str:
         return date.fromisoformat(text).isoformat()
     except (TypeError, ValueError):
         raise DateInvalidError(f"date {text!r}: want YYYY-MM-DD") from None
+
+
+def _decisions(distinct: Mapping[str, str]) -> dict[str, str]:
+    """The "distinct product" decisions, keyed by the canonical text of each candidate's id."""
+    decisions: dict[str, str] = {}
+    for raw_id, reason in distinct.items():
+        try:
+            candidate_id = str(UUID(str(raw_id)))
+        except ValueError:
+            raise NotACandidateError(
+                f"distinct: {str(raw_id)[:80]!r} is not a filing id", product_id=str(raw_id)[:80]
+            ) from None
+        decisions[candidate_id] = _reason(reason)
+    return decisions

@@ -175,6 +175,28 @@ class DisputeOpenError(DomainError):
     code = "dispute_open"
 
 
+class CandidatesOpenError(DomainError):
+    """A filing with near-duplicate candidates not yet decided cannot be approved.
+
+    ``details["candidates"]`` lists each open candidate with its screening reasons: record
+    "distinct product" with a reason for each, or reject the filing as a duplicate of one.
+    """
+
+    code = "candidates_open"
+
+
+class NotACandidateError(DomainError):
+    """A "distinct product" decision names a filing that is not a candidate of this one."""
+
+    code = "not_a_candidate"
+
+
+class DuplicateOfInvalidError(DomainError):
+    """A rejection as a duplicate names no other filing of the ledger."""
+
+    code = "duplicate_of_invalid"
+
+
 class ExportsExceedSalesError(DomainError):
     code = "exports_exceed_sales"
 

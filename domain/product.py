@@ -15,15 +15,18 @@ from eventsourcing.domain import event
 
 from domain.base import LedgerAggregate
 from domain.errors import (
+    CandidatesOpenError,
     DataYearNotNewerError,
     DisputeAlreadyOpenError,
     DisputeNotFoundError,
     DisputeOpenError,
+    NotACandidateError,
     ProductNotPendingReviewError,
     ProductWithdrawnError,
     ReasonRequiredError,
     RevisionNotAllowedError,
 )
+from domain.values import ScreeningRule
 
 
 class ProductStatus(StrEnum):
@@ -42,7 +45,61 @@ class DisputeOutcome(StrEnum):
 class Product(LedgerAggregate):
     """A filed patent product and its review, revision, dispute and withdrawal history."""
 
-    @event("ProductFiled")
+    class ProductFiled(LedgerAggregate.Created):
+        """The filing, as filed. Version 2 added the near-duplicate screening at filing:
+        ``screening_rule`` and the ``candidates`` found then ([{product_id, reasons}]); a
+        version-1 event was recorded before screening (rule 0, none recorded)."""
+
+        class_version = 2
+        filer_id: str
+        filer_uscc: str
+        name: str
+        model: str
+        variants: list[str]
+        category: str
+        finer_code: str | None
+        patents: list[dict[str, Any]]
+        data_year: int
+        figures: dict[str, int]
+        proof_digests: list[str]
+        canonical_key: str
+        actor: dict[str, Any]
+        screening_rule: int
+        candidates: list[dict[str, Any]]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["screening_rule"] = int(ScreeningRule.NONE)
+            state["candidates"] = []
+
+    class FilingApproved(LedgerAggregate.Event):
+        """An approval. Version 2 added ``screening_rule`` and ``distinct``: the reviewer's
+        "distinct product" decisions ([{product_id, reason}]) on the filing's open candidates."""
+
+        class_version = 2
+        actor: dict[str, Any]
+        screening_rule: int
+        distinct: list[dict[str, str]]
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["screening_rule"] = int(ScreeningRule.NONE)
+            state["distinct"] = []
+
+    class FilingRejected(LedgerAggregate.Event):
+        """A rejection. Version 2 added ``duplicate_of``: the filing this one duplicates, when
+        the reviewer rejects it as a duplicate (else ``None``)."""
+
+        class_version = 2
+        reason: str
+        actor: dict[str, Any]
+        duplicate_of: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["duplicate_of"] = None
+
+    @event(ProductFiled)
     def __init__(
         self,
         filer_id: str,
@@ -58,6 +115,8 @@ class Product(LedgerAggregate):
         proof_digests: list[str],
         canonical_key: str,
         actor: dict[str, Any],
+        screening_rule: int = int(ScreeningRule.NONE),
+        candidates: list[dict[str, Any]] | None = None,
     ) -> None:
         self.filer_id = UUID(filer_id)
         self.filer_uscc = filer_uscc
@@ -76,6 +135,9 @@ class Product(LedgerAggregate):
         self.withdrawal_reason: str | None = None
         self.open_disputes: dict[str, dict[str, Any]] = {}
         self.resolved_disputes: dict[str, dict[str, Any]] = {}
+        self.screening_candidates = [dict(c) for c in candidates or ()]
+        self.distinct_from: dict[str, str] = {}  # candidate id -> the reviewer's reason
+        self.duplicate_of: str | None = None
 
     # --- guards -----------------------------------------------------------------------------
     def check_not_withdrawn(self) -> None:
@@ -95,30 +157,81 @@ class Product(LedgerAggregate):
         return bool(self.open_disputes)
 
     # --- review -----------------------------------------------------------------------------
-    def approve(self, actor: dict[str, Any]) -> None:
+    def approve(
+        self,
+        actor: dict[str, Any],
+        *,
+        screening_rule: ScreeningRule,
+        candidates: dict[str, tuple[str, ...]],
+        distinct: dict[str, str],
+    ) -> None:
+        """Approve, with a "distinct product" decision per candidate not decided before.
+
+        ``candidates`` is C(F) under ``screening_rule`` (computed by the application from the
+        log); ``distinct`` maps candidate ids to the reviewer's reasons. A decision recorded on
+        an earlier approval of this filing stands: a candidate is decided once.
+        """
         self.check_pending_review()
         if self.open_disputes:
             raise DisputeOpenError(
                 f"product {self.id} has an open ownership dispute",
                 disputes=sorted(self.open_disputes),
             )
-        self._approved(actor=actor)
+        for candidate_id, reason in distinct.items():
+            if candidate_id not in candidates:
+                raise NotACandidateError(
+                    f"product {candidate_id} is not a near-duplicate candidate of {self.id}",
+                    product_id=candidate_id,
+                    candidates=sorted(candidates),
+                )
+            if not reason.strip():
+                raise ReasonRequiredError(
+                    f"the distinct-product decision on {candidate_id} needs a reason",
+                    product_id=candidate_id,
+                )
+        still_open = [
+            {"product_id": candidate_id, "reasons": list(reasons)}
+            for candidate_id, reasons in sorted(candidates.items())
+            if candidate_id not in self.distinct_from and candidate_id not in distinct
+        ]
+        if still_open:
+            raise CandidatesOpenError(
+                f"product {self.id} has {len(still_open)} near-duplicate candidate(s) with no "
+                "decision: record each as a distinct product with a reason, or reject the "
+                "filing as a duplicate",
+                candidates=still_open,
+            )
+        self._approved(
+            actor=actor,
+            screening_rule=int(screening_rule),
+            distinct=[
+                {"product_id": candidate_id, "reason": distinct[candidate_id]}
+                for candidate_id in sorted(distinct)
+            ],
+        )
 
-    @event("FilingApproved")
-    def _approved(self, actor: dict[str, Any]) -> None:
+    @event(FilingApproved)
+    def _approved(
+        self, actor: dict[str, Any], screening_rule: int, distinct: list[dict[str, str]]
+    ) -> None:
         self.status = ProductStatus.APPROVED
         self.rejection_reason = None
+        for decision in distinct:
+            self.distinct_from[decision["product_id"]] = decision["reason"]
 
-    def reject(self, reason: str, actor: dict[str, Any]) -> None:
+    def reject(
+        self, reason: str, actor: dict[str, Any], *, duplicate_of: str | None = None
+    ) -> None:
         self.check_pending_review()
         if not reason:
             raise ReasonRequiredError("a rejection needs a reason")
-        self._rejected(reason=reason, actor=actor)
+        self._rejected(reason=reason, actor=actor, duplicate_of=duplicate_of)
 
-    @event("FilingRejected")
-    def _rejected(self, reason: str, actor: dict[str, Any]) -> None:
+    @event(FilingRejected)
+    def _rejected(self, reason: str, actor: dict[str, Any], duplicate_of: str | None) -> None:
         self.status = ProductStatus.REJECTED
         self.rejection_reason = reason
+        self.duplicate_of = duplicate_of
 
     # --- annual revision ----------------------------------------------------------------------
     def revise(
@@ -234,5 +347,12 @@ class Product(LedgerAggregate):
 
 
 def new_filing(filing_id: UUID, **fields: Any) -> Product:
-    """Create a filing under a given id (client-chosen or deterministic for sample data)."""
-    return Product._create(Product.ProductFiled, id=filing_id, **fields)  # type: ignore[attr-defined]
+    """Create a filing under a given id (client-chosen or deterministic for sample data).
+
+    Without screening fields the filing is recorded as before screening (rule 0, no
+    candidates): ``file_product`` always gives them; tests and benches that build raw
+    filings need not.
+    """
+    fields.setdefault("screening_rule", int(ScreeningRule.NONE))
+    fields.setdefault("candidates", [])
+    return Product._create(Product.ProductFiled, id=filing_id, **fields)

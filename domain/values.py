@@ -31,6 +31,13 @@ from audit.product_key import (
     reservation_id,
 )
 from audit.product_key import product_key as _product_key
+from audit.screening import (
+    CURRENT_SCREENING_RULE,
+    Declaration,
+    Reason,
+    ScreeningIndex,
+    ScreeningRule,
+)
 from domain.errors import (
     CategoryInvalidError,
     DigestInvalidError,
@@ -46,6 +53,7 @@ from domain.errors import (
 
 __all__ = [
     "CURRENT_KEY_RULES",
+    "CURRENT_SCREENING_RULE",
     "LEGACY_REGION_CODES",
     "MONEY_MAX_FEN",
     "NAME_BASED_UUID_VERSIONS",
@@ -58,13 +66,17 @@ __all__ = [
     "YEAR_MIN",
     "ClientId",
     "ConversionCategory",
+    "Declaration",
     "FilerKind",
     "IndustryCategory",
     "KeyRule",
     "Money",
     "PatentNumber",
     "PatentType",
+    "Reason",
     "RegionCode",
+    "ScreeningIndex",
+    "ScreeningRule",
     "Sha256Digest",
     "Uscc",
     "Year",
@@ -76,6 +88,7 @@ __all__ = [
     "product_key",
     "product_key_id",
     "product_keys",
+    "screening_rule_in_force",
     "uscc_check_char",
 ]
 
@@ -962,3 +975,12 @@ def clean_text(raw: str, *, field: str, max_length: int) -> str:
 def _is_ascii_digits(text: str) -> bool:
     """``str.isdigit`` also accepts e.g. U+0661 or U+00B2; codes must be ASCII digits only."""
     return text.isascii() and text.isdigit()
+
+
+def screening_rule_in_force() -> ScreeningRule:
+    """The near-duplicate screening rule new filings and approvals are recorded under.
+
+    A function, not the constant, so tests of logs made before screening can patch
+    ``CURRENT_SCREENING_RULE`` here (tests.domain.factories.before_screening).
+    """
+    return CURRENT_SCREENING_RULE

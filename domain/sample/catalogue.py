@@ -195,3 +195,6 @@ FOLLOW_UPS: Final[dict[ConversionCategory, ConversionCategory]] = {
 
 REVIEWERS: Final = tuple(Actor(id=f"reviewer-{n:02d}", role=Role.REVIEWER) for n in range(1, 7))
 REAL_NAME_SERVICE: Final = Actor(id="realname-service", role=Role.SYSTEM)
+
+NEAR_DUPLICATE_REJECTION: Final = "与已备案产品型号相同、专利与经济数据出自同一产品，系重复备案"
+DISTINCT_PRODUCT_REASON: Final = "经核查，两者为不同产品：型号、专利与销售凭证均各自独立"

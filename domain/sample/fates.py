@@ -47,6 +47,9 @@ class Fate(StrEnum):
     DISPUTE_OPEN_PENDING = "dispute_open_pending"
     WITHDRAWN = "withdrawn"
     WITHDRAWN_FOR_REFILING = "withdrawn_for_refiling"
+    # Another filer's model under another name (near-duplicate screening's "same model")
+    NEAR_DUPLICATE_REJECTED = "near_duplicate_rejected"  # rejected as a duplicate of it
+    NEAR_DUPLICATE_PENDING = "near_duplicate_pending"  # its candidate still open in review
 
 
 COUNTED_FATES: Final = frozenset(
@@ -94,6 +97,7 @@ STORIES: Final[dict[Fate, tuple[tuple[str, int, int], ...]]] = {
     Fate.WITHDRAWN_FOR_REFILING: (("approve", 100, 1200), ("withdraw", 200, 3000)),
 }
 DUPLICATE_ATTEMPTS: Final = 12
+NEAR_DUPLICATES: Final = 6  # half rejected as duplicates, half pending with an open candidate
 EXTRA_INSTITUTIONS: Final = 6  # report conversions without filing products (hospitals...)
 INSTITUTION_KINDS: Final[dict[FilerKind, int]] = {
     FilerKind.university_or_institute: 16,

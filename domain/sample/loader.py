@@ -122,9 +122,16 @@ def _summary(planner: Planner, commands: int, events: int) -> SampleSummary:
         products_filed=len(filed),
         products_pending=sum(
             fates.count(fate)
-            for fate in (Fate.PENDING, Fate.REVISED_PENDING, Fate.DISPUTE_OPEN_PENDING)
+            for fate in (
+                Fate.PENDING,
+                Fate.REVISED_PENDING,
+                Fate.DISPUTE_OPEN_PENDING,
+                Fate.NEAR_DUPLICATE_PENDING,
+            )
         ),
-        products_rejected=fates.count(Fate.REJECTED) + fates.count(Fate.DISPUTE_UPHELD),
+        products_rejected=fates.count(Fate.REJECTED)
+        + fates.count(Fate.DISPUTE_UPHELD)
+        + fates.count(Fate.NEAR_DUPLICATE_REJECTED),
         products_withdrawn=fates.count(Fate.WITHDRAWN) + fates.count(Fate.WITHDRAWN_FOR_REFILING),
         products_revised=fates.count(Fate.REVISED_PENDING) + fates.count(Fate.REVISED_REAPPROVED),
         disputes_raised=planner.disputes,

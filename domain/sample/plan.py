@@ -69,6 +69,7 @@ class PlannedProduct:
     figures: EconomicFigures | None = None
     earlier_figures: EconomicFigures | None = None  # data year 2021, for revised filings
     refiled_as: PlannedProduct | None = None  # the new filing that replaced this withdrawn one
+    duplicate_of: PlannedProduct | None = None  # the filing this near-duplicate copies
     filed_at: int = 0
 
 

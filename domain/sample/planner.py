@@ -19,6 +19,7 @@ def plan(seed: int) -> Planner:
     planner.plan_products()
     planner.schedule_products()
     planner.schedule_duplicates()
+    planner.schedule_near_duplicates()
     planner.schedule_conversions()
     planner.steps.sort(key=lambda step: (step.at, step.seq))
     return planner

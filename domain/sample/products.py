@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from uuid import UUID
 
+from domain.actor import Actor
 from domain.application import PatentLedger
 from domain.declarations import EconomicFigures, PatentDeclaration
 from domain.product import DisputeOutcome
@@ -16,6 +18,7 @@ from domain.sample.catalogue import (
     CLAIMANT_WORDS,
     DISPUTE_CLAIM,
     DISPUTE_ENDINGS,
+    DISTINCT_PRODUCT_REASON,
     PRODUCT_REJECTIONS,
     REFILING_REASON,
     REVIEWERS,
@@ -220,7 +223,7 @@ class ProductPlanner(PlannerBase):
         pid = product.filing_id
         dispute_id = sample_id(f"dispute:{self.seed}:{product.index}").hex
         if command == "approve":
-            return lambda ledger: ledger.approve_product(reviewer, pid)
+            return lambda ledger: _approve(ledger, reviewer, pid)
         if command == "reject":
             reason = (
                 UPHELD_REJECTION
@@ -277,3 +280,13 @@ class ProductPlanner(PlannerBase):
             )
 
         return run
+
+
+def _approve(ledger: PatentLedger, reviewer: Actor, product_id: UUID) -> int:
+    """Approve as a reviewer who checked each open near-duplicate candidate: the sample's
+    approved filings are distinct products by construction (their models are unique)."""
+    decisions = {
+        str(candidate.product_id): DISTINCT_PRODUCT_REASON
+        for candidate in ledger.screening_of(product_id).open
+    }
+    return ledger.approve_product(reviewer, product_id, distinct=decisions)

@@ -11,7 +11,7 @@ import domain.values
 from domain.actor import Actor, Role
 from domain.application import PatentLedger
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
-from domain.values import KeyRule, patent_check_char, uscc_check_char
+from domain.values import KeyRule, ScreeningRule, patent_check_char, uscc_check_char
 
 REVIEWER = Actor(id="reviewer-1", role=Role.REVIEWER)
 VERIFIER = Actor(id="realname-service", role=Role.SYSTEM)
@@ -29,6 +29,12 @@ def uscc(serial: int, prefix: str = "91", region: str = "310115") -> str:
 def patent(serial: int, year: int = 2021, kind: str = "1") -> str:
     digits = f"{year}{kind}{serial:07d}"
     return f"ZL{digits}.{patent_check_char(digits)}"
+
+
+def own_patent(filer_id: UUID) -> str:
+    """A patent number of the filer's own: two filers' default filings share no patent, so
+    they are no near-duplicate candidates of each other (audit.screening)."""
+    return patent(filer_id.int % 9_000_000 + 1)
 
 
 def filer_actor(code: str) -> Actor:
@@ -82,15 +88,42 @@ def file(ledger: PatentLedger, code: str, filer_id: UUID, **override: object) ->
     return ledger.file_product(filer_actor(code), **filing_arguments(filer_id, **override))  # type: ignore[arg-type]
 
 
+def approve_as_distinct(ledger: PatentLedger, product_id: UUID) -> int:
+    """Approve, recording every open near-duplicate candidate as a distinct product.
+
+    For tests whose filings resemble each other by accident (a shared test patent, one test
+    name), not for tests of screening itself.
+    """
+    decisions = {
+        str(candidate.product_id): "distinct product (test data)"
+        for candidate in ledger.screening_of(product_id).open
+    }
+    return ledger.approve_product(REVIEWER, product_id, distinct=decisions)
+
+
+@contextlib.contextmanager
+def before_screening() -> Iterator[None]:
+    """File and approve as the ledger did before near-duplicate screening (rule 0): no
+    candidates recorded, no decisions needed. For tests of logs made before screening."""
+    saved = domain.values.CURRENT_SCREENING_RULE
+    domain.values.CURRENT_SCREENING_RULE = ScreeningRule.NONE
+    try:
+        yield
+    finally:
+        domain.values.CURRENT_SCREENING_RULE = saved
+
+
 @contextlib.contextmanager
 def v1_only() -> Iterator[None]:
     """File as the ledger did before key rule v2: a filing reserves its v1 key only.
 
     For tests of what came before v2 (the migration, old logs): patches the rules in force.
+    Screening came after v2, so this is also ``before_screening``.
     """
     saved = domain.values.CURRENT_KEY_RULES
     domain.values.CURRENT_KEY_RULES = (KeyRule.V1,)
     try:
-        yield
+        with before_screening():
+            yield
     finally:
         domain.values.CURRENT_KEY_RULES = saved

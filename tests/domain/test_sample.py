@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -159,6 +160,26 @@ def check_realism(store: Store) -> None:
     )
 
 
+def check_near_duplicates(ledger: PatentLedger, store: Store) -> None:
+    """Screening's cases: another filer's model under another name, rejected as a duplicate
+    of it or pending with the candidate open; approvals recorded their decisions."""
+    by_id = {p.id: p for p in store.products}
+    rejected = [p for p in store.products if p.duplicate_of is not None]
+    pending = [
+        p
+        for p in store.products
+        if p.status is ProductStatus.PENDING_REVIEW and ledger.screening_of(p.id).open
+    ]
+    assert len(rejected) == len(pending) == 3
+    for product in [*rejected, *pending]:
+        (candidate,) = product.screening_candidates
+        original = by_id[UUID(candidate["product_id"])]
+        assert candidate["reasons"] == ["same_model"]
+        assert (original.model, original.status) == (product.model, ProductStatus.APPROVED)
+        assert (original.name, original.filer_uscc) != (product.name, product.filer_uscc)
+    assert all(p.status is ProductStatus.REJECTED for p in rejected)
+
+
 def test_sample_recounted_from_the_store_matches_the_published_table(ledger):
     summary = load_sample(ledger, 7)
     store = read_store(ledger)
@@ -170,6 +191,7 @@ def test_sample_recounted_from_the_store_matches_the_published_table(ledger):
     check_noise(store)
     check_conversions(store)
     check_realism(store)
+    check_near_duplicates(ledger, store)
 
     # Loading the same seed again adds nothing; another seed coexists and adds events.
     last = ledger.recorder.max_notification_id()

@@ -26,6 +26,7 @@ from projections.runner import ProjectionRunner, rebuild
 from projections.store import Position, ProjectionStore
 from tests.domain.factories import (
     REVIEWER,
+    approve_as_distinct,
     approved_filer,
     figures,
     file,
@@ -116,7 +117,7 @@ def test_product_row_follows_a_filing_through_review_revision_dispute_and_withdr
     assert _declaring(store, 1) == []  # the old patent's row is gone
     assert _declaring(store, 2) == [(str(product_id), code, 3)]
 
-    ledger.approve_product(REVIEWER, product_id)
+    approve_as_distinct(ledger, product_id)
     dispute_id = ledger.raise_dispute(
         REVIEWER, product_id, patent_numbers=[patent(2)], claimant="某研究所",
         description="权属存疑", dispute_id="d-1",
@@ -165,10 +166,10 @@ def test_filer_counts_move_with_each_product_status_change(ledger, store):
         return tuple(row[c] for c in counts)
 
     assert counted() == (5, 5, 0, 0, 0)
-    ledger.approve_product(REVIEWER, approved)
+    approve_as_distinct(ledger, approved)
     ledger.reject_product(REVIEWER, rejected, "不符合要求")
     ledger.withdraw_product(filer_actor(code), withdrawn, "放弃")
-    ledger.approve_product(REVIEWER, revised)
+    approve_as_distinct(ledger, revised)
     assert counted() == (5, 1, 2, 1, 1)
     _revise(ledger, code, revised)
     assert counted() == (5, 2, 1, 1, 1)
@@ -209,7 +210,7 @@ def test_region_statistics_count_approved_filers_and_approved_products_of_the_la
     p5 = file(ledger, a, a_id, model="P-5")
     p6 = file(ledger, c, c_id, model="P-6", figures=figures(7_000_000, 700_000))
     for approved in (p1, p2, p5, p6):
-        ledger.approve_product(REVIEWER, approved)
+        approve_as_distinct(ledger, approved)
     ledger.reject_product(REVIEWER, p4, "不符合要求")
     ledger.withdraw_product(REVIEWER, p5, "专利失效")
 
@@ -229,7 +230,7 @@ def test_region_statistics_count_approved_filers_and_approved_products_of_the_la
     assert [(r["products"], r["pending"], r["data_year"], r["sales_fen"]) for r in pudong] == [
         (1, 2, 2022, 3_000_000)  # under review again: its 2022 figures left with its approval
     ]
-    ledger.approve_product(REVIEWER, p1)
+    approve_as_distinct(ledger, p1)
     pudong = _region_rows(_caught_up(ledger, store), prefix=PUDONG)
     assert [(r["products"], r["pending"], r["data_year"], r["sales_fen"], r["exports_fen"])
             for r in pudong] == [(2, 1, 2023, 20_000_000, 2_000_000)]  # fmt: skip
@@ -317,7 +318,7 @@ def test_audit_trail_lists_a_products_events_in_log_order_with_actor_and_leaf_ha
     code = uscc(40)
     filer_id = approved_filer(ledger, code)
     first = file(ledger, code, filer_id)
-    ledger.approve_product(REVIEWER, first)
+    approve_as_distinct(ledger, first)
     ledger.withdraw_product(filer_actor(code), first, "换代")
     second = file(ledger, code, filer_id)  # same product again: the key moves to it
     _caught_up(ledger, store)
@@ -366,8 +367,8 @@ def test_products_page_by_id_with_filters_and_refuse_bad_parameters(ledger, stor
     a_id, b_id = approved_filer(ledger, a), approved_filer(ledger, b, region=XUHUI)
     of_a = [file(ledger, a, a_id, model=f"A-{n}") for n in range(5)]
     of_b = [file(ledger, b, b_id, model=f"B-{n}") for n in range(2)]
-    ledger.approve_product(REVIEWER, of_a[0])
-    ledger.approve_product(REVIEWER, of_b[1])
+    approve_as_distinct(ledger, of_a[0])
+    approve_as_distinct(ledger, of_b[1])
     _caught_up(ledger, store)
     every = sorted(str(p) for p in of_a + of_b)
 
@@ -413,7 +414,7 @@ def test_dispute_check_finds_shared_patents_near_duplicates_and_disputes(ledger,
     mine = file(ledger, a, a_id, model="TV-100", patents=_owned(1) + _owned(2))
     theirs = file(ledger, b, b_id, model="TV-101", patents=_owned(1))
     unrelated = file(ledger, c, c_id, model="XY-999", patents=_owned(3))
-    ledger.approve_product(REVIEWER, theirs)
+    approve_as_distinct(ledger, theirs)
     ledger.revise_product(
         filer_actor(b), theirs, data_year=2023, figures=figures(),
         patents=_owned(1), proof_digests=["b" * 64],
@@ -478,13 +479,13 @@ def _history(ledger, step: int) -> None:
     if step == 0:
         approved_filer(ledger, b, region=XUHUI)
         first = file(ledger, a, a_id, model="S-1", patents=_owned(1))
-        ledger.approve_product(REVIEWER, first)
+        approve_as_distinct(ledger, first)
         file(ledger, a, a_id, model="S-2")
         _report(ledger, UNIVERSITY, 7, "ordinary_licence", 5_000_000)
     elif step == 1:
         b_id = ledger.get_filer_by_uscc(b).id
         shared = file(ledger, b, b_id, model="S-3", patents=_owned(1))
-        ledger.approve_product(REVIEWER, shared)
+        approve_as_distinct(ledger, shared)
         _revise(ledger, b, shared, 2023)
         register(ledger, uscc(72, region=FENGXIAN), region=FENGXIAN)
         _report(ledger, UNIVERSITY, 7, "ordinary_licence", 1_000_000)

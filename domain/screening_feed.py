@@ -1,0 +1,111 @@
+"""The ledger's near-duplicate screening index, kept caught up with the event store.
+
+Why a feed: screening compares a filing with every filing before it (audit.screening), so the
+command side keeps them indexed in memory and, before each use, reads the filings and
+withdrawals recorded since it last looked (by any process: the store is the truth). Filings
+this process saves are indexed from the save itself, so reading them back costs no decoding.
+The first use reads the whole log (a few seconds for the 45,000 filings of the full sample,
+docs/benchmarks.md).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+from domain.base import event_topic
+from domain.product import Product
+from domain.values import Declaration, Reason, ScreeningIndex
+
+_PAGE = 5_000
+FILING_FRESHNESS_S = 0.5
+"""How stale the index may be when a filing is screened: the store is read at most this
+often for filings (every filing this process saves is indexed at once). Screening at filing
+is best effort anyway (a concurrent filing not yet committed cannot be seen); the approval
+reads the store every time, and judges the exact candidates."""
+PRODUCT_FILED: str = event_topic(Product, "ProductFiled")
+PRODUCT_WITHDRAWN: str = event_topic(Product, "ProductWithdrawn")
+TOPICS = (PRODUCT_FILED, PRODUCT_WITHDRAWN)
+
+
+class _Recorder(Protocol):
+    def select_notifications(
+        self,
+        start: int | None,
+        limit: int,
+        stop: int | None = ...,
+        topics: Sequence[str] = ...,
+        *,
+        inclusive_of_start: bool = ...,
+    ) -> Sequence[Any]: ...
+
+
+class _Mapper(Protocol):
+    def to_domain_event(self, stored: Any) -> Any: ...
+
+
+def declaration_of(event: Any) -> Declaration:
+    """What screening reads of a ProductFiled event (or the same fields of a new filing)."""
+    return Declaration(
+        filer_uscc=event.filer_uscc,
+        name=event.name,
+        model=event.model,
+        patents=frozenset(patent["number"] for patent in event.patents),
+    )
+
+
+class ScreeningFeed:
+    """A ``ScreeningIndex`` plus the position in the store it has read up to; thread-safe."""
+
+    def __init__(self) -> None:
+        self._index = ScreeningIndex()
+        self._next = 1
+        self._read_at = float("-inf")  # time.monotonic() of the last catch-up
+        self._lock = threading.Lock()
+
+    def _catch_up(self, recorder: _Recorder, mapper: _Mapper) -> ScreeningIndex:
+        index = self._index
+        while page := recorder.select_notifications(self._next, _PAGE, topics=TOPICS):
+            for notification in page:
+                product_id = str(UUID(str(notification.originator_id)))
+                if notification.topic == PRODUCT_FILED:
+                    if product_id not in index:
+                        event = mapper.to_domain_event(notification)
+                        index.add(product_id, notification.id, declaration_of(event))
+                else:
+                    index.withdraw(product_id, notification.id)
+            self._next = page[-1].id + 1
+        self._read_at = time.monotonic()
+        return index
+
+    def candidates_for(
+        self, recorder: _Recorder, mapper: _Mapper, declaration: Declaration
+    ) -> dict[str, tuple[Reason, ...]]:
+        """The candidates of a filing about to be saved: every filing recorded so far, as
+        read at most ``FILING_FRESHNESS_S`` ago, and every filing this process saved."""
+        with self._lock:
+            if time.monotonic() - self._read_at >= FILING_FRESHNESS_S:
+                self._catch_up(recorder, mapper)
+            return self._index.candidates(declaration)
+
+    def candidates_of(
+        self, recorder: _Recorder, mapper: _Mapper, product_id: UUID
+    ) -> dict[str, tuple[Reason, ...]] | None:
+        """C(F) of a recorded filing, exactly (``None``: the filing is not in the store)."""
+        with self._lock:
+            index = self._catch_up(recorder, mapper)
+            key = str(product_id)
+            return index.candidates_of(key) if key in index else None
+
+    @property
+    def indexed(self) -> int:
+        """How many filings the index holds (for benchmarks and status)."""
+        return len(self._index)
+
+    def saved(self, product_id: UUID, position: int, declaration: Declaration) -> None:
+        """Index a filing this process has just saved at ``position`` (its notification id)."""
+        with self._lock:
+            self._index.add(str(product_id), position, declaration)
