@@ -36,7 +36,7 @@ from api.cli_tokens import tokens_app
 from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
 from audit.bundle_export import ExportError, events_after
-from audit.duplicates import FilingFindings, FilingRef
+from audit.duplicates import FilingFindings, FilingRef, NearDuplicatePair, PairDecision
 from audit.errors import KeyConfigurationError, VerificationError
 from audit.keys import KeyManifest, rotate_signing_key
 from audit.note import NoteVerifier
@@ -455,7 +455,8 @@ def audit_duplicates(
     """Verify the bundle as `ppl audit verify` does, then judge every filing by the key rules
     in force when it was recorded (docs/never-filed-twice.md): exit 1 on a product filed
     twice or a forged stored key, 0 otherwise (same-product groups of filings made before a
-    rule are listed, not failed), else verify's exit code.
+    rule, and near-duplicate pairs with the reviewer's decision on each, are listed, not
+    failed; the count of pairs goes to stderr), else verify's exit code.
 
     Judging duplicates on a bundle that does not verify would prove nothing: a deleted filing
     hides a duplicate, a bundle re-signed with other keys can say anything.
@@ -475,6 +476,7 @@ def audit_duplicates(
         typer.echo(f"FAILED: {exc}", err=True)
         raise typer.Exit(exit_code(exc)) from None
     _print_findings(report)
+    _print_near_duplicates(report.near_duplicates)
     if report.duplicates or report.mismatched_keys:
         raise typer.Exit(1)
     typer.echo("no product was filed twice")
@@ -505,6 +507,30 @@ def _print_findings(report: FilingFindings) -> None:
         )
         for filing in group.filings:
             typer.echo(filing_line(filing))
+
+
+def _print_near_duplicates(pairs: tuple[NearDuplicatePair, ...]) -> None:
+    """Near-duplicate pairs grouped by filing, each candidate with its screening reasons and
+    the reviewer's decision; then the count per decision (stderr). Listed, never failed."""
+    filing: FilingRef | None = None
+    for pair in pairs:
+        if pair.filing != filing:
+            filing = pair.filing
+            typer.echo(
+                f"near-duplicate candidates of filing {filing.product_id} (leaf "
+                f"{filing.leaf_index}, by {filing.filer_uscc}):"
+            )
+        reasons = ", ".join(pair.reasons) or "no screening reason"
+        candidate = pair.candidate
+        typer.echo(
+            f"  leaf {candidate.leaf_index}: filing {candidate.product_id} by "
+            f"{candidate.filer_uscc} [{reasons}]: {pair.decision_text()}"
+        )
+    counts = ", ".join(
+        f"{sum(pair.decision is decision for pair in pairs)} {decision}"
+        for decision in PairDecision
+    )
+    typer.echo(f"{len(pairs)} near-duplicate pair(s): {counts}", err=True)
 
 
 @audit_app.command("evidence")

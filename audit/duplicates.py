@@ -19,25 +19,35 @@ duplicates. Keys are never taken on trust: both are re-derived from the filing's
 every stored key that differs from its re-derived key is a :class:`MismatchedKey` finding, in
 a list of its own: an auditor wants every such event of the log, not only the first.
 
-Standard library only (with audit.product_key's pinned table).
+What no key decides is listed too, never failed: every **near-duplicate pair** (a filing F
+and a candidate G of C(F), screening rule v1 of :mod:`audit.screening`, computed with the same
+``ScreeningIndex`` the ledger and the replay use) with its reasons and the reviewer's decision
+as the log records it (:class:`NearDuplicatePair`). The replay (rules S1-S4) checks that the
+decisions an approval needs are there; this list shows them to a person.
+
+Standard library only (with audit.product_key's pinned table and audit.screening).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from uuid import UUID
 
 from audit.errors import InvalidReplayError
 from audit.logged_event import LoggedEvent
 from audit.product_key import EmptyKeyPartError, KeyRule, product_key
 from audit.replay import (
+    FILING_APPROVED,
+    FILING_REJECTED,
     KEY_MIGRATED,
     KEY_REASSIGNED,
     KEY_RESERVED,
     PRODUCT_FILED,
     PRODUCT_WITHDRAWN,
 )
+from audit.screening import Declaration, ScreeningIndex, ScreeningRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +96,37 @@ class MismatchedKey:
     leaf_index: int
 
 
+class PairDecision(StrEnum):
+    """Where a near-duplicate pair stands, as the log records it."""
+
+    OPEN = "open"  # F was recorded under screening; no decision on G yet
+    DISTINCT = "distinct"  # an approval of F recorded "distinct product" from G, with a reason
+    REJECTED_AS_DUPLICATE = "rejected as duplicate"  # F was rejected with duplicate_of G
+    BEFORE_SCREENING = "before screening"  # F was recorded before screening: none was needed
+
+
+@dataclass(frozen=True, slots=True)
+class NearDuplicatePair:
+    """A filing and one near-duplicate candidate of it, and the reviewer's latest decision.
+
+    ``reasons`` are the screening reasons (audit.screening.Reason names, sorted); empty for a
+    filing rejected as a duplicate of one that is not its candidate. ``reason`` is the
+    reviewer's reason of a ``DISTINCT`` decision, else ``None``.
+    """
+
+    filing: FilingRef
+    candidate: FilingRef
+    reasons: tuple[str, ...]
+    decision: PairDecision
+    reason: str | None = None
+
+    def decision_text(self) -> str:
+        """``distinct: <reason>``, ``rejected as duplicate``, ``open`` or ``before screening``."""
+        if self.decision is PairDecision.DISTINCT:
+            return f"distinct: {self.reason}"
+        return str(self.decision)
+
+
 @dataclass(frozen=True, slots=True)
 class FilingFindings:
     """Every finding of one pass over the log."""
@@ -93,6 +134,7 @@ class FilingFindings:
     duplicates: tuple[DuplicateFiling, ...]
     mismatched_keys: tuple[MismatchedKey, ...]
     same_product_groups: tuple[SameProductGroup, ...] = ()
+    near_duplicates: tuple[NearDuplicatePair, ...] = ()
 
 
 def canonical_product_key(name: str, model: str) -> str | None:
@@ -133,31 +175,42 @@ class _Judge:
 
 
 def audit_filings(events: Iterable[LoggedEvent]) -> FilingFindings:
-    """Find duplicate filings, forged keys and same-product groups in one pass (log order).
+    """Find duplicate filings, forged keys, same-product groups and near-duplicate pairs in
+    one pass (log order).
 
-    Other topics are skipped; so is a withdrawal or key event of a filing not seen
-    (audit.replay refuses those). Duplicates come in the order their key was first filed.
+    Other topics are skipped; so is a withdrawal, decision or key event of a filing not seen
+    (audit.replay refuses those). Duplicates come in the order their key was first filed;
+    near-duplicate pairs in the order of the filing, then of the candidate.
 
     Raises:
         InvalidReplayError: a ProductFiled without a string ``name``, ``model``,
-            ``canonical_key`` or ``filer_uscc``; a key event without a string
-            ``canonical_key`` or ``product_id``.
+            ``canonical_key`` or ``filer_uscc``, or without a list of patents with numbers; a
+            key event without a string ``canonical_key`` or ``product_id``; a FilingApproved
+            whose ``distinct`` is not a list of {product_id, reason} texts; a FilingRejected
+            whose ``duplicate_of`` is neither null nor text.
     """
     v1, v2 = _Judge(), _Judge()
     filings: dict[UUID, _Filing] = {}
     withdrawn: set[UUID] = set()
     mismatched: list[MismatchedKey] = []
+    screening = _Screening()
     v2_in_force = False
     for event in events:
         if event.topic == PRODUCT_WITHDRAWN:
             withdrawn.add(event.originator_id)
+            screening.index.withdraw(str(event.originator_id), event.leaf_index)
         elif event.topic == PRODUCT_FILED:
             filing = _filed(event, v1, v2, withdrawn, mismatched)
             filings[filing.ref.product_id] = filing
             if v2_in_force:
                 _judge_v2(filing, v2, withdrawn)
+            screening.filed(event, filing)
         elif event.topic in (KEY_RESERVED, KEY_REASSIGNED, KEY_MIGRATED):
             v2_in_force |= _key_event(event, filings, v2, withdrawn, mismatched)
+        elif event.topic == FILING_APPROVED:
+            screening.approved(event)
+        elif event.topic == FILING_REJECTED:
+            screening.rejected(event)
     duplicates = [
         DuplicateFiling(key, tuple(refs), int(rule))
         for rule, judge in ((KeyRule.V1, v1), (KeyRule.V2, v2))
@@ -170,7 +223,7 @@ def audit_filings(events: Iterable[LoggedEvent]) -> FilingFindings:
         if len(refs) > 1 and key not in v2.duplicated and not _judged_all(refs, filings)
     )
     duplicates.sort(key=lambda d: d.filings[0].leaf_index)
-    return FilingFindings(tuple(duplicates), tuple(mismatched), groups)
+    return FilingFindings(tuple(duplicates), tuple(mismatched), groups, screening.pairs())
 
 
 def _filed(
@@ -231,6 +284,107 @@ def _key_event(
     if event.topic != KEY_MIGRATED:
         _judge_v2(filing, v2, withdrawn)
     return True
+
+
+@dataclass
+class _Screening:
+    """Near-duplicate screening over the log: C(F) of every filing, and the decisions."""
+
+    index: ScreeningIndex = field(default_factory=ScreeningIndex)
+    refs: dict[str, FilingRef] = field(default_factory=dict)  # by the id's canonical text
+    candidates: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
+    screened: set[str] = field(default_factory=set)  # filings recorded under a screening rule
+    # (filing, candidate) -> the latest decision on the pair and its reason
+    decisions: dict[tuple[str, str], tuple[PairDecision, str | None]] = field(default_factory=dict)
+
+    def filed(self, event: LoggedEvent, filing: _Filing) -> None:
+        """Index the filing and compute its C(F), once, against the filings before it."""
+        product_id = str(filing.ref.product_id)
+        self.refs[product_id] = filing.ref
+        declaration = Declaration(
+            filing.ref.filer_uscc, filing.name, filing.model, _patent_numbers(event)
+        )
+        self.index.add(product_id, event.leaf_index, declaration)
+        found = self.index.candidates_of(product_id)
+        if found:
+            self.candidates[product_id] = {
+                other: tuple(str(reason) for reason in reasons) for other, reasons in found.items()
+            }
+        rule = _state(event).get("screening_rule", int(ScreeningRule.NONE))
+        if isinstance(rule, int) and rule >= ScreeningRule.V1:
+            self.screened.add(product_id)
+
+    def approved(self, event: LoggedEvent) -> None:
+        """Each "distinct product" decision of the approval."""
+        decisions = _state(event).get("distinct", [])
+        if not isinstance(decisions, list):
+            raise _error(event, f"distinct is {decisions!r}: want a list")
+        for decision in decisions:
+            other = decision.get("product_id") if isinstance(decision, Mapping) else None
+            reason = decision.get("reason") if isinstance(decision, Mapping) else None
+            if not isinstance(other, str) or not isinstance(reason, str):
+                raise _error(event, f"distinct decision {decision!r}: want a product_id and reason")
+            key = (str(event.originator_id), other)
+            self.decisions[key] = (PairDecision.DISTINCT, reason)
+
+    def rejected(self, event: LoggedEvent) -> None:
+        """A rejection as a duplicate decides the pair it names."""
+        other = _state(event).get("duplicate_of")
+        if other is None:
+            return
+        if not isinstance(other, str):
+            raise _error(event, f"duplicate_of is {other!r}: want null or a filing's UUID")
+        key = (str(event.originator_id), other)
+        self.decisions[key] = (PairDecision.REJECTED_AS_DUPLICATE, None)
+
+    def pairs(self) -> tuple[NearDuplicatePair, ...]:
+        """Every candidate pair, and every pair a rejection names, in log order."""
+        keys = {(f, g) for f, found in self.candidates.items() for g in found}
+        keys.update(key for key in self.decisions if key[1] in self.refs)
+        found_pairs = []
+        for filing_id, candidate_id in keys:
+            if filing_id not in self.refs:
+                continue
+            decision, reason = self.decisions.get((filing_id, candidate_id), (None, None))
+            if decision is None:
+                screened = filing_id in self.screened
+                decision = PairDecision.OPEN if screened else PairDecision.BEFORE_SCREENING
+            found_pairs.append(
+                NearDuplicatePair(
+                    self.refs[filing_id],
+                    self.refs[candidate_id],
+                    self.candidates.get(filing_id, {}).get(candidate_id, ()),
+                    decision,
+                    reason,
+                )
+            )
+        found_pairs.sort(key=lambda p: (p.filing.leaf_index, p.candidate.leaf_index))
+        return tuple(found_pairs)
+
+
+def _state(event: LoggedEvent) -> Mapping[object, object]:
+    state: object = event.state
+    return state if isinstance(state, Mapping) else {}
+
+
+def _error(event: LoggedEvent, reason: str) -> InvalidReplayError:
+    name = event.topic.rsplit(".", 1)[-1]
+    return InvalidReplayError(
+        event.originator_id, event.version, event.leaf_index, f"{name} {reason}"
+    )
+
+
+def _patent_numbers(event: LoggedEvent) -> frozenset[str]:
+    """The numbers of the patents a ProductFiled declares (what screening compares)."""
+    records = _state(event).get("patents")
+    numbers = (
+        [record.get("number") if isinstance(record, Mapping) else None for record in records]
+        if isinstance(records, list)
+        else [None]
+    )
+    if not all(isinstance(number, str) for number in numbers):
+        raise _error(event, f"patents is {records!r}: want a list of patents with numbers")
+    return frozenset(str(number) for number in numbers)
 
 
 def _judged_all(refs: list[FilingRef], filings: Mapping[UUID, _Filing]) -> bool:

@@ -90,6 +90,27 @@ Reservation (domain.reservation)
       migration's); after it every ProductFiled needs its v2 key event (E5). The first v2
       key event of a log may follow a filing bound under v1 alone.
 
+Near-duplicate screening (audit.screening, docs/never-filed-twice.md). The replay feeds an
+``audit.screening.ScreeningIndex`` in log order, leaf indices as positions: every ProductFiled
+once its own checks pass, every ProductWithdrawn. C(F), the candidates of filing F, is computed
+once, at F (it depends only on the events before F), and kept with F. A ``screening_rule``
+is 0 or 1 (absent: 0, an event recorded before screening; so are absent ``candidates``,
+``distinct`` and ``duplicate_of``: [], [] and null).
+  S1  ProductFiled: ``screening_rule`` is 0 or 1 (another is refused); under 0 it records no
+      ``candidates``; each recorded candidate {product_id, reasons} is a filing of C(F), or
+      one that would be but was withdrawn before F (the ledger's index may not have read the
+      withdrawal yet), whose reasons (known names, sorted, each once) are exactly the ones
+      recomputed; no filing is recorded twice. The list may miss a candidate (a filing saved
+      concurrently): it is the ledger's note at filing; S2 is what a reviewer must satisfy.
+  S2  FilingApproved: ``screening_rule`` as S1. Its ``distinct`` decisions {product_id, reason}
+      are sorted by product_id, each once, each with a reason that is not blank; under 0 there
+      are none. Under 1 each names a filing of C(F), and every filing of C(F) is decided on
+      this approval or an earlier approval of the same filing (a decision stands).
+  S3  Screening is in force from the first ProductFiled or FilingApproved recorded under rule
+      1 or later; after it, a ProductFiled or FilingApproved under rule 0 is refused.
+  S4  FilingRejected: ``duplicate_of``, if not null, is the UUID of a filing (a Product) in the
+      log before the rejection, not the rejected filing itself.
+
 Conversion (domain.conversion)
   C1  ConversionRecordOpened: id uuid5(CONVERSION_NAMESPACE, uscc + U+001F + patent), by the
       institution itself, whose registration authority is 1 or 5.
@@ -160,6 +181,7 @@ from audit.product_key import (
     product_key,
     reservation_id,
 )
+from audit.screening import Declaration, Reason, ScreeningIndex, ScreeningRule
 
 # Deterministic ids of the domain (copied: the verifier must not import domain/).
 FILER_NAMESPACE: Final = UUID("0d8e3b8c-4a51-5f0e-9a43-3c1f6e2b7d90")  # domain.filer
@@ -292,6 +314,10 @@ _PATENT_TYPES: Final = frozenset(
 _INVENTION_TYPES: Final = frozenset({"invention", "pct_invention"})
 _FIGURES: Final = ("sales_fen", "exports_fen", "profit_fen", "ip_spending_fen")
 _CATEGORIES: Final = frozenset({"01", "02", "03", "04", "05", "06", "07"})
+_SCREENING_RULES: Final = tuple(int(rule) for rule in ScreeningRule)
+_REASONS: Final = frozenset(str(reason) for reason in Reason)
+_CANDIDATE_KEYS: Final = frozenset({"product_id", "reasons"})
+_DECISION_KEYS: Final = frozenset({"product_id", "reason"})
 
 # --- certification (copied from domain.benchmarks, domain.certification*: see rules B-O) ------
 _FIRST_ROUND_YEAR: Final = 2023
@@ -397,6 +423,10 @@ class _Aggregate:
     revised: bool = False
     approved_at: datetime | None = None
     history: list[_Facts] = field(default_factory=list)
+    # product, for screening: C(F), fixed at filing (None: no candidate), and the reviewers'
+    # "distinct product" decisions so far, candidate -> reason (S1, S2)
+    candidates: Mapping[str, tuple[Reason, ...]] | None = None
+    distinct: dict[str, str] | None = None
     # certification kinds: benchmarks list[_Table] (one per version), round _Round, opt-in
     # its filer_valid_patents, certification _Decision, objection its certification id
     detail: Any = None
@@ -738,6 +768,8 @@ class ReplayChecker:
         self._key_rule_in_force = int(KeyRule.V1)  # highest key rule seen in the log (K4)
         # an ObjectionUpheld awaiting its CertificationRevoked (E6), and its certification
         self._upheld: tuple[_Head, str] | None = None
+        self._screening = ScreeningIndex()  # every filing so far, for C(F) (S1)
+        self._screening_since: int | None = None  # leaf that put screening in force (S3)
         self._events = 0
 
     def apply(self, event: LoggedEvent) -> None:
@@ -892,7 +924,7 @@ class ReplayChecker:
     # --- product ----------------------------------------------------------------------------
     def _product_filed(self, head: _Head, fields: Fields) -> _Aggregate:
         (filer_uscc, filer_id, data_year, canonical_key, patents, category, figures, inventions,
-         submitted_at, name, model) = fields  # P1  # fmt: skip
+         submitted_at, name, model, screening_rule, recorded) = fields  # P1  # fmt: skip
         filer = self._find(head, filer_id, FILER, "filer_id")
         if filer.status != APPROVED:
             raise head.fail(
@@ -902,6 +934,8 @@ class ReplayChecker:
             raise head.fail(
                 f"filer_uscc {filer_uscc}: filer {filer_id} has USCC {filer.owner_uscc}"
             )
+        self._require_screening_rule(head, screening_rule)  # S3
+        candidates = self._screen(head, Declaration(filer_uscc, name, model, patents), recorded)
         self._unbound, self._unbound_rule, self._v2_may_follow = head, 0, None  # E5
         return _Aggregate(
             PRODUCT,
@@ -917,20 +951,72 @@ class ReplayChecker:
             figures=figures,
             inventions=inventions,
             submitted_at=submitted_at,
+            candidates=candidates,
         )
 
+    def _screen(
+        self,
+        head: _Head,
+        declaration: Declaration,
+        recorded: tuple[tuple[str, tuple[str, ...]], ...],
+    ) -> Mapping[str, tuple[Reason, ...]] | None:
+        """S1: index the filing, compute its C(F) once, and judge the recorded candidates
+        against it. Returns C(F) (``None`` when empty: most filings have no candidate)."""
+        screening, product_id = self._screening, head.originator_id
+        screening.add(product_id, head.leaf_index, declaration)
+        found = screening.candidates_of(product_id)
+        stale: Mapping[str, tuple[Reason, ...]] | None = None  # C(F) with withdrawn filings
+        for candidate_id, reasons in recorded:
+            want = found.get(candidate_id)
+            if want is None:  # rare: computed only then
+                if stale is None:
+                    stale = screening.candidates_of(product_id, include_withdrawn=True)
+                want = stale.get(candidate_id)
+            if want is None:
+                raise head.fail(
+                    f"candidate {candidate_id} is not a near-duplicate candidate of this filing "
+                    "under screening rule v1 (a filing recorded before it with a screening "
+                    "reason) (S1)"
+                )
+            if reasons != want:
+                raise head.fail(
+                    f"candidate {candidate_id} recorded with reasons {list(reasons)}: screening "
+                    f"rule v1 gives {[str(reason) for reason in want]} (S1)"
+                )
+        return found or None
+
+    def _require_screening_rule(self, head: _Head, rule: int) -> None:
+        """S3: screening is in force from the first event recorded under it, for good."""
+        if rule >= ScreeningRule.V1:
+            if self._screening_since is None:
+                self._screening_since = head.leaf_index
+        elif self._screening_since is not None:
+            raise head.fail(
+                f"screening_rule {rule}: screening is in force since leaf "
+                f"{self._screening_since}, want {int(ScreeningRule.V1)} (S3)"
+            )
+
     def _filing_approved(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
+        approved_at, screening_rule, decisions = fields
         head.require_status(product, PENDING_REVIEW, doing="approving")  # P2
         if product.open_disputes:
             raise head.fail(
                 f"approving a product with open ownership dispute(s) "
                 f"{', '.join(sorted(product.open_disputes))}"
             )
+        self._require_screening_rule(head, screening_rule)  # S3
+        if screening_rule >= ScreeningRule.V1:
+            _require_decisions(head, product, decisions)  # S2
         product.status = APPROVED
-        (product.approved_at,) = fields
+        product.approved_at = approved_at
 
     def _filing_rejected(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
+        (duplicate_of,) = fields
         head.require_status(product, PENDING_REVIEW, doing="rejecting")  # P2
+        if duplicate_of is not None:  # S4
+            if duplicate_of == head.originator_id:
+                raise head.fail(f"duplicate_of {duplicate_of} is the rejected filing itself (S4)")
+            self._find(head, duplicate_of, PRODUCT, "duplicate_of")
         product.status = REJECTED
         product.approved_at = None
 
@@ -950,6 +1036,7 @@ class ReplayChecker:
         head.require_acts_for(product.owner_uscc)  # P4
         head.require_status(product, PENDING_REVIEW, APPROVED, REJECTED, doing="withdrawing")
         product.status = WITHDRAWN
+        self._screening.withdraw(head.originator_id, head.leaf_index)  # no candidate from now
 
     def _dispute_raised(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
         dispute_id, numbers = fields
@@ -1308,6 +1395,35 @@ class ReplayChecker:
         self._upheld = (head, objection.detail)  # E6
 
 
+def _require_decisions(
+    head: _Head, product: _Aggregate, decisions: tuple[tuple[str, str], ...]
+) -> None:
+    """S2: an approval under screening rule v1 decides every candidate of the filing, now or
+    on an earlier approval of it, and decides nothing else; the decisions are then kept."""
+    candidates = product.candidates or {}
+    for candidate_id, _ in decisions:
+        if candidate_id not in candidates:
+            raise head.fail(
+                f"distinct decision on {candidate_id}, which is not a near-duplicate candidate "
+                f"of this filing (it has {len(candidates)}) (S2)"
+            )
+    decided = product.distinct if product.distinct is not None else {}
+    decided.update(decisions)
+    still_open = [candidate_id for candidate_id in candidates if candidate_id not in decided]
+    if still_open:
+        shown = ", ".join(
+            f"{candidate_id} ({', '.join(candidates[candidate_id])})"
+            for candidate_id in still_open[:5]
+        )
+        more = f" and {len(still_open) - 5} more" if len(still_open) > 5 else ""
+        raise head.fail(
+            f"approved with {len(still_open)} near-duplicate candidate(s) of the filing not "
+            f"decided on this or an earlier approval: {shown}{more} (S2)"
+        )
+    if decided:
+        product.distinct = decided
+
+
 def _ineligibility(facts: _Facts, round_: _Round, *, opted_in: bool) -> tuple[str, ...]:
     """domain.certification.ineligibility: the codes of every rule failed, in order."""
     found: list[str] = []
@@ -1340,6 +1456,89 @@ def _read_reason(current: _Event) -> Fields:
     return ()
 
 
+def _read_filing_approved(current: _Event) -> Fields:
+    rule = _read_screening_rule(current)  # S2
+    return current.timestamp(), rule, _read_decisions(current, rule)
+
+
+def _read_filing_rejected(current: _Event) -> Fields:
+    current.text("reason")  # P2
+    duplicate_of = current.state.get("duplicate_of")  # S4; absent: a version-1 event
+    if duplicate_of is not None and not (
+        isinstance(duplicate_of, str) and _CANONICAL_UUID.fullmatch(duplicate_of)
+    ):
+        raise current.fail(f"duplicate_of is {duplicate_of!r}: want null or a filing's UUID")
+    return (duplicate_of,)
+
+
+def _read_screening_rule(current: _Event) -> int:
+    """S1-S3: a ProductFiled's or FilingApproved's screening rule; absent: 0 (a version-1
+    event, recorded before screening)."""
+    rule = current.state.get("screening_rule", int(ScreeningRule.NONE))
+    if isinstance(rule, bool) or not isinstance(rule, int) or rule not in _SCREENING_RULES:
+        raise current.fail(f"screening_rule {rule!r}: want one of {list(_SCREENING_RULES)}")
+    return rule
+
+
+def _entries(current: _Event, name: str, keys: frozenset[str]) -> list[Mapping[Any, Any]]:
+    """A list (absent: empty, a version-1 event) of objects with exactly ``keys``."""
+    values = current.state.get(name, [])
+    if not isinstance(values, list):
+        raise current.fail(f"{name} is {values!r}: want a list of objects")
+    entries = [current.object_value(f"an entry of {name}", value) for value in values]
+    for entry in entries:
+        if set(entry) != keys:
+            raise current.fail(f"{name} entry {dict(entry)!r}: want keys {sorted(keys)}")
+        product_id = entry["product_id"]
+        if not isinstance(product_id, str) or not _CANONICAL_UUID.fullmatch(product_id):
+            raise current.fail(f"{name} entry product_id {product_id!r}: want a filing's UUID")
+    return entries
+
+
+def _read_candidates(current: _Event, rule: int) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """S1, stateless: the candidates a filing recorded, each once, with known reasons."""
+    found: dict[str, tuple[str, ...]] = {}
+    for entry in _entries(current, "candidates", _CANDIDATE_KEYS):
+        product_id, reasons = entry["product_id"], entry["reasons"]
+        if product_id in found:
+            raise current.fail(f"candidate {product_id} is recorded twice (S1)")
+        if (
+            not isinstance(reasons, list)
+            or not reasons
+            or not all(isinstance(reason, str) and reason in _REASONS for reason in reasons)
+            or reasons != sorted(set(reasons))
+        ):
+            raise current.fail(
+                f"candidate {product_id} has reasons {reasons!r}: want one or more of "
+                f"{sorted(_REASONS)}, sorted, each once (S1)"
+            )
+        found[product_id] = tuple(reasons)
+    if found and rule == ScreeningRule.NONE:
+        raise current.fail("candidates recorded under screening_rule 0: want none (S1)")
+    return tuple(found.items())
+
+
+def _read_decisions(current: _Event, rule: int) -> tuple[tuple[str, str], ...]:
+    """S2, stateless: "distinct product" decisions sorted by product_id, each once, each
+    with a reason that is not blank."""
+    decisions: list[tuple[str, str]] = []
+    for entry in _entries(current, "distinct", _DECISION_KEYS):
+        product_id, reason = entry["product_id"], entry["reason"]
+        if not isinstance(reason, str) or not reason.strip():
+            raise current.fail(
+                f"distinct decision on {product_id} has reason {reason!r}: want a reason (S2)"
+            )
+        decisions.append((product_id, reason))
+    ids = [product_id for product_id, _ in decisions]
+    if ids != sorted(set(ids)):
+        raise current.fail(
+            f"distinct decisions on {ids}: want them sorted by product_id, each once (S2)"
+        )
+    if decisions and rule == ScreeningRule.NONE:
+        raise current.fail("distinct decisions under screening_rule 0: want none (S2)")
+    return tuple(decisions)
+
+
 def _read_filer_registered(current: _Event) -> Fields:
     uscc = current.text("uscc")
     current.require_id(uuid5(FILER_NAMESPACE, uscc), f"uuid5 of USCC {uscc}")  # F1
@@ -1361,19 +1560,17 @@ def _read_product_filed(current: _Event) -> Fields:
     data_year = current.integer("data_year")
     canonical_key = current.text("canonical_key")
     patents = current.patents()
+    rule = _read_screening_rule(current)  # S1
     return (
         filer_uscc, filer_id, data_year, canonical_key, patents, current.category(),
-        current.figures(), current.inventions(), current.timestamp(), name, model,
+        current.figures(), current.inventions(), current.timestamp(), name, model, rule,
+        _read_candidates(current, rule),
     )  # fmt: skip
 
 
 def _read_product_revised(current: _Event) -> Fields:
     data_year, patents = current.integer("data_year"), current.patents()  # P3
     return data_year, patents, current.figures(), current.inventions(), current.timestamp()
-
-
-def _read_timestamp(current: _Event) -> Fields:
-    return (current.timestamp(),)
 
 
 def _read_dispute_raised(current: _Event) -> Fields:
@@ -1860,10 +2057,10 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
             FILER, _roles(_FILER_ROLE), _read_nothing, ReplayChecker._filer_resubmitted
         ),
         FILING_APPROVED: _Change(
-            PRODUCT, _roles(_REVIEWER), _read_timestamp, ReplayChecker._filing_approved
+            PRODUCT, _roles(_REVIEWER), _read_filing_approved, ReplayChecker._filing_approved
         ),
         FILING_REJECTED: _Change(
-            PRODUCT, _roles(_REVIEWER), _read_reason, ReplayChecker._filing_rejected
+            PRODUCT, _roles(_REVIEWER), _read_filing_rejected, ReplayChecker._filing_rejected
         ),
         PRODUCT_REVISED: _Change(
             PRODUCT, _roles(_FILER_ROLE), _read_product_revised, ReplayChecker._product_revised

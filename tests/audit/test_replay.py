@@ -113,6 +113,13 @@ def institution_actor(code: str) -> Actor:
     return Actor(id=f"institution-{code}", role=Role.INSTITUTION, scope=code)
 
 
+def approve_deciding(ledger: Any, product_id: UUID) -> None:
+    """Approve, recording "distinct product" for every open near-duplicate candidate (S2)."""
+    open_candidates = ledger.screening_of(product_id).open
+    distinct = {str(candidate.product_id): "型号与用途不同" for candidate in open_candidates}
+    ledger.approve_product(REVIEWER, product_id, distinct=distinct)
+
+
 def run_every_command(ledger: Any) -> None:
     """A story touching every command and every event topic of the domain."""
     code_a, code_b, code_c = uscc(101), uscc(102), uscc(103)
@@ -122,12 +129,12 @@ def run_every_command(ledger: Any) -> None:
     with v1_only():  # filed before key rule v2: a v1 reservation only
         legacy = file(ledger, code_b, filer_b, model="LG-1")
     ledger.migrate_product_keys(SYSTEM)  # ProductKeyMigrated: v2 from now on
-    ledger.approve_product(REVIEWER, legacy)
+    approve_deciding(ledger, legacy)
     ledger.reject_filer(REVIEWER, filer_c, "营业执照与单位名称不符")
     ledger.resubmit_filer(filer_actor(code_c), filer_c, [digest("new licence")], digest("pledge"))
 
     first = file(ledger, code_a, filer_a, model="TV-100")
-    ledger.approve_product(REVIEWER, first)
+    approve_deciding(ledger, first)
     ledger.revise_product(
         filer_actor(code_a),
         first,
@@ -143,7 +150,7 @@ def run_every_command(ledger: Any) -> None:
         REVIEWER, second, patent_numbers=[patent(1)], claimant="某公司", description="权属争议"
     )
     ledger.resolve_dispute(REVIEWER, second, dispute, "claim_dismissed", "驳回请求")
-    ledger.approve_product(REVIEWER, second)
+    approve_deciding(ledger, second)
     with pytest.raises(DuplicateProductError):  # refused: leaves no event
         file(ledger, code_b, filer_b, model="tv 200")
     ledger.withdraw_product(filer_actor(code_a), second, "经济数据填报有误，撤回后重新备案")
@@ -241,7 +248,7 @@ def test_the_copied_namespaces_are_the_domains():
 def test_the_replay_modules_import_only_the_standard_library_and_audit_basics():
     allowed = {
         "audit.errors", "audit.canonical", "audit.logged_event", "audit.replay",
-        "audit.product_key",
+        "audit.product_key", "audit.screening",
     }  # fmt: skip
     for module in ("logged_event.py", "replay.py", "duplicates.py"):
         tree = ast.parse((AUDIT_DIR / module).read_text(encoding="utf-8"))
