@@ -18,12 +18,26 @@ UUID type).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, JsonValue
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    JsonValue,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
+
+from domain.application import REASON_MAX_LENGTH
 
 _INT64 = 2**63
+DECISION_REASON_MAX = REASON_MAX_LENGTH
+"""The longest "distinct product" reason the domain accepts (domain.application._reason),
+stated in the schema's description; tests/api/test_screening_routes.py ties the two."""
 
 
 def _utf8(text: str) -> str:
@@ -52,6 +66,11 @@ _DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 _PATENT = "ZL202110000001.6"
 _PRODUCT_ID = "5b0c9d2e-7a43-4c1e-9a55-2d8f61f3c0a1"
 _FILER_ID = "0d7d5143-13dc-5821-84d2-47a238e679f7"  # filer_id_for(the example USCC)
+_CANDIDATE_ID = "3e9a7c21-8b4d-4f6a-a2c5-9d1e0b7f4a36"
+_DECISION: dict[str, JsonValue] = {
+    "product_id": _CANDIDATE_ID,
+    "reason": "另一型号 (电机功率与壳体不同, 见两份规格书)",
+}
 _FIGURES: dict[str, JsonValue] = {
     "sales_fen": 1_000_000_000,
     "exports_fen": 100_000_000,
@@ -222,6 +241,75 @@ class ReviseProduct(BaseModel):
     figures: FiguresBody
     patents: list[PatentBody]
     proof_digests: list[Text]
+
+
+class DistinctDecision(BaseModel):
+    """A reviewer's "distinct product" decision on one near-duplicate candidate of a filing."""
+
+    model_config = _examples(_DECISION)
+
+    product_id: JsonUuid = Field(
+        description="A candidate listed by GET /v1/products/{product_id}/screening; any other "
+        "filing is 422 not_a_candidate."
+    )
+    reason: Text = Field(
+        description="Why it is another product; signed into the approval. Not blank (422 "
+        f"reason_required), at most {DECISION_REASON_MAX} characters, no control characters "
+        "(422 text_invalid)."
+    )
+
+
+class ApproveProduct(BaseModel):
+    """An approval's "distinct product" decisions; a filing without candidates needs none.
+
+    The body is optional: no body, ``{}`` and ``{"distinct": []}`` are one request (also for
+    ``Idempotency-Key``). Each open candidate needs a decision (409 candidates_open lists
+    them); a candidate decided on an earlier approval of the filing stays decided.
+    """
+
+    model_config = _examples({"distinct": [_DECISION]}, {})
+
+    distinct: list[DistinctDecision] = Field(
+        default_factory=list,
+        description="One decision per candidate, each candidate at most once.",
+    )
+
+    @field_validator("distinct")
+    @classmethod
+    def _one_decision_per_candidate(
+        cls, decisions: list[DistinctDecision]
+    ) -> list[DistinctDecision]:
+        seen: set[UUID] = set()
+        for decision in decisions:
+            if decision.product_id in seen:
+                raise ValueError(f"product_id {decision.product_id} is decided twice")
+            seen.add(decision.product_id)
+        return decisions
+
+
+class RejectProduct(BaseModel):
+    """Why a filing is rejected and, if it is a near-duplicate, which filing it duplicates."""
+
+    model_config = _examples(
+        {"reason": "proof of sales does not cover the data year"},
+        {"reason": "与已备案产品为同一产品, 仅颜色不同", "duplicate_of": _CANDIDATE_ID},
+    )
+
+    reason: Text
+    duplicate_of: JsonUuid | None = Field(
+        default=None,
+        description="The filing this one duplicates: another filing of the ledger (422 "
+        "duplicate_of_invalid for the filing itself or an unknown id).",
+    )
+
+    @model_serializer(mode="wrap")
+    def _absent_when_none(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        """Leave out a ``duplicate_of`` that is not given: a plain rejection hashes (for
+        Idempotency-Key) as it did before the field existed, and as ``null`` does."""
+        dumped: dict[str, Any] = handler(self)
+        if self.duplicate_of is None:
+            dumped.pop("duplicate_of", None)
+        return dumped
 
 
 class RaiseDispute(BaseModel):

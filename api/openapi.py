@@ -61,8 +61,17 @@ def complete(schema: dict[str, Any]) -> None:
             if method in ("post", "put", "patch"):
                 shared.update(_WITH_BODY)
             for status, description in shared.items():
-                entry = responses.setdefault(status, {"description": description})
-                entry["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+                responses.setdefault(status, {"description": description})
             for status, entry in responses.items():
                 if status.startswith(("4", "5")):
-                    entry["content"] = {PROBLEM_JSON: {"schema": _PROBLEM_REF}}
+                    entry["content"] = _problem_content(entry)
+
+
+def _problem_content(response: dict[str, Any]) -> dict[str, Any]:
+    """Only problem+json (FastAPI adds application/json for a model), with the examples an
+    operation shows (api.problems.problem_responses)."""
+    shown = response.get("content", {}).get(PROBLEM_JSON, {}).get("examples")
+    problem: dict[str, Any] = {"schema": _PROBLEM_REF}
+    if shown:
+        problem["examples"] = shown
+    return {PROBLEM_JSON: problem}

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -65,6 +66,7 @@ _STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.RevisionNotAllowedError: 409,
     errors.DisputeAlreadyOpenError: 409,
     errors.DisputeOpenError: 409,
+    errors.CandidatesOpenError: 409,
     errors.CertificationRoundExistsError: 409,
     errors.CertificationRoundStateError: 409,
     errors.EvaluationTooEarlyError: 409,
@@ -141,8 +143,22 @@ class Problem(BaseModel):
     code: str
 
 
-def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses=`` entries for these error statuses (problem+json bodies)."""
+def problem_responses(
+    *statuses: int, examples: Sequence[dict[str, Any]] = ()
+) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses=`` entries for these error statuses (problem+json bodies).
+
+    ``examples``: problem documents (``problem_document``) an operation gives, shown under
+    their status and named by their code, so a client sees the ``details`` of each.
+    """
+    shown: dict[int, dict[str, Any]] = {}
+    for example in examples:
+        if example["status"] not in statuses:
+            raise ValueError(f"example {example['code']}: status {example['status']} not listed")
+        shown.setdefault(example["status"], {})[example["code"]] = {
+            "summary": example["code"],
+            "value": example,
+        }
     described = {
         400: "Body is not JSON", 401: "No valid bearer token", 403: "Role or scope forbids it",
         404: "Not found (or not visible to this caller)", 409: "Conflicts with current state",
@@ -154,7 +170,12 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         status: {
             "model": Problem,
             "description": described.get(status, HTTPStatus(status).phrase),
-            "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+            "content": {
+                PROBLEM_JSON: {
+                    "schema": {"$ref": "#/components/schemas/Problem"},
+                    **({"examples": shown[status]} if status in shown else {}),
+                }
+            },
         }
         for status in statuses
     }

@@ -13,12 +13,13 @@ key at all, not a null.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from domain.filer import FilerStatus
 from domain.product import ProductStatus
+from domain.values import Reason as ScreeningReason
 from projections.queries import ConversionGrouping, Level
 
 _PATENT_EXAMPLE = {
@@ -425,3 +426,57 @@ class KeyGroupReport(BaseModel):
 
     key_rule: int
     groups: list[KeyGroup]
+
+
+class ScreeningCandidateView(BaseModel):
+    """One near-duplicate candidate of a filing: why, and the reviewer's decision on it."""
+
+    product_id: str = Field(description="An earlier filing (GET /v1/products/{product_id})")
+    reasons: list[ScreeningReason] = Field(
+        description="Why it is a candidate (docs/never-filed-twice.md, screening rule v1)"
+    )
+    decision: Literal["distinct", "open"] = Field(
+        description="distinct: a reviewer recorded it as another product; open: no decision yet"
+    )
+    reason: str | None = Field(description="The reviewer's reason for distinct; null while open")
+
+
+class ScreeningReport(BaseModel):
+    """What a reviewer must decide before approving a filing (audit.screening)."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "product_id": "7d1e0f3b-2a4c-4e6d-9f0a-1b2c3d4e5f60",
+                    "screening_rule": 1,
+                    "candidates": [
+                        {
+                            "product_id": "5b0c9d2e-1f3a-4c5d-8e9f-0a1b2c3d4e5f",
+                            "reasons": ["same_model"],
+                            "decision": "distinct",
+                            "reason": "另一型号 (电机功率与壳体不同, 见两份规格书)",
+                        },
+                        {
+                            "product_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
+                            "reasons": ["shared_patent", "variant_words"],
+                            "decision": "open",
+                            "reason": None,
+                        },
+                    ],
+                    "duplicate_of": None,
+                    "open": 1,
+                }
+            ]
+        }
+    )
+
+    product_id: str
+    screening_rule: int = Field(
+        description="The screening rule in force: approval is judged by it (1 = rule v1)"
+    )
+    candidates: list[ScreeningCandidateView] = Field(description="In product id order")
+    duplicate_of: str | None = Field(
+        description="The filing a rejection named this one a duplicate of; else null"
+    )
+    open: int = Field(description="Candidates without a decision: approval needs 0")

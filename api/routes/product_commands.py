@@ -5,18 +5,23 @@ As in api.routes.filer_commands, each route says who may call it and which one c
 role: a filer acting on another filer's filing is 403 ``product_not_owned`` and nothing is
 stored. Declarations (patents, figures) are parsed inside the command, so a refused value is a
 recorded refusal like any other: the retry under the same key gets the same problem back.
+
+Review includes near-duplicate screening (audit.screening): ``GET .../screening`` shows a
+reviewer what an approval must decide, and is read from the ledger (not a read model) so that
+it answers exactly what the approval will be judged against.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Body, Path, Request
 
 from api.access import sees_product
 from api.command_bodies import (
+    ApproveProduct,
     DisputeRaised,
     FiguresBody,
     FileProduct,
@@ -24,11 +29,13 @@ from api.command_bodies import (
     ProductWritten,
     RaiseDispute,
     Reason,
+    RejectProduct,
     ResolveDispute,
     ReviseProduct,
 )
-from api.deps import FilerOnly, FilerOrReviewer, Reviewer
-from api.problems import problem_responses
+from api.deps import FilerOnly, FilerOrReviewer, Platform, Reviewer
+from api.problems import ApiProblemError, problem_document, problem_responses
+from api.read_bodies import ScreeningReport
 from api.responses import OrjsonResponse
 from api.tokens import Principal
 from api.writes import FIRST_VERSION, OnRecord, Outcome, etag, execute, expected_version
@@ -42,7 +49,30 @@ router = APIRouter(prefix="/v1/products", tags=["products"])
 DisputeId = Annotated[str, Path(description="The id returned when the dispute was raised.")]
 
 _WITH_BODY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
-_WITHOUT_BODY = (401, 403, 404, 409, 412, 422, 503)
+
+# The screening problems as a client receives them (OpenAPI examples).
+_EXAMPLE_ID = "7d1e0f3b-2a4c-4e6d-9f0a-1b2c3d4e5f60"
+_CANDIDATE = "5b0c9d2e-1f3a-4c5d-8e9f-0a1b2c3d4e5f"
+_SCREENING_PROBLEMS = (
+    problem_document(
+        409, "candidates_open", "Conflict",
+        f"product {_EXAMPLE_ID} has 1 near-duplicate candidate(s) with no decision: record "
+        "each as a distinct product with a reason, or reject the filing as a duplicate",
+        f"/v1/products/{_EXAMPLE_ID}/approval",
+        details={"candidates": [{"product_id": _CANDIDATE, "reasons": ["same_model"]}]},
+    ),
+    problem_document(
+        422, "not_a_candidate", "Unprocessable Content",
+        f"product {_EXAMPLE_ID[:-1]}1 is not a near-duplicate candidate of {_EXAMPLE_ID}",
+        f"/v1/products/{_EXAMPLE_ID}/approval",
+        details={"product_id": f"{_EXAMPLE_ID[:-1]}1", "candidates": [_CANDIDATE]},
+    ),
+)  # fmt: skip
+_DUPLICATE_OF_INVALID = problem_document(
+    422, "duplicate_of_invalid", "Unprocessable Content",
+    f"duplicate_of {_EXAMPLE_ID}: want another filing of the ledger",
+    f"/v1/products/{_EXAMPLE_ID}/rejection", details={"duplicate_of": _EXAMPLE_ID},
+)  # fmt: skip
 
 
 def _version(request: Request, product_id: UUID) -> int:
@@ -150,17 +180,37 @@ def file_product(body: FileProduct, request: Request, principal: FilerOnly) -> O
     status_code=200,
     response_model=ProductWritten,
     summary="Approve a filing",
-    responses=problem_responses(*_WITHOUT_BODY),
+    responses=problem_responses(*_WITH_BODY, examples=_SCREENING_PROBLEMS),
 )
-def approve_product(product_id: UUID, request: Request, principal: Reviewer) -> OrjsonResponse:
-    """Approve a filing pending review (备案成功); refused while an ownership dispute is open."""
+def approve_product(
+    product_id: UUID,
+    request: Request,
+    principal: Reviewer,
+    body: Annotated[
+        ApproveProduct | None, Body(examples=ApproveProduct.model_json_schema()["examples"])
+    ] = None,
+) -> OrjsonResponse:
+    """Approve a filing pending review (备案成功); refused while an ownership dispute is open.
+
+    Each near-duplicate candidate of the filing (``GET /v1/products/{product_id}/screening``)
+    needs a "distinct product" decision with a reason, in ``distinct`` or on an earlier
+    approval of the filing: else 409 ``candidates_open``, whose ``details.candidates`` lists
+    the open ones with their reasons. A decision on a filing that is no candidate is 422
+    ``not_a_candidate``; an empty or overlong reason 422 ``text_invalid``. A filing without
+    candidates needs no body.
+    """
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
+    decisions = {} if body is None else {str(d.product_id): d.reason for d in body.distinct}
 
     def command() -> int:
-        return ledger.approve_product(principal.actor(), product_id, expected_version=version)
+        return ledger.approve_product(
+            principal.actor(), product_id, distinct=decisions, expected_version=version
+        )
 
-    return execute(request, principal, None, _on_product(request, product_id, command))
+    # No decisions is one request however it is sent (no body, {}, an empty list): one hash.
+    hashed = body if decisions else None
+    return execute(request, principal, hashed, _on_product(request, product_id, command))
 
 
 @router.post(
@@ -168,21 +218,66 @@ def approve_product(product_id: UUID, request: Request, principal: Reviewer) -> 
     status_code=200,
     response_model=ProductWritten,
     summary="Reject a filing",
-    responses=problem_responses(*_WITH_BODY),
+    responses=problem_responses(*_WITH_BODY, examples=[_DUPLICATE_OF_INVALID]),
 )
 def reject_product(
-    product_id: UUID, body: Reason, request: Request, principal: Reviewer
+    product_id: UUID, body: RejectProduct, request: Request, principal: Reviewer
 ) -> OrjsonResponse:
-    """Reject a filing pending review, with the reason the filer will see."""
+    """Reject a filing pending review, with the reason the filer will see.
+
+    ``duplicate_of`` records that the filing duplicates another one (typically a candidate
+    of its screening); naming the filing itself or no filing of the ledger is 422
+    ``duplicate_of_invalid``.
+    """
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:
         return ledger.reject_product(
-            principal.actor(), product_id, body.reason, expected_version=version
+            principal.actor(),
+            product_id,
+            body.reason,
+            duplicate_of=body.duplicate_of,
+            expected_version=version,
         )
 
     return execute(request, principal, body, _on_product(request, product_id, command))
+
+
+@router.get(
+    "/{product_id}/screening",
+    response_model=ScreeningReport,
+    summary="Near-duplicate screening of a filing",
+    responses=problem_responses(401, 403, 404, 422, 503),
+)
+def product_screening(product_id: UUID, request: Request, principal: Platform) -> dict[str, Any]:
+    """The filing's near-duplicate candidates under the screening rule in force, each with its
+    reasons and the decision recorded on it, and the filing a rejection named it a duplicate
+    of. For the platform roles, as ``GET /v1/review/key-groups``: 401 anonymous, 403 others.
+
+    Read from the ledger itself, not a read model: it is exactly what an approval sent now is
+    judged against (``open`` = 0 is the condition).
+    """
+    ledger: PatentLedger = request.app.state.ledger
+    try:
+        screening = ledger.screening_of(product_id)
+    except ProductNotFoundError:
+        raise ApiProblemError("not_found", f"no product {product_id} in the ledger") from None
+    return {
+        "product_id": str(screening.product_id),
+        "screening_rule": int(screening.screening_rule),
+        "candidates": [
+            {
+                "product_id": str(candidate.product_id),
+                "reasons": list(candidate.reasons),
+                "decision": "open" if candidate.distinct_reason is None else "distinct",
+                "reason": candidate.distinct_reason,
+            }
+            for candidate in screening.candidates
+        ],
+        "duplicate_of": None if screening.duplicate_of is None else str(screening.duplicate_of),
+        "open": len(screening.open),
+    }
 
 
 @router.post(

@@ -284,12 +284,27 @@ def product_trail(
     """Every event of the filing in log order: type, actor, time, its leaf hash, its own
     fields, and its leaf index in the Merkle log (null until sequenced) — prove any of them
     with ``GET /v1/log/inclusion``. Needs what the figures need: the filer, a platform role,
-    or the region's admin."""
+    or the region's admin. Other filings named by screening (``candidates``, ``distinct``,
+    ``duplicate_of``) are listed only where the caller may see them, as in the dispute
+    check: a filer learns nothing of another filer's filing in review."""
     _confidential_product(principal, store, product_id)
-    return {
-        "product_id": str(product_id),
-        "events": queries.audit_trail_of(store, product_id, leaves),
-    }
+    events = queries.audit_trail_of(store, product_id, leaves)
+    if principal.role not in PLATFORM:
+        sees = _other_products(principal, store)
+        for event in events:
+            event["details"] = _screening_seen(event["details"], sees)
+    return {"product_id": str(product_id), "events": events}
+
+
+def _screening_seen(details: dict[str, Any], sees: Callable[[str], bool]) -> dict[str, Any]:
+    """An event's details with the other filings the caller may not see left out."""
+    shown = dict(details)
+    for field in ("candidates", "distinct"):
+        if isinstance(shown.get(field), list):
+            shown[field] = [entry for entry in shown[field] if sees(entry["product_id"])]
+    if isinstance(shown.get("duplicate_of"), str) and not sees(shown["duplicate_of"]):
+        shown["duplicate_of"] = None
+    return shown
 
 
 @router.get(

@@ -17,7 +17,14 @@ from api.cli import app
 from domain.actor import Actor, Role
 from domain.declarations import PatentDeclaration
 from projections.catalog import NAMES
-from tests.domain.factories import REVIEWER, approved_filer, file, patent, uscc
+from tests.domain.factories import (
+    REVIEWER,
+    approve_as_distinct,
+    approved_filer,
+    file,
+    patent,
+    uscc,
+)
 
 runner = CliRunner()
 DIGEST_LINE = re.compile(r"(?P<name>[a-z_]+) (?P<digest>[0-9a-f]{64})")
@@ -91,7 +98,7 @@ def test_digest_is_one_line_per_projection_and_the_same_after_a_rebuild(ledger, 
     }  # fmt: skip
 
     _ok("log", "sequence")  # a checkpoint of 15 events
-    ledger.approve_product(REVIEWER, filed.pending)  # 16
+    approve_as_distinct(ledger, filed.pending)  # 16 (the shared patent: a candidate)
     rebuilt = _ok("projections", "rebuild").splitlines()
     assert rebuilt[:-1] == [f"{name}: generation 2" for name in NAMES]
     assert re.fullmatch(
@@ -119,7 +126,7 @@ def test_unknown_projection_names_exit_2(filed):
 
 def test_status_counts_how_far_each_projection_is_behind(ledger, filed):
     _ok("registry", "products")
-    ledger.approve_product(REVIEWER, filed.pending)
+    approve_as_distinct(ledger, filed.pending)
     status = json.loads(_ok("projections", "status"))
     assert {doc["behind"] for doc in status.values()} == {1}
     assert {doc["notification_id"] for doc in status.values()} == {15}

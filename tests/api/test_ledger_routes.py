@@ -27,8 +27,9 @@ from audit.rfc6962 import verify_consistency, verify_inclusion
 from audit.tlog_proof import verify_event_evidence
 from audit.verifier import verify_bundle
 from domain.actor import Actor, Role
+from domain.declarations import PatentDeclaration
 from domain.values import product_key_id
-from tests.domain.factories import REVIEWER, approved_filer, file, patent, uscc
+from tests.domain.factories import REVIEWER, approved_filer, file, own_patent, patent, uscc
 
 PROBLEM = "application/problem+json"
 FILER_A = uscc(1)  # region 310115 (Shanghai Pudong)
@@ -94,7 +95,10 @@ def _fill(api) -> Ledger:
     product_a = file(ledger, FILER_A, filer_a, model="TV-100")  # 4-6 (filing, v1 and v2 keys)
     ledger.approve_product(REVIEWER, product_a)  # 7
     filer_b = approved_filer(ledger, FILER_B, region="440305")  # 8-10
-    product_b = file(ledger, FILER_B, filer_b, model="TV-200")  # 11-13
+    product_b = file(
+        ledger, FILER_B, filer_b, model="TV-200",
+        patents=[PatentDeclaration.parse(own_patent(filer_b), "owner")],
+    )  # fmt: skip  # 11-13; a patent of B's own: A's filing is no near-duplicate candidate
     conversion = ledger.report_conversion(
         Actor(id="tto", role=Role.INSTITUTION, scope=UNIVERSITY),
         institution_uscc=UNIVERSITY, patent_number=patent(7), category="assigned",

@@ -44,3 +44,23 @@ def test_every_operation_has_a_summary_a_description_and_examples():
                     if not documented and not _has_example(content.get("schema", {}), components):
                         missing.append(f"{where}: {status} {media} example")
     assert not missing, "\n".join(missing)
+
+
+def test_the_screening_operations_show_their_bodies_and_problems():
+    paths = _document()["paths"]
+    approval = paths["/v1/products/{product_id}/approval"]["post"]
+    assert approval["requestBody"].get("required") is not True  # a filing without candidates
+    shown = {
+        (status, code)
+        for path, method in (("/v1/products/{product_id}/approval", "post"),
+                             ("/v1/products/{product_id}/rejection", "post"))
+        for status, response in paths[path][method]["responses"].items()
+        for code in response.get("content", {}).get("application/problem+json", {}).get(
+            "examples", {}
+        )
+    }  # fmt: skip
+    assert shown == {
+        ("409", "candidates_open"), ("422", "not_a_candidate"), ("422", "duplicate_of_invalid"),
+    }  # fmt: skip
+    screening = paths["/v1/products/{product_id}/screening"]["get"]
+    assert {"200", "401", "403", "404"} <= screening["responses"].keys()

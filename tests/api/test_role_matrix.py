@@ -183,6 +183,9 @@ READS: tuple[Row, ...] = (
      (401, 403, 403, 403, 403, 403, 200)),
     ("key groups for reviewers", "GET", lambda w: "/v1/review/key-groups", None,
      (401, 403, 403, 200, 200, 403, 200)),
+    ("screening of own pending filing, for reviewers", "GET",
+     lambda w: f"/v1/products/{w.a_pending}/screening", None,
+     (401, 403, 403, 200, 200, 403, 200)),  # as key groups: review-only, even to its filer
     ("benchmark table", "GET", lambda w: "/v1/certification/benchmarks", None, ALL_200),
     ("certification rounds", "GET", lambda w: "/v1/certification/rounds", None, ALL_200),
     ("a certification round", "GET", lambda w: "/v1/certification/rounds/2023", None, ALL_200),
