@@ -73,6 +73,25 @@ def fresh_sqlite_url(directory: Path, name: str) -> str:
     return f"sqlite:///{directory.resolve() / f'{name}.sqlite3'}"
 
 
+@contextmanager
+def store_makers(work_dir: Path) -> Iterator[dict[str, Callable[[str], str]]]:
+    """Backend name -> a maker of fresh store URLs (by store name): SQLite files in
+    ``work_dir``, and PostgreSQL schemas in a database of the run when PostgreSQL answers
+    (else one printed line says why it is left out). The database is dropped on exit."""
+    stores: dict[str, Callable[[str], str]] = {
+        "sqlite": lambda name: fresh_sqlite_url(work_dir, name)
+    }
+    admin = postgres_admin_dsn()
+    reason = postgres_unreachable_reason(admin)
+    if reason is not None:
+        print(f"postgres: not reachable at {admin} ({reason}); skipping it")
+        yield stores
+        return
+    with postgres_database(admin) as database:
+        stores["postgres"] = lambda name: fresh_postgres_schema(database, f"bench_{name}")
+        yield stores
+
+
 def settings_for(data_dir: Path, database_url: str) -> Settings:
     """Settings of a development ledger whose keys live in ``data_dir``."""
     data_dir.mkdir(parents=True, exist_ok=True)

@@ -21,7 +21,6 @@ migration (several minutes: it loads the sample first). PostgreSQL as in bench/a
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
 import tempfile
 import time
@@ -30,15 +29,12 @@ from pathlib import Path
 
 from api.bootstrap import SignedPatentLedger, load_keyring, open_ledger
 from bench.common import (
-    fresh_postgres_schema,
     fresh_sqlite_url,
     interleaved_rates,
     machine_info,
     median,
-    postgres_admin_dsn,
-    postgres_database,
-    postgres_unreachable_reason,
     settings_for,
+    store_makers,
 )
 from domain.actor import SYSTEM
 from domain.sample import load_sample
@@ -118,19 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ppl-bench-") as temporary:
         work_dir = Path(temporary)
         load_keyring(settings_for(work_dir / "data", fresh_sqlite_url(work_dir, "keys")))
-        stores: dict[str, Callable[[str], str]] = {
-            "sqlite": lambda name: fresh_sqlite_url(work_dir, name)
-        }
-        admin = postgres_admin_dsn()
-        reason = postgres_unreachable_reason(admin)
-        database_context = (
-            postgres_database(admin) if reason is None else contextlib.nullcontext(None)
-        )
-        with database_context as database:
-            if database is not None:
-                stores["postgres"] = lambda name: fresh_postgres_schema(database, f"bench_{name}")
-            else:
-                print(f"postgres: not reachable at {admin} ({reason}); skipping it")
+        with store_makers(work_dir) as stores:
             for backend, make_url in stores.items():
                 ledger = open_ledger(settings_for(work_dir / "data", make_url("filings")))
                 try:
