@@ -38,6 +38,7 @@ from api.settings import get_settings
 from audit.errors import VerificationError
 from audit.transparency_log import TransparencyLog
 from audit.verifier import exit_code
+from domain.values import YEAR_MAX, YEAR_MIN
 from projections import queries
 from projections.as_of import AsOf, AsOfError, replay_as_of
 from projections.catalog import UnknownProjectionError, models
@@ -221,7 +222,7 @@ def projections_follow(
 # --- ppl stats -----------------------------------------------------------------------------------
 REGION_COLUMNS = (
     "region_code", "name", "filers", "products", "pending", "rejected", "withdrawn",
-    "data_year", "sales_fen", "exports_fen",
+    "data_years", "figures_products", "sales_fen", "exports_fen",
 )  # fmt: skip
 
 
@@ -260,11 +261,25 @@ def stats_regions(
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
     as_of: AsOfOption = None,
     tree_size: TreeSizeOption = None,
+    data_year: Annotated[
+        int | None,
+        typer.Option(
+            min=YEAR_MIN,
+            max=YEAR_MAX,
+            help="Figures of this data year (default: each filing's latest approved figures, "
+            "with the data years they come from)",
+        ),
+    ] = None,
 ) -> None:
-    """备案单位 (approved filers) and 备案产品 (approved, not withdrawn) per region."""
+    """备案单位 (approved filers) and 备案产品 (approved, not withdrawn) per region, and their
+    sales and exports: of one data year, or each filing's latest approved figures."""
     with _opened() as context:
         store = _as_of_store(context, as_of, tree_size)
-        rows = [r.as_row() for r in queries.region_statistics(store, prefix=prefix, level=level)]
+        found = queries.region_statistics(store, prefix=prefix, level=level, data_year=data_year)
+        rows = [r.as_row() for r in found]
+    if output is not OutputFormat.JSON:  # one cell: "2022" or "2022,2023"
+        for row in rows:
+            row["data_years"] = ",".join(str(year) for year in row["data_years"])
     typer.echo(_render(rows, REGION_COLUMNS, output))
 
 

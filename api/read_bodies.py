@@ -91,7 +91,18 @@ class ProductView(BaseModel):
     filed_at: str
     updated_at: str
     version: int = Field(description="Aggregate version; the ETag, and what If-Match names")
+    update_under_review: bool = Field(
+        default=False,
+        description="Approved before, and its annual update is under review. The public then "
+        "sees the version last approved (status approved, its data year and patents); callers "
+        "who see the figures see the update, and the approved version in `approved_version`",
+    )
     # Confidential: present only for callers who see them.
+    approved_version: dict[str, Any] | None = Field(
+        default=None,
+        description="The filing as last approved: data_year, figures (fen), patents, the "
+        "approval's version and time (null until approved)",
+    )
     sales_fen: int | None = None
     exports_fen: int | None = None
     profit_fen: int | None = None
@@ -304,6 +315,7 @@ class RegionRow(BaseModel):
                 {
                     "region_code": "310115", "name": "浦东新区", "filers": 12, "products": 30,
                     "pending": 4, "rejected": 1, "withdrawn": 0, "data_year": 2022,
+                    "data_years": [2022], "figures_products": 31,
                     "sales_fen": 1_234_500_000, "exports_fen": 120_000_000,
                 }
             ]
@@ -317,9 +329,18 @@ class RegionRow(BaseModel):
     pending: int
     rejected: int
     withdrawn: int
-    data_year: int | None = Field(description="Latest data year of the region's filed products")
-    sales_fen: int = Field(description="Sales of that year, in fen")
-    exports_fen: int
+    data_year: int | None = Field(
+        description="The data year of the figures: the one asked for, or the only year of "
+        "the filings' latest approved figures; null when they come from several years"
+    )
+    data_years: list[int] = Field(description="The data years the figures come from")
+    figures_products: int = Field(
+        description="Filings whose figures are summed: approved for that data year (or, by "
+        "default, with approved figures), not withdrawn; a filing whose update is under "
+        "review counts with its last approved figures"
+    )
+    sales_fen: int = Field(description="Sales summed over those filings, in fen")
+    exports_fen: int = Field(description="Exports summed over those filings, in fen")
 
 
 class RegionStatisticsBody(BaseModel):
@@ -329,6 +350,7 @@ class RegionStatisticsBody(BaseModel):
                 {
                     "prefix": "3101",
                     "level": "district",
+                    "data_year": None,
                     "as_of": None,
                     "regions": [_example(RegionRow)],
                 }
@@ -338,6 +360,7 @@ class RegionStatisticsBody(BaseModel):
 
     prefix: str = Field(description="Region code prefix answered ('' = everywhere)")
     level: Level
+    data_year: int | None = Field(description="The data year asked for; null: latest figures")
     as_of: AsOfAnswer | None = Field(description="Null: the read models now")
     regions: list[RegionRow]
 

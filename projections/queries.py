@@ -104,10 +104,13 @@ def products(
     region: str | None = None,
     category: str | None = None,
     data_year: int | None = None,
+    listed_status: str | None = None,
     after: str | None = None,
     limit: int = 50,
 ) -> Page:
-    """Filings in product id order, filtered; ``region`` is a code prefix."""
+    """Filings in product id order, filtered; ``region`` is a code prefix; ``listed_status``
+    (``approved``) the filings the public registry lists (approved, or approved before and
+    updated under review)."""
     return _filtered_page(
         store,
         product_registry.ProductRegistry.name,
@@ -115,6 +118,7 @@ def products(
         "product_id",
         [
             ("status = ?", status),
+            ("listed_status = ?", listed_status),
             ("filer_uscc = ?", filer_uscc),
             ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
             ("category = ?", category),
@@ -229,16 +233,20 @@ class RegionStatistics:
     pending: int = 0
     rejected: int = 0
     withdrawn: int = 0
-    data_year: int | None = None  # latest data year of the region's filed products
-    sales_fen: int = 0  # of that year
+    # the figures: of one data year when one was asked for, else each filing's latest
+    # approved figures, with the data years they come from (never a mix shown as one year)
+    data_year: int | None = None  # the year asked for, or the only year of the figures
+    data_years: list[int] = field(default_factory=list)
+    figures_products: int = 0  # filings whose figures are summed
+    sales_fen: int = 0
     exports_fen: int = 0
-    _years: dict[int, list[int]] = field(default_factory=dict, repr=False)
 
     def as_row(self) -> dict[str, Any]:
         return {
             "region_code": self.region_code, "name": self.name, "filers": self.filers,
             "products": self.products, "pending": self.pending, "rejected": self.rejected,
             "withdrawn": self.withdrawn, "data_year": self.data_year,
+            "data_years": list(self.data_years), "figures_products": self.figures_products,
             "sales_fen": self.sales_fen, "exports_fen": self.exports_fen,
         }  # fmt: skip
 
@@ -259,13 +267,27 @@ def _region_name(code: str) -> str | None:
 
 
 def region_statistics(
-    store: ProjectionStore, *, prefix: str = "", level: Level = Level.DISTRICT
+    store: ProjectionStore,
+    *,
+    prefix: str = "",
+    level: Level = Level.DISTRICT,
+    data_year: int | None = None,
 ) -> list[RegionStatistics]:
-    """Counts and latest-year figures per region under ``prefix``, rolled up to ``level``."""
+    """Counts and figures per region under ``prefix``, rolled up to ``level``.
+
+    Figures: with ``data_year``, the figures approved for that year (a filing revised to a
+    newer year keeps its figures of this one); without, each filing's latest approved figures,
+    with ``data_years`` saying which years they are (``data_year`` only when there is one).
+    """
     like = (region_prefix(prefix) if prefix else "") + "%"
     name = regional.RegionalStatistics.name
     counts = store.select(name, regional.REGIONS, "region_code LIKE ?", (like,))
-    figures = store.select(name, regional.FIGURES, "region_code LIKE ?", (like,))
+    if data_year is None:
+        figures = store.select(name, regional.LATEST_FIGURES, "region_code LIKE ?", (like,))
+    else:
+        figures = store.select(
+            name, regional.FIGURES, "region_code LIKE ? AND data_year = ?", (like, data_year)
+        )
     regions: dict[str, RegionStatistics] = {}
     for row in counts:
         code = _rolled_up(row["region_code"], level)
@@ -275,13 +297,16 @@ def region_statistics(
     for row in figures:
         code = _rolled_up(row["region_code"], level)
         region = regions.setdefault(code, RegionStatistics(code, _region_name(code)))
-        year = region._years.setdefault(row["data_year"], [0, 0])
-        year[0] += row["sales_fen"]
-        year[1] += row["exports_fen"]
+        region.figures_products += row["products"]
+        region.sales_fen += row["sales_fen"]
+        region.exports_fen += row["exports_fen"]
+        if row["data_year"] not in region.data_years:
+            region.data_years = sorted([*region.data_years, row["data_year"]])
     for region in regions.values():
-        if region._years:
-            region.data_year = max(region._years)
-            region.sales_fen, region.exports_fen = region._years[region.data_year]
+        if data_year is not None:
+            region.data_year, region.data_years = data_year, [data_year]
+        elif len(region.data_years) == 1:
+            region.data_year = region.data_years[0]
     return [regions[code] for code in sorted(regions)]
 
 

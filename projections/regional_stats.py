@@ -5,13 +5,17 @@ code mapping done at registration):
 * ``filers``   — filers whose registration is approved (备案单位);
 * ``products`` — filings that are approved and not withdrawn (备案产品, successfully filed);
 * ``pending`` / ``rejected`` — filings now pending review / rejected;
-* sales and exports — summed over the region's successfully filed products, per data year;
-  reports show the latest data year (``figures`` keeps every year, so a region whose products
-  moved to a newer year shows that year).
+* figures (sales, exports) — per data year, over the filings with **approved figures for that
+  year** and not withdrawn: a filing approved for 2022 keeps its 2022 figures in the 2022
+  statistics when it is revised to 2023, whether the update is under review, approved or
+  rejected (``figures``); and, for the default view, each such filing counted once, with its
+  **latest approved** figures, under that figures' data year (``latest_figures``), so a report
+  says which data year(s) its figures come from and never presents a mix as one year.
 
-Tables: ``regions`` (the counts), ``figures`` (region, data year → products, sales, exports in
-fen), and two private ones that remember each filer's and product's region and status so
-every change moves exactly the counts it must.
+Tables: ``regions`` (the counts), ``figures`` and ``latest_figures`` (region, data year →
+filings, sales, exports in fen), and private ones that remember each filer's region and status
+and each filing's region, status, current figures and approved figures per year, so every
+change moves exactly the counts it must.
 """
 
 from __future__ import annotations
@@ -24,7 +28,7 @@ from projections import events
 from projections.feed import FeedEvent
 from projections.model import Handler, ReadModel
 from projections.rows import Rows
-from projections.schema import Row, Table, integer, text
+from projections.schema import Row, Table, integer, json_column, text
 
 REGIONS = Table(
     "regions",
@@ -38,13 +42,19 @@ FIGURES = Table(
      integer("exports_fen")),
     key=("region_code", "data_year"),
 )  # fmt: skip
+LATEST_FIGURES = Table(
+    "latest_figures",
+    (text("region_code"), integer("data_year"), integer("products"), integer("sales_fen"),
+     integer("exports_fen")),
+    key=("region_code", "data_year"),
+)  # fmt: skip
 FILER_REGIONS = Table(
     "filer_regions", (text("filer_id"), text("region_code"), text("status")), key=("filer_id",)
 )
 PRODUCT_STATES = Table(
     "product_states",
     (text("product_id"), text("region_code"), text("status"), integer("data_year"),
-     integer("sales_fen"), integer("exports_fen")),
+     integer("sales_fen"), integer("exports_fen"), json_column("approved")),
     key=("product_id",),
 )  # fmt: skip
 
@@ -58,7 +68,7 @@ _REGION_COUNT = {
 
 class RegionalStatistics(ReadModel):
     name = "regional_stats"
-    tables = (REGIONS, FIGURES, FILER_REGIONS, PRODUCT_STATES)
+    tables = (REGIONS, FIGURES, LATEST_FIGURES, FILER_REGIONS, PRODUCT_STATES)
 
     def handlers(self) -> Mapping[type, Handler]:
         return {
@@ -120,6 +130,7 @@ def _product_filed(e: FeedEvent, rows: Rows) -> None:
         "data_year": event.data_year,
         "sales_fen": event.figures["sales_fen"],
         "exports_fen": event.figures["exports_fen"],
+        "approved": {},  # data year (text) -> [sales_fen, exports_fen] approved for it
     }
     region = _region(rows, product["region_code"])
     region["pending"] += 1
@@ -135,33 +146,66 @@ def _product(e: FeedEvent, rows: Rows) -> Row:
 
 
 def _move(rows: Rows, product: Row, status: str) -> None:
-    """Move a product's counts (and its figures, if it enters or leaves approval)."""
+    """Move a product's counts; an approval records its figures for their data year, a
+    withdrawal takes every year's figures of the filing out."""
     region = _region(rows, product["region_code"])
     region[_REGION_COUNT[product["status"]]] -= 1
     region[_REGION_COUNT[status]] += 1
     rows.put("regions", region)
-    approved = ProductStatus.APPROVED.value
-    if product["status"] == approved and status != approved:
-        _add_figures(rows, product, -1)
-    elif status == approved and product["status"] != approved:
-        _add_figures(rows, product, +1)
+    if status == ProductStatus.APPROVED.value:
+        _approve_figures(rows, product)
+    elif status == ProductStatus.WITHDRAWN.value:
+        _withdraw_figures(rows, product)
     product["status"] = status
     rows.put("product_states", product)
 
 
-def _add_figures(rows: Rows, product: Row, sign: int) -> None:
-    key = (product["region_code"], product["data_year"])
-    figures = rows.get("figures", *key) or {
-        "region_code": key[0], "data_year": key[1], "products": 0, "sales_fen": 0,
+def _approve_figures(rows: Rows, product: Row) -> None:
+    """The filing's figures of its data year are approved: count them for that year, and as
+    its latest approved figures (in place of those of an older year)."""
+    region_code, approved = product["region_code"], product["approved"]
+    year = product["data_year"]
+    figures = (product["sales_fen"], product["exports_fen"])
+    _set_latest(rows, region_code, approved, -1)
+    previous = approved.get(str(year))
+    if previous is not None:  # approved again for the same year: replace, never add twice
+        _add(rows, "figures", region_code, year, tuple(previous), -1)
+    approved[str(year)] = list(figures)
+    _add(rows, "figures", region_code, year, figures, +1)
+    _set_latest(rows, region_code, approved, +1)
+
+
+def _withdraw_figures(rows: Rows, product: Row) -> None:
+    """A withdrawn filing is no filed product: none of its years' figures count any more."""
+    region_code, approved = product["region_code"], product["approved"]
+    _set_latest(rows, region_code, approved, -1)
+    for year, figures in approved.items():
+        _add(rows, "figures", region_code, int(year), tuple(figures), -1)
+    product["approved"] = {}
+
+
+def _set_latest(rows: Rows, region_code: str, approved: Row, sign: int) -> None:
+    """Count (``+1``) or uncount (``-1``) the filing once in ``latest_figures``, under its
+    latest approved year (nothing when it has none)."""
+    if approved:
+        year = max(approved, key=int)
+        _add(rows, "latest_figures", region_code, int(year), tuple(approved[year]), sign)
+
+
+def _add(
+    rows: Rows, table: str, region_code: str, year: int, figures: tuple[int, ...], sign: int
+) -> None:
+    found = rows.get(table, region_code, year) or {
+        "region_code": region_code, "data_year": year, "products": 0, "sales_fen": 0,
         "exports_fen": 0,
     }  # fmt: skip
-    figures["products"] += sign
-    figures["sales_fen"] += sign * product["sales_fen"]
-    figures["exports_fen"] += sign * product["exports_fen"]
-    if figures["products"] == 0:
-        rows.delete("figures", *key)
+    found["products"] += sign
+    found["sales_fen"] += sign * figures[0]
+    found["exports_fen"] += sign * figures[1]
+    if found["products"] == 0:
+        rows.delete(table, region_code, year)
     else:
-        rows.put("figures", figures)
+        rows.put(table, found)
 
 
 def _product_status(status: ProductStatus) -> Handler:

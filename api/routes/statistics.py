@@ -27,7 +27,7 @@ from api.read_bodies import ConversionStatisticsBody, RegionStatisticsBody
 from api.routes.registry import REGION_PREFIX_PATTERN, USCC_PATTERN
 from domain.actor import Role
 from domain.errors import InvalidValueError
-from domain.values import Uscc
+from domain.values import YEAR_MAX, YEAR_MIN, Uscc
 from projections import queries
 from projections.as_of import AsOf, AsOfError, replay_as_of
 from projections.conversion_stats import ConversionStatistics
@@ -48,6 +48,13 @@ def _spelled_as_iso(value: object) -> object:
     """Refuse what pydantic would otherwise read as a Unix time ("1700000000")."""
     if isinstance(value, str) and "-" not in value:
         raise ValueError("want an ISO-8601 date (2023-06-30) or time with a zone")
+    return value
+
+
+def _spelled_as_digits(value: object) -> object:
+    """Refuse what pydantic would otherwise read as an integer ("2022.0", " 2022")."""
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError("want a year in digits, e.g. 2022")
     return value
 
 
@@ -141,15 +148,30 @@ def region_statistics(
     answer: RegionsAnswering,
     prefix: RegionPrefix = None,
     level: Annotated[Level, Query(description="Roll regions up to this level")] = Level.DISTRICT,
+    data_year: Annotated[
+        Annotated[int, BeforeValidator(_spelled_as_digits)] | None,
+        Query(
+            ge=YEAR_MIN,
+            le=YEAR_MAX,
+            description="Figures of this data year: the figures approved for it, also of filings "
+            "revised to a newer year since. Default: each filing's latest approved figures, "
+            "with `data_years` saying which years they are",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """备案单位 (approved filers) and 备案产品 (approved, not withdrawn filings), pending,
-    rejected and withdrawn filings, and the latest data year's sales and exports, per region
-    under ``prefix``, rolled up to ``level``. A regional admin's default prefix is its region."""
+    rejected and withdrawn filings, and sales and exports per region under ``prefix``, rolled
+    up to ``level``: of ``data_year``, or each filing's latest approved figures with the data
+    years they come from (never a mix shown as one year). A regional admin's default prefix is
+    its region."""
     wanted = region_scope(principal, prefix)
-    rows = queries.region_statistics(answer.store, prefix=wanted or "", level=level)
+    rows = queries.region_statistics(
+        answer.store, prefix=wanted or "", level=level, data_year=data_year
+    )
     return {
         "prefix": wanted or "",
         "level": level,
+        "data_year": data_year,
         "as_of": answer.as_of,
         "regions": [row.as_row() for row in rows],
     }

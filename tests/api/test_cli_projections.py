@@ -141,15 +141,20 @@ def test_region_statistics_as_csv_json_and_table(filed):
         ("310104", "徐汇区", "1", "0", "1"),
         ("310115", "浦东新区", "1", "1", "0"),
     ]
-    assert rows[0]["data_year"] == ""  # no approved product: no figures
-    assert (rows[1]["data_year"], rows[1]["sales_fen"]) == ("2022", "10000000")
+    assert rows[0]["data_years"] == ""  # no approved product: no figures
+    assert (rows[1]["data_years"], rows[1]["sales_fen"]) == ("2022", "10000000")
 
     document = json.loads(_ok("stats", "regions", "--format", "json", "--level", "city"))
     assert document == [
         {"region_code": "310100", "name": "上海市", "filers": 2, "products": 1, "pending": 1,
-         "rejected": 0, "withdrawn": 0, "data_year": 2022, "sales_fen": 10_000_000,
-         "exports_fen": 1_000_000},
+         "rejected": 0, "withdrawn": 0, "data_year": 2022, "data_years": [2022],
+         "figures_products": 1, "sales_fen": 10_000_000, "exports_fen": 1_000_000},
     ]  # fmt: skip
+    of_2023 = json.loads(_ok("stats", "regions", "--format", "json", "--data-year", "2023"))
+    assert [(r["data_year"], r["figures_products"], r["sales_fen"]) for r in of_2023] == [
+        (2023, 0, 0),
+        (2023, 0, 0),
+    ]
     one = json.loads(_ok("stats", "regions", "--format", "json", "--prefix", "310115"))
     assert [r["region_code"] for r in one] == ["310115"]
     assert json.loads(_ok("stats", "regions", "--format", "json", "--prefix", "32")) == []
@@ -157,9 +162,9 @@ def test_region_statistics_as_csv_json_and_table(filed):
     table = _ok("stats", "regions").splitlines()
     assert table[0].split() == [
         "region_code", "name", "filers", "products", "pending", "rejected", "withdrawn",
-        "data_year", "sales_fen", "exports_fen",
+        "data_years", "figures_products", "sales_fen", "exports_fen",
     ]  # fmt: skip
-    assert table[2].split() == ["310115", "浦东新区", "1", "1", "0", "0", "0", "2022",
+    assert table[2].split() == ["310115", "浦东新区", "1", "1", "0", "0", "0", "2022", "1",
                                 "10000000", "1000000"]  # fmt: skip
     assert len(table) == 3
 

@@ -87,13 +87,15 @@ def _regions(api, prefix: str = "", level: Level = Level.DISTRICT) -> list[dict[
 # --- regions --------------------------------------------------------------------------------
 def test_region_statistics_are_public_and_equal_the_queries(api, history):
     body = _ok(api.client.get("/v1/statistics/regions"))
-    assert (body["prefix"], body["level"], body["as_of"]) == ("", "district", None)
+    assert (body["prefix"], body["level"], body["data_year"], body["as_of"]) == (
+        "", "district", None, None,
+    )  # fmt: skip
     assert body["regions"] == _regions(api)
     by_code = {row["region_code"]: row for row in body["regions"]}
     assert by_code["310115"] == {
         "region_code": "310115", "name": "浦东新区", "filers": 1, "products": 1, "pending": 1,
-        "rejected": 0, "withdrawn": 0, "data_year": 2022, "sales_fen": 10_000_000,
-        "exports_fen": 1_000_000,
+        "rejected": 0, "withdrawn": 0, "data_year": 2022, "data_years": [2022],
+        "figures_products": 1, "sales_fen": 10_000_000, "exports_fen": 1_000_000,
     }  # fmt: skip
     assert (by_code["310104"]["rejected"], by_code["310104"]["data_year"]) == (1, 2023)
     assert by_code["310104"]["sales_fen"] == 30_000_000
@@ -107,6 +109,23 @@ def test_region_statistics_are_public_and_equal_the_queries(api, history):
         ("310000", 2, 2),
         ("320000", 1, 1),
     ]
+
+
+def test_region_statistics_of_one_data_year_and_refused_years(api, history):
+    for year in (2022, 2023):
+        body = _ok(api.client.get("/v1/statistics/regions", params={"data_year": year}))
+        assert body["data_year"] == year
+        want = queries.region_statistics(api.state.projections, data_year=year)
+        assert body["regions"] == [row.as_row() for row in want]
+        assert {row["data_year"] for row in body["regions"]} == {year}
+    before = _ok(api.client.get("/v1/statistics/regions"))
+    for bad in ("1984", "10000", "2022.0", "latest", ""):
+        _problem(
+            api.client.get("/v1/statistics/regions", params={"data_year": bad}),
+            422,
+            "request_invalid",
+        )
+    assert _ok(api.client.get("/v1/statistics/regions")) == before
 
 
 def test_a_regional_admin_reads_the_statistics_of_its_region_only(api, history):

@@ -195,7 +195,7 @@ def _region_rows(store: ProjectionStore, **arguments: object) -> list[dict[str, 
     return [r.as_row() for r in queries.region_statistics(store, **arguments)]  # type: ignore[arg-type]
 
 
-def test_region_statistics_count_approved_filers_and_approved_products_of_the_latest_year(
+def test_region_statistics_count_approved_filers_and_products_and_figures_per_data_year(
     ledger, store
 ):
     a, c = uscc(30), uscc(32, region=XUHUI)
@@ -216,28 +216,44 @@ def test_region_statistics_count_approved_filers_and_approved_products_of_the_la
 
     assert _region_rows(_caught_up(ledger, store)) == [
         {"region_code": XUHUI, "name": "徐汇区", "filers": 1, "products": 1, "pending": 0,
-         "rejected": 0, "withdrawn": 0, "data_year": 2022, "sales_fen": 7_000_000,
-         "exports_fen": 700_000},
+         "rejected": 0, "withdrawn": 0, "data_year": 2022, "data_years": [2022],
+         "figures_products": 1, "sales_fen": 7_000_000, "exports_fen": 700_000},
         {"region_code": PUDONG, "name": "浦东新区", "filers": 1, "products": 2, "pending": 1,
-         "rejected": 1, "withdrawn": 1, "data_year": 2022, "sales_fen": 13_000_000,
-         "exports_fen": 1_300_000},
+         "rejected": 1, "withdrawn": 1, "data_year": 2022, "data_years": [2022],
+         "figures_products": 2, "sales_fen": 13_000_000, "exports_fen": 1_300_000},
         {"region_code": FENGXIAN, "name": "奉贤区", "filers": 0, "products": 0, "pending": 0,
-         "rejected": 0, "withdrawn": 0, "data_year": None, "sales_fen": 0, "exports_fen": 0},
+         "rejected": 0, "withdrawn": 0, "data_year": None, "data_years": [],
+         "figures_products": 0, "sales_fen": 0, "exports_fen": 0},
     ]  # fmt: skip
 
+    def pudong(**arguments: object) -> list[tuple[object, ...]]:
+        rows = _region_rows(_caught_up(ledger, store), prefix=PUDONG, **arguments)
+        return [
+            (r["products"], r["pending"], r["data_year"], r["data_years"],
+             r["figures_products"], r["sales_fen"], r["exports_fen"])
+            for r in rows
+        ]  # fmt: skip
+
+    # The annual update of one filing, under review: its approved 2022 figures still count.
     _revise(ledger, a, p1, 2023, sales=20_000_000, exports=2_000_000)
-    pudong = _region_rows(_caught_up(ledger, store), prefix=PUDONG)
-    assert [(r["products"], r["pending"], r["data_year"], r["sales_fen"]) for r in pudong] == [
-        (1, 2, 2022, 3_000_000)  # under review again: its 2022 figures left with its approval
-    ]
+    before_update = [(1, 2, 2022, [2022], 2, 13_000_000, 1_300_000)]
+    assert pudong() == pudong(data_year=2022) == before_update
+    assert pudong(data_year=2023) == [(1, 2, 2023, [2023], 0, 0, 0)]
+    # Approved: the default view takes each filing's latest approved figures and says they
+    # come from two data years (no year of its own); 2022 is unchanged by the update.
     approve_as_distinct(ledger, p1)
-    pudong = _region_rows(_caught_up(ledger, store), prefix=PUDONG)
-    assert [(r["products"], r["pending"], r["data_year"], r["sales_fen"], r["exports_fen"])
-            for r in pudong] == [(2, 1, 2023, 20_000_000, 2_000_000)]  # fmt: skip
+    assert pudong() == [(2, 1, None, [2022, 2023], 2, 23_000_000, 2_300_000)]
+    assert pudong(data_year=2022) == [(2, 1, 2022, [2022], 2, 13_000_000, 1_300_000)]
+    assert pudong(data_year=2023) == [(2, 1, 2023, [2023], 1, 20_000_000, 2_000_000)]
+    # A withdrawn filing's figures leave every year.
+    ledger.withdraw_product(filer_actor(a), p1, "停产")
+    assert pudong() == [(1, 1, 2022, [2022], 1, 3_000_000, 300_000)]
+    assert pudong(data_year=2023) == [(1, 1, 2023, [2023], 0, 0, 0)]
 
     expected_city = {
-        "filers": 2, "products": 3, "pending": 1, "rejected": 1, "withdrawn": 1,
-        "data_year": 2023, "sales_fen": 20_000_000, "exports_fen": 2_000_000,
+        "filers": 2, "products": 2, "pending": 1, "rejected": 1, "withdrawn": 2,
+        "data_year": 2022, "data_years": [2022], "figures_products": 2,
+        "sales_fen": 10_000_000, "exports_fen": 1_000_000,
     }  # fmt: skip
     city = _region_rows(store, level=queries.Level.CITY)
     assert city == [{"region_code": "310100", "name": "上海市", **expected_city}]
