@@ -44,12 +44,12 @@ PUBLIC_STATUSES = frozenset({"approved"})
 PUBLIC_PRODUCT_FIELDS = (
     "product_id", "filer_uscc", "filer_name", "region_code", "name", "model", "variants",
     "category", "finer_code", "status", "data_year", "patents", "certifications",
-    "filed_at", "updated_at", "version",
+    "filed_at", "updated_at", "version", "update_under_review",
 )  # fmt: skip
 CONFIDENTIAL_PRODUCT_FIELDS = (
     "sales_fen", "exports_fen", "profit_fen", "ip_spending_fen", "open_disputes",
     "resolved_disputes", "rejection_reason", "withdrawal_reason", "filer_id", "canonical_key",
-    "patents_version",
+    "patents_version", "approved_version",
 )  # fmt: skip
 
 CHALLENGE = {"WWW-Authenticate": 'Bearer realm="ppl"'}  # on every 401
@@ -131,10 +131,16 @@ def sees_product(principal: Principal, row: Mapping[str, Any]) -> bool:
     if principal.role in PLATFORM:
         return True
     if principal.role is Role.FILER:
-        return row.get("filer_uscc") == principal.scope or row.get("status") in PUBLIC_STATUSES
+        return row.get("filer_uscc") == principal.scope or _listed(row)
     if principal.role is Role.REGIONAL_ADMIN:
         return in_region(principal, row.get("region_code"))
-    return row.get("status") in PUBLIC_STATUSES
+    return _listed(row)
+
+
+def _listed(row: Mapping[str, Any]) -> bool:
+    """Listed in the public registry: approved, or approved before and its annual update
+    under review (projections.product_registry ``listed_status``)."""
+    return row.get("status") in PUBLIC_STATUSES or row.get("listed_status") in PUBLIC_STATUSES
 
 
 def sees_confidential(principal: Principal, row: Mapping[str, Any]) -> bool:
@@ -151,10 +157,18 @@ def sees_confidential(principal: Principal, row: Mapping[str, Any]) -> bool:
 def product_view(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]:
     """The fields of a filing this caller may see (call only if ``sees_product``)."""
     fields: tuple[str, ...] = PUBLIC_PRODUCT_FIELDS
-    if sees_confidential(principal, row):
+    confidential = sees_confidential(principal, row)
+    if confidential:
         fields += CONFIDENTIAL_PRODUCT_FIELDS
     view = {name: row.get(name) for name in fields}
     view["certifications"] = product_certifications(principal, row)
+    approved = row.get("approved_version")
+    under_review = row.get("status") == "pending_review" and approved is not None
+    view["update_under_review"] = under_review
+    if under_review and not confidential and approved is not None:
+        # the public sees the version last approved, not the update it has not approved
+        view.update(status="approved", data_year=approved["data_year"])
+        view["patents"] = approved["patents"]
     return view
 
 

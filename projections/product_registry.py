@@ -6,6 +6,10 @@ Tables:
   certification history, canonical key, reasons, when filed and last changed, the aggregate's
   version, and the version of the event that declared the current patents (so the dispute
   check can cite it with an inclusion proof).
+  ``approved_version`` is the filing as last approved (data year, figures, patents, the
+  approval's version and time; null until approved), and ``listed_status`` is ``approved``
+  while the public registry lists the filing: approved, or approved before and its annual
+  update under review (the public then sees the approved version, flagged); else null.
 * ``patents`` — (patent number, product) for the patents each filing currently declares.
 * ``filers`` — filer id → USCC, name and region, to denormalize onto products.
 * ``certification_links`` — the id of a round, a decision (``ProductCertification``) or an
@@ -57,9 +61,11 @@ PRODUCTS = Table(
         json_column("resolved_disputes"), json_column("certifications"), text("canonical_key"),
         text("rejection_reason"), text("withdrawal_reason"), text("filed_at"),
         text("updated_at"), integer("version"), integer("patents_version"),
+        json_column("approved_version"), text("listed_status"),
     ),
     key=("product_id",),
-    indexes=(("filer_uscc",), ("status",), ("region_code",), ("canonical_key",)),
+    indexes=(("filer_uscc",), ("status",), ("listed_status",), ("region_code",),
+             ("canonical_key",)),
 )  # fmt: skip
 PATENTS = Table(
     "patents",
@@ -136,6 +142,8 @@ def _filed(e: FeedEvent, rows: Rows) -> None:
         "rejection_reason": None,
         "withdrawal_reason": None,
         "filed_at": e.stamped,
+        "approved_version": None,
+        "listed_status": None,
     }
     _declare(e, rows, product, event.data_year, event.figures, event.patents)
     _touch(e, rows, product)
@@ -182,29 +190,53 @@ def _product(e: FeedEvent, rows: Rows) -> Row:
     return product
 
 
+_APPROVED_FIELDS = (
+    "data_year", "sales_fen", "exports_fen", "profit_fen", "ip_spending_fen", "patents",
+)  # fmt: skip
+
+
 def _approved(e: FeedEvent, rows: Rows) -> None:
     product = _product(e, rows)
-    product.update(status=ProductStatus.APPROVED.value, rejection_reason=None)
+    product.update(
+        status=ProductStatus.APPROVED.value,
+        rejection_reason=None,
+        approved_version={
+            **{name: product[name] for name in _APPROVED_FIELDS},
+            "version": e.version,
+            "approved_at": e.stamped,
+        },
+        listed_status=ProductStatus.APPROVED.value,
+    )
     _touch(e, rows, product)
 
 
 def _rejected(e: FeedEvent, rows: Rows) -> None:
     product = _product(e, rows)
-    product.update(status=ProductStatus.REJECTED.value, rejection_reason=e.event.reason)
+    product.update(
+        status=ProductStatus.REJECTED.value, rejection_reason=e.event.reason, listed_status=None
+    )
     _touch(e, rows, product)
 
 
 def _revised(e: FeedEvent, rows: Rows) -> None:
+    """An annual update: back to review; an approved version stays listed, flagged."""
     event = e.event
     product = _product(e, rows)
     _declare(e, rows, product, event.data_year, event.figures, event.patents)
-    product.update(status=ProductStatus.PENDING_REVIEW.value, rejection_reason=None)
+    listed = ProductStatus.APPROVED.value if product["approved_version"] else None
+    product.update(
+        status=ProductStatus.PENDING_REVIEW.value, rejection_reason=None, listed_status=listed
+    )
     _touch(e, rows, product)
 
 
 def _withdrawn(e: FeedEvent, rows: Rows) -> None:
     product = _product(e, rows)
-    product.update(status=ProductStatus.WITHDRAWN.value, withdrawal_reason=e.event.reason)
+    product.update(
+        status=ProductStatus.WITHDRAWN.value,
+        withdrawal_reason=e.event.reason,
+        listed_status=None,
+    )
     _touch(e, rows, product)
 
 

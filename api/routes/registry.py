@@ -177,7 +177,9 @@ def _visible_products(
         return queries.products(store, **confined, after=after, limit=limit)
     slices = []
     if filters["status"] in (None, ProductStatus.APPROVED.value):
-        slices.append({**filters, "status": ProductStatus.APPROVED.value})
+        # the listed filings: approved, or approved before with an update under review
+        listed = {**filters, "status": None, "listed_status": ProductStatus.APPROVED.value}
+        slices.append(listed)
     if principal.role is Role.FILER and filters["filer_uscc"] in (None, principal.scope):
         slices.append({**filters, "filer_uscc": principal.scope})
     merged: dict[str, Row] = {}

@@ -445,3 +445,56 @@ def test_the_read_routes_are_documented_in_openapi(api):
         assert "422" in operation["responses"], path
         assert "200" in operation["responses"], path
     assert "ETag" in paths["/v1/products/{product_id}"]["get"]["responses"]["200"]["headers"]
+
+
+def test_an_approved_filing_stays_listed_while_its_update_is_under_review(api, world):
+    """The public sees the version last approved, flagged; the filer sees its update and the
+    approved version; once the update is approved the public sees it; withdrawn, nobody
+    outside sees it."""
+    ledger, product_id = api.state.ledger, world.a_approved
+    ledger.revise_product(
+        filer_actor(A), product_id, data_year=2023, figures=figures(20_000_000, 2_000_000),
+        patents=_patents(1, 9), proof_digests=["a" * 64],
+    )  # fmt: skip
+    api.settle()
+
+    def read(role: Role | None, scope: str | None = None) -> dict[str, Any]:
+        response = api.client.get(f"/v1/products/{product_id}", headers=api.headers(role, scope))
+        assert response.status_code == 200, response.text
+        body: dict[str, Any] = response.json()
+        return body
+
+    public = read(None)
+    assert (public["status"], public["data_year"], public["update_under_review"]) == (
+        "approved", 2022, True,
+    )  # fmt: skip
+    assert [p["number"] for p in public["patents"]] == [_number(1)]
+    assert not {"sales_fen", "approved_version"} & set(public)
+    listed = api.client.get("/v1/products", headers=api.headers(None)).json()["items"]
+    assert str(product_id) in [item["product_id"] for item in listed]
+    assert next(i for i in listed if i["product_id"] == str(product_id)) == public
+    other_filer = read(Role.FILER, B)
+    assert other_filer == public
+
+    own = read(Role.FILER, A)
+    assert (own["status"], own["data_year"], own["update_under_review"]) == (
+        "pending_review", 2023, True,
+    )  # fmt: skip
+    assert own["sales_fen"] == 20_000_000
+    approved = own["approved_version"]
+    assert (approved["data_year"], approved["sales_fen"], approved["version"]) == (
+        2022, 10_000_000, 2,
+    )  # fmt: skip
+
+    ledger.approve_product(REVIEWER, product_id)
+    api.settle()
+    public = read(None)
+    assert (public["status"], public["data_year"], public["update_under_review"]) == (
+        "approved", 2023, False,
+    )  # fmt: skip
+    assert [p["number"] for p in public["patents"]] == [_number(1), _number(9)]
+
+    ledger.withdraw_product(filer_actor(A), product_id, "停产")
+    api.settle()
+    gone = api.client.get(f"/v1/products/{product_id}", headers=api.headers(None))
+    assert gone.status_code == 404
