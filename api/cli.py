@@ -92,19 +92,25 @@ def sample(
 @app.command()
 def status() -> None:
     """Show the store, how many events it holds, the signing key and the log's state (with how
-    many stored events it has not integrated yet)."""
+    many stored events it has not integrated yet).
+
+    ``events`` counts the stored events: the log's leaves plus the events not integrated yet.
+    ``max_notification_id`` is the highest notification id, which is more on PostgreSQL: a
+    transaction that aborts there still spends the ids it drew."""
     settings = get_settings()
     with _ledger_and_log(settings) as (ledger, log):
         latest = log.store.latest_checkpoint()
+        integrated, unlogged = log.size(), unlogged_event_count(ledger, log.store)
         document = {
             "store": "postgresql" if settings.is_postgres else "sqlite",
-            "events": ledger.recorder.max_notification_id() or 0,
+            "events": integrated + unlogged,
+            "max_notification_id": ledger.recorder.max_notification_id() or 0,
             "signing_key_id": ledger.keyring.signer.key_id if ledger.keyring else None,
             "log": {
                 "origin": log.origin,
-                "integrated": log.size(),
+                "integrated": integrated,
                 "latest_checkpoint": latest.tree_size if latest is not None else None,
-                "unlogged": unlogged_event_count(ledger, log.store),
+                "unlogged": unlogged,
             },
         }
     typer.echo(json.dumps(document, indent=2))

@@ -163,6 +163,27 @@ def test_status_reports_store_events_and_log(ledger, cli_env):
     assert json.loads(_run("status").stdout)["log"]["unlogged"] == 3
 
 
+def test_status_counts_stored_events_apart_from_the_highest_notification_id(
+    ledger, cli_env, backend
+):
+    """On PostgreSQL an aborted insert spends notification ids: ``events`` still counts the
+    events stored, and ``max_notification_id`` says what the highest id is."""
+    approved_filer(ledger, uscc(375))
+    if backend == "postgres":  # spend two ids, as two aborted transactions would
+        recorder = ledger.recorder
+        table = f"{recorder.datastore.schema}.{recorder.events_table_name}"
+        with recorder.datastore.transaction(commit=True) as cursor:
+            for _ in range(2):
+                cursor.execute(  # table: from the recorder, not from input
+                    f"SELECT nextval(pg_get_serial_sequence('{table}', 'notification_id'))"
+                )
+        approved_filer(ledger, uscc(376))
+    stored = len(ledger.recorder.select_notifications(start=1, limit=1_000))
+    shown = json.loads(_run("status").stdout)
+    assert shown["events"] == stored == (3 if backend == "sqlite" else 6)
+    assert shown["max_notification_id"] == (3 if backend == "sqlite" else 8)
+
+
 # --- every stored event accounted for: the events after the latest checkpoint -------------------
 
 
