@@ -3,6 +3,11 @@
 Reading commands first catch the read models up with the ledger (exactly once, so it is safe
 beside a running service), then answer from them; ``--as-of`` / ``--tree-size`` answer instead
 from a replay of the log's prefix (projections.as_of).
+
+A read model marked failed (projections.failures) still answers, as of the event before the
+one it could not apply: reading commands say so on stderr, ``ppl projections status`` shows it
+(exit 3), and ``ppl projections rebuild NAME`` recovers it — or, with the fault still there,
+names the event and exits 3 (docs/projections.md, "Failure isolation and recovery").
 """
 
 from __future__ import annotations
@@ -43,6 +48,7 @@ from projections import queries
 from projections.as_of import AsOf, AsOfError, replay_as_of
 from projections.catalog import UnknownProjectionError, models
 from projections.dispute_check import ProductNotInRegistryError, dispute_check
+from projections.failures import ProjectionFailure, RebuildFailedError
 from projections.runner import rebuild
 from projections.store import ProjectionNotBuiltError, ProjectionStore
 
@@ -55,6 +61,9 @@ class OutputFormat(StrEnum):
     TABLE = "table"
     CSV = "csv"
     JSON = "json"
+
+
+READ_MODEL_FAILED = 3  # exit code: a read model is marked failed, or a rebuild met its event
 
 
 def _fail(message: str, code: int = 2) -> None:
@@ -81,6 +90,8 @@ def _opened() -> Iterator[_Context]:
         _fail(f"integrity: {exc}", exit_code(exc))
     except (ProjectionNotBuiltError, UnknownProjectionError, queries.QueryError) as exc:
         _fail(str(exc))
+    except RebuildFailedError as exc:  # an as-of replay meets an event a model cannot apply
+        _fail(str(exc), READ_MODEL_FAILED)
     finally:
         store.db.close()
         log.store.close()
@@ -96,8 +107,15 @@ def _leaf_lookup(log: TransparencyLog) -> queries.LeafLookup:
 
 
 def _current(context: _Context) -> ProjectionStore:
-    """The served read models, caught up with the ledger first."""
-    open_projection_runner(context.ledger, context.store).catch_up()
+    """The served read models, caught up with the ledger first (saying which are stale)."""
+    runner = open_projection_runner(context.ledger, context.store)
+    runner.catch_up()
+    for failure in runner.failures().values():
+        typer.echo(
+            f"warning: {failure.describe()}; its answers stop before that event until "
+            f"`ppl projections rebuild {failure.projection}` after the fix",
+            err=True,
+        )
     return context.store
 
 
@@ -156,11 +174,20 @@ TreeSizeOption = Annotated[
 def projections_rebuild(
     names: Annotated[list[str] | None, typer.Argument(help="Projections (default: all)")] = None,
 ) -> None:
-    """Rebuild from the first event into fresh tables; switch over only when complete."""
+    """Rebuild from the first event into fresh tables; switch over only when complete.
+
+    A failed read model recovers this way once its cause is fixed. A model that still cannot
+    apply some event is not switched over (it keeps serving, and stays marked if it was); the
+    event is named and the exit code is 3.
+    """
     with _opened() as context:
         feed = rebuild_feed(context.ledger, context.log)
         started = time.perf_counter()
-        result = rebuild(context.store, models(names or ()), feed)
+        try:
+            result = rebuild(context.store, models(names or ()), feed)
+        except RebuildFailedError as exc:
+            _report_failed_rebuild(context.store, exc)
+            raise  # unreachable: _report_failed_rebuild exits
         elapsed = time.perf_counter() - started
         for name, generation in result.generations.items():
             typer.echo(f"{name}: generation {generation}")
@@ -168,6 +195,25 @@ def projections_rebuild(
             f"{result.events} events in {elapsed:.1f} s ({result.checkpoint_size} trusted by "
             f"the signed checkpoint's root, {result.signature_checked} by signature)"
         )
+
+
+def _report_failed_rebuild(store: ProjectionStore, error: RebuildFailedError) -> None:
+    for name, generation in error.switched.items():
+        typer.echo(f"{name}: generation {generation}")
+    for failure in error.failures:
+        served = store.active_generation(failure.projection)
+        still = store.failure(failure.projection, served) if served is not None else None
+        keeps = (
+            "nothing is served yet" if served is None
+            else f"generation {served} keeps serving"
+            + (f", still failed at event {still.notification_id}" if still else "")
+        )  # fmt: skip
+        typer.echo(
+            f"error: rebuild of {failure.describe().removeprefix('read model ')}; not switched "
+            f"over ({keeps}). Fix the cause, then rebuild {failure.projection} again",
+            err=True,
+        )
+    raise typer.Exit(READ_MODEL_FAILED)
 
 
 @projections_app.command("digest")
@@ -183,23 +229,37 @@ def projections_digest(
 
 @projections_app.command("status")
 def projections_status() -> None:
-    """Per projection: served generation, last applied notification id, events applied, lag."""
+    """Per projection: state (following, failed, not_built), served generation, last applied
+    notification id, events applied, lag; a failed one with the event and the error. Exit
+    code 3 when some read model is failed."""
     with _opened() as context:
         head = context.ledger.recorder.max_notification_id() or 0
-        document: dict[str, dict[str, int | None]] = {}
+        failures = context.store.failures()
+        document: dict[str, dict[str, Any]] = {}
         for model in models():
             generation = context.store.active_generation(model.name)
             if generation is None:
-                document[model.name] = {"generation": None}
+                document[model.name] = {"state": "not_built", "generation": None}
                 continue
             position = context.store.position(model.name, generation)
+            failure = failures.get(model.name)
             document[model.name] = {
+                "state": "following" if failure is None else "failed",
                 "generation": generation,
                 "notification_id": position.notification_id,
                 "events": position.events,
                 "behind": head - position.notification_id,
+                **({} if failure is None else {"failed": _failed_at(failure)}),
             }
         typer.echo(json.dumps(document, indent=2))
+    if failures:
+        raise typer.Exit(READ_MODEL_FAILED)
+
+
+def _failed_at(failure: ProjectionFailure) -> dict[str, Any]:
+    shown = failure.as_json()
+    del shown["name"], shown["generation"]
+    return shown
 
 
 @projections_app.command("follow")

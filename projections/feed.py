@@ -78,6 +78,14 @@ class EventFeed:
         )
         return [_feed_event(n, decode(n)) for n in self._read(after + 1, limit)]
 
+    def rewound(self) -> EventFeed:
+        """The same log, readable from any point, each event verified by its signature.
+
+        For a rebuild that must go back over events it has read (to find which one a read
+        model cannot store, projections.runner), where this feed reads only forwards.
+        """
+        return EventFeed(self._read, self._mapper)
+
     def _verified(self, notification: Notification) -> FeedEvent:
         return _feed_event(notification, self._mapper.to_domain_event(notification))
 

@@ -7,7 +7,9 @@ eventsourcing, so there the follower polls every ``interval`` (0.25 s by default
 shows in the registry well within 1 s). ``wake()`` lets an in-process command skip the wait.
 
 A failing round (database down) is logged and retried; exactly-once comes from the runner,
-so a round cut off half-way is simply applied again.
+so a round cut off half-way is simply applied again. A read model that cannot apply an event
+does not fail the round: the runner marks it failed, logs it once, and the follower goes on
+with the others (projections.failures).
 """
 
 from __future__ import annotations

@@ -13,77 +13,41 @@ moved first, or a rebuild switched generations) drops the cache, which is then r
   ``CheckpointVerifiedFeed``, write them once at the end (one ``COPY`` per table on PostgreSQL;
   ``flush_every`` writes in slices instead), and switch over only when complete and the
   checkpoint root matched. The served generation answers meanwhile.
+
+Failure isolation (projections.failures): a model that cannot apply an event — its handler
+raises, or its rows cannot be stored — is committed up to the event before, marked failed at
+that event, logged once, and no longer followed; every other model goes on. A rebuild that
+meets such an event switches the other models over and raises ``RebuildFailedError`` naming it.
+The store not answering is never a model's failure: the round fails and is retried.
 """
 
 from __future__ import annotations
 
 import gc
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from projections.applying import Applying, advance_until_failure
+from projections.failures import (
+    STORE_UNAVAILABLE,
+    EventFailedError,
+    ProjectionFailure,
+    RebuildFailedError,
+    store_unavailable,
+)
 from projections.feed import CheckpointVerifiedFeed, EventFeed, FeedEvent
-from projections.model import ReadModel
+from projections.model import ReadModel, stamp
 from projections.rows import Rows
 from projections.schema import Key, Row, Table
-from projections.store import Commit, Position, PositionMovedError, ProjectionStore
+from projections.store import Position, PositionMovedError, ProjectionStore
 
 logger = logging.getLogger(__name__)
 
 BATCH = 500
 CACHE_LIMIT = 200_000  # rows a follower keeps between batches before it forgets them
 Progress = Callable[[int], None]
-
-
-@dataclass
-class _Applying:
-    """One model's generation, the position it has committed, and its row cache."""
-
-    model: ReadModel
-    position: Position
-    rows: Rows
-    pending: int = 0  # events applied since the last commit
-    last_id: int = 0  # notification id of the last event applied
-
-    @property
-    def applied_upto(self) -> int:
-        return max(self.last_id, self.position.notification_id)
-
-    def apply(self, events: Iterable[FeedEvent]) -> None:
-        for event in events:
-            if event.notification_id <= self.applied_upto:
-                continue  # already applied by this generation
-            self.model.apply(event, self.rows)
-            self.pending += 1
-            self.last_id = event.notification_id
-
-    def prepared(self) -> Commit:
-        """What committing the events applied since the last commit writes."""
-        new = Position(self.position.generation, self.last_id, self.position.events + self.pending)
-        return Commit(self.model.name, self.position, new, self.rows.changes())
-
-    def committed(self, commit: Commit) -> None:
-        self.rows.flushed()
-        self.position, self.pending = commit.new_position, 0
-
-    def reload(self, store: ProjectionStore) -> None:
-        """Forget what was applied but not committed (and the cache); re-read the position."""
-        self.rows.discard()
-        self.position = store.position(self.model.name, self.position.generation)
-        self.pending, self.last_id = 0, 0
-
-    def commit(self, store: ProjectionStore) -> None:
-        """Write the rows and the position; on a lost race, forget the batch and re-read."""
-        if self.pending == 0:
-            return
-        commit = self.prepared()
-        try:
-            store.commit(commit.projection, commit.expected, commit.new_position, commit.changes)
-        except PositionMovedError:
-            logger.info("projection %s: another runner moved first; reloading", self.model.name)
-            self.reload(store)
-            raise
-        self.committed(commit)
 
 
 def _loader(
@@ -109,11 +73,12 @@ class ProjectionRunner:
         self.feed = feed
         self.batch = batch
         self.cache_limit = cache_limit
-        self._states: dict[str, _Applying] = {}
+        self._states: dict[str, Applying] = {}
 
     # --- following --------------------------------------------------------------------------
-    def _state(self, model: ReadModel, generation: int | None) -> _Applying:
+    def _state(self, model: ReadModel, generation: int | None) -> Applying:
         """The model at its active generation ``generation`` (created empty if None)."""
+        fresh = generation is None
         if generation is None:
             generation = self.store.create_generation(model.name, model.tables)
             self.store.activate(model.name, generation, Position(generation, 0, 0))
@@ -125,15 +90,21 @@ class ProjectionRunner:
                 _loader(self.store, model.name, generation),
                 complete=position.notification_id == 0,
             )
-            state = _Applying(model, position, rows)
+            failure = None if fresh else self.store.failure(model.name, generation)
+            state = Applying(model, position, rows, failure=failure)
             self._states[model.name] = state
         return state
 
     def catch_up(self, *, limit: int | None = None) -> int:
-        """Apply every event not yet applied; returns how many events were read."""
+        """Apply every event not yet applied; returns how many events were read.
+
+        Read models marked failed are left where they stopped (``failures``).
+        """
         read = 0
         while limit is None or read < limit:
-            states = self._states_now()
+            states = [state for state in self._states_now() if state.failure is None]
+            if not states:
+                return read
             after = min(state.position.notification_id for state in states)
             events = self.feed.read(after, self.batch)
             if not events:
@@ -142,31 +113,48 @@ class ProjectionRunner:
             self._apply_and_commit(states, events)
         return read
 
-    def _states_now(self) -> list[_Applying]:
+    def _states_now(self) -> list[Applying]:
         generations = self.store.active_generations()
         return [self._state(model, generations.get(model.name)) for model in self.models]
 
-    def _apply_and_commit(self, states: Sequence[_Applying], events: Sequence[FeedEvent]) -> None:
+    def _apply_and_commit(self, states: Sequence[Applying], events: Sequence[FeedEvent]) -> None:
         """Apply ``events`` to every model, then commit them all in one transaction.
 
-        A model whose handler fails is left out (and reloaded: it retries from its stored
-        position next round) so that one broken read model does not hold the others back; the
-        first such error is raised once the others have committed. A lost race
-        (PositionMovedError: another runner, or a rebuild switching generations) rolls the
-        whole transaction back; every model then reloads and re-reads from its position.
+        A model that cannot apply an event (its handler raises), or whose rows the store
+        refuses (the round's transaction then rolls back), is taken out of the round and moved
+        on alone up to that event, then marked failed there (``_isolate``); the others commit.
+        The store not answering fails the round, once the others have committed.
         """
-        failure: Exception | None = None
-        ready: list[_Applying] = []
+        outage: Exception | None = None
+        ready: list[Applying] = []
+        suspects: list[Applying] = []
         for state in states:
             try:
                 state.apply(events)
-            except Exception as error:
-                logger.exception("projection %s: applying failed", state.model.name)
-                state.reload(self.store)
-                failure = failure or error
+            except EventFailedError:
+                suspects.append(state)
+                continue
+            except STORE_UNAVAILABLE as error:  # loading a row
+                logger.warning("projection %s: store unavailable: %s", state.model.name, error)
+                state.forget()
+                outage = outage or error
                 continue
             if state.pending:
                 ready.append(state)
+        suspects.extend(self._commit_round(ready))
+        for state in suspects:
+            self._isolate(state, events)
+        if outage is not None:
+            raise outage
+
+    def _commit_round(self, ready: Sequence[Applying]) -> Sequence[Applying]:
+        """Commit every model of the round in one transaction; the models to isolate if the
+        store refused some row (none were written then).
+
+        A lost race (PositionMovedError: another runner, or a rebuild switching generations)
+        rolls the whole transaction back; every model then reloads and re-reads from its
+        position.
+        """
         commits = [state.prepared() for state in ready]
         try:
             self.store.commit_together(commits)
@@ -174,18 +162,53 @@ class ProjectionRunner:
             logger.info("projections: another runner moved first; reloading")
             for state in ready:
                 state.reload(self.store)
+        except Exception as error:
+            if store_unavailable(error):
+                raise
+            # Some model's rows cannot be stored (say an integer beyond 64 bits) and the round
+            # rolled back: each model goes on alone, and the one that cannot is found.
+            return ready
         else:
             for state, commit in zip(ready, commits, strict=True):
                 state.committed(commit)
                 if state.rows.size() > self.cache_limit:
                     state.rows.discard()
-        if failure is not None:
-            raise failure
+        return ()
+
+    def _isolate(self, state: Applying, events: Sequence[FeedEvent]) -> None:
+        """Move one model on alone through ``events``; mark it failed at the first it cannot
+        apply or store (logged once, with the traceback)."""
+        try:
+            found = advance_until_failure(self.store, state, events)
+            if found is None:  # every event went in alone: nothing to mark
+                return
+            event, error = found
+            failure = self.store.mark_failed(_failure(state, event, error), state.position)
+        except PositionMovedError:
+            logger.info("projection %s: another runner moved first; reloading", state.model.name)
+            return
+        state.failure = failure
+        logger.error(
+            "%s. Its rows stay as of event %d; the other read models go on. Fix the cause, then "
+            "run `ppl projections rebuild %s`",
+            failure.describe(), state.position.notification_id, state.model.name,
+            exc_info=error,
+        )  # fmt: skip
 
     def positions(self) -> dict[str, Position]:
         states = self._states_now()
         return {state.model.name: self.store.position(state.model.name, state.position.generation)
                 for state in states}  # fmt: skip
+
+    def failures(self) -> dict[str, ProjectionFailure]:
+        """The models this runner follows that are marked failed (as the store says now)."""
+        names = {model.name for model in self.models}
+        return {name: f for name, f in self.store.failures().items() if name in names}
+
+
+def _failure(state: Applying, event: FeedEvent, error: Exception) -> ProjectionFailure:
+    at = stamp(datetime.now(UTC))
+    return ProjectionFailure.of(state.model.name, state.position.generation, event, error, at)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,56 +237,113 @@ def rebuild(
     (its tables start empty, so nothing is ever loaded back), and one bulk write into empty
     tables is cheaper than slices that turn later writes into upserts (docs/benchmarks.md).
     ``flush_every`` bounds the rows pending in one transaction instead.
+
+    A model that cannot apply or store some event is not switched over (its new tables are
+    dropped; the served generation, and its failure mark if any, stay); the others are.
+
+    Raises:
+        RebuildFailedError: some models stopped at an event; names each event and error.
     """
-    states: list[_Applying] = []
+    states: list[Applying] = []
     for model in models:
         _drop_abandoned(store, model)
         generation = store.create_generation(model.name, model.tables)
         rows = Rows(model.table_map, _loader(store, model.name, generation), complete=True)
-        states.append(_Applying(model, Position(generation, 0, 0), rows))
+        states.append(Applying(model, Position(generation, 0, 0), rows))
     # The cyclic garbage collector would otherwise rescan the ever-growing row cache, which
     # holds no reference cycles, many times over (10-23 µs per event, docs/benchmarks.md).
     collecting = gc.isenabled()
     gc.disable()
     try:
-        total = _replay_into(states, store, feed, batch, flush_every, progress)
+        replay = _Replay(store, feed, batch)
+        total = replay.run(states, flush_every, progress)
     finally:
         if collecting:
             gc.enable()
-    feed.finish()  # every event under the checkpoint read and its root matched
+    built = [state for state in states if state.failure is None]
+    if built:
+        feed.finish()  # every event under the checkpoint read and its root matched
+    for state in built:
+        replay.commit(state)
+    switched: dict[str, int] = {}
     for state in states:
-        state.commit(store)
-        store.activate(state.model.name, state.position.generation, state.position)
-    return RebuildResult(
-        {s.model.name: s.position.generation for s in states},
-        total,
-        feed.covered,
-        total - feed.covered,
-    )
+        if state.failure is None:
+            store.activate(state.model.name, state.position.generation, state.position)
+            switched[state.model.name] = state.position.generation
+        else:
+            names = [table.name for table in state.model.tables]
+            store.drop_generation(state.model.name, state.position.generation, names)
+    failures = [state.failure for state in states if state.failure is not None]
+    if failures:
+        raise RebuildFailedError(switched, failures)
+    return RebuildResult(switched, total, feed.covered, total - feed.covered)
 
 
-def _replay_into(
-    states: Sequence[_Applying],
-    store: ProjectionStore,
-    feed: CheckpointVerifiedFeed,
-    batch: int,
-    flush_every: int | None,
-    progress: Progress | None,
-) -> int:
-    after, since_flush, total = 0, 0, 0
-    while events := feed.read(after, batch):
-        for state in states:
-            state.apply(events)
-        after = events[-1].notification_id
-        total += len(events)
-        since_flush += len(events)
-        if flush_every is not None and since_flush >= flush_every:
-            for state in states:
-                state.commit(store)
-            since_flush = 0
-        if progress is not None:
-            progress(total)
-    return total
+class _Replay:
+    """A rebuild's pass over the log, and how it finds the event a model cannot take."""
+
+    def __init__(self, store: ProjectionStore, feed: CheckpointVerifiedFeed, batch: int) -> None:
+        self.store = store
+        self.feed = feed
+        self.batch = batch
+        self.after = 0  # the last event read
+
+    def run(
+        self, states: Sequence[Applying], flush_every: int | None, progress: Progress | None
+    ) -> int:
+        since_flush, total = 0, 0
+        live = list(states)
+        while live and (events := self.feed.read(self.after, self.batch)):
+            for state in list(live):
+                try:
+                    state.apply(events)
+                except EventFailedError as error:
+                    state.failure = _failure(state, error.event, error)
+                    live.remove(state)
+            self.after = events[-1].notification_id
+            total += len(events)
+            since_flush += len(events)
+            if flush_every is not None and since_flush >= flush_every:
+                for state in list(live):
+                    if not self.commit(state):
+                        live.remove(state)
+                since_flush = 0
+            if progress is not None:
+                progress(total)
+        return total
+
+    def commit(self, state: Applying) -> bool:
+        """Commit what ``state`` applied; False (and ``state.failure`` set) if the store refused
+        its rows, at the first event whose rows it refuses."""
+        try:
+            state.commit(self.store)
+        except PositionMovedError:
+            raise
+        except Exception as error:
+            if store_unavailable(error):
+                raise
+            found = self._locate(state)
+            if found is not None:
+                state.failure = _failure(state, *found)
+                return False
+        return True
+
+    def _locate(self, state: Applying) -> tuple[FeedEvent, Exception] | None:
+        """Re-read the events since ``state``'s committed position (each by its signature)
+        and commit them as far as they go, up to the last event the replay read."""
+        rewound = self.feed.rewound()
+        while state.position.notification_id < self.after:
+            events = [
+                event
+                for event in rewound.read(state.position.notification_id, self.batch)
+                if event.notification_id <= self.after
+            ]
+            if not events:
+                return None
+            found = advance_until_failure(self.store, state, events)
+            if found is not None:
+                return found
+        return None
 
 
 def _drop_abandoned(store: ProjectionStore, model: ReadModel) -> None:

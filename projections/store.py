@@ -12,6 +12,8 @@ Tables (same database and schema as the events):
 * ``ppl_projection_catalog`` — projection name → active generation;
 * ``ppl_projection_positions`` — (projection, generation) → last applied notification id and
   number of events applied;
+* ``ppl_projection_failures`` — (projection, generation) → the event it could not apply and
+  the error (projections.failures); a generation with a row here is no longer followed;
 * ``ppl_<projection>_<table>_g<generation>`` — the read model's own tables.
 """
 
@@ -27,8 +29,13 @@ from typing import Any
 import orjson
 
 from audit.database import Database
+from projections.failures import ProjectionFailure
 from projections.schema import Key, Kind, Row, Table, encode_json
 
+_FAILURE_COLUMNS = (
+    "f.projection, f.generation, f.notification_id, f.originator_id, f.version, f.topic, "
+    "f.error, f.failed_at"
+)
 COPY_MIN_ROWS = 200  # on PostgreSQL, upsert at least this many rows by COPY (see ``commit``)
 
 
@@ -80,6 +87,13 @@ class ProjectionStore:
                 "CREATE TABLE IF NOT EXISTS ppl_projection_positions (projection TEXT NOT NULL, "
                 f"generation {big} NOT NULL, notification_id {big} NOT NULL, "
                 f"events {big} NOT NULL, PRIMARY KEY (projection, generation))"
+            )
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS ppl_projection_failures (projection TEXT NOT NULL, "
+                f"generation {big} NOT NULL, notification_id {big} NOT NULL, "
+                f"originator_id TEXT NOT NULL, version {big} NOT NULL, topic TEXT NOT NULL, "
+                "error TEXT NOT NULL, failed_at TEXT NOT NULL, "
+                "PRIMARY KEY (projection, generation))"
             )
 
     # --- generations --------------------------------------------------------------------------
@@ -156,7 +170,8 @@ class ProjectionStore:
     def activate(self, projection: str, generation: int, expected: Position) -> None:
         """Make ``generation`` the served one, if its position is still ``expected``.
 
-        Drops generations older than the one it replaces.
+        Clears the failure marks of the generations it replaces (a rebuild is how a failed
+        read model recovers) and drops generations older than the one it replaces.
 
         Raises:
             PositionMovedError: the generation moved on since ``expected`` was read.
@@ -167,6 +182,12 @@ class ProjectionStore:
                 self.db.q(
                     "INSERT INTO ppl_projection_catalog (projection, generation) VALUES (?, ?) "
                     "ON CONFLICT (projection) DO UPDATE SET generation = excluded.generation"
+                ),
+                (projection, generation),
+            )
+            cursor.execute(
+                self.db.q(
+                    "DELETE FROM ppl_projection_failures WHERE projection = ? AND generation <> ?"
                 ),
                 (projection, generation),
             )
@@ -194,13 +215,11 @@ class ProjectionStore:
                     cursor.execute(
                         f"DROP TABLE IF EXISTS {physical_name(projection, table, generation)}"
                     )
-                cursor.execute(
-                    self.db.q(
-                        "DELETE FROM ppl_projection_positions WHERE projection = ? "
-                        "AND generation = ?"
-                    ),
-                    (projection, generation),
-                )
+                for table in ("ppl_projection_positions", "ppl_projection_failures"):
+                    cursor.execute(
+                        self.db.q(f"DELETE FROM {table} WHERE projection = ? AND generation = ?"),  # noqa: S608 (fixed names)
+                        (projection, generation),
+                    )
 
     def _table_names(self, cursor: Any, projection: str, generation: int) -> list[str]:
         prefix, suffix = f"ppl_{projection}_", f"_g{generation}"
@@ -242,6 +261,66 @@ class ProjectionStore:
         )
         if cursor.rowcount != 1:
             raise PositionMovedError(f"{projection} moved from {expected}")
+
+    # --- failures -----------------------------------------------------------------------------
+    def mark_failed(self, failure: ProjectionFailure, expected: Position) -> ProjectionFailure:
+        """Record that ``failure.generation`` stopped at an event, if it still stands at
+        ``expected`` (the event before); returns the mark now stored.
+
+        Compare-and-set like ``commit``: a runner whose view is stale (another one moved the
+        generation on) cannot mark it. The first mark stands: a second runner that meets the
+        same event gets the stored one back.
+
+        Raises:
+            PositionMovedError: the generation is no longer at ``expected``; nothing is written.
+        """
+        with self.db.transaction(write=True) as cursor:
+            self._check_position(cursor, failure.projection, expected)
+            cursor.execute(
+                self.db.q(
+                    "INSERT INTO ppl_projection_failures (projection, generation, "
+                    "notification_id, originator_id, version, topic, error, failed_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (projection, generation) DO NOTHING"
+                ),
+                (failure.projection, failure.generation, failure.notification_id,
+                 failure.originator_id, failure.version, failure.topic, failure.error,
+                 failure.failed_at),
+            )  # fmt: skip
+            stored = self._failures(cursor, "f.projection = ? AND f.generation = ?",
+                                    (failure.projection, failure.generation))  # fmt: skip
+        return stored[0]
+
+    def failure(self, projection: str, generation: int) -> ProjectionFailure | None:
+        """The failure mark of one generation, or None if it is following normally."""
+        with self.db.autocommit() as cursor:
+            found = self._failures(
+                cursor, "f.projection = ? AND f.generation = ?", (projection, generation)
+            )
+        return found[0] if found else None
+
+    def failures(self) -> dict[str, ProjectionFailure]:
+        """The failed read models among those served (their active generation is marked)."""
+        with self.db.autocommit() as cursor:
+            found = self._failures(
+                cursor,
+                "EXISTS (SELECT 1 FROM ppl_projection_catalog c "
+                "WHERE c.projection = f.projection AND c.generation = f.generation)",
+                (),
+            )
+        return {failure.projection: failure for failure in found}
+
+    def _failures(
+        self, cursor: Any, where: str, parameters: Sequence[Any]
+    ) -> list[ProjectionFailure]:
+        select = f"SELECT {_FAILURE_COLUMNS} FROM ppl_projection_failures f WHERE {where}"  # noqa: S608 (fixed conditions)
+        cursor.execute(self.db.q(f"{select} ORDER BY f.projection"), tuple(parameters))
+        return [
+            ProjectionFailure(str(name), int(generation), int(notification_id), str(originator),
+                              int(version), str(topic), str(error), str(failed_at))
+            for name, generation, notification_id, originator, version, topic, error, failed_at
+            in cursor.fetchall()
+        ]  # fmt: skip
 
     # --- rows ---------------------------------------------------------------------------------
     def commit(

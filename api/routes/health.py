@@ -8,16 +8,30 @@ can answer, and how many stored events the log has not integrated yet (a number 
 growing means sequencing has stopped). A database that does not answer is a 503
 ``store_unavailable`` with Retry-After (api.problems maps the driver's errors), never a hang
 past the connect timeout.
+
+A read model marked failed (projections.failures: it stopped at an event it cannot apply)
+makes ``/ready`` answer **200** with ``status: "degraded"`` and the failed models in
+``degraded``, not 503: every instance shares the store and runs the same handlers, so all of
+them would fail together, and a 503 would take writes and the healthy reads out of the load
+balancer over one stale read model (docs/decisions.md, "A failed read model degrades
+readiness"). Monitoring alerts on ``status``; the event's aggregate id and the error text are
+shown to platform roles only (an error message may quote a row's values).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from api.access import PLATFORM
 from api.bootstrap import unlogged_event_count
+from api.deps import Caller
 from api.problems import RETRY_AFTER_SECONDS, ApiProblemError, problem_responses
+from api.tokens import Principal
 from projections.catalog import NAMES
+from projections.failures import ProjectionFailure
 from projections.store import ProjectionStore
 
 router = APIRouter(tags=["health"])
@@ -39,6 +53,20 @@ class LogState(BaseModel):
     )
 
 
+class FailedReadModel(BaseModel):
+    name: str = Field(description="The read model (as in `projections`)")
+    notification_id: int = Field(description="The event it could not apply; it stays before it")
+    originator_id: str | None = Field(
+        description="The event's aggregate id (platform roles only; else null)"
+    )
+    version: int = Field(description="The event's version in its aggregate")
+    topic: str = Field(description="The event's type")
+    error: str = Field(
+        description="`Type: message` of the error (platform roles; others see the type only)"
+    )
+    failed_at: str = Field(description="When it was marked failed (UTC)")
+
+
 class Readiness(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
@@ -48,16 +76,42 @@ class Readiness(BaseModel):
                     "events": 5539,
                     "log": {"size": 5539, "checkpoint": 5539, "unlogged": 0},
                     "projections": {"product_registry": 5539, "filer_registry": 5539},
-                }
+                    "degraded": [],
+                },
+                {
+                    "status": "degraded",
+                    "events": 5601,
+                    "log": {"size": 5601, "checkpoint": 5601, "unlogged": 0},
+                    "projections": {"product_registry": 5601, "regional_stats": 5571},
+                    "degraded": [
+                        {
+                            "name": "regional_stats",
+                            "notification_id": 5572,
+                            "originator_id": "0b4c5d0e-7a55-4f39-9a53-4f7f0e2d1c11",
+                            "version": 1,
+                            "topic": "domain.product:Product.ProductFiled",
+                            "error": "OverflowError: Python int too large to convert to "
+                            "SQLite INTEGER",
+                            "failed_at": "2024-03-01T08:00:00.000000Z",
+                        }
+                    ],
+                },
             ]
         }
     )
 
-    status: str
+    status: Literal["ready", "degraded"] = Field(
+        description="`degraded`: some read models stopped at an event they cannot apply "
+        "(listed in `degraded`); writes and the other read models work, their reads are stale"
+    )
     events: int = Field(description="Highest notification id in the event store")
     log: LogState
     projections: dict[str, int] = Field(
         description="Each read model: the notification id it has applied up to"
+    )
+    degraded: list[FailedReadModel] = Field(
+        description="Read models marked failed; each serves its rows as of the event before "
+        "the one named, until `ppl projections rebuild NAME` after the fix"
     )
 
 
@@ -79,23 +133,42 @@ async def health() -> Liveness:
     summary="Readiness",
     description="The event store, the log and the read models answer, and every read model "
     "is built. Reports how far each has got, and how many stored events the log has not "
-    "integrated yet (one count query). 503 `store_unavailable` when the database does "
-    "not answer, 503 `projection_not_built` before the first build — both with Retry-After.",
+    "integrated yet (one count query). 200 `degraded` when some read model stopped at an "
+    "event it cannot apply (listed; its reads are stale, writes work). 503 "
+    "`store_unavailable` when the database does not answer, 503 `projection_not_built` "
+    "before the first build — both with Retry-After.",
     responses=problem_responses(503),
 )
-def ready(request: Request) -> Readiness:
+def ready(request: Request, principal: Caller) -> Readiness:
     state = request.app.state
     events = state.ledger.recorder.max_notification_id() or 0
     latest = state.log.store.latest_checkpoint()
+    applied = _applied(state.projections)
+    failed = [_failed(failure, principal) for failure in state.projections.failures().values()]
     return Readiness(
-        status="ready",
+        status="degraded" if failed else "ready",
         events=events,
         log=LogState(
             size=state.log.size(),
             checkpoint=latest.tree_size if latest is not None else None,
             unlogged=unlogged_event_count(state.ledger, state.log.store),
         ),
-        projections=_applied(state.projections),
+        projections=applied,
+        degraded=failed,
+    )
+
+
+def _failed(failure: ProjectionFailure, principal: Principal) -> FailedReadModel:
+    """A failed read model as ``principal`` may see it (aggregate id and message: platform)."""
+    platform = principal.role in PLATFORM
+    return FailedReadModel(
+        name=failure.projection,
+        notification_id=failure.notification_id,
+        originator_id=failure.originator_id if platform else None,
+        version=failure.version,
+        topic=failure.topic,
+        error=failure.error if platform else failure.error.split(":", 1)[0],
+        failed_at=failure.failed_at,
     )
 
 

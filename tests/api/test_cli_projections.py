@@ -87,14 +87,14 @@ def _fails(code: int, *arguments: str) -> str:
 def test_digest_is_one_line_per_projection_and_the_same_after_a_rebuild(ledger, filed):
     assert "not built yet" in _fails(2, "projections", "digest")
     unbuilt = json.loads(_ok("projections", "status"))
-    assert unbuilt == {name: {"generation": None} for name in NAMES}
+    assert unbuilt == {name: {"state": "not_built", "generation": None} for name in NAMES}
 
     _ok("registry", "products")  # a reading command catches every projection up first
     served = _digests()
     assert list(served) == list(NAMES)
     status = json.loads(_ok("projections", "status"))
     assert status["audit_trail"] == {
-        "generation": 1, "notification_id": 15, "events": 15, "behind": 0,
+        "state": "following", "generation": 1, "notification_id": 15, "events": 15, "behind": 0,
     }  # fmt: skip
 
     _ok("log", "sequence")  # a checkpoint of 15 events
