@@ -3,8 +3,10 @@
 As in api.command_bodies, request models fix only the *shape* (fields, JSON types, nothing
 unknown, 64-bit integers, encodable text); the domain judges the values and answers with its
 own codes (``year_invalid``, ``date_invalid``, ``certification_dates_invalid``,
-``benchmarks_invalid``...). Response models are the read models' rows as the access policy
-(api.access) lets each caller see them: fields a caller may not see are left out, not null.
+``benchmarks_invalid``, ``patent_count_invalid``...). Its ranges (domain.ranges) are shown in
+the schema as ``minimum``/``maximum`` from the same constants. Response models are the read
+models' rows as the access policy (api.access) lets each caller see them: fields a caller may
+not see are left out, not null.
 """
 
 from __future__ import annotations
@@ -14,13 +16,55 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
-from api.command_bodies import JsonUuid, Text
+from api.command_bodies import JsonUuid, Text, shows
+from domain.benchmarks import THRESHOLD_RANGES, Unit
 from domain.certification import CertificationStatus
 from domain.certification_round import RoundStatus
 from domain.objection import ObjectionStatus
+from domain.ranges import OBJECTION_DAYS, PATENT_COUNT, ROUND_YEARS, Range
 
 _INT64 = 2**63
 Integer = Annotated[int, Field(ge=-_INT64, lt=_INT64)]
+
+
+def _ranged(bounds: Range, description: str) -> Any:
+    """The wire's 64-bit integer, showing the domain's range ``bounds`` (api.command_bodies)."""
+    return Field(ge=-_INT64, lt=_INT64, description=description, json_schema_extra=shows(bounds))
+
+
+_THRESHOLD = Range(0, max(bounds.maximum for bounds in THRESHOLD_RANGES.values()))
+Threshold = Annotated[
+    int,
+    _ranged(
+        _THRESHOLD,
+        "By the indicator's unit: "
+        + ", ".join(f"{unit} 0..{THRESHOLD_RANGES[unit].maximum}" for unit in Unit)
+        + "; outside: 422 benchmarks_invalid naming the field and the bound",
+    ),
+]
+RoundYear = Annotated[
+    int,
+    _ranged(
+        ROUND_YEARS,
+        f"{ROUND_YEARS.minimum}..{ROUND_YEARS.maximum}; outside: 422 year_invalid",
+    ),
+]
+ObjectionDays = Annotated[
+    int,
+    _ranged(
+        OBJECTION_DAYS,
+        f"{OBJECTION_DAYS.minimum}..{OBJECTION_DAYS.maximum}; outside: 422 "
+        "certification_dates_invalid",
+    ),
+]
+PatentCount = Annotated[
+    int,
+    _ranged(
+        PATENT_COUNT,
+        f"At least the patents the product declares, at most {PATENT_COUNT.maximum}; outside: "
+        "422 patent_count_invalid",
+    ),
+]
 
 _PRODUCT_ID = "5b0c9d2e-7a43-4c1e-9a55-2d8f61f3c0a1"
 _OBJECTION_ID = "8c3e1f40-2b7d-4e59-a1c6-0f9d2e7b5a31"
@@ -49,7 +93,7 @@ class SetBenchmarks(BaseModel):
 
     model_config = _examples({"note": "2023 thresholds", "thresholds": _THRESHOLDS})
 
-    thresholds: dict[Text, dict[Text, Integer]] = Field(
+    thresholds: dict[Text, dict[Text, Threshold]] = Field(
         description="category → indicator → threshold; indicators: sales_fen, "
         "export_share_bp, valid_patents, invention_patents, patent_use_share_bp, profit_fen, "
         "ip_spending_fen (docs/certification.md)"
@@ -72,7 +116,7 @@ class OpenRound(BaseModel):
         {"year": 2025, "review_deadline": "2025-09-30", "opt_in_required": True},
     )
 
-    year: Integer
+    year: RoundYear
     filing_deadline: Text | None = Field(default=None, description="YYYY-MM-DD, Beijing time")
     review_deadline: Text | None = Field(default=None, description="YYYY-MM-DD")
     opt_in_required: bool | None = None
@@ -120,7 +164,7 @@ class PublishList(BaseModel):
 
     model_config = _examples({"objection_days": 7})
 
-    objection_days: Integer = Field(default=7, description="1..90")
+    objection_days: ObjectionDays = 7
 
 
 class ListPublished(BaseModel):
@@ -147,7 +191,7 @@ class OptIn(BaseModel):
     )
 
     product_id: JsonUuid
-    filer_valid_patents: Integer | None = None
+    filer_valid_patents: PatentCount | None = None
 
 
 class OptedIn(BaseModel):

@@ -9,7 +9,10 @@ patent number, digest, category or text is, and it answers with a stable code
 Two limits are the wire's, not the domain's, and so live here: integers must fit in 64 bits and
 text must be encodable as UTF-8 (no lone surrogates such as ``"\\ud800"``). Both would otherwise
 pass validation and then fail while the request is hashed or its refusal recorded — a 500 for
-bad input.
+bad input. The domain's narrower ranges (domain.ranges: money 0..10**15 fen, years...) are
+*shown* in the schema as ``minimum``/``maximum`` from the same constants (:func:`shows`), and
+judged by the domain: a value outside is its 422 (``money_invalid``...) with ``details`` naming
+the field and the bound.
 
 ``strict=True``: money is integer fen and years are integers, never ``"12.50"`` or ``true``;
 ids are UUIDs given as JSON strings (strictness is relaxed for them alone, since JSON has no
@@ -18,6 +21,7 @@ UUID type).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -33,6 +37,7 @@ from pydantic import (
 )
 
 from domain.application import REASON_MAX_LENGTH
+from domain.ranges import FEN, YEARS, Range
 
 _INT64 = 2**63
 DECISION_REASON_MAX = REASON_MAX_LENGTH
@@ -51,15 +56,41 @@ def _utf8(text: str) -> str:
 Text = Annotated[str, AfterValidator(_utf8)]
 """A JSON string the domain will validate; only its encodability is checked here."""
 
+
+def shows(bounds: Range) -> Callable[[dict[str, Any]], None]:
+    """A ``json_schema_extra`` stating the domain's range ``bounds`` as minimum and maximum.
+
+    Validation keeps the wire's 64-bit limit; the narrower range is the domain's to judge, so
+    that its refusal keeps its code and names the field (docs/api.md, "Ranges").
+    """
+
+    def show(schema: dict[str, Any]) -> None:
+        schema.pop("exclusiveMaximum", None)
+        schema["minimum"], schema["maximum"] = bounds.minimum, bounds.maximum
+
+    return show
+
+
 Fen = Annotated[
     int,
     Field(
         ge=-_INT64,
         lt=_INT64,
-        description="Integer fen (1 yuan = 100 fen); the domain refuses negative amounts.",
+        description=f"Integer fen (1 yuan = 100 fen), {FEN.minimum}..{FEN.maximum}; outside: "
+        "422 money_invalid naming the field and the bound.",
+        json_schema_extra=shows(FEN),
     ),
 ]
-WholeYear = Annotated[int, Field(ge=-_INT64, lt=_INT64, description="Calendar year, e.g. 2023.")]
+WholeYear = Annotated[
+    int,
+    Field(
+        ge=-_INT64,
+        lt=_INT64,
+        description=f"Calendar year, e.g. 2023, {YEARS.minimum}..{YEARS.maximum}; outside: "
+        "422 year_invalid naming the field and the bound.",
+        json_schema_extra=shows(YEARS),
+    ),
+]
 JsonUuid = Annotated[UUID, Field(strict=False)]
 
 _DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"

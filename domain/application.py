@@ -38,6 +38,7 @@ from domain.errors import (
     NotACandidateError,
     NotFoundError,
     NoValidPatentError,
+    PatentCountInvalidError,
     ProductNotFoundError,
     ProductNotOwnedError,
     ReasonRequiredError,
@@ -53,6 +54,7 @@ from domain.key_migration import (
     needs_review,
 )
 from domain.product import DisputeOutcome, Product, ProductStatus, new_filing
+from domain.ranges import DECLARED_PATENTS
 from domain.reservation import ProductKeyReservation
 from domain.screening_feed import ScreeningFeed, declaration_of
 from domain.values import (
@@ -358,7 +360,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             "category": industry.value,
             "finer_code": finer,
             "patents": _patent_records(patents),
-            "data_year": Year(data_year).value,
+            "data_year": Year.of(data_year, field="data_year").value,
             "figures": figures.as_record(),
             "proof_digests": _digests(proof_digests),
             "canonical_key": keys[KeyRule.V1],
@@ -632,7 +634,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         _expect(product, expected_version)
         _check_owns(actor, product)
         product.revise(
-            Year(data_year).value,
+            Year.of(data_year, field="data_year").value,
             figures.as_record(),
             _patent_records(patents),
             _digests(proof_digests),
@@ -733,7 +735,15 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         occurred_on: str,
         amount_fen: int | None = None,
     ) -> UUID:
-        """Append a conversion outcome for an institution's patent; history is kept."""
+        """Append a conversion outcome for an institution's patent; history is kept.
+
+        ``amount_fen`` is ``None`` or 0..``MONEY_MAX_FEN`` fen (domain.ranges): every report
+        adds it to the conversion statistics' sums.
+
+        Raises:
+            MoneyInvalidError: ``amount_fen`` out of range (``details["field"]`` is
+                ``amount_fen``, with ``minimum`` and ``maximum``).
+        """
         actor.require(Role.INSTITUTION)
         uscc = Uscc.parse(institution_uscc)
         _check_acts_for(actor, uscc.value)
@@ -757,7 +767,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             ConversionCategory.parse(category).value,
             clean_text(counterparty, field="counterparty", max_length=200),
             _iso_date(occurred_on),
-            None if amount_fen is None else Money(amount_fen).fen,
+            None if amount_fen is None else Money.of(amount_fen, field="amount_fen").fen,
             actor.as_record(),
         )
         self._save(record)
@@ -837,6 +847,8 @@ def _duplicate(rule: KeyRule, key: str, holder: Product) -> DuplicateProductErro
 def _patent_records(patents: Sequence[PatentDeclaration]) -> list[dict[str, Any]]:
     if not patents:
         raise NoValidPatentError("a product must declare at least one valid patent")
+    # Bounded so that an opt-in's filer_valid_patents (at least these) always has a range.
+    DECLARED_PATENTS.check(len(patents), field="patents", error=PatentCountInvalidError)
     numbers = [patent.number.value for patent in patents]
     repeated = sorted({n for n in numbers if numbers.count(n) > 1})
     if repeated:

@@ -28,14 +28,13 @@ from eventsourcing.domain import event
 
 from domain.base import LedgerAggregate
 from domain.errors import BenchmarksInvalidError
+from domain.ranges import BASIS_POINTS, FEN, PATENT_COUNT, SHARE_BP, Range
 from domain.values import IndustryCategory, clean_text
 
 BENCHMARK_NAMESPACE: Final = UUID("3e0c6f0a-8d1b-5a52-9f7e-6b2a4c1d9e83")
 BENCHMARK_TABLE_ID: Final = uuid5(BENCHMARK_NAMESPACE, "benchmark-table")
 """The one benchmark table: its versions are the aggregate's versions."""
 
-BASIS_POINTS: Final = 10_000  # 100 %
-THRESHOLD_MAX: Final = 2**63 - 1  # a signed 64-bit value, like money
 _INVENTION_TYPES: Final = frozenset({"invention", "pct_invention"})
 
 
@@ -43,6 +42,13 @@ class Unit(StrEnum):
     FEN = "fen"  # money, integer 0.01 CNY
     COUNT = "count"
     BASIS_POINTS = "bp"  # a share: 10000 = 100 %
+
+
+THRESHOLD_RANGES: Final[Mapping[Unit, Range]] = MappingProxyType(
+    {Unit.FEN: FEN, Unit.COUNT: PATENT_COUNT, Unit.BASIS_POINTS: SHARE_BP}
+)
+"""A threshold's range by its indicator's unit: one above every value an input may state
+would certify nothing (domain.ranges, docs/api.md "Ranges")."""
 
 
 class Comparison(StrEnum):
@@ -258,8 +264,10 @@ class BenchmarkValues:
 
     Raises:
         BenchmarksInvalidError: a category of 01-07 is missing or has no threshold, a category
-            or indicator is unknown, or a threshold is not an integer in range (0..10000 for
-            shares).
+            or indicator is unknown, or a threshold is not an integer in its unit's range
+            (:data:`THRESHOLD_RANGES`: fen as any figure, counts as a filer's patents, shares
+            0..10000); ``details`` name the ``field`` (``thresholds.<category>.<indicator>``),
+            the ``indicator`` and the bounds.
     """
 
     thresholds: Mapping[str, Mapping[str, int]]
@@ -284,17 +292,12 @@ class BenchmarkValues:
                         + ", ".join(INDICATORS),
                         indicator=indicator_id,
                     )
-                ceiling = BASIS_POINTS if indicator.unit is Unit.BASIS_POINTS else THRESHOLD_MAX
-                if (
-                    isinstance(threshold, bool)
-                    or not isinstance(threshold, int)
-                    or not 0 <= threshold <= ceiling
-                ):
-                    raise BenchmarksInvalidError(
-                        f"category {category}, {indicator_id}: threshold {threshold!r}, "
-                        f"want an integer 0..{ceiling}",
-                        indicator=indicator_id,
-                    )
+                THRESHOLD_RANGES[indicator.unit].check(
+                    threshold,
+                    field=f"thresholds.{category}.{indicator_id}",
+                    error=BenchmarksInvalidError,
+                    indicator=indicator_id,
+                )
 
     @classmethod
     def from_json(cls, text: str) -> BenchmarkValues:

@@ -71,10 +71,12 @@ from domain.errors import (
     ProductNotOwnedError,
     ReasonRequiredError,
     VersionMismatchError,
+    YearInvalidError,
 )
 from domain.objection import Objection, file_objection
 from domain.product import Product, ProductStatus
-from domain.values import ClientId, IndustryCategory, RegionCode, Year, clean_text
+from domain.ranges import PATENT_COUNT, ROUND_YEARS
+from domain.values import ClientId, IndustryCategory, RegionCode, clean_text
 
 if TYPE_CHECKING:
     from domain.filer import Filer
@@ -356,7 +358,9 @@ class CertificationCommands:
     ) -> UUID:
         """Open round ``year`` (data year ``year - 1``); unset dates take the notices' defaults."""
         actor.require(Role.CERTIFIER)
-        default = RoundCalendar.default(Year(year).value)
+        default = RoundCalendar.default(
+            ROUND_YEARS.check(year, field="year", error=YearInvalidError)
+        )
 
         def day(text: str | None, name: str, fallback: Any) -> Any:
             return fallback if text is None else parse_day(text, field=name)
@@ -396,7 +400,12 @@ class CertificationCommands:
         """The filer asks for its product to be evaluated in round ``year``.
 
         ``filer_valid_patents``: how many valid patents the filer holds (owned or licensed),
-        at least as many as the product declares; it makes the patent-use share known.
+        at least as many as the product declares and at most ``PATENT_COUNT_MAX``; it makes
+        the patent-use share known.
+
+        Raises:
+            PatentCountInvalidError: ``filer_valid_patents`` out of that range
+                (``details``: ``field``, ``minimum``, ``maximum``).
         """
         actor.require(Role.FILER)
         round_ = self.get_round(year)
@@ -406,14 +415,9 @@ class CertificationCommands:
                 f"product {product.id} belongs to another filer", product_id=str(product.id)
             )
         product.check_not_withdrawn()
-        if filer_valid_patents is not None and (
-            isinstance(filer_valid_patents, bool)
-            or not isinstance(filer_valid_patents, int)
-            or not len(product.patents) <= filer_valid_patents <= 2**31
-        ):
-            raise PatentCountInvalidError(
-                f"filer_valid_patents {filer_valid_patents!r}: want at least the "
-                f"{len(product.patents)} patent(s) the product declares",
+        if filer_valid_patents is not None:  # at least the patents the product declares
+            PATENT_COUNT.at_least(len(product.patents)).check(
+                filer_valid_patents, field="filer_valid_patents", error=PatentCountInvalidError
             )
         with _frozen_now() as now:
             round_.check_accepts_opt_in(now)

@@ -28,12 +28,10 @@ from domain.errors import (
     OptInClosedError,
     YearInvalidError,
 )
-from domain.values import YEAR_MAX
+from domain.ranges import FIRST_ROUND_YEAR, OBJECTION_DAYS, ROUND_YEARS
 
 ROUND_NAMESPACE: Final = UUID("5c2f8e14-7b3a-5d69-8e0f-1a4b6c8d2e57")
-FIRST_ROUND_YEAR: Final = 2023  # certification is annual from 2023
 BEIJING: Final = timezone(timedelta(hours=8))
-OBJECTION_DAYS_MAX: Final = 90
 
 
 def round_id_for(year: int) -> UUID:
@@ -83,12 +81,7 @@ class RoundCalendar:
     update_window_end: date
 
     def __post_init__(self) -> None:
-        if isinstance(self.year, bool) or not FIRST_ROUND_YEAR <= self.year <= YEAR_MAX:
-            raise YearInvalidError(
-                f"round year {self.year}: want {FIRST_ROUND_YEAR}..{YEAR_MAX} "
-                "(certification is annual from 2023)",
-                value=self.year,
-            )
+        ROUND_YEARS.check(self.year, field="year", error=YearInvalidError)
         days = {
             "update_window_start": self.update_window_start,
             "update_window_end": self.update_window_end,
@@ -258,11 +251,9 @@ class CertificationRound(LedgerAggregate):
     ) -> None:
         """Publish the certified list; objections are taken for ``objection_days`` days."""
         self._require(RoundStatus.EVALUATING, doing="publishing")
-        if isinstance(objection_days, bool) or not 1 <= objection_days <= OBJECTION_DAYS_MAX:
-            raise CertificationDatesInvalidError(
-                f"objection window of {objection_days} days: want 1..{OBJECTION_DAYS_MAX}",
-                field="objection_days",
-            )
+        OBJECTION_DAYS.check(
+            objection_days, field="objection_days", error=CertificationDatesInvalidError
+        )
         self._published(
             certified_product_ids=sorted(certified_product_ids),
             objection_days=objection_days,

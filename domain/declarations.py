@@ -75,7 +75,18 @@ class EconomicFigures:
 
     @classmethod
     def of_fen(cls, *, sales: int, exports: int, profit: int, ip_spending: int) -> EconomicFigures:
-        return cls(Money(sales), Money(exports), Money(profit), Money(ip_spending))
+        """The figures as a command states them; each is 0..``MONEY_MAX_FEN`` fen.
+
+        Raises:
+            MoneyInvalidError: a figure is not an integer in range; ``details["field"]`` names
+                it as the filing's record does (``figures.sales_fen``...).
+        """
+        return cls(
+            Money.of(sales, field="figures.sales_fen"),
+            Money.of(exports, field="figures.exports_fen"),
+            Money.of(profit, field="figures.profit_fen"),
+            Money.of(ip_spending, field="figures.ip_spending_fen"),
+        )
 
     def as_record(self) -> dict[str, int]:
         return {

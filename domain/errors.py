@@ -260,7 +260,11 @@ class BenchmarksInvalidError(InvalidValueError):
 
 
 class PatentCountInvalidError(InvalidValueError):
-    """An opt-in's count of the filer's valid patents is negative or below the product's."""
+    """A count of patents is out of range.
+
+    An opt-in's ``filer_valid_patents`` below the patents its product declares or above
+    ``domain.ranges.PATENT_COUNT_MAX``, or a filing declaring more patents than that.
+    """
 
     code = "patent_count_invalid"
 

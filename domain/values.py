@@ -50,6 +50,7 @@ from domain.errors import (
     UsccNotLegalPersonError,
     YearInvalidError,
 )
+from domain.ranges import FEN, MONEY_MAX_FEN, YEAR_MAX, YEAR_MIN, YEARS
 
 __all__ = [
     "CURRENT_KEY_RULES",
@@ -526,11 +527,8 @@ class RegionCode:
 # Money, years, digests
 # --------------------------------------------------------------------------------------------
 
-MONEY_MAX_FEN: Final = 2**63 - 1
-"""Largest amount accepted: it must fit a signed 64-bit (PostgreSQL ``bigint``) column."""
-
 _YUAN_RE: Final = re.compile(r"(?P<yuan>[0-9]+)(?:\.(?P<fen>[0-9]{1,2}))?")
-_YUAN_MAX_CHARS: Final = 32  # far above MONEY_MAX_FEN's 19 digits; bounds work on hostile input
+_YUAN_MAX_CHARS: Final = 32  # far above MONEY_MAX_FEN's 16 digits; bounds work on hostile input
 
 
 @dataclass(frozen=True, slots=True)
@@ -540,6 +538,8 @@ class Money:
     Integer fen only: floats cannot represent 0.1 exactly and regional totals are sums of
     thousands of filings, so a float anywhere would make the published statistics drift.
     ``bool`` is refused although it is an ``int`` subclass, since ``True`` is never an amount.
+    At most ``MONEY_MAX_FEN`` (10**15 fen), so that the read models' sums fit 64 bits
+    (domain.ranges; docs/api.md, "Ranges").
 
     Raises:
         MoneyInvalidError: not an ``int`` (or a ``bool``), negative, or above ``MONEY_MAX_FEN``.
@@ -548,19 +548,17 @@ class Money:
     fen: int
 
     def __post_init__(self) -> None:
-        fen: object = self.fen
-        if isinstance(fen, bool) or not isinstance(fen, int):
-            raise MoneyInvalidError(
-                f"amount must be an integer number of fen: got {type(fen).__name__} {fen!r}, "
-                "want int",
-                value=repr(fen),
-            )
-        if fen < 0:
-            raise MoneyInvalidError(f"amount must not be negative: got {fen} fen, want >= 0")
-        if fen > MONEY_MAX_FEN:
-            raise MoneyInvalidError(
-                f"amount too large: got {fen} fen, want <= {MONEY_MAX_FEN} (64-bit column)"
-            )
+        FEN.check(self.fen, field="amount", error=MoneyInvalidError)
+
+    @classmethod
+    def of(cls, fen: object, *, field: str) -> Money:
+        """The amount a command input ``field`` states (e.g. ``"figures.sales_fen"``).
+
+        Raises:
+            MoneyInvalidError: as the constructor, with ``details["field"]`` naming ``field``
+                and, out of range, ``details["minimum"]`` and ``details["maximum"]``.
+        """
+        return cls(FEN.check(fen, field=field, error=MoneyInvalidError))
 
     @classmethod
     def from_yuan(cls, text: str) -> Money:
@@ -594,11 +592,6 @@ class Money:
         return self.yuan_text
 
 
-YEAR_MIN: Final = 1985
-"""The Chinese patent law took effect in 1985: nothing in this domain predates it."""
-YEAR_MAX: Final = 2100
-
-
 @dataclass(frozen=True, slots=True)
 class Year:
     """A calendar year of data or certification, bounded so typos like 20233 are refused.
@@ -610,16 +603,17 @@ class Year:
     value: int
 
     def __post_init__(self) -> None:
-        value: object = self.value
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise YearInvalidError(
-                f"year must be an integer: got {type(value).__name__} {value!r}, want int",
-                value=repr(value),
-            )
-        if not YEAR_MIN <= value <= YEAR_MAX:
-            raise YearInvalidError(
-                f"year out of range: got {value}, want {YEAR_MIN}..{YEAR_MAX}", value=value
-            )
+        YEARS.check(self.value, field="year", error=YearInvalidError)
+
+    @classmethod
+    def of(cls, value: object, *, field: str) -> Year:
+        """The year a command input ``field`` states (e.g. ``"data_year"``).
+
+        Raises:
+            YearInvalidError: as the constructor, with ``details["field"]`` naming ``field``
+                and, out of range, ``details["minimum"]`` and ``details["maximum"]``.
+        """
+        return cls(YEARS.check(value, field=field, error=YearInvalidError))
 
     def __str__(self) -> str:
         return str(self.value)

@@ -83,10 +83,10 @@ from domain.actor import Role
 from domain.application import PatentLedger
 from domain.benchmarks import BenchmarkValues
 from domain.certification import Ineligibility
-from domain.certification_round import FIRST_ROUND_YEAR
 from domain.errors import CertificationNotFoundError, InvalidValueError, ProductNotFoundError
 from domain.objection import ObjectionStatus
-from domain.values import YEAR_MAX, IndustryCategory, Uscc
+from domain.ranges import ROUND_YEARS
+from domain.values import IndustryCategory, Uscc
 from projections import queries
 from projections.queries import QueryError
 from projections.schema import Row
@@ -97,7 +97,11 @@ router = APIRouter(prefix="/v1/certification", tags=["certification"])
 DEFAULT_LIMIT = 50
 Year = Annotated[
     int,
-    Path(ge=FIRST_ROUND_YEAR, le=YEAR_MAX, description="The round's year (data year = year - 1)"),
+    Path(
+        ge=ROUND_YEARS.minimum,
+        le=ROUND_YEARS.maximum,
+        description="The round's year (data year = year - 1)",
+    ),
 ]
 ObjectionId = Annotated[UUID, Path(description="The id returned when the objection was filed")]
 CategoryFilter = Annotated[

@@ -3,21 +3,35 @@
 Only ``institution`` tokens report, and only for the USCC they are scoped to (the domain checks
 the scope: 403 ``actor_not_permitted``); enterprises file products instead (422
 ``institution_not_eligible``). Each institution and patent has one record whose history is
-kept, so a report appends and the response gives the record's new version.
+kept, so a report appends and the response gives the record's new version. ``amount_fen`` is
+at most ``MONEY_MAX_FEN`` (docs/api.md, "Ranges"): every report adds it to the conversion
+statistics' sums.
 """
 
 from __future__ import annotations
+
+from http import HTTPStatus
 
 from fastapi import APIRouter, Request
 
 from api.command_bodies import ConversionReported, ReportConversion
 from api.deps import Institution
-from api.problems import problem_responses
+from api.problems import problem_document, problem_responses
 from api.responses import OrjsonResponse
 from api.writes import Outcome, etag, execute
 from domain.application import PatentLedger
+from domain.ranges import FEN, INT64_MAX
 
 router = APIRouter(prefix="/v1/conversions", tags=["conversions"])
+
+# The refusal of issue #14's incident (2**63 - 1 fen), as a client receives it (OpenAPI example;
+# tests/api/test_ranges.py checks it is the API's answer).
+AMOUNT_OUT_OF_RANGE = problem_document(
+    422, "money_invalid", HTTPStatus(422).phrase,
+    f"amount_fen out of range: got {INT64_MAX} fen, want {FEN.minimum}..{FEN.maximum} fen",
+    "/v1/conversions",
+    details={"field": "amount_fen", "minimum": FEN.minimum, "maximum": FEN.maximum},
+)  # fmt: skip
 
 
 @router.post(
@@ -25,7 +39,9 @@ router = APIRouter(prefix="/v1/conversions", tags=["conversions"])
     status_code=201,
     response_model=ConversionReported,
     summary="Report a patent conversion",
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
+    responses=problem_responses(
+        400, 401, 403, 409, 413, 415, 422, 503, examples=[AMOUNT_OUT_OF_RANGE]
+    ),
 )
 def report_conversion(
     body: ReportConversion, request: Request, principal: Institution

@@ -134,7 +134,7 @@ def table(**rows):
         ("an unknown category", {**table(), "08": {"sales_fen": 1}}, "unknown ['08']"),
         ("an empty category", table(**{"03": {}}), "category 03 has no threshold"),
         ("an unknown indicator", table(**{"01": {"patent_value": 1}}), "unknown indicator"),
-        ("a negative threshold", table(**{"01": {"sales_fen": -1}}), "want an integer"),
+        ("a negative threshold", table(**{"01": {"sales_fen": -1}}), "want 0..10"),
         ("a share above 100 %", table(**{"01": {"export_share_bp": 10_001}}), "0..10000"),
         ("a boolean", table(**{"01": {"valid_patents": True}}), "want an integer"),
     ],

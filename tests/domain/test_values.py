@@ -470,7 +470,8 @@ def test_province_level_codes_are_accepted():
         ("0.05", 5),
         ("0", 0),
         (" 12.30 ", 1230),
-        ("92233720368547758.07", MONEY_MAX_FEN),
+        ("10000000000000", MONEY_MAX_FEN),
+        ("10000000000000.00", MONEY_MAX_FEN),
     ],
 )
 def test_yuan_text_is_parsed_exactly_into_fen(text, fen):
@@ -496,7 +497,8 @@ def test_yuan_text_is_parsed_exactly_into_fen(text, fen):
         "٣",
         "0x10",
         "1_000",
-        "92233720368547758.08",
+        "10000000000000.01",  # MONEY_MAX_FEN + 1
+        "92233720368547758.07",  # 2**63 - 1 fen, accepted before issue #14
         "9" * 40,
     ],
 )
@@ -530,10 +532,11 @@ def test_bools_and_other_non_ints_are_not_money(value):
         Money(value)
 
 
-def test_money_above_a_signed_64_bit_column_is_rejected():
+def test_money_above_its_ceiling_is_rejected():
     assert Money(MONEY_MAX_FEN).fen == MONEY_MAX_FEN
-    with raises_exactly(MoneyInvalidError, "money_invalid"):
-        Money(MONEY_MAX_FEN + 1)
+    for above in (MONEY_MAX_FEN + 1, 2**63 - 1):
+        with raises_exactly(MoneyInvalidError, "money_invalid"):
+            Money(above)
 
 
 @given(st.integers(min_value=0, max_value=MONEY_MAX_FEN))
