@@ -36,7 +36,18 @@ STORE_UNAVAILABLE: tuple[type[Exception], ...] = (
 """Errors that say the store did not answer, not that an event cannot be applied."""
 
 
+_SQLITE_SCHEMA_MISMATCH = ("has no column named", "no such column")
+"""SQLite reports a table whose columns differ from the read model's (tables built by an
+older release, before a rebuild) as an OperationalError too; that is no outage but a read
+model that cannot apply its events: marked failed, so a rebuild is asked for, never retried
+for ever. (PostgreSQL reports it as UndefinedColumn, a ProgrammingError, which is not here.)"""
+
+
 def store_unavailable(error: BaseException) -> bool:
+    if isinstance(error, sqlite3.OperationalError) and any(
+        words in str(error) for words in _SQLITE_SCHEMA_MISMATCH
+    ):
+        return False
     return isinstance(error, STORE_UNAVAILABLE)
 
 

@@ -27,10 +27,16 @@ from api.settings import Settings
 from projections import queries
 from projections.audit_trail import AuditTrail
 from projections.catalog import NAMES, models
-from projections.failures import ERROR_LIMIT, ProjectionFailure, RebuildFailedError, describe_error
+from projections.failures import (
+    ERROR_LIMIT,
+    ProjectionFailure,
+    RebuildFailedError,
+    describe_error,
+    store_unavailable,
+)
 from projections.filer_registry import FilerRegistry
 from projections.runner import ProjectionRunner, rebuild
-from projections.store import Position, PositionMovedError, ProjectionStore
+from projections.store import Position, PositionMovedError, ProjectionStore, physical_name
 from tests.domain.factories import approved_filer, file, uscc
 from tests.projections.faults import OVERFLOW, RAISE, FakeFault
 from tests.projections.test_exactly_once import (
@@ -289,3 +295,41 @@ def test_the_recorded_error_is_one_bounded_line():
     text = describe_error(RuntimeError("x" * 2 * ERROR_LIMIT))
     assert len(text) == ERROR_LIMIT
     assert text.endswith("…")
+
+
+def test_tables_built_by_an_older_release_mark_the_model_failed_until_a_rebuild(
+    ledger, settings, store
+):
+    """A release that changes a read model's tables (regional_stats gained ``approved``):
+    the old generation's table lacks the column. That is no outage to retry for ever (SQLite
+    says OperationalError for both): the model is marked, the others go on, a rebuild heals."""
+    make_history(ledger, filers=2)
+    runner = open_projection_runner(ledger, store)
+    runner.catch_up()
+    generation = store.require_generation("regional_stats")
+    table = physical_name("regional_stats", "product_states", generation)
+    with store.db.schema_transaction() as cursor:
+        cursor.execute(f"ALTER TABLE {table} DROP COLUMN approved")  # as an older release built it
+    _new_filing(ledger, 92)
+    runner.catch_up()
+    failure = store.failures()["regional_stats"]
+    assert "approved" in failure.error
+    assert _applied(runner)["product_registry"] == event_count(ledger)
+    _rebuild(ledger, settings, store, "regional_stats")
+    runner.catch_up()
+    assert store.failures() == {}
+    assert _applied(runner) == dict.fromkeys(NAMES, event_count(ledger))
+    assert digests(store) == reference_digests(ledger, settings)
+
+
+@pytest.mark.parametrize(
+    ("message", "outage"),
+    [
+        ("table ppl_regional_stats_product_states_g1 has no column named approved", False),
+        ("no such column: approved", False),
+        ("database is locked", True),
+        ("disk I/O error", True),
+    ],
+)
+def test_a_sqlite_schema_mismatch_is_no_outage(message, outage):
+    assert store_unavailable(sqlite3.OperationalError(message)) is outage
