@@ -32,7 +32,7 @@ from api.settings import Settings
 from audit.keys import create_private_key_file
 from audit.rfc6962 import verify_inclusion
 from audit.transparency_log import TransparencyLog
-from domain.sample import load_sample
+from domain.sample import TARGET_EXPORTS_FEN, TARGET_SALES_FEN, load_sample
 from projections import queries
 from projections.as_of import AsOf, replay_as_of
 from projections.catalog import models
@@ -125,6 +125,17 @@ def test_district_table_comes_out_of_the_sample_exactly(sample: SampleStore) -> 
     assert {r.region_code: (r.filers, r.products) for r in regions} == published
     (city,) = queries.region_statistics(sample.store, prefix="31", level=queries.Level.CITY)
     assert (city.region_code, city.filers, city.products) == ("310100", 443, 1_023)
+    # The published totals are the figures of data year 2022; by default the 2021 figures of
+    # the filings approved on 2021 data whose 2022 update is under review come in too, and the
+    # answer says so instead of calling the mix one year.
+    (of_2022,) = queries.region_statistics(
+        sample.store, prefix="31", level=queries.Level.CITY, data_year=2022
+    )
+    assert (of_2022.figures_products, of_2022.sales_fen, of_2022.exports_fen) == (
+        1_023, TARGET_SALES_FEN, TARGET_EXPORTS_FEN,
+    )  # fmt: skip
+    assert (city.data_year, city.data_years) == (None, [2021, 2022])
+    assert city.sales_fen > TARGET_SALES_FEN
 
 
 def test_rebuild_twice_gives_the_follower_s_digests(sample: SampleStore) -> None:
