@@ -37,6 +37,7 @@ from starlette.routing import Match
 from api.responses import OrjsonResponse
 from audit.errors import VerificationError
 from domain import errors
+from projections.failures import RebuildFailedError
 from projections.queries import QueryError
 from projections.store import ProjectionNotBuiltError
 
@@ -100,6 +101,7 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "log_not_available": (404, "The Merkle log has no such checkpoint or leaf"),
     "proof_unavailable": (422, "The proof cannot be made for these sizes or indices"),
     "ledger_integrity_failure": (500, "A stored event or the log failed verification"),
+    "read_model_failed": (500, "A read model cannot apply an event of the log"),
     "internal": (500, "Internal error"),
 }
 
@@ -355,6 +357,23 @@ def install(app: FastAPI) -> None:
         return api_problem(
             request, "ledger_integrity_failure", str(exc), failure=type(exc).__name__
         )
+
+    @app.exception_handler(RebuildFailedError)
+    async def read_model_failed(request: Request, exc: RebuildFailedError) -> OrjsonResponse:
+        # An as-of answer replays the log into the read model, which meets an event it cannot
+        # apply: a fault of the service to fix (docs/projections.md, "Failure isolation"), not
+        # to retry. The log has the whole failure; the answer names the read model and event
+        # only (its aggregate and the error's text can quote confidential values).
+        logger.error("as-of answer on %s failed: %s", request.url.path, exc)
+        events = [
+            {"name": f.projection, "notification_id": f.notification_id, "topic": f.topic}
+            for f in exc.failures
+        ]
+        detail = "; ".join(
+            f"read model {e['name']} cannot apply event {e['notification_id']} ({e['topic']})"
+            for e in events
+        )
+        return api_problem(request, "read_model_failed", detail, failures=events)
 
     for down in STORE_DOWN:
         app.add_exception_handler(down, _store_down)

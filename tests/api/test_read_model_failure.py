@@ -187,7 +187,9 @@ def test_an_as_of_answer_names_the_event_a_model_cannot_apply(ledger, cli_env, m
     )
 
 
-def test_an_as_of_answer_through_the_api_is_a_logged_500_naming_the_event(api, monkeypatch, caplog):
+def test_an_as_of_answer_through_the_api_is_a_500_problem_naming_the_event(
+    api, monkeypatch, caplog
+):
     code = factories.uscc(7)
     filed_product(api, code, approved_filer(api, code))
     FakeFault(monkeypatch, RegionalStatistics, at=AT).install()
@@ -196,5 +198,13 @@ def test_an_as_of_answer_through_the_api_is_a_logged_500_naming_the_event(api, m
         response = client.get(
             "/v1/statistics/regions?tree_size=6", headers=api.headers(Role.REVIEWER)
         )
-    assert (response.status_code, response.json()["code"]) == (500, "internal")
+    problem = response.json()
+    assert (response.status_code, problem["code"]) == (500, "read_model_failed")
+    assert response.headers["content-type"].startswith("application/problem+json")
+    (stored,) = api.state.ledger.recorder.select_notifications(start=AT, limit=1)
+    assert problem["failures"] == [
+        {"name": "regional_stats", "notification_id": AT, "topic": stored.topic}
+    ]
+    assert str(stored.originator_id) not in response.text  # ids and errors stay in the log
+    assert f"read model regional_stats cannot apply event {AT}" in problem["detail"]
     assert f"read model regional_stats failed at event {AT} (" in caplog.text
