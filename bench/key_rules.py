@@ -6,7 +6,8 @@ Questions (issue #13):
    audit/product_key.py) and saves a reservation under each: 3 events instead of 2. How many
    single ``file_product`` commands per second does that keep, against the same command under
    v1 only (``tests.domain.factories.v1_only``, the rules the ledger had before)? Target:
-   v1 + v2 >= 0.9 x v1 only, on SQLite and PostgreSQL. Both variants run on the same fresh
+   v1 + v2 >= 0.9 x v1 only, on SQLite and PostgreSQL. Both variants file before screening
+   (whose cost bench/screening.py measures) and run on the same fresh
    store, interleaved round by round (bench.common.interleaved_rates), each with its own
    approved filer; the figure is the median of the per-round rates (filings per second).
 2. **The migration.** The sample (seed 7 by default: ~6,750 events, 1,222 filings; ``--full``:
@@ -24,21 +25,21 @@ import argparse
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 
 from api.bootstrap import SignedPatentLedger, load_keyring, open_ledger
 from bench.common import (
     fresh_sqlite_url,
-    interleaved_rates,
     machine_info,
     median,
     settings_for,
     store_makers,
 )
+from bench.single_filings import Rules, filing_rates
 from domain.actor import SYSTEM
 from domain.sample import load_sample
-from tests.domain.factories import approved_filer, file, uscc, v1_only
+from tests.domain.factories import before_screening, v1_only
 
 TARGET = 0.9
 DEFAULT_ROUNDS, FULL_ROUNDS = 7, 11
@@ -46,31 +47,14 @@ FILINGS_PER_ROUND = 150
 DEFAULT_SEEDS, FULL_SEEDS = (7,), tuple(range(1, 38))
 
 
-def filing_rates(ledger: SignedPatentLedger, rounds: int) -> dict[str, list[float]]:
+def key_rule_rates(ledger: SignedPatentLedger, rounds: int) -> dict[str, list[float]]:
     """Filings per second under both rules and under v1 only, interleaved by round."""
-    codes = {"v1+v2": uscc(601), "v1 only": uscc(602)}
-    tags = {"v1+v2": "B", "v1 only": "O"}  # distinct models per variant
-    filers = {name: (code, approved_filer(ledger, code)) for name, code in codes.items()}
-
-    def run(name: str, label: str, amount: int) -> float:
-        code, filer_id = filers[name]
-        started = time.perf_counter()
-        for number in range(amount):
-            model = f"KR-{tags[name]}-{label}-{number:05d}"
-            if name == "v1 only":
-                with v1_only():
-                    file(ledger, code, filer_id, name="基准测试产品", model=model)
-            else:
-                file(ledger, code, filer_id, name="基准测试产品", model=model)
-        return amount / (time.perf_counter() - started)
-
-    for name in filers:  # warm up: connections, statements, the aggregate cache
-        run(name, "warm", 20)
-
-    def variant(name: str) -> tuple[str, Callable[[int], float]]:
-        return name, lambda number: run(name, f"r{number}", FILINGS_PER_ROUND)
-
-    return interleaved_rates(rounds, [variant("v1+v2"), variant("v1 only")])
+    # Both before screening (its own bench, bench/screening.py): only the key rules differ.
+    variants: dict[str, tuple[int, Rules]] = {
+        "v1+v2": (601, before_screening),
+        "v1 only": (602, v1_only),
+    }
+    return filing_rates(ledger, variants, rounds, FILINGS_PER_ROUND, prefix="KR")
 
 
 def migration(settings_url: str, work_dir: Path, seeds: Sequence[int]) -> dict[str, float]:
@@ -118,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for backend, make_url in stores.items():
                 ledger = open_ledger(settings_for(work_dir / "data", make_url("filings")))
                 try:
-                    rates = filing_rates(ledger, rounds)
+                    rates = key_rule_rates(ledger, rounds)
                 finally:
                     ledger.close()
                 both, old = median(rates["v1+v2"]), median(rates["v1 only"])

@@ -22,25 +22,25 @@ Run: ``.venv/bin/python -m bench.screening`` (under a minute), ``--full`` for a 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from uuid import uuid4
 
 from api.bootstrap import SignedPatentLedger, load_keyring, open_ledger
 from bench.common import (
     fresh_sqlite_url,
-    interleaved_rates,
     machine_info,
     median,
     settings_for,
     store_makers,
 )
-from domain.declarations import PatentDeclaration
+from bench.single_filings import Rules, filing_rates
 from domain.sample import load_sample
-from tests.domain.factories import approved_filer, before_screening, file, own_patent, uscc
+from tests.domain.factories import before_screening
 
 TARGET = 0.9
 DEFAULT_ROUNDS, FULL_ROUNDS = 7, 11
@@ -48,34 +48,13 @@ FILINGS_PER_ROUND = 150
 DEFAULT_SEEDS, FULL_SEEDS = (7,), tuple(range(1, 11))
 
 
-def filing_rates(ledger: SignedPatentLedger, rounds: int) -> dict[str, list[float]]:
+def screening_rates(ledger: SignedPatentLedger, rounds: int) -> dict[str, list[float]]:
     """Filings per second with and without screening, interleaved by round."""
-    codes = {"screening": uscc(611), "before screening": uscc(612)}
-    tags = {"screening": "S", "before screening": "O"}  # distinct models per variant
-    filers = {name: (code, approved_filer(ledger, code)) for name, code in codes.items()}
-
-    def run(name: str, label: str, amount: int) -> float:
-        code, filer_id = filers[name]
-        # Each filer its own patent: a patent shared by two filers makes every filing of one
-        # a candidate of the other's (by design), which is not the cost measured here.
-        patents = [PatentDeclaration.parse(own_patent(filer_id), "owner")]
-        started = time.perf_counter()
-        for number in range(amount):
-            model = f"SC-{tags[name]}-{label}-{number:05d}"
-            if name == "before screening":
-                with before_screening():
-                    file(ledger, code, filer_id, name="基准测试产品", model=model, patents=patents)
-            else:
-                file(ledger, code, filer_id, name="基准测试产品", model=model, patents=patents)
-        return amount / (time.perf_counter() - started)
-
-    for name in filers:  # warm up: connections, statements, the cache, the first catch-up
-        run(name, "warm", 20)
-
-    def variant(name: str) -> tuple[str, Callable[[int], float]]:
-        return name, lambda number: run(name, f"r{number}", FILINGS_PER_ROUND)
-
-    return interleaved_rates(rounds, [variant("screening"), variant("before screening")])
+    variants: dict[str, tuple[int, Rules]] = {
+        "screening": (611, contextlib.nullcontext),
+        "before screening": (612, before_screening),
+    }
+    return filing_rates(ledger, variants, rounds, FILINGS_PER_ROUND, prefix="SC")
 
 
 def first_catch_up(settings_url: str, work_dir: Path) -> tuple[int, float]:
@@ -118,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     for seed in seeds:
                         load_sample(ledger, seed)
                     loaded = time.perf_counter() - loading
-                    rates = filing_rates(ledger, rounds)
+                    rates = screening_rates(ledger, rounds)
                 finally:
                     ledger.close()
                 screened, old = median(rates["screening"]), median(rates["before screening"])
