@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from itertools import islice
@@ -31,6 +30,7 @@ from typing import IO, Any
 from uuid import UUID
 
 from audit.errors import MalformedBundleError
+from audit.logged_event import CANONICAL_UUID
 
 BUNDLE_FORMAT = "ppl-audit-bundle/v1"
 
@@ -138,7 +138,6 @@ EventRow = tuple[int, str, int, str, bytes]
 """An event line's fields: leaf index, originator id (the canonical text of its UUID, as
 ``str(UUID)`` spells it), version, topic, stored state (decoded from base64)."""
 
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 _scan_json = json.JSONDecoder().raw_decode
 
 
@@ -169,7 +168,7 @@ def parse_event_row(text: str, line: int) -> EventRow:
             and type(topic) is str
             and type(state) is str
             and type(originator_id) is str
-            and _CANONICAL_UUID.fullmatch(originator_id)
+            and CANONICAL_UUID.fullmatch(originator_id)
         ):
             try:  # = base64.b64decode(state, validate=True)
                 stored = binascii.a2b_base64(state, strict_mode=True)

@@ -9,10 +9,14 @@ checks (audit.replay, audit.duplicates) read nothing else. Standard library only
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
+
+CANONICAL_UUID: Final = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+"""How ``str(UUID)`` spells a UUID: the only text of an id the replay accepts in a field."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -90,8 +90,9 @@ Reservation (domain.reservation)
       migration's); after it every ProductFiled needs its v2 key event (E5). The first v2
       key event of a log may follow a filing bound under v1 alone.
 
-Near-duplicate screening (audit.screening, docs/never-filed-twice.md). The replay feeds an
-``audit.screening.ScreeningIndex`` in log order, leaf indices as positions: every ProductFiled
+Near-duplicate screening (audit.screening, docs/never-filed-twice.md; checked by
+audit/replay_screening.py). The replay feeds an ``audit.screening.ScreeningIndex`` in log
+order, leaf indices as positions: every ProductFiled
 once its own checks pass, every ProductWithdrawn. C(F), the candidates of filing F, is computed
 once, at F (it depends only on the events before F), and kept with F. A ``screening_rule``
 is 0 or 1 (absent: 0, an event recorded before screening; so are absent ``candidates``,
@@ -164,7 +165,6 @@ time: "by D" is a timestamp before D + 1 day 00:00 UTC+8.
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -174,14 +174,22 @@ from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid5
 
 from audit.errors import InvalidReplayError, MisfitIdError
-from audit.logged_event import LoggedEvent
+from audit.logged_event import CANONICAL_UUID, LoggedEvent
 from audit.product_key import (
     EmptyKeyPartError,
     KeyRule,
     product_key,
     reservation_id,
 )
-from audit.screening import Declaration, Reason, ScreeningIndex, ScreeningRule
+from audit.replay_screening import (
+    ReplayScreening,
+    read_candidates,
+    read_decisions,
+    read_duplicate_of,
+    read_screening_rule,
+    require_decisions,
+)
+from audit.screening import Declaration, Reason, ScreeningRule
 
 # Deterministic ids of the domain (copied: the verifier must not import domain/).
 FILER_NAMESPACE: Final = UUID("0d8e3b8c-4a51-5f0e-9a43-3c1f6e2b7d90")  # domain.filer
@@ -305,19 +313,12 @@ _CONVERSION_CATEGORIES: Final = frozenset(
     }
 )
 _INSTITUTION_AUTHORITIES: Final = frozenset({"1", "5"})
-_CANONICAL_UUID: Final = re.compile(
-    r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
-)  # how str(UUID) spells a UUID
 _PATENT_TYPES: Final = frozenset(
     {"invention", "utility_model", "design", "pct_invention", "pct_utility_model"}
 )
 _INVENTION_TYPES: Final = frozenset({"invention", "pct_invention"})
 _FIGURES: Final = ("sales_fen", "exports_fen", "profit_fen", "ip_spending_fen")
 _CATEGORIES: Final = frozenset({"01", "02", "03", "04", "05", "06", "07"})
-_SCREENING_RULES: Final = tuple(int(rule) for rule in ScreeningRule)
-_REASONS: Final = frozenset(str(reason) for reason in Reason)
-_CANDIDATE_KEYS: Final = frozenset({"product_id", "reasons"})
-_DECISION_KEYS: Final = frozenset({"product_id", "reason"})
 
 # --- certification (copied from domain.benchmarks, domain.certification*: see rules B-O) ------
 _FIRST_ROUND_YEAR: Final = 2023
@@ -589,7 +590,7 @@ class _Event:
     def uuid(self, name: str) -> str:
         """A UUID stored as text, in its one canonical spelling (``str(UUID)``): that text."""
         text = self.text(name)
-        if not _CANONICAL_UUID.fullmatch(text):  # = str(UUID(text)) == text, without a UUID
+        if not CANONICAL_UUID.fullmatch(text):  # = str(UUID(text)) == text, without a UUID
             raise self.fail(f"{name} is {text!r}: want a UUID such as {UUID(int=0)}")
         return text
 
@@ -768,8 +769,7 @@ class ReplayChecker:
         self._key_rule_in_force = int(KeyRule.V1)  # highest key rule seen in the log (K4)
         # an ObjectionUpheld awaiting its CertificationRevoked (E6), and its certification
         self._upheld: tuple[_Head, str] | None = None
-        self._screening = ScreeningIndex()  # every filing so far, for C(F) (S1)
-        self._screening_since: int | None = None  # leaf that put screening in force (S3)
+        self._screening = ReplayScreening()  # every filing so far, for C(F) (S1-S3)
         self._events = 0
 
     def apply(self, event: LoggedEvent) -> None:
@@ -934,8 +934,9 @@ class ReplayChecker:
             raise head.fail(
                 f"filer_uscc {filer_uscc}: filer {filer_id} has USCC {filer.owner_uscc}"
             )
-        self._require_screening_rule(head, screening_rule)  # S3
-        candidates = self._screen(head, Declaration(filer_uscc, name, model, patents), recorded)
+        self._screening.require_rule(head, screening_rule)  # S3
+        declaration = Declaration(filer_uscc, name, model, patents)
+        candidates = self._screening.filed(head, declaration, recorded)  # S1
         self._unbound, self._unbound_rule, self._v2_may_follow = head, 0, None  # E5
         return _Aggregate(
             PRODUCT,
@@ -954,48 +955,6 @@ class ReplayChecker:
             candidates=candidates,
         )
 
-    def _screen(
-        self,
-        head: _Head,
-        declaration: Declaration,
-        recorded: tuple[tuple[str, tuple[str, ...]], ...],
-    ) -> Mapping[str, tuple[Reason, ...]] | None:
-        """S1: index the filing, compute its C(F) once, and judge the recorded candidates
-        against it. Returns C(F) (``None`` when empty: most filings have no candidate)."""
-        screening, product_id = self._screening, head.originator_id
-        screening.add(product_id, head.leaf_index, declaration)
-        found = screening.candidates_of(product_id)
-        stale: Mapping[str, tuple[Reason, ...]] | None = None  # C(F) with withdrawn filings
-        for candidate_id, reasons in recorded:
-            want = found.get(candidate_id)
-            if want is None:  # rare: computed only then
-                if stale is None:
-                    stale = screening.candidates_of(product_id, include_withdrawn=True)
-                want = stale.get(candidate_id)
-            if want is None:
-                raise head.fail(
-                    f"candidate {candidate_id} is not a near-duplicate candidate of this filing "
-                    "under screening rule v1 (a filing recorded before it with a screening "
-                    "reason) (S1)"
-                )
-            if reasons != want:
-                raise head.fail(
-                    f"candidate {candidate_id} recorded with reasons {list(reasons)}: screening "
-                    f"rule v1 gives {[str(reason) for reason in want]} (S1)"
-                )
-        return found or None
-
-    def _require_screening_rule(self, head: _Head, rule: int) -> None:
-        """S3: screening is in force from the first event recorded under it, for good."""
-        if rule >= ScreeningRule.V1:
-            if self._screening_since is None:
-                self._screening_since = head.leaf_index
-        elif self._screening_since is not None:
-            raise head.fail(
-                f"screening_rule {rule}: screening is in force since leaf "
-                f"{self._screening_since}, want {int(ScreeningRule.V1)} (S3)"
-            )
-
     def _filing_approved(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
         approved_at, screening_rule, decisions = fields
         head.require_status(product, PENDING_REVIEW, doing="approving")  # P2
@@ -1004,9 +963,11 @@ class ReplayChecker:
                 f"approving a product with open ownership dispute(s) "
                 f"{', '.join(sorted(product.open_disputes))}"
             )
-        self._require_screening_rule(head, screening_rule)  # S3
-        if screening_rule >= ScreeningRule.V1:
-            _require_decisions(head, product, decisions)  # S2
+        self._screening.require_rule(head, screening_rule)  # S3
+        if screening_rule >= ScreeningRule.V1:  # S2
+            product.distinct = require_decisions(
+                head, product.candidates, product.distinct, decisions
+            )
         product.status = APPROVED
         product.approved_at = approved_at
 
@@ -1036,7 +997,7 @@ class ReplayChecker:
         head.require_acts_for(product.owner_uscc)  # P4
         head.require_status(product, PENDING_REVIEW, APPROVED, REJECTED, doing="withdrawing")
         product.status = WITHDRAWN
-        self._screening.withdraw(head.originator_id, head.leaf_index)  # no candidate from now
+        self._screening.withdrawn(head)  # no candidate of later filings
 
     def _dispute_raised(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
         dispute_id, numbers = fields
@@ -1395,35 +1356,6 @@ class ReplayChecker:
         self._upheld = (head, objection.detail)  # E6
 
 
-def _require_decisions(
-    head: _Head, product: _Aggregate, decisions: tuple[tuple[str, str], ...]
-) -> None:
-    """S2: an approval under screening rule v1 decides every candidate of the filing, now or
-    on an earlier approval of it, and decides nothing else; the decisions are then kept."""
-    candidates = product.candidates or {}
-    for candidate_id, _ in decisions:
-        if candidate_id not in candidates:
-            raise head.fail(
-                f"distinct decision on {candidate_id}, which is not a near-duplicate candidate "
-                f"of this filing (it has {len(candidates)}) (S2)"
-            )
-    decided = product.distinct if product.distinct is not None else {}
-    decided.update(decisions)
-    still_open = [candidate_id for candidate_id in candidates if candidate_id not in decided]
-    if still_open:
-        shown = ", ".join(
-            f"{candidate_id} ({', '.join(candidates[candidate_id])})"
-            for candidate_id in still_open[:5]
-        )
-        more = f" and {len(still_open) - 5} more" if len(still_open) > 5 else ""
-        raise head.fail(
-            f"approved with {len(still_open)} near-duplicate candidate(s) of the filing not "
-            f"decided on this or an earlier approval: {shown}{more} (S2)"
-        )
-    if decided:
-        product.distinct = decided
-
-
 def _ineligibility(facts: _Facts, round_: _Round, *, opted_in: bool) -> tuple[str, ...]:
     """domain.certification.ineligibility: the codes of every rule failed, in order."""
     found: list[str] = []
@@ -1457,86 +1389,13 @@ def _read_reason(current: _Event) -> Fields:
 
 
 def _read_filing_approved(current: _Event) -> Fields:
-    rule = _read_screening_rule(current)  # S2
-    return current.timestamp(), rule, _read_decisions(current, rule)
+    rule = read_screening_rule(current)  # S2
+    return current.timestamp(), rule, read_decisions(current, rule)
 
 
 def _read_filing_rejected(current: _Event) -> Fields:
     current.text("reason")  # P2
-    duplicate_of = current.state.get("duplicate_of")  # S4; absent: a version-1 event
-    if duplicate_of is not None and not (
-        isinstance(duplicate_of, str) and _CANONICAL_UUID.fullmatch(duplicate_of)
-    ):
-        raise current.fail(f"duplicate_of is {duplicate_of!r}: want null or a filing's UUID")
-    return (duplicate_of,)
-
-
-def _read_screening_rule(current: _Event) -> int:
-    """S1-S3: a ProductFiled's or FilingApproved's screening rule; absent: 0 (a version-1
-    event, recorded before screening)."""
-    rule = current.state.get("screening_rule", int(ScreeningRule.NONE))
-    if isinstance(rule, bool) or not isinstance(rule, int) or rule not in _SCREENING_RULES:
-        raise current.fail(f"screening_rule {rule!r}: want one of {list(_SCREENING_RULES)}")
-    return rule
-
-
-def _entries(current: _Event, name: str, keys: frozenset[str]) -> list[Mapping[Any, Any]]:
-    """A list (absent: empty, a version-1 event) of objects with exactly ``keys``."""
-    values = current.state.get(name, [])
-    if not isinstance(values, list):
-        raise current.fail(f"{name} is {values!r}: want a list of objects")
-    entries = [current.object_value(f"an entry of {name}", value) for value in values]
-    for entry in entries:
-        if set(entry) != keys:
-            raise current.fail(f"{name} entry {dict(entry)!r}: want keys {sorted(keys)}")
-        product_id = entry["product_id"]
-        if not isinstance(product_id, str) or not _CANONICAL_UUID.fullmatch(product_id):
-            raise current.fail(f"{name} entry product_id {product_id!r}: want a filing's UUID")
-    return entries
-
-
-def _read_candidates(current: _Event, rule: int) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """S1, stateless: the candidates a filing recorded, each once, with known reasons."""
-    found: dict[str, tuple[str, ...]] = {}
-    for entry in _entries(current, "candidates", _CANDIDATE_KEYS):
-        product_id, reasons = entry["product_id"], entry["reasons"]
-        if product_id in found:
-            raise current.fail(f"candidate {product_id} is recorded twice (S1)")
-        if (
-            not isinstance(reasons, list)
-            or not reasons
-            or not all(isinstance(reason, str) and reason in _REASONS for reason in reasons)
-            or reasons != sorted(set(reasons))
-        ):
-            raise current.fail(
-                f"candidate {product_id} has reasons {reasons!r}: want one or more of "
-                f"{sorted(_REASONS)}, sorted, each once (S1)"
-            )
-        found[product_id] = tuple(reasons)
-    if found and rule == ScreeningRule.NONE:
-        raise current.fail("candidates recorded under screening_rule 0: want none (S1)")
-    return tuple(found.items())
-
-
-def _read_decisions(current: _Event, rule: int) -> tuple[tuple[str, str], ...]:
-    """S2, stateless: "distinct product" decisions sorted by product_id, each once, each
-    with a reason that is not blank."""
-    decisions: list[tuple[str, str]] = []
-    for entry in _entries(current, "distinct", _DECISION_KEYS):
-        product_id, reason = entry["product_id"], entry["reason"]
-        if not isinstance(reason, str) or not reason.strip():
-            raise current.fail(
-                f"distinct decision on {product_id} has reason {reason!r}: want a reason (S2)"
-            )
-        decisions.append((product_id, reason))
-    ids = [product_id for product_id, _ in decisions]
-    if ids != sorted(set(ids)):
-        raise current.fail(
-            f"distinct decisions on {ids}: want them sorted by product_id, each once (S2)"
-        )
-    if decisions and rule == ScreeningRule.NONE:
-        raise current.fail("distinct decisions under screening_rule 0: want none (S2)")
-    return tuple(decisions)
+    return (read_duplicate_of(current),)  # S4
 
 
 def _read_filer_registered(current: _Event) -> Fields:
@@ -1560,11 +1419,11 @@ def _read_product_filed(current: _Event) -> Fields:
     data_year = current.integer("data_year")
     canonical_key = current.text("canonical_key")
     patents = current.patents()
-    rule = _read_screening_rule(current)  # S1
+    rule = read_screening_rule(current)  # S1
     return (
         filer_uscc, filer_id, data_year, canonical_key, patents, current.category(),
         current.figures(), current.inventions(), current.timestamp(), name, model, rule,
-        _read_candidates(current, rule),
+        read_candidates(current, rule),
     )  # fmt: skip
 
 
@@ -1721,7 +1580,7 @@ def _read_evaluation_started(current: _Event) -> Fields:
 def _read_list_published(current: _Event) -> Fields:
     certified = current.texts("certified_product_ids")  # R3
     for product_id in certified:
-        if not _CANONICAL_UUID.fullmatch(product_id):
+        if not CANONICAL_UUID.fullmatch(product_id):
             raise current.fail(f"certified product id {product_id!r}: want a UUID")
     if certified != sorted(set(certified)):
         raise current.fail("certified_product_ids: want them sorted, each once")
