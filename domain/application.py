@@ -119,16 +119,6 @@ class Screening:
         return tuple(c for c in self.candidates if c.distinct_reason is None)
 
 
-class _Fields:
-    """A new filing's record read like its event (``declaration_of`` reads attributes)."""
-
-    def __init__(self, record: Mapping[str, Any]) -> None:
-        self.filer_uscc = record["filer_uscc"]
-        self.name = record["name"]
-        self.model = record["model"]
-        self.patents = record["patents"]
-
-
 # USCC registration authorities of institutions that report stock-patent conversion:
 # 1 = 机构编制 (public institutions: universities, institutes, hospitals), 5 = 民政 (private
 # non-enterprise units). Enterprises (9) file products instead.
@@ -351,7 +341,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         industry, finer = parse_industry(category, finer_code)
         keys = product_keys(clean_name, clean_model)
         product_id = ClientId.or_new(filing_id, field="filing_id")
-        record = {
+        record: dict[str, Any] = {
             "filer_id": str(filer.id),
             "filer_uscc": filer.uscc,
             "name": clean_name,
@@ -367,7 +357,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             "actor": actor.as_record(),
         }
         screening = screening_rule_in_force()
-        declaration = declaration_of(_Fields(record))
+        declaration = declaration_of(filer.uscc, clean_name, clean_model, record["patents"])
         found = (
             {}
             if screening is ScreeningRule.NONE

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Protocol
 from uuid import UUID
 
@@ -47,14 +47,11 @@ class _Mapper(Protocol):
     def to_domain_event(self, stored: Any) -> Any: ...
 
 
-def declaration_of(event: Any) -> Declaration:
-    """What screening reads of a ProductFiled event (or the same fields of a new filing)."""
-    return Declaration(
-        filer_uscc=event.filer_uscc,
-        name=event.name,
-        model=event.model,
-        patents=frozenset(patent["number"] for patent in event.patents),
-    )
+def declaration_of(
+    filer_uscc: str, name: str, model: str, patents: Iterable[Mapping[str, Any]]
+) -> Declaration:
+    """What screening reads of a filing: a ProductFiled event's fields, or a new filing's."""
+    return Declaration(filer_uscc, name, model, frozenset(patent["number"] for patent in patents))
 
 
 class ScreeningFeed:
@@ -74,7 +71,10 @@ class ScreeningFeed:
                 if notification.topic == PRODUCT_FILED:
                     if product_id not in index:
                         event = mapper.to_domain_event(notification)
-                        index.add(product_id, notification.id, declaration_of(event))
+                        declaration = declaration_of(
+                            event.filer_uscc, event.name, event.model, event.patents
+                        )
+                        index.add(product_id, notification.id, declaration)
                 else:
                     index.withdraw(product_id, notification.id)
             self._next = page[-1].id + 1
