@@ -173,6 +173,7 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid5
 
+from audit.annex_rule import UNCLASSIFIED, AnnexRule, kind_misfit
 from audit.errors import InvalidReplayError, MisfitIdError
 from audit.logged_event import CANONICAL_UUID, LoggedEvent
 from audit.product_key import (
@@ -180,6 +181,19 @@ from audit.product_key import (
     KeyRule,
     product_key,
     reservation_id,
+)
+from audit.replay_annex import (
+    AnnexInForce,
+    read_annex_rule,
+    read_corrections,
+    read_move,
+    read_resolution,
+    require_category,
+    require_data,
+    require_kind,
+    require_move,
+    require_region,
+    require_removal,
 )
 from audit.replay_screening import (
     ReplayScreening,
@@ -230,6 +244,7 @@ FILER_REAL_NAME_VERIFIED: Final = "domain.filer:Filer.FilerRealNameVerified"
 FILER_APPROVED: Final = "domain.filer:Filer.FilerApproved"
 FILER_REJECTED: Final = "domain.filer:Filer.FilerRejected"
 FILER_RESUBMITTED: Final = "domain.filer:Filer.FilerResubmitted"
+FILER_MOVE_CONFIRMED: Final = "domain.filer:Filer.FilerRegionMoveConfirmed"
 PRODUCT_FILED: Final = "domain.product:Product.ProductFiled"
 FILING_APPROVED: Final = "domain.product:Product.FilingApproved"
 FILING_REJECTED: Final = "domain.product:Product.FilingRejected"
@@ -371,6 +386,8 @@ _INELIGIBILITY: Final = (  # domain.certification.Ineligibility, in its order
     "updated_after_window",
     "ownership_dispute_open",
     "not_opted_in",
+    "unclassified",
+    "no_valid_patent",
 )
 
 
@@ -419,7 +436,10 @@ class _Aggregate:
     # (filed or revised) and approved; ``history[v - 1]`` is the filing at version v
     category: str = ""
     figures: tuple[int, int, int, int] = (0, 0, 0, 0)
-    inventions: int = 0
+    inventions: frozenset[str] = frozenset()  # product: its declared inventions' numbers
+    removed: frozenset[str] = frozenset()  # product: patents lost to upheld claims (A7)
+    filer_kind: str = ""  # filer (A2)
+    confirmed_region: str | None = None  # filer: a move a reviewer confirmed (A4)
     submitted_at: datetime | None = None
     revised: bool = False
     approved_at: datetime | None = None
@@ -673,9 +693,12 @@ class _Event:
         return [self.object_value(f"an entry of {name}", value) for value in values]
 
     def category(self) -> str:
+        """01-07, or ``unclassified`` (allowed under annex rule v1 only: A5)."""
         category = self.text("category")
-        if category not in _CATEGORIES:
-            raise self.fail(f"category {category!r}: want one of {sorted(_CATEGORIES)}")
+        if category not in _CATEGORIES and category != UNCLASSIFIED:
+            raise self.fail(
+                f"category {category!r}: want one of {sorted(_CATEGORIES)} or {UNCLASSIFIED!r}"
+            )
         return category
 
     def figures(self) -> tuple[int, int, int, int]:
@@ -692,21 +715,22 @@ class _Event:
             raise self.fail(f"figures: exports {exports} exceed sales {sales}")
         return sales, exports, profit, ip_spending
 
-    def inventions(self) -> int:
-        """How many declared patents are inventions; every type must be known.
+    def inventions(self) -> frozenset[str]:
+        """The numbers of the declared patents that are inventions; every type must be known.
 
         Call after :meth:`patents`, which checked each record is an object.
         """
         records = self.field("patents")
         if not isinstance(records, list):
             raise self.fail(f"patents is {records!r}: want a list")
-        found = 0
+        found: set[str] = set()
         for record in records:
             kind = record.get("type")
             if not isinstance(kind, str) or kind not in _PATENT_TYPES:
                 raise self.fail(f"patent type {kind!r}: want one of {sorted(_PATENT_TYPES)}")
-            found += kind in _INVENTION_TYPES
-        return found
+            if kind in _INVENTION_TYPES:
+                found.add(record["number"])
+        return frozenset(found)
 
 
 def _check_stateless(current: _Event, rule: _Creation | _Change) -> Fields:
@@ -770,6 +794,7 @@ class ReplayChecker:
         # an ObjectionUpheld awaiting its CertificationRevoked (E6), and its certification
         self._upheld: tuple[_Head, str] | None = None
         self._screening = ReplayScreening()  # every filing so far, for C(F) (S1-S3)
+        self._annex = AnnexInForce()  # since when annex rule v1 is in force (A1)
         self._events = 0
 
     def apply(self, event: LoggedEvent) -> None:
@@ -898,8 +923,11 @@ class ReplayChecker:
 
     # --- filer ------------------------------------------------------------------------------
     def _filer_registered(self, head: _Head, fields: Fields) -> _Aggregate:
-        uscc, region_code = fields
-        return _Aggregate(FILER, 1, PENDING_REVIEW, owner_uscc=uscc, region_code=region_code)
+        uscc, region_code, kind, rule = fields
+        self._annex.require(head, rule)  # A1
+        return _Aggregate(
+            FILER, 1, PENDING_REVIEW, owner_uscc=uscc, region_code=region_code, filer_kind=kind
+        )
 
     def _filer_verified(self, head: _Head, fields: Fields, filer: _Aggregate) -> None:
         if filer.verified:  # F2
@@ -910,6 +938,9 @@ class ReplayChecker:
         head.require_status(filer, PENDING_REVIEW, doing="approving")  # F3
         if not filer.verified:
             raise head.fail("approving a filer that has not passed real-name verification")
+        (rule,) = fields
+        self._annex.require(head, rule)  # A1
+        require_region(head, rule, filer.region_code, filer.owner_uscc, filer.confirmed_region)
         filer.status = APPROVED
 
     def _filer_rejected(self, head: _Head, fields: Fields, filer: _Aggregate) -> None:
@@ -919,12 +950,26 @@ class ReplayChecker:
     def _filer_resubmitted(self, head: _Head, fields: Fields, filer: _Aggregate) -> None:
         head.require_status(filer, REJECTED, doing="resubmitting")  # F3
         head.require_acts_for(filer.owner_uscc)
+        rule, kind, region_code = fields
+        self._annex.require(head, rule)  # A1
+        if rule >= AnnexRule.V1:  # A3: the corrected kind fits the USCC
+            misfit = kind_misfit(kind or filer.filer_kind, filer.owner_uscc)
+            if misfit is not None:
+                raise head.fail(f"{misfit} (A3)")
+        filer.filer_kind = kind or filer.filer_kind
+        filer.region_code = region_code or filer.region_code
         filer.status = PENDING_REVIEW
+
+    def _move_confirmed(self, head: _Head, fields: Fields, filer: _Aggregate) -> None:
+        head.require_status(filer, PENDING_REVIEW, doing="confirming the move of")  # A4
+        self._annex.require(head, int(AnnexRule.V1))  # an event only annex rule v1 records
+        require_move(head, fields, filer.region_code, filer.owner_uscc)
+        filer.confirmed_region = filer.region_code
 
     # --- product ----------------------------------------------------------------------------
     def _product_filed(self, head: _Head, fields: Fields) -> _Aggregate:
         (filer_uscc, filer_id, data_year, canonical_key, patents, category, figures, inventions,
-         submitted_at, name, model, screening_rule, recorded) = fields  # P1  # fmt: skip
+         submitted_at, name, model, screening_rule, recorded, annex) = fields  # P1  # fmt: skip
         filer = self._find(head, filer_id, FILER, "filer_id")
         if filer.status != APPROVED:
             raise head.fail(
@@ -935,6 +980,7 @@ class ReplayChecker:
                 f"filer_uscc {filer_uscc}: filer {filer_id} has USCC {filer.owner_uscc}"
             )
         self._screening.require_rule(head, screening_rule)  # S3
+        self._annex.require(head, annex)  # A1
         declaration = Declaration(filer_uscc, name, model, patents)
         candidates = self._screening.filed(head, declaration, recorded)  # S1
         self._unbound, self._unbound_rule, self._v2_may_follow = head, 0, None  # E5
@@ -958,6 +1004,10 @@ class ReplayChecker:
     def _filing_approved(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
         approved_at, screening_rule, decisions = fields
         head.require_status(product, PENDING_REVIEW, doing="approving")  # P2
+        if not product.patents - product.removed:  # A8
+            raise head.fail(
+                "approving a filing whose every patent was lost to an upheld ownership claim (A8)"
+            )
         if product.open_disputes:
             raise head.fail(
                 f"approving a product with open ownership dispute(s) "
@@ -982,13 +1032,18 @@ class ReplayChecker:
         product.approved_at = None
 
     def _product_revised(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
-        data_year, patents, figures, inventions, submitted_at = fields
+        data_year, patents, figures, inventions, submitted_at, annex, category = fields
         head.require_acts_for(product.owner_uscc)  # P3
         head.require_status(product, APPROVED, REJECTED, doing="revising")
         if data_year <= product.data_year:
             raise head.fail(
                 f"revising to data year {data_year}: want a year after {product.data_year}"
             )
+        self._annex.require(head, annex)  # A1
+        if not patents - product.removed:  # A8
+            raise head.fail("a revision declaring only patents lost to upheld claims (A8)")
+        if category is not None:
+            product.category = category
         product.data_year, product.patents, product.status = data_year, patents, PENDING_REVIEW
         product.figures, product.inventions = figures, inventions
         product.submitted_at, product.revised, product.approved_at = submitted_at, True, None
@@ -1020,10 +1075,18 @@ class ReplayChecker:
         product.dispute_ids.add(dispute_id)
 
     def _dispute_resolved(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
-        (dispute_id,) = fields  # P6
+        dispute_id, outcome, annex, recorded = fields  # P6
         if dispute_id not in product.open_disputes:
             raise head.fail(f"resolving dispute {dispute_id}, which is not open")
+        self._annex.require(head, annex)  # A1
+        removed = require_removal(  # A7
+            head, annex, outcome == "claim_upheld", product.open_disputes[dispute_id],
+            product.patents - product.removed, product.status == APPROVED, recorded,
+        )  # fmt: skip
         del product.open_disputes[dispute_id]
+        product.removed |= removed
+        if recorded[1]:
+            product.status, product.approved_at = PENDING_REVIEW, None
 
     # --- reservation ------------------------------------------------------------------------
     def _key_reserved(self, head: _Head, fields: Fields) -> _Aggregate:
@@ -1375,6 +1438,10 @@ def _ineligibility(facts: _Facts, round_: _Round, *, opted_in: bool) -> tuple[st
         found.append("ownership_dispute_open")
     if round_.opt_in_required and not opted_in:
         found.append("not_opted_in")
+    if facts.category == UNCLASSIFIED:  # annex rule v1 (A5): no benchmarks apply
+        found.append("unclassified")
+    if facts.patents == 0:  # annex rule v1 (A7): every patent lost to upheld claims
+        found.append("no_valid_patent")
     return tuple(found)
 
 
@@ -1402,7 +1469,22 @@ def _read_filer_registered(current: _Event) -> Fields:
     uscc = current.text("uscc")
     current.require_id(uuid5(FILER_NAMESPACE, uscc), f"uuid5 of USCC {uscc}")  # F1
     current.head.require_acts_for(uscc)
-    return uscc, current.text("region_code")
+    rule, kind = read_annex_rule(current), current.text("kind")
+    require_kind(current, rule, kind, uscc)  # A2
+    return uscc, current.text("region_code"), kind, rule
+
+
+def _read_filer_approved(current: _Event) -> Fields:
+    return (read_annex_rule(current),)  # A1
+
+
+def _read_filer_resubmitted(current: _Event) -> Fields:
+    rule = read_annex_rule(current)  # A1
+    return rule, *read_corrections(current, rule)  # A3
+
+
+def _read_move_confirmed(current: _Event) -> Fields:
+    return read_move(current)  # A4
 
 
 def _read_filer_verified(current: _Event) -> Fields:
@@ -1420,16 +1502,30 @@ def _read_product_filed(current: _Event) -> Fields:
     canonical_key = current.text("canonical_key")
     patents = current.patents()
     rule = read_screening_rule(current)  # S1
+    annex = read_annex_rule(current)  # A1
+    category, figures, at = current.category(), current.figures(), current.timestamp()
+    require_category(current, annex, category, current.state.get("finer_code"))  # A5
+    require_data(current, annex, data_year, figures[0], at)
     return (
-        filer_uscc, filer_id, data_year, canonical_key, patents, current.category(),
-        current.figures(), current.inventions(), current.timestamp(), name, model, rule,
-        read_candidates(current, rule),
+        filer_uscc, filer_id, data_year, canonical_key, patents, category, figures,
+        current.inventions(), at, name, model, rule, read_candidates(current, rule), annex,
     )  # fmt: skip
 
 
 def _read_product_revised(current: _Event) -> Fields:
     data_year, patents = current.integer("data_year"), current.patents()  # P3
-    return data_year, patents, current.figures(), current.inventions(), current.timestamp()
+    annex = read_annex_rule(current)  # A1
+    figures, at = current.figures(), current.timestamp()
+    require_data(current, annex, data_year, figures[0], at)  # A6
+    category: str | None = None
+    if current.state.get("category") is not None:
+        if annex == AnnexRule.NONE:
+            raise current.fail("a revision's category under annex_rule 0: want none (A6)")
+        category = current.category()
+        require_category(current, annex, category, current.state.get("finer_code"))
+    elif current.state.get("finer_code") is not None:
+        raise current.fail("a revision's finer_code without its category (A6)")
+    return data_year, patents, figures, current.inventions(), at, annex, category
 
 
 def _read_dispute_raised(current: _Event) -> Fields:
@@ -1445,7 +1541,8 @@ def _read_dispute_resolved(current: _Event) -> Fields:
     if outcome not in _DISPUTE_OUTCOMES:
         raise current.fail(f"outcome {outcome!r}: want one of {sorted(_DISPUTE_OUTCOMES)}")
     current.text("note")
-    return (dispute_id,)
+    annex = read_annex_rule(current)  # A1
+    return dispute_id, outcome, annex, read_resolution(current, annex)  # A7
 
 
 def _read_key_reserved(current: _Event) -> Fields:
@@ -1815,8 +1912,8 @@ def _facts(product: _Aggregate) -> _Facts:
         product.data_year,
         product.category,
         product.figures,
-        len(product.patents),
-        product.inventions,
+        len(product.patents - product.removed),
+        len(product.inventions - product.removed),
         submitted_at,
         product.revised,
         product.approved_at,
@@ -1907,13 +2004,16 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
             FILER, _roles(_SYSTEM, _REVIEWER), _read_filer_verified, ReplayChecker._filer_verified
         ),
         FILER_APPROVED: _Change(
-            FILER, _roles(_REVIEWER), _read_nothing, ReplayChecker._filer_approved
+            FILER, _roles(_REVIEWER), _read_filer_approved, ReplayChecker._filer_approved
+        ),
+        FILER_MOVE_CONFIRMED: _Change(
+            FILER, _roles(_REVIEWER), _read_move_confirmed, ReplayChecker._move_confirmed
         ),
         FILER_REJECTED: _Change(
             FILER, _roles(_REVIEWER), _read_reason, ReplayChecker._filer_rejected
         ),
         FILER_RESUBMITTED: _Change(
-            FILER, _roles(_FILER_ROLE), _read_nothing, ReplayChecker._filer_resubmitted
+            FILER, _roles(_FILER_ROLE), _read_filer_resubmitted, ReplayChecker._filer_resubmitted
         ),
         FILING_APPROVED: _Change(
             PRODUCT, _roles(_REVIEWER), _read_filing_approved, ReplayChecker._filing_approved

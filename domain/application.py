@@ -20,11 +20,15 @@ from eventsourcing.persistence import IntegrityError
 from domain.actor import Actor, Role
 from domain.base import LedgerAggregate, event_topic
 from domain.certification_commands import PRODUCT_FILED_TOPIC, CertificationCommands
+from domain.clock import now
 from domain.conversion import PatentConversion, conversion_record_id
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
 from domain.errors import (
     ActorNotPermittedError,
+    CategoryInvalidError,
     ConcurrentUpdateError,
+    CorrectionNotAllowedError,
+    DataYearInFutureError,
     DateInvalidError,
     DisputeOutcomeInvalidError,
     DuplicateOfInvalidError,
@@ -35,6 +39,7 @@ from domain.errors import (
     FilingIdTakenError,
     IdConflictError,
     InstitutionNotEligibleError,
+    NoMarketReturnsError,
     NotACandidateError,
     NotFoundError,
     NoValidPatentError,
@@ -44,7 +49,7 @@ from domain.errors import (
     ReasonRequiredError,
     VersionMismatchError,
 )
-from domain.filer import Filer, filer_id_for
+from domain.filer import Filer, FilerCorrections, check_kind, filer_id_for
 from domain.key_migration import (
     FilingKeyed,
     KeyGroup,
@@ -58,6 +63,8 @@ from domain.ranges import DECLARED_PATENTS
 from domain.reservation import ProductKeyReservation
 from domain.screening_feed import ScreeningFeed, declaration_of
 from domain.values import (
+    BEIJING,
+    AnnexRule,
     ClientId,
     ConversionCategory,
     FilerKind,
@@ -69,11 +76,14 @@ from domain.values import (
     Sha256Digest,
     Uscc,
     Year,
+    annex_rule_in_force,
     clean_text,
-    parse_industry,
+    data_year_misfit,
+    parse_filing_category,
     product_key,
     product_key_id,
     product_keys,
+    sales_misfit,
     screening_rule_in_force,
 )
 
@@ -229,15 +239,20 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             raise ActorNotPermittedError(
                 f"filer {actor.scope} cannot register {code.value}", actor=actor.id
             )
+        annex = annex_rule_in_force()
+        filer_kind = FilerKind.parse(kind).value
+        if annex is not AnnexRule.NONE:
+            check_kind(filer_kind, code.value)
         filer = Filer(
             uscc=code.value,
             name=clean_text(name, field="name", max_length=200),
-            kind=FilerKind.parse(kind).value,
+            kind=filer_kind,
             region_code=RegionCode.parse(region_code).value,
             contact=contact.as_record(),
             proof_digests=_digests(proof_digests),
             pledge_digest=Sha256Digest.parse(pledge_digest).hex,
             actor=actor.as_record(),
+            annex_rule=int(annex),
         )
         try:
             self.save(filer)
@@ -269,10 +284,29 @@ class PatentLedger(CertificationCommands, Application[UUID]):
     def approve_filer(
         self, actor: Actor, filer_id: UUID, *, expected_version: int | None = None
     ) -> int:
+        """Approve a verified filer; under annex rule v1 its region is its USCC's, or a
+        reviewer confirmed the move (``confirm_filer_move``)."""
         actor.require(Role.REVIEWER)
         filer = self.get_filer(filer_id)
         _expect(filer, expected_version)
-        filer.approve(actor.as_record())
+        filer.approve(actor.as_record(), annex_rule=annex_rule_in_force())
+        self._save(filer)
+        return filer.version
+
+    def confirm_filer_move(
+        self,
+        actor: Actor,
+        filer_id: UUID,
+        reason: str,
+        *,
+        expected_version: int | None = None,
+    ) -> int:
+        """A reviewer confirms that a filer pending review moved away from the region inside
+        its USCC (a USCC never changes when its holder moves), with the evidence as reason."""
+        actor.require(Role.REVIEWER)
+        filer = self.get_filer(filer_id)
+        _expect(filer, expected_version)
+        filer.confirm_move(_reason(reason), actor.as_record())
         self._save(filer)
         return filer.version
 
@@ -298,14 +332,34 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         proof_digests: Sequence[str],
         pledge_digest: str,
         *,
+        name: str | None = None,
+        kind: str | None = None,
+        region_code: str | None = None,
+        contact: Contact | None = None,
         expected_version: int | None = None,
     ) -> int:
+        """A rejected filer resubmits; it may correct its name, kind, region and contact."""
         actor.require(Role.FILER)
         filer = self.get_filer(filer_id)
         _expect(filer, expected_version)
         _check_acts_for(actor, filer.uscc)
+        corrections = FilerCorrections(
+            name=None if name is None else clean_text(name, field="name", max_length=200),
+            kind=None if kind is None else FilerKind.parse(kind).value,
+            region_code=None if region_code is None else RegionCode.parse(region_code).value,
+            contact=None if contact is None else contact.as_record(),
+        )
+        annex = annex_rule_in_force()
+        if annex is AnnexRule.NONE and corrections != FilerCorrections():
+            raise CorrectionNotAllowedError(
+                "corrections on resubmission need annex rule v1", field="corrections"
+            )
         filer.resubmit(
-            _digests(proof_digests), Sha256Digest.parse(pledge_digest).hex, actor.as_record()
+            _digests(proof_digests),
+            Sha256Digest.parse(pledge_digest).hex,
+            actor.as_record(),
+            annex_rule=annex,
+            corrections=corrections,
         )
         self._save(filer)
         return filer.version
@@ -338,7 +392,10 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         filer.check_may_file()
         clean_name = clean_text(name, field="name", max_length=200)
         clean_model = clean_text(model, field="model", max_length=200) if model.strip() else ""
-        industry, finer = parse_industry(category, finer_code)
+        annex = annex_rule_in_force()
+        industry, finer = parse_filing_category(category, finer_code, annex)
+        year = Year.of(data_year, field="data_year").value
+        _check_annex_figures(annex, year, figures)
         keys = product_keys(clean_name, clean_model)
         product_id = ClientId.or_new(filing_id, field="filing_id")
         record: dict[str, Any] = {
@@ -347,10 +404,10 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             "name": clean_name,
             "model": clean_model,
             "variants": [clean_text(v, field="variants", max_length=200) for v in variants],
-            "category": industry.value,
+            "category": industry,
             "finer_code": finer,
             "patents": _patent_records(patents),
-            "data_year": Year.of(data_year, field="data_year").value,
+            "data_year": year,
             "figures": figures.as_record(),
             "proof_digests": _digests(proof_digests),
             "canonical_key": keys[KeyRule.V1],
@@ -364,6 +421,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             else self._screening.candidates_for(self.recorder, self.mapper, declaration)
         )
         record["screening_rule"] = int(screening)
+        record["annex_rule"] = int(annex)
         record["candidates"] = [
             {"product_id": other, "reasons": [str(reason) for reason in reasons]}
             for other, reasons in found.items()
@@ -616,19 +674,39 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         figures: EconomicFigures,
         patents: Sequence[PatentDeclaration],
         proof_digests: Sequence[str],
+        category: str | None = None,
+        finer_code: str | None = None,
         expected_version: int | None = None,
     ) -> int:
-        """Update the filing to a strictly newer data year; it goes back to review."""
+        """Update the filing to a strictly newer data year; it goes back to review. From
+        annex rule v1 the revision may also (re)classify the filing: ``category`` (with its
+        ``finer_code``) replaces the filing's; ``None`` keeps it."""
         actor.require(Role.FILER)
         product = self.get_product(product_id)
         _expect(product, expected_version)
         _check_owns(actor, product)
+        annex = annex_rule_in_force()
+        year = Year.of(data_year, field="data_year").value
+        _check_annex_figures(annex, year, figures)
+        classified: tuple[str, str | None] | None = None
+        if category is not None:
+            if annex is AnnexRule.NONE:
+                raise CorrectionNotAllowedError(
+                    "a revision's category needs annex rule v1", field="category"
+                )
+            classified = parse_filing_category(category, finer_code, annex)
+        elif finer_code is not None:
+            raise CategoryInvalidError(
+                "a finer code is revised with its category", value=finer_code
+            )
         product.revise(
-            Year.of(data_year, field="data_year").value,
+            year,
             figures.as_record(),
             _patent_records(patents),
             _digests(proof_digests),
             actor.as_record(),
+            annex_rule=annex,
+            category=classified,
         )
         self._save(product)
         return product.version
@@ -709,6 +787,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             parsed.value,
             clean_text(note, field="note", max_length=2000),
             actor.as_record(),
+            annex_rule=annex_rule_in_force(),
         )
         self._save(product)
         return product.version
@@ -832,6 +911,21 @@ def _duplicate(rule: KeyRule, key: str, holder: Product) -> DuplicateProductErro
         canonical_key=key,
         key_rule=int(rule),
     )
+
+
+def _check_annex_figures(annex: AnnexRule, data_year: int, figures: EconomicFigures) -> None:
+    """Annex rule v1 on a filing's or revision's data: sales above zero in a data year that
+    is not after the current one (audit.annex_rule; the replay checks the same)."""
+    if annex is AnnexRule.NONE:
+        return
+    misfit = sales_misfit(figures.sales.fen)
+    if misfit is not None:
+        raise NoMarketReturnsError(misfit, field="figures.sales_fen", minimum=1)
+    misfit = data_year_misfit(data_year, now())
+    if misfit is not None:
+        raise DataYearInFutureError(
+            misfit, field="data_year", maximum=now().astimezone(BEIJING).year
+        )
 
 
 def _patent_records(patents: Sequence[PatentDeclaration]) -> list[dict[str, Any]]:

@@ -33,6 +33,7 @@ from domain.base import LedgerAggregate
 from domain.benchmarks import RULE_ALL_KNOWN_PASS, Assessment, meets_benchmarks
 from domain.certification_round import CertificationRound
 from domain.errors import ProductNotCertifiedError
+from domain.values import UNCLASSIFIED
 
 CERTIFICATION_NAMESPACE: Final = UUID("c7e92a05-4b1d-5f83-a6c0-2d8f1e3b7a49")
 
@@ -59,6 +60,10 @@ class Ineligibility(StrEnum):
     UPDATED_AFTER_WINDOW = "updated_after_window"  # revised after the annual update window
     OWNERSHIP_DISPUTE_OPEN = "ownership_dispute_open"
     NOT_OPTED_IN = "not_opted_in"  # the round requires an opt-in
+    # Annex rule v1 (audit.annex_rule): states only events under v1 can create, so the
+    # decisions recorded before never had them to list.
+    UNCLASSIFIED = "unclassified"  # no industry category: no benchmarks apply
+    NO_VALID_PATENT = "no_valid_patent"  # every patent lost to an upheld ownership claim
 
 
 # --- what eligibility reads of a filing --------------------------------------------------------
@@ -82,6 +87,8 @@ class ProductFacts:
     submitted_at: datetime
     revised: bool
     approved_at: datetime | None
+    category: str = "01"
+    valid_patents: int = 1
 
     @classmethod
     def of_history(cls, product: Any, events: Iterable[Any]) -> ProductFacts:
@@ -106,6 +113,8 @@ class ProductFacts:
             submitted_at=submitted_at,
             revised=revised,
             approved_at=approved_at,
+            category=product.category,
+            valid_patents=len(product.valid_patents),
         )
 
 
@@ -154,6 +163,13 @@ def ineligibility(
         fail(Ineligibility.OWNERSHIP_DISPUTE_OPEN, "an ownership dispute is open")
     if round_.opt_in_required and not opted_in:
         fail(Ineligibility.NOT_OPTED_IN, f"round {round_.year} requires an opt-in")
+    if facts.category == UNCLASSIFIED:
+        fail(Ineligibility.UNCLASSIFIED, "the filing names no industry category to benchmark")
+    if facts.valid_patents == 0:
+        fail(
+            Ineligibility.NO_VALID_PATENT,
+            "every declared patent was lost to an upheld ownership claim",
+        )
     return found
 
 

@@ -574,7 +574,7 @@ class CertificationCommands:
             )
         inputs = IndicatorInputs.of_filing(
             product.figures,
-            product.patents,
+            product.valid_patents,
             opt_in.filer_valid_patents if opt_in is not None else None,
         )
         return decide_evaluated(

@@ -337,3 +337,47 @@ class ObjectionIdTakenError(DomainError):
     """A client-supplied objection id is already used."""
 
     code = "objection_id_taken"
+
+
+# --- annex rule v1 (audit.annex_rule, docs/annex-rules.md) ------------------------------------
+class KindUsccMismatchError(InvalidValueError):
+    """The filer's kind does not fit its USCC's organisation type (e.g. 91 as a university)."""
+
+    code = "kind_uscc_mismatch"
+
+
+class RegionUsccMismatchError(DomainError):
+    """The filer's region is not its USCC's and no reviewer confirmed a move (409 at approval)."""
+
+    code = "region_uscc_mismatch"
+
+
+class RegionMoveNotNeededError(DomainError):
+    """A move confirmation for a region that already matches the USCC: nothing to confirm."""
+
+    code = "region_move_not_needed"
+
+
+class NoMarketReturnsError(InvalidValueError):
+    """Sales of zero in the data year: the annex asks for good market returns already."""
+
+    code = "no_market_returns"
+
+
+class DataYearInFutureError(InvalidValueError):
+    """A data year after the current year: its figures cannot exist yet."""
+
+    code = "data_year_in_future"
+
+
+class NoValidPatentLeftError(DomainError):
+    """Every declared patent was lost to an upheld ownership claim (409 at approval)."""
+
+    code = "no_valid_patent_left"
+
+
+class CorrectionNotAllowedError(DomainError):
+    """A correction (a resubmission's name, kind, region, contact; a revision's category)
+    under a rule that does not record it."""
+
+    code = "correction_not_allowed"

@@ -21,12 +21,13 @@ from domain.errors import (
     DisputeNotFoundError,
     DisputeOpenError,
     NotACandidateError,
+    NoValidPatentLeftError,
     ProductNotPendingReviewError,
     ProductWithdrawnError,
     ReasonRequiredError,
     RevisionNotAllowedError,
 )
-from domain.values import ScreeningRule
+from domain.values import AnnexRule, ScreeningRule
 
 
 class ProductStatus(StrEnum):
@@ -50,7 +51,7 @@ class Product(LedgerAggregate):
         ``screening_rule`` and the ``candidates`` found then ([{product_id, reasons}]); a
         version-1 event was recorded before screening (rule 0, none recorded)."""
 
-        class_version = 2
+        class_version = 3
         filer_id: str
         filer_uscc: str
         name: str
@@ -66,11 +67,17 @@ class Product(LedgerAggregate):
         actor: dict[str, Any]
         screening_rule: int
         candidates: list[dict[str, Any]]
+        annex_rule: int
 
         @staticmethod
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["screening_rule"] = int(ScreeningRule.NONE)
             state["candidates"] = []
+
+        @staticmethod
+        def upcast_v2_v3(state: dict[str, Any]) -> None:
+            """Version 3 added ``annex_rule`` (audit.annex_rule); before it: rule 0."""
+            state["annex_rule"] = int(AnnexRule.NONE)
 
     class FilingApproved(LedgerAggregate.Event):
         """An approval. Version 2 added ``screening_rule`` and ``distinct``: the reviewer's
@@ -99,6 +106,47 @@ class Product(LedgerAggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["duplicate_of"] = None
 
+    class ProductRevised(LedgerAggregate.Event):
+        """An annual revision. Version 2 added ``annex_rule`` and the classification it may
+        carry: ``category`` and ``finer_code`` (null category: unchanged)."""
+
+        class_version = 2
+        data_year: int
+        figures: dict[str, int]
+        patents: list[dict[str, Any]]
+        proof_digests: list[str]
+        actor: dict[str, Any]
+        annex_rule: int
+        category: str | None
+        finer_code: str | None
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["annex_rule"] = int(AnnexRule.NONE)
+            state["category"] = None
+            state["finer_code"] = None
+
+    class OwnershipDisputeResolved(LedgerAggregate.Event):
+        """A dispute's resolution. Version 2 added ``annex_rule`` and what an upheld claim
+        does under annex rule v1: ``removed_patents`` (the claimed patents that leave the
+        filing's valid patents) and ``returned_to_review`` (an approved filing left with no
+        valid patent goes back to review)."""
+
+        class_version = 2
+        dispute_id: str
+        outcome: str
+        note: str
+        actor: dict[str, Any]
+        annex_rule: int
+        removed_patents: list[str]
+        returned_to_review: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["annex_rule"] = int(AnnexRule.NONE)
+            state["removed_patents"] = []
+            state["returned_to_review"] = False
+
     @event(ProductFiled)
     def __init__(
         self,
@@ -117,6 +165,7 @@ class Product(LedgerAggregate):
         actor: dict[str, Any],
         screening_rule: int = int(ScreeningRule.NONE),
         candidates: list[dict[str, Any]] | None = None,
+        annex_rule: int = int(AnnexRule.NONE),
     ) -> None:
         self.filer_id = UUID(filer_id)
         self.filer_uscc = filer_uscc
@@ -138,6 +187,7 @@ class Product(LedgerAggregate):
         self.screening_candidates = [dict(c) for c in candidates or ()]
         self.distinct_from: dict[str, str] = {}  # candidate id -> the reviewer's reason
         self.duplicate_of: str | None = None
+        self.removed_patents: set[str] = set()  # lost to upheld ownership claims (annex v1)
 
     # --- guards -----------------------------------------------------------------------------
     def check_not_withdrawn(self) -> None:
@@ -156,6 +206,19 @@ class Product(LedgerAggregate):
     def has_open_dispute(self) -> bool:
         return bool(self.open_disputes)
 
+    @property
+    def valid_patents(self) -> list[dict[str, Any]]:
+        """The declared patents not lost to an upheld ownership claim (annex rule v1)."""
+        return [p for p in self.patents if p["number"] not in self.removed_patents]
+
+    def check_has_valid_patent(self) -> None:
+        if not self.valid_patents:
+            raise NoValidPatentLeftError(
+                f"product {self.id}: every declared patent was lost to an upheld ownership "
+                "claim; revise it with a valid patent or withdraw it",
+                removed_patents=sorted(self.removed_patents),
+            )
+
     # --- review -----------------------------------------------------------------------------
     def approve(
         self,
@@ -172,6 +235,7 @@ class Product(LedgerAggregate):
         an earlier approval of this filing stands: a candidate is decided once.
         """
         self.check_pending_review()
+        self.check_has_valid_patent()
         if self.open_disputes:
             raise DisputeOpenError(
                 f"product {self.id} has an open ownership dispute",
@@ -241,8 +305,16 @@ class Product(LedgerAggregate):
         patents: list[dict[str, Any]],
         proof_digests: list[str],
         actor: dict[str, Any],
+        *,
+        annex_rule: AnnexRule = AnnexRule.NONE,
+        category: tuple[str, str | None] | None = None,
     ) -> None:
-        """Move the filing to a strictly newer data year; it goes back to review."""
+        """Move the filing to a strictly newer data year; it goes back to review.
+
+        ``category``: (category, finer code) replacing the filing's (annex rule v1), or
+        ``None`` to keep it. Patents lost to an upheld claim stay lost: a revision needs a
+        valid patent besides them.
+        """
         self.check_not_withdrawn()
         if self.status is ProductStatus.PENDING_REVIEW:
             raise RevisionNotAllowedError(
@@ -253,15 +325,24 @@ class Product(LedgerAggregate):
                 f"data year {data_year}: want a year after {self.data_year}",
                 current_data_year=self.data_year,
             )
+        if not [p for p in patents if p["number"] not in self.removed_patents]:
+            raise NoValidPatentLeftError(
+                f"product {self.id}: the revision declares only patents lost to upheld "
+                "ownership claims",
+                removed_patents=sorted(self.removed_patents),
+            )
         self._revised(
             data_year=data_year,
             figures=figures,
             patents=patents,
             proof_digests=proof_digests,
             actor=actor,
+            annex_rule=int(annex_rule),
+            category=None if category is None else category[0],
+            finer_code=None if category is None else category[1],
         )
 
-    @event("ProductRevised")
+    @event(ProductRevised)
     def _revised(
         self,
         data_year: int,
@@ -269,7 +350,13 @@ class Product(LedgerAggregate):
         patents: list[dict[str, Any]],
         proof_digests: list[str],
         actor: dict[str, Any],
+        annex_rule: int,
+        category: str | None,
+        finer_code: str | None,
     ) -> None:
+        if category is not None:
+            self.category = category
+            self.finer_code = finer_code
         self.data_year = data_year
         self.figures = dict(figures)
         self.patents = [dict(patent) for patent in patents]
@@ -332,27 +419,60 @@ class Product(LedgerAggregate):
         }
 
     def resolve_dispute(
-        self, dispute_id: str, outcome: str, note: str, actor: dict[str, Any]
+        self,
+        dispute_id: str,
+        outcome: str,
+        note: str,
+        actor: dict[str, Any],
+        *,
+        annex_rule: AnnexRule = AnnexRule.NONE,
     ) -> None:
+        """Resolve an open dispute. Under annex rule v1 an upheld claim removes the claimed
+        patents from the valid ones, and an approved filing left with none returns to review."""
         if dispute_id not in self.open_disputes:
             raise DisputeNotFoundError(f"no open dispute {dispute_id} on product {self.id}")
-        self._dispute_resolved(dispute_id=dispute_id, outcome=outcome, note=note, actor=actor)
+        removed: list[str] = []
+        returned = False
+        if annex_rule is not AnnexRule.NONE and outcome == DisputeOutcome.CLAIM_UPHELD:
+            valid = {p["number"] for p in self.valid_patents}
+            removed = sorted(valid & set(self.open_disputes[dispute_id]["patent_numbers"]))
+            returned = self.status is ProductStatus.APPROVED and not valid - set(removed)
+        self._dispute_resolved(
+            dispute_id=dispute_id,
+            outcome=outcome,
+            note=note,
+            actor=actor,
+            annex_rule=int(annex_rule),
+            removed_patents=removed,
+            returned_to_review=returned,
+        )
 
-    @event("OwnershipDisputeResolved")
+    @event(OwnershipDisputeResolved)
     def _dispute_resolved(
-        self, dispute_id: str, outcome: str, note: str, actor: dict[str, Any]
+        self,
+        dispute_id: str,
+        outcome: str,
+        note: str,
+        actor: dict[str, Any],
+        annex_rule: int,
+        removed_patents: list[str],
+        returned_to_review: bool,
     ) -> None:
         dispute = self.open_disputes.pop(dispute_id)
         self.resolved_disputes[dispute_id] = {**dispute, "outcome": outcome, "note": note}
+        self.removed_patents.update(removed_patents)
+        if returned_to_review:
+            self.status = ProductStatus.PENDING_REVIEW
 
 
 def new_filing(filing_id: UUID, **fields: Any) -> Product:
     """Create a filing under a given id (client-chosen or deterministic for sample data).
 
-    Without screening fields the filing is recorded as before screening (rule 0, no
+    Without screening or annex fields the filing is recorded as before them (rule 0, no
     candidates): ``file_product`` always gives them; tests and benches that build raw
     filings need not.
     """
     fields.setdefault("screening_rule", int(ScreeningRule.NONE))
     fields.setdefault("candidates", [])
+    fields.setdefault("annex_rule", int(AnnexRule.NONE))
     return Product._create(Product.ProductFiled, id=filing_id, **fields)

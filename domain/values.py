@@ -22,6 +22,18 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
+from audit.annex_rule import (
+    BEIJING,
+    CURRENT_ANNEX_RULE,
+    LEGACY_REGION_CODES,
+    UNCLASSIFIED,
+    AnnexRule,
+    data_year_misfit,
+    kind_misfit,
+    region_misfit,
+    sales_misfit,
+    uscc_region,
+)
 from audit.product_key import (
     CURRENT_KEY_RULES,
     PRODUCT_KEY_NAMESPACE,
@@ -53,6 +65,8 @@ from domain.errors import (
 from domain.ranges import FEN, MONEY_MAX_FEN, YEAR_MAX, YEAR_MIN, YEARS
 
 __all__ = [
+    "BEIJING",
+    "CURRENT_ANNEX_RULE",
     "CURRENT_KEY_RULES",
     "CURRENT_SCREENING_RULE",
     "LEGACY_REGION_CODES",
@@ -62,9 +76,11 @@ __all__ = [
     "PRODUCT_KEY_SEPARATOR",
     "SHANGHAI_CITY_CODE",
     "SHANGHAI_DISTRICTS",
+    "UNCLASSIFIED",
     "USCC_ALPHABET",
     "YEAR_MAX",
     "YEAR_MIN",
+    "AnnexRule",
     "ClientId",
     "ConversionCategory",
     "Declaration",
@@ -84,13 +100,18 @@ __all__ = [
     "canonical_product_key",
     "chosen_id_misfit",
     "clean_text",
+    "data_year_misfit",
+    "kind_misfit",
     "parse_industry",
     "patent_check_char",
     "product_key",
     "product_key_id",
     "product_keys",
+    "region_misfit",
+    "sales_misfit",
     "screening_rule_in_force",
     "uscc_check_char",
+    "uscc_region",
 ]
 
 # --------------------------------------------------------------------------------------------
@@ -419,16 +440,6 @@ SHANGHAI_DISTRICTS: Final[Mapping[str, str]] = types.MappingProxyType(
     }
 )
 """The 16 current Shanghai districts: regional administrators see exactly these regions."""
-
-LEGACY_REGION_CODES: Final[Mapping[str, str]] = types.MappingProxyType(
-    {
-        "310103": "310101",  # 卢湾区 merged into 黄浦区 (2011)
-        "310108": "310106",  # 闸北区 merged into 静安区 (2015)
-        "310119": "310115",  # 南汇区 merged into 浦东新区 (2009)
-        "310230": "310151",  # 崇明县 became 崇明区 (2016)
-    }
-)
-"""Retired Shanghai codes still printed inside older USCCs, mapped to their successor."""
 
 _SHANGHAI_PREFIX: Final = "31"
 _SHANGHAI_CITY_NAME: Final = "上海市"
@@ -978,3 +989,32 @@ def screening_rule_in_force() -> ScreeningRule:
     ``CURRENT_SCREENING_RULE`` here (tests.domain.factories.before_screening).
     """
     return CURRENT_SCREENING_RULE
+
+
+def annex_rule_in_force() -> AnnexRule:
+    """The annex rule new filer and filing events are recorded under (audit.annex_rule).
+
+    A function, not the constant, so tests of logs made before annex rule v1 can patch
+    ``CURRENT_ANNEX_RULE`` here (tests.domain.factories.before_annex_rule).
+    """
+    return CURRENT_ANNEX_RULE
+
+
+def parse_filing_category(
+    category: str, finer_code: str | None, rule: AnnexRule
+) -> tuple[str, str | None]:
+    """A filing's category: 01-07 with an optional finer code, or (from annex rule v1)
+    ``unclassified`` with none ("不受产业分类限制": any industry may file).
+
+    Raises:
+        CategoryInvalidError: as ``parse_industry``; or a finer code under ``unclassified``.
+    """
+    if rule is not AnnexRule.NONE and category.strip() == UNCLASSIFIED:
+        if finer_code is not None:
+            raise CategoryInvalidError(
+                f"an unclassified filing has no finer code: got {finer_code!r}",
+                value=finer_code,
+            )
+        return UNCLASSIFIED, None
+    industry, finer = parse_industry(category, finer_code)
+    return industry.value, finer

@@ -47,6 +47,7 @@ from domain.sample import load_sample
 from domain.values import KeyRule, canonical_product_key, product_key, product_key_id
 from tests.domain.factories import (
     REVIEWER,
+    VERIFIER,
     approved_filer,
     digest,
     figures,
@@ -131,7 +132,14 @@ def run_every_command(ledger: Any) -> None:
     ledger.migrate_product_keys(SYSTEM)  # ProductKeyMigrated: v2 from now on
     approve_deciding(ledger, legacy)
     ledger.reject_filer(REVIEWER, filer_c, "营业执照与单位名称不符")
-    ledger.resubmit_filer(filer_actor(code_c), filer_c, [digest("new licence")], digest("pledge"))
+    ledger.resubmit_filer(  # annex rule v1: a resubmission corrects the name
+        filer_actor(code_c), filer_c, [digest("new licence")], digest("pledge"), name="上海丙公司"
+    )
+    code_d = uscc(105)  # a USCC of 310115, a filer moved to 310104: a reviewer confirms
+    filer_d = register(ledger, code_d, region="310104")
+    ledger.verify_filer_real_name(VERIFIER, filer_d, "RN-0105")
+    ledger.confirm_filer_move(REVIEWER, filer_d, "迁址证明：2021 年迁至徐汇区")
+    ledger.approve_filer(REVIEWER, filer_d)
 
     first = file(ledger, code_a, filer_a, model="TV-100")
     approve_deciding(ledger, first)
@@ -150,6 +158,10 @@ def run_every_command(ledger: Any) -> None:
         REVIEWER, second, patent_numbers=[patent(1)], claimant="某公司", description="权属争议"
     )
     ledger.resolve_dispute(REVIEWER, second, dispute, "claim_dismissed", "驳回请求")
+    upheld = ledger.raise_dispute(
+        REVIEWER, first, patent_numbers=[patent(1)], claimant="某公司", description="权属争议"
+    )
+    ledger.resolve_dispute(REVIEWER, first, upheld, "claim_upheld", "权利归属某公司")
     approve_deciding(ledger, second)
     with pytest.raises(DuplicateProductError):  # refused: leaves no event
         file(ledger, code_b, filer_b, model="tv 200")
@@ -183,13 +195,13 @@ def test_a_log_written_by_every_command_replays(ledger):
     assert summary.events == len(events)
     assert dict(summary.aggregates) == {
         "conversion": 1,
-        "filer": 3,
+        "filer": 4,
         "product": 5,
         "reservation": 8,  # v1 + v2 per filing, the legacy filing's v1 and its migrated v2
     }
     assert {kind: dict(counts) for kind, counts in summary.statuses.items()} == {
         "conversion": {"reported": 1},
-        "filer": {"approved": 2, "pending_review": 1},
+        "filer": {"approved": 3, "pending_review": 1},
         "product": {"approved": 1, "pending_review": 1, "rejected": 1, "withdrawn": 2},
         "reservation": {"reassigned": 2, "reserved": 6},
     }
@@ -248,9 +260,16 @@ def test_the_copied_namespaces_are_the_domains():
 def test_the_replay_modules_import_only_the_standard_library_and_audit_basics():
     allowed = {
         "audit.errors", "audit.canonical", "audit.logged_event", "audit.replay",
-        "audit.product_key", "audit.screening", "audit.replay_screening",
+        "audit.product_key", "audit.screening", "audit.replay_screening", "audit.annex_rule",
+        "audit.replay_annex",
     }  # fmt: skip
-    for module in ("logged_event.py", "replay.py", "replay_screening.py", "duplicates.py"):
+    for module in (
+        "logged_event.py",
+        "replay.py",
+        "replay_screening.py",
+        "replay_annex.py",
+        "duplicates.py",
+    ):
         tree = ast.parse((AUDIT_DIR / module).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):

@@ -11,7 +11,7 @@ import domain.values
 from domain.actor import Actor, Role
 from domain.application import PatentLedger
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
-from domain.values import KeyRule, ScreeningRule, patent_check_char, uscc_check_char
+from domain.values import AnnexRule, KeyRule, ScreeningRule, patent_check_char, uscc_check_char
 
 REVIEWER = Actor(id="reviewer-1", role=Role.REVIEWER)
 VERIFIER = Actor(id="realname-service", role=Role.SYSTEM)
@@ -127,3 +127,15 @@ def v1_only() -> Iterator[None]:
             yield
     finally:
         domain.values.CURRENT_KEY_RULES = saved
+
+
+@contextlib.contextmanager
+def before_annex_rule() -> Iterator[None]:
+    """Register, file, revise and resolve as the ledger did before annex rule v1 (rule 0):
+    no kind, region, sales or data-year checks, a category 01-07, no patent removed."""
+    saved = domain.values.CURRENT_ANNEX_RULE
+    domain.values.CURRENT_ANNEX_RULE = AnnexRule.NONE
+    try:
+        yield
+    finally:
+        domain.values.CURRENT_ANNEX_RULE = saved
