@@ -166,12 +166,25 @@ class VerifyRealName(BaseModel):
 
 
 class ResubmitFiler(BaseModel):
-    """A rejected filer's new proof materials; the filer goes back to review."""
+    """A rejected filer's new proof materials, and the corrections it makes (each optional;
+    absent or null: unchanged); the filer goes back to review."""
 
-    model_config = _examples({"proof_digests": [_DIGEST], "pledge_digest": _DIGEST})
+    model_config = _examples(
+        {"proof_digests": [_DIGEST], "pledge_digest": _DIGEST, "region_code": "310115"}
+    )
 
     proof_digests: list[Text]
     pledge_digest: Text
+    name: Text | None = None
+    kind: Text | None = Field(
+        default=None, description="Must fit the USCC's organisation type (422 otherwise)."
+    )
+    region_code: Text | None = Field(
+        default=None,
+        description="GB/T 2260 code; one that is not the USCC's needs a confirmed move before "
+        "approval.",
+    )
+    contact: ContactBody | None = None
 
 
 class Reason(BaseModel):
@@ -240,7 +253,10 @@ class FileProduct(BaseModel):
     variants: list[Text] = Field(
         default_factory=list, description="Colours, sizes or configurations of the same model."
     )
-    category: Text = Field(description="Top industry category, 01 to 07.")
+    category: Text = Field(
+        description="Top industry category, 01 to 07, or unclassified (any industry may file; "
+        "an unclassified filing is not certified)."
+    )
     finer_code: Text | None = Field(default=None, description="3-6 digits under the category.")
     patents: list[PatentBody]
     data_year: WholeYear
@@ -272,6 +288,11 @@ class ReviseProduct(BaseModel):
     figures: FiguresBody
     patents: list[PatentBody]
     proof_digests: list[Text]
+    category: Text | None = Field(
+        default=None,
+        description="A new category (01 to 07 or unclassified); absent or null: unchanged.",
+    )
+    finer_code: Text | None = Field(default=None, description="3-6 digits under the category.")
 
 
 class DistinctDecision(BaseModel):

@@ -77,6 +77,9 @@ _STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.ProductNotCertifiedError: 409,
     errors.ObjectionNotOpenError: 409,
     errors.ObjectionIdTakenError: 409,
+    errors.RegionUsccMismatchError: 409,
+    errors.RegionMoveNotNeededError: 409,
+    errors.NoValidPatentLeftError: 409,
     errors.VersionMismatchError: 412,
 }
 

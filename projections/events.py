@@ -30,6 +30,7 @@ FILER_REAL_NAME_VERIFIED = _event_class(Filer, "FilerRealNameVerified")
 FILER_APPROVED = _event_class(Filer, "FilerApproved")
 FILER_REJECTED = _event_class(Filer, "FilerRejected")
 FILER_RESUBMITTED = _event_class(Filer, "FilerResubmitted")
+FILER_MOVE_CONFIRMED = _event_class(Filer, "FilerRegionMoveConfirmed")
 
 PRODUCT_FILED = _event_class(Product, "ProductFiled")
 FILING_APPROVED = _event_class(Product, "FilingApproved")

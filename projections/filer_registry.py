@@ -15,7 +15,7 @@ from domain.filer import FilerStatus
 from domain.product import ProductStatus
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel
+from projections.model import Handler, ReadModel, when_returned_to_review
 from projections.rows import Rows
 from projections.schema import Row, Table, integer, text
 
@@ -54,11 +54,15 @@ class FilerRegistry(ReadModel):
             events.FILER_APPROVED: _approved,
             events.FILER_REJECTED: _rejected,
             events.FILER_RESUBMITTED: _resubmitted,
+            events.FILER_MOVE_CONFIRMED: _move_confirmed,
             events.PRODUCT_FILED: _product_filed,
             events.FILING_APPROVED: _product_status(ProductStatus.APPROVED),
             events.FILING_REJECTED: _product_status(ProductStatus.REJECTED),
             events.PRODUCT_REVISED: _product_status(ProductStatus.PENDING_REVIEW),
             events.PRODUCT_WITHDRAWN: _product_status(ProductStatus.WITHDRAWN),
+            events.DISPUTE_RESOLVED: when_returned_to_review(
+                _product_status(ProductStatus.PENDING_REVIEW)
+            ),
         }
 
 
@@ -112,9 +116,19 @@ def _rejected(e: FeedEvent, rows: Rows) -> None:
 
 
 def _resubmitted(e: FeedEvent, rows: Rows) -> None:
+    """Back to review, with the corrections (annex rule v1) the resubmission carries."""
     filer = _filer(rows, str(e.originator_id), e)
     filer["status"] = FilerStatus.PENDING_REVIEW.value
+    for name in ("name", "kind", "region_code"):
+        value = getattr(e.event, name)
+        if value is not None:
+            filer[name] = value
     _touch(e, rows, filer)
+
+
+def _move_confirmed(e: FeedEvent, rows: Rows) -> None:
+    """A reviewer confirmed the filer's move (annex rule v1): its version moves."""
+    _touch(e, rows, _filer(rows, str(e.originator_id), e))
 
 
 def _product_filed(e: FeedEvent, rows: Rows) -> None:

@@ -54,3 +54,14 @@ def stamp(moment: datetime) -> str:
 
 def field(event: FeedEvent, name: str) -> Any:
     return getattr(event.event, name)
+
+
+def when_returned_to_review(handler: Handler) -> Handler:
+    """Apply ``handler`` to an OwnershipDisputeResolved only when it sent its filing back to
+    review (annex rule v1: no valid patent left); other resolutions change no status."""
+
+    def handle(e: FeedEvent, rows: Rows) -> None:
+        if e.event.returned_to_review:
+            handler(e, rows)
+
+    return handle

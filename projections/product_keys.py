@@ -22,7 +22,7 @@ from domain.product import ProductStatus
 from domain.values import KeyRule, product_key
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel
+from projections.model import Handler, ReadModel, when_returned_to_review
 from projections.rows import Rows
 from projections.schema import Table, integer, text
 
@@ -59,6 +59,7 @@ class ProductKeys(ReadModel):
             events.FILING_REJECTED: _status(ProductStatus.REJECTED),
             events.PRODUCT_REVISED: _status(ProductStatus.PENDING_REVIEW),
             events.PRODUCT_WITHDRAWN: _status(ProductStatus.WITHDRAWN),
+            events.DISPUTE_RESOLVED: when_returned_to_review(_status(ProductStatus.PENDING_REVIEW)),
             events.KEY_RESERVED: _reserved,
             events.KEY_MIGRATED: _reserved,
             events.KEY_REASSIGNED: _reassigned,

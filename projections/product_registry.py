@@ -92,6 +92,7 @@ class ProductRegistry(ReadModel):
     def handlers(self) -> Mapping[type, Handler]:
         return {
             events.FILER_REGISTERED: _filer_registered,
+            events.FILER_RESUBMITTED: _filer_resubmitted,
             events.PRODUCT_FILED: _filed,
             events.FILING_APPROVED: _approved,
             events.FILING_REJECTED: _rejected,
@@ -118,6 +119,18 @@ def _filer_registered(e: FeedEvent, rows: Rows) -> None:
         {"filer_id": str(e.originator_id), "uscc": event.uscc, "name": event.name,
          "region_code": event.region_code},
     )  # fmt: skip
+
+
+def _filer_resubmitted(e: FeedEvent, rows: Rows) -> None:
+    """A corrected name or region (annex rule v1), for the filings the filer makes later."""
+    filer = rows.get("filers", str(e.originator_id))
+    if filer is None:
+        raise LookupError(f"{e.topic} v{e.version}: unknown filer {e.originator_id}")
+    for name in ("name", "region_code"):
+        value = getattr(e.event, name)
+        if value is not None:
+            filer[name] = value
+    rows.put("filers", filer)
 
 
 def _filed(e: FeedEvent, rows: Rows) -> None:
@@ -223,6 +236,8 @@ def _revised(e: FeedEvent, rows: Rows) -> None:
     event = e.event
     product = _product(e, rows)
     _declare(e, rows, product, event.data_year, event.figures, event.patents)
+    if event.category is not None:  # classified by the revision (annex rule v1)
+        product.update(category=event.category, finer_code=event.finer_code)
     listed = ProductStatus.APPROVED.value if product["approved_version"] else None
     product.update(
         status=ProductStatus.PENDING_REVIEW.value, rejection_reason=None, listed_status=listed
@@ -270,8 +285,11 @@ def _dispute_resolved(e: FeedEvent, rows: Rows) -> None:
             "note": event.note,
             "resolved_at": e.stamped,
             "resolved_version": e.version,
+            "removed_patents": list(event.removed_patents),
         },
     }
+    if event.returned_to_review:  # no valid patent left: the approval no longer stands
+        product.update(status=ProductStatus.PENDING_REVIEW.value, listed_status=None)
     _touch(e, rows, product)
 
 

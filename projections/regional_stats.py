@@ -26,7 +26,7 @@ from domain.filer import FilerStatus
 from domain.product import ProductStatus
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel
+from projections.model import Handler, ReadModel, when_returned_to_review
 from projections.rows import Rows
 from projections.schema import Row, Table, integer, json_column, text
 
@@ -75,12 +75,15 @@ class RegionalStatistics(ReadModel):
             events.FILER_REGISTERED: _filer_registered,
             events.FILER_APPROVED: _filer_status(FilerStatus.APPROVED),
             events.FILER_REJECTED: _filer_status(FilerStatus.REJECTED),
-            events.FILER_RESUBMITTED: _filer_status(FilerStatus.PENDING_REVIEW),
+            events.FILER_RESUBMITTED: _filer_resubmitted,
             events.PRODUCT_FILED: _product_filed,
             events.FILING_APPROVED: _product_status(ProductStatus.APPROVED),
             events.FILING_REJECTED: _product_status(ProductStatus.REJECTED),
             events.PRODUCT_REVISED: _product_revised,
             events.PRODUCT_WITHDRAWN: _product_status(ProductStatus.WITHDRAWN),
+            events.DISPUTE_RESOLVED: when_returned_to_review(
+                _product_status(ProductStatus.PENDING_REVIEW)
+            ),
         }
 
 
@@ -99,6 +102,21 @@ def _filer_registered(e: FeedEvent, rows: Rows) -> None:
          "status": FilerStatus.PENDING_REVIEW.value},
     )  # fmt: skip
     rows.put("regions", _region(rows, code))  # the region exists from its first registration
+
+
+def _filer_resubmitted(e: FeedEvent, rows: Rows) -> None:
+    """Back to review; a corrected region (annex rule v1) moves the filer. A resubmitting
+    filer was rejected and never approved (approval is final), so it counts in no region's
+    ``filers`` and has no filings: only its region changes."""
+    code = e.event.region_code
+    filer = rows.get("filer_regions", str(e.originator_id))
+    if code is not None and filer is not None and filer["region_code"] != code:
+        if filer["status"] == FilerStatus.APPROVED.value:
+            raise LookupError(f"{e.topic} v{e.version}: an approved filer resubmitted")
+        filer["region_code"] = code
+        rows.put("filer_regions", filer)
+        rows.put("regions", _region(rows, code))
+    _filer_status(FilerStatus.PENDING_REVIEW)(e, rows)
 
 
 def _filer_status(status: FilerStatus) -> Handler:

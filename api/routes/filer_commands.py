@@ -160,9 +160,14 @@ def reject_filer(
 def resubmit_filer(
     filer_id: UUID, body: ResubmitFiler, request: Request, principal: FilerOnly
 ) -> OrjsonResponse:
-    """A rejected filer sends new proof materials and goes back to review (its own record only)."""
+    """A rejected filer sends new proof materials and goes back to review (its own record only).
+
+    It may correct its name, kind, region and contact on the way (annex rule v1): a kind that
+    does not fit the USCC is 422 ``kind_uscc_mismatch``.
+    """
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
+    contact = body.contact
 
     def command() -> int:
         return ledger.resubmit_filer(
@@ -170,7 +175,38 @@ def resubmit_filer(
             filer_id,
             body.proof_digests,
             body.pledge_digest,
+            name=body.name,
+            kind=body.kind,
+            region_code=body.region_code,
+            contact=None
+            if contact is None
+            else Contact.parse(contact.name, contact.phone, contact.email),
             expected_version=version,
+        )
+
+    return execute(request, principal, body, _on_filer(request, filer_id, command))
+
+
+@router.post(
+    "/{filer_id}/move-confirmation",
+    status_code=200,
+    response_model=FilerWritten,
+    summary="Confirm a filer's move away from its USCC's region",
+    responses=problem_responses(*_WITH_BODY),
+)
+def confirm_filer_move(
+    filer_id: UUID, body: Reason, request: Request, principal: Reviewer
+) -> OrjsonResponse:
+    """A reviewer confirms, with the evidence as reason, that a filer pending review moved
+    from the region inside its USCC to the one it registered (a USCC never changes when its
+    holder moves). Without it, approving such a filer is 409 ``region_uscc_mismatch``; where
+    the regions agree it is 409 ``region_move_not_needed``."""
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> int:
+        return ledger.confirm_filer_move(
+            principal.actor(), filer_id, body.reason, expected_version=version
         )
 
     return execute(request, principal, body, _on_filer(request, filer_id, command))

@@ -306,6 +306,8 @@ def revise_product(
             figures=_figures(body.figures),
             patents=_patents(body.patents),
             proof_digests=body.proof_digests,
+            category=body.category,
+            finer_code=body.finer_code,
             expected_version=version,
         )
 
