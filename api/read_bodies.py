@@ -339,8 +339,13 @@ class RegionRow(BaseModel):
         "default, with approved figures), not withdrawn; a filing whose update is under "
         "review counts with its last approved figures"
     )
-    sales_fen: int = Field(description="Sales summed over those filings, in fen")
-    exports_fen: int = Field(description="Exports summed over those filings, in fen")
+    sales_fen: int | str = Field(
+        description="Sales summed over those filings, in fen: a number up to 2^63 - 1, "
+        "beyond that a string of decimal digits (the sum is exact)"
+    )
+    exports_fen: int | str = Field(
+        description="Exports summed over those filings, in fen (a string past 2^63 - 1)"
+    )
 
 
 class RegionStatisticsBody(BaseModel):
@@ -379,7 +384,10 @@ class ConversionRow(BaseModel):
     region_code: str | None = None
     reports: int
     patents: int = Field(description="Distinct patents with a report in this group")
-    amount_fen: int
+    amount_fen: int | str = Field(
+        description="Amounts summed, in fen: a number up to 2^63 - 1, beyond that a string "
+        "of decimal digits (the sum is exact)"
+    )
 
 
 class ConversionStatisticsBody(BaseModel):

@@ -112,6 +112,30 @@ is 0 or 1 (absent: 0, an event recorded before screening; so are absent ``candid
   S4  FilingRejected: ``duplicate_of``, if not null, is the UUID of a filing (a Product) in the
       log before the rejection, not the rejected filing itself.
 
+Annex rule v1 (audit.annex_rule, docs/annex-rules.md; checked by audit/replay_annex.py). An
+``annex_rule`` is 0 or 1 (absent: 0, an event recorded before the rule; so are absent
+corrections, ``category`` of a revision, ``removed_patents`` and ``returned_to_review``).
+  A1  Annex rule v1 is in force from the first event recorded under it (FilerRegistered,
+      FilerApproved, FilerResubmitted, FilerRegionMoveConfirmed, ProductFiled, ProductRevised,
+      OwnershipDisputeResolved); after it such an event under rule 0 is refused.
+  A2  FilerRegistered under v1: the kind fits the USCC's organisation type.
+  A3  FilerResubmitted: corrections (name, kind, region_code, contact) only under v1, each null
+      or well formed; under v1 the resulting kind fits the USCC. Corrected kind and region are
+      the filer's from then on.
+  A4  FilerApproved under v1: the filer's region is consistent with its USCC's region code
+      (legacy mapping; one containing the other) or a FilerRegionMoveConfirmed for that region
+      came first; FilerRegionMoveConfirmed (reviewer, filer pending review, a reason) names the
+      filer's region and the USCC's mapped region, which are not consistent.
+  A5  ProductFiled: category ``unclassified`` only under v1, without a finer code; under v1
+      sales above zero and a data year not after the event's year in Beijing time.
+  A6  ProductRevised: as A5 for sales and data year; a category only under v1.
+  A7  OwnershipDisputeResolved: under v1 and claim_upheld, ``removed_patents`` is exactly the
+      disputed patents still valid (sorted) and ``returned_to_review`` is true exactly when the
+      filing was approved and none is left (it is then pending review); else [] and false.
+  A8  No approval of a filing with no valid patent; no revision declaring only removed ones.
+  Certification counts valid patents only (D3) and lists ``unclassified`` and
+  ``no_valid_patent`` among the ineligibility reasons (D2).
+
 Conversion (domain.conversion)
   C1  ConversionRecordOpened: id uuid5(CONVERSION_NAMESPACE, uscc + U+001F + patent), by the
       institution itself, whose registration authority is 1 or 5.

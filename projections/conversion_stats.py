@@ -19,9 +19,9 @@ from projections import events
 from projections.feed import FeedEvent
 from projections.model import Handler, ReadModel
 from projections.rows import Rows
-from projections.schema import Row, Table, integer, text
+from projections.schema import Row, Table, amount_sum, integer, text
 
-_TOTALS = (integer("reports"), integer("patents"), integer("amount_fen"))
+_TOTALS = (integer("reports"), integer("patents"), amount_sum("amount_fen"))
 
 BY_CATEGORY = Table("by_category", (text("category"), *_TOTALS), key=("category",))
 BY_INSTITUTION = Table(

@@ -28,7 +28,7 @@ from projections import events
 from projections.feed import FeedEvent
 from projections.model import Handler, ReadModel, when_returned_to_review
 from projections.rows import Rows
-from projections.schema import Row, Table, integer, json_column, text
+from projections.schema import Row, Table, amount_sum, integer, json_column, text
 
 REGIONS = Table(
     "regions",
@@ -38,14 +38,14 @@ REGIONS = Table(
 )  # fmt: skip
 FIGURES = Table(
     "figures",
-    (text("region_code"), integer("data_year"), integer("products"), integer("sales_fen"),
-     integer("exports_fen")),
+    (text("region_code"), integer("data_year"), integer("products"), amount_sum("sales_fen"),
+     amount_sum("exports_fen")),
     key=("region_code", "data_year"),
 )  # fmt: skip
 LATEST_FIGURES = Table(
     "latest_figures",
-    (text("region_code"), integer("data_year"), integer("products"), integer("sales_fen"),
-     integer("exports_fen")),
+    (text("region_code"), integer("data_year"), integer("products"), amount_sum("sales_fen"),
+     amount_sum("exports_fen")),
     key=("region_code", "data_year"),
 )  # fmt: skip
 FILER_REGIONS = Table(

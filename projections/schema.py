@@ -20,8 +20,9 @@ Key = tuple[Any, ...]
 
 class Kind(StrEnum):
     TEXT = "text"
-    INT = "int"
+    INT = "int"  # signed 64-bit (SQLite INTEGER, PostgreSQL bigint)
     JSON = "json"
+    SUM = "sum"  # an integer of any size: a sum of amounts (PostgreSQL NUMERIC, SQLite TEXT)
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,16 +58,40 @@ class Table:
         return tuple(row[name] for name in self.key)
 
     def to_db(self, row: Row) -> tuple[Any, ...]:
-        """The row's values in column order, JSON columns as canonical JSON text."""
-        return tuple(
-            encode_json(row[c.name]) if c.kind is Kind.JSON else row[c.name] for c in self.columns
-        )
+        """The row's values in column order, JSON columns as canonical JSON text, sums as
+        decimal digits."""
+        return tuple(encode_value(c.kind, row[c.name]) for c in self.columns)
 
     def from_db(self, values: tuple[Any, ...]) -> Row:
         return {
-            c.name: orjson.loads(value) if c.kind is Kind.JSON and value is not None else value
+            c.name: decode_value(c.kind, value)
             for c, value in zip(self.columns, values, strict=True)
         }
+
+
+def encode_value(kind: Kind, value: Any) -> Any:
+    """A value as stored: JSON as canonical text, a sum as its decimal digits (SQLite TEXT, or
+    a literal PostgreSQL casts to its NUMERIC column), anything else as is."""
+    if value is None:
+        return None
+    if kind is Kind.JSON:
+        return encode_json(value)
+    if kind is Kind.SUM:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"a sum column holds integers: got {value!r}")
+        return str(value)
+    return value
+
+
+def decode_value(kind: Kind, value: Any) -> Any:
+    """A stored value read back: JSON parsed, a sum (text or Decimal) as a Python int."""
+    if value is None:
+        return None
+    if kind is Kind.JSON:
+        return orjson.loads(value)
+    if kind is Kind.SUM:
+        return int(value)
+    return value
 
 
 def encode_json(value: Any) -> str:
@@ -82,6 +107,11 @@ def text(name: str) -> Column:
 
 def integer(name: str) -> Column:
     return Column(name, Kind.INT)
+
+
+def amount_sum(name: str) -> Column:
+    """A sum of amounts that may pass 64 bits (docs/api.md "Ranges"): exact, any size."""
+    return Column(name, Kind.SUM)
 
 
 def json_column(name: str) -> Column:

@@ -30,7 +30,7 @@ import orjson
 
 from audit.database import Database
 from projections.failures import ProjectionFailure
-from projections.schema import Key, Kind, Row, Table, encode_json
+from projections.schema import Key, Kind, Row, Table, decode_value, encode_value
 
 _FAILURE_COLUMNS = (
     "f.projection, f.generation, f.notification_id, f.originator_id, f.version, f.topic, "
@@ -160,7 +160,12 @@ class ProjectionStore:
         return generation
 
     def _create_table(self, name: str, table: Table) -> str:
-        types = {Kind.TEXT: "TEXT", Kind.INT: self.db.int_type, Kind.JSON: "TEXT"}
+        types = {
+            Kind.TEXT: "TEXT",
+            Kind.INT: self.db.int_type,
+            Kind.JSON: "TEXT",
+            Kind.SUM: "NUMERIC" if self.db.is_postgres else "TEXT",
+        }
         columns = ", ".join(
             f"{c.name} {types[c.kind]}{' NOT NULL' if c.name in table.key else ''}"
             for c in table.columns
@@ -458,7 +463,8 @@ class ProjectionStore:
 
         Rows are sorted here, not by the database, whose text collation differs between
         SQLite and PostgreSQL. Each line is a compact JSON array; JSON columns appear as the
-        canonical text they are stored as.
+        canonical text they are stored as, sums of amounts as their decimal digits (text: the
+        same from SQLite's TEXT and PostgreSQL's NUMERIC, and any size).
         """
         for table in sorted(tables, key=lambda t: t.name):
             yield orjson.dumps(["table", table.name, list(table.column_names)]) + b"\n"
@@ -466,6 +472,15 @@ class ProjectionStore:
             with self.db.autocommit() as cursor:
                 cursor.execute(f"SELECT {', '.join(table.column_names)} FROM {name}")  # noqa: S608
                 rows = [tuple(row) for row in cursor.fetchall()]
+            sums = {i for i, column in enumerate(table.columns) if column.kind is Kind.SUM}
+            if sums:
+                rows = [
+                    tuple(
+                        encode_value(Kind.SUM, decode_value(Kind.SUM, v)) if i in sums else v
+                        for i, v in enumerate(row)
+                    )
+                    for row in rows
+                ]
             positions = [table.column_names.index(column) for column in table.key]
             rows.sort(key=lambda row: tuple(_sort_key(row[p]) for p in positions))
             for row in rows:
@@ -491,15 +506,19 @@ def _encoder(table: Table) -> Callable[[Row], tuple[Any, ...]]:
     """``table.to_db`` as one function per table: the values in column order, JSON as text."""
     get = itemgetter(*table.column_names)
     single = len(table.columns) == 1
-    json = [i for i, column in enumerate(table.columns) if column.kind is Kind.JSON]
+    encoded = [
+        (i, column.kind)
+        for i, column in enumerate(table.columns)
+        if column.kind in (Kind.JSON, Kind.SUM)
+    ]
 
     def encode(row: Row) -> tuple[Any, ...]:
         values = (get(row),) if single else get(row)
-        if not json:
+        if not encoded:
             return values
         found = list(values)
-        for index in json:
-            found[index] = encode_json(found[index])
+        for index, kind in encoded:
+            found[index] = encode_value(kind, found[index])
         return tuple(found)
 
     return encode

@@ -173,7 +173,14 @@ def region_statistics(
         "level": level,
         "data_year": data_year,
         "as_of": answer.as_of,
-        "regions": [row.as_row() for row in rows],
+        "regions": [
+            {
+                **row.as_row(),
+                "sales_fen": json_amount(row.sales_fen),
+                "exports_fen": json_amount(row.exports_fen),
+            }
+            for row in rows
+        ],
     }
 
 
@@ -218,7 +225,21 @@ def conversion_statistics(
     if confined and by is ConversionGrouping.INSTITUTION:
         scope = principal.scope or ""
         rows = [row for row in rows if _region_of(row["institution_uscc"]).startswith(scope)]
-    return {"by": by, "as_of": answer.as_of, "rows": rows}
+    return {
+        "by": by,
+        "as_of": answer.as_of,
+        "rows": [{**row, "amount_fen": json_amount(row["amount_fen"])} for row in rows],
+    }
+
+
+INT64_MAX = 2**63 - 1
+
+
+def json_amount(value: int) -> int | str:
+    """A sum of amounts as JSON: a number while it fits a signed 64-bit integer, beyond that
+    its decimal digits as a string (docs/api.md "Ranges"): the read models keep such sums
+    exactly, but JSON parsers, and orjson, stop at 64 bits."""
+    return value if value <= INT64_MAX else str(value)
 
 
 def _uscc(value: str) -> str:

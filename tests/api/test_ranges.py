@@ -14,7 +14,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-from psycopg.errors import NumericValueOutOfRange
 
 from api.routes.conversion_commands import AMOUNT_OUT_OF_RANGE
 from domain.actor import Role
@@ -28,8 +27,9 @@ from domain.ranges import (
     ROUND_YEARS,
     SUM_HEADROOM,
     YEARS,
+    Range,
 )
-from domain.values import IndustryCategory
+from domain.values import BEIJING, IndustryCategory
 from tests.api.test_command_rejections import assert_problem, raw_post, stored
 from tests.api.test_commands import (
     INSTITUTION_USCC,
@@ -76,8 +76,20 @@ def test_each_figure_and_the_data_year_are_accepted_at_their_bounds_and_refused_
                       "data_year", (YEARS.minimum, YEARS.maximum))  # fmt: skip
     low = filed_product(api, code, filer_id, figures=AT_CEILING, data_year=YEARS.minimum,
                         name="最早产品", model="Y-1985", patents=[_owned(1)])  # fmt: skip
-    filed_product(api, code, filer_id, figures=dict.fromkeys(FIGURES, 0), name="最晚产品",
-                  data_year=YEARS.maximum, model="Y-2100", patents=[_owned(2)])  # fmt: skip
+    # Annex rule v1 narrows the floor of sales and the ceiling of the data year inside these
+    # ranges: sales above zero, a data year not after the current one (docs/annex-rules.md).
+    this_year = datetime.now(BEIJING).year
+    lowest = {**dict.fromkeys(FIGURES, 0), "sales_fen": 1}
+    filed_product(api, code, filer_id, figures=lowest, name="最晚产品", data_year=this_year,
+                  model="Y-NOW", patents=[_owned(2)])  # fmt: skip
+    before = stored(api)
+    zero = api.post("/v1/products", product_body(filer_id, figures=dict.fromkeys(FIGURES, 0),
+                    model="Y-0", patents=[_owned(3)]), Role.FILER, code)  # fmt: skip
+    assert zero.json()["code"] == "no_market_returns"
+    late = api.post("/v1/products", product_body(filer_id, data_year=YEARS.maximum,
+                    model="Y-2100", patents=[_owned(4)]), Role.FILER, code)  # fmt: skip
+    assert late.json()["code"] == "data_year_in_future"
+    assert stored(api) == before
     row = api.state.ledger.get_product(UUID(low))
     assert (row.figures, row.data_year) == (AT_CEILING, YEARS.minimum)
 
@@ -147,22 +159,35 @@ def test_figures_at_the_ceiling_sum_exactly_in_the_regional_statistics(api):
         ), params  # fmt: skip
 
 
-def test_a_read_model_column_holds_exactly_the_largest_sum_the_ranges_prove(api):
-    """The arithmetic of docs/api.md on the store's own integer column (SQLite INTEGER,
-    PostgreSQL BIGINT): 9,223 amounts at the ceiling fit exactly, one more does not."""
-    db = api.state.projections.db
-    largest = SUM_HEADROOM * MAX
-    insert = db.q("INSERT INTO ranges_probe (total) VALUES (?)")
-    with db.transaction(write=True) as cursor:
-        cursor.execute(f"CREATE TEMPORARY TABLE ranges_probe (total {db.int_type})")
-        cursor.execute(insert, (largest,))
-        cursor.execute("SELECT total FROM ranges_probe")
-        assert cursor.fetchone()[0] == largest
-        cursor.execute("DROP TABLE ranges_probe")
-    too_large = (OverflowError, NumericValueOutOfRange)  # SQLite's binding, PostgreSQL's BIGINT
-    with pytest.raises(too_large), db.transaction(write=True) as cursor:  # noqa: PT012
-        cursor.execute(f"CREATE TEMPORARY TABLE ranges_probe (total {db.int_type})")
-        cursor.execute(insert, (largest + MAX,))
+def test_sums_past_64_bits_stay_exact_and_are_rendered_as_digits(api, monkeypatch):
+    """The sums of amounts are arbitrary-precision columns (PostgreSQL NUMERIC, SQLite TEXT):
+    with the ranges lifted, amounts of 2^63 - 1 fen sum exactly past 2^64, and the API renders
+    such a sum as a string of digits (docs/api.md "Ranges"). SUM_HEADROOM amounts at the
+    ceiling were all a 64-bit column could hold."""
+    assert (SUM_HEADROOM + 1) * MAX > INT64_MAX  # what a 64-bit column could not hold
+    monkeypatch.setattr("domain.values.FEN", Range(0, INT64_MAX, "fen"))
+    path, role = "/v1/conversions", Role.INSTITUTION
+    for _ in range(3):
+        reported = api.post(path, conversion_body(amount_fen=INT64_MAX), role, INSTITUTION_USCC)
+        assert reported.status_code == 201, reported.json()
+    huge = {"sales_fen": INT64_MAX, "exports_fen": INT64_MAX, "profit_fen": 0,
+            "ip_spending_fen": 0}  # fmt: skip
+    for serial in (1, 2):
+        code = uscc(40 + serial)
+        filer_id = approved_filer(api, code)
+        product_id = filed_product(api, code, filer_id, model=f"HUGE-{serial}", figures=huge,
+                                   patents=[_owned(400 + serial)])  # fmt: skip
+        assert (
+            api.post(f"/v1/products/{product_id}/approval", None, Role.REVIEWER).status_code == 200
+        )
+    api.settle()
+    assert api.state.projections.failures() == {}  # no read model stopped
+    for by in ("category", "institution", "region"):
+        rows = api.client.get("/v1/statistics/conversions", params={"by": by}).json()["rows"]
+        assert [row["amount_fen"] for row in rows] == [str(3 * INT64_MAX)]
+    (region,) = api.client.get("/v1/statistics/regions").json()["regions"]
+    assert (region["sales_fen"], region["exports_fen"]) == (str(2 * INT64_MAX),) * 2
+    assert region["figures_products"] == 2
 
 
 # --- JSON numbers that are not integers ---------------------------------------------------------

@@ -26,7 +26,7 @@ TOO_BIG = 2**63  # one past the largest 64-bit signed integer
 
 def overflowing_row(table: Table) -> dict[str, Any]:
     """A row of ``table`` whose integer columns hold ``TOO_BIG``."""
-    values = {Kind.TEXT: "fault", Kind.INT: TOO_BIG, Kind.JSON: {}}
+    values = {Kind.TEXT: "fault", Kind.INT: TOO_BIG, Kind.JSON: {}, Kind.SUM: TOO_BIG}
     return {column.name: values[column.kind] for column in table.columns}
 
 
