@@ -1,9 +1,9 @@
 """The range of every amount and count a command accepts, in one place.
 
 Why bounds at all: the ledger signs what it accepts for ever, and every read model keeps its
-figures and sums in signed 64-bit columns (SQLite ``INTEGER``, PostgreSQL ``bigint``). A figure
-of 2**63 - 1 fen was once accepted and then stalled every read model on the first sum
-(issue #14). So each number is refused *where the command enters* — the value objects and
+figures in signed 64-bit columns (SQLite ``INTEGER``, PostgreSQL ``bigint``; sums of amounts
+are arbitrary-precision, ``projections.schema.amount_sum``). A figure of 2**63 - 1 fen was once
+accepted and then stalled every read model on the first sum (issue #14). So each number is refused *where the command enters* — the value objects and
 commands of the domain, which the API, the ``ppl`` command line and the sample loader all go
 through — with a typed error whose ``details`` name the field and the bound:
 ``{"field": "figures.sales_fen", "minimum": 0, "maximum": 1000000000000000}``.
@@ -11,7 +11,7 @@ through — with a typed error whose ``details`` name the field and the bound:
 The bounds are command rules, not replay rules: an event signed before a bound existed (or
 with a larger one) stays valid, and the offline replay (audit/replay.py) still accepts any
 signed 64-bit value there. docs/api.md ("Ranges") lists every bound with its reason and the
-arithmetic showing which sums of the read models provably fit 64 bits.
+arithmetic showing why the read models' numbers are exact.
 """
 
 from __future__ import annotations
@@ -57,7 +57,8 @@ amount sent as fen, a stray digit) or an attempt to break the statistics.
 """
 
 SUM_HEADROOM: Final = INT64_MAX // MONEY_MAX_FEN
-"""How many amounts at the ceiling a 64-bit sum holds: 9,223 (9,223 * 10**15 < 2**63)."""
+"""How many amounts at the ceiling a 64-bit sum would hold: 9,223 (9,223 * 10**15 < 2**63);
+nothing bounds a row's terms, so the read models' sums are arbitrary-precision instead."""
 
 PATENT_COUNT_MAX: Final = 1_000_000
 """The largest number of valid patents one filer may declare (the largest holders in the world
