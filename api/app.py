@@ -22,7 +22,7 @@ from api.bootstrap import (
     open_transparency_log,
 )
 from api.idempotency import IdempotencyStore
-from api.limits import BodyLimit
+from api.limits import BodyLimit, RequestDeadline
 from api.log_follower import LogFollower
 from api.responses import OrjsonResponse
 from api.routes import (
@@ -89,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestDeadline, seconds=settings.db_deadline)
     # Routes are matched in this order, router by router: the busiest first (a filing walks
     # past every route of the routers before its own, ~100 µs when it came fifth).
     for module in (

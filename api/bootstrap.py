@@ -26,6 +26,7 @@ from audit.database import (
     postgres_schema_lock,
     sqlite_wal,
 )
+from audit.deadlines import KEEPALIVES, guard_pool
 from audit.keys import (
     KeyManifest,
     KeyRing,
@@ -139,6 +140,8 @@ def _fail_fast(ledger: SignedPatentLedger) -> None:
         pool.reconnect_timeout = RECONNECT_SECONDS
         if isinstance(pool.kwargs, dict):  # eventsourcing sets no connect timeout
             pool.kwargs["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
+            pool.kwargs.update(KEEPALIVES)
+        guard_pool(pool)  # a call past its deadline is cut (audit.deadlines)
 
 
 def open_log_store(settings: Settings) -> LogStore:

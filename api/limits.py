@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 
 from api.problems import API_PROBLEMS, PROBLEM_JSON, problem_document
+from audit.deadlines import deadline
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -21,6 +22,20 @@ Send = Callable[[Message], Awaitable[None]]
 App = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
+
+
+class RequestDeadline:
+    """Each database call a request makes holds a connection at most ``seconds``
+    (audit.deadlines): a database that stops answering is a 503 within about that long."""
+
+    def __init__(self, app: App, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        # Set in the request's task: the thread a sync route runs on gets a copy of it.
+        with deadline(self.seconds):
+            await self.app(scope, receive, send)
 
 
 class BodyLimit:

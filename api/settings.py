@@ -32,6 +32,7 @@ class Settings:
     projection_interval: float = 0.25
     max_body_bytes: int = 65_536
     token_cache_seconds: float = 1.0
+    db_deadline: float = 1.0  # seconds a request's database call may hold a connection
 
     @property
     def key_dir(self) -> Path:
@@ -76,6 +77,13 @@ class Settings:
             raise SettingsError(
                 f"PPL_API_TOKEN_CACHE_SECONDS={token_cache!r}: want seconds between 0 (off) and 60"
             )
+        db_deadline = env.get("PPL_DB_DEADLINE", "1")
+        try:
+            db_deadline_seconds = float(db_deadline)
+        except ValueError:
+            db_deadline_seconds = -1.0
+        if not 0.1 <= db_deadline_seconds <= 60:
+            raise SettingsError(f"PPL_DB_DEADLINE={db_deadline!r}: want seconds between 0.1 and 60")
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -92,6 +100,7 @@ class Settings:
             projection_interval=projection_interval,
             max_body_bytes=int(max_body),
             token_cache_seconds=token_cache_seconds,
+            db_deadline=db_deadline_seconds,
         )
         settings.eventsourcing_env()  # validate the URL now, not at first use
         return settings

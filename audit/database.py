@@ -24,11 +24,14 @@ import psycopg
 from psycopg import sql
 from psycopg_pool import ConnectionPool
 
+from audit.deadlines import KEEPALIVES, guard_pool
+
 POOL_MAX_SIZE = 8  # connections per pool: each transaction holds one only while it runs
 POOL_TIMEOUT_SECONDS = 1.0  # waiting longer for a connection is an outage: 503, retry
 RECONNECT_SECONDS = 2.0  # give up a reconnect attempt soon; the next request tries again
 PING_AFTER_IDLE_SECONDS = 1.0  # a connection idle this long is pinged before it is lent
 CONNECT_TIMEOUT_SECONDS = 3
+IDLE_IN_TRANSACTION_MS = 10_000  # the server ends a transaction its client left this long
 MAX_PARAMETERS = 30_000  # per multi-row statement: under SQLite's 32,766 and PostgreSQL's 65,535
 SCHEMA_LOCK = 7_310_115_001  # PostgreSQL advisory lock: one process at a time changes tables
 
@@ -220,16 +223,23 @@ class PostgresDatabase(Database):
             conninfo,
             min_size=1,
             max_size=max_size,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_SECONDS},
+            kwargs={
+                "autocommit": True,
+                "connect_timeout": CONNECT_TIMEOUT_SECONDS,
+                **KEEPALIVES,
+            },
             configure=self._configure,
             reconnect_timeout=RECONNECT_SECONDS,
             timeout=POOL_TIMEOUT_SECONDS,
             open=False,
             name="ppl-side-tables",
         )
+        guard_pool(self._pool)  # a call past its deadline is cut (audit.deadlines)
         self._pool.open(wait=False)
 
     def _configure(self, connection: psycopg.Connection[Any]) -> None:
+        # A client cut off mid-transaction must not hold its locks for long (audit.deadlines).
+        connection.execute(f"SET idle_in_transaction_session_timeout = {IDLE_IN_TRANSACTION_MS}")
         if self._schema:
             connection.execute(
                 sql.SQL("SET search_path TO {}").format(sql.Identifier(self._schema))
