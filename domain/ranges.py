@@ -3,7 +3,8 @@
 Why bounds at all: the ledger signs what it accepts for ever, and every read model keeps its
 figures in signed 64-bit columns (SQLite ``INTEGER``, PostgreSQL ``bigint``; sums of amounts
 are arbitrary-precision, ``projections.schema.amount_sum``). A figure of 2**63 - 1 fen was once
-accepted and then stalled every read model on the first sum (issue #14). So each number is refused *where the command enters* — the value objects and
+accepted and then stalled every read model on the first sum (issue #14). So each number is
+refused *where the command enters* — the value objects and
 commands of the domain, which the API, the ``ppl`` command line and the sample loader all go
 through — with a typed error whose ``details`` name the field and the bound:
 ``{"field": "figures.sales_fen", "minimum": 0, "maximum": 1000000000000000}``.

@@ -8,8 +8,11 @@ generation is already here (a rebuild into empty tables), which saves a query pe
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Mapping
+from itertools import islice
 from operator import itemgetter
+from typing import Any
 
 from projections.schema import Key, Row, Table
 
@@ -46,13 +49,13 @@ class Rows:
     def get(self, table: str, *key: object) -> Row | None:
         """The row (a live dict: change it, then ``put`` it), or None."""
         cache = self._cache[table]
-        found = cache.get(key, _ABSENT)
+        found: Any = cache.pop(key, _ABSENT)  # re-inserted below: the newest in the order
         if found is _ABSENT:
             found = None
             if not self.complete and self._loader is not None:
                 found = self._loader(self._tables[table], key)
-            cache[key] = found
-        return found  # type: ignore[return-value]
+        cache[key] = found
+        return found  # type: ignore[no-any-return]
 
     def put(self, table: str, row: Row) -> None:
         columns, key_of, cache, dirty = self._put[table]
@@ -60,6 +63,7 @@ class Rows:
             missing = [name for name in self._tables[table].column_names if name not in row]
             raise KeyError(f"{table}: row without {', '.join(missing)}")
         key = key_of(row)
+        cache.pop(key, None)  # the newest in the cache's order: ``trim`` forgets the oldest
         cache[key] = row
         dirty.add(key)
 
@@ -91,6 +95,58 @@ class Rows:
 
     def size(self) -> int:
         return sum(len(cache) for cache in self._cache.values())
+
+    def estimated_bytes(self, sample: int = 32) -> int:
+        """About how much memory the cached rows take: per table, the mean deep size of up to
+        ``sample`` rows (spread over the cache) times the rows cached. Rows differ a lot
+        between read models (a registry row carries JSON lists, a count row five integers),
+        so a bound on their number bounds nothing (issue #14: 8.5 KB per filing)."""
+        total = 0
+        for cache in self._cache.values():
+            count = len(cache)
+            if not count:
+                continue
+            step = max(1, count // sample)
+            picked = list(islice(cache.items(), 0, None, step))[:sample]
+            mean = sum(_deep_size(key) + _deep_size(row) for key, row in picked) / len(picked)
+            total += int(mean * count) + count * _ENTRY_BYTES
+        return total
+
+    def trim(self, budget: int) -> int:
+        """Forget the oldest cached rows until the estimate is at most half of ``budget``
+        (so trims are rare); returns how many were forgotten. Only between batches: rows
+        changed since the last flush are kept. Forgotten rows are loaded again when needed,
+        so the cache no longer knows every row (``complete`` turns off). ``get`` and ``put``
+        move a row to the end of its table's order, so the oldest are the least recently
+        used: a district's or a filer's row, read by every filing, stays."""
+        estimate = self.estimated_bytes()
+        if estimate <= budget:
+            return 0
+        keep_share = (budget / 2) / estimate
+        forgotten = 0
+        for name, cache in self._cache.items():
+            dirty = self._dirty[name]
+            excess = len(cache) - int(len(cache) * keep_share)
+            for key in list(islice(cache, excess)):  # dicts keep insertion order: oldest first
+                if key not in dirty:
+                    del cache[key]
+                    forgotten += 1
+        if forgotten:
+            self.complete = self._loader is None
+        return forgotten
+
+
+_ENTRY_BYTES = 100  # a dict entry and its key tuple, beyond what _deep_size counts
+
+
+def _deep_size(value: Any) -> int:
+    """``sys.getsizeof`` of a row's value and what it holds (JSON: dicts, lists, scalars)."""
+    size = sys.getsizeof(value)
+    if isinstance(value, dict):
+        size += sum(_deep_size(k) + _deep_size(v) for k, v in value.items())
+    elif isinstance(value, (list, tuple)):
+        size += sum(_deep_size(item) for item in value)
+    return size
 
 
 def _key_of(table: Table) -> Callable[[Row], Key]:

@@ -225,6 +225,9 @@ WRITES: tuple[Row, ...] = (
      REFUSED_BUT["reviewer"]),
     ("approve a filer", "POST", lambda w: f"/v1/filers/{w.fresh_filers[0]}/approval", None,
      REFUSED_BUT["reviewer"]),
+    ("confirm a filer's move (none needed: its region is its USCC's)", "POST",
+     lambda w: f"/v1/filers/{w.fresh_filers[1]}/move-confirmation", {"reason": "迁址"},
+     (401, 403, 403, 409, 403, 403, 403)),  # only the reviewer reaches the rule
     ("reject a filer", "POST", lambda w: f"/v1/filers/{w.fresh_filers[2]}/rejection",
      {"reason": "licence expired"}, REFUSED_BUT["reviewer"]),
     ("resubmit another filer's papers", "POST",

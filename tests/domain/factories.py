@@ -63,7 +63,7 @@ def approved_filer(ledger: PatentLedger, code: str, *, region: str = "310115") -
     a move the reviewer confirms first, as tests of other rules want a filer of that region."""
     filer_id = register(ledger, code, region=region)
     ledger.verify_filer_real_name(VERIFIER, filer_id, "RN-0001")
-    in_force = domain.values.CURRENT_ANNEX_RULE is not AnnexRule.NONE
+    in_force = domain.values.annex_rule_in_force() is not AnnexRule.NONE
     if in_force and ledger.get_filer(filer_id).region_misfit() is not None:
         ledger.confirm_filer_move(REVIEWER, filer_id, "住所迁移 (test data)")
     ledger.approve_filer(REVIEWER, filer_id)

@@ -227,7 +227,7 @@ def test_a_rebuild_in_slices_finds_the_event_too(ledger, settings, store, monkey
 def test_the_store_not_answering_marks_no_model(ledger, store, monkeypatch):
     make_history(ledger, filers=2)
     runner = open_projection_runner(ledger, store)
-    runner.batch, runner.cache_limit = 7, 0  # rows are loaded from the store, not cached
+    runner.batch, runner.cache_bytes = 7, 0  # rows are loaded from the store, not cached
     runner.catch_up(limit=1)
     outage = psycopg.OperationalError if store.db.is_postgres else sqlite3.OperationalError
     real_commit = ProjectionStore.commit_together

@@ -566,7 +566,7 @@ def test_catching_up_in_slices_gives_the_digests_of_a_rebuild(ledger, store):
 
 
 def test_small_batches_and_a_stale_runner_still_apply_each_event_once(ledger, store):
-    small = ProjectionRunner(store, models(), projection_feed(ledger), batch=3, cache_limit=1)
+    small = ProjectionRunner(store, models(), projection_feed(ledger), batch=3, cache_bytes=1)
     stale = open_projection_runner(ledger, store)
     _history(ledger, 0)
     stale.catch_up()
