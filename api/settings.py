@@ -68,22 +68,8 @@ class Settings:
         max_body = env.get("PPL_API_MAX_BODY", "65536")
         if not max_body.isdigit() or not 1024 <= int(max_body) <= 16 * 1024 * 1024:
             raise SettingsError(f"PPL_API_MAX_BODY={max_body!r}: want bytes, 1024 to 16 MiB")
-        token_cache = env.get("PPL_API_TOKEN_CACHE_SECONDS", "1")
-        try:
-            token_cache_seconds = float(token_cache)
-        except ValueError:
-            token_cache_seconds = -1.0
-        if not 0 <= token_cache_seconds <= 60:
-            raise SettingsError(
-                f"PPL_API_TOKEN_CACHE_SECONDS={token_cache!r}: want seconds between 0 (off) and 60"
-            )
-        db_deadline = env.get("PPL_DB_DEADLINE", "1")
-        try:
-            db_deadline_seconds = float(db_deadline)
-        except ValueError:
-            db_deadline_seconds = -1.0
-        if not 0.1 <= db_deadline_seconds <= 60:
-            raise SettingsError(f"PPL_DB_DEADLINE={db_deadline!r}: want seconds between 0.1 and 60")
+        token_cache_seconds = _seconds(env, "PPL_API_TOKEN_CACHE_SECONDS", "1", 0, "0 (off)")
+        db_deadline_seconds = _seconds(env, "PPL_DB_DEADLINE", "1", 0.1, "0.1")
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -178,3 +164,15 @@ def _query_param(query: str, name: str) -> str | None:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return Settings.from_environment()
+
+
+def _seconds(env: dict[str, str], name: str, default: str, low: float, shown: str) -> float:
+    """A number of seconds from ``low`` to 60 (NaN and text refused)."""
+    text = env.get(name, default)
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not low <= value <= 60:  # also false for NaN
+        raise SettingsError(f"{name}={text!r}: want seconds between {shown} and 60")
+    return value

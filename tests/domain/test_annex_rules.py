@@ -95,37 +95,32 @@ def test_the_region_rule(region: str, uscc_region: str, fits: bool) -> None:
 
 
 # --- filer kind ---------------------------------------------------------------------------
+def register_as(ledger: Any, code: str, kind: str) -> UUID:
+    filer_id: UUID = ledger.register_filer(
+        filer_actor(code),
+        uscc=code,
+        name="上海某大学",
+        kind=kind,
+        region_code="310115",
+        contact=Contact.parse("张三", "+86 21 5555 0000", "z@example.cn"),
+        proof_digests=[digest("licence")],
+        pledge_digest=digest("pledge"),
+    )
+    return filer_id
+
+
 def test_an_enterprise_uscc_registered_as_a_university_is_refused(ledger):
     before = stored_events(ledger)
     code = uscc(11, prefix="91")
     with pytest.raises(KindUsccMismatchError) as refused:
-        ledger.register_filer(
-            filer_actor(code),
-            uscc=code,
-            name="上海某大学",
-            kind="university_or_institute",
-            region_code="310115",
-            contact=Contact.parse("张三", "+86 21 5555 0000", "z@example.cn"),
-            proof_digests=[digest("licence")],
-            pledge_digest=digest("pledge"),
-        )
+        register_as(ledger, code, "university_or_institute")
     assert refused.value.code == "kind_uscc_mismatch"
     assert refused.value.details["organisation_type"] == "91"
     assert stored_events(ledger) == before
 
 
 def test_a_public_institution_registers_as_a_university(ledger):
-    code = uscc(12, prefix="12")
-    filer_id = ledger.register_filer(
-        filer_actor(code),
-        uscc=code,
-        name="上海某大学",
-        kind="university_or_institute",
-        region_code="310115",
-        contact=Contact.parse("张三", "+86 21 5555 0000", "z@example.cn"),
-        proof_digests=[digest("licence")],
-        pledge_digest=digest("pledge"),
-    )
+    filer_id = register_as(ledger, uscc(12, prefix="12"), "university_or_institute")
     assert last_event(ledger, filer_id).annex_rule == 1
 
 
