@@ -256,6 +256,35 @@ def objection_view(principal: Principal, row: Mapping[str, Any]) -> dict[str, An
     return {name: value for name, value in row.items() if name not in OBJECTOR_FIELDS}
 
 
+_PLATFORM_ACTORS = frozenset({*(role.value for role in PLATFORM), Role.SYSTEM.value})
+
+
+def trail_event_view(
+    principal: Principal, event: Mapping[str, Any], filer_uscc: str
+) -> dict[str, Any]:
+    """A filing's trail event as this caller may see who caused it (issue #15).
+
+    Platform roles see every actor, and everyone sees who acted for the platform (a
+    reviewer's approval is accountable). Of the other parties' acts, a caller sees the actor's
+    scope (a USCC) only when it is the filing's own filer, and the actor's id only when the act
+    is its own organisation's: an objector, a dispute's claimant or an institution stays
+    anonymous to the objected filer and to regional admins, and no caller learns another
+    party's token ids.
+    """
+    if principal.role in PLATFORM or event.get("actor_role") in _PLATFORM_ACTORS:
+        return dict(event)
+    view = dict(event)
+    scope = event.get("actor_scope")
+    own = principal.role is not None and (
+        event.get("actor_role") == principal.role.value and scope == principal.scope
+    )
+    if not own:
+        view["actor_id"] = None
+    if scope is not None and scope != filer_uscc and not own:
+        view["actor_scope"] = None
+    return view
+
+
 def sees_filer(principal: Principal, row: Mapping[str, Any]) -> bool:
     """Filer records (contact data, status): the filer itself, platform roles, its region."""
     if principal.role in PLATFORM:

@@ -43,6 +43,7 @@ from api.access import (
     sees_confidential,
     sees_filer,
     sees_product,
+    trail_event_view,
 )
 from api.deps import Caller, FilerReader, Platform, ReadModels
 from api.problems import ApiProblemError, problem_responses
@@ -289,10 +290,11 @@ def product_trail(
     or the region's admin. Other filings named by screening (``candidates``, ``distinct``,
     ``duplicate_of``) are listed only where the caller may see them, as in the dispute
     check: a filer learns nothing of another filer's filing in review."""
-    _confidential_product(principal, store, product_id)
+    row = _confidential_product(principal, store, product_id)
     events = queries.audit_trail_of(store, product_id, leaves)
     if principal.role not in PLATFORM:
         sees = _other_products(principal, store)
+        events = [trail_event_view(principal, event, row["filer_uscc"]) for event in events]
         for event in events:
             event["details"] = _screening_seen(event["details"], sees)
     return {"product_id": str(product_id), "events": events}
@@ -328,13 +330,16 @@ def product_dispute_check(
     canonical key, disputes, and the disputes open at each certification — each statement
     citing the event (leaf index) it rests on. Other filings are listed only where the caller
     may see them."""
-    _confidential_product(principal, store, product_id)
+    row = _confidential_product(principal, store, product_id)
     try:
         check = dispute_check(store, product_id, leaf_index=leaves, max_distance=max_distance)
     except ProductNotInRegistryError as exc:
         raise ApiProblemError("not_found", str(exc)) from None
     report = check.as_json()
     if principal.role not in PLATFORM:
+        report["timeline"] = [
+            trail_event_view(principal, event, row["filer_uscc"]) for event in report["timeline"]
+        ]
         sees = _other_products(principal, store)
         report["shared_patents"] = [e for e in report["shared_patents"] if sees(e["product_id"])]
         report["similar_filings"] = [e for e in report["similar_filings"] if sees(e["product_id"])]

@@ -10,6 +10,7 @@ an operation is added to the OpenAPI document without a row here.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -378,3 +379,59 @@ def _template(path: str, documented: set[tuple[str, str]]) -> str:
         ):
             return template
     return path
+
+
+_TOKEN_ID = re.compile(r"token:[0-9a-f]{16}")
+
+
+def test_no_get_route_shows_a_caller_another_partys_token_id(api, world):
+    """Walk every GET of the matrix as every caller: another party's token id (an actor's
+    identity in the events) appears only to platform roles; the platform's own actors are
+    shown to all, for accountability (issue #15)."""
+    platform = {_actor_id(api, role, None) for role in (Role.REVIEWER, Role.CERTIFIER)}
+    leaks: list[str] = []
+    for row in READS:
+        for caller in CALLERS:
+            _, role, scope = caller
+            response = _call(api, world, row, caller)
+            if response.status_code != 200 or role in (Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR):
+                continue
+            own = set() if role is None else {_actor_id(api, role, scope)}
+            found = set(_TOKEN_ID.findall(response.text)) - own - platform
+            if found:
+                leaks.append(f"{row[0]} as {caller[0]}: {sorted(found)}")
+    assert not leaks, "\n".join(leaks)
+
+
+def _actor_id(api: Any, role: Role, scope: str | None) -> str:
+    principal = api.state.tokens.authenticate(api.token(role, scope))
+    actor_id: str = principal.actor().id
+    return actor_id
+
+
+def test_the_objector_is_anonymous_to_the_objected_filer_and_its_region(api, world):
+    """C's trail and dispute check: A's objection shows a filer objected, not which one; the
+    platform sees A's USCC and token (docs/api.md: the objector's identity to platform roles)."""
+    c_uscc = uscc(40, region="310104")
+    paths = (f"/v1/products/{world.c_ok}/trail", f"/v1/products/{world.c_ok}/dispute-check")
+    for role, scope in (
+        (Role.FILER, c_uscc),
+        (Role.REGIONAL_ADMIN, "310104"),
+        (Role.REVIEWER, None),
+    ):
+        for path in paths:
+            response = api.client.get(path, headers=api.headers(role, scope))
+            assert response.status_code == 200, (path, role, response.text)
+            body = response.json()
+            events = body["events"] if "events" in body else body["timeline"]
+            objections = [e for e in events if e["event_type"] == "ObjectionFiled"]
+            assert len(objections) == 2, (path, role)
+            by_a = [e for e in objections if e["actor_role"] == "filer"]
+            assert len(by_a) == 1
+            if role is Role.REVIEWER:
+                assert (by_a[0]["actor_scope"], by_a[0]["actor_id"]) == (A, f"user-{A}")
+            else:
+                assert (by_a[0]["actor_id"], by_a[0]["actor_scope"]) == (None, None), path
+                assert A not in response.text, (path, role)
+                by_reviewer = [e for e in objections if e["actor_role"] == "reviewer"]
+                assert by_reviewer[0]["actor_id"] == REVIEWER.id  # the platform: accountable
