@@ -13,7 +13,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import Depends, FastAPI
 
-from api import openapi, problems
+from api import docs_pages, openapi, problems
 from api.access import caller
 from api.bootstrap import (
     open_ledger,
@@ -83,11 +83,14 @@ def create_app(settings: Settings) -> FastAPI:
         "certifications (专利密集型产品认定).",
         default_response_class=OrjsonResponse,
         lifespan=lifespan,
+        docs_url=None,  # served from the package by api.docs_pages, not from a CDN
+        redoc_url=None,
         dependencies=[Depends(caller)],
     )
     app.state.settings = settings
     problems.install(app)
     openapi.install(app)
+    docs_pages.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestDeadline, seconds=settings.db_deadline)
     # Routes are matched in this order, router by router: the busiest first (a filing walks
