@@ -36,6 +36,7 @@ from audit.keys import (
 )
 from audit.log_store import LogStore, PostgresLogStore, SqliteLogStore
 from audit.note import NoteSigner, NoteVerifier
+from audit.private_files import private_folder
 from audit.sequencer import Sequencer
 from audit.signing_mapper import SigningEventStore, SigningMapper
 from audit.transcoder import CanonicalTranscoder
@@ -105,7 +106,7 @@ def open_ledger(
     its request threads). ``ppl`` commands pass ``CLI_CONNECTIONS``: a follower process would
     otherwise hold 8 idle connections of PostgreSQL's 100.
     """
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    private_folder(settings.data_dir)
     env = settings.eventsourcing_env()
     if connections is not None and settings.is_postgres:
         env |= {"POSTGRES_POOL_SIZE": str(connections), "POSTGRES_MAX_OVERFLOW": str(connections)}

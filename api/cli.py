@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import logging
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -40,6 +41,7 @@ from audit.duplicates import FilingFindings, FilingRef, NearDuplicatePair, PairD
 from audit.errors import KeyConfigurationError, VerificationError
 from audit.keys import KeyManifest, rotate_signing_key
 from audit.note import NoteVerifier
+from audit.private_files import open_private_text
 from audit.signing_mapper import as_uuid
 from audit.tlog_proof import verify_event_evidence
 from audit.transparency_log import ProofRequestError, TransparencyLog
@@ -558,8 +560,9 @@ def audit_evidence(
             return
     if out is None:
         typer.echo(text, nl=False)
-    else:
-        out.write_text(text, encoding="utf-8")
+    else:  # 0600: evidence names actors
+        with os.fdopen(open_private_text(out), "w", encoding="utf-8") as handle:
+            handle.write(text)
 
 
 @audit_app.command("check-evidence")

@@ -10,7 +10,7 @@ import os
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from psycopg.conninfo import make_conninfo
 
@@ -98,7 +98,7 @@ class Settings:
             # As in SQLAlchemy: sqlite:///relative/path and sqlite:////absolute/path.
             path = unquote(self.database_url.removeprefix("sqlite:///").split("?")[0])
             if not self.database_url.startswith("sqlite:///") or not path or path == "/":
-                raise SettingsError(f"PPL_DATABASE_URL={self.database_url!r}: want sqlite:///PATH")
+                raise SettingsError(f"PPL_DATABASE_URL={self.shown_url!r}: want sqlite:///PATH")
             return {
                 "PERSISTENCE_MODULE": "eventsourcing.sqlite",
                 "SQLITE_DBNAME": path,
@@ -107,7 +107,7 @@ class Settings:
         if url.scheme in ("postgresql", "postgres"):
             dbname = unquote(url.path.lstrip("/"))
             if not dbname:
-                raise SettingsError(f"PPL_DATABASE_URL={self.database_url!r} names no database")
+                raise SettingsError(f"PPL_DATABASE_URL={self.shown_url!r} names no database")
             env = {
                 "PERSISTENCE_MODULE": "eventsourcing.postgres",
                 "POSTGRES_DBNAME": dbname,
@@ -127,6 +127,16 @@ class Settings:
         raise SettingsError(
             f"PPL_DATABASE_URL scheme {url.scheme!r}: want sqlite:///PATH or postgresql://..."
         )
+
+    @property
+    def shown_url(self) -> str:
+        """The database URL as messages and logs may show it: the password replaced by ***."""
+        url = urlsplit(self.database_url)
+        if url.password is None:
+            return self.database_url
+        user = url.username or ""
+        host = url.netloc.rpartition("@")[2]
+        return urlunsplit((url.scheme, f"{user}:***@{host}", url.path, url.query, url.fragment))
 
     def postgres_location(self) -> tuple[str, str | None]:
         """(libpq connection string without the schema, schema or None) for PostgreSQL."""

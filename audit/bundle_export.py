@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from eventsourcing.persistence import Notification
 from audit.bundle import BundleEvent, BundleHeader, write_line
 from audit.canonical import format_timestamp
 from audit.log_store import LogStore
+from audit.private_files import open_private_text
 
 PAGE = 2000
 
@@ -49,7 +51,8 @@ def export_bundle(
         exported_at=format_timestamp(exported_at),
     )
     temporary = out.with_name(out.name + ".tmp")
-    with temporary.open("w", encoding="utf-8", newline="\n") as handle:
+    descriptor = open_private_text(temporary)  # 0600: the bundle holds confidential figures
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
         write_line(handle, header.to_json())
         written = 0
         while written < size:

@@ -18,6 +18,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -25,6 +26,7 @@ from psycopg import sql
 from psycopg_pool import ConnectionPool
 
 from audit.deadlines import KEEPALIVES, guard_pool
+from audit.private_files import create_private_file
 
 POOL_MAX_SIZE = 8  # connections per pool: each transaction holds one only while it runs
 POOL_TIMEOUT_SECONDS = 1.0  # waiting longer for a connection is an outage: 503, retry
@@ -121,6 +123,7 @@ def sqlite_wal(path: str) -> None:
     """
     if ":memory:" in path or "mode=memory" in path:
         return  # as eventsourcing: a memory database has no journal file
+    create_private_file(Path(path))  # 0600: its -wal and -shm files take its mode
     deadline = time.monotonic() + WAL_SWITCH_SECONDS
     while True:
         connection = sqlite3.connect(path, isolation_level=None, timeout=WAL_SWITCH_SECONDS)
