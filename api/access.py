@@ -35,7 +35,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from api.problems import ApiProblemError
-from api.tokens import ANONYMOUS, Principal, TokenStore
+from api.tokens import ANONYMOUS, Principal, TokenExpiredError, TokenStore
 from domain.actor import Role
 
 PLATFORM = frozenset({Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR})
@@ -92,7 +92,14 @@ def _bearer(header: str) -> str:
 
 
 def _authenticate(tokens: TokenStore, token: str) -> Principal:
-    principal = tokens.authenticate(token)
+    try:
+        principal = tokens.authenticate(token)
+    except TokenExpiredError as exc:
+        raise ApiProblemError(
+            "token_expired",
+            f"the bearer token expired at {exc.expired_at}: ask for a new one",
+            headers=CHALLENGE,
+        ) from None
     if principal is None:
         raise ApiProblemError(
             "token_invalid", "the bearer token is unknown, malformed or revoked", headers=CHALLENGE

@@ -1,4 +1,4 @@
-"""``ppl tokens create|list|revoke``: the API's bearer tokens (api.tokens).
+"""``ppl tokens create|list|rotate|revoke``: the API's bearer tokens (api.tokens).
 
 The token is printed once, on creation, to standard output alone (so ``TOKEN=$(ppl tokens
 create ...)`` works); its id and role go to standard error. Only its hash is stored.
@@ -13,7 +13,7 @@ import typer
 
 from api.bootstrap import open_database
 from api.settings import get_settings
-from api.tokens import TokenError, TokenStore, parse_role
+from api.tokens import TokenError, TokenStore, parse_lifetime, parse_role
 
 tokens_app = typer.Typer(no_args_is_help=True, help="Bearer tokens of the HTTP API")
 
@@ -38,11 +38,14 @@ def create(
         typer.Option(help="USCC (filer, institution) or region-code prefix (regional_admin)"),
     ] = None,
     label: Annotated[str, typer.Option(help="A note for operators: who holds it")] = "",
+    expires: Annotated[
+        str, typer.Option(help="Lifetime: 90d, 12h, 30m (1 minute to 366 days)")
+    ] = "90d",
 ) -> None:
-    """Issue a token; prints it once (only its hash is kept)."""
+    """Issue a token; prints it once (only its hash is kept). It expires after ``--expires``."""
     store = _store()
     try:
-        token_id, token = store.create(parse_role(role), scope, label)
+        token_id, token = store.create(parse_role(role), scope, label, parse_lifetime(expires))
     except TokenError as exc:
         _fail(str(exc))
         return
@@ -65,7 +68,7 @@ def list_tokens() -> None:
             json.dumps(
                 {"token_id": record.token_id, "role": record.role.value, "scope": record.scope,
                  "label": record.label, "created_at": record.created_at,
-                 "revoked_at": record.revoked_at},
+                 "revoked_at": record.revoked_at, "expires_at": record.expires_at},
                 ensure_ascii=False,
             )
         )  # fmt: skip
@@ -84,3 +87,27 @@ def revoke(
     finally:
         store.db.close()
     typer.echo(f"token {token_id} revoked")
+
+
+@tokens_app.command("rotate")
+def rotate(
+    token_id: Annotated[str, typer.Argument(help="The token to replace (ppl tokens list)")],
+    expires: Annotated[str, typer.Option(help="The new token's lifetime")] = "90d",
+    grace: Annotated[
+        str, typer.Option(help="How long the old token still works: 24h, 0m (not at all)")
+    ] = "24h",
+) -> None:
+    """Issue the successor of a token (same role, scope, label); prints it once. The old one
+    stops working after ``--grace``."""
+    store = _store()
+    try:
+        new_id, token = store.rotate(
+            token_id, parse_lifetime(expires), parse_lifetime(grace, zero=True)
+        )
+    except TokenError as exc:
+        _fail(str(exc))
+        return
+    finally:
+        store.db.close()
+    typer.echo(f"token {new_id} replaces {token_id} (which ends after {grace})", err=True)
+    typer.echo(token)

@@ -91,6 +91,7 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "unsupported_media_type": (415, "The request body must be application/json"),
     "not_authenticated": (401, "A bearer token is required"),
     "token_invalid": (401, "The bearer token is unknown, malformed or revoked"),
+    "token_expired": (401, "The bearer token has expired"),
     "forbidden": (403, "The caller's role or scope does not allow this"),
     "not_found": (404, "No such resource"),
     "method_not_allowed": (405, "The resource does not support this method"),
