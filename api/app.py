@@ -24,6 +24,7 @@ from api.bootstrap import (
 from api.idempotency import IdempotencyStore
 from api.limits import BodyLimit, RequestDeadline
 from api.log_follower import LogFollower
+from api.rate_limits import RateLimits
 from api.responses import OrjsonResponse
 from api.routes import (
     certification,
@@ -93,6 +94,7 @@ def create_app(settings: Settings) -> FastAPI:
     docs_pages.install(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestDeadline, seconds=settings.db_deadline)
+    app.add_middleware(RateLimits, settings=settings.rate_limits)  # outermost: before any work
     # Routes are matched in this order, router by router: the busiest first (a filing walks
     # past every route of the routers before its own, ~100 µs when it came fifth).
     for module in (

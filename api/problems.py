@@ -92,6 +92,8 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "not_authenticated": (401, "A bearer token is required"),
     "token_invalid": (401, "The bearer token is unknown, malformed or revoked"),
     "token_expired": (401, "The bearer token has expired"),
+    "rate_limited": (429, "Too many requests of this kind: retry after Retry-After seconds"),
+    "headers_too_large": (431, "The request's headers are too large"),
     "forbidden": (403, "The caller's role or scope does not allow this"),
     "not_found": (404, "No such resource"),
     "method_not_allowed": (405, "The resource does not support this method"),
@@ -149,6 +151,10 @@ class Problem(BaseModel):
     code: str
 
 
+ALWAYS_POSSIBLE = (429, 431)
+"""Statuses any operation may answer, before its route runs (api.rate_limits)."""
+
+
 def problem_responses(
     *statuses: int, examples: Sequence[dict[str, Any]] = ()
 ) -> dict[int | str, dict[str, Any]]:
@@ -170,8 +176,11 @@ def problem_responses(
         404: "Not found (or not visible to this caller)", 409: "Conflicts with current state",
         412: "If-Match names a stale version", 413: "Body too large",
         415: "Body is not application/json", 422: "Invalid request or rule broken",
+        429: "Too many writes or expensive reads from this token or address (Retry-After)",
+        431: "Request headers too large",
         503: "Store unavailable or read model not built (Retry-After)",
     }  # fmt: skip
+    statuses = (*statuses, *(s for s in ALWAYS_POSSIBLE if s not in statuses))
     return {
         status: {
             "model": Problem,

@@ -12,11 +12,33 @@ from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from limits import parse as parse_rate
 from psycopg.conninfo import make_conninfo
 
 
 class SettingsError(ValueError):
     """A setting is missing or malformed; the message names it."""
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitSettings:
+    """The limits of each class, per token and per client address (``limits`` notation)."""
+
+    expensive_per_token: str = "60/minute"  # noqa: S105 (a rate, not a secret)
+    expensive_per_address: str = "300/minute"
+    writes_per_token: str = "6000/minute"  # noqa: S105
+    writes_per_address: str = "30000/minute"
+    storage: str = "memory://"
+    max_header_bytes: int = 16_384
+
+    def check(self) -> None:
+        """Raises ValueError naming the setting that ``limits`` cannot read."""
+        for name in ("expensive_per_token", "expensive_per_address", "writes_per_token",
+                     "writes_per_address"):  # fmt: skip
+            try:
+                parse_rate(getattr(self, name))
+            except ValueError:
+                raise ValueError(f"{name}: {getattr(self, name)!r} is no rate") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,6 +55,7 @@ class Settings:
     max_body_bytes: int = 65_536
     token_cache_seconds: float = 1.0
     db_deadline: float = 1.0  # seconds a request's database call may hold a connection
+    rate_limits: RateLimitSettings = RateLimitSettings()
 
     @property
     def key_dir(self) -> Path:
@@ -70,6 +93,18 @@ class Settings:
             raise SettingsError(f"PPL_API_MAX_BODY={max_body!r}: want bytes, 1024 to 16 MiB")
         token_cache_seconds = _seconds(env, "PPL_API_TOKEN_CACHE_SECONDS", "1", 0, "0 (off)")
         db_deadline_seconds = _seconds(env, "PPL_DB_DEADLINE", "1", 0.1, "0.1")
+        rate_limits = RateLimitSettings(
+            expensive_per_token=env.get("PPL_RATE_EXPENSIVE_PER_TOKEN", "60/minute"),
+            expensive_per_address=env.get("PPL_RATE_EXPENSIVE_PER_ADDRESS", "300/minute"),
+            writes_per_token=env.get("PPL_RATE_WRITES_PER_TOKEN", "6000/minute"),
+            writes_per_address=env.get("PPL_RATE_WRITES_PER_ADDRESS", "30000/minute"),
+            storage=env.get("PPL_RATE_LIMIT_STORAGE", "memory://"),
+            max_header_bytes=_header_bytes(env.get("PPL_API_MAX_HEADERS", "16384")),
+        )
+        try:
+            rate_limits.check()
+        except ValueError as exc:
+            raise SettingsError(f"rate limits: {exc}") from None
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -87,6 +122,7 @@ class Settings:
             max_body_bytes=int(max_body),
             token_cache_seconds=token_cache_seconds,
             db_deadline=db_deadline_seconds,
+            rate_limits=rate_limits,
         )
         settings.eventsourcing_env()  # validate the URL now, not at first use
         return settings
@@ -186,3 +222,9 @@ def _seconds(env: dict[str, str], name: str, default: str, low: float, shown: st
     if not low <= value <= 60:  # also false for NaN
         raise SettingsError(f"{name}={text!r}: want seconds between {shown} and 60")
     return value
+
+
+def _header_bytes(text: str) -> int:
+    if not text.isdigit() or not 4096 <= int(text) <= 1024 * 1024:
+        raise SettingsError(f"PPL_API_MAX_HEADERS={text!r}: want bytes, 4096 to 1 MiB")
+    return int(text)

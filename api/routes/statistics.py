@@ -110,6 +110,9 @@ def answering(projection: str) -> Callable[..., Iterator[Answering]]:
                 headers=CHALLENGE,
             )
         ledger, log = request.app.state.ledger, request.app.state.log
+        stored = ledger.recorder.max_notification_id() or 0
+        if tree_size is not None and tree_size > stored:  # before any replay (issue #15)
+            raise QueryError(f"tree_size {tree_size}: the log has at most {stored} events")
         try:
             point = AsOf(tree_size=tree_size, moment=None if as_of is None else moment_of(as_of))
             state = replay_as_of(
