@@ -24,6 +24,7 @@ from api.bootstrap import (
 from api.idempotency import IdempotencyStore
 from api.limits import BodyLimit, RequestDeadline
 from api.log_follower import LogFollower
+from api.publishing import StatisticsPublisher
 from api.rate_limits import RateLimits
 from api.responses import OrjsonResponse
 from api.routes import (
@@ -66,9 +67,17 @@ def create_app(settings: Settings) -> FastAPI:
             )
             projection_follower.start()
         app.state.projection_follower = projection_follower
+        publisher = None
+        if settings.stats_publish == "monthly":
+            publisher = StatisticsPublisher(
+                app.state.ledger, app.state.projections, settings.disclosure
+            )
+            publisher.start()
         try:
             yield
         finally:
+            if publisher is not None:
+                publisher.stop()
             if projection_follower is not None:
                 projection_follower.stop()
             if follower is not None:

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
@@ -39,10 +39,12 @@ from api.bootstrap import (
     rebuild_feed,
     verified_checkpoints,
 )
+from api.publishing import previous_period, publish_period
 from api.settings import get_settings
 from audit.errors import VerificationError
 from audit.transparency_log import TransparencyLog
 from audit.verifier import exit_code
+from domain.errors import DomainError
 from domain.values import YEAR_MAX, YEAR_MIN
 from projections import queries
 from projections.as_of import AsOf, AsOfError, replay_as_of
@@ -341,6 +343,30 @@ def stats_regions(
         for row in rows:
             row["data_years"] = ",".join(str(year) for year in row["data_years"])
     typer.echo(_render(rows, REGION_COLUMNS, output))
+
+
+@stats_app.command("publish")
+def stats_publish(
+    period: Annotated[
+        str | None, typer.Option(help="YYYY-MM (default: the month just ended, Beijing time)")
+    ] = None,
+) -> None:
+    """Publish the regional statistics of a month: one signed event with the disclosure-
+    controlled cells (docs/statistics.md); what the public reads until the next one."""
+    settings = get_settings()
+    wanted = period or previous_period(datetime.now(UTC))
+    with _opened() as context:
+        try:
+            publish_period(context.ledger, context.store, wanted, settings.disclosure)
+        except DomainError as exc:
+            typer.echo(f"error: {exc.message}", err=True)
+            raise typer.Exit(2) from None
+        published = context.ledger.get_publication(wanted)
+    withheld = sum(1 for cell in published.cells if cell["suppressed"] is not None)
+    typer.echo(
+        f"published {wanted}: {len(published.cells)} cells ({withheld} withheld), "
+        f"{len(published.counts)} regions, log size {published.tree_size}"
+    )
 
 
 @stats_app.command("conversions")

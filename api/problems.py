@@ -80,6 +80,7 @@ _STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.RegionUsccMismatchError: 409,
     errors.RegionMoveNotNeededError: 409,
     errors.NoValidPatentLeftError: 409,
+    errors.StatisticsAlreadyPublishedError: 409,
     errors.VersionMismatchError: 412,
 }
 

@@ -339,12 +339,19 @@ class RegionRow(BaseModel):
         "default, with approved figures), not withdrawn; a filing whose update is under "
         "review counts with its last approved figures"
     )
-    sales_fen: int | str = Field(
+    sales_fen: int | str | None = Field(
         description="Sales summed over those filings, in fen: a number up to 2^63 - 1, "
-        "beyond that a string of decimal digits (the sum is exact)"
+        "beyond that a string of decimal digits (the sum is exact); null where a publication "
+        "withholds it"
     )
-    exports_fen: int | str = Field(
-        description="Exports summed over those filings, in fen (a string past 2^63 - 1)"
+    exports_fen: int | str | None = Field(
+        description="Exports summed over those filings, in fen (a string past 2^63 - 1; null "
+        "where withheld)"
+    )
+    suppressed: str | None = Field(
+        default=None,
+        description="In a publication: primary (the cell would expose a filer) or secondary "
+        "(withheld so that a primary one cannot be subtracted out); null: published",
     )
 
 
@@ -367,6 +374,13 @@ class RegionStatisticsBody(BaseModel):
     level: Level
     data_year: int | None = Field(description="The data year asked for; null: latest figures")
     as_of: AsOfAnswer | None = Field(description="Null: the read models now")
+    period: str | None = Field(
+        default=None, description="The publication answered (YYYY-MM); null: live figures"
+    )
+    published: dict[str, Any] | None = Field(
+        default=None,
+        description="The publication's log size, time and disclosure rules (publications only)",
+    )
     regions: list[RegionRow]
 
 

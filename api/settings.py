@@ -7,13 +7,15 @@ file; ``postgresql://user:password@host:port/dbname`` → PostgreSQL.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from limits import parse as parse_rate
 from psycopg.conninfo import make_conninfo
+
+from projections.disclosure import DEFAULT_DOMINANCE_BP, DEFAULT_MIN_FILERS, Rules
 
 
 class SettingsError(ValueError):
@@ -56,6 +58,8 @@ class Settings:
     token_cache_seconds: float = 1.0
     db_deadline: float = 1.0  # seconds a request's database call may hold a connection
     rate_limits: RateLimitSettings = RateLimitSettings()
+    stats_publish: str = "monthly"  # the service publishes the statistics monthly, or "off"
+    disclosure: Rules = field(default_factory=Rules)
 
     @property
     def key_dir(self) -> Path:
@@ -105,6 +109,16 @@ class Settings:
             rate_limits.check()
         except ValueError as exc:
             raise SettingsError(f"rate limits: {exc}") from None
+        stats_publish = env.get("PPL_STATS_PUBLISH", "monthly")
+        if stats_publish not in ("monthly", "off"):
+            raise SettingsError(f"PPL_STATS_PUBLISH={stats_publish!r}: want monthly or off")
+        try:
+            disclosure = Rules(
+                min_filers=int(env.get("PPL_STATS_MIN_FILERS", str(DEFAULT_MIN_FILERS))),
+                dominance_bp=int(env.get("PPL_STATS_DOMINANCE_BP", str(DEFAULT_DOMINANCE_BP))),
+            )
+        except ValueError as exc:
+            raise SettingsError(f"PPL_STATS_MIN_FILERS / PPL_STATS_DOMINANCE_BP: {exc}") from None
         settings = cls(
             data_dir=data_dir,
             database_url=database_url,
@@ -123,6 +137,8 @@ class Settings:
             token_cache_seconds=token_cache_seconds,
             db_deadline=db_deadline_seconds,
             rate_limits=rate_limits,
+            stats_publish=stats_publish,
+            disclosure=disclosure,
         )
         settings.eventsourcing_env()  # validate the URL now, not at first use
         return settings

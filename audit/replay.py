@@ -136,6 +136,12 @@ corrections, ``category`` of a revision, ``removed_patents`` and ``returned_to_r
   Certification counts valid patents only (D3) and lists ``unclassified`` and
   ``no_valid_patent`` among the ineligibility reasons (D2).
 
+Statistics publication (domain.statistics_publication; docs/statistics.md)
+  M1  StatisticsPublished: by the system or a reviewer; id uuid5(PUBLICATION_NAMESPACE,
+      period), period YYYY-MM; ``tree_size`` counts events before it (at most its leaf index).
+      The cells are recomputable from that prefix of the log (projections.disclosure); the
+      replay checks their shape, not their sums.
+
 Conversion (domain.conversion)
   C1  ConversionRecordOpened: id uuid5(CONVERSION_NAMESPACE, uscc + U+001F + patent), by the
       institution itself, whose registration authority is 1 or 5.
@@ -189,6 +195,7 @@ time: "by D" is a timestamp before D + 1 day 00:00 UTC+8.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -237,6 +244,7 @@ ROUND_NAMESPACE: Final = UUID("5c2f8e14-7b3a-5d69-8e0f-1a4b6c8d2e57")  # .certif
 OPT_IN_NAMESPACE: Final = UUID("a41d3b6e-2f58-5c07-9d1e-7c3e5b9f0a26")  # .certification_opt_in
 CERTIFICATION_NAMESPACE: Final = UUID("c7e92a05-4b1d-5f83-a6c0-2d8f1e3b7a49")  # .certification
 BENCHMARK_TABLE_ID: Final = uuid5(BENCHMARK_NAMESPACE, "benchmark-table")
+PUBLICATION_NAMESPACE: Final = UUID("6f1d2c3b-9a8e-5d47-b0c1-2e3f4a5b6c7d")  # .statistics_pub...
 
 # Aggregate kinds and the topics of their classes.
 FILER: Final = "filer"
@@ -248,6 +256,7 @@ ROUND: Final = "certification_round"
 OPT_IN: Final = "opt_in"
 CERTIFICATION: Final = "certification"
 OBJECTION: Final = "objection"
+PUBLICATION: Final = "statistics_publication"
 AGGREGATE_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
     {
         FILER: "domain.filer:Filer",
@@ -259,6 +268,7 @@ AGGREGATE_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
         OPT_IN: "domain.certification_opt_in:CertificationOptIn",
         CERTIFICATION: "domain.certification:ProductCertification",
         OBJECTION: "domain.objection:Objection",
+        PUBLICATION: "domain.statistics_publication:StatisticsPublication",
     }
 )
 
@@ -296,6 +306,9 @@ CERTIFICATION_REVOKED: Final = "domain.certification:ProductCertification.Certif
 OBJECTION_FILED: Final = "domain.objection:Objection.ObjectionFiled"
 OBJECTION_DISMISSED: Final = "domain.objection:Objection.ObjectionDismissed"
 OBJECTION_UPHELD: Final = "domain.objection:Objection.ObjectionUpheld"
+STATISTICS_PUBLISHED: Final = (
+    "domain.statistics_publication:StatisticsPublication.StatisticsPublished"
+)
 CERTIFICATION_TOPICS: Final = frozenset(
     {
         BENCHMARKS_DEFINED, BENCHMARKS_REVISED, ROUND_OPENED, EVALUATION_STARTED, LIST_PUBLISHED,
@@ -358,6 +371,7 @@ _PATENT_TYPES: Final = frozenset(
 _INVENTION_TYPES: Final = frozenset({"invention", "pct_invention"})
 _FIGURES: Final = ("sales_fen", "exports_fen", "profit_fen", "ip_spending_fen")
 _CATEGORIES: Final = frozenset({"01", "02", "03", "04", "05", "06", "07"})
+_PERIOD: Final = re.compile(r"(20[2-9][0-9])-(0[1-9]|1[0-2])")
 
 # --- certification (copied from domain.benchmarks, domain.certification*: see rules B-O) ------
 _FIRST_ROUND_YEAR: Final = 2023
@@ -1112,6 +1126,16 @@ class ReplayChecker:
         if recorded[1]:
             product.status, product.approved_at = PENDING_REVIEW, None
 
+    # --- statistics publication --------------------------------------------------------------
+    def _published(self, head: _Head, fields: Fields) -> _Aggregate:
+        (tree_size,) = fields  # M1: computed from events before it
+        if tree_size > head.leaf_index:
+            raise head.fail(
+                f"tree_size {tree_size}: a publication at leaf {head.leaf_index} can only cover "
+                "the events before it"
+            )
+        return _Aggregate(PUBLICATION, 1, PUBLISHED, owner_uscc="")
+
     # --- reservation ------------------------------------------------------------------------
     def _key_reserved(self, head: _Head, fields: Fields) -> _Aggregate:
         key, filer_uscc, product_id, rule = fields  # K1
@@ -1470,6 +1494,19 @@ def _ineligibility(facts: _Facts, round_: _Round, *, opted_in: bool) -> tuple[st
 
 
 # --- the stateless half of each rule: the fields it reads, checked ----------------------------
+def _read_publication(current: _Event) -> Fields:
+    period = current.text("period")  # M1
+    if not _PERIOD.fullmatch(period):
+        raise current.fail(f"period {period!r}: want YYYY-MM")
+    current.require_id(uuid5(PUBLICATION_NAMESPACE, period), f"uuid5 of period {period}")
+    tree_size = current.count("tree_size")
+    current.mapping("rules")
+    for name in ("counts", "cells"):
+        if not isinstance(current.field(name), list):
+            raise current.fail(f"{name} is {current.field(name)!r}: want a list")
+    return (tree_size,)
+
+
 def _read_nothing(current: _Event) -> Fields:
     return ()
 
@@ -2013,6 +2050,12 @@ _CREATIONS: Final[Mapping[str, _Creation]] = MappingProxyType(
         ),
         NOT_ELIGIBLE: _Creation(
             CERTIFICATION, _roles(_CERTIFIER), _read_not_eligible, ReplayChecker._not_eligible
+        ),
+        STATISTICS_PUBLISHED: _Creation(
+            PUBLICATION,
+            _roles(_SYSTEM, _REVIEWER),
+            _read_publication,
+            ReplayChecker._published,
         ),
         OBJECTION_FILED: _Creation(
             OBJECTION,

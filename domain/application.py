@@ -44,9 +44,12 @@ from domain.errors import (
     NotFoundError,
     NoValidPatentError,
     PatentCountInvalidError,
+    PeriodInvalidError,
     ProductNotFoundError,
     ProductNotOwnedError,
+    PublicationInvalidError,
     ReasonRequiredError,
+    StatisticsAlreadyPublishedError,
     VersionMismatchError,
 )
 from domain.filer import Filer, FilerCorrections, check_kind, filer_id_for
@@ -62,6 +65,7 @@ from domain.product import DisputeOutcome, Product, ProductStatus, new_filing
 from domain.ranges import DECLARED_PATENTS
 from domain.reservation import ProductKeyReservation
 from domain.screening_feed import ScreeningFeed, declaration_of
+from domain.statistics_publication import PERIOD, StatisticsPublication, publication_id_for
 from domain.values import (
     BEIJING,
     AnnexRule,
@@ -792,6 +796,46 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         self._save(product)
         return product.version
 
+    # --- statistics publications (按月向地方公布) ------------------------------------------------
+    def publish_statistics(
+        self,
+        actor: Actor,
+        *,
+        period: str,
+        tree_size: int,
+        rules: Mapping[str, int],
+        counts: Sequence[Mapping[str, Any]],
+        cells: Sequence[Mapping[str, Any]],
+    ) -> UUID:
+        """Record the period's disclosure-controlled statistics (projections.disclosure
+        computed them from the first ``tree_size`` events). Once per period."""
+        actor.require(Role.SYSTEM, Role.REVIEWER)
+        if not isinstance(period, str) or not PERIOD.fullmatch(period):
+            raise PeriodInvalidError(f"period {period!r}: want YYYY-MM", field="period")
+        if isinstance(tree_size, bool) or not isinstance(tree_size, int) or tree_size < 0:
+            raise PublicationInvalidError(f"tree_size {tree_size!r}: want a count of events")
+        publication = StatisticsPublication(
+            period=period,
+            tree_size=tree_size,
+            rules={name: int(value) for name, value in rules.items()},
+            counts=[_published_count(count) for count in counts],
+            cells=[_published_cell(cell) for cell in cells],
+            actor=actor.as_record(),
+        )
+        try:
+            self.save(publication)
+        except IntegrityError:
+            self._find(StatisticsPublication, publication.id, actor=actor)
+            raise StatisticsAlreadyPublishedError(
+                f"the statistics of {period} are published already", period=period
+            ) from None
+        return publication.id
+
+    def get_publication(self, period: str) -> StatisticsPublication:
+        if not PERIOD.fullmatch(period):
+            raise PeriodInvalidError(f"period {period!r}: want YYYY-MM", field="period")
+        return self._get(StatisticsPublication, publication_id_for(period), NotFoundError)
+
     # --- conversion feedback ----------------------------------------------------------------
     def report_conversion(
         self,
@@ -926,6 +970,49 @@ def _check_annex_figures(annex: AnnexRule, data_year: int, figures: EconomicFigu
         raise DataYearInFutureError(
             misfit, field="data_year", maximum=now().astimezone(BEIJING).year
         )
+
+
+_CELL_KEYS = frozenset(
+    {"level", "region_code", "data_year", "filers", "filings", "sales_fen", "exports_fen",
+     "suppressed"}
+)  # fmt: skip
+
+
+_COUNT_KEYS = frozenset(
+    {"level", "region_code", "filers", "products", "pending", "rejected", "withdrawn"}
+)
+
+
+def _published_count(count: Mapping[str, Any]) -> dict[str, Any]:
+    """A region's counts as a publication records them (public: never suppressed)."""
+    if set(count) != _COUNT_KEYS:
+        raise PublicationInvalidError(f"counts keys {sorted(count)}: want {sorted(_COUNT_KEYS)}")
+    numbers = [count[k] for k in ("filers", "products", "pending", "rejected", "withdrawn")]
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in numbers):
+        raise PublicationInvalidError(f"counts of {count['region_code']!r}: want integers")
+    return dict(count)
+
+
+def _published_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """A cell as a publication records it: known keys, counts, digit strings or null."""
+    if set(cell) != _CELL_KEYS:
+        raise PublicationInvalidError(f"a cell has keys {sorted(cell)}: want {sorted(_CELL_KEYS)}")
+    counts = (cell["data_year"], cell["filers"], cell["filings"])
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in counts):
+        raise PublicationInvalidError(f"cell {cell['region_code']!r}: counts must be integers")
+    money = (cell["sales_fen"], cell["exports_fen"])
+    shown = all(isinstance(m, str) and m.isascii() and m.isdigit() for m in money)
+    withheld = all(m is None for m in money) and cell["suppressed"] in ("primary", "secondary")
+    if not (shown and cell["suppressed"] is None) and not withheld:
+        raise PublicationInvalidError(
+            f"cell {cell['region_code']!r}: money is digit strings, or null when suppressed"
+        )
+    if cell["level"] not in ("district", "city", "province"):
+        raise PublicationInvalidError(f"cell level {cell['level']!r}")
+    code = cell["region_code"]
+    if not (isinstance(code, str) and len(code) == 6 and code.isascii() and code.isdigit()):
+        raise PublicationInvalidError(f"cell region_code {code!r}: want 6 digits")
+    return dict(cell)
 
 
 def _patent_records(patents: Sequence[PatentDeclaration]) -> list[dict[str, Any]]:

@@ -381,3 +381,21 @@ class CorrectionNotAllowedError(DomainError):
     under a rule that does not record it."""
 
     code = "correction_not_allowed"
+
+
+class PeriodInvalidError(InvalidValueError):
+    """A statistics period that is not ``YYYY-MM`` (2020-2099)."""
+
+    code = "period_invalid"
+
+
+class StatisticsAlreadyPublishedError(DomainError):
+    """The period's statistics were published already: a publication is never replaced."""
+
+    code = "statistics_already_published"
+
+
+class PublicationInvalidError(InvalidValueError):
+    """A publication's cells or rules are not of the published shape."""
+
+    code = "publication_invalid"

@@ -11,6 +11,7 @@ from projections.filer_registry import FilerRegistry
 from projections.model import ReadModel
 from projections.product_keys import ProductKeys
 from projections.product_registry import ProductRegistry
+from projections.published_stats import PublishedStatistics
 from projections.regional_stats import RegionalStatistics
 
 MODEL_CLASSES: tuple[type[ReadModel], ...] = (
@@ -21,6 +22,7 @@ MODEL_CLASSES: tuple[type[ReadModel], ...] = (
     AuditTrail,
     CertificationRegister,
     ProductKeys,
+    PublishedStatistics,
 )
 NAMES: tuple[str, ...] = tuple(cls.name for cls in MODEL_CLASSES)
 

@@ -16,6 +16,7 @@ from domain.filer import Filer
 from domain.objection import Objection
 from domain.product import Product
 from domain.reservation import ProductKeyReservation
+from domain.statistics_publication import StatisticsPublication
 
 
 def _event_class(aggregate: type, name: str) -> type:
@@ -64,3 +65,5 @@ CERTIFICATION_REVOKED = _event_class(ProductCertification, "CertificationRevoked
 OBJECTION_FILED = _event_class(Objection, "ObjectionFiled")
 OBJECTION_DISMISSED = _event_class(Objection, "ObjectionDismissed")
 OBJECTION_UPHELD = _event_class(Objection, "ObjectionUpheld")
+
+STATISTICS_PUBLISHED = _event_class(StatisticsPublication, "StatisticsPublished")

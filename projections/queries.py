@@ -23,6 +23,7 @@ from projections import (
     filer_registry,
     product_keys,
     product_registry,
+    published_stats,
 )
 from projections import regional_stats as regional
 from projections.schema import Row
@@ -534,3 +535,72 @@ def objections(
         after,
         limit,
     )
+
+
+# --- published statistics ---------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class Publication:
+    period: str
+    tree_size: int
+    rules: dict[str, int]
+    published_at: str
+
+
+def publication(store: ProjectionStore, period: str | None) -> Publication | None:
+    """The publication of ``period``, or the latest one (None: nothing published yet)."""
+    name = published_stats.PublishedStatistics.name
+    if period is None:
+        found = store.select(name, published_stats.PUBLICATIONS, order_by="period DESC", limit=1)
+    else:
+        found = store.select(name, published_stats.PUBLICATIONS, "period = ?", (period,))
+    if not found:
+        return None
+    row = found[0]
+    return Publication(row["period"], row["tree_size"], row["rules"], row["published_at"])
+
+
+def published_region_statistics(
+    store: ProjectionStore,
+    period: str,
+    *,
+    prefix: str = "",
+    level: Level = Level.DISTRICT,
+    data_year: int | None = None,
+) -> tuple[int | None, list[dict[str, Any]]]:
+    """A publication's rows under ``prefix`` at ``level``, for ``data_year`` (default: the
+    latest data year it has figures of): (the data year, rows). Money as published: digit
+    strings, or None with the suppression's kind."""
+    name = published_stats.PublishedStatistics.name
+    like = (region_prefix(prefix) if prefix else "") + "%"
+    if data_year is None:
+        years = store.select(
+            name, published_stats.CELLS.only("period", "level", "region_code", "data_year"),
+            "period = ?", (period,), order_by="data_year DESC", limit=1,
+        )  # fmt: skip
+        data_year = years[0]["data_year"] if years else None
+    counts = store.select(
+        name, published_stats.COUNTS, "period = ? AND level = ? AND region_code LIKE ?",
+        (period, level.value, like),
+    )  # fmt: skip
+    cells = {
+        row["region_code"]: row
+        for row in store.select(
+            name, published_stats.CELLS,
+            "period = ? AND level = ? AND region_code LIKE ? AND data_year = ?",
+            (period, level.value, like, data_year),
+        )
+    }  # fmt: skip
+    rows = []
+    for count in sorted(counts, key=lambda row: row["region_code"]):
+        code = count["region_code"]
+        cell = cells.get(code)
+        rows.append({
+            "region_code": code, "name": _region_name(code),
+            **{k: count[k] for k in ("filers", "products", "pending", "rejected", "withdrawn")},
+            "data_year": data_year, "data_years": [] if data_year is None else [data_year],
+            "figures_products": 0 if cell is None else cell["filings"],
+            "sales_fen": "0" if cell is None else cell["sales_fen"],
+            "exports_fen": "0" if cell is None else cell["exports_fen"],
+            "suppressed": None if cell is None else cell["suppressed"],
+        })  # fmt: skip
+    return data_year, rows

@@ -19,12 +19,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BeforeValidator
 
-from api.access import CHALLENGE, region_scope
+from api.access import CHALLENGE, PLATFORM, region_scope
 from api.bootstrap import notification_reader, verified_checkpoints
 from api.deps import Caller
 from api.problems import ApiProblemError, problem_responses
 from api.read_bodies import ConversionStatisticsBody, RegionStatisticsBody
 from api.routes.registry import REGION_PREFIX_PATTERN, USCC_PATTERN
+from api.tokens import Principal
 from domain.actor import Role
 from domain.errors import InvalidValueError
 from domain.values import YEAR_MAX, YEAR_MIN, Uscc
@@ -109,6 +110,10 @@ def answering(projection: str) -> Callable[..., Iterator[Answering]]:
                 "as-of answers replay the log (O(N)): they need a bearer token",
                 headers=CHALLENGE,
             )
+        if principal.role not in LIVE_ROLES:  # unsuppressed figures (docs/statistics.md)
+            raise ApiProblemError(
+                "forbidden", "as-of statistics are for platform roles and regional admins"
+            )
         ledger, log = request.app.state.ledger, request.app.state.log
         stored = ledger.recorder.max_notification_id() or 0
         if tree_size is not None and tree_size > stored:  # before any replay (issue #15)
@@ -144,7 +149,8 @@ ConversionsAnswering = Annotated[Answering, Depends(answering(ConversionStatisti
     "/regions",
     summary="Filers and filings per region",
     response_model=RegionStatisticsBody,
-    responses=problem_responses(401, 403, 422, 503),
+    response_model_exclude_unset=True,
+    responses=problem_responses(401, 403, 404, 422, 503),
 )
 def region_statistics(
     principal: Caller,
@@ -161,30 +167,90 @@ def region_statistics(
             "with `data_years` saying which years they are",
         ),
     ] = None,
+    period: Annotated[
+        str | None,
+        Query(
+            pattern=r"^20[2-9][0-9]-(0[1-9]|1[0-2])$",
+            description="A monthly publication (YYYY-MM); default for the public: the latest",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """备案单位 (approved filers) and 备案产品 (approved, not withdrawn filings), pending,
     rejected and withdrawn filings, and sales and exports per region under ``prefix``, rolled
-    up to ``level``: of ``data_year``, or each filing's latest approved figures with the data
-    years they come from (never a mix shown as one year). A regional admin's default prefix is
-    its region."""
-    wanted = region_scope(principal, prefix)
-    rows = queries.region_statistics(
-        answer.store, prefix=wanted or "", level=level, data_year=data_year
+    up to ``level``.
+
+    Anonymous callers, filers and institutions read the monthly **publications** only
+    (``period``, default the latest): figures fixed between publications, money withheld
+    (null, ``suppressed``) where it would expose a filer (docs/statistics.md). Platform roles,
+    and a regional admin within its region, read the live figures, unsuppressed: of
+    ``data_year``, or each filing's latest approved figures with the data years they come from
+    (never a mix shown as one year); or a publication with ``period``. A regional admin's
+    default prefix is its region; outside it, it reads what the public reads."""
+    if period is None and _sees_live(principal, prefix):
+        wanted = region_scope(principal, prefix)
+        rows = queries.region_statistics(
+            answer.store, prefix=wanted or "", level=level, data_year=data_year
+        )
+        return {
+            "prefix": wanted or "",
+            "level": level,
+            "data_year": data_year,
+            "as_of": answer.as_of,
+            "period": None,
+            "regions": [
+                {
+                    **row.as_row(),
+                    "sales_fen": json_amount(row.sales_fen),
+                    "exports_fen": json_amount(row.exports_fen),
+                }
+                for row in rows
+            ],
+        }
+    if answer.as_of is not None:
+        raise QueryError("period goes without tree_size and as_of: a publication is fixed")
+    return _published(answer.store, period, prefix or "", level, data_year)
+
+
+LIVE_ROLES = frozenset({*PLATFORM, Role.REGIONAL_ADMIN})
+
+
+def _sees_live(principal: Principal, prefix: str | None) -> bool:
+    """Live, unsuppressed figures: platform roles; a regional admin within its region."""
+    if principal.role in PLATFORM:
+        return True
+    if principal.role is Role.REGIONAL_ADMIN:
+        return prefix is None or prefix.startswith(principal.scope or "")
+    return False
+
+
+def _published(
+    store: ProjectionStore, period: str | None, prefix: str, level: Level, data_year: int | None
+) -> dict[str, Any]:
+    """The statistics as published for ``period`` (default: the latest publication)."""
+    found = queries.publication(store, period)
+    if found is None:
+        if period is not None:
+            raise ApiProblemError("not_found", f"no statistics were published for {period}")
+        raise ApiProblemError(
+            "not_found", "no statistics are published yet: the first publication is monthly"
+        )
+    year, rows = queries.published_region_statistics(
+        store, found.period, prefix=prefix, level=level, data_year=data_year
     )
+    for row in rows:
+        for name in ("sales_fen", "exports_fen"):
+            if row[name] is not None:
+                row[name] = json_amount(int(row[name]))
     return {
-        "prefix": wanted or "",
+        "prefix": prefix,
         "level": level,
-        "data_year": data_year,
-        "as_of": answer.as_of,
-        "regions": [
-            {
-                **row.as_row(),
-                "sales_fen": json_amount(row.sales_fen),
-                "exports_fen": json_amount(row.exports_fen),
-            }
-            for row in rows
-        ],
-    }
+        "data_year": year,
+        "as_of": None,
+        "period": found.period,
+        "published": {"tree_size": found.tree_size, "published_at": found.published_at,
+                      "rules": found.rules},
+        "regions": rows,
+    }  # fmt: skip
 
 
 @router.get(

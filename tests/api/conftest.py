@@ -72,6 +72,7 @@ def api_settings(database_url: str, tmp_path: Path, **env: str) -> Settings:
             "PPL_DATABASE_URL": database_url,
             "PPL_SEQUENCE_INTERVAL": "0",
             "PPL_PROJECTION_INTERVAL": "0",
+            "PPL_STATS_PUBLISH": "off",  # tests publish when they mean to
             # Tests of other things make many requests from one address in a few seconds;
             # tests/api/test_rate_limits.py sets the limits it tests.
             "PPL_RATE_EXPENSIVE_PER_TOKEN": "100000/minute",
