@@ -8,7 +8,6 @@ import pytest
 
 from projections.disclosure import Contribution, Level, Rules, Suppressed, controlled_cells
 
-
 DEFAULT_RULES = Rules()
 
 
