@@ -398,9 +398,9 @@ class ConversionRow(BaseModel):
     region_code: str | None = None
     reports: int
     patents: int = Field(description="Distinct patents with a report in this group")
-    amount_fen: int | str = Field(
+    amount_fen: int | str | None = Field(
         description="Amounts summed, in fen: a number up to 2^63 - 1, beyond that a string "
-        "of decimal digits (the sum is exact)"
+        "of decimal digits (the sum is exact); null to callers who may not see amounts"
     )
 
 

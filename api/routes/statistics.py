@@ -270,7 +270,8 @@ def conversion_statistics(
     region: RegionPrefix = None,
 ) -> dict[str, Any]:
     """Reports, distinct patents and amounts (fen) per conversion category — overall, per
-    institution, or per region. A regional admin reads ``by=region`` (its region by default)
+    institution, or per region. Amounts are confidential: null except to platform roles, a
+    regional admin and an institution for its own rows. A regional admin reads ``by=region`` (its region by default)
     and ``by=institution`` (institutions registered in its region); ``by=category`` spans
     every region, so it is 403 for a regional admin."""
     if institution_uscc is not None and by is not ConversionGrouping.INSTITUTION:
@@ -297,8 +298,25 @@ def conversion_statistics(
     return {
         "by": by,
         "as_of": answer.as_of,
-        "rows": [{**row, "amount_fen": json_amount(row["amount_fen"])} for row in rows],
+        "rows": [
+            {**row, "amount_fen": json_amount(row["amount_fen"])}
+            if _sees_amount(principal, row)
+            else {**row, "amount_fen": None}
+            for row in rows
+        ],
     }
+
+
+def _sees_amount(principal: Principal, row: dict[str, Any]) -> bool:
+    """Conversion amounts are confidential (docs/statistics.md): platform roles and regional
+    admins (confined to their region above) see them; an institution its own; no one else."""
+    if principal.role in LIVE_ROLES:
+        return True
+    return (
+        principal.role is Role.INSTITUTION
+        and row.get("institution_uscc") is not None
+        and row["institution_uscc"] == principal.scope
+    )
 
 
 INT64_MAX = 2**63 - 1

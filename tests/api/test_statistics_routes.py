@@ -210,13 +210,23 @@ def test_bad_statistics_parameters_are_422_problems(api, history):
 
 
 # --- conversions ----------------------------------------------------------------------------
-def test_conversion_statistics_are_public_and_equal_the_queries(api, history):
+def test_conversion_statistics_are_public_and_their_amounts_are_not(api, history):
     store = api.state.projections
+    auditor = api.headers(Role.AUDITOR)
     for by in ConversionGrouping:
         body = _ok(api.client.get("/v1/statistics/conversions", params={"by": by.value}))
         assert (body["by"], body["as_of"]) == (by.value, None)
-        assert body["rows"] == queries.conversion_statistics(store, by=by), by
-    rows = _ok(api.client.get("/v1/statistics/conversions"))["rows"]
+        want = queries.conversion_statistics(store, by=by)
+        assert body["rows"] == [{**row, "amount_fen": None} for row in want], by
+        seen = _ok(api.client.get("/v1/statistics/conversions", params={"by": by.value},
+                                  headers=auditor))  # fmt: skip
+        assert seen["rows"] == want, by
+    own = _ok(api.client.get(
+        "/v1/statistics/conversions", params={"by": "institution"},
+        headers=api.headers(Role.INSTITUTION, UNIVERSITY),
+    ))["rows"]  # fmt: skip
+    assert {row["institution_uscc"] for row in own if row["amount_fen"] is not None} == {UNIVERSITY}
+    rows = _ok(api.client.get("/v1/statistics/conversions", headers=auditor))["rows"]
     assert [(r["category"], r["reports"], r["patents"], r["amount_fen"]) for r in rows] == [
         ("assigned", 2, 2, 6_000_000),
         ("ordinary_licence", 1, 1, 5_000_000),
@@ -225,6 +235,7 @@ def test_conversion_statistics_are_public_and_equal_the_queries(api, history):
         api.client.get(
             "/v1/statistics/conversions",
             params={"by": "institution", "institution_uscc": UNIVERSITY.lower()},
+            headers=auditor,
         )
     )
     assert {row["institution_uscc"] for row in one["rows"]} == {UNIVERSITY}
@@ -232,7 +243,11 @@ def test_conversion_statistics_are_public_and_equal_the_queries(api, history):
         store, by=ConversionGrouping.INSTITUTION, institution_uscc=UNIVERSITY
     )
     xuhui = _ok(
-        api.client.get("/v1/statistics/conversions", params={"by": "region", "region": "310104"})
+        api.client.get(
+            "/v1/statistics/conversions",
+            params={"by": "region", "region": "310104"},
+            headers=auditor,
+        )
     )
     assert [(r["region_code"], r["category"], r["amount_fen"]) for r in xuhui["rows"]] == [
         ("310104", "assigned", 4_000_000)
