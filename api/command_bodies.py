@@ -372,12 +372,18 @@ class RaiseDispute(BaseModel):
             "patent_numbers": [_PATENT],
             "claimant": "某某大学",
             "description": "the claimant says the patent was assigned to it in 2022",
+            "evidence_digests": [_DIGEST],
         }
     )
 
     patent_numbers: list[Text]
     claimant: Text
     description: Text
+    evidence_digests: list[Text] = Field(
+        default_factory=list,
+        description="SHA-256 (hex) of each piece of evidence: at least one (422 "
+        "evidence_required). A filer's claim blocks the filing only once a reviewer accepts it.",
+    )
     dispute_id: Text | None = Field(
         default=None, description="Optional id chosen by the client (at most 64 characters)."
     )

@@ -81,6 +81,8 @@ _STATUS_OF: dict[type[errors.DomainError], int] = {
     errors.RegionMoveNotNeededError: 409,
     errors.NoValidPatentLeftError: 409,
     errors.StatisticsAlreadyPublishedError: 409,
+    errors.DisputeLimitError: 409,
+    errors.DisputeNotPendingError: 409,
     errors.VersionMismatchError: 412,
 }
 

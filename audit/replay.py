@@ -136,6 +136,15 @@ corrections, ``category`` of a revision, ``removed_patents`` and ``returned_to_r
   Certification counts valid patents only (D3) and lists ``unclassified`` and
   ``no_valid_patent`` among the ineligibility reasons (D2).
 
+Ownership disputes under dispute rule v1 (audit.dispute_rule). A ``dispute_rule`` is 0 or 1
+(absent: 0, ``evidence_digests`` [] and ``accepted`` true: a dispute recorded before it).
+  Q1  Dispute rule v1 is in force from the first OwnershipDisputeRaised under it; after it a
+      dispute under rule 0 is refused.
+  Q2  OwnershipDisputeRaised under v1: at least one evidence digest (SHA-256 hex); accepted
+      exactly when a reviewer raised it; a filer has at most one open dispute on the filing.
+  Q3  OwnershipDisputeAccepted: by a reviewer, on an open dispute not yet accepted.
+  Only accepted open disputes block approval (P2) and certification (D2).
+
 Statistics publication (domain.statistics_publication; docs/statistics.md)
   M1  StatisticsPublished: by the system or a reviewer; id uuid5(PUBLICATION_NAMESPACE,
       period), period YYYY-MM; ``tree_size`` counts events before it (at most its leaf index).
@@ -205,6 +214,7 @@ from typing import Any, Final, NamedTuple
 from uuid import UUID, uuid5
 
 from audit.annex_rule import UNCLASSIFIED, AnnexRule, kind_misfit
+from audit.dispute_rule import SHA256_HEX, DisputeRule, accepted_on_raising
 from audit.errors import InvalidReplayError, MisfitIdError
 from audit.logged_event import CANONICAL_UUID, LoggedEvent
 from audit.product_key import (
@@ -215,6 +225,7 @@ from audit.product_key import (
 )
 from audit.replay_annex import (
     AnnexInForce,
+    RuleInForce,
     read_annex_rule,
     read_corrections,
     read_move,
@@ -286,6 +297,7 @@ PRODUCT_REVISED: Final = "domain.product:Product.ProductRevised"
 PRODUCT_WITHDRAWN: Final = "domain.product:Product.ProductWithdrawn"
 DISPUTE_RAISED: Final = "domain.product:Product.OwnershipDisputeRaised"
 DISPUTE_RESOLVED: Final = "domain.product:Product.OwnershipDisputeResolved"
+DISPUTE_ACCEPTED: Final = "domain.product:Product.OwnershipDisputeAccepted"
 KEY_RESERVED: Final = "domain.reservation:ProductKeyReservation.ProductKeyReserved"
 KEY_REASSIGNED: Final = "domain.reservation:ProductKeyReservation.ProductKeyReassigned"
 KEY_MIGRATED: Final = "domain.reservation:ProductKeyReservation.ProductKeyMigrated"
@@ -467,6 +479,8 @@ class _Aggregate:
     key_rule: int = 1  # reservation
     patents: frozenset[str] = frozenset()  # product: the patent numbers it declares now
     open_disputes: dict[str, frozenset[str]] = field(default_factory=dict)  # product
+    pending_disputes: set[str] = field(default_factory=set)  # product: open, not accepted (Q2)
+    claimants: dict[str, str] = field(default_factory=dict)  # product: open dispute -> filer
     dispute_ids: set[str] = field(default_factory=set)  # product: every dispute id ever used
     holder: str | None = None  # reservation: the filing that holds the key (its UUID's text)
     region_code: str = ""  # filer
@@ -833,6 +847,7 @@ class ReplayChecker:
         self._upheld: tuple[_Head, str] | None = None
         self._screening = ReplayScreening()  # every filing so far, for C(F) (S1-S3)
         self._annex = AnnexInForce()  # since when annex rule v1 is in force (A1)
+        self._disputes = RuleInForce("dispute_rule", "Q1")  # dispute rule v1 (Q1)
         self._events = 0
 
     def apply(self, event: LoggedEvent) -> None:
@@ -1046,10 +1061,10 @@ class ReplayChecker:
             raise head.fail(
                 "approving a filing whose every patent was lost to an upheld ownership claim (A8)"
             )
-        if product.open_disputes:
+        blocking = sorted(set(product.open_disputes) - product.pending_disputes)
+        if blocking:
             raise head.fail(
-                f"approving a product with open ownership dispute(s) "
-                f"{', '.join(sorted(product.open_disputes))}"
+                f"approving a product with open ownership dispute(s) {', '.join(blocking)}"
             )
         self._screening.require_rule(head, screening_rule)  # S3
         if screening_rule >= ScreeningRule.V1:  # S2
@@ -1093,7 +1108,14 @@ class ReplayChecker:
         self._screening.withdrawn(head)  # no candidate of later filings
 
     def _dispute_raised(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
-        dispute_id, numbers = fields
+        dispute_id, numbers, rule, accepted = fields
+        self._disputes.require(head, rule)  # Q1
+        if rule >= DisputeRule.V1 and head.role == _FILER_ROLE:  # Q2: one open claim per filer
+            for open_id, claimant in product.claimants.items():
+                if claimant == head.scope:
+                    raise head.fail(
+                        f"filer {head.scope} already has open dispute {open_id} here (Q2)"
+                    )
         head.require_status(  # P5
             product, PENDING_REVIEW, APPROVED, REJECTED, doing="raising a dispute on"
         )
@@ -1111,6 +1133,16 @@ class ReplayChecker:
                 )
         product.open_disputes[dispute_id] = numbers
         product.dispute_ids.add(dispute_id)
+        if not accepted:
+            product.pending_disputes.add(dispute_id)
+        if head.role == _FILER_ROLE and head.scope is not None:
+            product.claimants[dispute_id] = head.scope
+
+    def _dispute_accepted(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
+        (dispute_id,) = fields  # Q3
+        if dispute_id not in product.pending_disputes:
+            raise head.fail(f"accepting dispute {dispute_id}, which is no open claim awaiting it")
+        product.pending_disputes.discard(dispute_id)
 
     def _dispute_resolved(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
         dispute_id, outcome, annex, recorded = fields  # P6
@@ -1122,6 +1154,8 @@ class ReplayChecker:
             product.patents - product.removed, product.status == APPROVED, recorded,
         )  # fmt: skip
         del product.open_disputes[dispute_id]
+        product.pending_disputes.discard(dispute_id)
+        product.claimants.pop(dispute_id, None)
         product.removed |= removed
         if recorded[1]:
             product.status, product.approved_at = PENDING_REVIEW, None
@@ -1593,7 +1627,28 @@ def _read_dispute_raised(current: _Event) -> Fields:
     dispute_id = current.text("dispute_id")  # P5
     numbers = frozenset(current.texts("patent_numbers"))
     current.text("claimant")
-    return dispute_id, numbers
+    rule = current.state.get("dispute_rule", int(DisputeRule.NONE))  # Q1
+    if isinstance(rule, bool) or rule not in (0, 1):
+        raise current.fail(f"dispute_rule {rule!r}: want 0 or 1 (Q1)")
+    evidence = current.state.get("evidence_digests", [])
+    if not isinstance(evidence, list) or not all(
+        isinstance(d, str) and SHA256_HEX.fullmatch(d) for d in evidence
+    ):
+        raise current.fail(f"evidence_digests {evidence!r}: want SHA-256 hex digests (Q2)")
+    if rule >= DisputeRule.V1 and not evidence:
+        raise current.fail("a dispute under dispute rule v1 without evidence (Q2)")
+    accepted = current.state.get("accepted", True)
+    want = accepted_on_raising(rule, current.head.role)
+    if accepted is not want:
+        raise current.fail(
+            f"accepted {accepted!r}: under dispute rule {rule} a dispute raised by a "
+            f"{current.head.role} is {'' if want else 'not '}accepted as it is raised (Q2)"
+        )
+    return dispute_id, numbers, rule, accepted
+
+
+def _read_dispute_accepted(current: _Event) -> Fields:
+    return (current.text("dispute_id"),)  # Q3
 
 
 def _read_dispute_resolved(current: _Event) -> Fields:
@@ -1978,7 +2033,7 @@ def _facts(product: _Aggregate) -> _Facts:
         submitted_at,
         product.revised,
         product.approved_at,
-        bool(product.open_disputes),
+        bool(set(product.open_disputes) - product.pending_disputes),
     )
 
 
@@ -2105,6 +2160,9 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
         ),
         DISPUTE_RESOLVED: _Change(
             PRODUCT, _roles(_REVIEWER), _read_dispute_resolved, ReplayChecker._dispute_resolved
+        ),
+        DISPUTE_ACCEPTED: _Change(
+            PRODUCT, _roles(_REVIEWER), _read_dispute_accepted, ReplayChecker._dispute_accepted
         ),
         KEY_REASSIGNED: _Change(
             RESERVATION,

@@ -144,22 +144,26 @@ def read_resolution(current: _Reads, rule: int) -> tuple[tuple[str, ...], bool]:
 
 
 # --- stateful ---------------------------------------------------------------------------------
-class AnnexInForce:
-    """Since which leaf annex rule v1 is in force (A1)."""
+class RuleInForce:
+    """Since which leaf version 1 of a rule is in force: from the first event recorded under
+    it, for good (A1 for the annex rule, Q1 for the dispute rule)."""
 
-    def __init__(self) -> None:
+    def __init__(self, field: str = "annex_rule", rule: str = "A1") -> None:
+        self._field, self._rule = field, rule
         self._since: int | None = None
 
     def require(self, head: _Fails, rule: int) -> None:
-        """A1: in force from the first event recorded under v1, for good."""
-        if rule >= AnnexRule.V1:
+        if rule >= 1:
             if self._since is None:
                 self._since = head.leaf_index
         elif self._since is not None:
             raise head.fail(
-                f"annex_rule {rule}: annex rule v1 is in force since leaf {self._since}, "
-                f"want {int(AnnexRule.V1)} (A1)"
+                f"{self._field} {rule}: version 1 is in force since leaf {self._since}, "
+                f"want 1 ({self._rule})"
             )
+
+
+AnnexInForce = RuleInForce
 
 
 def require_region(

@@ -83,6 +83,7 @@ from domain.values import (
     annex_rule_in_force,
     clean_text,
     data_year_misfit,
+    dispute_rule_in_force,
     parse_filing_category,
     product_key,
     product_key_id,
@@ -741,10 +742,15 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         patent_numbers: Sequence[str],
         claimant: str,
         description: str,
+        evidence_digests: Sequence[str] = (),
         dispute_id: str | None = None,
         expected_version: int | None = None,
     ) -> str:
-        """Record an ownership dispute (权属纠纷) over some of the product's patents."""
+        """Record an ownership dispute (权属纠纷) over some of the product's patents.
+
+        Under dispute rule v1 it needs the digests of its evidence; a filer holds one open
+        claim per filing; a filer's claim blocks only once a reviewer accepts it
+        (``accept_dispute``)."""
         actor.require(Role.REVIEWER, Role.FILER)
         product = self.get_product(product_id)
         _expect(product, expected_version)
@@ -762,9 +768,27 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             clean_text(claimant, field="claimant", max_length=200),
             clean_text(description, field="description", max_length=2000),
             actor.as_record(),
+            dispute_rule=dispute_rule_in_force(),
+            evidence_digests=_digests(evidence_digests),
         )
         self._save(product)
         return identifier
+
+    def accept_dispute(
+        self,
+        actor: Actor,
+        product_id: UUID,
+        dispute_id: str,
+        *,
+        expected_version: int | None = None,
+    ) -> int:
+        """A reviewer accepts a filer's ownership claim for examination: it blocks from now."""
+        actor.require(Role.REVIEWER)
+        product = self.get_product(product_id)
+        _expect(product, expected_version)
+        product.accept_dispute(dispute_id, actor.as_record())
+        self._save(product)
+        return product.version
 
     def resolve_dispute(
         self,

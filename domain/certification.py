@@ -109,7 +109,7 @@ class ProductFacts:
         return cls(
             status=product.status.value,
             data_year=product.data_year,
-            open_dispute=bool(product.open_disputes),
+            open_dispute=bool(product.blocking_disputes),
             submitted_at=submitted_at,
             revised=revised,
             approved_at=approved_at,

@@ -399,3 +399,21 @@ class PublicationInvalidError(InvalidValueError):
     """A publication's cells or rules are not of the published shape."""
 
     code = "publication_invalid"
+
+
+class DisputeLimitError(DomainError):
+    """The claimant already has an open ownership claim on this filing (dispute rule v1)."""
+
+    code = "dispute_limit_reached"
+
+
+class EvidenceRequiredError(InvalidValueError):
+    """An ownership dispute without the digest of any evidence (dispute rule v1)."""
+
+    code = "evidence_required"
+
+
+class DisputeNotPendingError(DomainError):
+    """Accepting a dispute that is not open, or accepted already."""
+
+    code = "dispute_not_pending"

@@ -18,8 +18,11 @@ from domain.errors import (
     CandidatesOpenError,
     DataYearNotNewerError,
     DisputeAlreadyOpenError,
+    DisputeLimitError,
     DisputeNotFoundError,
+    DisputeNotPendingError,
     DisputeOpenError,
+    EvidenceRequiredError,
     NotACandidateError,
     NoValidPatentLeftError,
     ProductNotPendingReviewError,
@@ -27,7 +30,7 @@ from domain.errors import (
     ReasonRequiredError,
     RevisionNotAllowedError,
 )
-from domain.values import AnnexRule, ScreeningRule
+from domain.values import AnnexRule, DisputeRule, ScreeningRule, accepted_on_raising
 
 
 class ProductStatus(StrEnum):
@@ -126,6 +129,27 @@ class Product(LedgerAggregate):
             state["category"] = None
             state["finer_code"] = None
 
+    class OwnershipDisputeRaised(LedgerAggregate.Event):
+        """A dispute over some of the filing's patents. Version 2 added ``dispute_rule``,
+        ``evidence_digests`` and ``accepted`` (audit.dispute_rule): under rule v1 a claim
+        blocks only once accepted; a version-1 event is rule 0 and blocked at once."""
+
+        class_version = 2
+        dispute_id: str
+        patent_numbers: list[str]
+        claimant: str
+        description: str
+        actor: dict[str, Any]
+        dispute_rule: int
+        evidence_digests: list[str]
+        accepted: bool
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["dispute_rule"] = int(DisputeRule.NONE)
+            state["evidence_digests"] = []
+            state["accepted"] = True
+
     class OwnershipDisputeResolved(LedgerAggregate.Event):
         """A dispute's resolution. Version 2 added ``annex_rule`` and what an upheld claim
         does under annex rule v1: ``removed_patents`` (the claimed patents that leave the
@@ -207,6 +231,12 @@ class Product(LedgerAggregate):
         return bool(self.open_disputes)
 
     @property
+    def blocking_disputes(self) -> list[str]:
+        """The open disputes that block approval and certification: the accepted ones
+        (every dispute recorded before dispute rule v1 is)."""
+        return sorted(d for d, dispute in self.open_disputes.items() if dispute["accepted"])
+
+    @property
     def valid_patents(self) -> list[dict[str, Any]]:
         """The declared patents not lost to an upheld ownership claim (annex rule v1)."""
         return [p for p in self.patents if p["number"] not in self.removed_patents]
@@ -236,10 +266,10 @@ class Product(LedgerAggregate):
         """
         self.check_pending_review()
         self.check_has_valid_patent()
-        if self.open_disputes:
+        if self.blocking_disputes:
             raise DisputeOpenError(
                 f"product {self.id} has an open ownership dispute",
-                disputes=sorted(self.open_disputes),
+                disputes=self.blocking_disputes,
             )
         for candidate_id, reason in distinct.items():
             if candidate_id not in candidates:
@@ -384,8 +414,25 @@ class Product(LedgerAggregate):
         claimant: str,
         description: str,
         actor: dict[str, Any],
+        *,
+        dispute_rule: DisputeRule = DisputeRule.NONE,
+        evidence_digests: list[str] | None = None,
     ) -> None:
         self.check_not_withdrawn()
+        evidence = list(evidence_digests or ())
+        if dispute_rule is not DisputeRule.NONE:
+            if not evidence:
+                raise EvidenceRequiredError(
+                    "an ownership dispute needs the digest of its evidence", field="evidence"
+                )
+            scope = actor.get("scope")
+            if actor.get("role") == "filer":
+                for open_id, dispute in self.open_disputes.items():
+                    if dispute.get("claimant_scope") == scope:
+                        raise DisputeLimitError(
+                            f"filer {scope} already has open dispute {open_id} on {self.id}",
+                            dispute_id=open_id,
+                        )
         if dispute_id in self.open_disputes or dispute_id in self.resolved_disputes:
             raise DisputeAlreadyOpenError(f"dispute {dispute_id} already exists on {self.id}")
         for patent_number in patent_numbers:
@@ -401,9 +448,12 @@ class Product(LedgerAggregate):
             claimant=claimant,
             description=description,
             actor=actor,
+            dispute_rule=int(dispute_rule),
+            evidence_digests=evidence,
+            accepted=accepted_on_raising(int(dispute_rule), str(actor.get("role"))),
         )
 
-    @event("OwnershipDisputeRaised")
+    @event(OwnershipDisputeRaised)
     def _dispute_raised(
         self,
         dispute_id: str,
@@ -411,12 +461,31 @@ class Product(LedgerAggregate):
         claimant: str,
         description: str,
         actor: dict[str, Any],
+        dispute_rule: int,
+        evidence_digests: list[str],
+        accepted: bool,
     ) -> None:
         self.open_disputes[dispute_id] = {
             "patent_numbers": list(patent_numbers),
             "claimant": claimant,
             "description": description,
+            "accepted": accepted,
+            "claimant_scope": actor.get("scope") if actor.get("role") == "filer" else None,
         }
+
+    def accept_dispute(self, dispute_id: str, actor: dict[str, Any]) -> None:
+        """A reviewer accepts a claim for examination: from now on it blocks (rule v1)."""
+        dispute = self.open_disputes.get(dispute_id)
+        if dispute is None or dispute["accepted"]:
+            raise DisputeNotPendingError(
+                f"dispute {dispute_id} on {self.id} is not an open claim awaiting acceptance",
+                dispute_id=dispute_id,
+            )
+        self._dispute_accepted(dispute_id=dispute_id, actor=actor)
+
+    @event("OwnershipDisputeAccepted")
+    def _dispute_accepted(self, dispute_id: str, actor: dict[str, Any]) -> None:
+        self.open_disputes[dispute_id]["accepted"] = True
 
     def resolve_dispute(
         self,

@@ -34,6 +34,7 @@ from audit.annex_rule import (
     sales_misfit,
     uscc_region,
 )
+from audit.dispute_rule import CURRENT_DISPUTE_RULE, DisputeRule, accepted_on_raising
 from audit.product_key import (
     CURRENT_KEY_RULES,
     PRODUCT_KEY_NAMESPACE,
@@ -67,6 +68,7 @@ from domain.ranges import FEN, MONEY_MAX_FEN, YEAR_MAX, YEAR_MIN, YEARS
 __all__ = [
     "BEIJING",
     "CURRENT_ANNEX_RULE",
+    "CURRENT_DISPUTE_RULE",
     "CURRENT_KEY_RULES",
     "CURRENT_SCREENING_RULE",
     "LEGACY_REGION_CODES",
@@ -84,6 +86,7 @@ __all__ = [
     "ClientId",
     "ConversionCategory",
     "Declaration",
+    "DisputeRule",
     "FilerKind",
     "IndustryCategory",
     "KeyRule",
@@ -97,6 +100,7 @@ __all__ = [
     "Sha256Digest",
     "Uscc",
     "Year",
+    "accepted_on_raising",
     "canonical_product_key",
     "chosen_id_misfit",
     "clean_text",
@@ -1018,3 +1022,9 @@ def parse_filing_category(
         return UNCLASSIFIED, None
     industry, finer = parse_industry(category, finer_code)
     return industry.value, finer
+
+
+def dispute_rule_in_force() -> DisputeRule:
+    """The dispute rule new disputes are recorded under (audit.dispute_rule); patchable by
+    tests of logs made before it (tests.domain.factories.before_dispute_rule)."""
+    return CURRENT_DISPUTE_RULE

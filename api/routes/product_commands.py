@@ -348,10 +348,13 @@ def withdraw_product(
 def raise_dispute(
     product_id: UUID, body: RaiseDispute, request: Request, principal: FilerOrReviewer
 ) -> OrjsonResponse:
-    """Record an ownership dispute (权属纠纷) over patents the filing declares.
+    """Record an ownership dispute (权属纠纷) over patents the filing declares, with the
+    digests of its evidence.
 
-    While it is open the filing cannot be approved. A reviewer or any filer (a claimant need
-    not own the filing) may raise one; the response carries the id to resolve it with.
+    A reviewer or any filer (a claimant need not own the filing) may raise one; a filer holds
+    at most one open claim on a filing (409 ``dispute_limit_reached``). A reviewer's dispute
+    blocks approval and certification at once; a filer's once a reviewer accepts it
+    (``/disputes/{dispute_id}/acceptance``). The response carries the id to resolve it with.
     """
     ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
@@ -364,6 +367,7 @@ def raise_dispute(
             patent_numbers=body.patent_numbers,
             claimant=body.claimant,
             description=body.description,
+            evidence_digests=body.evidence_digests,
             dispute_id=body.dispute_id,
             expected_version=version,
         )
@@ -403,3 +407,27 @@ def resolve_dispute(
         )
 
     return execute(request, principal, body, _on_product(request, product_id, command))
+
+
+@router.post(
+    "/{product_id}/disputes/{dispute_id}/acceptance",
+    status_code=200,
+    response_model=ProductWritten,
+    summary="Accept an ownership claim for examination",
+    responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
+)
+def accept_dispute(
+    product_id: UUID, dispute_id: DisputeId, request: Request, principal: Reviewer
+) -> OrjsonResponse:
+    """A reviewer accepts a filer's ownership claim for examination: from now on it blocks
+    the filing's approval and certification (409 ``dispute_not_pending`` if it is not an
+    open claim awaiting acceptance)."""
+    ledger: PatentLedger = request.app.state.ledger
+    version = expected_version(request)
+
+    def command() -> int:
+        return ledger.accept_dispute(
+            principal.actor(), product_id, dispute_id, expected_version=version
+        )
+
+    return execute(request, principal, None, _on_product(request, product_id, command))

@@ -271,9 +271,9 @@ def conversion_statistics(
 ) -> dict[str, Any]:
     """Reports, distinct patents and amounts (fen) per conversion category — overall, per
     institution, or per region. Amounts are confidential: null except to platform roles, a
-    regional admin and an institution for its own rows. A regional admin reads ``by=region`` (its region by default)
-    and ``by=institution`` (institutions registered in its region); ``by=category`` spans
-    every region, so it is 403 for a regional admin."""
+    regional admin and an institution for its own rows. A regional admin reads ``by=region``
+    (its region by default) and ``by=institution`` (institutions registered in its region);
+    ``by=category`` spans every region, so it is 403 for a regional admin."""
     if institution_uscc is not None and by is not ConversionGrouping.INSTITUTION:
         raise QueryError("institution_uscc goes with by=institution")
     if region is not None and by is not ConversionGrouping.REGION:

@@ -6,6 +6,7 @@ add up to the published totals exactly; the other filings get figures drawn free
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable
 from uuid import UUID
@@ -243,6 +244,7 @@ class ProductPlanner(PlannerBase):
                 patent_numbers=disputed,
                 claimant=claimant,
                 description=DISPUTE_CLAIM,
+                evidence_digests=[hashlib.sha256(dispute_id.encode()).hexdigest()],
                 dispute_id=dispute_id,
             )
         if command in ("settle", "uphold"):

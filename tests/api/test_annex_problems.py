@@ -14,7 +14,7 @@ from tests.api.test_commands import (
     filer_body,
     product_body,
 )
-from tests.domain.factories import digest, patent, uscc
+from tests.domain.factories import EVIDENCE, digest, patent, uscc
 
 
 def registered(api: Any, code: str, **override: Any) -> str:
@@ -139,7 +139,12 @@ def test_approving_a_filing_without_a_valid_patent_is_409(api):
     assert api.post(f"/v1/products/{product_id}/approval", {}, Role.REVIEWER).status_code == 200
     raised = api.post(
         f"/v1/products/{product_id}/disputes",
-        {"patent_numbers": [patent(71)], "claimant": "某公司", "description": "权属"},
+        {
+            "patent_numbers": [patent(71)],
+            "claimant": "某公司",
+            "description": "权属",
+            "evidence_digests": EVIDENCE,
+        },
         Role.REVIEWER,
     )
     assert raised.status_code in (200, 201), raised.text

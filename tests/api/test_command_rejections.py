@@ -19,7 +19,7 @@ from tests.api.test_commands import (
     filer_body,
     product_body,
 )
-from tests.domain.factories import digest, patent, uscc
+from tests.domain.factories import EVIDENCE, digest, patent, uscc
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -292,7 +292,12 @@ def test_a_filer_acts_only_for_itself(api):
     revision = {"data_year": 2023, "figures": product_body(owner_id)["figures"],
                 "patents": [{"number": patent(1), "relation": "owner"}],
                 "proof_digests": [digest("invoice 2023")]}  # fmt: skip
-    claim = {"patent_numbers": [patent(1)], "claimant": "某某公司", "description": "ours"}
+    claim = {
+        "patent_numbers": [patent(1)],
+        "claimant": "某某公司",
+        "description": "ours",
+        "evidence_digests": EVIDENCE,
+    }
     acts = ((f"{product}/revisions", revision), (f"{product}/withdrawal", {"reason": "x"}),
             (f"{product}/disputes", claim))  # fmt: skip
     # Pending: the other filer may not see it, so it is not there (404, as a read would say).

@@ -22,7 +22,7 @@ from api.command_bodies import (
     VerifyRealName,
 )
 from domain.actor import Role
-from tests.domain.factories import digest, patent, uscc
+from tests.domain.factories import EVIDENCE, digest, patent, uscc
 
 INSTITUTION_USCC = uscc(7, prefix="12")
 
@@ -177,7 +177,12 @@ def test_a_filing_is_filed_approved_revised_disputed_resolved_and_withdrawn(api)
     }  # fmt: skip
     assert_written(api.post(f"{base}/revisions", revision, Role.FILER, code), 200, 3)
 
-    dispute = {"patent_numbers": [patent(2)], "claimant": "某某大学", "description": "assignment"}
+    dispute = {
+        "patent_numbers": [patent(2)],
+        "claimant": "某某大学",
+        "description": "assignment",
+        "evidence_digests": EVIDENCE,
+    }
     raised = api.post(f"{base}/disputes", dispute, Role.REVIEWER)
     dispute_id = assert_written(raised, 201, 4)["dispute_id"]
     assert raised.json() == {"product_id": product_id, "dispute_id": dispute_id, "version": 4}
@@ -211,7 +216,7 @@ def test_client_chosen_ids_are_kept_a_claimant_disputes_and_a_reviewer_withdraws
     approved = api.post(f"/v1/products/{chosen}/approval", {}, Role.REVIEWER)
     assert_written(approved, 200, 2)
     claim = {"patent_numbers": [patent(1)], "claimant": "某某公司", "description": "ours",
-             "dispute_id": "CASE-2024-7"}  # fmt: skip
+             "evidence_digests": EVIDENCE, "dispute_id": "CASE-2024-7"}  # fmt: skip
     # Another filer claims the patents of an approved (public) filing.
     raised = api.post(f"/v1/products/{chosen}/disputes", claim, Role.FILER, uscc(5))
     assert assert_written(raised, 201, 3)["dispute_id"] == "CASE-2024-7"

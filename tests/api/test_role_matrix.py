@@ -24,7 +24,7 @@ from domain.values import IndustryCategory
 from projections.disclosure import Rules
 from tests.api.test_commands import conversion_body, figures_body, filer_body, product_body
 from tests.domain.certification_factories import BENCHMARKS, CERTIFIER, THRESHOLDS, at, product
-from tests.domain.factories import REVIEWER, digest, filer_actor, patent, uscc
+from tests.domain.factories import EVIDENCE, REVIEWER, digest, filer_actor, patent, uscc
 
 A = uscc(1)
 B = uscc(2, region="310104")
@@ -100,7 +100,7 @@ def world(api: Any) -> World:
     )
     _post(api, f"/v1/products/{world.a_ok}/disputes",
           {"patent_numbers": [patent(1)], "claimant": "某公司", "description": "ours",
-           "dispute_id": "D-1"}, Role.REVIEWER)  # fmt: skip
+           "evidence_digests": EVIDENCE, "dispute_id": "D-1"}, Role.REVIEWER)  # fmt: skip
     _post(api, f"/v1/filers/{fresh[0]}/real-name-verification", {"reference": "RN"},
           Role.REVIEWER)  # fmt: skip
     _certification(api, world)
@@ -215,7 +215,12 @@ READS: tuple[Row, ...] = (
 _REVISION = {"data_year": 2023, "figures": figures_body(sales=20_000_000),
              "patents": [{"number": patent(1), "relation": "owner"}],
              "proof_digests": [digest("invoice 2023")]}  # fmt: skip
-_CLAIM = {"patent_numbers": [patent(3)], "claimant": "某公司", "description": "ours"}
+_CLAIM = {
+    "patent_numbers": [patent(3)],
+    "claimant": "某公司",
+    "description": "ours",
+    "evidence_digests": EVIDENCE,
+}
 REFUSED_BUT = {  # statuses of a write only one kind of caller may make
     "reviewer": (401, 403, 403, 200, 403, 403, 403),
     "filer": (401, 200, 403, 403, 403, 403, 403),
@@ -255,6 +260,9 @@ WRITES: tuple[Row, ...] = (
     ("raise a dispute on another filer's approved filing", "POST",
      lambda w: f"/v1/products/{w.b_ok}/disputes", _CLAIM,
      (401, 201, 403, 409, 403, 403, 403)),  # the reviewer's: that patent's dispute is open
+    ("accept a dispute a reviewer raised (accepted already)", "POST",
+     lambda w: f"/v1/products/{w.a_ok}/disputes/D-1/acceptance", None,
+     (401, 403, 403, 409, 403, 403, 403)),  # only the reviewer reaches the rule
     ("resolve a dispute", "POST", lambda w: f"/v1/products/{w.a_ok}/disputes/D-1/resolution",
      {"outcome": "claim_dismissed", "note": "licence shown"}, REFUSED_BUT["reviewer"]),
     ("withdraw another filer's approved filing", "POST",

@@ -44,8 +44,10 @@ from domain.objection import Objection
 from domain.product import Product
 from domain.reservation import ProductKeyReservation
 from domain.sample import load_sample
+from domain.statistics_publication import PUBLICATION_NAMESPACE, StatisticsPublication
 from domain.values import KeyRule, canonical_product_key, product_key, product_key_id
 from tests.domain.factories import (
+    EVIDENCE,
     REVIEWER,
     VERIFIER,
     approved_filer,
@@ -155,14 +157,34 @@ def run_every_command(ledger: Any) -> None:
 
     second = file(ledger, code_a, filer_a, model="TV-200")
     dispute = ledger.raise_dispute(
-        REVIEWER, second, patent_numbers=[patent(1)], claimant="某公司", description="权属争议"
+        REVIEWER,
+        second,
+        patent_numbers=[patent(1)],
+        claimant="某公司",
+        evidence_digests=EVIDENCE,
+        description="权属争议",
     )
     ledger.resolve_dispute(REVIEWER, second, dispute, "claim_dismissed", "驳回请求")
     upheld = ledger.raise_dispute(
-        REVIEWER, first, patent_numbers=[patent(1)], claimant="某公司", description="权属争议"
+        REVIEWER,
+        first,
+        patent_numbers=[patent(1)],
+        claimant="某公司",
+        evidence_digests=EVIDENCE,
+        description="权属争议",
     )
     ledger.resolve_dispute(REVIEWER, first, upheld, "claim_upheld", "权利归属某公司")
     approve_deciding(ledger, second)
+    claim = ledger.raise_dispute(  # a competitor's claim: blocks once a reviewer accepts it
+        filer_actor(code_b),
+        second,
+        patent_numbers=[patent(1)],
+        claimant="乙公司",
+        evidence_digests=EVIDENCE,
+        description="专利权属于乙公司",
+    )
+    ledger.accept_dispute(REVIEWER, second, claim)
+    ledger.resolve_dispute(REVIEWER, second, claim, "claim_dismissed", "证据不足")
     with pytest.raises(DuplicateProductError):  # refused: leaves no event
         file(ledger, code_b, filer_b, model="tv 200")
     ledger.withdraw_product(filer_actor(code_a), second, "经济数据填报有误，撤回后重新备案")
@@ -186,6 +208,11 @@ def run_every_command(ledger: Any) -> None:
 
 def test_a_log_written_by_every_command_replays(ledger):
     run_every_command(ledger)
+    stored = len(logged_events(ledger))
+    ledger.publish_statistics(  # the shape of a publication; its figures: test_publication
+        SYSTEM, period="2023-07", tree_size=stored, rules={"min_filers": 3, "dominance_bp": 8500},
+        counts=[], cells=[],
+    )  # fmt: skip
     events = logged_events(ledger)
     # the certification's topics: tests/audit/test_replay_certification.py
     assert {event.topic for event in events} == KNOWN_TOPICS - CERTIFICATION_TOPICS
@@ -198,12 +225,14 @@ def test_a_log_written_by_every_command_replays(ledger):
         "filer": 4,
         "product": 5,
         "reservation": 8,  # v1 + v2 per filing, the legacy filing's v1 and its migrated v2
+        "statistics_publication": 1,
     }
     assert {kind: dict(counts) for kind, counts in summary.statuses.items()} == {
         "conversion": {"reported": 1},
         "filer": {"approved": 3, "pending_review": 1},
         "product": {"approved": 1, "pending_review": 1, "rejected": 1, "withdrawn": 2},
         "reservation": {"reassigned": 2, "reserved": 6},
+        "statistics_publication": {"published": 1},
     }
 
 
@@ -238,6 +267,7 @@ def test_the_tables_name_every_event_of_the_domain():
             CertificationOptIn,
             ProductCertification,
             Objection,
+            StatisticsPublication,
         )
         for name, value in vars(aggregate).items()
         if isinstance(value, type)
@@ -255,12 +285,14 @@ def test_the_copied_namespaces_are_the_domains():
     assert uuid5(
         replay_module.CONVERSION_NAMESPACE, f"{code}\x1f{patent_number}"
     ) == conversion_record_id(code, patent_number)
+    assert replay_module.PUBLICATION_NAMESPACE == PUBLICATION_NAMESPACE
 
 
 def test_the_replay_modules_import_only_the_standard_library_and_audit_basics():
     allowed = {
         "audit.errors", "audit.canonical", "audit.logged_event", "audit.replay",
         "audit.product_key", "audit.screening", "audit.replay_screening", "audit.annex_rule",
+        "audit.dispute_rule",
         "audit.replay_annex",
     }  # fmt: skip
     for module in (

@@ -26,7 +26,7 @@ from tests.audit.test_replay import (
     forged_replay,
     logged_events,
 )
-from tests.domain.factories import digest, uscc
+from tests.domain.factories import EVIDENCE, digest, uscc
 
 
 def state(event: LoggedEvent) -> dict[str, Any]:
@@ -279,7 +279,12 @@ def test_an_unclassified_filing_and_one_without_valid_patents_are_not_eligible(l
     with at(2023, 3, 2):
         numbers = [p["number"] for p in ledger.get_product(lost).patents]
         dispute = ledger.raise_dispute(
-            REVIEWER, lost, patent_numbers=numbers, claimant="某公司", description="权属"
+            REVIEWER,
+            lost,
+            patent_numbers=numbers,
+            claimant="某公司",
+            evidence_digests=EVIDENCE,
+            description="权属",
         )
         ledger.resolve_dispute(REVIEWER, lost, dispute, "claim_upheld", "判归他人")
     with at(*AFTER_REVIEW):

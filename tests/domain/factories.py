@@ -11,7 +11,14 @@ import domain.values
 from domain.actor import Actor, Role
 from domain.application import PatentLedger
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
-from domain.values import AnnexRule, KeyRule, ScreeningRule, patent_check_char, uscc_check_char
+from domain.values import (
+    AnnexRule,
+    DisputeRule,
+    KeyRule,
+    ScreeningRule,
+    patent_check_char,
+    uscc_check_char,
+)
 
 REVIEWER = Actor(id="reviewer-1", role=Role.REVIEWER)
 VERIFIER = Actor(id="realname-service", role=Role.SYSTEM)
@@ -144,3 +151,18 @@ def before_annex_rule() -> Iterator[None]:
         yield
     finally:
         domain.values.CURRENT_ANNEX_RULE = saved
+
+
+EVIDENCE = [digest("evidence of ownership")]
+"""The evidence digests of a test's ownership dispute (dispute rule v1 needs one)."""
+
+
+@contextlib.contextmanager
+def before_dispute_rule() -> Iterator[None]:
+    """Raise disputes as the ledger did before dispute rule v1: no evidence, blocking at once."""
+    saved = domain.values.CURRENT_DISPUTE_RULE
+    domain.values.CURRENT_DISPUTE_RULE = DisputeRule.NONE
+    try:
+        yield
+    finally:
+        domain.values.CURRENT_DISPUTE_RULE = saved

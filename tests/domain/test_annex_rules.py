@@ -27,6 +27,7 @@ from domain.errors import (
 from domain.product import ProductStatus
 from domain.values import AnnexRule, kind_misfit, region_misfit
 from tests.domain.factories import (
+    EVIDENCE,
     REVIEWER,
     VERIFIER,
     approve_as_distinct,
@@ -317,7 +318,12 @@ def _two_patent_filing(ledger: Any, code: str, filer_id: UUID) -> UUID:
 
 def _uphold(ledger: Any, product_id: UUID, *numbers: str) -> Any:
     dispute = ledger.raise_dispute(
-        REVIEWER, product_id, patent_numbers=list(numbers), claimant="某公司", description="权属"
+        REVIEWER,
+        product_id,
+        patent_numbers=list(numbers),
+        claimant="某公司",
+        evidence_digests=EVIDENCE,
+        description="权属",
     )
     ledger.resolve_dispute(REVIEWER, product_id, dispute, "claim_upheld", "权利归属某公司")
     return last_event(ledger, product_id)

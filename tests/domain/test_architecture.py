@@ -13,7 +13,7 @@ DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 COMMAND_SIDE = {"application.py"}
 # The product key rules are one standard-library module shared with the offline auditor
 # (docs/decisions.md); it imports nothing but the standard library (checked below).
-SHARED_RULES = {"audit.product_key", "audit.screening", "audit.annex_rule"}
+SHARED_RULES = {"audit.product_key", "audit.screening", "audit.annex_rule", "audit.dispute_rule"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -40,7 +40,9 @@ def test_domain_module_uses_only_eventsourcing_domain(module):
     assert third_party <= {"eventsourcing.domain"} | SHARED_RULES, third_party
 
 
-@pytest.mark.parametrize("module", ["product_key.py", "screening.py", "annex_rule.py"])
+@pytest.mark.parametrize(
+    "module", ["product_key.py", "screening.py", "annex_rule.py", "dispute_rule.py"]
+)
 def test_the_shared_rules_import_the_standard_library_only(module):
     path = DOMAIN.parent / "audit" / module
     imported = {name.split(".")[0] for name in _imports(path)} - {"__future__", "audit"}

@@ -47,7 +47,7 @@ from tests.domain.certification_factories import (
     opened_round,
     product,
 )
-from tests.domain.factories import REVIEWER, digest, filer_actor, patent
+from tests.domain.factories import EVIDENCE, REVIEWER, digest, filer_actor, patent
 
 AUDITOR = Actor(id="auditor-1", role=Role.AUDITOR)
 
@@ -231,6 +231,7 @@ def test_an_open_ownership_dispute_makes_a_product_not_eligible(ledger):
                 product_id,
                 patent_numbers=[patent(serial * 10)],
                 claimant="某公司",
+                evidence_digests=EVIDENCE,
                 description="权属争议",
                 dispute_id=f"d{serial}",
             )
@@ -587,7 +588,12 @@ def test_rebuilding_from_the_log_without_its_decisions_reproduces_them(ledger, s
     _, disputed = product(ledger, 4)
     with at(2023, 4, 1):
         ledger.raise_dispute(
-            REVIEWER, disputed, patent_numbers=[patent(40)], claimant="甲", description="争议"
+            REVIEWER,
+            disputed,
+            patent_numbers=[patent(40)],
+            claimant="甲",
+            evidence_digests=EVIDENCE,
+            description="争议",
         )
     run(ledger)
     originals = {d.id: d for d in ledger.certification_decisions(2023)}

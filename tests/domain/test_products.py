@@ -32,6 +32,7 @@ from domain.errors import (
 )
 from domain.product import ProductStatus
 from tests.domain.factories import (
+    EVIDENCE,
     REVIEWER,
     approved_filer,
     digest,
@@ -202,6 +203,7 @@ def test_open_dispute_blocks_approval_until_resolved(ledger, filer):
         product_id,
         patent_numbers=[patent(1)],
         claimant="上海另一家公司",
+        evidence_digests=EVIDENCE,
         description="主张该专利权属",
     )
     assert ledger.get_product(product_id).has_open_dispute
@@ -209,7 +211,12 @@ def test_open_dispute_blocks_approval_until_resolved(ledger, filer):
         ledger.approve_product(REVIEWER, product_id)
     with pytest.raises(DisputeAlreadyOpenError):
         ledger.raise_dispute(
-            REVIEWER, product_id, patent_numbers=[patent(1)], claimant="x", description="y"
+            REVIEWER,
+            product_id,
+            patent_numbers=[patent(1)],
+            claimant="x",
+            evidence_digests=EVIDENCE,
+            description="y",
         )
     ledger.resolve_dispute(REVIEWER, product_id, dispute, "claim_dismissed", "法院驳回")
     assert not ledger.get_product(product_id).has_open_dispute
@@ -223,7 +230,12 @@ def test_dispute_must_name_a_declared_patent(ledger, filer):
     product_id = file(ledger, code, filer_id)
     with pytest.raises(NoValidPatentError):
         ledger.raise_dispute(
-            REVIEWER, product_id, patent_numbers=[patent(9)], claimant="x", description="y"
+            REVIEWER,
+            product_id,
+            patent_numbers=[patent(9)],
+            claimant="x",
+            evidence_digests=EVIDENCE,
+            description="y",
         )
 
 
@@ -319,7 +331,12 @@ def test_an_unknown_dispute_outcome_is_an_invalid_value_and_changes_nothing(ledg
     code, filer_id = filer
     product_id = file(ledger, code, filer_id)
     dispute = ledger.raise_dispute(
-        REVIEWER, product_id, patent_numbers=[patent(1)], claimant="X Co.", description="owner?"
+        REVIEWER,
+        product_id,
+        patent_numbers=[patent(1)],
+        claimant="X Co.",
+        evidence_digests=EVIDENCE,
+        description="owner?",
     )
     before = ledger.get_product(product_id).version
     with pytest.raises(DisputeOutcomeInvalidError):

@@ -41,7 +41,7 @@ from tests.domain.certification_factories import (
     opened_round,
     product,
 )
-from tests.domain.factories import REVIEWER, filer_actor, patent
+from tests.domain.factories import EVIDENCE, REVIEWER, filer_actor, patent
 
 XUHUI = "310104"
 REGISTER = CertificationRegister.name
@@ -71,7 +71,8 @@ def _filings(ledger) -> Filings:
     )
     with at(2023, 4, 1):
         ledger.raise_dispute(REVIEWER, made.disputed[1], patent_numbers=[patent(30)],
-                             claimant="某所", description="权属存疑", dispute_id="d-1")  # fmt: skip
+                             claimant="某所", evidence_digests=EVIDENCE, description="权属存疑",
+                             dispute_id="d-1")  # fmt: skip
     return made
 
 

@@ -25,6 +25,7 @@ from projections.feed import CheckpointVerifiedFeed
 from projections.runner import ProjectionRunner, rebuild
 from projections.store import Position, ProjectionStore
 from tests.domain.factories import (
+    EVIDENCE,
     REVIEWER,
     approve_as_distinct,
     approved_filer,
@@ -120,7 +121,7 @@ def test_product_row_follows_a_filing_through_review_revision_dispute_and_withdr
     approve_as_distinct(ledger, product_id)
     dispute_id = ledger.raise_dispute(
         REVIEWER, product_id, patent_numbers=[patent(2)], claimant="某研究所",
-        description="权属存疑", dispute_id="d-1",
+        evidence_digests=EVIDENCE, description="权属存疑", dispute_id="d-1",
     )  # fmt: skip
     row = _product(_caught_up(ledger, store), product_id)
     assert (row["status"], row["version"], row["patents_version"]) == ("approved", 5, 3)
@@ -436,8 +437,8 @@ def test_dispute_check_finds_shared_patents_near_duplicates_and_disputes(ledger,
         patents=_owned(1), proof_digests=["b" * 64],
     )  # fmt: skip
     ledger.raise_dispute(
-        REVIEWER, mine, patent_numbers=[patent(1)], claimant=b, description="同一专利",
-        dispute_id="d-9",
+        REVIEWER, mine, patent_numbers=[patent(1)], claimant=b, evidence_digests=EVIDENCE,
+        description="同一专利", dispute_id="d-9",
     )  # fmt: skip
     _caught_up(ledger, store)
 
@@ -512,7 +513,12 @@ def _history(ledger, step: int) -> None:
         file(ledger, a, a_id, model="S-1")  # reassigns the key
         ledger.reject_product(REVIEWER, products["S-2"], "材料不全")
         ledger.raise_dispute(
-            REVIEWER, products["S-2"], patent_numbers=[patent(1)], claimant="x", description="y"
+            REVIEWER,
+            products["S-2"],
+            patent_numbers=[patent(1)],
+            claimant="x",
+            evidence_digests=EVIDENCE,
+            description="y",
         )
 
 
