@@ -28,8 +28,12 @@ def private_folder(path: Path) -> Path:
 
 
 def create_private_file(path: Path) -> None:
-    """Create ``path`` empty and 0600 if it does not exist (an existing file is untouched)."""
-    private_folder(path.parent)
+    """Create ``path`` empty and 0600 if it does not exist (an existing file is untouched).
+
+    A missing folder is left missing: the caller's own open then fails, naming it (a typo in
+    a configured path must not create folders somewhere)."""
+    if not path.parent.is_dir():
+        return
     try:
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
     except FileExistsError:

@@ -40,6 +40,7 @@ PRODUCT_REVISED = _event_class(Product, "ProductRevised")
 PRODUCT_WITHDRAWN = _event_class(Product, "ProductWithdrawn")
 DISPUTE_RAISED = _event_class(Product, "OwnershipDisputeRaised")
 DISPUTE_RESOLVED = _event_class(Product, "OwnershipDisputeResolved")
+DISPUTE_ACCEPTED = _event_class(Product, "OwnershipDisputeAccepted")
 
 KEY_RESERVED = _event_class(ProductKeyReservation, "ProductKeyReserved")
 KEY_REASSIGNED = _event_class(ProductKeyReservation, "ProductKeyReassigned")

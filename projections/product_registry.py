@@ -100,6 +100,7 @@ class ProductRegistry(ReadModel):
             events.PRODUCT_WITHDRAWN: _withdrawn,
             events.DISPUTE_RAISED: _dispute_raised,
             events.DISPUTE_RESOLVED: _dispute_resolved,
+            events.DISPUTE_ACCEPTED: _dispute_accepted,
             events.ROUND_OPENED: _round_opened,
             events.CERTIFIED: _decided(CertificationStatus.CERTIFIED),
             events.NOT_CERTIFIED: _decided(CertificationStatus.NOT_CERTIFIED),
@@ -266,8 +267,21 @@ def _dispute_raised(e: FeedEvent, rows: Rows) -> None:
             "description": event.description,
             "raised_at": e.stamped,
             "raised_version": e.version,
+            "accepted": bool(event.accepted),  # blocks approval and certification (rule v1)
+            "evidence_digests": list(event.evidence_digests),
         },
     }
+    _touch(e, rows, product)
+
+
+def _dispute_accepted(e: FeedEvent, rows: Rows) -> None:
+    """A reviewer accepted a claim for examination: from now on it blocks."""
+    product = _product(e, rows)
+    disputes = dict(product["open_disputes"])
+    disputes[e.event.dispute_id] = {
+        **disputes[e.event.dispute_id], "accepted": True, "accepted_version": e.version,
+    }  # fmt: skip
+    product["open_disputes"] = disputes
     _touch(e, rows, product)
 
 

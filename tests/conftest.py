@@ -66,7 +66,11 @@ def database_url(backend: str, tmp_path: Path, request: pytest.FixtureRequest) -
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings.from_environment(
-        {"PPL_DATA_DIR": str(tmp_path / "data"), "PPL_DATABASE_URL": database_url}
+        {
+            "PPL_DATA_DIR": str(tmp_path / "data"),
+            "PPL_DATABASE_URL": database_url,
+            "PPL_STATS_PUBLISH": "off",
+        }
     )
 
 

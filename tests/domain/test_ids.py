@@ -70,6 +70,7 @@ NAMESPACES = {
     "ROUND_NAMESPACE": "CertificationRound: uuid5 of the year",
     "OPT_IN_NAMESPACE": "CertificationOptIn: uuid5 of (year, filing id)",
     "CERTIFICATION_NAMESPACE": "ProductCertification: uuid5 of (year, filing id)",
+    "PUBLICATION_NAMESPACE": "StatisticsPublication: uuid5 of the period (YYYY-MM)",
     "SAMPLE_NAMESPACE": "sample filings and disputes: hashed into version 8 ids, not uuid5",
 }
 ROOT = Path(__file__).resolve().parents[2]

@@ -128,7 +128,7 @@ def test_product_row_follows_a_filing_through_review_revision_dispute_and_withdr
     assert row["open_disputes"] == {
         dispute_id: {"patent_numbers": [_number(2)], "claimant": "某研究所",
                      "description": "权属存疑", "raised_at": row["updated_at"],
-                     "raised_version": 5},
+                     "raised_version": 5, "accepted": True, "evidence_digests": EVIDENCE},
     }  # fmt: skip
     assert row["resolved_disputes"] == {}
 
@@ -567,7 +567,7 @@ def test_catching_up_in_slices_gives_the_digests_of_a_rebuild(ledger, store):
     assert all(HEX64.fullmatch(d) for d in incremental.values())
     changed = {name for name in NAMES if middle[name] != incremental[name]}
     # The last slice reports no conversion and certifies nothing.
-    assert changed == set(NAMES) - {"conversion_stats", "certification_register"}
+    assert changed == set(NAMES) - {"conversion_stats", "certification_register", "published_stats"}
     assert _rebuilt_digests(ledger, store) == incremental
 
 
