@@ -118,7 +118,7 @@ from domain.actor import Role
 from domain.declarations import EconomicFigures, PatentDeclaration
 from projections.catalog import models
 from projections.store import ProjectionStore
-from tests.domain.factories import approved_filer, digest, filer_actor, patent, uscc
+from tests.domain.factories import approved_filer, digest, filer_actor, own_patent, uscc
 
 TARGET = 0.5
 PRODUCTS_PATH = "/v1/products"
@@ -194,11 +194,15 @@ class Connection:
 # Every filing declares the same fields; only the name differs (so each is a distinct product).
 PRODUCT_VARIANTS = ("白色", "黑色")
 CATEGORY = "03"
-PATENT_NUMBER = patent(1)
 DATA_YEAR = 2022
 FIGURES_FEN = {"sales": 10_000_000, "exports": 1_000_000, "profit": 500_000, "ip_spending": 80_000}
 PROOF_DIGEST = digest("invoice")
-MODEL = "BT-100"
+
+
+def model_of(name: str) -> str:
+    """Each filing's own model ("BT-" and the name's serial): one model shared by every
+    filing would make each a near-duplicate candidate (same_model) of all before it."""
+    return f"BT-{name.rsplit(' ', 1)[1]}"
 
 
 def product_name(label: str, client: int, number: int) -> str:
@@ -211,11 +215,11 @@ def http_body(filer_id: UUID, name: str) -> dict[str, Any]:
     return {
         "filer_id": str(filer_id),
         "name": name,
-        "model": MODEL,
+        "model": model_of(name),
         "variants": list(PRODUCT_VARIANTS),
         "category": CATEGORY,
         "finer_code": None,
-        "patents": [{"number": PATENT_NUMBER, "relation": "owner"}],
+        "patents": [{"number": own_patent(filer_id), "relation": "owner"}],
         "data_year": DATA_YEAR,
         "figures": {f"{field}_fen": fen for field, fen in FIGURES_FEN.items()},
         "proof_digests": [PROOF_DIGEST],
@@ -227,11 +231,11 @@ def domain_arguments(filer_id: UUID, name: str) -> dict[str, Any]:
     return {
         "filer_id": filer_id,
         "name": name,
-        "model": MODEL,
+        "model": model_of(name),
         "variants": list(PRODUCT_VARIANTS),
         "category": CATEGORY,
         "finer_code": None,
-        "patents": [PatentDeclaration.parse(PATENT_NUMBER, "owner")],
+        "patents": [PatentDeclaration.parse(own_patent(filer_id), "owner")],
         "data_year": DATA_YEAR,
         "figures": EconomicFigures.of_fen(**FIGURES_FEN),
         "proof_digests": [PROOF_DIGEST],
