@@ -139,8 +139,8 @@ def sees_product(principal: Principal, row: Mapping[str, Any]) -> bool:
         return True
     if principal.role is Role.FILER:
         return row.get("filer_uscc") == principal.scope or _listed(row)
-    if principal.role is Role.REGIONAL_ADMIN:
-        return in_region(principal, row.get("region_code"))
+    if principal.role is Role.REGIONAL_ADMIN:  # outside its region: what the public sees
+        return in_region(principal, row.get("region_code")) or _listed(row)
     return _listed(row)
 
 
@@ -215,17 +215,16 @@ OBJECTOR_FIELDS = ("objector_id", "objector_scope", "decided_by")
 def sees_decision(principal: Principal, row: Mapping[str, Any]) -> bool:
     """May the caller see this certification decision (a register row) at all (else 404)?
 
-    The platform roles, the product's filer and its regional admin always; anyone else once
-    the round's published list named the product (a regional admin only in its region, as
-    for filings).
+    The platform roles, the product's filer and its regional admin always; anyone else (a
+    regional admin outside its region too) once the round's published list named the product.
     """
     if principal.role in PLATFORM:
         return True
-    if principal.role is Role.REGIONAL_ADMIN:
-        return in_region(principal, row.get("region_code"))
+    if principal.role is Role.REGIONAL_ADMIN and in_region(principal, row.get("region_code")):
+        return True
     if principal.role is Role.FILER and row.get("filer_uscc") == principal.scope:
         return True
-    return bool(row.get("published"))
+    return bool(row.get("published"))  # a regional admin elsewhere: as the public
 
 
 def decision_view(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]:

@@ -167,16 +167,24 @@ def _visible_products(
 ) -> queries.Page:  # fmt: skip
     """The page of filings matching ``filters`` that this caller may see (access.sees_product).
 
-    Platform roles and regional admins see whole slices, one query. Everyone else sees the
-    approved filings plus (a filer) its own: two keyed queries of ``limit + 1`` rows merged by
+    Platform roles, and regional admins within their region, see whole slices, one query.
+    Everyone else (a regional admin outside its region too) sees the approved filings plus
+    (a filer) its own: two keyed queries of ``limit + 1`` rows merged by
     product id, which is exactly the first ``limit + 1`` of their union.
     """
     if principal.role in PLATFORM:
         return queries.products(store, **filters, after=after, limit=limit)
-    if principal.role is Role.REGIONAL_ADMIN:
-        confined = {**filters, "region": region_scope(principal, filters["region"])}
-        return queries.products(store, **confined, after=after, limit=limit)
+    scope, requested = principal.scope or "", filters["region"]
+    if (
+        principal.role is Role.REGIONAL_ADMIN
+        and requested is not None
+        and requested.startswith(scope)
+    ):
+        return queries.products(store, **filters, after=after, limit=limit)
     slices = []
+    if principal.role is Role.REGIONAL_ADMIN and requested is None:
+        slices.append({**filters, "region": scope})  # its region, whole
+    # a regional admin outside its region sees what the public sees, never less
     if filters["status"] in (None, ProductStatus.APPROVED.value):
         # the listed filings: approved, or approved before with an update under review
         listed = {**filters, "status": None, "listed_status": ProductStatus.APPROVED.value}

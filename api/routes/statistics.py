@@ -28,7 +28,7 @@ from api.routes.registry import REGION_PREFIX_PATTERN, USCC_PATTERN
 from api.tokens import Principal
 from domain.actor import Role
 from domain.errors import InvalidValueError
-from domain.values import YEAR_MAX, YEAR_MIN, Uscc
+from domain.values import YEAR_MAX, YEAR_MIN, Uscc, uscc_region
 from projections import queries
 from projections.as_of import AsOf, AsOfError, replay_as_of
 from projections.conversion_stats import ConversionStatistics
@@ -337,5 +337,7 @@ def _uscc(value: str) -> str:
 
 
 def _region_of(uscc: str) -> str:
-    """The region an institution registered in (characters 3-8 of its USCC)."""
-    return Uscc(uscc).region_code_part
+    """The region an institution's conversion records are counted in: the code inside its
+    USCC with retired codes mapped forward, as ``report_conversion`` records it (raw digits
+    left the institutions of 卢湾, 闸北, 南汇, 崇明县 outside their district's admin)."""
+    return uscc_region(Uscc(uscc).value)

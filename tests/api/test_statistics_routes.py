@@ -293,3 +293,19 @@ def test_the_statistics_routes_are_documented_in_openapi(api):
         assert {"200", "401", "403", "422", "503"} <= set(operation["responses"])
         names = {parameter["name"] for parameter in operation["parameters"]}
         assert {"tree_size", "as_of"} <= names
+
+
+def test_an_institution_under_a_retired_code_counts_in_its_districts_region(api):
+    """A USCC printed with 卢湾区's retired 310103 is 黄浦区 (310101): its admin sees it."""
+    luwan = uscc(61, prefix="12", region="310103")
+    _report(api.state.ledger, luwan, 61, "assigned", 1_000_000)
+    api.settle()
+    huangpu = api.headers(Role.REGIONAL_ADMIN, "310101")
+    wanted = {"by": "institution", "institution_uscc": luwan}
+    answer = _ok(api.client.get("/v1/statistics/conversions", headers=huangpu, params=wanted))
+    assert [(r["institution_uscc"], r["amount_fen"]) for r in answer["rows"]] == [
+        (luwan, 1_000_000)
+    ]
+    elsewhere = api.headers(Role.REGIONAL_ADMIN, "310104")
+    refused = api.client.get("/v1/statistics/conversions", headers=elsewhere, params=wanted)
+    _problem(refused, 403, "forbidden")
