@@ -38,7 +38,7 @@ from uuid import UUID
 from audit.errors import InvalidReplayError
 from audit.logged_event import LoggedEvent
 from audit.product_key import EmptyKeyPartError, KeyRule, product_key
-from audit.replay import (
+from audit.replay_base import (
     FILING_APPROVED,
     FILING_REJECTED,
     KEY_MIGRATED,

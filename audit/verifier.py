@@ -85,7 +85,8 @@ from audit.logged_event import LoggedEvent
 from audit.merkle_nodes import NodeId, build_proof, consistency_proof_plan
 from audit.merkle_nodes import root_from_nodes as merkle_root_from_nodes
 from audit.note import NoteVerifier
-from audit.replay import Prepared, ReplayChecker, prepare
+from audit.replay import ReplayChecker, prepare
+from audit.replay_base import Prepared
 from audit.rfc6962 import node_hash, verify_consistency
 
 CHUNK = 1000

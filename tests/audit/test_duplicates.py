@@ -19,7 +19,7 @@ from audit.duplicates import (
     find_mismatched_keys,
 )
 from audit.errors import InvalidReplayError
-from audit.replay import KEY_REASSIGNED, PRODUCT_FILED
+from audit.replay_base import KEY_REASSIGNED, PRODUCT_FILED
 from domain import values
 from domain.errors import DuplicateProductError, TextInvalidError
 from tests.audit.test_replay import A, B, Forge, logged_events, sample_events

@@ -28,10 +28,12 @@ from hypothesis import strategies as st
 
 from api.bootstrap import export_audit_bundle, open_ledger, open_transparency_log
 from api.settings import Settings
-from audit import replay as replay_module
+from audit import replay_base as replay_module
 from audit.errors import InvalidReplayError
 from audit.logged_event import LoggedEvent
-from audit.replay import CERTIFICATION_TOPICS, replay
+from audit.replay import replay
+from audit.replay_base import CERTIFICATION_TOPICS
+from audit.replay_certification import _ineligibility
 from audit.verifier import exit_code, verify_bundle
 from domain.benchmarks import (
     BENCHMARK_TABLE_ID,
@@ -976,4 +978,4 @@ def test_the_auditors_eligibility_is_the_domains(
     audit_facts = replay_module._Facts(
         status, data_year, "03", (0, 0, 0, 0), 1, 0, submitted_at, revised, approved_at, dispute
     )
-    assert list(replay_module._ineligibility(audit_facts, audit_round, opted_in=opted_in)) == domain
+    assert list(_ineligibility(audit_facts, audit_round, opted_in=opted_in)) == domain

@@ -20,7 +20,8 @@ from api.bootstrap import export_audit_bundle, open_transparency_log
 from audit.duplicates import NearDuplicatePair, PairDecision, audit_filings
 from audit.errors import InvalidReplayError
 from audit.logged_event import LoggedEvent
-from audit.replay import FILING_APPROVED, FILING_REJECTED, PRODUCT_FILED, replay
+from audit.replay import replay
+from audit.replay_base import FILING_APPROVED, FILING_REJECTED, PRODUCT_FILED
 from audit.verifier import exit_code, verify_bundle
 from domain.declarations import PatentDeclaration
 from domain.filer import filer_id_for
