@@ -10,7 +10,6 @@ schedule publishes the month just ended (Beijing time) at its first round in the
 from __future__ import annotations
 
 import logging
-import threading
 from datetime import UTC, datetime
 from typing import Final
 from uuid import UUID
@@ -19,6 +18,7 @@ from api.bootstrap import SignedPatentLedger, open_projection_runner
 from domain.actor import SYSTEM, Actor
 from domain.errors import NotFoundError, StatisticsAlreadyPublishedError
 from domain.values import BEIJING
+from projections.background import BackgroundLoop
 from projections.disclosure import Rules
 from projections.product_registry import ProductRegistry
 from projections.publication import publication_tables
@@ -72,20 +72,26 @@ def is_published(ledger: SignedPatentLedger, period: str) -> bool:
     return True
 
 
-class StatisticsPublisher:
-    """The service's schedule: publishes the month just ended once, when it is due."""
+class StatisticsPublisher(BackgroundLoop[str | None]):
+    """The service's schedule: publishes the month just ended once, when it is due;
+    ``run_once`` returns the period published, or None."""
+
+    thread_name = "ppl-stats-publisher"
+    activity = "statistics publication"
 
     def __init__(
         self, ledger: SignedPatentLedger, store: ProjectionStore, rules: Rules,
         interval: float = SCHEDULE_SECONDS,
     ) -> None:  # fmt: skip
-        self.ledger, self.store, self.rules, self.interval = ledger, store, rules, interval
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        super().__init__(interval, None, logger)
+        self.ledger, self.store, self.rules = ledger, store, rules
 
-    def run_once(self, now: datetime | None = None) -> str | None:
-        """Publish the due period if it is not yet; returns it, or None if nothing was due."""
-        period = previous_period(now or datetime.now(UTC))
+    def round(self) -> str | None:
+        return self.publish_due(datetime.now(UTC))
+
+    def publish_due(self, now: datetime) -> str | None:
+        """Publish the period due at ``now`` if it is not yet; returns it, or None."""
+        period = previous_period(now)
         if is_published(self.ledger, period):
             return None
         try:
@@ -94,20 +100,3 @@ class StatisticsPublisher:
             return None
         logger.info("published the statistics of %s", period)
         return period
-
-    def run(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.run_once()
-            except Exception:
-                logger.exception("statistics publication failed; retrying in %.0f s", self.interval)
-            self._stop.wait(self.interval)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self.run, name="ppl-stats-publisher", daemon=True)
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout)

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from projections.background import BackgroundLoop
 from projections.runner import ProjectionRunner
 
 logger = logging.getLogger("ppl.projection_follower")
@@ -57,8 +58,12 @@ class ListenWaiter:
             self._connection = None
 
 
-class ProjectionFollower:
-    """Runs ``runner.catch_up()`` whenever events may have arrived, until stopped."""
+class ProjectionFollower(BackgroundLoop[int]):
+    """Runs ``runner.catch_up()`` whenever events may have arrived, until stopped;
+    ``run_once`` returns the number of events read (0 if the round failed)."""
+
+    thread_name = "ppl-projection-follower"
+    activity = "projection round"
 
     def __init__(
         self,
@@ -68,31 +73,22 @@ class ProjectionFollower:
         *,
         min_gap: float = MIN_GAP_SECONDS,
     ) -> None:
+        super().__init__(interval, 0, logger)
         self.runner = runner
-        self.interval = interval
         self.min_gap = min(min_gap, interval) if interval > 0 else min_gap
         self._waiter = waiter
-        self._stop = threading.Event()
         self._wake = threading.Event()
-        self._thread: threading.Thread | None = None
-        self.failures = 0
         self.rounds = 0
 
-    def run_once(self) -> int:
-        """One round; the number of events read (0 if the round failed)."""
-        try:
-            read = self.runner.catch_up()
-        except Exception:
-            self.failures += 1
-            logger.exception("projection round failed; retrying in %.2f s", self.interval)
-            return 0
+    def round(self) -> int:
+        read = self.runner.catch_up()
         self.rounds += 1
         return read
 
     def wake(self) -> None:
         self._wake.set()
 
-    def _wait(self) -> None:
+    def _wait_for_events(self) -> None:
         if self._wake.is_set():
             self._wake.clear()
             return
@@ -103,10 +99,10 @@ class ProjectionFollower:
             self._wake.clear()
 
     def run(self) -> None:
-        while not self._stop.is_set():
+        while not self.stopping:
             started = time.monotonic()
             self.run_once()
-            self._wait()
+            self._wait_for_events()
             # Under load a NOTIFY arrives per commit; resting until ``min_gap`` has passed since
             # the round began lets commits gather, so one round (a transaction per read model)
             # serves many events instead of one. Latency stays under ``min_gap`` + a round.
@@ -114,16 +110,10 @@ class ProjectionFollower:
             if rest > 0:
                 self._stop.wait(rest)
 
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=self.run, name="ppl-projection-follower", daemon=True
-        )
-        self._thread.start()
+    def on_stop(self) -> None:
+        self._wake.set()
 
     def stop(self, timeout: float = 10.0) -> None:
-        self._stop.set()
-        self._wake.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        super().stop(timeout)
         if isinstance(self._waiter, ListenWaiter):
             self._waiter.close()

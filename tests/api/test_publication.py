@@ -18,7 +18,7 @@ from psycopg import sql
 
 from api.app import create_app
 from api.bootstrap import open_ledger
-from api.publishing import previous_period, publish_period
+from api.publishing import StatisticsPublisher, previous_period, publish_period
 from audit.keys import create_private_key_file
 from audit.replay import replay
 from domain.actor import Role
@@ -163,3 +163,16 @@ def test_a_fresh_ledger_publishes_nothing_until_asked(tmp_path: Path, database_u
         response = client.get("/v1/statistics/regions")
         assert response.status_code == 404
         assert response.json()["code"] == "not_found"
+
+
+def test_the_services_schedule_publishes_a_due_month_once(sample_api):
+    """(Last in this module: it adds a publication.)"""
+    publisher = StatisticsPublisher(
+        sample_api.state.ledger, sample_api.state.projections, Rules(), interval=3600
+    )
+    assert publisher.publish_due(datetime(2023, 8, 5, tzinfo=UTC)) is None  # 2023-07: done
+    assert publisher.publish_due(datetime(2023, 9, 2, tzinfo=UTC)) == "2023-08"
+    assert publisher.publish_due(datetime(2023, 9, 20, tzinfo=UTC)) is None
+    assert publisher.failures == 0
+    sample_api.settle()
+    assert _public(sample_api).json()["period"] == "2023-08"  # the latest publication
