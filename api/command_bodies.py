@@ -36,7 +36,7 @@ from pydantic import (
     model_serializer,
 )
 
-from domain.application import REASON_MAX_LENGTH
+from domain.command_inputs import REASON_MAX_LENGTH
 from domain.ranges import FEN, YEARS, Range
 
 _INT64 = 2**63

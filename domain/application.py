@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -21,6 +20,27 @@ from domain.actor import Actor, Role
 from domain.base import LedgerAggregate, event_topic
 from domain.certification_commands import PRODUCT_FILED_TOPIC, CertificationCommands
 from domain.clock import now
+from domain.command_inputs import (
+    digests as _digests,
+)
+from domain.command_inputs import (
+    expect_version as _expect,
+)
+from domain.command_inputs import (
+    iso_date as _iso_date,
+)
+from domain.command_inputs import (
+    patent_records as _patent_records,
+)
+from domain.command_inputs import (
+    published_cell as _published_cell,
+)
+from domain.command_inputs import (
+    published_count as _published_count,
+)
+from domain.command_inputs import (
+    reason_text as _reason,
+)
 from domain.conversion import PatentConversion, conversion_record_id
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
 from domain.errors import (
@@ -29,10 +49,8 @@ from domain.errors import (
     ConcurrentUpdateError,
     CorrectionNotAllowedError,
     DataYearInFutureError,
-    DateInvalidError,
     DisputeOutcomeInvalidError,
     DuplicateOfInvalidError,
-    DuplicatePatentError,
     DuplicateProductError,
     FilerAlreadyRegisteredError,
     FilerNotFoundError,
@@ -43,14 +61,11 @@ from domain.errors import (
     NotACandidateError,
     NotFoundError,
     NoValidPatentError,
-    PatentCountInvalidError,
     PeriodInvalidError,
     ProductNotFoundError,
     ProductNotOwnedError,
     PublicationInvalidError,
-    ReasonRequiredError,
     StatisticsAlreadyPublishedError,
-    VersionMismatchError,
 )
 from domain.filer import Filer, FilerCorrections, check_kind, filer_id_for
 from domain.key_migration import (
@@ -62,7 +77,6 @@ from domain.key_migration import (
     needs_review,
 )
 from domain.product import DisputeOutcome, Product, ProductStatus, new_filing
-from domain.ranges import DECLARED_PATENTS
 from domain.reservation import ProductKeyReservation
 from domain.screening_feed import ScreeningFeed, declaration_of
 from domain.statistics_publication import PERIOD, StatisticsPublication, publication_id_for
@@ -911,22 +925,6 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         return record.id
 
 
-def _expect(aggregate: Any, expected_version: int | None) -> None:
-    """Refuse to act on a record that moved on since the caller read ``expected_version``.
-
-    The check is on the version just read; a change saved between this read and our save is
-    caught by the store's optimistic concurrency (``ConcurrentUpdateError``).
-    """
-    if expected_version is not None and aggregate.version != expected_version:
-        raise VersionMismatchError(
-            f"{type(aggregate).__name__.lower()} {aggregate.id} is at version "
-            f"{aggregate.version}, not {expected_version}: re-read it and decide again",
-            id=str(aggregate.id),
-            current_version=aggregate.version,
-            expected_version=expected_version,
-        )
-
-
 def _id_conflict(
     aggregate_id: UUID, wanted: type, holder: type, actor: Actor | None
 ) -> IdConflictError:
@@ -994,82 +992,6 @@ def _check_annex_figures(annex: AnnexRule, data_year: int, figures: EconomicFigu
         raise DataYearInFutureError(
             misfit, field="data_year", maximum=now().astimezone(BEIJING).year
         )
-
-
-_CELL_KEYS = frozenset(
-    {"level", "region_code", "data_year", "filers", "filings", "sales_fen", "exports_fen",
-     "suppressed"}
-)  # fmt: skip
-
-
-_COUNT_KEYS = frozenset(
-    {"level", "region_code", "filers", "products", "pending", "rejected", "withdrawn"}
-)
-
-
-def _published_count(count: Mapping[str, Any]) -> dict[str, Any]:
-    """A region's counts as a publication records them (public: never suppressed)."""
-    if set(count) != _COUNT_KEYS:
-        raise PublicationInvalidError(f"counts keys {sorted(count)}: want {sorted(_COUNT_KEYS)}")
-    numbers = [count[k] for k in ("filers", "products", "pending", "rejected", "withdrawn")]
-    if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in numbers):
-        raise PublicationInvalidError(f"counts of {count['region_code']!r}: want integers")
-    return dict(count)
-
-
-def _published_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
-    """A cell as a publication records it: known keys, counts, digit strings or null."""
-    if set(cell) != _CELL_KEYS:
-        raise PublicationInvalidError(f"a cell has keys {sorted(cell)}: want {sorted(_CELL_KEYS)}")
-    counts = (cell["data_year"], cell["filers"], cell["filings"])
-    if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in counts):
-        raise PublicationInvalidError(f"cell {cell['region_code']!r}: counts must be integers")
-    money = (cell["sales_fen"], cell["exports_fen"])
-    shown = all(isinstance(m, str) and m.isascii() and m.isdigit() for m in money)
-    withheld = all(m is None for m in money) and cell["suppressed"] in ("primary", "secondary")
-    if not (shown and cell["suppressed"] is None) and not withheld:
-        raise PublicationInvalidError(
-            f"cell {cell['region_code']!r}: money is digit strings, or null when suppressed"
-        )
-    if cell["level"] not in ("district", "city", "province"):
-        raise PublicationInvalidError(f"cell level {cell['level']!r}")
-    code = cell["region_code"]
-    if not (isinstance(code, str) and len(code) == 6 and code.isascii() and code.isdigit()):
-        raise PublicationInvalidError(f"cell region_code {code!r}: want 6 digits")
-    return dict(cell)
-
-
-def _patent_records(patents: Sequence[PatentDeclaration]) -> list[dict[str, Any]]:
-    if not patents:
-        raise NoValidPatentError("a product must declare at least one valid patent")
-    # Bounded so that an opt-in's filer_valid_patents (at least these) always has a range.
-    DECLARED_PATENTS.check(len(patents), field="patents", error=PatentCountInvalidError)
-    numbers = [patent.number.value for patent in patents]
-    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
-    if repeated:
-        raise DuplicatePatentError(f"patents declared twice: {', '.join(repeated)}")
-    return [patent.as_record() for patent in patents]
-
-
-def _digests(digests: Sequence[str]) -> list[str]:
-    return [Sha256Digest.parse(digest).hex for digest in digests]
-
-
-REASON_MAX_LENGTH = 2000
-"""The longest reason (a rejection's, a withdrawal's, a "distinct product" decision's)."""
-
-
-def _reason(reason: str) -> str:
-    if not reason.strip():
-        raise ReasonRequiredError("a reason is required", field="reason")
-    return clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH)
-
-
-def _iso_date(text: str) -> str:
-    try:
-        return date.fromisoformat(text).isoformat()
-    except (TypeError, ValueError):
-        raise DateInvalidError(f"date {text!r}: want YYYY-MM-DD") from None
 
 
 def _decisions(distinct: Mapping[str, str]) -> dict[str, str]:

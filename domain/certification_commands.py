@@ -53,6 +53,8 @@ from domain.certification_round import (
     parse_day,
     round_id_for,
 )
+from domain.command_inputs import expect_version as _expect
+from domain.command_inputs import reason_text as _reason
 from domain.errors import (
     ActorNotPermittedError,
     AlreadyOptedInError,
@@ -69,14 +71,12 @@ from domain.errors import (
     PatentCountInvalidError,
     ProductNotCertifiedError,
     ProductNotOwnedError,
-    ReasonRequiredError,
-    VersionMismatchError,
     YearInvalidError,
 )
 from domain.objection import Objection, file_objection
 from domain.product import Product, ProductStatus
 from domain.ranges import PATENT_COUNT, ROUND_YEARS
-from domain.values import ClientId, IndustryCategory, RegionCode, clean_text
+from domain.values import ClientId, IndustryCategory, RegionCode
 
 if TYPE_CHECKING:
     from domain.filer import Filer
@@ -739,20 +739,3 @@ def _district_name(region_code: str) -> str:
         return RegionCode(region_code).name or ""
     except InvalidValueError:  # recorded codes were valid when recorded; names may change
         return ""
-
-
-def _reason(reason: str) -> str:
-    if not reason.strip():
-        raise ReasonRequiredError("a reason is required")
-    return clean_text(reason, field="reason", max_length=2000)
-
-
-def _expect(aggregate: Any, expected_version: int | None) -> None:
-    if expected_version is not None and aggregate.version != expected_version:
-        raise VersionMismatchError(
-            f"{type(aggregate).__name__.lower()} {aggregate.id} is at version "
-            f"{aggregate.version}, not {expected_version}: re-read it and decide again",
-            id=str(aggregate.id),
-            current_version=aggregate.version,
-            expected_version=expected_version,
-        )

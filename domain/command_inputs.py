@@ -1,0 +1,118 @@
+"""What every command checks of its inputs before acting: the version the caller read, a
+reason, digests, patent declarations, dates, a publication's cells.
+
+Why a module of its own: the filing commands (domain/application.py) and the certification's
+(domain/certification_commands.py) had a copy each of these checks (issue #16); the error each
+raises is the same wherever the input comes in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from typing import Any
+
+from domain.declarations import PatentDeclaration
+from domain.errors import (
+    DateInvalidError,
+    DuplicatePatentError,
+    NoValidPatentError,
+    PatentCountInvalidError,
+    PublicationInvalidError,
+    ReasonRequiredError,
+    VersionMismatchError,
+)
+from domain.ranges import DECLARED_PATENTS
+from domain.values import Sha256Digest, clean_text
+
+
+def expect_version(aggregate: Any, expected_version: int | None) -> None:
+    """Refuse to act on a record that moved on since the caller read ``expected_version``.
+
+    The check is on the version just read; a change saved between this read and our save is
+    caught by the store's optimistic concurrency (``ConcurrentUpdateError``).
+    """
+    if expected_version is not None and aggregate.version != expected_version:
+        raise VersionMismatchError(
+            f"{type(aggregate).__name__.lower()} {aggregate.id} is at version "
+            f"{aggregate.version}, not {expected_version}: re-read it and decide again",
+            id=str(aggregate.id),
+            current_version=aggregate.version,
+            expected_version=expected_version,
+        )
+
+
+_CELL_KEYS = frozenset(
+    {"level", "region_code", "data_year", "filers", "filings", "sales_fen", "exports_fen",
+     "suppressed"}
+)  # fmt: skip
+
+
+_COUNT_KEYS = frozenset(
+    {"level", "region_code", "filers", "products", "pending", "rejected", "withdrawn"}
+)
+
+
+def published_count(count: Mapping[str, Any]) -> dict[str, Any]:
+    """A region's counts as a publication records them (public: never suppressed)."""
+    if set(count) != _COUNT_KEYS:
+        raise PublicationInvalidError(f"counts keys {sorted(count)}: want {sorted(_COUNT_KEYS)}")
+    numbers = [count[k] for k in ("filers", "products", "pending", "rejected", "withdrawn")]
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in numbers):
+        raise PublicationInvalidError(f"counts of {count['region_code']!r}: want integers")
+    return dict(count)
+
+
+def published_cell(cell: Mapping[str, Any]) -> dict[str, Any]:
+    """A cell as a publication records it: known keys, counts, digit strings or null."""
+    if set(cell) != _CELL_KEYS:
+        raise PublicationInvalidError(f"a cell has keys {sorted(cell)}: want {sorted(_CELL_KEYS)}")
+    counts = (cell["data_year"], cell["filers"], cell["filings"])
+    if any(isinstance(n, bool) or not isinstance(n, int) or n < 0 for n in counts):
+        raise PublicationInvalidError(f"cell {cell['region_code']!r}: counts must be integers")
+    money = (cell["sales_fen"], cell["exports_fen"])
+    shown = all(isinstance(m, str) and m.isascii() and m.isdigit() for m in money)
+    withheld = all(m is None for m in money) and cell["suppressed"] in ("primary", "secondary")
+    if not (shown and cell["suppressed"] is None) and not withheld:
+        raise PublicationInvalidError(
+            f"cell {cell['region_code']!r}: money is digit strings, or null when suppressed"
+        )
+    if cell["level"] not in ("district", "city", "province"):
+        raise PublicationInvalidError(f"cell level {cell['level']!r}")
+    code = cell["region_code"]
+    if not (isinstance(code, str) and len(code) == 6 and code.isascii() and code.isdigit()):
+        raise PublicationInvalidError(f"cell region_code {code!r}: want 6 digits")
+    return dict(cell)
+
+
+def patent_records(patents: Sequence[PatentDeclaration]) -> list[dict[str, Any]]:
+    if not patents:
+        raise NoValidPatentError("a product must declare at least one valid patent")
+    # Bounded so that an opt-in's filer_valid_patents (at least these) always has a range.
+    DECLARED_PATENTS.check(len(patents), field="patents", error=PatentCountInvalidError)
+    numbers = [patent.number.value for patent in patents]
+    repeated = sorted({n for n in numbers if numbers.count(n) > 1})
+    if repeated:
+        raise DuplicatePatentError(f"patents declared twice: {', '.join(repeated)}")
+    return [patent.as_record() for patent in patents]
+
+
+def digests(digests: Sequence[str]) -> list[str]:
+    return [Sha256Digest.parse(digest).hex for digest in digests]
+
+
+REASON_MAX_LENGTH = 2000
+"""The longest reason (a rejection's, a withdrawal's, a "distinct product" decision's)."""
+
+
+def reason_text(reason: str) -> str:
+    if not reason.strip():
+        raise ReasonRequiredError("a reason is required", field="reason")
+    return clean_text(reason, field="reason", max_length=REASON_MAX_LENGTH)
+
+
+def iso_date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except (TypeError, ValueError):
+        raise DateInvalidError(f"date {text!r}: want YYYY-MM-DD") from None
