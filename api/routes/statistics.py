@@ -1,12 +1,17 @@
 """Aggregate statistics over HTTP: filers and filings per region, conversion feedback.
 
-Anyone may read them now (they are aggregates, as published); a regional admin is confined to
-its region (access.region_scope: 403 for a region outside it). Answers come from the same
-queries as ``ppl stats`` (projections.queries).
+Regional statistics: anonymous callers, filers and institutions read the monthly
+publications (projections.published_stats: disclosure-controlled, fixed between
+publications; docs/statistics.md); platform roles, and a regional admin within its region,
+read the live read models, unsuppressed, from the same queries as ``ppl stats``
+(projections.queries). Conversion statistics: counts for anyone, amounts only to platform
+roles, regional admins and an institution for its own rows.
 
 As of a past point (``tree_size`` = the log's first N events, or ``as_of`` = a moment), the
-answer is replayed from the log into memory (projections.as_of). That is O(N) in the log on
-every request, so it needs a bearer token: anonymous callers get 401.
+answer is replayed from the log into memory (projections.as_of): O(N) in the log, so only for
+the roles that read live figures (anonymous callers 401, others 403), a ``tree_size`` beyond
+the stored events is refused before any replay, and such reads are rate-limited
+(api.rate_limits).
 """
 
 from __future__ import annotations
