@@ -19,7 +19,9 @@ from eventsourcing.persistence import IntegrityError
 from domain.actor import Actor, Role
 from domain.base import LedgerAggregate, event_topic
 from domain.certification_commands import PRODUCT_FILED_TOPIC, CertificationCommands
-from domain.clock import now
+from domain.command_inputs import (
+    annex_figures as _check_annex_figures,
+)
 from domain.command_inputs import (
     digests as _digests,
 )
@@ -48,7 +50,6 @@ from domain.errors import (
     CategoryInvalidError,
     ConcurrentUpdateError,
     CorrectionNotAllowedError,
-    DataYearInFutureError,
     DisputeOutcomeInvalidError,
     DuplicateOfInvalidError,
     DuplicateProductError,
@@ -57,7 +58,6 @@ from domain.errors import (
     FilingIdTakenError,
     IdConflictError,
     InstitutionNotEligibleError,
-    NoMarketReturnsError,
     NotACandidateError,
     NotFoundError,
     NoValidPatentError,
@@ -81,7 +81,6 @@ from domain.reservation import ProductKeyReservation
 from domain.screening_feed import ScreeningFeed, declaration_of
 from domain.statistics_publication import PERIOD, StatisticsPublication, publication_id_for
 from domain.values import (
-    BEIJING,
     AnnexRule,
     ClientId,
     ConversionCategory,
@@ -96,13 +95,11 @@ from domain.values import (
     Year,
     annex_rule_in_force,
     clean_text,
-    data_year_misfit,
     dispute_rule_in_force,
     parse_filing_category,
     product_key,
     product_key_id,
     product_keys,
-    sales_misfit,
     screening_rule_in_force,
 )
 
@@ -977,21 +974,6 @@ def _duplicate(rule: KeyRule, key: str, holder: Product) -> DuplicateProductErro
         canonical_key=key,
         key_rule=int(rule),
     )
-
-
-def _check_annex_figures(annex: AnnexRule, data_year: int, figures: EconomicFigures) -> None:
-    """Annex rule v1 on a filing's or revision's data: sales above zero in a data year that
-    is not after the current one (audit.annex_rule; the replay checks the same)."""
-    if annex is AnnexRule.NONE:
-        return
-    misfit = sales_misfit(figures.sales.fen)
-    if misfit is not None:
-        raise NoMarketReturnsError(misfit, field="figures.sales_fen", minimum=1)
-    misfit = data_year_misfit(data_year, now())
-    if misfit is not None:
-        raise DataYearInFutureError(
-            misfit, field="data_year", maximum=now().astimezone(BEIJING).year
-        )
 
 
 def _decisions(distinct: Mapping[str, str]) -> dict[str, str]:

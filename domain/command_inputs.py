@@ -12,10 +12,13 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from domain.declarations import PatentDeclaration
+from domain.clock import now
+from domain.declarations import EconomicFigures, PatentDeclaration
 from domain.errors import (
+    DataYearInFutureError,
     DateInvalidError,
     DuplicatePatentError,
+    NoMarketReturnsError,
     NoValidPatentError,
     PatentCountInvalidError,
     PublicationInvalidError,
@@ -23,7 +26,14 @@ from domain.errors import (
     VersionMismatchError,
 )
 from domain.ranges import DECLARED_PATENTS
-from domain.values import Sha256Digest, clean_text
+from domain.values import (
+    BEIJING,
+    AnnexRule,
+    Sha256Digest,
+    clean_text,
+    data_year_misfit,
+    sales_misfit,
+)
 
 
 def expect_version(aggregate: Any, expected_version: int | None) -> None:
@@ -116,3 +126,18 @@ def iso_date(text: str) -> str:
         return date.fromisoformat(text).isoformat()
     except (TypeError, ValueError):
         raise DateInvalidError(f"date {text!r}: want YYYY-MM-DD") from None
+
+
+def annex_figures(annex: AnnexRule, data_year: int, figures: EconomicFigures) -> None:
+    """Annex rule v1 on a filing's or revision's data: sales above zero in a data year that
+    is not after the current one (audit.annex_rule; the replay checks the same)."""
+    if annex is AnnexRule.NONE:
+        return
+    misfit = sales_misfit(figures.sales.fen)
+    if misfit is not None:
+        raise NoMarketReturnsError(misfit, field="figures.sales_fen", minimum=1)
+    misfit = data_year_misfit(data_year, now())
+    if misfit is not None:
+        raise DataYearInFutureError(
+            misfit, field="data_year", maximum=now().astimezone(BEIJING).year
+        )
