@@ -65,4 +65,3 @@ callers, not institutions; a filer its own, a regional admin its region's (api.a
 # What they work on
 Ledger = Annotated[SignedPatentLedger, Depends(ledger)]
 ReadModels = Annotated[ProjectionStore, Depends(read_models)]
-MerkleLog = Annotated[TransparencyLog, Depends(merkle_log)]

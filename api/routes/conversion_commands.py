@@ -15,11 +15,10 @@ from http import HTTPStatus
 from fastapi import APIRouter, Request
 
 from api.command_bodies import ConversionReported, ReportConversion
-from api.deps import Institution
+from api.deps import Institution, Ledger
 from api.problems import problem_document, problem_responses
 from api.responses import OrjsonResponse
 from api.writes import Outcome, etag, execute
-from domain.application import PatentLedger
 from domain.ranges import FEN, INT64_MAX
 
 router = APIRouter(prefix="/v1/conversions", tags=["conversions"])
@@ -44,11 +43,10 @@ AMOUNT_OUT_OF_RANGE = problem_document(
     ),
 )
 def report_conversion(
-    body: ReportConversion, request: Request, principal: Institution
+    body: ReportConversion, request: Request, ledger: Ledger, principal: Institution
 ) -> OrjsonResponse:
     """Report one conversion outcome (assigned, licensed, industrialised...) of a patent the
     institution holds (存量专利盘活); earlier reports of the same patent are kept."""
-    ledger: PatentLedger = request.app.state.ledger
 
     def command() -> Outcome:
         record_id = ledger.report_conversion(

@@ -15,7 +15,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request
 
 from api.command_bodies import FilerWritten, Reason, RegisterFiler, ResubmitFiler, VerifyRealName
-from api.deps import FilerOnly, FilerOrReviewer, Reviewer
+from api.deps import FilerOnly, FilerOrReviewer, Ledger, Reviewer
 from api.problems import problem_responses
 from api.responses import OrjsonResponse
 from api.writes import FIRST_VERSION, OnRecord, Outcome, etag, execute, expected_version
@@ -58,7 +58,7 @@ def _on_filer(request: Request, filer_id: UUID, command: Callable[[], int]) -> O
     responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
 )
 def register_filer(
-    body: RegisterFiler, request: Request, principal: FilerOrReviewer
+    body: RegisterFiler, request: Request, ledger: Ledger, principal: FilerOrReviewer
 ) -> OrjsonResponse:
     """Register a filer (备案主体), pending real-name verification and review.
 
@@ -66,7 +66,6 @@ def register_filer(
     derived from the USCC, so a second registration of the same code is 409
     ``filer_already_registered`` naming the existing record.
     """
-    ledger: PatentLedger = request.app.state.ledger
 
     def command() -> Outcome:
         contact = body.contact
@@ -93,13 +92,12 @@ def register_filer(
     responses=problem_responses(*_WITH_BODY),
 )
 def verify_filer_real_name(
-    filer_id: UUID, body: VerifyRealName, request: Request, principal: Reviewer
+    filer_id: UUID, body: VerifyRealName, request: Request, ledger: Ledger, principal: Reviewer
 ) -> OrjsonResponse:
     """Record that the filer passed real-name verification (实名认证), citing its reference.
 
     Approval needs it first. Done once: a second time is 409 ``filer_already_verified``.
     """
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:
@@ -117,9 +115,10 @@ def verify_filer_real_name(
     summary="Approve a filer",
     responses=problem_responses(*_WITHOUT_BODY),
 )
-def approve_filer(filer_id: UUID, request: Request, principal: Reviewer) -> OrjsonResponse:
+def approve_filer(
+    filer_id: UUID, request: Request, ledger: Ledger, principal: Reviewer
+) -> OrjsonResponse:
     """Approve a verified filer pending review; from then on it may file products."""
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:
@@ -136,10 +135,9 @@ def approve_filer(filer_id: UUID, request: Request, principal: Reviewer) -> Orjs
     responses=problem_responses(*_WITH_BODY),
 )
 def reject_filer(
-    filer_id: UUID, body: Reason, request: Request, principal: Reviewer
+    filer_id: UUID, body: Reason, request: Request, ledger: Ledger, principal: Reviewer
 ) -> OrjsonResponse:
     """Reject a filer pending review; the reason is signed into the event and shown to it."""
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:
@@ -158,14 +156,13 @@ def reject_filer(
     responses=problem_responses(*_WITH_BODY),
 )
 def resubmit_filer(
-    filer_id: UUID, body: ResubmitFiler, request: Request, principal: FilerOnly
+    filer_id: UUID, body: ResubmitFiler, request: Request, ledger: Ledger, principal: FilerOnly
 ) -> OrjsonResponse:
     """A rejected filer sends new proof materials and goes back to review (its own record only).
 
     It may correct its name, kind, region and contact on the way (annex rule v1): a kind that
     does not fit the USCC is 422 ``kind_uscc_mismatch``.
     """
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
     contact = body.contact
 
@@ -195,13 +192,12 @@ def resubmit_filer(
     responses=problem_responses(*_WITH_BODY),
 )
 def confirm_filer_move(
-    filer_id: UUID, body: Reason, request: Request, principal: Reviewer
+    filer_id: UUID, body: Reason, request: Request, ledger: Ledger, principal: Reviewer
 ) -> OrjsonResponse:
     """A reviewer confirms, with the evidence as reason, that a filer pending review moved
     from the region inside its USCC to the one it registered (a USCC never changes when its
     holder moves). Without it, approving such a filer is 409 ``region_uscc_mismatch``; where
     the regions agree it is 409 ``region_move_not_needed``."""
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:

@@ -37,7 +37,7 @@ from starlette.background import BackgroundTask
 
 from api.access import PLATFORM, in_region
 from api.bootstrap import SignedPatentLedger, export_audit_bundle
-from api.deps import Auditor, Authenticated
+from api.deps import Auditor, Authenticated, merkle_log
 from api.problems import ApiProblemError, problem_responses
 from api.tokens import Principal
 from audit.log_leaf import log_leaf_data
@@ -187,11 +187,6 @@ def _inclusion_document(proof: InclusionProof) -> dict[str, Any]:
 
 
 # --- helpers ------------------------------------------------------------------------------------
-def _log(request: Request) -> TransparencyLog:
-    log: TransparencyLog = request.app.state.log
-    return log
-
-
 def _latest(log: TransparencyLog) -> CheckpointRecord:
     latest = log.store.latest_checkpoint()
     if latest is None:
@@ -316,9 +311,9 @@ def checkpoint(
         ),
     ] = None,
 ) -> PlainTextResponse:
-    store = _log(request).store
+    store = merkle_log(request).store
     if tree_size is None:
-        record = _latest(_log(request))
+        record = _latest(merkle_log(request))
         cache = "no-cache"
     else:
         found = store.checkpoint(tree_size)
@@ -354,7 +349,7 @@ def checkpoints(
     ] = 100,
 ) -> CheckpointPage:
     # LogStore has no ranged read yet: the history is read whole and cut here.
-    later = [r for r in _log(request).store.checkpoints() if r.tree_size > after]
+    later = [r for r in merkle_log(request).store.checkpoints() if r.tree_size > after]
     page = later[:limit]
     return CheckpointPage(
         checkpoints=[
@@ -388,7 +383,7 @@ def inclusion_proof(
     ],
     tree_size: TreeSize = None,
 ) -> dict[str, Any]:
-    log = _log(request)
+    log = merkle_log(request)
     size = _signed_size(log, tree_size)
     try:
         proof = log.inclusion_proof(leaf_index, size)
@@ -419,7 +414,7 @@ def event_inclusion_proof(
     ],
     tree_size: TreeSize = None,
 ) -> dict[str, Any]:
-    log = _log(request)
+    log = merkle_log(request)
     if not sees_events_of(principal, request.app.state.ledger, aggregate_id):
         raise _no_such_event(aggregate_id, version)
     leaf = log.store.leaf_for_event(aggregate_id, version)
@@ -469,7 +464,7 @@ def consistency_proof(
         int | None, Query(ge=1, le=MAX_SIZE, description="The newer tree size (default: latest)")
     ] = None,
 ) -> dict[str, Any]:
-    log = _log(request)
+    log = merkle_log(request)
     size2 = _signed_size(log, second)
     try:
         proof = log.consistency_proof(first, size2)
@@ -510,12 +505,12 @@ def audit_bundle(request: Request, _: Auditor) -> FileResponse:
     # Exported to a private file first, so a database failure is a 503 before any byte is sent
     # and the bytes are those of `ppl audit export`; removed once sent.
     settings = request.app.state.settings
-    _latest(_log(request))  # 404 before the first checkpoint; any other ExportError is a bug
+    _latest(merkle_log(request))  # 404 before the first checkpoint; any other ExportError is a bug
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="audit-export-", dir=settings.data_dir))
     try:
         header = export_audit_bundle(
-            request.app.state.ledger, _log(request), settings, scratch / "audit.bundle"
+            request.app.state.ledger, merkle_log(request), settings, scratch / "audit.bundle"
         )
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -33,7 +33,7 @@ from api.command_bodies import (
     ResolveDispute,
     ReviseProduct,
 )
-from api.deps import FilerOnly, FilerOrReviewer, Platform, Reviewer
+from api.deps import FilerOnly, FilerOrReviewer, Ledger, Platform, Reviewer
 from api.problems import ApiProblemError, problem_document, problem_responses
 from api.read_bodies import ScreeningReport
 from api.responses import OrjsonResponse
@@ -139,7 +139,9 @@ def _figures(figures: FiguresBody) -> EconomicFigures:
     summary="File a product",
     responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
 )
-def file_product(body: FileProduct, request: Request, principal: FilerOnly) -> OrjsonResponse:
+def file_product(
+    body: FileProduct, request: Request, ledger: Ledger, principal: FilerOnly
+) -> OrjsonResponse:
     """File a product (备案) for review, as the approved filer ``filer_id`` (the token's own).
 
     The same product — same normalised name and model — is filed once by anyone: a second
@@ -148,7 +150,6 @@ def file_product(body: FileProduct, request: Request, principal: FilerOnly) -> O
     the ledger derives (a name-based UUID, version 3 or 5) or the nil or max UUID is 422
     ``id_not_allowed``.
     """
-    ledger: PatentLedger = request.app.state.ledger
     # Chosen here, not by the ledger, so the response is known when the filing is saved.
     product_id = body.filing_id or uuid4()
 
@@ -185,6 +186,7 @@ def file_product(body: FileProduct, request: Request, principal: FilerOnly) -> O
 def approve_product(
     product_id: UUID,
     request: Request,
+    ledger: Ledger,
     principal: Reviewer,
     body: Annotated[
         ApproveProduct | None, Body(examples=ApproveProduct.model_json_schema()["examples"])
@@ -199,7 +201,6 @@ def approve_product(
     ``not_a_candidate``; an empty or overlong reason 422 ``text_invalid``. A filing without
     candidates needs no body.
     """
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
     decisions = {} if body is None else {str(d.product_id): d.reason for d in body.distinct}
 
@@ -221,7 +222,7 @@ def approve_product(
     responses=problem_responses(*_WITH_BODY, examples=[_DUPLICATE_OF_INVALID]),
 )
 def reject_product(
-    product_id: UUID, body: RejectProduct, request: Request, principal: Reviewer
+    product_id: UUID, body: RejectProduct, request: Request, ledger: Ledger, principal: Reviewer
 ) -> OrjsonResponse:
     """Reject a filing pending review, with the reason the filer will see.
 
@@ -229,7 +230,6 @@ def reject_product(
     of its screening); naming the filing itself or no filing of the ledger is 422
     ``duplicate_of_invalid``.
     """
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:
@@ -250,7 +250,9 @@ def reject_product(
     summary="Near-duplicate screening of a filing",
     responses=problem_responses(401, 403, 404, 422, 503),
 )
-def product_screening(product_id: UUID, request: Request, principal: Platform) -> dict[str, Any]:
+def product_screening(
+    product_id: UUID, request: Request, ledger: Ledger, principal: Platform
+) -> dict[str, Any]:
     """The filing's near-duplicate candidates under the screening rule in force, each with its
     reasons and the decision recorded on it, and the filing a rejection named it a duplicate
     of. For the platform roles, as ``GET /v1/review/key-groups``: 401 anonymous, 403 others.
@@ -258,7 +260,6 @@ def product_screening(product_id: UUID, request: Request, principal: Platform) -
     Read from the ledger itself, not a read model: it is exactly what an approval sent now is
     judged against (``open`` = 0 is the condition).
     """
-    ledger: PatentLedger = request.app.state.ledger
     try:
         screening = ledger.screening_of(product_id)
     except ProductNotFoundError:
@@ -288,13 +289,12 @@ def product_screening(product_id: UUID, request: Request, principal: Platform) -
     responses=problem_responses(*_WITH_BODY),
 )
 def revise_product(
-    product_id: UUID, body: ReviseProduct, request: Request, principal: FilerOnly
+    product_id: UUID, body: ReviseProduct, request: Request, ledger: Ledger, principal: FilerOnly
 ) -> OrjsonResponse:
     """The annual update: the filer's figures for a strictly newer data year; back to review.
 
     Only the filing's own filer may revise it (403 ``product_not_owned`` otherwise).
     """
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:
@@ -322,11 +322,10 @@ def revise_product(
     responses=problem_responses(*_WITH_BODY),
 )
 def withdraw_product(
-    product_id: UUID, body: Reason, request: Request, principal: FilerOrReviewer
+    product_id: UUID, body: Reason, request: Request, ledger: Ledger, principal: FilerOrReviewer
 ) -> OrjsonResponse:
     """Withdraw a filing: by its filer (product off the market), or by a reviewer (patents
     lapsed). Its name and model may then be filed again by the same filer."""
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:
@@ -346,7 +345,11 @@ def withdraw_product(
     responses=problem_responses(*_WITH_BODY),
 )
 def raise_dispute(
-    product_id: UUID, body: RaiseDispute, request: Request, principal: FilerOrReviewer
+    product_id: UUID,
+    body: RaiseDispute,
+    request: Request,
+    ledger: Ledger,
+    principal: FilerOrReviewer,
 ) -> OrjsonResponse:
     """Record an ownership dispute (权属纠纷) over patents the filing declares, with the
     digests of its evidence.
@@ -356,7 +359,6 @@ def raise_dispute(
     blocks approval and certification at once; a filer's once a reviewer accepts it
     (``/disputes/{dispute_id}/acceptance``). The response carries the id to resolve it with.
     """
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> Outcome:
@@ -390,10 +392,10 @@ def resolve_dispute(
     dispute_id: DisputeId,
     body: ResolveDispute,
     request: Request,
+    ledger: Ledger,
     principal: Reviewer,
 ) -> OrjsonResponse:
     """Close an open dispute with its outcome (claim_dismissed, claim_upheld or settled)."""
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:
@@ -417,12 +419,11 @@ def resolve_dispute(
     responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
 )
 def accept_dispute(
-    product_id: UUID, dispute_id: DisputeId, request: Request, principal: Reviewer
+    product_id: UUID, dispute_id: DisputeId, request: Request, ledger: Ledger, principal: Reviewer
 ) -> OrjsonResponse:
     """A reviewer accepts a filer's ownership claim for examination: from now on it blocks
     the filing's approval and certification (409 ``dispute_not_pending`` if it is not an
     open claim awaiting acceptance)."""
-    ledger: PatentLedger = request.app.state.ledger
     version = expected_version(request)
 
     def command() -> int:
