@@ -180,8 +180,6 @@ from audit.product_key import (
     product_key,
 )
 from audit.replay_annex import (
-    AnnexInForce,
-    RuleInForce,
     require_move,
     require_region,
     require_removal,
@@ -249,6 +247,7 @@ from audit.replay_base import (
     Fields,
     Prepared,
     ReplaySummary,
+    RuleInForce,
     _Aggregate,
     _Event,
     _Head,
@@ -357,8 +356,8 @@ class ReplayChecker(CertificationRules):
         # an ObjectionUpheld awaiting its CertificationRevoked (E6), and its certification
         self._upheld: tuple[_Head, str] | None = None
         self._screening = ReplayScreening()  # every filing so far, for C(F) (S1-S3)
-        self._annex = AnnexInForce()  # since when annex rule v1 is in force (A1)
-        self._disputes = RuleInForce("dispute_rule", "Q1")  # dispute rule v1 (Q1)
+        self._annex = RuleInForce("annex_rule", "annex rule v1", "A1")
+        self._disputes = RuleInForce("dispute_rule", "dispute rule v1", "Q1")
         self._events = 0
 
     def apply(self, event: LoggedEvent) -> None:

@@ -4,9 +4,9 @@ Why a module of its own: the 2022 notice's annex conditions are one concern, add
 of several kinds (filer, filing, dispute) with its own state (the leaf that put the rule in
 force), and audit/replay.py calls in here from each of those events' handlers. The readers
 check an event's annex fields without state (``audit.replay.prepare`` may run them in another
-process); ``AnnexInForce`` judges the rule version against the log so far. Standard library
-only, like everything the auditor runs; the conditions themselves are ``audit.annex_rule``,
-the same module the ledger uses.
+process); ``audit.replay_base.RuleInForce`` judges the rule version against the log so far.
+Standard library only, like everything the auditor runs; the conditions themselves are
+``audit.annex_rule``, the same module the ledger uses.
 """
 
 from __future__ import annotations
@@ -144,26 +144,6 @@ def read_resolution(current: _Reads, rule: int) -> tuple[tuple[str, ...], bool]:
 
 
 # --- stateful ---------------------------------------------------------------------------------
-class RuleInForce:
-    """Since which leaf version 1 of a rule is in force: from the first event recorded under
-    it, for good (A1 for the annex rule, Q1 for the dispute rule)."""
-
-    def __init__(self, field: str = "annex_rule", rule: str = "A1") -> None:
-        self._field, self._rule = field, rule
-        self._since: int | None = None
-
-    def require(self, head: _Fails, rule: int) -> None:
-        if rule >= 1:
-            if self._since is None:
-                self._since = head.leaf_index
-        elif self._since is not None:
-            raise head.fail(
-                f"{self._field} {rule}: version 1 is in force since leaf {self._since}, "
-                f"want 1 ({self._rule})"
-            )
-
-
-AnnexInForce = RuleInForce
 
 
 def require_region(

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from types import MappingProxyType
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol
 from uuid import UUID, uuid5
 
 from audit.annex_rule import UNCLASSIFIED
@@ -627,3 +627,29 @@ def _facts(product: _Aggregate) -> _Facts:
         product.approved_at,
         bool(set(product.open_disputes) - product.pending_disputes),
     )
+
+
+# --- versioned rules ------------------------------------------------------------------------------
+class _FailsAt(Protocol):
+    leaf_index: int
+
+    def fail(self, reason: str) -> Exception: ...
+
+
+class RuleInForce:
+    """Since which leaf version 1 of a rule is in force: from the first event recorded under
+    it, for good (S3 screening, A1 the annex rule, Q1 the dispute rule)."""
+
+    def __init__(self, field: str, what: str, rule: str) -> None:
+        self._field, self._what, self._rule = field, what, rule
+        self._since: int | None = None
+
+    def require(self, head: _FailsAt, rule: int) -> None:
+        if rule >= 1:
+            if self._since is None:
+                self._since = head.leaf_index
+        elif self._since is not None:
+            raise head.fail(
+                f"{self._field} {rule}: {self._what} is in force since leaf {self._since}, "
+                f"want 1 ({self._rule})"
+            )

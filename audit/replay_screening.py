@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any, Final, Protocol
 
 from audit.logged_event import CANONICAL_UUID
+from audit.replay_base import RuleInForce
 from audit.screening import Declaration, Reason, ScreeningIndex, ScreeningRule
 
 SCREENING_RULES: Final = tuple(int(rule) for rule in ScreeningRule)
@@ -130,18 +131,11 @@ class ReplayScreening:
 
     def __init__(self) -> None:
         self._index = ScreeningIndex()
-        self._since: int | None = None  # the leaf that put screening in force (S3)
+        self._in_force = RuleInForce("screening_rule", "screening", "S3")
 
     def require_rule(self, head: _Fails, rule: int) -> None:
         """S3: screening is in force from the first event recorded under it, for good."""
-        if rule >= ScreeningRule.V1:
-            if self._since is None:
-                self._since = head.leaf_index
-        elif self._since is not None:
-            raise head.fail(
-                f"screening_rule {rule}: screening is in force since leaf "
-                f"{self._since}, want {int(ScreeningRule.V1)} (S3)"
-            )
+        self._in_force.require(head, rule)
 
     def filed(
         self, head: _Fails, declaration: Declaration, recorded: Recorded
