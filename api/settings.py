@@ -206,13 +206,7 @@ class Settings:
 
 def _interval(env: dict[str, str], name: str, default: str) -> float:
     """Seconds between background rounds: 0 turns the background worker off."""
-    try:
-        interval = float(env.get(name, default))
-    except ValueError:
-        interval = -1.0
-    if not 0 <= interval <= 3600:
-        raise SettingsError(f"{name}={env.get(name)!r}: want seconds between 0 (off) and 3600")
-    return interval
+    return _seconds(env, name, default, 0, "0 (off)", high=3600)
 
 
 def _query_param(query: str, name: str) -> str | None:
@@ -228,15 +222,17 @@ def get_settings() -> Settings:
     return Settings.from_environment()
 
 
-def _seconds(env: dict[str, str], name: str, default: str, low: float, shown: str) -> float:
-    """A number of seconds from ``low`` to 60 (NaN and text refused)."""
+def _seconds(
+    env: dict[str, str], name: str, default: str, low: float, shown: str, *, high: float = 60
+) -> float:
+    """A number of seconds from ``low`` to ``high`` (NaN and text refused)."""
     text = env.get(name, default)
     try:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not low <= value <= 60:  # also false for NaN
-        raise SettingsError(f"{name}={text!r}: want seconds between {shown} and 60")
+    if not low <= value <= high:  # also false for NaN
+        raise SettingsError(f"{name}={text!r}: want seconds between {shown} and {high:g}")
     return value
 
 

@@ -34,6 +34,8 @@ import psycopg
 
 LOG = logging.getLogger(__name__)
 
+_COMPACT_AFTER: Final = 1024  # released entries the heap may hold beyond twice the lent ones
+
 DEFAULT_DEADLINE_SECONDS: Final = 60.0
 """Outside a request: the longest one transaction may hold a connection (a rebuild's batch)."""
 
@@ -124,6 +126,11 @@ class Watchdog:
         in its pool and lent to someone else."""
         with self._lock:
             self._watched.pop(ticket, None)
+            # Released entries leave the heap when they reach its top; with long deadlines (a
+            # follower's 60 s) thousands would wait there, so drop them all now and then.
+            if len(self._heap) > 2 * len(self._watched) + _COMPACT_AFTER:
+                self._heap = [entry for entry in self._heap if entry[1] in self._watched]
+                heapq.heapify(self._heap)
 
     def _run(self) -> None:
         with self._lock:

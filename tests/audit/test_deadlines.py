@@ -64,6 +64,13 @@ def test_a_connection_held_past_its_deadline_is_cut_and_its_request_marked():
     assert (cuts.cut, watchdog.cuts, scope.cut) == (["slow"], 1, True)
 
 
+def test_released_connections_do_not_pile_up_in_the_watchdog():
+    watchdog = Watchdog(Cuts())
+    for _ in range(10_000):  # long deadlines: none reaches the top of the heap meanwhile
+        watchdog.release(watchdog.watch("c", 60.0))
+    assert len(watchdog._heap) <= 1024 + 1  # nothing lent: at most the compaction margin
+
+
 def test_the_earliest_deadline_is_served_first_whatever_the_order_of_watching():
     cuts = Cuts()
     watchdog = Watchdog(cuts)
