@@ -14,10 +14,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder
 
 from api.receipts import recorder_topic
 from api.settings import Settings
-from audit.bundle import BundleHeader
-from audit.bundle_export import export_bundle
-from audit.checkpoint import Checkpoint, verify_checkpoint
-from audit.database import (
+from audit.database.connections import (
     CONNECT_TIMEOUT_SECONDS,
     RECONNECT_SECONDS,
     Database,
@@ -26,21 +23,24 @@ from audit.database import (
     postgres_schema_lock,
     sqlite_wal,
 )
-from audit.deadlines import KEEPALIVES, guard_pool
-from audit.keys import (
-    KeyManifest,
+from audit.database.deadlines import KEEPALIVES, guard_pool
+from audit.database.private_files import private_folder
+from audit.log.bundle_export import export_bundle
+from audit.log.log_store import LogStore, PostgresLogStore, SqliteLogStore
+from audit.log.sequencer import Sequencer
+from audit.log.transparency_log import TransparencyLog
+from audit.offline.bundle import BundleHeader
+from audit.offline.checkpoint import Checkpoint, verify_checkpoint
+from audit.offline.keys import KeyManifest
+from audit.offline.note import NoteSigner, NoteVerifier
+from audit.signing.key_files import (
     KeyRing,
     load_or_create_private_key,
     load_private_key,
     open_keyring,
 )
-from audit.log_store import LogStore, PostgresLogStore, SqliteLogStore
-from audit.note import NoteSigner, NoteVerifier
-from audit.private_files import private_folder
-from audit.sequencer import Sequencer
-from audit.signing_mapper import SigningEventStore, SigningMapper
-from audit.transcoder import CanonicalTranscoder
-from audit.transparency_log import TransparencyLog
+from audit.signing.signing_mapper import SigningEventStore, SigningMapper
+from audit.signing.transcoder import CanonicalTranscoder
 from domain.application import PatentLedger
 from domain.clock import system_now
 from projections.catalog import models
@@ -142,7 +142,7 @@ def _fail_fast(ledger: SignedPatentLedger) -> None:
         if isinstance(pool.kwargs, dict):  # eventsourcing sets no connect timeout
             pool.kwargs["connect_timeout"] = CONNECT_TIMEOUT_SECONDS
             pool.kwargs.update(KEEPALIVES)
-        guard_pool(pool)  # a call past its deadline is cut (audit.deadlines)
+        guard_pool(pool)  # a call past its deadline is cut (audit.database.deadlines)
 
 
 def open_log_store(settings: Settings) -> LogStore:

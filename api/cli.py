@@ -36,21 +36,22 @@ from api.cli_projections import (
 from api.cli_tokens import tokens_app
 from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
-from audit.bundle_export import ExportError, events_after
-from audit.duplicates import FilingFindings, FilingRef, NearDuplicatePair, PairDecision
-from audit.errors import KeyConfigurationError, VerificationError
-from audit.keys import KeyManifest, rotate_signing_key
-from audit.note import NoteVerifier
-from audit.private_files import open_private_text
-from audit.signing_mapper import as_uuid
-from audit.tlog_proof import verify_event_evidence
-from audit.transparency_log import ProofRequestError, TransparencyLog
-from audit.verifier import (
+from audit.database.private_files import open_private_text
+from audit.log.bundle_export import ExportError, events_after
+from audit.log.transparency_log import ProofRequestError, TransparencyLog
+from audit.offline.duplicates import FilingFindings, FilingRef, NearDuplicatePair, PairDecision
+from audit.offline.errors import KeyConfigurationError, VerificationError
+from audit.offline.keys import KeyManifest
+from audit.offline.note import NoteVerifier
+from audit.offline.tlog_proof import verify_event_evidence
+from audit.offline.verifier import (
     duplicates_in_bundle,
     exit_code,
     verify_bundle,
     verify_uncheckpointed_events,
 )
+from audit.signing.key_files import rotate_signing_key
+from audit.signing.signing_mapper import as_uuid
 from domain.clock import system_now
 
 app = typer.Typer(no_args_is_help=True, help="Patent Product Ledger")
@@ -318,7 +319,8 @@ def _pinned_keys(
     """The event keys and log key the auditor pins (``None``: the bundle's own are used).
 
     Raises:
-        audit.errors.VerificationError: a key file or key string that cannot be used (exit 3).
+        audit.offline.errors.VerificationError: a key file or key string that cannot be used (exit
+        3).
     """
     return (
         KeyManifest.load(keys) if keys is not None else None,
@@ -345,7 +347,7 @@ def _export_live(
 
     Raises:
         ExportError: the store cannot be exported (no checkpoint yet).
-        audit.errors.VerificationError: the bundle's own event keys cannot be used.
+        audit.offline.errors.VerificationError: the bundle's own event keys cannot be used.
     """
     settings = replace(get_settings(), database_url=database)
     settings.eventsourcing_env()

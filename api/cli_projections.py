@@ -41,9 +41,9 @@ from api.bootstrap import (
 )
 from api.publishing import previous_period, publish_period
 from api.settings import get_settings
-from audit.errors import VerificationError
-from audit.transparency_log import TransparencyLog
-from audit.verifier import exit_code
+from audit.log.transparency_log import TransparencyLog
+from audit.offline.errors import VerificationError
+from audit.offline.verifier import exit_code
 from domain.errors import DomainError
 from domain.values import YEAR_MAX, YEAR_MIN
 from projections import queries

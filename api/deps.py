@@ -15,7 +15,7 @@ from fastapi import Depends, Request
 from api.access import caller, requires
 from api.bootstrap import SignedPatentLedger
 from api.tokens import TOKEN_ROLES, Principal
-from audit.transparency_log import TransparencyLog
+from audit.log.transparency_log import TransparencyLog
 from domain.actor import Role
 from domain.certification_commands import OBJECTOR_ROLES
 from projections.store import ProjectionStore

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from audit.database import Database
+from audit.database.connections import Database
 
 KEY_PATTERN = re.compile(r"[\x21-\x7e]{8,200}")  # printable ASCII, no spaces
 

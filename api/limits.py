@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from api.problems import API_PROBLEMS, PROBLEM_JSON, problem_document
-from audit.deadlines import deadline
+from audit.database.deadlines import deadline
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -26,7 +26,7 @@ _WITH_BODY = frozenset({"POST", "PUT", "PATCH"})
 
 class RequestDeadline:
     """Each database call a request makes holds a connection at most ``seconds``
-    (audit.deadlines): a database that stops answering is a 503 within about that long."""
+    (audit.database.deadlines): a database that stops answering is a 503 within about that long."""
 
     def __init__(self, app: App, seconds: float) -> None:
         self.app = app

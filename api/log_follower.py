@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from audit.transparency_log import TransparencyLog
+from audit.log.transparency_log import TransparencyLog
 from projections.background import BackgroundLoop
 
 logger = logging.getLogger("ppl.log_follower")

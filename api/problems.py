@@ -35,7 +35,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.responses import OrjsonResponse
-from audit.errors import VerificationError
+from audit.offline.errors import VerificationError
 from domain import errors
 from projections.failures import RebuildFailedError
 from projections.queries import QueryError

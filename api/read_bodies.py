@@ -487,7 +487,7 @@ class ScreeningCandidateView(BaseModel):
 
 
 class ScreeningReport(BaseModel):
-    """What a reviewer must decide before approving a filing (audit.screening)."""
+    """What a reviewer must decide before approving a filing (audit.offline.screening)."""
 
     model_config = ConfigDict(
         json_schema_extra={

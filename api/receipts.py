@@ -38,7 +38,7 @@ from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
 from api.idempotency import INSERT_RECORD, RECORD_COLUMNS, Outcome, record_row
-from audit.signing_mapper import as_uuid
+from audit.signing.signing_mapper import as_uuid
 
 _PENDING: ContextVar[PendingReceipt | None] = ContextVar("ppl_pending_receipt", default=None)
 

@@ -25,7 +25,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Final
 
 from api.token_cache import TokenCache
-from audit.database import Database
+from audit.database.connections import Database
 from domain.actor import Actor, Role
 from domain.errors import InvalidValueError
 from domain.values import Uscc

@@ -102,7 +102,7 @@ from api.receipts import PendingReceipt, pending
 from api.settings import Settings
 from api.tokens import TokenStore
 from api.writes import OnRecord
-from audit.log_store import LogStore
+from audit.log.log_store import LogStore
 from bench.common import (
     fresh_postgres_schema,
     fresh_sqlite_url,

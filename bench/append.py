@@ -1,4 +1,4 @@
-"""Append throughput: signed events (Ed25519, audit.signing_mapper) vs the plain mapper.
+"""Append throughput: signed events (Ed25519, audit.signing.signing_mapper) vs the plain mapper.
 
 Question (issue #2): how much append throughput does signing every event cost? Target:
 signed events per second >= 0.85 * unsigned, in every configuration.
@@ -48,7 +48,7 @@ from typing import Protocol
 from uuid import uuid4
 
 from api.bootstrap import SignedPatentLedger, load_keyring
-from audit.keys import KeyRing
+from audit.signing.key_files import KeyRing
 from bench.common import (
     fresh_postgres_schema,
     fresh_sqlite_url,

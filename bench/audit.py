@@ -2,7 +2,8 @@
 
 Questions (issue #3):
 
-1. How many events per second does the offline verifier (``audit.verifier.verify_bundle``, all
+1. How many events per second does the offline verifier (``audit.offline.verifier.verify_bundle``,
+all
    cores, every check on) get through on a bundle of at least 200,000 events, against the
    physical limit of per-event verification: the raw Ed25519 verify rate of ``cryptography`` on
    one core times the number of cores, measured in the same run?
@@ -15,7 +16,7 @@ seed: filers registered, verified and approved, filings, revisions, withdrawals,
 conversion reports) is loaded through the ledger's commands for seeds 0, 1, 2, ... into one
 signed SQLite store (each seed has its own filers and products, so the seeds coexist and the
 whole log replays), sequenced by the real ``TransparencyLog`` after each seed (a checkpoint per
-1,000 events) and written by ``audit.bundle_export.export_bundle``, as ``ppl audit export``
+1,000 events) and written by ``audit.log.bundle_export.export_bundle``, as ``ppl audit export``
 does. Loading costs 6-7 s per seed on the reference machine, so the store and the bundles are
 cached in ``bench/results/cache/audit-v1/`` (git-ignored; ``--cache-dir`` to move it,
 ``--rebuild`` to start again): the first default run pays about 35 s for 5 seeds (27,611
@@ -34,8 +35,8 @@ reference; it is not part of the ratio. Each verifier run also reports its CPU t
 (``getrusage``): the parent process, and the worker processes (they end within the run).
 
 **Proofs**: a log of n random leaf hashes is written into the real node store
-(``audit.log_store.SqliteLogStore``, and ``PostgresLogStore`` when PostgreSQL answers) with
-``audit.merkle_nodes.append_leaf`` and ``LogStore.integrate``, in batches of 50,000, as the
+(``audit.log.log_store.SqliteLogStore``, and ``PostgresLogStore`` when PostgreSQL answers) with
+``audit.offline.merkle_nodes.append_leaf`` and ``LogStore.integrate``, in batches of 50,000, as the
 sequencer writes it (without ``ppl_log_leaves`` rows: proofs read only nodes and the
 position). Then ``TransparencyLog.inclusion_proof`` (random leaf, at size n) and
 ``consistency_proof`` (random older size, to n) are timed, 200 calls each after 20 warm-up
@@ -69,17 +70,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.bootstrap import SignedPatentLedger, open_ledger, open_transparency_log
 from api.settings import Settings
-from audit import event_signature
-from audit.bundle import open_bundle
-from audit.bundle_export import export_bundle
-from audit.event_signature import EventSigner, parse_envelope, save_signing_message
-from audit.keys import KeyManifest
-from audit.log_store import LogPosition, LogStore, PostgresLogStore, SqliteLogStore
-from audit.merkle_nodes import NodeId, append_leaf, range_nodes
-from audit.note import NoteSigner, NoteVerifier
-from audit.sequencer import Sequencer
-from audit.transparency_log import TransparencyLog
-from audit.verifier import verify_bundle
+from audit.log.bundle_export import export_bundle
+from audit.log.log_store import LogPosition, LogStore, PostgresLogStore, SqliteLogStore
+from audit.log.sequencer import Sequencer
+from audit.log.transparency_log import TransparencyLog
+from audit.offline import event_signature
+from audit.offline.bundle import open_bundle
+from audit.offline.event_signature import EventSigner, parse_envelope, save_signing_message
+from audit.offline.keys import KeyManifest
+from audit.offline.merkle_nodes import NodeId, append_leaf, range_nodes
+from audit.offline.note import NoteSigner, NoteVerifier
+from audit.offline.verifier import verify_bundle
 from bench.common import (
     fresh_postgres_schema,
     fresh_sqlite_url,
@@ -262,7 +263,7 @@ def ensure_bundle(cache: Path, target: int) -> CachedBundle:
 
 # --- the measurements ---------------------------------------------------------------------------
 def _forget_verified_signatures() -> None:
-    """Empty this process's cache of verified signatures (``audit.event_signature``).
+    """Empty this process's cache of verified signatures (``audit.offline.event_signature``).
 
     Generating the bundle fills it. The verifier does not use it (each run's
     ``EventVerifier`` starts empty, in every worker process), but a measured run must verify

@@ -24,7 +24,7 @@ from psycopg import sql
 
 from api.bootstrap import SignedPatentLedger, load_keyring
 from api.settings import Settings
-from audit.keys import KeyRing
+from audit.signing.key_files import KeyRing
 
 DEFAULT_POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 

@@ -3,7 +3,7 @@
 Questions (issue #13):
 
 1. **Filings.** A filing now derives its key under v1 *and* v2 (the pinned table of
-   audit/product_key.py) and saves a reservation under each: 3 events instead of 2. How many
+   audit/offline/product_key.py) and saves a reservation under each: 3 events instead of 2. How many
    single ``file_product`` commands per second does that keep, against the same command under
    v1 only (``tests.domain.factories.v1_only``, the rules the ledger had before)? Target:
    v1 + v2 >= 0.9 x v1 only, on SQLite and PostgreSQL. Both variants file before screening

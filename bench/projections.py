@@ -21,7 +21,7 @@ signature; the split is printed. The ledger opens the copy with a copy of the ca
 key files, so every signature and the checkpoint verify as they did on the original.
 
 **Measured**, in interleaved rounds (``bench.common.interleaved_rates``), each from a cold
-signature cache (``audit.event_signature``):
+signature cache (``audit.offline.event_signature``):
 
 * ``raw read`` — every event, ``select_notifications`` in batches of 2,000 (the rebuild's
   batch): the baseline;
@@ -86,12 +86,12 @@ from api.bootstrap import (
     rebuild_feed,
 )
 from api.settings import Settings
-from audit import event_signature
-from audit.canonical import from_canonical_tree, parse_timestamp
-from audit.database import PostgresDatabase
-from audit.event_signature import parse_envelope
-from audit.log_leaf import log_leaf_hash
-from audit.transparency_log import TransparencyLog
+from audit.database.connections import PostgresDatabase
+from audit.log.transparency_log import TransparencyLog
+from audit.offline import event_signature
+from audit.offline.canonical import from_canonical_tree, parse_timestamp
+from audit.offline.event_signature import parse_envelope
+from audit.offline.log_leaf import log_leaf_hash
 from bench.audit import DEFAULT_CACHE, DEFAULT_EVENTS, FULL_EVENTS, ensure_bundle
 from bench.common import (
     fresh_postgres_schema,
@@ -448,12 +448,12 @@ def stage_split(bench: Bench) -> Split:
 class FeedCosts:
     """Microseconds per event of the feed's steps, each timed on its own over the whole log."""
 
-    envelope: float  # audit.event_signature.parse_envelope
+    envelope: float  # audit.offline.event_signature.parse_envelope
     mapper: float  # Mapper.to_domain_event on the envelope's state: JSON, revive, event object
     json: float  # of which orjson.loads, timed alone
-    revive: float  # of which audit.canonical.from_canonical_tree, timed alone
-    timestamps: float  # of which audit.canonical.parse_timestamp, timed alone
-    leaf_hash: float  # audit.log_leaf.log_leaf_hash
+    revive: float  # of which audit.offline.canonical.from_canonical_tree, timed alone
+    timestamps: float  # of which audit.offline.canonical.parse_timestamp, timed alone
+    leaf_hash: float  # audit.offline.log_leaf.log_leaf_hash
     signature_path: float  # SigningMapper.to_domain_event past the checkpoint, cold cache
     events: int
     signature_events: int

@@ -4,7 +4,8 @@ Questions (issue #13, part 3):
 
 1. **Filings.** A filing is now screened before it is saved: the ledger's screening index
    (domain/screening_feed.py) reads what was recorded since it last looked, and the filing is
-   compared with every earlier filing (audit/screening.py); its candidates go into its event.
+   compared with every earlier filing (audit/offline/screening.py); its candidates go into its
+   event.
    How many single ``file_product`` commands per second does that keep, against the same
    command before screening (``tests.domain.factories.before_screening``)? Target: with
    screening >= 0.9 x without, on SQLite and PostgreSQL. Both variants run on one store that

@@ -3,7 +3,7 @@
 Each command reads the aggregates it needs, lets them check their rules, and saves every new
 event in one atomic ``save()`` (commands on an existing record return its new version: the
 API's ETag). Events are signed by the mapper the composition root gives the
-application (audit.signing_mapper); this module does not know how.
+application (audit.signing.signing_mapper); this module does not know how.
 """
 
 from __future__ import annotations
@@ -133,7 +133,7 @@ class ScreeningCandidate:
 
 @dataclass(frozen=True, slots=True)
 class Screening:
-    """A filing's candidates under the screening rule in force (audit.screening)."""
+    """A filing's candidates under the screening rule in force (audit.offline.screening)."""
 
     product_id: UUID
     screening_rule: ScreeningRule

@@ -60,7 +60,7 @@ class Ineligibility(StrEnum):
     UPDATED_AFTER_WINDOW = "updated_after_window"  # revised after the annual update window
     OWNERSHIP_DISPUTE_OPEN = "ownership_dispute_open"
     NOT_OPTED_IN = "not_opted_in"  # the round requires an opt-in
-    # Annex rule v1 (audit.annex_rule): states only events under v1 can create, so the
+    # Annex rule v1 (audit.offline.annex_rule): states only events under v1 can create, so the
     # decisions recorded before never had them to list.
     UNCLASSIFIED = "unclassified"  # no industry category: no benchmarks apply
     NO_VALID_PATENT = "no_valid_patent"  # every patent lost to an upheld ownership claim

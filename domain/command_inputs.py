@@ -130,7 +130,7 @@ def iso_date(text: str) -> str:
 
 def annex_figures(annex: AnnexRule, data_year: int, figures: EconomicFigures) -> None:
     """Annex rule v1 on a filing's or revision's data: sales above zero in a data year that
-    is not after the current one (audit.annex_rule; the replay checks the same)."""
+    is not after the current one (audit.offline.annex_rule; the replay checks the same)."""
     if annex is AnnexRule.NONE:
         return
     misfit = sales_misfit(figures.sales.fen)

@@ -339,7 +339,8 @@ class ObjectionIdTakenError(DomainError):
     code = "objection_id_taken"
 
 
-# --- annex rule v1 (audit.annex_rule, docs/annex-rules.md) ------------------------------------
+# --- annex rule v1 (audit.offline.annex_rule, docs/annex-rules.md)
+# ------------------------------------
 class KindUsccMismatchError(InvalidValueError):
     """The filer's kind does not fit its USCC's organisation type (e.g. 91 as a university)."""
 

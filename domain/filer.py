@@ -31,7 +31,7 @@ def filer_id_for(uscc: str) -> UUID:
 
 
 def check_kind(kind: str, uscc: str) -> None:
-    """Annex rule v1: the kind fits the USCC's organisation type (audit.annex_rule)."""
+    """Annex rule v1: the kind fits the USCC's organisation type (audit.offline.annex_rule)."""
     misfit = kind_misfit(kind, uscc)
     if misfit is not None:
         raise KindUsccMismatchError(
@@ -60,7 +60,7 @@ class Filer(LedgerAggregate):
 
     class FilerRegistered(LedgerAggregate.Created):
         """A registration. Version 2 added ``annex_rule``: under annex rule v1 the kind fits
-        the USCC's organisation type (audit.annex_rule); a version-1 event is rule 0."""
+        the USCC's organisation type (audit.offline.annex_rule); a version-1 event is rule 0."""
 
         class_version = 2
         uscc: str

@@ -79,7 +79,7 @@ class Product(LedgerAggregate):
 
         @staticmethod
         def upcast_v2_v3(state: dict[str, Any]) -> None:
-            """Version 3 added ``annex_rule`` (audit.annex_rule); before it: rule 0."""
+            """Version 3 added ``annex_rule`` (audit.offline.annex_rule); before it: rule 0."""
             state["annex_rule"] = int(AnnexRule.NONE)
 
     class FilingApproved(LedgerAggregate.Event):
@@ -131,7 +131,7 @@ class Product(LedgerAggregate):
 
     class OwnershipDisputeRaised(LedgerAggregate.Event):
         """A dispute over some of the filing's patents. Version 2 added ``dispute_rule``,
-        ``evidence_digests`` and ``accepted`` (audit.dispute_rule): under rule v1 a claim
+        ``evidence_digests`` and ``accepted`` (audit.offline.dispute_rule): under rule v1 a claim
         blocks only once accepted; a version-1 event is rule 0 and blocked at once."""
 
         class_version = 2

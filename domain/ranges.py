@@ -10,7 +10,7 @@ through — with a typed error whose ``details`` name the field and the bound:
 ``{"field": "figures.sales_fen", "minimum": 0, "maximum": 1000000000000000}``.
 
 The bounds are command rules, not replay rules: an event signed before a bound existed (or
-with a larger one) stays valid, and the offline replay (audit/replay.py) still accepts any
+with a larger one) stays valid, and the offline replay (audit/offline/replay.py) still accepts any
 signed 64-bit value there. docs/api.md ("Ranges") lists every bound with its reason and the
 arithmetic showing why the read models' numbers are exact.
 """

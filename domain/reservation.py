@@ -1,7 +1,7 @@
 """Product-key reservation: the index aggregate that makes "never filed twice" a store rule.
 
 One aggregate per (key rule, key): its id is a uuid5 of the key under its rule
-(audit.product_key.reservation_id), and it is saved in the same ``save()`` as the filing it
+(audit.offline.product_key.reservation_id), and it is saved in the same ``save()`` as the filing it
 guards; a filing reserves its key under every rule in force (v1 and v2). Two concurrent
 filings of one product both try to create version 1 of the same reservation; the store's
 unique (id, version) constraint lets exactly one commit. The migration reserves the v2 key

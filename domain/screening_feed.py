@@ -1,6 +1,7 @@
 """The ledger's near-duplicate screening index, kept caught up with the event store.
 
-Why a feed: screening compares a filing with every filing before it (audit.screening), so the
+Why a feed: screening compares a filing with every filing before it (audit.offline.screening), so
+the
 command side keeps them indexed in memory and, before each use, reads the filings and
 withdrawals recorded since it last looked (by any process: the store is the truth). Filings
 this process saves are indexed from the save itself, so reading them back costs no decoding.

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Final
 
-from audit.annex_rule import (
+from audit.offline.annex_rule import (
     BEIJING,
     CURRENT_ANNEX_RULE,
     LEGACY_REGION_CODES,
@@ -34,8 +34,8 @@ from audit.annex_rule import (
     sales_misfit,
     uscc_region,
 )
-from audit.dispute_rule import CURRENT_DISPUTE_RULE, DisputeRule, accepted_on_raising
-from audit.product_key import (
+from audit.offline.dispute_rule import CURRENT_DISPUTE_RULE, DisputeRule, accepted_on_raising
+from audit.offline.product_key import (
     CURRENT_KEY_RULES,
     PRODUCT_KEY_NAMESPACE,
     PRODUCT_KEY_SEPARATOR,
@@ -43,8 +43,8 @@ from audit.product_key import (
     KeyRule,
     reservation_id,
 )
-from audit.product_key import product_key as _product_key
-from audit.screening import (
+from audit.offline.product_key import product_key as _product_key
+from audit.offline.screening import (
     CURRENT_SCREENING_RULE,
     Declaration,
     Reason,
@@ -691,7 +691,7 @@ def chosen_id_misfit(value: uuid.UUID) -> str | None:
     filer, a reservation...); the nil and max UUIDs (RFC 9562 §5.9, §5.10), placeholders that
     no generator draws. The version is read from bits 48-51 whatever the variant, so an outside
     implementation looks at one hex digit. The offline replay keeps a standard-library copy
-    (audit/replay.py, rule E7); tests/domain/test_ids.py checks the two agree.
+    (audit/offline/replay.py, rule E7); tests/domain/test_ids.py checks the two agree.
     """
     if value.int == 0:
         return "the nil UUID"
@@ -744,7 +744,7 @@ class ClientId:
 def product_key(rule: KeyRule, name: str, model: str) -> str:
     """Return the key under ``rule`` of a product (相同产品不得重复备案).
 
-    The rules themselves live in :mod:`audit.product_key`, the one module the ledger and the
+    The rules themselves live in :mod:`audit.offline.product_key`, the one module the ledger and the
     offline auditor share (docs/never-filed-twice.md): v1 (NFKC, casefold, drop P*/Z*/C*)
     and v2 (the pinned Unicode / UTS #39 confusables / OpenCC table). This wrapper turns a
     name or model that folds to nothing into the domain's ``text_invalid`` refusal.
@@ -837,7 +837,7 @@ def screening_rule_in_force() -> ScreeningRule:
 
 
 def annex_rule_in_force() -> AnnexRule:
-    """The annex rule new filer and filing events are recorded under (audit.annex_rule).
+    """The annex rule new filer and filing events are recorded under (audit.offline.annex_rule).
 
     A function, not the constant, so tests of logs made before annex rule v1 can patch
     ``CURRENT_ANNEX_RULE`` here (tests.domain.factories.before_annex_rule).
@@ -866,6 +866,6 @@ def parse_filing_category(
 
 
 def dispute_rule_in_force() -> DisputeRule:
-    """The dispute rule new disputes are recorded under (audit.dispute_rule); patchable by
+    """The dispute rule new disputes are recorded under (audit.offline.dispute_rule); patchable by
     tests of logs made before it (tests.domain.factories.before_dispute_rule)."""
     return CURRENT_DISPUTE_RULE

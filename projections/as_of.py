@@ -27,11 +27,11 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Mapper
 
-from audit.canonical import format_timestamp
-from audit.checkpoint import Checkpoint
-from audit.database import memory_database
-from audit.event_signature import parse_envelope
-from audit.signing_mapper import as_uuid
+from audit.database.connections import memory_database
+from audit.offline.canonical import format_timestamp
+from audit.offline.checkpoint import Checkpoint
+from audit.offline.event_signature import parse_envelope
+from audit.signing.signing_mapper import as_uuid
 from projections.catalog import models
 from projections.feed import CheckpointVerifiedFeed, FeedEvent, ReadNotifications
 from projections.runner import rebuild
@@ -131,7 +131,7 @@ def replay_as_of(
 
     Raises:
         AsOfError: the tree size is beyond the log.
-        audit.errors.VerificationError: an event or a checkpoint root does not verify.
+        audit.offline.errors.VerificationError: an event or a checkpoint root does not verify.
     """
     size = (
         point.tree_size if point.tree_size is not None else _prefix_for_moment(read, point.moment)  # type: ignore[arg-type]

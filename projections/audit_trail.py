@@ -4,7 +4,8 @@ One row per event of the product aggregate, plus the key-reservation events that
 filing (``ProductKeyReserved`` / ``ProductKeyReassigned`` — also on the withdrawn filing the
 key moved away from). Each row has the event's aggregate id and version, type, actor, time,
 its own fields (``details``), and ``event_hash``: the RFC 6962 leaf hash of the signed stored
-event in the Merkle log (audit.log_leaf). The leaf *index* is not stored: it exists only once
+event in the Merkle log (audit.offline.log_leaf). The leaf *index* is not stored: it exists only
+once
 the sequencer has integrated the event, so queries look it up in ``ppl_log_leaves``
 (projections.queries), which keeps this projection's rows — and its digest — independent of
 how far the log has got.
@@ -26,7 +27,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from audit.canonical import format_timestamp
+from audit.offline.canonical import format_timestamp
 from projections import events
 from projections.feed import FeedEvent
 from projections.model import Handler, ReadModel
@@ -79,7 +80,7 @@ class AuditTrail(ReadModel):
 def details(e: FeedEvent, omit: frozenset[str] = frozenset()) -> dict[str, Any]:
     """The event's own fields (not its envelope, time or actor), as stored in ``details``.
 
-    Ids as text, instants in the canonical spelling (audit.canonical.format_timestamp).
+    Ids as text, instants in the canonical spelling (audit.offline.canonical.format_timestamp).
     """
     return {
         name: _detail(name, value)

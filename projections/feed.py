@@ -27,13 +27,13 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper, Notification, StoredEvent
 
-from audit.canonical import format_timestamp
-from audit.checkpoint import Checkpoint
-from audit.errors import CheckpointRootError, LogRollbackError
-from audit.event_signature import parse_envelope
-from audit.log_leaf import log_leaf_hash
-from audit.rfc6962 import node_hash
-from audit.signing_mapper import SigningMapper, as_uuid
+from audit.offline.canonical import format_timestamp
+from audit.offline.checkpoint import Checkpoint
+from audit.offline.errors import CheckpointRootError, LogRollbackError
+from audit.offline.event_signature import parse_envelope
+from audit.offline.log_leaf import log_leaf_hash
+from audit.offline.rfc6962 import node_hash
+from audit.signing.signing_mapper import SigningMapper, as_uuid
 
 ReadNotifications = Callable[[int, int], Sequence[Notification]]
 """(start notification id, limit) → notifications with id ≥ start, in order."""
@@ -48,7 +48,7 @@ class FeedEvent:
     version: int
     topic: str
     event: Any  # the domain event object (after upcasting)
-    leaf_hash: bytes  # RFC 6962 hash of its log leaf (audit.log_leaf)
+    leaf_hash: bytes  # RFC 6962 hash of its log leaf (audit.offline.log_leaf)
     stamped: str  # its timestamp in the canonical spelling, formatted once for every handler
 
     @property

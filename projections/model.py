@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, ClassVar
 
-from audit.canonical import format_timestamp
+from audit.offline.canonical import format_timestamp
 from projections.feed import FeedEvent
 from projections.rows import Rows
 from projections.schema import Table
@@ -48,7 +48,8 @@ class ReadModel:
 
 
 def stamp(moment: datetime) -> str:
-    """A timestamp as stored in read models: the canonical UTC spelling of audit.canonical."""
+    """A timestamp as stored in read models: the canonical UTC spelling of
+    audit.offline.canonical."""
     return format_timestamp(moment)
 
 

@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 
-from audit.database import Database
+from audit.database.connections import Database
 from projections.failures import ProjectionFailure
 from projections.schema import Key, Kind, Row, Table, decode_value, encode_value
 

@@ -1,9 +1,9 @@
-"""Generate audit/product_key_v2.json, the pinned table of product key rule v2.
+"""Generate audit/offline/product_key_v2.json, the pinned table of product key rule v2.
 
 Why a generated table: the key decides, for ever, which filings are one product, and every
 verifier must derive the same key from the same name on any machine. The rule therefore
 depends on no library and not on the running Python's own Unicode database: this script folds
-the upstream data files into one per-code-point table, and ``audit.product_key`` (standard
+the upstream data files into one per-code-point table, and ``audit.offline.product_key`` (standard
 library only) applies it. docs/never-filed-twice.md specifies the rule; an outside verifier
 reimplements it from the docs and the shipped table.
 
@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Final
 
 ROOT: Final = Path(__file__).resolve().parent.parent
-TABLE: Final = ROOT / "audit" / "product_key_v2.json"
+TABLE: Final = ROOT / "audit" / "offline" / "product_key_v2.json"
 
 UNICODE_VERSION: Final = "14.0.0"
 CONFUSABLES_VERSION: Final = "13.0.0"

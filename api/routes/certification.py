@@ -78,7 +78,7 @@ from api.routes.registry import (
 )
 from api.tokens import Principal
 from api.writes import FIRST_VERSION, Outcome, etag, execute, expected_version
-from audit.canonical import format_timestamp
+from audit.offline.canonical import format_timestamp
 from domain.actor import Role
 from domain.application import PatentLedger
 from domain.benchmarks import BenchmarkValues

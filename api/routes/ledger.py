@@ -40,11 +40,11 @@ from api.bootstrap import SignedPatentLedger, export_audit_bundle
 from api.deps import Auditor, Authenticated, merkle_log
 from api.problems import ApiProblemError, problem_responses
 from api.tokens import Principal
-from audit.log_leaf import log_leaf_data
-from audit.log_store import CheckpointRecord
-from audit.rfc6962 import leaf_hash, verify_inclusion
-from audit.tlog_proof import evidence
-from audit.transparency_log import InclusionProof, ProofRequestError, TransparencyLog
+from audit.log.log_store import CheckpointRecord
+from audit.log.transparency_log import InclusionProof, ProofRequestError, TransparencyLog
+from audit.offline.log_leaf import log_leaf_data
+from audit.offline.rfc6962 import leaf_hash, verify_inclusion
+from audit.offline.tlog_proof import evidence
 from domain.actor import Role
 from domain.conversion import PatentConversion
 from domain.filer import Filer
@@ -510,7 +510,10 @@ def audit_bundle(request: Request, _: Auditor) -> FileResponse:
     scratch = Path(tempfile.mkdtemp(prefix="audit-export-", dir=settings.data_dir))
     try:
         header = export_audit_bundle(
-            request.app.state.ledger, merkle_log(request), settings, scratch / "audit.bundle"
+            request.app.state.ledger,
+            merkle_log(request),
+            settings,
+            scratch / "audit.bundle",
         )
     except BaseException:
         shutil.rmtree(scratch, ignore_errors=True)

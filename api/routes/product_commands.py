@@ -6,7 +6,7 @@ role: a filer acting on another filer's filing is 403 ``product_not_owned`` and 
 stored. Declarations (patents, figures) are parsed inside the command, so a refused value is a
 recorded refusal like any other: the retry under the same key gets the same problem back.
 
-Review includes near-duplicate screening (audit.screening): ``GET .../screening`` shows a
+Review includes near-duplicate screening (audit.offline.screening): ``GET .../screening`` shows a
 reviewer what an approval must decide, and is read from the ledger (not a read model) so that
 it answers exactly what the approval will be judged against.
 """

@@ -8,8 +8,8 @@ import time
 from fastapi.testclient import TestClient
 
 from api.app import create_app
-from audit.keys import KeyManifest
-from audit.note import NoteVerifier
+from audit.offline.keys import KeyManifest
+from audit.offline.note import NoteVerifier
 from projections.catalog import NAMES
 from tests.domain.factories import approved_filer, uscc
 

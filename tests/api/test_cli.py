@@ -11,8 +11,8 @@ from typer.testing import CliRunner
 
 from api.bootstrap import open_transparency_log
 from api.cli import app
-from audit.errors import EventTamperedError
-from audit.rfc6962 import verify_consistency, verify_inclusion
+from audit.offline.errors import EventTamperedError
+from audit.offline.rfc6962 import verify_consistency, verify_inclusion
 from tests.audit.test_verifier import _resigned_by_a_stranger
 from tests.domain.factories import approved_filer, file, uscc, v1_only
 from tests.domain.test_tamper import _filer_with_a_changed_byte

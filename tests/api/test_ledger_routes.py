@@ -1,8 +1,9 @@
 """The transparency log over HTTP: every document verifies with the published keys.
 
-Checkpoints are opened with the log key of ``GET /v1/keys`` (audit.note/audit.checkpoint),
-proofs are checked with audit.rfc6962 against those checkpoints' roots, event evidence with
-audit.tlog_proof, the audit bundle with the offline verifier — never by comparing with what
+Checkpoints are opened with the log key of ``GET /v1/keys``
+(audit.offline.note/audit.offline.checkpoint),
+proofs are checked with audit.offline.rfc6962 against those checkpoints' roots, event evidence with
+audit.offline.tlog_proof, the audit bundle with the offline verifier — never by comparing with what
 the server says about itself. Both backends (the ``api`` fixture).
 """
 
@@ -19,13 +20,13 @@ from typer.testing import CliRunner
 
 from api.cli import app as cli
 from api.settings import get_settings
-from audit.checkpoint import Checkpoint, verify_checkpoint
-from audit.keys import KeyManifest
-from audit.log_leaf import log_leaf_hash
-from audit.note import NoteVerifier
-from audit.rfc6962 import verify_consistency, verify_inclusion
-from audit.tlog_proof import verify_event_evidence
-from audit.verifier import verify_bundle
+from audit.offline.checkpoint import Checkpoint, verify_checkpoint
+from audit.offline.keys import KeyManifest
+from audit.offline.log_leaf import log_leaf_hash
+from audit.offline.note import NoteVerifier
+from audit.offline.rfc6962 import verify_consistency, verify_inclusion
+from audit.offline.tlog_proof import verify_event_evidence
+from audit.offline.verifier import verify_bundle
 from domain.actor import Actor, Role
 from domain.declarations import PatentDeclaration
 from domain.values import product_key_id

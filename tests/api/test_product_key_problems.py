@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from audit.product_key import KeyRule, product_key
+from audit.offline.product_key import KeyRule, product_key
 from domain.actor import SYSTEM, Role
 from tests.api.test_command_rejections import assert_problem, stored
 from tests.api.test_commands import approved_filer, product_body

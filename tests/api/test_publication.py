@@ -19,8 +19,8 @@ from psycopg import sql
 from api.app import create_app
 from api.bootstrap import open_ledger
 from api.publishing import StatisticsPublisher, previous_period, publish_period
-from audit.keys import create_private_key_file
-from audit.replay import replay
+from audit.offline.replay import replay
+from audit.signing.key_files import create_private_key_file
 from domain.actor import Role
 from domain.errors import StatisticsAlreadyPublishedError
 from domain.sample import load_sample

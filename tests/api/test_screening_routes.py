@@ -3,7 +3,7 @@ product" decisions, rejection as a duplicate — each refusal a problem document
 nothing.
 
 The filings are made through the API by different filers: ``_file`` names each one's name,
-model and patent, so the candidates of every test are the ones audit.screening defines
+model and patent, so the candidates of every test are the ones audit.offline.screening defines
 (tests/audit has the rule's own cases).
 """
 

@@ -29,7 +29,7 @@ from psycopg import sql
 
 from api.app import create_app
 from api.log_follower import LogFollower
-from audit.deadlines import WATCHDOG
+from audit.database.deadlines import WATCHDOG
 from tests.api.conftest import Api, api_settings
 from tests.domain.factories import approved_filer, digest, file, uscc
 
@@ -298,7 +298,8 @@ def test_event_store_outage_is_a_quick_503_problem(api, proxy):
 
 
 def test_database_restart_while_idle_costs_each_client_at_most_a_quick_retry(api, proxy):
-    # Policy of audit.database.PostgresDatabase: a pooled connection the restart broke fails
+    # Policy of audit.database.connections.PostgresDatabase: a pooled connection the restart broke
+    # fails
     # its next use (503, Retry-After) and is replaced; nothing stays broken.
     _filed(api)
     paths = ["/ready", "/v1/log/checkpoint", "/v1/log/proofs/inclusion?leaf_index=0"]

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.canonical import (
+from audit.offline.canonical import (
     decode_canonical,
     encode_canonical,
     format_timestamp,
     parse_timestamp,
 )
-from audit.errors import NonCanonicalValueError
-from audit.transcoder import CanonicalTranscoder
+from audit.offline.errors import NonCanonicalValueError
+from audit.signing.transcoder import CanonicalTranscoder
 
 json_values = st.recursive(
     st.none()

@@ -9,7 +9,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.checkpoint import (
+from audit.offline.checkpoint import (
     MAX_TREE_SIZE,
     Checkpoint,
     format_checkpoint,
@@ -17,7 +17,7 @@ from audit.checkpoint import (
     sign_checkpoint,
     verify_checkpoint,
 )
-from audit.errors import (
+from audit.offline.errors import (
     CheckpointOriginError,
     InvalidNoteSignatureError,
     MalformedCheckpointError,
@@ -25,7 +25,7 @@ from audit.errors import (
     UnverifiedNoteError,
     VerificationError,
 )
-from audit.note import NoteSigner
+from audit.offline.note import NoteSigner
 
 # The example of c2sp.org/tlog-checkpoint (its signature is by a key we do not have).
 SPEC_TEXT = "example.com/behind-the-sofa\n20852163\nCsUYapGGPo4dkMgIAUqom/Xajj7h2fB2MPA3j2jxq2I=\n"

@@ -17,8 +17,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.errors import ConsistencyProofError, RootMismatchError, VerificationError
-from audit.rfc6962 import (
+from audit.offline.errors import ConsistencyProofError, RootMismatchError, VerificationError
+from audit.offline.rfc6962 import (
     consistency_proof_length,
     leaf_hash,
     root_from_consistency_proof,

@@ -6,7 +6,7 @@ import pytest
 
 from api.bootstrap import open_database
 from api.settings import Settings
-from audit import database
+from audit.database import connections as database
 
 
 def test_rows_are_written_whole_across_statements_and_upserted(

@@ -1,4 +1,4 @@
-"""The watchdog that cuts a PostgreSQL call past its deadline (audit.deadlines), without a
+"""The watchdog that cuts a PostgreSQL call past its deadline (audit.database.deadlines), without a
 database: fake connections record the cut. The real cut, through a proxy that swallows every
 byte, is tests/api/test_store_down.py."""
 
@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from api.settings import Settings, SettingsError
-from audit.deadlines import (
+from audit.database.deadlines import (
     DEFAULT_DEADLINE_SECONDS,
     DeadlinePassedError,
     Watchdog,

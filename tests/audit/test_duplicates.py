@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.duplicates import (
+from audit.offline.duplicates import (
     DuplicateFiling,
     FilingRef,
     MismatchedKey,
@@ -18,8 +18,8 @@ from audit.duplicates import (
     find_duplicate_filings,
     find_mismatched_keys,
 )
-from audit.errors import InvalidReplayError
-from audit.replay_base import KEY_REASSIGNED, PRODUCT_FILED
+from audit.offline.errors import InvalidReplayError
+from audit.offline.replay_base import KEY_REASSIGNED, PRODUCT_FILED
 from domain import values
 from domain.errors import DuplicateProductError, TextInvalidError
 from tests.audit.test_replay import A, B, Forge, logged_events, sample_events

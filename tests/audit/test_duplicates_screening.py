@@ -1,6 +1,6 @@
 """`ppl audit duplicates` lists near-duplicate pairs with the reviewer's decisions (both
 backends): listed, never failed; the exit code still says only whether a product was filed
-twice. The pass behind it (``audit.duplicates.audit_filings``) refuses a malformed screening
+twice. The pass behind it (``audit.offline.duplicates.audit_filings``) refuses a malformed screening
 field with ``InvalidReplayError`` naming the event, never a crash."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.settings import get_settings
-from audit.duplicates import audit_filings
-from audit.errors import InvalidReplayError
-from audit.logged_event import LoggedEvent
+from audit.offline.duplicates import audit_filings
+from audit.offline.errors import InvalidReplayError
+from audit.offline.logged_event import LoggedEvent
 from tests.audit.test_replay import A, B, Forge, approve_deciding
 from tests.audit.test_replay_screening import REASON, Screened
 from tests.domain.factories import REVIEWER, approved_filer, before_screening, uscc

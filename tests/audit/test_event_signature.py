@@ -11,13 +11,13 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.errors import (
+from audit.offline.errors import (
     EventTamperedError,
     MalformedEventError,
     UnknownSigningKeyError,
     VerificationError,
 )
-from audit.event_signature import (
+from audit.offline.event_signature import (
     FIXED_HEADER_SIZE,
     MAGIC,
     EventSigner,
@@ -28,7 +28,7 @@ from audit.event_signature import (
     save_signing_message,
     verify_event,
 )
-from audit.rfc6962 import leaf_hash, tree_root
+from audit.offline.rfc6962 import leaf_hash, tree_root
 
 KEY = Ed25519PrivateKey.from_private_bytes(bytes(range(32)))
 SIGNER = EventSigner(KEY)

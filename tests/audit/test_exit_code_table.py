@@ -1,4 +1,5 @@
-"""docs/audit-bundle.md's table of exit codes is the code's (audit.verifier.EXIT_CODES), both
+"""docs/audit-bundle.md's table of exit codes is the code's (audit.offline.verifier.EXIT_CODES),
+both
 ways: every error class it names exits with its row's code, and every class the code maps is
 in the table under that code (issue #16: an outside verifier reads the docs, not the code)."""
 
@@ -7,8 +8,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from audit import errors
-from audit.verifier import EXIT_CODES, exit_code
+from audit.offline import errors
+from audit.offline.verifier import EXIT_CODES, exit_code
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "audit-bundle.md"
 

@@ -1,7 +1,8 @@
 """The verifier's fast canonical decoder agrees with the reference decoder, always.
 
-audit.verifier._decode_state parses once and accepts only what it can vouch for, handing
-everything else to audit.canonical.decode_canonical; these properties check that the two give
+audit.offline.verifier._decode_state parses once and accepts only what it can vouch for, handing
+everything else to audit.offline.canonical.decode_canonical; these properties check that the two
+give
 the same value or the same error on genuine, mutated and hand-written inputs, including
 event-shaped states (a top-level timestamp, which its hook-free path revives by itself).
 """
@@ -16,8 +17,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from audit.canonical import decode_canonical, encode_canonical
-from audit.verifier import _decode_state
+from audit.offline.canonical import decode_canonical, encode_canonical
+from audit.offline.verifier import _decode_state
 
 
 def _outcome(decode, data):

@@ -10,10 +10,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from audit.errors import KeyConfigurationError
-from audit.keys import (
+from audit.offline.errors import KeyConfigurationError
+from audit.offline.keys import KeyManifest
+from audit.signing.key_files import (
     DEV_KEY_FILENAME,
-    KeyManifest,
     create_private_key_file,
     load_or_create_private_key,
     load_private_key,

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.merkle_nodes import (
+from audit.offline.merkle_nodes import (
     NodeId,
     ProofPlan,
     append_leaf,
@@ -27,7 +27,13 @@ from audit.merkle_nodes import (
     root_from_nodes,
     root_plan,
 )
-from audit.rfc6962 import EMPTY_ROOT, leaf_hash, tree_root, verify_consistency, verify_inclusion
+from audit.offline.rfc6962 import (
+    EMPTY_ROOT,
+    leaf_hash,
+    tree_root,
+    verify_consistency,
+    verify_inclusion,
+)
 from tests.audit.test_consistency import reference_mth, reference_subproof
 
 BIG_SIZES = [1000, 4097]

@@ -16,14 +16,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.errors import (
+from audit.offline.errors import (
     InvalidNoteSignatureError,
     KeyConfigurationError,
     MalformedNoteError,
     UnverifiedNoteError,
     VerificationError,
 )
-from audit.note import (
+from audit.offline.note import (
     MAX_SIGNATURES,
     Note,
     NoteSignature,

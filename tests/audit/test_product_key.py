@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit import product_key as keys
-from audit.product_key import (
+from audit.offline import product_key as keys
+from audit.offline.product_key import (
     PRODUCT_KEY_SEPARATOR,
     TABLE_FILE,
     TABLE_SHA256,

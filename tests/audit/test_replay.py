@@ -24,13 +24,13 @@ from eventsourcing.utils import get_topic
 
 from api.bootstrap import open_ledger
 from api.settings import Settings
-from audit import replay_base as replay_module
-from audit.canonical import decode_canonical
-from audit.errors import InvalidReplayError, VerificationError
-from audit.event_signature import parse_envelope
-from audit.logged_event import LoggedEvent
-from audit.replay import KNOWN_TOPICS, ReplayChecker, prepare, replay
-from audit.replay_base import CERTIFICATION_TOPICS
+from audit.offline import replay_base as replay_module
+from audit.offline.canonical import decode_canonical
+from audit.offline.errors import InvalidReplayError, VerificationError
+from audit.offline.event_signature import parse_envelope
+from audit.offline.logged_event import LoggedEvent
+from audit.offline.replay import KNOWN_TOPICS, ReplayChecker, prepare, replay
+from audit.offline.replay_base import CERTIFICATION_TOPICS
 from domain.actor import SYSTEM, Actor, Role
 from domain.base import LedgerAggregate
 from domain.benchmarks import BenchmarkTable
@@ -62,7 +62,7 @@ from tests.domain.factories import (
     v1_only,
 )
 
-AUDIT_DIR = Path(__file__).resolve().parents[2] / "audit"
+AUDIT_DIR = Path(__file__).resolve().parents[2] / "audit" / "offline"
 
 
 # --- reading a store as the auditor does ------------------------------------------------------
@@ -282,7 +282,7 @@ def test_the_copied_namespaces_are_the_domains():
     code, patent_number = "12310116996989751G", "202011043742.4"
     assert uuid5(replay_module.FILER_NAMESPACE, code) == filer_id_for(code)
     # The product key's namespace is not copied: domain.values and the replay share the
-    # module audit.product_key.
+    # module audit.offline.product_key.
     assert uuid5(
         replay_module.CONVERSION_NAMESPACE, f"{code}\x1f{patent_number}"
     ) == conversion_record_id(code, patent_number)
@@ -291,11 +291,11 @@ def test_the_copied_namespaces_are_the_domains():
 
 def test_the_replay_modules_import_only_the_standard_library_and_audit_basics():
     allowed = {
-        "audit.errors", "audit.canonical", "audit.logged_event", "audit.replay",
-        "audit.product_key", "audit.screening", "audit.replay_screening", "audit.annex_rule",
-        "audit.dispute_rule", "audit.replay_base", "audit.replay_certification",
-        "audit.replay_readers",
-        "audit.replay_annex",
+        f"audit.offline.{name}" for name in (
+            "errors", "canonical", "logged_event", "replay", "product_key", "screening",
+            "replay_screening", "annex_rule", "dispute_rule", "replay_base",
+            "replay_certification", "replay_readers", "replay_annex",
+        )
     }  # fmt: skip
     for module in (
         "logged_event.py",

@@ -1,4 +1,4 @@
-"""Annex rule v1 in the offline replay (rules A1-A8, audit/replay_annex.py).
+"""Annex rule v1 in the offline replay (rules A1-A8, audit/offline/replay_annex.py).
 
 Forged logs are written event by event with ``Forge`` (tests.audit.test_replay); events under
 annex rule v1 carry ``annex_rule`` 1 and the fields the ledger records with it. Each forged
@@ -14,8 +14,8 @@ from uuid import UUID
 
 import pytest
 
-from audit.errors import InvalidReplayError
-from audit.logged_event import LoggedEvent
+from audit.offline.errors import InvalidReplayError
+from audit.offline.logged_event import LoggedEvent
 from domain.filer import filer_id_for
 from tests.audit.test_replay import (
     PATENT_1,
@@ -263,7 +263,7 @@ def test_a_forged_annex_event_is_refused_naming_it(case: str):
 
 # --- honest: certification of filings annex rule v1 shaped, from the domain --------------------
 def test_an_unclassified_filing_and_one_without_valid_patents_are_not_eligible(ledger):
-    from audit.replay import replay
+    from audit.offline.replay import replay
     from tests.domain.certification_factories import (
         AFTER_REVIEW,
         CERTIFIER,

@@ -1,4 +1,4 @@
-"""The offline auditor's certification rules (audit/replay.py, rules B, R, I, D, O).
+"""The offline auditor's certification rules (audit/offline/replay.py, rules B, R, I, D, O).
 
 Honest logs come from the domain: a story through every certification command (both
 backends), and the sample's whole 2023 round (SQLite, loaded once). Each decision of an honest
@@ -28,13 +28,13 @@ from hypothesis import strategies as st
 
 from api.bootstrap import export_audit_bundle, open_ledger, open_transparency_log
 from api.settings import Settings
-from audit import replay_base as replay_module
-from audit.errors import InvalidReplayError
-from audit.logged_event import LoggedEvent
-from audit.replay import replay
-from audit.replay_base import CERTIFICATION_TOPICS
-from audit.replay_certification import _ineligibility
-from audit.verifier import exit_code, verify_bundle
+from audit.offline import replay_base as replay_module
+from audit.offline.errors import InvalidReplayError
+from audit.offline.logged_event import LoggedEvent
+from audit.offline.replay import replay
+from audit.offline.replay_base import CERTIFICATION_TOPICS
+from audit.offline.replay_certification import _ineligibility
+from audit.offline.verifier import exit_code, verify_bundle
 from domain.benchmarks import (
     BENCHMARK_TABLE_ID,
     INDICATORS,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from audit import replay_base as replay
+from audit.offline import replay_base as replay
 from domain import actor, benchmarks, certification, ranges, values
 from domain.application import _INSTITUTION_AUTHORITIES
 from domain.certification_round import RoundStatus

@@ -19,9 +19,9 @@ from typer.testing import CliRunner
 
 from api.bootstrap import export_audit_bundle, open_transparency_log
 from api.cli import app
-from audit.errors import InvalidReplayError, MisfitIdError
-from audit.logged_event import LoggedEvent
-from audit.verifier import exit_code, verify_bundle
+from audit.offline.errors import InvalidReplayError, MisfitIdError
+from audit.offline.logged_event import LoggedEvent
+from audit.offline.verifier import exit_code, verify_bundle
 from domain.certification_round import round_id_for
 from domain.conversion import conversion_record_id
 from domain.filer import filer_id_for

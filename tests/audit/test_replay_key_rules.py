@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from audit.duplicates import SameProductGroup, audit_filings
-from audit.errors import InvalidReplayError
-from audit.replay import replay
+from audit.offline.duplicates import SameProductGroup, audit_filings
+from audit.offline.errors import InvalidReplayError
+from audit.offline.replay import replay
 from domain.values import KeyRule, product_key, product_key_id
 from tests.audit.test_replay import REVIEWER_RECORD, A, B, Forge, as_filer
 

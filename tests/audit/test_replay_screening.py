@@ -5,7 +5,7 @@ Honest logs come from the domain (both backends): filings with candidates of eve
 switch to screening. Forged logs are written event by event with ``Forge``
 (tests.audit.test_replay), its filings carrying the screening fields as the ledger records
 them; each forged case names the event the error must name. The reasons C(F) gives come from
-``audit.screening``, the module the ledger and the auditor share.
+``audit.offline.screening``, the module the ledger and the auditor share.
 """
 
 from __future__ import annotations
@@ -17,12 +17,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from api.bootstrap import export_audit_bundle, open_transparency_log
-from audit.duplicates import NearDuplicatePair, PairDecision, audit_filings
-from audit.errors import InvalidReplayError
-from audit.logged_event import LoggedEvent
-from audit.replay import replay
-from audit.replay_base import FILING_APPROVED, FILING_REJECTED, PRODUCT_FILED
-from audit.verifier import exit_code, verify_bundle
+from audit.offline.duplicates import NearDuplicatePair, PairDecision, audit_filings
+from audit.offline.errors import InvalidReplayError
+from audit.offline.logged_event import LoggedEvent
+from audit.offline.replay import replay
+from audit.offline.replay_base import FILING_APPROVED, FILING_REJECTED, PRODUCT_FILED
+from audit.offline.verifier import exit_code, verify_bundle
 from domain.declarations import PatentDeclaration
 from domain.filer import filer_id_for
 from tests.audit.test_replay import (

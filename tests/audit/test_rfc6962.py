@@ -15,8 +15,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from audit.errors import VerificationError
-from audit.rfc6962 import (
+from audit.offline.errors import VerificationError
+from audit.offline.rfc6962 import (
     EMPTY_ROOT,
     inclusion_paths,
     leaf_hash,

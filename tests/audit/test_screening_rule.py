@@ -1,4 +1,5 @@
-"""Screening rule v1 (audit.screening): which earlier filings are near-duplicate candidates."""
+"""Screening rule v1 (audit.offline.screening): which earlier filings are near-duplicate
+candidates."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.product_key import v2_key_part
-from audit.screening import (
+from audit.offline.product_key import v2_key_part
+from audit.offline.screening import (
     VARIANT_WORDS,
     Declaration,
     Reason,
@@ -208,7 +209,7 @@ def test_within_one_edit_is_levenshtein_at_most_one(a, b):
 
 
 def _brute_force(filings: list[tuple[str, Declaration]], index: int) -> dict[str, set[Reason]]:
-    """C(F) straight from the definition in audit/screening.py, pair by pair."""
+    """C(F) straight from the definition in audit/offline/screening.py, pair by pair."""
     _, own = filings[index]
     own_name, own_model = v2_key_part(own.name), v2_key_part(own.model)
     found: dict[str, set[Reason]] = {}

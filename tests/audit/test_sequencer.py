@@ -8,11 +8,11 @@ from uuid import UUID
 import pytest
 
 from api.bootstrap import open_log_store, open_sequencer
-from audit.errors import EventTamperedError
-from audit.log_leaf import log_leaf_hash
-from audit.log_store import LogPosition
-from audit.merkle_nodes import node_ids, root_from_nodes, root_plan
-from audit.rfc6962 import tree_root
+from audit.log.log_store import LogPosition
+from audit.offline.errors import EventTamperedError
+from audit.offline.log_leaf import log_leaf_hash
+from audit.offline.merkle_nodes import node_ids, root_from_nodes, root_plan
+from audit.offline.rfc6962 import tree_root
 from domain.errors import DuplicateProductError
 from tests.domain.factories import approved_filer, file, uscc
 from tests.domain.test_tamper import _rewrite_state

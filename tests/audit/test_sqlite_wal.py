@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from audit.database import SqliteDatabase, sqlite_wal
+from audit.database.connections import SqliteDatabase, sqlite_wal
 
 
 def _mode(path: str) -> str:

@@ -7,16 +7,16 @@ import base64
 import pytest
 
 from api.bootstrap import open_transparency_log
-from audit.errors import (
+from audit.log.transparency_log import ProofRequestError
+from audit.offline.errors import (
     EventTamperedError,
     InvalidNoteSignatureError,
     MalformedProofError,
     RootMismatchError,
     UnknownSigningKeyError,
 )
-from audit.keys import KeyManifest
-from audit.tlog_proof import HEADER, parse_tlog_proof, verify_event_evidence
-from audit.transparency_log import ProofRequestError
+from audit.offline.keys import KeyManifest
+from audit.offline.tlog_proof import HEADER, parse_tlog_proof, verify_event_evidence
 from tests.domain.factories import approved_filer, uscc
 
 
@@ -132,8 +132,8 @@ def test_evidence_over_a_tampered_stored_event_is_refused(ledger, settings):
 def test_a_flipped_event_byte_with_recomputed_leaf_is_caught_by_the_event_signature(proven):
     # Even if an attacker could make the inclusion hold, the event's own signature fails:
     # checked directly on the leaf data here.
-    from audit.event_signature import verify_event
-    from audit.log_leaf import parse_log_leaf_data
+    from audit.offline.event_signature import verify_event
+    from audit.offline.log_leaf import parse_log_leaf_data
 
     _, text, _, keys = proven
     extra = parse_tlog_proof(text).extra

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from audit.canonical import from_canonical_tree
-from audit.errors import NonCanonicalValueError
-from audit.transcoder import _revive
+from audit.offline.canonical import from_canonical_tree
+from audit.offline.errors import NonCanonicalValueError
+from audit.signing.transcoder import _revive
 
 
 def typed(kind: str, data: Any) -> dict[str, Any]:

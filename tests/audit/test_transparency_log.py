@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 
 from api.bootstrap import open_transparency_log
-from audit.checkpoint import verify_checkpoint
-from audit.errors import VerificationError
-from audit.log_store import CheckpointRecord, ConflictingCheckpointError
-from audit.rfc6962 import tree_root, verify_consistency, verify_inclusion
-from audit.transparency_log import ProofRequestError
+from audit.log.log_store import CheckpointRecord, ConflictingCheckpointError
+from audit.log.transparency_log import ProofRequestError
+from audit.offline.checkpoint import verify_checkpoint
+from audit.offline.errors import VerificationError
+from audit.offline.rfc6962 import tree_root, verify_consistency, verify_inclusion
 from tests.audit.test_sequencer import _busy_ledger, _expected_leaves
 from tests.domain.factories import approved_filer, uscc
 

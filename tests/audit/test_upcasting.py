@@ -11,11 +11,11 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import StoredEvent
 from eventsourcing.utils import get_topic
 
-from audit.canonical import encode_canonical
-from audit.errors import EventTamperedError
-from audit.event_signature import EventSigner
-from audit.signing_mapper import SigningMapper
-from audit.transcoder import CanonicalTranscoder
+from audit.offline.canonical import encode_canonical
+from audit.offline.errors import EventTamperedError
+from audit.offline.event_signature import EventSigner
+from audit.signing.signing_mapper import SigningMapper
+from audit.signing.transcoder import CanonicalTranscoder
 
 
 class PriceRecorded(DomainEvent):

@@ -17,9 +17,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from api.bootstrap import SignedPatentLedger, export_audit_bundle, open_transparency_log
-from audit.bundle import parse_event, parse_event_row
-from audit.checkpoint import Checkpoint, sign_checkpoint
-from audit.errors import (
+from audit.offline.bundle import parse_event, parse_event_row
+from audit.offline.checkpoint import Checkpoint, sign_checkpoint
+from audit.offline.errors import (
     CheckpointRootError,
     EventTamperedError,
     InvalidNoteSignatureError,
@@ -34,15 +34,16 @@ from audit.errors import (
     VerificationError,
     VersionContinuityError,
 )
-from audit.event_signature import EventSigner, EventVerifier, event_identity, verify_event
-from audit.keys import KeyManifest, KeyRing, load_private_key, rotate_signing_key
-from audit.note import NoteVerifier
-from audit.verifier import (
+from audit.offline.event_signature import EventSigner, EventVerifier, event_identity, verify_event
+from audit.offline.keys import KeyManifest
+from audit.offline.note import NoteVerifier
+from audit.offline.verifier import (
     duplicates_in_bundle,
     exit_code,
     verify_bundle,
     verify_uncheckpointed_events,
 )
+from audit.signing.key_files import KeyRing, load_private_key, rotate_signing_key
 from domain.clock import system_now
 from domain.product import new_filing
 from tests.domain.factories import REVIEWER, VERIFIER, approved_filer, file, register, uscc
@@ -273,7 +274,7 @@ def test_event_signed_by_a_retired_key_after_retirement_is_detected(ledger, sett
 
 
 def test_parallel_verification_gives_the_same_verdict(exported, monkeypatch):
-    from audit import verifier
+    from audit.offline import verifier
 
     monkeypatch.setattr(verifier, "INLINE_LIMIT", 0)
     monkeypatch.setattr(verifier, "CHUNK", 5)
@@ -388,7 +389,7 @@ def test_parse_event_row_agrees_with_parse_event(exported):
 @pytest.fixture
 def chunked(monkeypatch):
     """Worker processes for any bundle, in chunks of 3 events."""
-    from audit import verifier
+    from audit.offline import verifier
 
     monkeypatch.setattr(verifier, "INLINE_LIMIT", 0)
     monkeypatch.setattr(verifier, "CHUNK", 3)
@@ -431,9 +432,9 @@ def _resigned_by_a_stranger(lines):
     It agrees with itself: only keys pinned by the auditor tell it from the genuine one."""
     from uuid import UUID
 
-    from audit.log_leaf import identified_log_leaf_hash
-    from audit.note import NoteSigner
-    from audit.rfc6962 import tree_root
+    from audit.offline.log_leaf import identified_log_leaf_hash
+    from audit.offline.note import NoteSigner
+    from audit.offline.rfc6962 import tree_root
 
     header = _header(lines)
     genuine = EventVerifier(KeyManifest.from_json(header["event_keys"]).trusted_keys)

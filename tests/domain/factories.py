@@ -40,7 +40,7 @@ def patent(serial: int, year: int = 2021, kind: str = "1") -> str:
 
 def own_patent(filer_id: UUID) -> str:
     """A patent number of the filer's own: two filers' default filings share no patent, so
-    they are no near-duplicate candidates of each other (audit.screening)."""
+    they are no near-duplicate candidates of each other (audit.offline.screening)."""
     return patent(filer_id.int % 9_000_000 + 1)
 
 

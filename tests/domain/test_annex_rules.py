@@ -1,4 +1,4 @@
-"""Annex rule v1 at the command (audit.annex_rule, docs/annex-rules.md), on both stores.
+"""Annex rule v1 at the command (audit.offline.annex_rule, docs/annex-rules.md), on both stores.
 
 Each condition of the 2022 notice's annex 1 is refused with its own error code and leaves
 nothing stored; events recorded before the rule (rule 0) stay as they were.

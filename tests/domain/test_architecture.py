@@ -13,7 +13,12 @@ DOMAIN = Path(__file__).resolve().parents[2] / "domain"
 COMMAND_SIDE = {"application.py"}
 # The product key rules are one standard-library module shared with the offline auditor
 # (docs/decisions.md); it imports nothing but the standard library (checked below).
-SHARED_RULES = {"audit.product_key", "audit.screening", "audit.annex_rule", "audit.dispute_rule"}
+SHARED_RULES = {
+    "audit.offline.product_key",
+    "audit.offline.screening",
+    "audit.offline.annex_rule",
+    "audit.offline.dispute_rule",
+}
 
 
 def _imports(path: Path) -> set[str]:
@@ -44,7 +49,7 @@ def test_domain_module_uses_only_eventsourcing_domain(module):
     "module", ["product_key.py", "screening.py", "annex_rule.py", "dispute_rule.py"]
 )
 def test_the_shared_rules_import_the_standard_library_only(module):
-    path = DOMAIN.parent / "audit" / module
+    path = DOMAIN.parent / "audit" / "offline" / module
     imported = {name.split(".")[0] for name in _imports(path)} - {"__future__", "audit"}
     assert imported <= __import__("sys").stdlib_module_names, imported
     shared = {name for name in _imports(path) if name.startswith("audit")}

@@ -1,4 +1,4 @@
-"""Dispute rule v1 (audit.dispute_rule; issue #15): evidence, one open claim per filer and
+"""Dispute rule v1 (audit.offline.dispute_rule; issue #15): evidence, one open claim per filer and
 filing, and no block before a reviewer accepts a claim. Both stores; the replay's rules
 Q1-Q3 on forged logs."""
 
@@ -9,8 +9,8 @@ from uuid import UUID
 
 import pytest
 
-from audit.errors import InvalidReplayError
-from audit.logged_event import LoggedEvent
+from audit.offline.errors import InvalidReplayError
+from audit.offline.logged_event import LoggedEvent
 from domain.certification import CertificationStatus
 from domain.declarations import PatentDeclaration
 from domain.errors import (

@@ -21,7 +21,7 @@ from uuid import NAMESPACE_DNS, UUID, uuid1, uuid3, uuid4, uuid5
 
 import pytest
 
-from audit import replay_base as replay_module
+from audit.offline import replay_base as replay_module
 from domain.actor import Actor, Role
 from domain.benchmarks import BENCHMARK_TABLE_ID
 from domain.certification import certification_id_for

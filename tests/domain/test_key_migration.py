@@ -12,8 +12,8 @@ from uuid import UUID
 import pytest
 
 from api.bootstrap import open_projection_runner, open_projection_store
-from audit.duplicates import audit_filings
-from audit.replay import replay
+from audit.offline.duplicates import audit_filings
+from audit.offline.replay import replay
 from domain.actor import SYSTEM
 from domain.errors import ActorNotPermittedError, DuplicateProductError
 from domain.sample import load_sample

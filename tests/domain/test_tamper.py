@@ -10,8 +10,8 @@ import pytest
 from psycopg import sql
 
 from api.bootstrap import notification_reader, open_ledger
-from audit.errors import EventTamperedError, UnknownSigningKeyError
-from audit.keys import KeyManifest
+from audit.offline.errors import EventTamperedError, UnknownSigningKeyError
+from audit.offline.keys import KeyManifest
 from projections.feed import EventFeed
 from tests.domain.factories import approved_filer, uscc
 
@@ -92,7 +92,7 @@ def test_tampered_state_byte_is_reported_as_tampering(settings):
 
 
 def test_old_events_stay_verifiable_after_key_rotation(settings, tmp_path):
-    from audit.keys import rotate_signing_key
+    from audit.signing.key_files import rotate_signing_key
     from domain.clock import system_now
 
     ledger = open_ledger(settings)
@@ -127,7 +127,7 @@ def test_event_signed_by_an_untrusted_key_is_refused(settings):
     settings.public_keys_file.write_text('{"keys": []}')
     # The signer re-registers itself on open; replace its key by another one so the
     # stored events name a key the new manifest does not hold.
-    from audit.keys import create_private_key_file
+    from audit.signing.key_files import create_private_key_file
 
     other = settings.data_dir / "other.pem"
     create_private_key_file(other)

@@ -16,7 +16,7 @@ from uuid import UUID
 import pytest
 
 from api.bootstrap import open_projection_runner, open_projection_store
-from audit.log_leaf import log_leaf_hash
+from audit.offline.log_leaf import log_leaf_hash
 from domain.certification import certification_id_for
 from domain.certification_opt_in import opt_in_id_for
 from domain.certification_round import round_id_for

@@ -20,8 +20,8 @@ from api.bootstrap import (
     rebuild_feed,
 )
 from api.settings import Settings
-from audit.database import memory_database
-from audit.errors import CheckpointRootError, EventTamperedError
+from audit.database.connections import memory_database
+from audit.offline.errors import CheckpointRootError, EventTamperedError
 from domain.declarations import PatentDeclaration
 from projections.catalog import models
 from projections.feed import CheckpointVerifiedFeed

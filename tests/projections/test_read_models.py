@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from api.bootstrap import open_projection_runner, open_projection_store, projection_feed
-from audit.log_leaf import log_leaf_hash
+from audit.offline.log_leaf import log_leaf_hash
 from domain.actor import Actor, Role
 from domain.declarations import PatentDeclaration
 from domain.values import PatentNumber

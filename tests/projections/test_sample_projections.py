@@ -29,9 +29,9 @@ from api.bootstrap import (
     rebuild_feed,
 )
 from api.settings import Settings
-from audit.keys import create_private_key_file
-from audit.rfc6962 import verify_inclusion
-from audit.transparency_log import TransparencyLog
+from audit.log.transparency_log import TransparencyLog
+from audit.offline.rfc6962 import verify_inclusion
+from audit.signing.key_files import create_private_key_file
 from domain.sample import TARGET_EXPORTS_FEN, TARGET_SALES_FEN, load_sample
 from projections import queries
 from projections.as_of import AsOf, replay_as_of

@@ -1,0 +1,109 @@
+"""Writes audit bundles from the live store (server side; the verifier never imports it)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from audit.database.private_files import open_private_text
+from audit.log.log_store import LogStore
+from audit.offline.bundle import BundleEvent, BundleHeader, write_line
+from audit.offline.canonical import format_timestamp
+
+PAGE = 2000
+
+
+class ExportError(RuntimeError):
+    """The store cannot be exported consistently (the message says why)."""
+
+
+def export_bundle(
+    out: Path,
+    *,
+    store: LogStore,
+    origin: str,
+    log_key: str,
+    event_keys: Mapping[str, Any],
+    read_notifications: Callable[[int, int], Sequence[Notification]],
+    exported_at: Any,
+    progress: Callable[[int, int], None] | None = None,
+) -> BundleHeader:
+    """Write every event up to the latest checkpoint, the checkpoints and the keys.
+
+    Only events covered by a checkpoint are exported, so every event in the bundle is
+    committed to by a signed root. The file is written to ``out`` + ".tmp" and renamed.
+    """
+    latest = store.latest_checkpoint()
+    if latest is None:
+        raise ExportError("the log has no checkpoint yet: run `ppl log sequence` first")
+    size = latest.tree_size
+    header = BundleHeader(
+        origin=origin,
+        log_key=log_key,
+        event_keys=dict(event_keys),
+        checkpoints=tuple(record.signed_note for record in store.checkpoints()),
+        tree_size=size,
+        exported_at=format_timestamp(exported_at),
+    )
+    temporary = out.with_name(out.name + ".tmp")
+    descriptor = open_private_text(temporary)  # 0600: the bundle holds confidential figures
+    with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
+        write_line(handle, header.to_json())
+        written = 0
+        while written < size:
+            leaves = store.leaves(written, min(written + PAGE, size))
+            notifications = read_notifications(leaves[0].notification_id, len(leaves))
+            by_id = {n.id: n for n in notifications}
+            for leaf in leaves:
+                notification = by_id.get(leaf.notification_id)
+                if notification is None:
+                    raise ExportError(
+                        f"leaf {leaf.leaf_index}: notification {leaf.notification_id} is missing "
+                        "from the event store"
+                    )
+                event = BundleEvent(
+                    leaf.leaf_index,
+                    UUID(str(notification.originator_id)),
+                    notification.originator_version,
+                    notification.topic,
+                    notification.state,
+                )
+                write_line(handle, event.to_json())
+            written += len(leaves)
+            if progress is not None:
+                progress(written, size)
+    temporary.replace(out)
+    return header
+
+
+def events_after(
+    store: LogStore,
+    read_notifications: Callable[[int, int], Sequence[Notification]],
+    tree_size: int,
+) -> Iterator[Notification]:
+    """The stored events a bundle of ``tree_size`` leaves leaves out, in notification order.
+
+    Those are the events after the leaf at ``tree_size - 1``: the ones sequenced after the
+    checkpoint and the ones not sequenced yet (the sequencer takes notifications in order, and
+    ids commit in order, so none is left behind the log's position). Read a page at a time, as
+    the caller verifies them (``audit.offline.verifier.verify_uncheckpointed_events``): a log far
+    behind
+    is never held in memory.
+
+    Raises:
+        ExportError: the log has no leaf at ``tree_size - 1``.
+    """
+    start = 1  # notification ids start at 1
+    if tree_size > 0:
+        last = store.leaf(tree_size - 1)
+        if last is None:
+            raise ExportError(f"the log has no leaf {tree_size - 1}: it holds fewer events")
+        start = last.notification_id + 1
+    while notifications := read_notifications(start, PAGE):
+        yield from notifications
+        start = notifications[-1].id + 1
