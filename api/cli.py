@@ -39,7 +39,7 @@ from api.settings import Settings, SettingsError, get_settings
 from audit.database.private_files import open_private_text
 from audit.log.bundle_export import ExportError, events_after
 from audit.log.transparency_log import ProofRequestError, TransparencyLog
-from audit.offline.duplicates import FilingFindings, FilingRef, NearDuplicatePair, PairDecision
+from audit.offline.duplicates import NearDuplicatePair, PairDecision, ProductFindings, ProductRef
 from audit.offline.errors import KeyConfigurationError, VerificationError
 from audit.offline.keys import KeyManifest
 from audit.offline.note import NoteVerifier
@@ -492,43 +492,43 @@ def audit_duplicates(
     typer.echo("no product was filed twice")
 
 
-def _print_findings(report: FilingFindings) -> None:
+def _print_findings(report: ProductFindings) -> None:
     """Exact duplicates and forged keys (the exit code says so), then same-product groups."""
 
-    def filing_line(filing: FilingRef) -> str:
-        return f"  leaf {filing.leaf_index}: filing {filing.product_id} by {filing.filer_uscc}"
+    def product_line(product: ProductRef) -> str:
+        return f"  leaf {product.leaf_index}: filing {product.product_id} by {product.filer_uscc}"
 
     for duplicate in report.duplicates:
         typer.echo(
             f"duplicate product key {duplicate.canonical_key!r} (key rule v{duplicate.key_rule}):"
         )
-        for filing in duplicate.filings:
-            typer.echo(filing_line(filing))
+        for product in duplicate.products:
+            typer.echo(product_line(product))
     for mismatch in report.mismatched_keys:
         typer.echo(
             f"forged key at leaf {mismatch.leaf_index} (key rule v{mismatch.key_rule}): stored "
             f"{mismatch.stored_key!r}, its name and model give {mismatch.derived_key!r}"
         )
-        typer.echo(filing_line(mismatch.filing))
+        typer.echo(product_line(mismatch.product))
     for group in report.same_product_groups:
         typer.echo(
             f"same product under key rule v{group.key_rule}, filed before it "
             f"(legitimate then; for a reviewer): {group.canonical_key!r}"
         )
-        for filing in group.filings:
-            typer.echo(filing_line(filing))
+        for product in group.products:
+            typer.echo(product_line(product))
 
 
 def _print_near_duplicates(pairs: tuple[NearDuplicatePair, ...]) -> None:
     """Near-duplicate pairs grouped by filing, each candidate with its screening reasons and
     the reviewer's decision; then the count per decision (stderr). Listed, never failed."""
-    filing: FilingRef | None = None
+    product: ProductRef | None = None
     for pair in pairs:
-        if pair.filing != filing:
-            filing = pair.filing
+        if pair.product != product:
+            product = pair.product
             typer.echo(
-                f"near-duplicate candidates of filing {filing.product_id} (leaf "
-                f"{filing.leaf_index}, by {filing.filer_uscc}):"
+                f"near-duplicate candidates of filing {product.product_id} (leaf "
+                f"{product.leaf_index}, by {product.filer_uscc}):"
             )
         reasons = ", ".join(pair.reasons) or "no screening reason"
         candidate = pair.candidate

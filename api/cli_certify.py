@@ -5,6 +5,9 @@ commands act as ``Actor(id=--actor, role=certifier)``; ``opt-in`` acts for the p
 (an operator entering a filer's request), ``object`` as ``--role`` (default reviewer). Every
 event records that actor. Refused commands print ``error: [code] message`` and exit 2 (4 when
 something named does not exist).
+
+The reports (``decisions``, ``reminders``, ``report``) are read from the read models, as the
+API reads its lists, after catching them up with the ledger (as ``ppl registry`` does).
 """
 
 from __future__ import annotations
@@ -22,13 +25,24 @@ from uuid import UUID
 
 import typer
 
-from api.bootstrap import CLI_CONNECTIONS, SignedPatentLedger, open_ledger
+from api.bootstrap import (
+    CLI_CONNECTIONS,
+    SignedPatentLedger,
+    open_ledger,
+    open_projection_runner,
+    open_projection_store,
+)
 from api.settings import get_settings
 from domain.actor import Actor, Role
 from domain.benchmarks import BenchmarkValues
 from domain.certification import CertificationStatus, ProductCertification
-from domain.certification_commands import CertificationReport, Tally
-from domain.errors import DomainError, NotFoundError
+from domain.certification_round import round_id_for
+from domain.errors import CertificationRoundNotFoundError, DomainError, NotFoundError
+from projections import queries
+from projections.certification_register import CertificationRegister
+from projections.product_registry import ProductRegistry
+from projections.queries import CertificationReport, Tally
+from projections.store import ProjectionStore
 
 certify_app = typer.Typer(no_args_is_help=True, help="Annual certification (专利密集型产品认定)")
 benchmarks_app = typer.Typer(no_args_is_help=True, help="The benchmark table (评价基准)")
@@ -81,6 +95,36 @@ def _ledger() -> Iterator[SignedPatentLedger]:
         ledger.close()
 
 
+REPORTED_FROM = (CertificationRegister.name, ProductRegistry.name)
+"""The read models the reports read: the register's decisions, the registry's filings."""
+
+
+@contextmanager
+def _read_models() -> Iterator[ProjectionStore]:
+    """The reports' read models, caught up with the ledger first (saying which are stale)."""
+    with _ledger() as ledger:
+        store = open_projection_store(get_settings())
+        try:
+            runner = open_projection_runner(ledger, store, REPORTED_FROM)
+            runner.catch_up()
+            for failure in runner.failures().values():
+                typer.echo(
+                    f"warning: {failure.describe()}; its answers stop before that event until "
+                    f"`ppl projections rebuild {failure.projection}` after the fix",
+                    err=True,
+                )
+            yield store
+        finally:
+            store.db.close()
+
+
+def _no_round(year: int) -> CertificationRoundNotFoundError:
+    """What the ledger says of a round it does not hold (exit 4)."""
+    return CertificationRoundNotFoundError(
+        f"no certification round {year}", id=str(round_id_for(year))
+    )
+
+
 def _render(rows: Sequence[dict[str, Any]], columns: Sequence[str], output: OutputFormat) -> str:
     if output is OutputFormat.JSON:
         return json.dumps(list(rows), ensure_ascii=False, indent=2)
@@ -116,7 +160,7 @@ def benchmarks_set(
     """Set the whole benchmark table as its next version (nothing if it is unchanged)."""
     with _ledger() as ledger:
         values = BenchmarkValues.from_json(file.read_text(encoding="utf-8"))
-        version = ledger.set_benchmarks(_certifier(actor), values)
+        version = ledger.certification.set_benchmarks(_certifier(actor), values)
     typer.echo(f"benchmark table version {version} in force")
 
 
@@ -127,7 +171,7 @@ def benchmarks_show(
 ) -> None:
     """Print a version of the benchmark table: per category, per indicator, the threshold."""
     with _ledger() as ledger:
-        table = ledger.get_benchmarks(version)
+        table = ledger.certification.get_benchmarks(version)
     if output is OutputFormat.JSON:
         document = {"version": table.version, "note": table.note, "indicators": table.indicators,
                     "thresholds": table.thresholds}  # fmt: skip
@@ -155,7 +199,7 @@ def open_round(
 ) -> None:
     """Open a round; unset dates take the notices' defaults (2023; from 2024 opt-in)."""
     with _ledger() as ledger:
-        ledger.open_certification_round(
+        ledger.certification.open_certification_round(
             _certifier(actor),
             year,
             filing_deadline=filing_deadline,
@@ -164,7 +208,7 @@ def open_round(
             update_window_start=update_window_start,
             update_window_end=update_window_end,
         )
-        round_ = ledger.get_round(year)
+        round_ = ledger.certification.get_round(year)
     typer.echo(json.dumps(_round_document(round_), ensure_ascii=False, indent=2))
 
 
@@ -172,7 +216,7 @@ def open_round(
 def show_round(year: Annotated[int, typer.Argument()]) -> None:
     """Print a round: calendar, status, pinned benchmark version, objection window."""
     with _ledger() as ledger:
-        round_ = ledger.get_round(year)
+        round_ = ledger.certification.get_round(year)
     typer.echo(json.dumps(_round_document(round_), ensure_ascii=False, indent=2))
 
 
@@ -205,7 +249,7 @@ def opt_in(
     with _ledger() as ledger:
         uscc = ledger.get_product(product).filer_uscc
         filer = Actor(id=actor or _operator(), role=Role.FILER, scope=uscc)
-        ledger.opt_in_to_certification(
+        ledger.certification.opt_in_to_certification(
             filer, year, product, filer_valid_patents=filer_valid_patents
         )
     typer.echo(f"product {product} opted in to round {year}")
@@ -225,10 +269,10 @@ def run(
 ) -> None:
     """Evaluate every filing not yet decided; re-running decides nothing twice."""
     with _ledger() as ledger:
-        report = ledger.run_certification(
+        report = ledger.certification.run_certification(
             _certifier(actor), year, benchmark_version=benchmark_version
         )
-        round_ = ledger.get_round(year)
+        round_ = ledger.certification.get_round(year)
     typer.echo(
         f"round {year} (data year {round_.data_year}), benchmark version {report.benchmark_version}"
     )
@@ -258,20 +302,21 @@ def decisions(
     status: Annotated[CertificationStatus | None, typer.Option(help="Only this outcome")] = None,
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
-    """Every decision of a round (ineligible ones with their reasons)."""
-    with _ledger() as ledger:
-        found = ledger.certification_decisions(year)
+    """Every decision of a round in the order made (ineligible ones with their reasons)."""
+    with _read_models() as store:
+        found = queries.certification_decisions(
+            store, year, status=None if status is None else status.value
+        )
     rows = [
         {
-            "product_id": str(d.product_id),
-            "filer_uscc": d.filer_uscc,
-            "region_code": d.region_code,
-            "category": d.category,
-            "status": d.status.value,
-            "reasons": ",".join(r["reason"] for r in d.reasons),
+            "product_id": row["product_id"],
+            "filer_uscc": row["filer_uscc"],
+            "region_code": row["region_code"],
+            "category": row["category"],
+            "status": row["status"],
+            "reasons": ",".join(r["reason"] for r in row["reasons"]),
         }
-        for d in found
-        if status is None or d.status is status
+        for row in found
     ]
     typer.echo(_render(rows, DECISION_COLUMNS, output))
 
@@ -283,7 +328,7 @@ def show(
 ) -> None:
     """Explain one decision: its indicators and thresholds, or why it was not eligible."""
     with _ledger() as ledger:
-        decision = ledger.get_certification(year, product)
+        decision = ledger.certification.get_certification(year, product)
     typer.echo(json.dumps(_decision_document(decision), ensure_ascii=False, indent=2))
 
 
@@ -314,8 +359,10 @@ def publish(
 ) -> None:
     """Publish the certified list (公示) and open the objection window."""
     with _ledger() as ledger:
-        ledger.publish_certified_list(_certifier(actor), year, objection_days=objection_days)
-        round_ = ledger.get_round(year)
+        ledger.certification.publish_certified_list(
+            _certifier(actor), year, objection_days=objection_days
+        )
+        round_ = ledger.certification.get_round(year)
     typer.echo(
         f"round {year}: {len(round_.certified_product_ids)} certified products published; "
         f"objections until {round_.objection_window_end}"
@@ -336,7 +383,7 @@ def object_(
     """File an objection (异议) against a certified product during the objection window."""
     with _ledger() as ledger:
         objector = Actor(id=actor or _operator(), role=Role(role.value), scope=scope)
-        objection_id = ledger.file_objection(objector, year, product, reason)
+        objection_id = ledger.certification.file_objection(objector, year, product, reason)
     typer.echo(str(objection_id))
 
 
@@ -349,7 +396,7 @@ def uphold(
 ) -> None:
     """Uphold an objection: the product's certification is revoked, with the reason."""
     with _ledger() as ledger:
-        ledger.uphold_objection(_certifier(actor), objection, reason, year=year)
+        ledger.certification.uphold_objection(_certifier(actor), objection, reason, year=year)
     typer.echo(f"objection {objection} upheld: certification revoked")
 
 
@@ -362,7 +409,7 @@ def dismiss(
 ) -> None:
     """Dismiss an objection: the certification stands."""
     with _ledger() as ledger:
-        ledger.dismiss_objection(_certifier(actor), objection, reason, year=year)
+        ledger.certification.dismiss_objection(_certifier(actor), objection, reason, year=year)
     typer.echo(f"objection {objection} dismissed")
 
 
@@ -377,8 +424,10 @@ def reminders(
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Who must update: filings whose data are older than the round's data year."""
-    with _ledger() as ledger:
-        found = ledger.certification_reminders(year)
+    with _read_models() as store:
+        found = queries.certification_reminders(store, year)
+        if found is None:
+            raise _no_round(year)
     rows = [{c: str(getattr(r, c)) for c in REMINDER_COLUMNS} for r in found]
     typer.echo(_render(rows, REMINDER_COLUMNS, output))
 
@@ -392,8 +441,10 @@ def report(
     output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Decisions of a round per industry category and per district (the filer's region)."""
-    with _ledger() as ledger:
-        found = ledger.certification_report(year)
+    with _read_models() as store:
+        found = queries.certification_report(store, year)
+        if found is None:
+            raise _no_round(year)
     typer.echo(render_report(found, output))
 
 

@@ -441,9 +441,9 @@ _GROUP_COLUMNS = ("group", "canonical_key", "product_id", "filer_uscc", "status"
 def _group_rows(groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     """One line per filing of each group, numbered by group (a table a reviewer can read)."""
     return [
-        {"group": number, **{column: filing[column] for column in _GROUP_COLUMNS[1:]}}
+        {"group": number, **{column: product[column] for column in _GROUP_COLUMNS[1:]}}
         for number, group in enumerate(groups, 1)
-        for filing in group["filings"]
+        for product in group["filings"]
     ]
 
 
@@ -472,20 +472,20 @@ def registry_migrate_keys(
                     "name": f.name,
                     "model": f.model,
                 }
-                for f in group.filings
+                for f in group.products
             ],
         }
         for group in report.groups
     ]
     typer.echo(
-        f"key rule v{report.key_rule}: {report.filings} filings, {report.reserved} keys "
+        f"key rule v{report.key_rule}: {report.products} filings, {report.reserved} keys "
         f"reserved now, {report.already_reserved} reserved before, {len(report.groups)} "
         f"group(s) of filings v{report.key_rule} says are one product, {len(report.unkeyed)} "
         f"filing(s) without a v{report.key_rule} key ({seconds:.1f} s)",
         err=True,
     )
     for unkeyed in report.unkeyed:
-        typer.echo(f"no key: filing {unkeyed.filing.product_id}: {unkeyed.reason}", err=True)
+        typer.echo(f"no key: filing {unkeyed.product.product_id}: {unkeyed.reason}", err=True)
     if groups:
         typer.echo(_render(_group_rows(groups), _GROUP_COLUMNS, output))
 

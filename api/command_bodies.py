@@ -265,7 +265,8 @@ class FileProduct(BaseModel):
     filing_id: JsonUuid | None = Field(
         default=None,
         description=(
-            "Optional id chosen by the client: a random UUID (e.g. version 4). A name-based "
+            "Optional id of the product, chosen by the client (the field keeps its old name: "
+            "docs/names.md): a random UUID (e.g. version 4). A name-based "
             "(version 3 or 5), nil or max UUID is 422 id_not_allowed; a used one is 409 "
             "filing_id_taken."
         ),

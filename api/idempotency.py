@@ -9,10 +9,12 @@ and headers of the first response. A key with a different request → 422
 ``idempotency_key_in_progress``.
 
 Who writes the record: a command that saves events writes it in the same transaction as its
-first save (api.receipts), so the record exists exactly when the events do. A request whose
-command saved nothing — a refusal (the retry gets the same refusal) or a command with nothing
-to change — records its response here afterwards (``record``), unless another request took the
-key meanwhile, whose record it then answers with.
+first save (api.receipts), so the record exists exactly when the events do. A command on one
+record stores the record's version after it (``answer_version``): its response follows from
+that version, and is rendered from it after the commit, the first time and on every retry
+(``Answered``). A request whose command saved nothing — a refusal (the retry gets the same
+refusal) or a command with nothing to change — records its response here afterwards
+(``record``), unless another request took the key meanwhile, whose record it then answers with.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 import orjson
 
@@ -32,25 +35,36 @@ KEY_PATTERN = re.compile(r"[\x21-\x7e]{8,200}")  # printable ASCII, no spaces
 Outcome = tuple[int, dict[str, Any], dict[str, str]]
 """(HTTP status, JSON body, extra headers such as Location and ETag)."""
 
-RECORD_COLUMNS = "principal, idem_key, request_hash, status, body, headers, created_at"
+RECORD_COLUMNS = (
+    "principal, idem_key, request_hash, status, body, headers, created_at, "
+    "answer_id, answer_version"
+)
 """The columns of ``record_row``, in its order (api.receipts inserts the same row)."""
 INSERT_RECORD = (
-    "INSERT INTO ppl_api_idempotency "
-    "(principal, idem_key, request_hash, status, body, headers, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?)"
+    "INSERT INTO ppl_api_idempotency (principal, idem_key, request_hash, status, body, headers, "
+    "created_at, answer_id, answer_version) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 """``record_row``'s statement (SQLite spelling; ``Database.q`` for others)."""
 
 
 def record_row(
-    principal: str, key: str, digest: str, outcome: Outcome | None, created_at: str
+    principal: str,
+    key: str,
+    digest: str,
+    outcome: Outcome | None,
+    created_at: str,
+    answer: Answered | None = None,
 ) -> tuple[Any, ...]:
-    """A row of ``ppl_api_idempotency``: a key's record, or its claim (``outcome`` None)."""
+    """A row of ``ppl_api_idempotency``: a key's response, the record (and its version) that
+    answers it, or its claim (neither)."""
     if outcome is None:
-        return (principal, key, digest, None, None, None, created_at)
+        if answer is None:
+            return (principal, key, digest, None, None, None, created_at, None, None)
+        return (principal, key, digest, None, None, None, created_at, str(answer.record_id),
+                answer.version)  # fmt: skip
     status, body, headers = outcome
     return (principal, key, digest, status, orjson.dumps(body).decode(),
-            orjson.dumps(headers).decode(), created_at)  # fmt: skip
+            orjson.dumps(headers).decode(), created_at, None, None)  # fmt: skip
 
 
 def now() -> str:
@@ -65,6 +79,15 @@ class Recorded:
     status: int
     body: Any
     headers: dict[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Answered:
+    """The first request with this key saved a command on ``record_id``, which stood at
+    ``version`` after it: its response is the route's, rendered from those two."""
+
+    record_id: UUID
+    version: int
 
 
 class KeyReusedError(Exception):
@@ -90,11 +113,13 @@ class IdempotencyStore:
                 "CREATE TABLE IF NOT EXISTS ppl_api_idempotency ("
                 "principal TEXT NOT NULL, idem_key TEXT NOT NULL, request_hash TEXT NOT NULL, "
                 "status INTEGER, body TEXT, headers TEXT, created_at TEXT NOT NULL, "
-                "PRIMARY KEY (principal, idem_key))"
+                "answer_id TEXT, answer_version BIGINT, PRIMARY KEY (principal, idem_key))"
             )
+            _add_answer_version(cursor, postgres=self.db.is_postgres)
 
-    def first(self, principal: str, key: str, digest: str) -> Recorded | None:
-        """The first response to this request under ``key``, or None if the key is free.
+    def first(self, principal: str, key: str, digest: str) -> Recorded | Answered | None:
+        """The first response to this request under ``key`` (or the version it follows
+        from), or None if the key is free.
 
         Raises:
             KeyReusedError: the key was used for a different request.
@@ -103,7 +128,8 @@ class IdempotencyStore:
         with self.db.autocommit() as cursor:
             cursor.execute(
                 self.db.q(
-                    "SELECT request_hash, status, body, headers FROM ppl_api_idempotency "
+                    "SELECT request_hash, status, body, headers, answer_id, answer_version "
+                    "FROM ppl_api_idempotency "
                     "WHERE principal = ? AND idem_key = ?"
                 ),
                 (principal, key),
@@ -113,11 +139,15 @@ class IdempotencyStore:
             return None
         if row[0] != digest:
             raise KeyReusedError(key)
+        if row[5] is not None:
+            return Answered(UUID(row[4]), int(row[5]))
         if row[1] is None:
             raise KeyInProgressError(key)
         return Recorded(int(row[1]), orjson.loads(row[2]), orjson.loads(row[3]))
 
-    def record(self, principal: str, key: str, digest: str, outcome: Outcome) -> Recorded | None:
+    def record(
+        self, principal: str, key: str, digest: str, outcome: Outcome
+    ) -> Recorded | Answered | None:
         """Record the response of a request that saved nothing; None once recorded.
 
         If another request holds the key already, nothing is written and its record is the
@@ -166,3 +196,20 @@ class IdempotencyStore:
                 ),
                 (principal, key),
             )
+
+
+def _add_answer_version(cursor: Any, *, postgres: bool) -> None:
+    """Add the answer's columns to a table made by an earlier release (its rows keep their
+    responses; NULL there means none)."""
+    columns = (("answer_id", "TEXT"), ("answer_version", "BIGINT"))
+    if postgres:
+        for name, kind in columns:
+            cursor.execute(
+                f"ALTER TABLE ppl_api_idempotency ADD COLUMN IF NOT EXISTS {name} {kind}"
+            )
+        return
+    cursor.execute("PRAGMA table_info(ppl_api_idempotency)")
+    present = {row[1] for row in cursor.fetchall()}
+    for name, kind in columns:
+        if name not in present:
+            cursor.execute(f"ALTER TABLE ppl_api_idempotency ADD COLUMN {name} {kind}")

@@ -6,28 +6,30 @@ docs/benchmarks.md "API"), and a process that dies between the save and the reco
 key "in progress" for ever. Written with the events, the record is there exactly when they are:
 a retry finds the first response even after a crash, and the key costs no round trip.
 
-How, without the domain knowing: eventsourcing hands every save to its recorder's
-``insert_events``, inside one database transaction (the same hook carries a process
-application's tracking record). The request arms a ``PendingReceipt`` in a context variable
-before its command runs; the recorders below add the receipt's row to the first save that runs
-in that context, and the transaction commits both or neither. A key another request already
-holds makes that save fail as a whole (the row's primary key), so a retry never writes twice.
-Threads that run no request (the sequencer, the projection follower) see no receipt.
+How: eventsourcing forwards ``save``'s keyword arguments to its recorder's ``insert_events``,
+which runs inside one database transaction (the same hook carries a process application's
+tracking record). api.writes hands the request's ``PendingReceipt`` to the command, the
+command to every ``save`` it makes (``save(..., receipt=receipt)``, domain.application.Receipt),
+and the recorders below add the receipt's row to the first of those saves that stores events:
+the transaction commits both or neither. A key another request already holds makes that save
+fail as a whole (the row's primary key), so a retry never writes twice. Nothing travels by
+context: a save without ``receipt`` (the sequencer, the projection follower, a CLI command)
+writes no row.
 
-The row carries the response when the request can say it at save time: a command on one record
-whose response follows from that record's version (``Answer``). Otherwise the row is the claim
-(no response yet) and api.writes records the response once the command returns.
+The row says how to answer without rendering anything inside the transaction: for a command on
+one record whose response follows from that record's version (``answer_id``), the version the
+save leaves it at; api.writes renders the response from it after the commit (and so does every
+retry). Otherwise the row is the claim (no response yet) and api.writes records the response
+once the command returns.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
@@ -37,23 +39,8 @@ from eventsourcing.utils import get_topic
 from psycopg import Cursor, sql
 from psycopg.rows import DictRow
 
-from api.idempotency import INSERT_RECORD, RECORD_COLUMNS, Outcome, record_row
+from api.idempotency import INSERT_RECORD, RECORD_COLUMNS, Answered, record_row
 from audit.signing.signing_mapper import as_uuid
-
-_PENDING: ContextVar[PendingReceipt | None] = ContextVar("ppl_pending_receipt", default=None)
-
-
-class Answer(Protocol):
-    """How the response follows from the version of one record after the command.
-
-    ``api.writes.OnRecord`` is one: the receipt renders the command's own response.
-    """
-
-    @property
-    def record_id(self) -> UUID: ...
-
-    @property
-    def respond(self) -> Callable[[int], Outcome]: ...
 
 
 @dataclass(slots=True)
@@ -64,44 +51,29 @@ class PendingReceipt:
     key: str
     request_hash: str
     created_at: str
-    answer: Answer | None = None
+    answer_id: UUID | None = None  # the record whose version after the command answers it
     attempted: bool = False  # a save tried to write the row (it may have failed on the key)
     written: bool = False  # the row is stored, with the events of that save
-    outcome: Outcome | None = None  # the response stored in the row, if it had one
-    _rendered: Outcome | None = None  # the response in the row being saved
+    answer: Answered | None = None  # the answer stored in the row, if it had one
+    _saving: Answered | None = None  # the answer in the row being saved
 
     def row(self, stored_events: Sequence[StoredEvent]) -> tuple[Any, ...]:
-        """The row for a save of ``stored_events``: with the response if it follows from them."""
+        """The row for a save of ``stored_events``: with the answering record's version if
+        the save changes that record, else the claim."""
         self.attempted = True
-        self._rendered = None
-        if self.answer is not None:
-            wanted = self.answer.record_id
+        self._saving = None
+        if self.answer_id is not None:
             versions = [e.originator_version for e in stored_events
-                        if as_uuid(e.originator_id) == wanted]  # fmt: skip
+                        if as_uuid(e.originator_id) == self.answer_id]  # fmt: skip
             if versions:
-                self._rendered = self.answer.respond(max(versions))
-        return record_row(self.principal, self.key, self.request_hash, self._rendered,
-                          self.created_at)  # fmt: skip
+                self._saving = Answered(self.answer_id, max(versions))
+        return record_row(self.principal, self.key, self.request_hash, None, self.created_at,
+                          self._saving)  # fmt: skip
 
     def saved(self) -> None:
-        """The save that carried ``row()`` committed: the record (and its response) is stored."""
+        """The save that carried ``row()`` committed: the record (and its answer) is stored."""
         self.written = True
-        self.outcome = self._rendered
-
-
-@contextmanager
-def pending(receipt: PendingReceipt) -> Iterator[PendingReceipt]:
-    """Arm ``receipt`` for the saves that run in this context until the block ends."""
-    token = _PENDING.set(receipt)
-    try:
-        yield receipt
-    finally:
-        _PENDING.reset(token)
-
-
-def _unwritten() -> PendingReceipt | None:
-    receipt = _PENDING.get()
-    return None if receipt is None or receipt.written else receipt
+        self.answer = self._saving
 
 
 def _with_receipt(
@@ -109,11 +81,12 @@ def _with_receipt(
     stored_events: Sequence[StoredEvent],
     kwargs: dict[str, Any],
 ) -> Sequence[int] | None:
-    """``insert`` (a recorder's ``insert_events``) with the pending receipt's row, if any."""
-    receipt = _unwritten()
-    if receipt is None or not stored_events:
+    """``insert`` (a recorder's ``insert_events``) with the row of the save's receipt, if any
+    and not written yet."""
+    receipt = kwargs.pop("receipt", None)
+    if not isinstance(receipt, PendingReceipt) or receipt.written or not stored_events:
         return insert(stored_events, **kwargs)
-    ids = insert(stored_events, receipt=receipt.row(stored_events), **kwargs)
+    ids = insert(stored_events, receipt_row=receipt.row(stored_events), **kwargs)
     receipt.saved()
     return ids
 
@@ -173,7 +146,7 @@ class PostgresReceiptRecorder(PostgresApplicationRecorder):
     def _insert_events(
         self, curs: Cursor[DictRow], stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> None:
-        row = kwargs.get("receipt")
+        row = kwargs.get("receipt_row")
         if row is not None:  # pipelined with the events' statements: no round trip of its own
             curs.execute(self._insert_receipt, row)
         super()._insert_events(curs, stored_events, **kwargs)
@@ -190,7 +163,7 @@ class SqliteReceiptRecorder(SQLiteApplicationRecorder):
     def _insert_events(
         self, c: SQLiteCursor, stored_events: Sequence[StoredEvent], **kwargs: Any
     ) -> Sequence[int] | None:
-        row = kwargs.get("receipt")
+        row = kwargs.get("receipt_row")
         if row is not None:
             c.execute(INSERT_RECORD, row)
         return super()._insert_events(c, stored_events, **kwargs)

@@ -6,7 +6,9 @@ the rules every write obeys live here once —
 * ``Idempotency-Key`` (required on every POST): a retry with the same key and the same request
   gets the first response back (with ``Idempotent-Replayed: true``) and writes nothing; the
   same key with another request → 422 ``idempotency_key_reused`` (api.idempotency). The key's
-  record is written with the command's events, in their transaction (api.receipts);
+  record is written with the command's events, in their transaction: the command gets the
+  request's ``PendingReceipt`` and hands it to its saves (api.receipts); the response is
+  rendered after the commit;
 * ``If-Match: "<version>"`` (optional; required by nothing, honoured by every command on an
   existing record): the command runs only if the record is still at that version, else 412
   ``version_mismatch`` (domain.errors.VersionMismatchError); successful responses carry the new
@@ -32,6 +34,7 @@ from pydantic import BaseModel
 
 from api.idempotency import (
     KEY_PATTERN,
+    Answered,
     IdempotencyStore,
     KeyInProgressError,
     KeyReusedError,
@@ -41,12 +44,20 @@ from api.idempotency import (
     request_hash,
 )
 from api.problems import PROBLEM_JSON, STORE_DOWN, ApiProblemError, domain_problem
-from api.receipts import PendingReceipt, pending
+from api.receipts import PendingReceipt
 from api.responses import OrjsonResponse
 from api.tokens import Principal
 from domain.errors import DomainError
 
-__all__ = ["FIRST_VERSION", "OnRecord", "Outcome", "etag", "execute", "expected_version"]
+__all__ = [
+    "FIRST_VERSION",
+    "OnRecord",
+    "Outcome",
+    "PendingReceipt",
+    "etag",
+    "execute",
+    "expected_version",
+]
 
 _IF_MATCH = re.compile(r'\s*(?:W/)?"?([0-9]{1,18})"?\s*')
 
@@ -58,15 +69,18 @@ class OnRecord:
     """A command on one record whose response follows from that record's version after it.
 
     Most commands are: the filing or filer they act on (or create, with an id chosen before
-    the command runs), and its new version as the ETag. Their response is then known inside
-    the save itself, so the key's record is complete in the events' transaction: no write of
-    its own, and no key left "in progress" if the process dies after the save.
+    the command runs), and its new version as the ETag. The key's record then stores that id
+    and version with the events, in their transaction: no write of its own, no key left "in
+    progress" if the process dies after the save, and the response is rendered from them
+    after the commit (on a retry too, api.idempotency.Answered).
     """
 
     record_id: UUID
-    run: Callable[[], int]
-    """Runs the command; returns the record's version after it (also when it saved nothing)."""
-    respond: Callable[[int], Outcome]
+    run: Callable[[PendingReceipt], int]
+    """Runs the command, handing the receipt to its saves; returns the record's version after
+    it (also when it saved nothing)."""
+    respond: Callable[[UUID, int], Outcome]
+    """The response, from the record's id and its version after the command (pure: no I/O)."""
 
 
 def expected_version(request: Request) -> int | None:
@@ -90,34 +104,42 @@ def execute(
     request: Request,
     principal: Principal,
     body: BaseModel | None,
-    command: Callable[[], Outcome] | OnRecord,
+    command: Callable[[PendingReceipt], Outcome] | OnRecord,
 ) -> OrjsonResponse:
-    """Run ``command`` once per Idempotency-Key; return (or replay) its response."""
+    """Run ``command`` once per Idempotency-Key; return (or replay) its response.
+
+    ``command`` gets the request's receipt and must hand it to the saves it makes.
+    """
     store: IdempotencyStore = request.app.state.idempotency
+    on_record = command if isinstance(command, OnRecord) else None
     receipt = PendingReceipt(
         principal.token_id or "anonymous", _idempotency_key(request),
-        _request_hash(request, body), now(), command if isinstance(command, OnRecord) else None,
+        _request_hash(request, body), now(), None if on_record is None else on_record.record_id,
     )  # fmt: skip
     try:
-        with pending(receipt):
-            outcome = command.respond(command.run()) if isinstance(command, OnRecord) else command()
+        if isinstance(command, OnRecord):
+            outcome = command.respond(command.record_id, command.run(receipt))
+        else:
+            outcome = command(receipt)
     except DomainError as error:
         problem = domain_problem(request, error)
         outcome = problem["status"], problem, {}
     except Exception:
-        answer = _after_failure(store, receipt)
+        answer = _after_failure(store, receipt, on_record)
         if answer is None:
             raise
         return answer
-    if receipt.outcome is not None:  # recorded with the events: that is the response
-        return _response(*receipt.outcome)
+    if receipt.answer is not None and on_record is not None:  # stored with the events
+        return _response(*on_record.respond(receipt.answer.record_id, receipt.answer.version))
     if receipt.written:  # the first save claimed the key: the response completes the claim
         store.finish(receipt.principal, receipt.key, outcome)
         return _response(*outcome)
-    return _recorded_or_first(store, receipt, outcome)
+    return _recorded_or_first(store, receipt, outcome, on_record)
 
 
-def _after_failure(store: IdempotencyStore, receipt: PendingReceipt) -> OrjsonResponse | None:
+def _after_failure(
+    store: IdempotencyStore, receipt: PendingReceipt, on_record: OnRecord | None
+) -> OrjsonResponse | None:
     """The answer to a command that failed (not a refusal), or None to let the failure out.
 
     A save that tried to write the key's record may have failed on its primary key: another
@@ -125,38 +147,47 @@ def _after_failure(store: IdempotencyStore, receipt: PendingReceipt) -> OrjsonRe
     of the command is released, so the retry can run (the failure was not the client's).
     """
     if receipt.written:
-        if receipt.outcome is None:
+        if receipt.answer is None:
             store.release(receipt.principal, receipt.key)
         return None
     if not receipt.attempted:
         return None
     try:
-        return _first_or_none(store, receipt)
+        return _first_or_none(store, receipt, on_record)
     except STORE_DOWN:
         return None  # the store is down: the command's own failure says so
 
 
 def _recorded_or_first(
-    store: IdempotencyStore, receipt: PendingReceipt, outcome: Outcome
+    store: IdempotencyStore, receipt: PendingReceipt, outcome: Outcome, on_record: OnRecord | None
 ) -> OrjsonResponse:
     """Record the response of a command that saved nothing, unless the key's record answers."""
     try:
         first = store.record(receipt.principal, receipt.key, receipt.request_hash, outcome)
     except (KeyReusedError, KeyInProgressError) as error:
         raise _key_problem(error) from None
-    return _response(*outcome) if first is None else _replayed(first)
+    return _response(*outcome) if first is None else _replayed(first, on_record)
 
 
-def _first_or_none(store: IdempotencyStore, receipt: PendingReceipt) -> OrjsonResponse | None:
+def _first_or_none(
+    store: IdempotencyStore, receipt: PendingReceipt, on_record: OnRecord | None
+) -> OrjsonResponse | None:
     try:
         first = store.first(receipt.principal, receipt.key, receipt.request_hash)
     except (KeyReusedError, KeyInProgressError) as error:
         raise _key_problem(error) from None
-    return None if first is None else _replayed(first)
+    return None if first is None else _replayed(first, on_record)
 
 
-def _replayed(first: Recorded) -> OrjsonResponse:
-    return _response(first.status, first.body, {**first.headers, "Idempotent-Replayed": "true"})
+def _replayed(first: Recorded | Answered, on_record: OnRecord | None) -> OrjsonResponse:
+    """The first response again: as recorded, or rendered from the record that answers it."""
+    if isinstance(first, Answered):
+        if on_record is None:  # same request, same route: the route answers by its record
+            raise RuntimeError(f"the key's record names record {first.record_id}: not this route's")
+        status, body, headers = on_record.respond(first.record_id, first.version)
+    else:
+        status, body, headers = first.status, first.body, first.headers
+    return _response(status, body, {**headers, "Idempotent-Replayed": "true"})
 
 
 def _key_problem(error: KeyReusedError | KeyInProgressError) -> ApiProblemError:

@@ -98,10 +98,9 @@ from api.bootstrap import (
 )
 from api.command_bodies import FileProduct
 from api.idempotency import now, request_hash
-from api.receipts import PendingReceipt, pending
+from api.receipts import PendingReceipt
 from api.settings import Settings
 from api.tokens import TokenStore
-from api.writes import OnRecord
 from audit.log.log_store import LogStore
 from bench.common import (
     fresh_postgres_schema,
@@ -749,10 +748,12 @@ def breakdown(variant: OverHttp, clients: int) -> list[tuple[str, float]]:
     def file_with_key(number: int) -> None:
         arguments = domain_arguments(filer_id, product_name("bk", 0, number))
         product_id = uuid4()
-        written = OnRecord(product_id, lambda: 1, lambda version: (201, {"version": version}, {}))
-        receipt = PendingReceipt("bench", f"bench-breakdown-{number:06d}", "0" * 64, now(), written)
-        with pending(receipt):
-            filed.append(ledger.file_product(actor, **arguments, filing_id=product_id))
+        receipt = PendingReceipt(
+            "bench", f"bench-breakdown-{number:06d}", "0" * 64, now(), product_id
+        )
+        filed.append(
+            ledger.file_product(actor, **arguments, product_id=product_id, receipt=receipt)
+        )
 
     def authenticate(_: int) -> None:
         variant.tokens.authenticate(token)

@@ -48,6 +48,7 @@ from typing import Protocol
 from uuid import uuid4
 
 from api.bootstrap import SignedPatentLedger, load_keyring
+from api.settings import Settings
 from audit.signing.key_files import KeyRing
 from bench.common import (
     fresh_postgres_schema,
@@ -55,7 +56,6 @@ from bench.common import (
     interleaved_rates,
     machine_info,
     median,
-    open_signed_and_unsigned,
     postgres_admin_dsn,
     postgres_database,
     postgres_unreachable_reason,
@@ -64,7 +64,7 @@ from bench.common import (
 )
 from domain.declarations import PatentDeclaration
 from domain.filer import filer_id_for
-from domain.product import Product, new_filing
+from domain.product import Product, new_product
 from domain.reservation import ProductKeyReservation
 from domain.values import canonical_product_key
 from tests.domain.factories import approved_filer, figures, file, filer_actor, patent, uscc
@@ -172,7 +172,7 @@ class BatchSaves:
         for number in range(BATCH_AGGREGATES):
             model = f"{model_prefix}-{number:03d}"
             key = canonical_product_key("基准测试产品", model)
-            product = new_filing(
+            product = new_product(
                 uuid4(),
                 filer_id=str(filer_id_for(self.code)),
                 filer_uscc=self.code,
@@ -246,6 +246,11 @@ def measure(
     return Result(configuration, events, rates["signed"], rates["unsigned"])
 
 
+def open_ledger_on(settings: Settings, keyring: KeyRing | None) -> SignedPatentLedger:
+    """The ledger on ``settings``' store: signed with ``keyring``, unsigned without."""
+    return SignedPatentLedger(settings.eventsourcing_env(), keyring)
+
+
 def run_backend(
     backend: str,
     make_url: Callable[[str], str],
@@ -257,9 +262,13 @@ def run_backend(
     for threads in THREAD_COUNTS:
         for workload in WORKLOADS:
             configuration = Configuration(backend, threads, workload)
+            # Each variant on a store of its own: a filing reads the filings before it
+            # (near-duplicate screening), and the signed ledger cannot read unsigned events.
             store = f"{workload}_{threads}t"
-            settings = settings_for(work_dir / "data", make_url(store))
-            signed, unsigned = open_signed_and_unsigned(settings, keyring)
+            signed = open_ledger_on(
+                settings_for(work_dir / "data", make_url(f"{store}_s")), keyring
+            )
+            unsigned = open_ledger_on(settings_for(work_dir / "data", make_url(f"{store}_u")), None)
             try:
                 result = measure(configuration, signed, unsigned, sizes)
             finally:

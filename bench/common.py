@@ -22,9 +22,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from api.bootstrap import SignedPatentLedger, load_keyring
 from api.settings import Settings
-from audit.signing.key_files import KeyRing
 
 DEFAULT_POSTGRES_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -98,16 +96,6 @@ def settings_for(data_dir: Path, database_url: str) -> Settings:
     return Settings.from_environment(
         {"PPL_DATA_DIR": str(data_dir), "PPL_DATABASE_URL": database_url}
     )
-
-
-def open_signed_and_unsigned(
-    settings: Settings, keyring: KeyRing | None = None
-) -> tuple[SignedPatentLedger, SignedPatentLedger]:
-    """The signed ledger and its unsigned baseline (plain mapper), both on ``settings``' store."""
-    keys = keyring if keyring is not None else load_keyring(settings)
-    signed = SignedPatentLedger(settings.eventsourcing_env(), keys)
-    unsigned = SignedPatentLedger(settings.eventsourcing_env(), None)
-    return signed, unsigned
 
 
 def run_threads(threads: int, work: Callable[[int], None]) -> float:

@@ -77,7 +77,7 @@ def migration(settings_url: str, work_dir: Path, seeds: Sequence[int]) -> dict[s
     finally:
         ledger.close()
     return {
-        "events": events, "load_s": loaded, "filings": report.filings,
+        "events": events, "load_s": loaded, "filings": report.products,
         "reserved": report.reserved, "groups": len(report.groups), "first_s": first,
         "again_reserved": again.reserved, "again_s": second,
     }  # fmt: skip

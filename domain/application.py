@@ -9,16 +9,15 @@ application (audit.signing.signing_mapper); this module does not know how.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError
 
 from domain.actor import Actor, Role
-from domain.base import LedgerAggregate, event_topic
-from domain.certification_commands import PRODUCT_FILED_TOPIC, CertificationCommands
+from domain.base import LedgerAggregate
+from domain.certification_commands import Certification
 from domain.command_inputs import (
     annex_figures as _check_annex_figures,
 )
@@ -69,16 +68,12 @@ from domain.errors import (
 )
 from domain.filer import Filer, FilerCorrections, check_kind, filer_id_for
 from domain.key_migration import (
-    FilingKeyed,
-    KeyGroup,
     KeyMigrationReport,
-    group_filings,
-    holder_of,
-    needs_review,
 )
-from domain.product import DisputeOutcome, Product, ProductStatus, new_filing
+from domain.key_migration_command import KeyMigration
+from domain.product import DisputeOutcome, Product, ProductStatus, new_product
 from domain.reservation import ProductKeyReservation
-from domain.screening_feed import ScreeningFeed, declaration_of
+from domain.screening_feed import Screening, ScreeningCandidate, ScreeningFeed, declaration_of
 from domain.statistics_publication import PERIOD, StatisticsPublication, publication_id_for
 from domain.values import (
     AnnexRule,
@@ -96,53 +91,14 @@ from domain.values import (
     annex_rule_in_force,
     clean_text,
     dispute_rule_in_force,
-    parse_filing_category,
+    parse_product_category,
     product_key,
     product_key_id,
     product_keys,
     screening_rule_in_force,
 )
 
-_MIGRATION_BATCH = 500  # reservations per save: one transaction each
-_MIGRATION_PAGE = 5_000  # stored events per read of the migration's pass
-
-
-_STATUS_OF_TOPIC = {
-    event_topic(Product, "FilingApproved"): ProductStatus.APPROVED,
-    event_topic(Product, "FilingRejected"): ProductStatus.REJECTED,
-    event_topic(Product, "ProductRevised"): ProductStatus.PENDING_REVIEW,
-    event_topic(Product, "ProductWithdrawn"): ProductStatus.WITHDRAWN,
-}
-_MIGRATION_TOPICS = (
-    PRODUCT_FILED_TOPIC, *_STATUS_OF_TOPIC,
-    event_topic(ProductKeyReservation, "ProductKeyReserved"),
-    event_topic(ProductKeyReservation, "ProductKeyMigrated"),
-)  # fmt: skip
-
 TAggregate = TypeVar("TAggregate", bound=LedgerAggregate)
-
-
-@dataclass(frozen=True, slots=True)
-class ScreeningCandidate:
-    """One near-duplicate candidate of a filing: why, and the decision on it if any."""
-
-    product_id: UUID
-    reasons: tuple[str, ...]
-    distinct_reason: str | None  # the reviewer's reason, once decided "distinct product"
-
-
-@dataclass(frozen=True, slots=True)
-class Screening:
-    """A filing's candidates under the screening rule in force (audit.offline.screening)."""
-
-    product_id: UUID
-    screening_rule: ScreeningRule
-    candidates: tuple[ScreeningCandidate, ...]
-    duplicate_of: UUID | None
-
-    @property
-    def open(self) -> tuple[ScreeningCandidate, ...]:
-        return tuple(c for c in self.candidates if c.distinct_reason is None)
 
 
 # USCC registration authorities of institutions that report stock-patent conversion:
@@ -151,10 +107,17 @@ class Screening:
 _INSTITUTION_AUTHORITIES = frozenset({"1", "5"})
 
 
-class PatentLedger(CertificationCommands, Application[UUID]):
+Receipt: TypeAlias = object
+"""What a command's caller asks to be stored with the command's events, in their transaction:
+the API's Idempotency-Key record (api.receipts). Opaque to the domain: a command hands it to
+``save``, and eventsourcing forwards ``save``'s keyword arguments to the recorder's
+``insert_events``. Passed explicitly, command by command, so nothing travels by context."""
+
+
+class PatentLedger(Application[UUID]):
     """Filers, product filings, reviews, revisions, disputes and conversion feedback.
 
-    The annual certification's commands come from ``CertificationCommands``
+    The annual certification's commands: ``certification``, a service around the ledger
     (domain/certification_commands.py).
     """
 
@@ -167,6 +130,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._screening = ScreeningFeed()
+        self.certification = Certification(self)
 
     # --- reading ----------------------------------------------------------------------------
     def _get(
@@ -226,10 +190,13 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         return self._get(PatentConversion, record_id, NotFoundError)
 
     # --- writing ----------------------------------------------------------------------------
-    def _save(self, *aggregates: Any) -> None:
-        """Save atomically; a lost race on an existing aggregate is a typed, retryable error."""
+    def _save(self, *aggregates: Any, receipt: Receipt | None = None) -> None:
+        """Save atomically; a lost race on an existing aggregate is a typed, retryable error.
+
+        ``receipt`` goes to the recorder with the events (see ``Receipt``).
+        """
         try:
-            self.save(*aggregates)
+            self.save(*aggregates, receipt=receipt)
         except IntegrityError as exc:
             raise ConcurrentUpdateError(
                 "another command changed the same record first; re-read and retry"
@@ -247,6 +214,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         contact: Contact,
         proof_digests: Sequence[str],
         pledge_digest: str,
+        receipt: Receipt | None = None,
     ) -> UUID:
         """Register a filer (pending review). The filer itself or a platform reviewer may."""
         actor.require(Role.FILER, Role.REVIEWER)
@@ -271,7 +239,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             annex_rule=int(annex),
         )
         try:
-            self.save(filer)
+            self.save(filer, receipt=receipt)
         except IntegrityError:
             self._find(Filer, filer.id, actor=actor)  # id_conflict if another kind holds it
             raise FilerAlreadyRegisteredError(
@@ -286,6 +254,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         reference: str,
         *,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """Record the outcome of the platform's real-name verification (实名认证)."""
         actor.require(Role.SYSTEM, Role.REVIEWER)
@@ -294,11 +263,16 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         filer.verify_real_name(
             clean_text(reference, field="reference", max_length=200), actor.as_record()
         )
-        self._save(filer)
+        self._save(filer, receipt=receipt)
         return filer.version
 
     def approve_filer(
-        self, actor: Actor, filer_id: UUID, *, expected_version: int | None = None
+        self,
+        actor: Actor,
+        filer_id: UUID,
+        *,
+        expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """Approve a verified filer; under annex rule v1 its region is its USCC's, or a
         reviewer confirmed the move (``confirm_filer_move``)."""
@@ -306,7 +280,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         filer = self.get_filer(filer_id)
         _expect(filer, expected_version)
         filer.approve(actor.as_record(), annex_rule=annex_rule_in_force())
-        self._save(filer)
+        self._save(filer, receipt=receipt)
         return filer.version
 
     def confirm_filer_move(
@@ -316,6 +290,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         reason: str,
         *,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """A reviewer confirms that a filer pending review moved away from the region inside
         its USCC (a USCC never changes when its holder moves), with the evidence as reason."""
@@ -323,7 +298,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         filer = self.get_filer(filer_id)
         _expect(filer, expected_version)
         filer.confirm_move(_reason(reason), actor.as_record())
-        self._save(filer)
+        self._save(filer, receipt=receipt)
         return filer.version
 
     def reject_filer(
@@ -333,12 +308,13 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         reason: str,
         *,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         actor.require(Role.REVIEWER)
         filer = self.get_filer(filer_id)
         _expect(filer, expected_version)
         filer.reject(_reason(reason), actor.as_record())
-        self._save(filer)
+        self._save(filer, receipt=receipt)
         return filer.version
 
     def resubmit_filer(
@@ -353,6 +329,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         region_code: str | None = None,
         contact: Contact | None = None,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """A rejected filer resubmits; it may correct its name, kind, region and contact."""
         actor.require(Role.FILER)
@@ -377,7 +354,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             annex_rule=annex,
             corrections=corrections,
         )
-        self._save(filer)
+        self._save(filer, receipt=receipt)
         return filer.version
 
     # --- product filings --------------------------------------------------------------------
@@ -395,12 +372,15 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         data_year: int,
         figures: EconomicFigures,
         proof_digests: Sequence[str],
-        filing_id: UUID | None = None,
+        product_id: UUID | None = None,
+        receipt: Receipt | None = None,
     ) -> UUID:
         """File a product (pending review), reserving its canonical key in the same save.
 
-        Raises ``duplicate_product`` naming the filing that holds the key when the same
-        product (same normalized name + model) is already filed by anyone.
+        ``product_id`` is the client's choice of id, if any (the HTTP field ``filing_id``).
+        Raises ``duplicate_product`` naming the product that holds the key when the same
+        product (same normalized name + model) is already filed by anyone, and
+        ``filing_id_taken`` when ``product_id`` is already used.
         """
         actor.require(Role.FILER)
         filer = self.get_filer(filer_id)
@@ -409,11 +389,12 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         clean_name = clean_text(name, field="name", max_length=200)
         clean_model = clean_text(model, field="model", max_length=200) if model.strip() else ""
         annex = annex_rule_in_force()
-        industry, finer = parse_filing_category(category, finer_code, annex)
+        industry, finer = parse_product_category(category, finer_code, annex)
         year = Year.of(data_year, field="data_year").value
         _check_annex_figures(annex, year, figures)
         keys = product_keys(clean_name, clean_model)
-        product_id = ClientId.or_new(filing_id, field="filing_id")
+        # "filing_id": the request field a client chose the id in (docs/names.md)
+        product_id = ClientId.or_new(product_id, field="filing_id")
         record: dict[str, Any] = {
             "filer_id": str(filer.id),
             "filer_uscc": filer.uscc,
@@ -449,9 +430,11 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             for rule, key in keys.items()
         ]
         try:
-            recordings = self.save(new_filing(product_id, **record), *reservations)
+            recordings = self.save(
+                new_product(product_id, **record), *reservations, receipt=receipt
+            )
         except IntegrityError:
-            # Lost a race: either another filing took a key, or the filing id is taken.
+            # Lost a race: either another product took a key, or the product id is taken.
             for rule, key in keys.items():
                 self._raise_duplicate_if_reserved(rule, key, product_id)
             raise FilingIdTakenError(
@@ -499,94 +482,9 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             raise _duplicate(rule, key, self.get_product(existing.product_id))
 
     def migrate_product_keys(self, actor: Actor) -> KeyMigrationReport:
-        """Reserve the key rule v2 key of every existing filing, through new events.
-
-        Filings made before v2 hold a v1 key only; until their v2 key is reserved, a new
-        filing that v2 calls the same product would not collide. Each v2 key not reserved
-        yet gets a ``ProductKeyMigrated`` reservation for its group's holder
-        (``key_migration.holder_of``); a group of several filings is reported, not decided.
-        Re-running adds nothing. Saves go in batches; a batch that loses a race with a new
-        filing is retried one reservation at a time.
-        """
-        actor.require(Role.SYSTEM)
-        keyed, reserved_ids = self._filings_as_filed()
-        by_key, unkeyed = group_filings(KeyRule.V2, keyed)
-        pending: list[ProductKeyReservation] = []
-        already = 0
-        for key, group in by_key.items():
-            if product_key_id(key, KeyRule.V2) in reserved_ids:
-                already += 1
-                continue
-            holder = holder_of(group)
-            pending.append(
-                ProductKeyReservation.migrate(
-                    key, str(holder.product_id), holder.filer_uscc, KeyRule.V2, actor.as_record()
-                )
-            )
-        reserved = self._save_reservations(pending)
-        groups = tuple(
-            KeyGroup(key, self._holder_id(key, group), tuple(group))
-            for key, group in by_key.items()
-            if needs_review(group)
-        )
-        return KeyMigrationReport(
-            int(KeyRule.V2), len(keyed), reserved, already + len(pending) - reserved, groups,
-            tuple(unkeyed),
-        )  # fmt: skip
-
-    def _filings_as_filed(self) -> tuple[list[FilingKeyed], set[UUID]]:
-        """Every filing as filed, with its status now, and the id of every key reservation.
-
-        One pass over the stored events of those topics, in order: only ProductFiled events
-        are decoded (their signature checked by the mapper); a status is the topic of the
-        filing's last status event, and a reservation is its aggregate id (a key's id under
-        its rule). Reading each filing as an aggregate instead took 36 s for the 45,000
-        filings of the full sample (docs/benchmarks.md).
-        """
-        filed: dict[UUID, FilingKeyed] = {}
-        reserved: set[UUID] = set()
-        start = 1
-        while page := self.recorder.select_notifications(
-            start=start, limit=_MIGRATION_PAGE, topics=_MIGRATION_TOPICS
-        ):
-            for notification in page:
-                topic, aggregate_id = notification.topic, UUID(str(notification.originator_id))
-                if topic == PRODUCT_FILED_TOPIC:
-                    event: Any = self.mapper.to_domain_event(notification)
-                    filed[aggregate_id] = FilingKeyed(
-                        aggregate_id, event.filer_uscc, event.name, event.model,
-                        ProductStatus.PENDING_REVIEW.value, event.canonical_key,
-                    )  # fmt: skip
-                elif topic in _STATUS_OF_TOPIC:
-                    filing = filed.get(aggregate_id)
-                    if filing is not None:
-                        status = _STATUS_OF_TOPIC[topic].value
-                        filed[aggregate_id] = replace(filing, status=status)
-                else:
-                    reserved.add(aggregate_id)
-            start = page[-1].id + 1
-        return list(filed.values()), reserved
-
-    def _save_reservations(self, pending: list[ProductKeyReservation]) -> int:
-        """Save in batches; returns how many were saved (a lost race is not an error)."""
-        saved = 0
-        for start in range(0, len(pending), _MIGRATION_BATCH):
-            batch = pending[start : start + _MIGRATION_BATCH]
-            try:
-                self.save(*batch)
-                saved += len(batch)
-            except IntegrityError:
-                for reservation in batch:
-                    try:
-                        self.save(reservation)
-                        saved += 1
-                    except IntegrityError:
-                        continue  # a filing reserved this key since we looked: it holds it
-        return saved
-
-    def _holder_id(self, key: str, group: list[FilingKeyed]) -> UUID:
-        found = self._find(ProductKeyReservation, product_key_id(key, KeyRule.V2))
-        return found.product_id if found is not None else holder_of(group).product_id
+        """Reserve the key rule v2 key of every existing product, through new events
+        (domain.key_migration_command)."""
+        return KeyMigration(self).run(actor)
 
     def approve_product(
         self,
@@ -595,6 +493,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         *,
         distinct: Mapping[str, str] | None = None,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """Approve a filing; ``distinct`` records "distinct product" decisions with reasons.
 
@@ -616,7 +515,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         product.approve(
             actor.as_record(), screening_rule=rule, candidates=candidates, distinct=decisions
         )
-        self._save(product)
+        self._save(product, receipt=receipt)
         return product.version
 
     def screening_of(self, product_id: UUID) -> Screening:
@@ -657,6 +556,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         *,
         duplicate_of: UUID | None = None,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """Reject a filing; ``duplicate_of`` names the filing it duplicates, if that is why.
 
@@ -678,7 +578,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             actor.as_record(),
             duplicate_of=None if duplicate_of is None else str(duplicate_of),
         )
-        self._save(product)
+        self._save(product, receipt=receipt)
         return product.version
 
     def revise_product(
@@ -693,6 +593,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         category: str | None = None,
         finer_code: str | None = None,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """Update the filing to a strictly newer data year; it goes back to review. From
         annex rule v1 the revision may also (re)classify the filing: ``category`` (with its
@@ -710,7 +611,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
                 raise CorrectionNotAllowedError(
                     "a revision's category needs annex rule v1", field="category"
                 )
-            classified = parse_filing_category(category, finer_code, annex)
+            classified = parse_product_category(category, finer_code, annex)
         elif finer_code is not None:
             raise CategoryInvalidError(
                 "a finer code is revised with its category", value=finer_code
@@ -724,7 +625,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             annex_rule=annex,
             category=classified,
         )
-        self._save(product)
+        self._save(product, receipt=receipt)
         return product.version
 
     def withdraw_product(
@@ -734,6 +635,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         reason: str,
         *,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """The filer withdraws its filing, or the platform withdraws it (e.g. patents lapsed)."""
         actor.require(Role.FILER, Role.REVIEWER)
@@ -742,7 +644,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         if actor.role is Role.FILER:
             _check_owns(actor, product)
         product.withdraw(_reason(reason), actor.as_record())
-        self._save(product)
+        self._save(product, receipt=receipt)
         return product.version
 
     def raise_dispute(
@@ -756,6 +658,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         evidence_digests: Sequence[str] = (),
         dispute_id: str | None = None,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> str:
         """Record an ownership dispute (权属纠纷) over some of the product's patents.
 
@@ -782,7 +685,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             dispute_rule=dispute_rule_in_force(),
             evidence_digests=_digests(evidence_digests),
         )
-        self._save(product)
+        self._save(product, receipt=receipt)
         return identifier
 
     def accept_dispute(
@@ -792,13 +695,14 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         dispute_id: str,
         *,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """A reviewer accepts a filer's ownership claim for examination: it blocks from now."""
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
         _expect(product, expected_version)
         product.accept_dispute(dispute_id, actor.as_record())
-        self._save(product)
+        self._save(product, receipt=receipt)
         return product.version
 
     def resolve_dispute(
@@ -810,6 +714,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         note: str,
         *,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         actor.require(Role.REVIEWER)
         product = self.get_product(product_id)
@@ -828,7 +733,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             actor.as_record(),
             annex_rule=annex_rule_in_force(),
         )
-        self._save(product)
+        self._save(product, receipt=receipt)
         return product.version
 
     # --- statistics publications (按月向地方公布) ------------------------------------------------
@@ -882,6 +787,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
         counterparty: str,
         occurred_on: str,
         amount_fen: int | None = None,
+        receipt: Receipt | None = None,
     ) -> UUID:
         """Append a conversion outcome for an institution's patent; history is kept.
 
@@ -918,7 +824,7 @@ class PatentLedger(CertificationCommands, Application[UUID]):
             None if amount_fen is None else Money.of(amount_fen, field="amount_fen").fen,
             actor.as_record(),
         )
-        self._save(record)
+        self._save(record, receipt=receipt)
         return record.id
 
 

@@ -78,7 +78,7 @@ class IndicatorInputs:
     filer_valid_patents: int | None
 
     @classmethod
-    def of_filing(
+    def of_product(
         cls,
         figures: Mapping[str, int],
         patents: Sequence[Mapping[str, Any]],

@@ -1,10 +1,15 @@
-"""The annual certification's commands and queries, mixed into ``PatentLedger``.
+"""The annual certification's commands: ``Certification``, a service around a ``PatentLedger``.
 
 Each command authorises its actor, reads what it needs, lets the aggregates check their rules
-and saves in one atomic ``save()``, like the rest of domain/application.py. Commands whose rule
-reads the time (evaluation after the review deadline, opt-ins until the filing deadline,
-objections during the window) run under one frozen instant, so the rule and the event's
-timestamp see the same moment, which is what the offline auditor re-checks.
+and saves through the ledger in one atomic save, like the rest of domain/application.py; the
+caller's ``receipt`` (the API's Idempotency-Key record) goes with every save a command makes.
+Commands whose rule reads the time (evaluation after the review deadline, opt-ins until the
+filing deadline, objections during the window) run under one frozen instant, so the rule and
+the event's timestamp see the same moment, which is what the offline auditor re-checks.
+
+Reports (a round's decisions, the update reminders, the tallies per category and district) are
+read from the read models (projections.queries), like every other list: the service keeps only
+the reads its commands need.
 
 Roles (domain.actor.Role): the certifier sets benchmarks, opens rounds, runs the evaluation,
 publishes and decides objections; a filer opts in its own products; objections are filed by
@@ -19,9 +24,11 @@ from collections import Counter
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final, TypeVar, cast
+from datetime import date, datetime
+from typing import TYPE_CHECKING, Final, TypeVar
 from uuid import UUID
+
+from eventsourcing.domain import CanMutateProtocol, DomainEventProtocol
 
 from domain import clock
 from domain.actor import Actor, Role
@@ -64,7 +71,6 @@ from domain.errors import (
     CertificationRoundNotFoundError,
     CertificationRoundStateError,
     ConcurrentUpdateError,
-    InvalidValueError,
     NotFoundError,
     ObjectionIdTakenError,
     ObjectionNotFoundError,
@@ -76,10 +82,10 @@ from domain.errors import (
 from domain.objection import Objection, file_objection
 from domain.product import Product, ProductStatus
 from domain.ranges import PATENT_COUNT, ROUND_YEARS
-from domain.values import ClientId, IndustryCategory, RegionCode
+from domain.values import ClientId
 
-if TYPE_CHECKING:
-    from domain.filer import Filer
+if TYPE_CHECKING:  # the ledger imports this module to offer ``PatentLedger.certification``
+    from domain.application import PatentLedger, Receipt
 
 OBJECTOR_ROLES: Final = (Role.FILER, Role.INSTITUTION, Role.REVIEWER, Role.REGIONAL_ADMIN)
 DECISION_BATCH: Final = 200  # decisions per save during a run
@@ -127,83 +133,26 @@ class EvaluationReport:
         return Counter(reasons[0]["reason"] for _, reasons in self.not_eligible)
 
 
-@dataclass(frozen=True, slots=True)
-class UpdateReminder:
-    """A filing that must be revised to the round's data year (年度更新)."""
+class Certification:
+    """Benchmarks, rounds, opt-ins, evaluation, publication and objections on ``ledger``.
 
-    filer_uscc: str
-    filer_name: str
-    product_id: UUID
-    product_name: str
-    model: str
-    status: str
-    data_year: int
-    wanted_data_year: int
-    update_window_end: str
-
-
-@dataclass(frozen=True, slots=True)
-class Tally:
-    """Decisions of a round in one category or district; ``certified`` excludes revoked."""
-
-    key: str
-    name: str
-    certified: int
-    not_certified: int
-    revoked: int
-    not_eligible: int
-
-    def as_row(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "name": self.name,
-            "certified": self.certified,
-            "not_certified": self.not_certified,
-            "revoked": self.revoked,
-            "not_eligible": self.not_eligible,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class CertificationReport:
-    year: int
-    by_category: list[Tally]
-    by_district: list[Tally]
-    total: Tally
-
-
-class CertificationCommands:
-    """Benchmarks, rounds, opt-ins, evaluation, publication and objections.
-
-    Mixed into ``domain.application.PatentLedger``, whose reading and saving it uses.
+    A service around the ledger rather than a part of it: it reads through the ledger's typed
+    ``_find``/``_get`` and saves through its ``_save``, so the ledger's own commands and these
+    share one way of reading, refusing an id held by another kind, and saving. Reached as
+    ``PatentLedger.certification``.
     """
 
-    if TYPE_CHECKING:
-
-        def _find(
-            self, cls: type[T], aggregate_id: UUID, *, actor: Actor | None = None
-        ) -> T | None: ...
-        def _get(self, cls: type[T], aggregate_id: UUID, error: type[NotFoundError]) -> T: ...
-        def _save(self, *aggregates: Any) -> None: ...
-        def get_product(self, product_id: UUID) -> Product: ...
-        def get_filer(self, filer_id: UUID) -> Filer: ...
+    def __init__(self, ledger: PatentLedger) -> None:
+        self._ledger = ledger
 
     # --- reading ----------------------------------------------------------------------------
-    def _ledger_recorder(self) -> Any:
-        """The application's recorder (eventsourcing's ``Application.recorder``)."""
-        return cast("Any", self).recorder
-
-    def _ledger_repository(self) -> Any:
-        """The application's repository (eventsourcing's ``Application.repository``)."""
-        return cast("Any", self).repository
-
     def _load(self, cls: type[T], aggregate_id: UUID, error: type[NotFoundError], what: str) -> T:
         """The ``cls`` record under a derived id; ``error`` when there is none.
 
         Raises:
             IdConflictError: a record of another kind holds the id (``_find``).
         """
-        found = self._find(cls, aggregate_id)
+        found = self._ledger._find(cls, aggregate_id)
         if found is None:
             raise error(f"no {what}", id=str(aggregate_id))
         return found
@@ -222,7 +171,11 @@ class CertificationCommands:
             raise BenchmarksNotFoundError(
                 f"no benchmark version {version}: want 1..{table.version}", version=version
             )
-        found: BenchmarkTable = self._ledger_repository().get(BENCHMARK_TABLE_ID, version=version)
+        # An earlier version: the repository replays the table up to it (the cache holds
+        # only the latest).
+        found: object = self._ledger.repository.get(BENCHMARK_TABLE_ID, version=version)
+        if not isinstance(found, BenchmarkTable):  # the latest version is one (_load)
+            raise BenchmarksNotFoundError(f"no benchmark version {version}", version=version)
         return found
 
     def get_round(self, year: int) -> CertificationRound:
@@ -242,33 +195,37 @@ class CertificationCommands:
         )
 
     def get_opt_in(self, year: int, product_id: UUID) -> CertificationOptIn | None:
-        return self._find(CertificationOptIn, opt_in_id_for(year, product_id))
+        return self._ledger._find(CertificationOptIn, opt_in_id_for(year, product_id))
 
     def get_objection(self, objection_id: UUID) -> Objection:
         # A chosen id, not a derived one: another kind under it is "no objection", like _get.
-        return self._get(Objection, objection_id, ObjectionNotFoundError)
+        return self._ledger._get(Objection, objection_id, ObjectionNotFoundError)
 
+    # What the evaluation and the publication need to know of every filing is read from the
+    # ledger's log, not from the read models: a command must see every filing and decision
+    # recorded when it runs (the read models follow the log, a moment behind), and the domain
+    # does not import projections/. The reports read the read models (projections.queries).
     def _originators(self, topics: Sequence[str]) -> list[UUID]:
         """Ids of the aggregates of events with ``topics``, in log order, each once."""
         found: dict[UUID, None] = {}
         start = 1
-        while page := self._ledger_recorder().select_notifications(
-            start=start, limit=_PAGE, topics=topics
-        ):
+        recorder = self._ledger.recorder
+        while page := recorder.select_notifications(start=start, limit=_PAGE, topics=topics):
             for notification in page:
-                found[notification.originator_id] = None
+                originator = notification.originator_id  # typed UUID | str; the ledger uses UUIDs
+                found[originator if isinstance(originator, UUID) else UUID(originator)] = None
             start = page[-1].id + 1
         return list(found)
 
-    def filing_ids(self) -> list[UUID]:
-        """Every filing ever made, in the order filed."""
+    def _product_ids(self) -> list[UUID]:
+        """Every product ever filed, in the order filed."""
         return self._originators([PRODUCT_FILED_TOPIC])
 
-    def certification_decisions(self, year: int) -> list[ProductCertification]:
+    def _decisions(self, year: int) -> list[ProductCertification]:
         """The decisions of round ``year``, in the order the products were filed."""
         decided = set(self._originators(DECISION_TOPICS))
         found = []
-        for product_id in self.filing_ids():
+        for product_id in self._product_ids():
             certification_id = certification_id_for(year, product_id)
             if certification_id in decided:
                 found.append(
@@ -281,59 +238,41 @@ class CertificationCommands:
                 )
         return found
 
-    def certification_reminders(self, year: int) -> list[UpdateReminder]:
-        """Filings not withdrawn whose data are older than round ``year``'s data year."""
-        round_ = self.get_round(year)
-        reminders = []
-        for product_id in self.filing_ids():
-            product = self.get_product(product_id)
-            if product.status is ProductStatus.WITHDRAWN or product.data_year >= round_.data_year:
-                continue
-            filer = self.get_filer(product.filer_id)
-            reminders.append(
-                UpdateReminder(
-                    filer_uscc=product.filer_uscc,
-                    filer_name=filer.name,
-                    product_id=product.id,
-                    product_name=product.name,
-                    model=product.model,
-                    status=product.status.value,
-                    data_year=product.data_year,
-                    wanted_data_year=round_.data_year,
-                    update_window_end=round_.update_window_end,
-                )
-            )
-        return sorted(reminders, key=lambda r: (r.filer_uscc, r.product_name, r.model))
+    def _product_as_read(self, product_id: UUID) -> tuple[Product, list[DomainEventProtocol[UUID]]]:
+        """The filing and the events it is rebuilt from, from one read of its events.
 
-    def certification_report(self, year: int) -> CertificationReport:
-        """Round ``year``'s decisions counted per industry category and per district."""
-        self.get_round(year)
-        decisions = self.certification_decisions(year)
-        categories = {c.value: c.label_zh for c in IndustryCategory}
-        districts = sorted({d.region_code for d in decisions})
-        return CertificationReport(
-            year=year,
-            by_category=[
-                _tally(code, name, [d for d in decisions if d.category == code])
-                for code, name in categories.items()
-            ],
-            by_district=[
-                _tally(code, _district_name(code), [d for d in decisions if d.region_code == code])
-                for code in districts
-            ],
-            total=_tally("total", "合计", decisions),
-        )
+        Not ``repository.get``: the eligibility rules read the history too (when the filing
+        was submitted and approved: ``ProductFacts.of_history``), and the filing must be the
+        state that very history gives. A second read, or the repository's cached copy
+        fast-forwarded apart, could be a version ahead under a concurrent command.
+        """
+        history = list(self._ledger.repository.event_store.get(product_id))
+        state: object = None
+        for stored in history:
+            if not isinstance(stored, CanMutateProtocol):  # every stored event is one
+                raise CertificationNotFoundError(
+                    f"{product_id} is not a filing", id=str(product_id)
+                )
+            state = stored.mutate(state)
+        if not isinstance(state, Product):
+            raise CertificationNotFoundError(f"{product_id} is not a filing", id=str(product_id))
+        return state, history
 
     # --- benchmarks -------------------------------------------------------------------------
     def set_benchmarks(
-        self, actor: Actor, values: BenchmarkValues, *, expected_version: int | None = None
+        self,
+        actor: Actor,
+        values: BenchmarkValues,
+        *,
+        expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """Set the whole benchmark table as its next version; returns the version in force.
 
         Setting the table the latest version already holds records nothing.
         """
         actor.require(Role.CERTIFIER)
-        table = self._find(BenchmarkTable, BENCHMARK_TABLE_ID, actor=actor)
+        table = self._ledger._find(BenchmarkTable, BENCHMARK_TABLE_ID, actor=actor)
         if table is None:
             table = define_benchmarks(values, actor.as_record())
         else:
@@ -341,7 +280,7 @@ class CertificationCommands:
             if table.holds(values):
                 return int(table.version)
             table.revise(values, actor.as_record())
-        self._save(table)
+        self._ledger._save(table, receipt=receipt)
         return int(table.version)
 
     # --- rounds -----------------------------------------------------------------------------
@@ -355,6 +294,7 @@ class CertificationCommands:
         opt_in_required: bool | None = None,
         update_window_start: str | None = None,
         update_window_end: str | None = None,
+        receipt: Receipt | None = None,
     ) -> UUID:
         """Open round ``year`` (data year ``year - 1``); unset dates take the notices' defaults."""
         actor.require(Role.CERTIFIER)
@@ -362,7 +302,7 @@ class CertificationCommands:
             ROUND_YEARS.check(year, field="year", error=YearInvalidError)
         )
 
-        def day(text: str | None, name: str, fallback: Any) -> Any:
+        def day(text: str | None, name: str, fallback: date) -> date:
             return fallback if text is None else parse_day(text, field=name)
 
         calendar = RoundCalendar(
@@ -381,9 +321,11 @@ class CertificationCommands:
         )
         round_ = open_round(calendar, actor.as_record())
         try:
-            self._save(round_)
+            self._ledger._save(round_, receipt=receipt)
         except ConcurrentUpdateError:
-            self._find(CertificationRound, round_.id, actor=actor)  # id_conflict if not a round
+            self._ledger._find(
+                CertificationRound, round_.id, actor=actor
+            )  # id_conflict if not a round
             raise CertificationRoundExistsError(
                 f"round {year} is already open", year=year
             ) from None
@@ -396,6 +338,7 @@ class CertificationCommands:
         product_id: UUID,
         *,
         filer_valid_patents: int | None = None,
+        receipt: Receipt | None = None,
     ) -> UUID:
         """The filer asks for its product to be evaluated in round ``year``.
 
@@ -409,7 +352,7 @@ class CertificationCommands:
         """
         actor.require(Role.FILER)
         round_ = self.get_round(year)
-        product = self.get_product(product_id)
+        product = self._ledger.get_product(product_id)
         if actor.scope != product.filer_uscc:
             raise ProductNotOwnedError(
                 f"product {product.id} belongs to another filer", product_id=str(product.id)
@@ -429,9 +372,9 @@ class CertificationCommands:
                 actor=actor.as_record(),
             )
         try:
-            self._save(opt_in)
+            self._ledger._save(opt_in, receipt=receipt)
         except ConcurrentUpdateError:
-            self._find(CertificationOptIn, opt_in.id, actor=actor)  # id_conflict if not one
+            self._ledger._find(CertificationOptIn, opt_in.id, actor=actor)  # id_conflict if not one
             raise AlreadyOptedInError(
                 f"product {product.id} is already opted in to round {year}",
                 product_id=str(product.id),
@@ -440,7 +383,12 @@ class CertificationCommands:
 
     # --- evaluation (分产业认定) --------------------------------------------------------------
     def run_certification(
-        self, actor: Actor, year: int, *, benchmark_version: int | None = None
+        self,
+        actor: Actor,
+        year: int,
+        *,
+        benchmark_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> EvaluationReport:
         """Decide every filing of round ``year`` that no run has decided yet.
 
@@ -449,12 +397,16 @@ class CertificationCommands:
         ``Certified``, ``NotCertified`` or ``NotEligible``. Idempotent: decided filings are
         counted as ``already_decided`` and never decided twice, even by concurrent runs.
 
+        The filings are read from the ledger's log (``_product_ids``), not from the product
+        registry: a run must decide every filing recorded when it runs, and the read models
+        follow the log a moment behind. ``receipt`` goes with each of the run's saves.
+
         Raises:
             IdConflictError: a decision's (or an opt-in's) id is held by a record of another
                 kind; such a filing is never counted as decided, nor skipped in silence.
         """
         actor.require(Role.CERTIFIER)
-        round_ = self._evaluating_round(actor, year, benchmark_version)
+        round_ = self._evaluating_round(actor, year, benchmark_version, receipt)
         pinned = round_.benchmark_version
         if pinned is None:  # _evaluating_round returns a round in evaluation
             raise CertificationRoundStateError(f"round {year} has no benchmark version")
@@ -462,19 +414,19 @@ class CertificationCommands:
         report = EvaluationReport(year=year, benchmark_version=pinned)
         decided = set(self._originators(DECISION_TOPICS))
         batch: list[UUID] = []
-        for product_id in self.filing_ids():
+        for product_id in self._product_ids():
             if certification_id_for(year, product_id) in decided:
                 report.already_decided += 1
                 continue
             batch.append(product_id)
             if len(batch) == DECISION_BATCH:
-                self._decide_batch(actor, round_, table, batch, report)
+                self._decide_batch(actor, round_, table, batch, report, receipt)
                 batch = []
-        self._decide_batch(actor, round_, table, batch, report)
+        self._decide_batch(actor, round_, table, batch, report, receipt)
         return report
 
     def _evaluating_round(
-        self, actor: Actor, year: int, benchmark_version: int | None
+        self, actor: Actor, year: int, benchmark_version: int | None, receipt: Receipt | None
     ) -> CertificationRound:
         round_ = self.get_round(year)
         if round_.status is RoundStatus.OPENED:
@@ -482,7 +434,7 @@ class CertificationCommands:
             with _frozen_now() as now:
                 round_.start_evaluation(BENCHMARK_TABLE_ID, table.version, now, actor.as_record())
             try:
-                self._save(round_)
+                self._ledger._save(round_, receipt=receipt)
             except ConcurrentUpdateError:  # a concurrent run started it first
                 round_ = self.get_round(year)
         elif benchmark_version is not None and benchmark_version != round_.benchmark_version:
@@ -501,6 +453,7 @@ class CertificationCommands:
         table: BenchmarkTable,
         product_ids: list[UUID],
         report: EvaluationReport,
+        receipt: Receipt | None,
     ) -> None:
         made = []
         for product_id in product_ids:
@@ -512,7 +465,7 @@ class CertificationCommands:
         if not made:
             return
         try:
-            self._save(*made)
+            self._ledger._save(*made, receipt=receipt)
         except ConcurrentUpdateError:
             # A concurrent run decided some of them: decide again one by one (the failed save
             # consumed the pending events), counting the lost races as already decided.
@@ -522,11 +475,11 @@ class CertificationCommands:
                     report.withdrawn += 1
                     continue
                 try:
-                    self._save(again)
+                    self._ledger._save(again, receipt=receipt)
                 except ConcurrentUpdateError:
                     # Decided by a concurrent run, unless the decision's id is held by another
                     # kind of record: then no decision can ever be saved, and that is loud.
-                    self._find(ProductCertification, again.id, actor=actor)
+                    self._ledger._find(ProductCertification, again.id, actor=actor)
                     report.already_decided += 1
                 else:
                     report.record(again)
@@ -542,15 +495,10 @@ class CertificationCommands:
         product_id: UUID,
     ) -> ProductCertification | None:
         """The decision on one filing (unsaved), or ``None`` if it is withdrawn."""
-        history = list(self._ledger_repository().event_store.get(product_id))
-        product: Any = None
-        for stored in history:
-            product = stored.mutate(product)
-        if not isinstance(product, Product):
-            raise CertificationNotFoundError(f"{product_id} is not a filing", id=str(product_id))
+        product, history = self._product_as_read(product_id)
         if product.status is ProductStatus.WITHDRAWN:
             return None
-        filer = self.get_filer(product.filer_id)
+        filer = self._ledger.get_filer(product.filer_id)
         opt_in = self.get_opt_in(round_.year, product.id)
         subject = Subject(
             round_year=round_.year,
@@ -572,7 +520,7 @@ class CertificationCommands:
                 reasons=reasons,
                 actor=actor.as_record(),
             )
-        inputs = IndicatorInputs.of_filing(
+        inputs = IndicatorInputs.of_product(
             product.figures,
             product.valid_patents,
             opt_in.filer_valid_patents if opt_in is not None else None,
@@ -587,20 +535,25 @@ class CertificationCommands:
         )
 
     # --- publication and objections (公示与异议) ----------------------------------------------
-    def publish_certified_list(self, actor: Actor, year: int, *, objection_days: int) -> int:
+    def publish_certified_list(
+        self, actor: Actor, year: int, *, objection_days: int, receipt: Receipt | None = None
+    ) -> int:
         """Publish round ``year``'s certified list; objections are taken for the next days.
 
         Every filing not withdrawn must have been decided (run the evaluation again first if
-        filings arrived since): the list is then complete, and no decision follows it.
+        filings arrived since): the list is then complete, and no decision follows it. That is
+        checked against the ledger's log (``_product_ids``, ``_decisions``), not the read
+        models, which may not hold the latest filing yet.
         """
         actor.require(Role.CERTIFIER)
         round_ = self.get_round(year)
         round_.check_evaluating()
-        decisions = {d.product_id: d for d in self.certification_decisions(year)}
+        decisions = {d.product_id: d for d in self._decisions(year)}
         undecided = [
             pid
-            for pid in self.filing_ids()
-            if pid not in decisions and self.get_product(pid).status is not ProductStatus.WITHDRAWN
+            for pid in self._product_ids()
+            if pid not in decisions
+            and self._ledger.get_product(pid).status is not ProductStatus.WITHDRAWN
         ]
         if undecided:
             raise CertificationRoundStateError(
@@ -613,7 +566,7 @@ class CertificationCommands:
         ]
         with _frozen_now() as now:
             round_.publish(certified, objection_days, now, actor.as_record())
-        self._save(round_)
+        self._ledger._save(round_, receipt=receipt)
         return int(round_.version)
 
     def file_objection(
@@ -624,6 +577,7 @@ class CertificationCommands:
         reason: str,
         *,
         objection_id: UUID | None = None,
+        receipt: Receipt | None = None,
     ) -> UUID:
         """Object to a product certified in round ``year``, during its objection window."""
         actor.require(*OBJECTOR_ROLES)
@@ -661,7 +615,7 @@ class CertificationCommands:
                 actor=actor.as_record(),
             )
         try:
-            self._save(objection)
+            self._ledger._save(objection, receipt=receipt)
         except ConcurrentUpdateError:
             raise ObjectionIdTakenError(
                 f"objection id {objection.id} is already used", objection_id=str(objection.id)
@@ -676,13 +630,14 @@ class CertificationCommands:
         *,
         year: int | None = None,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """The certifier dismisses an open objection; the certification stands."""
         actor.require(Role.CERTIFIER)
         objection = self._objection_of(objection_id, year)
         _expect(objection, expected_version)
         objection.dismiss(_reason(reason), actor.as_record())
-        self._save(objection)
+        self._ledger._save(objection, receipt=receipt)
         return int(objection.version)
 
     def uphold_objection(
@@ -693,6 +648,7 @@ class CertificationCommands:
         *,
         year: int | None = None,
         expected_version: int | None = None,
+        receipt: Receipt | None = None,
     ) -> int:
         """The certifier upholds an open objection: the certification is revoked, with reason.
 
@@ -710,7 +666,7 @@ class CertificationCommands:
         text = _reason(reason)
         objection.uphold(text, actor.as_record())
         certification.revoke(str(objection.id), text, actor.as_record())
-        self._save(objection, certification)
+        self._ledger._save(objection, certification, receipt=receipt)
         return int(objection.version)
 
     def _objection_of(self, objection_id: UUID, year: int | None) -> Objection:
@@ -720,22 +676,3 @@ class CertificationCommands:
                 f"no objection {objection_id} in round {year}", id=str(objection_id)
             )
         return objection
-
-
-def _tally(key: str, name: str, decisions: list[ProductCertification]) -> Tally:
-    counts = Counter(d.status for d in decisions)
-    return Tally(
-        key=key,
-        name=name,
-        certified=counts[CertificationStatus.CERTIFIED],
-        not_certified=counts[CertificationStatus.NOT_CERTIFIED],
-        revoked=counts[CertificationStatus.REVOKED],
-        not_eligible=counts[CertificationStatus.NOT_ELIGIBLE],
-    )
-
-
-def _district_name(region_code: str) -> str:
-    try:
-        return RegionCode(region_code).name or ""
-    except InvalidValueError:  # recorded codes were valid when recorded; names may change
-        return ""

@@ -1,8 +1,9 @@
-"""Patent product filing (备案产品): one model or variety of a product, filed once.
+"""Patent product (专利产品, as filed: 备案产品): one model or variety of a product, filed once.
 
 Lifecycle: filed (pending review) → approved / rejected → revised to a newer data year
 (back to pending review) → withdrawn. Ownership disputes are raised and resolved on the
-product; while one is open the filing cannot be approved and is not eligible for certification.
+product; while one is open the product cannot be approved and is not eligible for certification.
+The record is called "product" everywhere; "filing" names the act (docs/names.md).
 """
 
 from __future__ import annotations
@@ -534,14 +535,14 @@ class Product(LedgerAggregate):
             self.status = ProductStatus.PENDING_REVIEW
 
 
-def new_filing(filing_id: UUID, **fields: Any) -> Product:
-    """Create a filing under a given id (client-chosen or deterministic for sample data).
+def new_product(product_id: UUID, **fields: Any) -> Product:
+    """Create a product under a given id (client-chosen or deterministic for sample data).
 
-    Without screening or annex fields the filing is recorded as before them (rule 0, no
+    Without screening or annex fields the product is recorded as before them (rule 0, no
     candidates): ``file_product`` always gives them; tests and benches that build raw
-    filings need not.
+    products need not.
     """
     fields.setdefault("screening_rule", int(ScreeningRule.NONE))
     fields.setdefault("candidates", [])
     fields.setdefault("annex_rule", int(AnnexRule.NONE))
-    return Product._create(Product.ProductFiled, id=filing_id, **fields)
+    return Product._create(Product.ProductFiled, id=product_id, **fields)

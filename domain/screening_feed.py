@@ -14,12 +14,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Protocol
 from uuid import UUID
 
 from domain.base import event_topic
 from domain.product import Product
-from domain.values import Declaration, Reason, ScreeningIndex
+from domain.values import Declaration, Reason, ScreeningIndex, ScreeningRule
 
 _PAGE = 5_000
 FILING_FRESHNESS_S = 0.5
@@ -110,3 +111,26 @@ class ScreeningFeed:
         """Index a filing this process has just saved at ``position`` (its notification id)."""
         with self._lock:
             self._index.add(str(product_id), position, declaration)
+
+
+@dataclass(frozen=True, slots=True)
+class ScreeningCandidate:
+    """One near-duplicate candidate of a filing: why, and the decision on it if any."""
+
+    product_id: UUID
+    reasons: tuple[str, ...]
+    distinct_reason: str | None  # the reviewer's reason, once decided "distinct product"
+
+
+@dataclass(frozen=True, slots=True)
+class Screening:
+    """A filing's candidates under the screening rule in force (audit.offline.screening)."""
+
+    product_id: UUID
+    screening_rule: ScreeningRule
+    candidates: tuple[ScreeningCandidate, ...]
+    duplicate_of: UUID | None
+
+    @property
+    def open(self) -> tuple[ScreeningCandidate, ...]:
+        return tuple(c for c in self.candidates if c.distinct_reason is None)

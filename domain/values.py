@@ -845,7 +845,7 @@ def annex_rule_in_force() -> AnnexRule:
     return CURRENT_ANNEX_RULE
 
 
-def parse_filing_category(
+def parse_product_category(
     category: str, finer_code: str | None, rule: AnnexRule
 ) -> tuple[str, str | None]:
     """A filing's category: 01-07 with an optional finer code, or (from annex rule v1)

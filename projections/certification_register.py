@@ -7,7 +7,7 @@ What the certified list, the ineligible list and the objections of a round are r
   window, opt-in required, status (opened / evaluating / published), the pinned benchmark table
   and version, when it was opened, its evaluation started and its list published, the
   objection window, how many products the published list holds, counts of decisions by
-  status (``certified`` excludes revoked ones, as domain.certification_commands.Tally) and of
+  status (``certified`` excludes revoked ones, as projections.queries.Tally) and of
   objections, and the round aggregate's version.
 * ``decisions`` — one row per (round, product) decided (key: the decision's id, uuid5 of
   both): status, the product's filer, district and category, the filing version read, the

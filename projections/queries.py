@@ -8,6 +8,7 @@ Every function reads the active generation of its projection.
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -15,7 +16,9 @@ from typing import Any
 from uuid import UUID
 
 from domain.certification import CertificationStatus, certification_id_for
-from domain.values import SHANGHAI_CITY_CODE, SHANGHAI_DISTRICTS, RegionCode
+from domain.errors import InvalidValueError
+from domain.product import ProductStatus
+from domain.values import SHANGHAI_CITY_CODE, SHANGHAI_DISTRICTS, IndustryCategory, RegionCode
 from projections import (
     audit_trail,
     certification_register,
@@ -535,6 +538,142 @@ def objections(
         after,
         limit,
     )
+
+
+# --- certification reports (``ppl certify decisions``, ``reminders``, ``report``) ---------------
+def certification_decisions(
+    store: ProjectionStore, year: int, *, status: str | None = None
+) -> list[Row]:
+    """Every decision of round ``year`` (``status``: only those), in the order they were made:
+    within a run, the order the products were filed."""
+    where: tuple[str, tuple[Any, ...]] = ("round_year = ?", (year,))
+    if status is not None:
+        where = ("round_year = ? AND status = ?", (year, status))
+    return store.select(
+        _REGISTER, certification_register.DECISIONS, *where, order_by="notification_id"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateReminder:
+    """A filing that must be revised to the round's data year (年度更新)."""
+
+    filer_uscc: str
+    filer_name: str
+    product_id: UUID
+    product_name: str
+    model: str
+    status: str
+    data_year: int
+    wanted_data_year: int
+    update_window_end: str
+
+
+def certification_reminders(store: ProjectionStore, year: int) -> list[UpdateReminder] | None:
+    """Filings not withdrawn whose data are older than round ``year``'s data year, by filer,
+    product name and model; the filer's name as it is now. None: there is no such round."""
+    round_ = certification_round(store, year)
+    if round_ is None:
+        return None
+    registry = product_registry.ProductRegistry.name
+    columns = product_registry.PRODUCTS.only(
+        "product_id", "filer_id", "filer_uscc", "name", "model", "status", "data_year"
+    )
+    outdated = store.select(
+        registry, columns, "status <> ? AND data_year < ?",
+        (ProductStatus.WITHDRAWN.value, round_["data_year"]),
+    )  # fmt: skip
+    names = {
+        row["filer_id"]: row["name"] for row in store.select(registry, product_registry.FILERS)
+    }
+    reminders = [
+        UpdateReminder(
+            filer_uscc=row["filer_uscc"],
+            filer_name=names.get(row["filer_id"]) or "",
+            product_id=UUID(row["product_id"]),
+            product_name=row["name"],
+            model=row["model"],
+            status=row["status"],
+            data_year=row["data_year"],
+            wanted_data_year=round_["data_year"],
+            update_window_end=round_["update_window_end"],
+        )
+        for row in outdated
+    ]
+    return sorted(reminders, key=lambda r: (r.filer_uscc, r.product_name, r.model))
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """Decisions of a round in one category or district; ``certified`` excludes revoked."""
+
+    key: str
+    name: str
+    certified: int
+    not_certified: int
+    revoked: int
+    not_eligible: int
+
+    def as_row(self) -> dict[str, Any]:
+        return {
+            "key": self.key,
+            "name": self.name,
+            "certified": self.certified,
+            "not_certified": self.not_certified,
+            "revoked": self.revoked,
+            "not_eligible": self.not_eligible,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class CertificationReport:
+    year: int
+    by_category: list[Tally]
+    by_district: list[Tally]
+    total: Tally
+
+
+def certification_report(store: ProjectionStore, year: int) -> CertificationReport | None:
+    """Round ``year``'s decisions counted per industry category (every one, in code order) and
+    per district (the filer's at the decision, in code order). None: there is no such round."""
+    if certification_round(store, year) is None:
+        return None
+    columns = certification_register.DECISIONS.only(
+        "certification_id", "category", "region_code", "status"
+    )
+    decisions = store.select(_REGISTER, columns, "round_year = ?", (year,))
+    districts = sorted({row["region_code"] for row in decisions})
+    return CertificationReport(
+        year=year,
+        by_category=[
+            _tally(c.value, c.label_zh, [d for d in decisions if d["category"] == c.value])
+            for c in IndustryCategory
+        ],
+        by_district=[
+            _tally(code, _district_name(code), [d for d in decisions if d["region_code"] == code])
+            for code in districts
+        ],
+        total=_tally("total", "合计", decisions),
+    )
+
+
+def _tally(key: str, name: str, decisions: list[Row]) -> Tally:
+    counts = Counter(row["status"] for row in decisions)
+    return Tally(
+        key=key,
+        name=name,
+        certified=counts[CertificationStatus.CERTIFIED.value],
+        not_certified=counts[CertificationStatus.NOT_CERTIFIED.value],
+        revoked=counts[CertificationStatus.REVOKED.value],
+        not_eligible=counts[CertificationStatus.NOT_ELIGIBLE.value],
+    )
+
+
+def _district_name(region_code: str) -> str:
+    try:
+        return RegionCode(region_code).name or ""
+    except InvalidValueError:  # recorded codes were valid when recorded; names may change
+        return ""
 
 
 # --- published statistics ---------------------------------------------------------------------

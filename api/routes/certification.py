@@ -21,10 +21,11 @@ its own, an institution its own).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Body, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from api.access import (
     PLATFORM,
@@ -57,6 +58,7 @@ from api.certification_bodies import (
     RunEvaluation,
     SetBenchmarks,
 )
+from api.command_routes import Call, CommandRoute, declare
 from api.deps import (
     Authenticated,
     Caller,
@@ -67,7 +69,6 @@ from api.deps import (
     ReadModels,
 )
 from api.problems import ApiProblemError, problem_responses
-from api.responses import OrjsonResponse
 from api.routes.registry import (
     Cursor,
     Limit,
@@ -77,7 +78,7 @@ from api.routes.registry import (
     encode_cursor,
 )
 from api.tokens import Principal
-from api.writes import FIRST_VERSION, Outcome, etag, execute, expected_version
+from api.writes import FIRST_VERSION, Outcome, etag
 from audit.offline.canonical import format_timestamp
 from domain.actor import Role
 from domain.application import PatentLedger
@@ -122,199 +123,120 @@ def _ledger(request: Request) -> PatentLedger:
 
 
 # --- commands -----------------------------------------------------------------------------------
-@router.post(
-    "/benchmarks",
-    status_code=200,
-    response_model=BenchmarksWritten,
-    summary="Set the benchmark table",
-    responses=problem_responses(400, 401, 403, 409, 412, 413, 415, 422, 503),
-)
-def set_benchmarks(body: SetBenchmarks, request: Request, principal: Certifier) -> OrjsonResponse:
+def _set_benchmarks(call: Call[SetBenchmarks]) -> Outcome:
     """Set the whole benchmark table (评价基准) as its next version; the same table as the
     latest version records nothing. Rounds evaluate against the version they pinned when their
     evaluation started, so a new version never changes a decided round. If-Match: the table's
     current version."""
-    ledger = _ledger(request)
-    version = expected_version(request)
-
-    def command() -> Outcome:
-        # The command line's parser, so the API and ``ppl certify benchmarks set`` agree.
-        values = BenchmarkValues.from_json(body.model_dump_json())
-        new_version = ledger.set_benchmarks(principal.actor(), values, expected_version=version)
-        return (
-            200,
-            BenchmarksWritten(version=new_version).model_dump(mode="json"),
-            etag(new_version),
-        )
-
-    return execute(request, principal, body, command)
+    # The command line's parser, so the API and ``ppl certify benchmarks set`` agree.
+    values = BenchmarkValues.from_json(call.body.model_dump_json())
+    version = call.ledger.certification.set_benchmarks(
+        call.actor, values, expected_version=call.expected_version, receipt=call.receipt
+    )
+    return 200, BenchmarksWritten(version=version).model_dump(mode="json"), etag(version)
 
 
-@router.post(
-    "/rounds",
-    status_code=201,
-    response_model=RoundWritten,
-    summary="Open a certification round",
-    responses=problem_responses(*_WITH_BODY),
-)
-def open_round(body: OpenRound, request: Request, principal: Certifier) -> OrjsonResponse:
+def _open_round(call: Call[OpenRound]) -> Outcome:
     """Open the round of ``year`` (from 2023; data year = year - 1). Unset dates take the
     notices' defaults; all must lie in the year, window start ≤ window end ≤ filing deadline ≤
     review deadline. A round already open is 409 ``certification_round_exists``."""
-    ledger = _ledger(request)
-
-    def command() -> Outcome:
-        round_id = ledger.open_certification_round(
-            principal.actor(),
-            body.year,
-            filing_deadline=body.filing_deadline,
-            review_deadline=body.review_deadline,
-            opt_in_required=body.opt_in_required,
-            update_window_start=body.update_window_start,
-            update_window_end=body.update_window_end,
-        )
-        written = RoundWritten(year=body.year, round_id=round_id, version=FIRST_VERSION)
-        headers = {**etag(FIRST_VERSION), "Location": f"/v1/certification/rounds/{body.year}"}
-        return 201, written.model_dump(mode="json"), headers
-
-    return execute(request, principal, body, command)
+    body = call.body
+    round_id = call.ledger.certification.open_certification_round(
+        call.actor,
+        body.year,
+        filing_deadline=body.filing_deadline,
+        review_deadline=body.review_deadline,
+        opt_in_required=body.opt_in_required,
+        update_window_start=body.update_window_start,
+        update_window_end=body.update_window_end,
+        receipt=call.receipt,
+    )
+    written = RoundWritten(year=body.year, round_id=round_id, version=FIRST_VERSION)
+    headers = {**etag(FIRST_VERSION), "Location": f"/v1/certification/rounds/{body.year}"}
+    return 201, written.model_dump(mode="json"), headers
 
 
-@router.post(
-    "/rounds/{year}/evaluation",
-    status_code=200,
-    response_model=EvaluationReport,
-    summary="Evaluate every filing of a round",
-    responses=problem_responses(*_WITH_BODY),
-)
-def run_evaluation(
-    year: Year,
-    request: Request,
-    principal: Certifier,
-    body: Annotated[RunEvaluation | None, Body(examples=[{}, {"benchmark_version": 1}])] = None,
-) -> OrjsonResponse:
+def _run_evaluation(call: Call[RunEvaluation | None]) -> Outcome:
     """Decide every filing not withdrawn that no run has decided yet: ``Certified``,
     ``NotCertified`` or ``NotEligible`` (with every reason). The first run pins the benchmark
     version (default: the latest) and only after the review deadline (409
     ``evaluation_too_early``); running again decides nothing twice."""
-    ledger = _ledger(request)
-    pinned = None if body is None else body.benchmark_version
-
-    def command() -> Outcome:
-        report = ledger.run_certification(principal.actor(), year, benchmark_version=pinned)
-        document = EvaluationReport(
-            year=report.year,
-            benchmark_version=report.benchmark_version,
-            certified=len(report.certified),
-            not_certified=len(report.not_certified),
-            not_eligible=len(report.not_eligible),
-            not_eligible_by_reason=dict(sorted(report.not_eligible_by_reason().items())),
-            already_decided=report.already_decided,
-            withdrawn=report.withdrawn,
-        )
-        return 200, document.model_dump(mode="json"), {}
-
-    return execute(request, principal, body, command)
+    pinned = None if call.body is None else call.body.benchmark_version
+    report = call.ledger.certification.run_certification(
+        call.actor, call.ids["year"], benchmark_version=pinned, receipt=call.receipt
+    )
+    document = EvaluationReport(
+        year=report.year,
+        benchmark_version=report.benchmark_version,
+        certified=len(report.certified),
+        not_certified=len(report.not_certified),
+        not_eligible=len(report.not_eligible),
+        not_eligible_by_reason=dict(sorted(report.not_eligible_by_reason().items())),
+        already_decided=report.already_decided,
+        withdrawn=report.withdrawn,
+    )
+    return 200, document.model_dump(mode="json"), {}
 
 
-@router.post(
-    "/rounds/{year}/publication",
-    status_code=200,
-    response_model=ListPublished,
-    summary="Publish the certified list",
-    responses=problem_responses(*_WITH_BODY),
-)
-def publish(
-    year: Year,
-    request: Request,
-    principal: Certifier,
-    body: Annotated[PublishList | None, Body(examples=[{"objection_days": 7}])] = None,
-) -> OrjsonResponse:
+def _publish(call: Call[PublishList | None]) -> Outcome:
     """Publish the round's certified list (公示) and open the objection window for
     ``objection_days`` (1..90, default 7) from now. Every filing not withdrawn must be decided
     (409 ``certification_round_state`` otherwise: run the evaluation again first)."""
-    ledger = _ledger(request)
-    days = 7 if body is None else body.objection_days
-
-    def command() -> Outcome:
-        version = ledger.publish_certified_list(principal.actor(), year, objection_days=days)
-        round_ = ledger.get_round(year)
-        start, end = round_.objection_window_start, round_.objection_window_end
-        if start is None or end is None:  # publish_certified_list sets both
-            raise RuntimeError(f"round {year} was published without an objection window")
-        document = ListPublished(
-            year=year,
-            version=version,
-            published_certified=len(round_.certified_product_ids),
-            objection_window_start=format_timestamp(start),
-            objection_window_end=format_timestamp(end),
-        )
-        return 200, document.model_dump(mode="json"), etag(version)
-
-    return execute(request, principal, body, command)
+    year, certification = call.ids["year"], call.ledger.certification
+    days = 7 if call.body is None else call.body.objection_days
+    version = certification.publish_certified_list(
+        call.actor, year, objection_days=days, receipt=call.receipt
+    )
+    round_ = certification.get_round(year)
+    start, end = round_.objection_window_start, round_.objection_window_end
+    if start is None or end is None:  # publish_certified_list sets both
+        raise RuntimeError(f"round {year} was published without an objection window")
+    document = ListPublished(
+        year=year,
+        version=version,
+        published_certified=len(round_.certified_product_ids),
+        objection_window_start=format_timestamp(start),
+        objection_window_end=format_timestamp(end),
+    )
+    return 200, document.model_dump(mode="json"), etag(version)
 
 
-@router.post(
-    "/rounds/{year}/opt-ins",
-    status_code=201,
-    response_model=OptedIn,
-    summary="Opt a product in to a round",
-    responses=problem_responses(*_WITH_BODY),
-)
-def opt_in(year: Year, body: OptIn, request: Request, principal: FilerOnly) -> OrjsonResponse:
+def _opt_in(call: Call[OptIn]) -> Outcome:
     """The filer asks for its product to be evaluated in the round (required from 2024),
     until the round's filing deadline (409 ``opt_in_closed``); once per product (409
     ``already_opted_in``). Another filer's product is 403 ``product_not_owned`` (404 if the
     caller may not even see it)."""
-    ledger = _ledger(request)
-
-    def command() -> Outcome:
-        product = ledger.get_product(body.product_id)
-        if not sees_product(principal, {"filer_uscc": product.filer_uscc,
-                                        "status": product.status.value}):  # fmt: skip
-            raise ProductNotFoundError(f"no product {body.product_id}", id=str(body.product_id))
-        opt_in_id = ledger.opt_in_to_certification(
-            principal.actor(), year, body.product_id, filer_valid_patents=body.filer_valid_patents
-        )
-        written = OptedIn(
-            year=year, product_id=body.product_id, opt_in_id=opt_in_id, version=FIRST_VERSION
-        )
-        return 201, written.model_dump(mode="json"), etag(FIRST_VERSION)
-
-    return execute(request, principal, body, command)
+    body, year = call.body, call.ids["year"]
+    product = call.ledger.get_product(body.product_id)
+    if not sees_product(call.principal, {"filer_uscc": product.filer_uscc,
+                                         "status": product.status.value}):  # fmt: skip
+        raise ProductNotFoundError(f"no product {body.product_id}", id=str(body.product_id))
+    opt_in_id = call.ledger.certification.opt_in_to_certification(
+        call.actor, year, body.product_id,
+        filer_valid_patents=body.filer_valid_patents, receipt=call.receipt,
+    )  # fmt: skip
+    written = OptedIn(
+        year=year, product_id=body.product_id, opt_in_id=opt_in_id, version=FIRST_VERSION
+    )
+    return 201, written.model_dump(mode="json"), etag(FIRST_VERSION)
 
 
-@router.post(
-    "/rounds/{year}/objections",
-    status_code=201,
-    response_model=ObjectionWritten,
-    summary="Object to a certified product",
-    responses=problem_responses(*_WITH_BODY),
-)
-def file_objection(
-    year: Year, body: FileObjection, request: Request, principal: Objector
-) -> OrjsonResponse:
+def _file_objection(call: Call[FileObjection]) -> Outcome:
     """File an objection (异议) against a product on the round's published list, during its
     objection window (409 ``objection_window_closed`` outside it). A filer may not object to
     its own product (403); a regional admin only to its region's (404 outside it)."""
-    ledger = _ledger(request)
-
-    def command() -> Outcome:
-        _check_objectable(ledger, principal, year, body.product_id)
-        objection_id = ledger.file_objection(
-            principal.actor(), year, body.product_id, body.reason, objection_id=body.objection_id
-        )
-        written = ObjectionWritten(
-            objection_id=objection_id, year=year, product_id=body.product_id,
-            status=ObjectionStatus.OPEN, version=FIRST_VERSION,
-        )  # fmt: skip
-        headers = {
-            **etag(FIRST_VERSION),
-            "Location": f"/v1/certification/rounds/{year}/objections/{objection_id}",
-        }
-        return 201, written.model_dump(mode="json"), headers
-
-    return execute(request, principal, body, command)
+    body, year = call.body, call.ids["year"]
+    _check_objectable(call.ledger, call.principal, year, body.product_id)
+    objection_id = call.ledger.certification.file_objection(
+        call.actor, year, body.product_id, body.reason,
+        objection_id=body.objection_id, receipt=call.receipt,
+    )  # fmt: skip
+    written = ObjectionWritten(
+        objection_id=objection_id, year=year, product_id=body.product_id,
+        status=ObjectionStatus.OPEN, version=FIRST_VERSION,
+    )  # fmt: skip
+    location = f"/v1/certification/rounds/{year}/objections/{objection_id}"
+    return 201, written.model_dump(mode="json"), {**etag(FIRST_VERSION), "Location": location}
 
 
 def _check_objectable(ledger: PatentLedger, principal: Principal, year: int, product: UUID) -> None:
@@ -323,12 +245,12 @@ def _check_objectable(ledger: PatentLedger, principal: Principal, year: int, pro
     a decision that does not exist, not the domain's 409 naming its status."""
     if principal.role not in (Role.FILER, Role.INSTITUTION):
         return  # platform roles see every decision; the domain confines regional admins
-    if str(product) in ledger.get_round(year).certified_product_ids:
+    if str(product) in ledger.certification.get_round(year).certified_product_ids:
         return
     # A filer sees its own decisions (the domain then refuses its objection: 403).
     if (
         principal.role is Role.FILER
-        and ledger.get_certification(year, product).filer_uscc == principal.scope
+        and ledger.certification.get_certification(year, product).filer_uscc == principal.scope
     ):
         return
     raise CertificationNotFoundError(
@@ -336,8 +258,14 @@ def _check_objectable(ledger: PatentLedger, principal: Principal, year: int, pro
     )
 
 
-def _objection_written(ledger: PatentLedger, objection_id: UUID, version: int) -> Outcome:
-    objection = ledger.get_objection(objection_id)
+def _decided(call: Call[DecideObjection], decide: Callable[..., int]) -> Outcome:
+    """``decide`` (uphold or dismiss) the path's objection; the objection as it now stands."""
+    objection_id = call.id("objection_id")
+    version = decide(
+        call.actor, objection_id, call.body.reason, year=call.ids["year"],
+        expected_version=call.expected_version, receipt=call.receipt,
+    )  # fmt: skip
+    objection = call.ledger.certification.get_objection(objection_id)
     written = ObjectionWritten(
         objection_id=objection.id, year=objection.round_year, product_id=objection.product_id,
         status=objection.status, version=version,
@@ -345,60 +273,71 @@ def _objection_written(ledger: PatentLedger, objection_id: UUID, version: int) -
     return 200, written.model_dump(mode="json"), etag(version)
 
 
-@router.post(
-    "/rounds/{year}/objections/{objection_id}/upholding",
-    status_code=200,
-    response_model=ObjectionWritten,
-    summary="Uphold an objection (revoke the certification)",
-    responses=problem_responses(*_WITH_BODY_AND_VERSION),
-)
-def uphold_objection(
-    year: Year,
-    objection_id: ObjectionId,
-    body: DecideObjection,
-    request: Request,
-    principal: Certifier,
-) -> OrjsonResponse:
+def _uphold(call: Call[DecideObjection]) -> Outcome:
     """Uphold an open objection: the product's certification is revoked with this reason, in
     the same signed save. If-Match: the objection's version."""
-    ledger = _ledger(request)
-    version = expected_version(request)
-
-    def command() -> Outcome:
-        new_version = ledger.uphold_objection(
-            principal.actor(), objection_id, body.reason, year=year, expected_version=version
-        )
-        return _objection_written(ledger, objection_id, new_version)
-
-    return execute(request, principal, body, command)
+    return _decided(call, call.ledger.certification.uphold_objection)
 
 
-@router.post(
-    "/rounds/{year}/objections/{objection_id}/dismissal",
-    status_code=200,
-    response_model=ObjectionWritten,
-    summary="Dismiss an objection",
-    responses=problem_responses(*_WITH_BODY_AND_VERSION),
-)
-def dismiss_objection(
-    year: Year,
-    objection_id: ObjectionId,
-    body: DecideObjection,
-    request: Request,
-    principal: Certifier,
-) -> OrjsonResponse:
+def _dismiss(call: Call[DecideObjection]) -> Outcome:
     """Dismiss an open objection: the certification stands. If-Match: the objection's
     version."""
-    ledger = _ledger(request)
-    version = expected_version(request)
+    return _decided(call, call.ledger.certification.dismiss_objection)
 
-    def command() -> Outcome:
-        new_version = ledger.dismiss_objection(
-            principal.actor(), objection_id, body.reason, year=year, expected_version=version
-        )
-        return _objection_written(ledger, objection_id, new_version)
 
-    return execute(request, principal, body, command)
+_IN_ROUND: dict[str, Any] = {"path_params": {"year": Year}, "problems": _WITH_BODY}
+_ON_OBJECTION: dict[str, Any] = {
+    "path_params": {"year": Year, "objection_id": ObjectionId},
+    "callers": Certifier, "body": DecideObjection, "response_model": ObjectionWritten,
+    "problems": _WITH_BODY_AND_VERSION,
+}  # fmt: skip
+
+ROUTES: tuple[CommandRoute[Any], ...] = (
+    CommandRoute(
+        name="set_benchmarks", path="/benchmarks", summary="Set the benchmark table",
+        callers=Certifier, body=SetBenchmarks, raw=_set_benchmarks,
+        response_model=BenchmarksWritten,
+        problems=(400, 401, 403, 409, 412, 413, 415, 422, 503),
+    ),
+    CommandRoute(
+        name="open_round", path="/rounds", summary="Open a certification round",
+        callers=Certifier, body=OpenRound, raw=_open_round, status=201,
+        response_model=RoundWritten, problems=_WITH_BODY,
+    ),
+    CommandRoute(
+        name="run_evaluation", path="/rounds/{year}/evaluation",
+        summary="Evaluate every filing of a round", callers=Certifier, body=RunEvaluation,
+        body_optional=True, body_examples=[{}, {"benchmark_version": 1}],
+        raw=_run_evaluation, response_model=EvaluationReport, **_IN_ROUND,
+    ),
+    CommandRoute(
+        name="publish", path="/rounds/{year}/publication",
+        summary="Publish the certified list", callers=Certifier, body=PublishList,
+        body_optional=True, body_examples=[{"objection_days": 7}], raw=_publish,
+        response_model=ListPublished, **_IN_ROUND,
+    ),
+    CommandRoute(
+        name="opt_in", path="/rounds/{year}/opt-ins", summary="Opt a product in to a round",
+        callers=FilerOnly, body=OptIn, raw=_opt_in, status=201, response_model=OptedIn,
+        **_IN_ROUND,
+    ),
+    CommandRoute(
+        name="file_objection", path="/rounds/{year}/objections",
+        summary="Object to a certified product", callers=Objector, body=FileObjection,
+        raw=_file_objection, status=201, response_model=ObjectionWritten, **_IN_ROUND,
+    ),
+    CommandRoute(
+        name="uphold_objection", path="/rounds/{year}/objections/{objection_id}/upholding",
+        summary="Uphold an objection (revoke the certification)", raw=_uphold,
+        **_ON_OBJECTION,
+    ),
+    CommandRoute(
+        name="dismiss_objection", path="/rounds/{year}/objections/{objection_id}/dismissal",
+        summary="Dismiss an objection", raw=_dismiss, **_ON_OBJECTION,
+    ),
+)  # fmt: skip
+for _route in ROUTES:
+    declare(router, _route)
 
 
 # --- reads --------------------------------------------------------------------------------------

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from http import HTTPStatus
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from api.command_bodies import ConversionReported, ReportConversion
-from api.deps import Institution, Ledger
-from api.problems import problem_document, problem_responses
-from api.responses import OrjsonResponse
-from api.writes import Outcome, etag, execute
+from api.command_routes import Call, CommandRoute, declare
+from api.deps import Institution
+from api.problems import problem_document
+from api.writes import Outcome, etag
 from domain.ranges import FEN, INT64_MAX
 
 router = APIRouter(prefix="/v1/conversions", tags=["conversions"])
@@ -33,33 +33,31 @@ AMOUNT_OUT_OF_RANGE = problem_document(
 )  # fmt: skip
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=ConversionReported,
-    summary="Report a patent conversion",
-    responses=problem_responses(
-        400, 401, 403, 409, 413, 415, 422, 503, examples=[AMOUNT_OUT_OF_RANGE]
-    ),
-)
-def report_conversion(
-    body: ReportConversion, request: Request, ledger: Ledger, principal: Institution
-) -> OrjsonResponse:
+def _report(call: Call[ReportConversion]) -> Outcome:
     """Report one conversion outcome (assigned, licensed, industrialised...) of a patent the
     institution holds (存量专利盘活); earlier reports of the same patent are kept."""
+    body, ledger = call.body, call.ledger
+    record_id = ledger.report_conversion(
+        call.actor,
+        institution_uscc=body.institution_uscc,
+        patent_number=body.patent_number,
+        category=body.category,
+        counterparty=body.counterparty,
+        occurred_on=body.occurred_on,
+        amount_fen=body.amount_fen,
+        receipt=call.receipt,
+    )
+    version = ledger.get_conversion(body.institution_uscc, body.patent_number).version
+    reported = ConversionReported(record_id=record_id, version=version)
+    return 201, reported.model_dump(mode="json"), etag(version)
 
-    def command() -> Outcome:
-        record_id = ledger.report_conversion(
-            principal.actor(),
-            institution_uscc=body.institution_uscc,
-            patent_number=body.patent_number,
-            category=body.category,
-            counterparty=body.counterparty,
-            occurred_on=body.occurred_on,
-            amount_fen=body.amount_fen,
-        )
-        version = ledger.get_conversion(body.institution_uscc, body.patent_number).version
-        reported = ConversionReported(record_id=record_id, version=version)
-        return 201, reported.model_dump(mode="json"), etag(version)
 
-    return execute(request, principal, body, command)
+declare(
+    router,
+    CommandRoute(
+        name="report_conversion", path="", summary="Report a patent conversion",
+        callers=Institution, body=ReportConversion, raw=_report, status=201,
+        response_model=ConversionReported,
+        problems=(400, 401, 403, 409, 413, 415, 422, 503), examples=[AMOUNT_OUT_OF_RANGE],
+    ),
+)  # fmt: skip

@@ -9,17 +9,22 @@ every event records the token as its actor (``token:<id>``, role, scope).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from typing import Any
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
-from api.command_bodies import FilerWritten, Reason, RegisterFiler, ResubmitFiler, VerifyRealName
-from api.deps import FilerOnly, FilerOrReviewer, Ledger, Reviewer
-from api.problems import problem_responses
-from api.responses import OrjsonResponse
-from api.writes import FIRST_VERSION, OnRecord, Outcome, etag, execute, expected_version
-from domain.application import PatentLedger
+from api.command_bodies import (
+    ContactBody,
+    FilerWritten,
+    Reason,
+    RegisterFiler,
+    ResubmitFiler,
+    VerifyRealName,
+)
+from api.command_routes import Call, CommandRoute, declare, path_id, written
+from api.deps import FilerOnly, FilerOrReviewer, Reviewer
+from api.writes import FIRST_VERSION, Outcome
 from domain.declarations import Contact
 
 router = APIRouter(prefix="/v1/filers", tags=["filers"])
@@ -29,180 +34,120 @@ _WITH_BODY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
 _WITHOUT_BODY = (401, 403, 404, 409, 412, 422, 503)
 
 
-def _written(
-    request: Request, filer_id: UUID, status: int = 200, *, version: int | None = None
-) -> Outcome:
-    """The response to a filer command: the record's id and its version after the command.
-
-    Commands on an existing record return that version; a new record's is read back.
-    """
-    if version is None:
-        ledger: PatentLedger = request.app.state.ledger
-        version = ledger.get_filer(filer_id).version
-    headers = etag(version)
-    if status == 201:
-        headers["Location"] = f"/v1/filers/{filer_id}"
-    return status, FilerWritten(filer_id=filer_id, version=version).model_dump(mode="json"), headers
+# The answers: the filer's id and its version after the command.
+_CREATED = written(FilerWritten, "filer_id", 201, "/v1/filers/{}")
+_CHANGED = written(FilerWritten, "filer_id")
 
 
-def _on_filer(request: Request, filer_id: UUID, command: Callable[[], int]) -> OnRecord:
-    """``command`` on the filer ``filer_id``, answered with its version after the command."""
-    return OnRecord(filer_id, command, lambda version: _written(request, filer_id, version=version))
+def _contact(contact: ContactBody | None) -> Contact | None:
+    return None if contact is None else Contact.parse(contact.name, contact.phone, contact.email)
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=FilerWritten,
-    summary="Register a filer",
-    responses=problem_responses(400, 401, 403, 409, 413, 415, 422, 503),
-)
-def register_filer(
-    body: RegisterFiler, request: Request, ledger: Ledger, principal: FilerOrReviewer
-) -> OrjsonResponse:
+# --- the commands -----------------------------------------------------------------------------
+def _register(call: Call[RegisterFiler]) -> Outcome:
     """Register a filer (备案主体), pending real-name verification and review.
 
     A filer token registers its own USCC only; a reviewer may register any. The filer id is
     derived from the USCC, so a second registration of the same code is 409
     ``filer_already_registered`` naming the existing record.
     """
-
-    def command() -> Outcome:
-        contact = body.contact
-        filer_id = ledger.register_filer(
-            principal.actor(),
-            uscc=body.uscc,
-            name=body.name,
-            kind=body.kind,
-            region_code=body.region_code,
-            contact=Contact.parse(contact.name, contact.phone, contact.email),
-            proof_digests=body.proof_digests,
-            pledge_digest=body.pledge_digest,
-        )
-        return _written(request, filer_id, 201, version=FIRST_VERSION)
-
-    return execute(request, principal, body, command)
+    body, contact = call.body, call.body.contact
+    filer_id = call.ledger.register_filer(
+        call.actor,
+        uscc=body.uscc,
+        name=body.name,
+        kind=body.kind,
+        region_code=body.region_code,
+        contact=Contact.parse(contact.name, contact.phone, contact.email),
+        proof_digests=body.proof_digests,
+        pledge_digest=body.pledge_digest,
+        receipt=call.receipt,
+    )
+    return _CREATED(filer_id, FIRST_VERSION)
 
 
-@router.post(
-    "/{filer_id}/real-name-verification",
-    status_code=200,
-    response_model=FilerWritten,
-    summary="Record the filer's real-name verification",
-    responses=problem_responses(*_WITH_BODY),
-)
-def verify_filer_real_name(
-    filer_id: UUID, body: VerifyRealName, request: Request, ledger: Ledger, principal: Reviewer
-) -> OrjsonResponse:
+def _verify_real_name(call: Call[VerifyRealName]) -> int:
     """Record that the filer passed real-name verification (实名认证), citing its reference.
 
     Approval needs it first. Done once: a second time is 409 ``filer_already_verified``.
     """
-    version = expected_version(request)
-
-    def command() -> int:
-        return ledger.verify_filer_real_name(
-            principal.actor(), filer_id, body.reference, expected_version=version
-        )
-
-    return execute(request, principal, body, _on_filer(request, filer_id, command))
+    return call.on_record(call.ledger.verify_filer_real_name, call.body.reference)
 
 
-@router.post(
-    "/{filer_id}/approval",
-    status_code=200,
-    response_model=FilerWritten,
-    summary="Approve a filer",
-    responses=problem_responses(*_WITHOUT_BODY),
-)
-def approve_filer(
-    filer_id: UUID, request: Request, ledger: Ledger, principal: Reviewer
-) -> OrjsonResponse:
+def _approve(call: Call[None]) -> int:
     """Approve a verified filer pending review; from then on it may file products."""
-    version = expected_version(request)
-
-    def command() -> int:
-        return ledger.approve_filer(principal.actor(), filer_id, expected_version=version)
-
-    return execute(request, principal, None, _on_filer(request, filer_id, command))
+    return call.on_record(call.ledger.approve_filer)
 
 
-@router.post(
-    "/{filer_id}/rejection",
-    status_code=200,
-    response_model=FilerWritten,
-    summary="Reject a filer",
-    responses=problem_responses(*_WITH_BODY),
-)
-def reject_filer(
-    filer_id: UUID, body: Reason, request: Request, ledger: Ledger, principal: Reviewer
-) -> OrjsonResponse:
+def _reject(call: Call[Reason]) -> int:
     """Reject a filer pending review; the reason is signed into the event and shown to it."""
-    version = expected_version(request)
-
-    def command() -> int:
-        return ledger.reject_filer(
-            principal.actor(), filer_id, body.reason, expected_version=version
-        )
-
-    return execute(request, principal, body, _on_filer(request, filer_id, command))
+    return call.on_record(call.ledger.reject_filer, call.body.reason)
 
 
-@router.post(
-    "/{filer_id}/resubmission",
-    status_code=200,
-    response_model=FilerWritten,
-    summary="Resubmit a rejected filer",
-    responses=problem_responses(*_WITH_BODY),
-)
-def resubmit_filer(
-    filer_id: UUID, body: ResubmitFiler, request: Request, ledger: Ledger, principal: FilerOnly
-) -> OrjsonResponse:
+def _resubmit(call: Call[ResubmitFiler]) -> int:
     """A rejected filer sends new proof materials and goes back to review (its own record only).
 
     It may correct its name, kind, region and contact on the way (annex rule v1): a kind that
     does not fit the USCC is 422 ``kind_uscc_mismatch``.
     """
-    version = expected_version(request)
-    contact = body.contact
-
-    def command() -> int:
-        return ledger.resubmit_filer(
-            principal.actor(),
-            filer_id,
-            body.proof_digests,
-            body.pledge_digest,
-            name=body.name,
-            kind=body.kind,
-            region_code=body.region_code,
-            contact=None
-            if contact is None
-            else Contact.parse(contact.name, contact.phone, contact.email),
-            expected_version=version,
-        )
-
-    return execute(request, principal, body, _on_filer(request, filer_id, command))
+    body = call.body
+    return call.on_record(
+        call.ledger.resubmit_filer,
+        body.proof_digests,
+        body.pledge_digest,
+        name=body.name,
+        kind=body.kind,
+        region_code=body.region_code,
+        contact=_contact(body.contact),
+    )
 
 
-@router.post(
-    "/{filer_id}/move-confirmation",
-    status_code=200,
-    response_model=FilerWritten,
-    summary="Confirm a filer's move away from its USCC's region",
-    responses=problem_responses(*_WITH_BODY),
-)
-def confirm_filer_move(
-    filer_id: UUID, body: Reason, request: Request, ledger: Ledger, principal: Reviewer
-) -> OrjsonResponse:
+def _confirm_move(call: Call[Reason]) -> int:
     """A reviewer confirms, with the evidence as reason, that a filer pending review moved
     from the region inside its USCC to the one it registered (a USCC never changes when its
     holder moves). Without it, approving such a filer is 409 ``region_uscc_mismatch``; where
     the regions agree it is 409 ``region_move_not_needed``."""
-    version = expected_version(request)
+    return call.on_record(call.ledger.confirm_filer_move, call.body.reason)
 
-    def command() -> int:
-        return ledger.confirm_filer_move(
-            principal.actor(), filer_id, body.reason, expected_version=version
-        )
 
-    return execute(request, principal, body, _on_filer(request, filer_id, command))
+# --- the routes -------------------------------------------------------------------------------
+_ON_FILER: dict[str, Any] = {
+    "path_params": {"filer_id": UUID},
+    "answer": path_id("filer_id"),
+    "respond": _CHANGED,
+    "response_model": FilerWritten,
+    "problems": _WITH_BODY,
+}
+
+ROUTES: tuple[CommandRoute[Any], ...] = (
+    CommandRoute(
+        name="register_filer", path="", summary="Register a filer", callers=FilerOrReviewer,
+        body=RegisterFiler, raw=_register, status=201, response_model=FilerWritten,
+        problems=(400, 401, 403, 409, 413, 415, 422, 503),
+    ),
+    CommandRoute(
+        name="verify_filer_real_name", path="/{filer_id}/real-name-verification",
+        summary="Record the filer's real-name verification", callers=Reviewer,
+        body=VerifyRealName, run=_verify_real_name, **_ON_FILER,
+    ),
+    CommandRoute(
+        name="approve_filer", path="/{filer_id}/approval", summary="Approve a filer",
+        callers=Reviewer, run=_approve, **{**_ON_FILER, "problems": _WITHOUT_BODY},
+    ),
+    CommandRoute(
+        name="reject_filer", path="/{filer_id}/rejection", summary="Reject a filer",
+        callers=Reviewer, body=Reason, run=_reject, **_ON_FILER,
+    ),
+    CommandRoute(
+        name="resubmit_filer", path="/{filer_id}/resubmission",
+        summary="Resubmit a rejected filer", callers=FilerOnly, body=ResubmitFiler,
+        run=_resubmit, **_ON_FILER,
+    ),
+    CommandRoute(
+        name="confirm_filer_move", path="/{filer_id}/move-confirmation",
+        summary="Confirm a filer's move away from its USCC's region", callers=Reviewer,
+        body=Reason, run=_confirm_move, **_ON_FILER,
+    ),
+)  # fmt: skip
+for _route in ROUTES:
+    declare(router, _route)

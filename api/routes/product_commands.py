@@ -13,11 +13,11 @@ it answers exactly what the approval will be judged against.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Path, Request
 
 from api.access import sees_product
 from api.command_bodies import (
@@ -33,14 +33,12 @@ from api.command_bodies import (
     ResolveDispute,
     ReviseProduct,
 )
+from api.command_routes import Call, CommandRoute, declare, path_id, written
 from api.deps import FilerOnly, FilerOrReviewer, Ledger, Platform, Reviewer
 from api.problems import ApiProblemError, problem_document, problem_responses
 from api.read_bodies import ScreeningReport
-from api.responses import OrjsonResponse
-from api.tokens import Principal
-from api.writes import FIRST_VERSION, OnRecord, Outcome, etag, execute, expected_version
+from api.writes import FIRST_VERSION, Outcome, etag
 from domain.actor import Role
-from domain.application import PatentLedger
 from domain.declarations import EconomicFigures, PatentDeclaration
 from domain.errors import ProductNotFoundError
 
@@ -75,48 +73,24 @@ _DUPLICATE_OF_INVALID = problem_document(
 )  # fmt: skip
 
 
-def _version(request: Request, product_id: UUID) -> int:
-    ledger: PatentLedger = request.app.state.ledger
-    version: int = ledger.get_product(product_id).version
-    return version
-
-
-def _check_visible(request: Request, principal: Principal, product_id: UUID) -> None:
+def _check_visible(call: Call[Any]) -> None:
     """A filer acting on a filing it may not see gets 404, as a reader would (api.access).
 
     Without this the domain's 403 ``product_not_owned`` would confirm that another filer's
     pending or rejected filing exists under that id.
     """
-    if principal.role is not Role.FILER:
+    if call.principal.role is not Role.FILER:
         return
-    ledger: PatentLedger = request.app.state.ledger
-    product = ledger.get_product(product_id)
+    product_id = call.id("product_id")
+    product = call.ledger.get_product(product_id)
     row = {"filer_uscc": product.filer_uscc, "status": product.status.value}
-    if not sees_product(principal, row):
+    if not sees_product(call.principal, row):
         raise ProductNotFoundError(f"no product {product_id}", id=str(product_id))
 
 
-def _written(
-    request: Request, product_id: UUID, status: int = 200, *, version: int | None = None
-) -> Outcome:
-    """The response to a product command: the filing's id and its version after the command.
-
-    Commands on an existing filing return that version; a new filing's is read back.
-    """
-    if version is None:
-        version = _version(request, product_id)
-    headers = etag(version)
-    if status == 201:
-        headers["Location"] = f"/v1/products/{product_id}"
-    body = ProductWritten(product_id=product_id, version=version).model_dump(mode="json")
-    return status, body, headers
-
-
-def _on_product(request: Request, product_id: UUID, command: Callable[[], int]) -> OnRecord:
-    """``command`` on the filing ``product_id``, answered with its version after the command."""
-    return OnRecord(
-        product_id, command, lambda version: _written(request, product_id, version=version)
-    )
+# The answers: the product's id and its version after the command.
+_CREATED = written(ProductWritten, "product_id", 201, "/v1/products/{}")
+_CHANGED = written(ProductWritten, "product_id")
 
 
 def _patents(patents: Sequence[PatentBody]) -> list[PatentDeclaration]:
@@ -132,16 +106,8 @@ def _figures(figures: FiguresBody) -> EconomicFigures:
     )
 
 
-@router.post(
-    "",
-    status_code=201,
-    response_model=ProductWritten,
-    summary="File a product",
-    responses=problem_responses(400, 401, 403, 404, 409, 413, 415, 422, 503),
-)
-def file_product(
-    body: FileProduct, request: Request, ledger: Ledger, principal: FilerOnly
-) -> OrjsonResponse:
+# --- the commands -----------------------------------------------------------------------------
+def _file(call: Call[FileProduct]) -> int:
     """File a product (备案) for review, as the approved filer ``filer_id`` (the token's own).
 
     The same product — same normalised name and model — is filed once by anyone: a second
@@ -150,48 +116,35 @@ def file_product(
     the ledger derives (a name-based UUID, version 3 or 5) or the nil or max UUID is 422
     ``id_not_allowed``.
     """
+    body = call.body
+    call.ledger.file_product(
+        call.actor,
+        filer_id=body.filer_id,
+        name=body.name,
+        model=body.model,
+        variants=body.variants,
+        category=body.category,
+        finer_code=body.finer_code,
+        patents=_patents(body.patents),
+        data_year=body.data_year,
+        figures=_figures(body.figures),
+        proof_digests=body.proof_digests,
+        product_id=call.record,
+        receipt=call.receipt,
+    )
+    return FIRST_VERSION
+
+
+def _new_product_id(call: Call[FileProduct]) -> UUID:
     # Chosen here, not by the ledger, so the response is known when the filing is saved.
-    product_id = body.filing_id or uuid4()
-
-    def command() -> int:
-        ledger.file_product(
-            principal.actor(),
-            filer_id=body.filer_id,
-            name=body.name,
-            model=body.model,
-            variants=body.variants,
-            category=body.category,
-            finer_code=body.finer_code,
-            patents=_patents(body.patents),
-            data_year=body.data_year,
-            figures=_figures(body.figures),
-            proof_digests=body.proof_digests,
-            filing_id=product_id,
-        )
-        return FIRST_VERSION
-
-    def written(version: int) -> Outcome:
-        return _written(request, product_id, 201, version=version)
-
-    return execute(request, principal, body, OnRecord(product_id, command, written))
+    return call.body.filing_id or uuid4()
 
 
-@router.post(
-    "/{product_id}/approval",
-    status_code=200,
-    response_model=ProductWritten,
-    summary="Approve a filing",
-    responses=problem_responses(*_WITH_BODY, examples=_SCREENING_PROBLEMS),
-)
-def approve_product(
-    product_id: UUID,
-    request: Request,
-    ledger: Ledger,
-    principal: Reviewer,
-    body: Annotated[
-        ApproveProduct | None, Body(examples=ApproveProduct.model_json_schema()["examples"])
-    ] = None,
-) -> OrjsonResponse:
+def _distinct(body: ApproveProduct | None) -> dict[str, str]:
+    return {} if body is None else {str(d.product_id): d.reason for d in body.distinct}
+
+
+def _approve(call: Call[ApproveProduct | None]) -> int:
     """Approve a filing pending review (备案成功); refused while an ownership dispute is open.
 
     Each near-duplicate candidate of the filing (``GET /v1/products/{product_id}/screening``)
@@ -201,47 +154,191 @@ def approve_product(
     ``not_a_candidate``; an empty or overlong reason 422 ``text_invalid``. A filing without
     candidates needs no body.
     """
-    version = expected_version(request)
-    decisions = {} if body is None else {str(d.product_id): d.reason for d in body.distinct}
+    return call.on_record(call.ledger.approve_product, distinct=_distinct(call.body))
 
-    def command() -> int:
-        return ledger.approve_product(
-            principal.actor(), product_id, distinct=decisions, expected_version=version
-        )
 
+def _approval_hashed(body: ApproveProduct | None) -> ApproveProduct | None:
     # No decisions is one request however it is sent (no body, {}, an empty list): one hash.
-    hashed = body if decisions else None
-    return execute(request, principal, hashed, _on_product(request, product_id, command))
+    return body if _distinct(body) else None
 
 
-@router.post(
-    "/{product_id}/rejection",
-    status_code=200,
-    response_model=ProductWritten,
-    summary="Reject a filing",
-    responses=problem_responses(*_WITH_BODY, examples=[_DUPLICATE_OF_INVALID]),
-)
-def reject_product(
-    product_id: UUID, body: RejectProduct, request: Request, ledger: Ledger, principal: Reviewer
-) -> OrjsonResponse:
+def _reject(call: Call[RejectProduct]) -> int:
     """Reject a filing pending review, with the reason the filer will see.
 
     ``duplicate_of`` records that the filing duplicates another one (typically a candidate
     of its screening); naming the filing itself or no filing of the ledger is 422
     ``duplicate_of_invalid``.
     """
-    version = expected_version(request)
+    body = call.body
+    return call.on_record(call.ledger.reject_product, body.reason, duplicate_of=body.duplicate_of)
 
-    def command() -> int:
-        return ledger.reject_product(
-            principal.actor(),
-            product_id,
-            body.reason,
-            duplicate_of=body.duplicate_of,
-            expected_version=version,
-        )
 
-    return execute(request, principal, body, _on_product(request, product_id, command))
+def _revise(call: Call[ReviseProduct]) -> int:
+    """The annual update: the filer's figures for a strictly newer data year; back to review.
+
+    Only the filing's own filer may revise it (403 ``product_not_owned`` otherwise).
+    """
+    body = call.body
+    return call.on_record(
+        call.ledger.revise_product,
+        data_year=body.data_year,
+        figures=_figures(body.figures),
+        patents=_patents(body.patents),
+        proof_digests=body.proof_digests,
+        category=body.category,
+        finer_code=body.finer_code,
+    )
+
+
+def _withdraw(call: Call[Reason]) -> int:
+    """Withdraw a filing: by its filer (product off the market), or by a reviewer (patents
+    lapsed). Its name and model may then be filed again by the same filer."""
+    return call.on_record(call.ledger.withdraw_product, call.body.reason)
+
+
+def _raise_dispute(call: Call[RaiseDispute]) -> Outcome:
+    """Record an ownership dispute (权属纠纷) over patents the filing declares, with the
+    digests of its evidence.
+
+    A reviewer or any filer (a claimant need not own the filing) may raise one; a filer holds
+    at most one open claim on a filing (409 ``dispute_limit_reached``). A reviewer's dispute
+    blocks approval and certification at once; a filer's once a reviewer accepts it
+    (``/disputes/{dispute_id}/acceptance``). The response carries the id to resolve it with.
+    """
+    body, product_id = call.body, call.id("product_id")
+    dispute_id = call.ledger.raise_dispute(
+        call.actor,
+        product_id,
+        patent_numbers=body.patent_numbers,
+        claimant=body.claimant,
+        description=body.description,
+        evidence_digests=body.evidence_digests,
+        dispute_id=body.dispute_id,
+        expected_version=call.expected_version,
+        receipt=call.receipt,
+    )
+    version = call.ledger.get_product(product_id).version
+    raised = DisputeRaised(product_id=product_id, dispute_id=dispute_id, version=version)
+    return 201, raised.model_dump(mode="json"), etag(version)
+
+
+def _resolve_dispute(call: Call[ResolveDispute]) -> int:
+    """Close an open dispute with its outcome (claim_dismissed, claim_upheld or settled)."""
+    body = call.body
+    return call.on_record(
+        call.ledger.resolve_dispute, call.ids["dispute_id"], body.outcome, body.note
+    )
+
+
+def _accept_dispute(call: Call[None]) -> int:
+    """A reviewer accepts a filer's ownership claim for examination: from now on it blocks
+    the filing's approval and certification (409 ``dispute_not_pending`` if it is not an
+    open claim awaiting acceptance)."""
+    return call.on_record(call.ledger.accept_dispute, call.ids["dispute_id"])
+
+
+# --- the routes -------------------------------------------------------------------------------
+_ON_PRODUCT: dict[str, Any] = {
+    "path_params": {"product_id": UUID},
+    "answer": path_id("product_id"),
+    "respond": _CHANGED,
+    "response_model": ProductWritten,
+    "problems": _WITH_BODY,
+}
+_ON_DISPUTE: dict[str, Any] = {
+    **_ON_PRODUCT,
+    "path_params": {"product_id": UUID, "dispute_id": DisputeId},
+}
+
+ROUTES: tuple[CommandRoute[Any], ...] = (
+    CommandRoute(
+        name="file_product",
+        path="",
+        summary="File a product",
+        callers=FilerOnly,
+        body=FileProduct,
+        run=_file,
+        answer=_new_product_id,
+        respond=_CREATED,
+        status=201,
+        response_model=ProductWritten,
+        problems=(400, 401, 403, 404, 409, 413, 415, 422, 503),
+    ),
+    CommandRoute(
+        name="approve_product",
+        path="/{product_id}/approval",
+        summary="Approve a filing",
+        callers=Reviewer,
+        body=ApproveProduct,
+        body_optional=True,
+        run=_approve,
+        hashed_body=_approval_hashed,
+        examples=_SCREENING_PROBLEMS,
+        **_ON_PRODUCT,
+    ),
+    CommandRoute(
+        name="reject_product",
+        path="/{product_id}/rejection",
+        summary="Reject a filing",
+        callers=Reviewer,
+        body=RejectProduct,
+        run=_reject,
+        examples=[_DUPLICATE_OF_INVALID],
+        **_ON_PRODUCT,
+    ),
+    CommandRoute(
+        name="revise_product",
+        path="/{product_id}/revisions",
+        summary="Revise a filing to a newer data year",
+        callers=FilerOnly,
+        body=ReviseProduct,
+        run=_revise,
+        filer_sees_record=_check_visible,
+        **_ON_PRODUCT,
+    ),
+    CommandRoute(
+        name="withdraw_product",
+        path="/{product_id}/withdrawal",
+        summary="Withdraw a filing",
+        callers=FilerOrReviewer,
+        body=Reason,
+        run=_withdraw,
+        filer_sees_record=_check_visible,
+        **_ON_PRODUCT,
+    ),
+    CommandRoute(
+        name="raise_dispute",
+        path="/{product_id}/disputes",
+        summary="Raise an ownership dispute",
+        callers=FilerOrReviewer,
+        body=RaiseDispute,
+        raw=_raise_dispute,
+        filer_sees_record=_check_visible,
+        status=201,
+        path_params={"product_id": UUID},
+        response_model=DisputeRaised,
+        problems=_WITH_BODY,
+    ),
+    CommandRoute(
+        name="resolve_dispute",
+        path="/{product_id}/disputes/{dispute_id}/resolution",
+        summary="Resolve an ownership dispute",
+        callers=Reviewer,
+        body=ResolveDispute,
+        run=_resolve_dispute,
+        **_ON_DISPUTE,
+    ),
+    CommandRoute(
+        name="accept_dispute",
+        path="/{product_id}/disputes/{dispute_id}/acceptance",
+        summary="Accept an ownership claim for examination",
+        callers=Reviewer,
+        run=_accept_dispute,
+        **{**_ON_DISPUTE, "problems": (401, 403, 404, 409, 412, 422, 503)},
+    ),
+)
+for _route in ROUTES:
+    declare(router, _route)
 
 
 @router.get(
@@ -279,156 +376,3 @@ def product_screening(
         "duplicate_of": None if screening.duplicate_of is None else str(screening.duplicate_of),
         "open": len(screening.open),
     }
-
-
-@router.post(
-    "/{product_id}/revisions",
-    status_code=200,
-    response_model=ProductWritten,
-    summary="Revise a filing to a newer data year",
-    responses=problem_responses(*_WITH_BODY),
-)
-def revise_product(
-    product_id: UUID, body: ReviseProduct, request: Request, ledger: Ledger, principal: FilerOnly
-) -> OrjsonResponse:
-    """The annual update: the filer's figures for a strictly newer data year; back to review.
-
-    Only the filing's own filer may revise it (403 ``product_not_owned`` otherwise).
-    """
-    version = expected_version(request)
-
-    def command() -> int:
-        _check_visible(request, principal, product_id)
-        return ledger.revise_product(
-            principal.actor(),
-            product_id,
-            data_year=body.data_year,
-            figures=_figures(body.figures),
-            patents=_patents(body.patents),
-            proof_digests=body.proof_digests,
-            category=body.category,
-            finer_code=body.finer_code,
-            expected_version=version,
-        )
-
-    return execute(request, principal, body, _on_product(request, product_id, command))
-
-
-@router.post(
-    "/{product_id}/withdrawal",
-    status_code=200,
-    response_model=ProductWritten,
-    summary="Withdraw a filing",
-    responses=problem_responses(*_WITH_BODY),
-)
-def withdraw_product(
-    product_id: UUID, body: Reason, request: Request, ledger: Ledger, principal: FilerOrReviewer
-) -> OrjsonResponse:
-    """Withdraw a filing: by its filer (product off the market), or by a reviewer (patents
-    lapsed). Its name and model may then be filed again by the same filer."""
-    version = expected_version(request)
-
-    def command() -> int:
-        _check_visible(request, principal, product_id)
-        return ledger.withdraw_product(
-            principal.actor(), product_id, body.reason, expected_version=version
-        )
-
-    return execute(request, principal, body, _on_product(request, product_id, command))
-
-
-@router.post(
-    "/{product_id}/disputes",
-    status_code=201,
-    response_model=DisputeRaised,
-    summary="Raise an ownership dispute",
-    responses=problem_responses(*_WITH_BODY),
-)
-def raise_dispute(
-    product_id: UUID,
-    body: RaiseDispute,
-    request: Request,
-    ledger: Ledger,
-    principal: FilerOrReviewer,
-) -> OrjsonResponse:
-    """Record an ownership dispute (权属纠纷) over patents the filing declares, with the
-    digests of its evidence.
-
-    A reviewer or any filer (a claimant need not own the filing) may raise one; a filer holds
-    at most one open claim on a filing (409 ``dispute_limit_reached``). A reviewer's dispute
-    blocks approval and certification at once; a filer's once a reviewer accepts it
-    (``/disputes/{dispute_id}/acceptance``). The response carries the id to resolve it with.
-    """
-    version = expected_version(request)
-
-    def command() -> Outcome:
-        _check_visible(request, principal, product_id)
-        dispute_id = ledger.raise_dispute(
-            principal.actor(),
-            product_id,
-            patent_numbers=body.patent_numbers,
-            claimant=body.claimant,
-            description=body.description,
-            evidence_digests=body.evidence_digests,
-            dispute_id=body.dispute_id,
-            expected_version=version,
-        )
-        new_version = _version(request, product_id)
-        raised = DisputeRaised(product_id=product_id, dispute_id=dispute_id, version=new_version)
-        return 201, raised.model_dump(mode="json"), etag(new_version)
-
-    return execute(request, principal, body, command)
-
-
-@router.post(
-    "/{product_id}/disputes/{dispute_id}/resolution",
-    status_code=200,
-    response_model=ProductWritten,
-    summary="Resolve an ownership dispute",
-    responses=problem_responses(*_WITH_BODY),
-)
-def resolve_dispute(
-    product_id: UUID,
-    dispute_id: DisputeId,
-    body: ResolveDispute,
-    request: Request,
-    ledger: Ledger,
-    principal: Reviewer,
-) -> OrjsonResponse:
-    """Close an open dispute with its outcome (claim_dismissed, claim_upheld or settled)."""
-    version = expected_version(request)
-
-    def command() -> int:
-        return ledger.resolve_dispute(
-            principal.actor(),
-            product_id,
-            dispute_id,
-            body.outcome,
-            body.note,
-            expected_version=version,
-        )
-
-    return execute(request, principal, body, _on_product(request, product_id, command))
-
-
-@router.post(
-    "/{product_id}/disputes/{dispute_id}/acceptance",
-    status_code=200,
-    response_model=ProductWritten,
-    summary="Accept an ownership claim for examination",
-    responses=problem_responses(401, 403, 404, 409, 412, 422, 503),
-)
-def accept_dispute(
-    product_id: UUID, dispute_id: DisputeId, request: Request, ledger: Ledger, principal: Reviewer
-) -> OrjsonResponse:
-    """A reviewer accepts a filer's ownership claim for examination: from now on it blocks
-    the filing's approval and certification (409 ``dispute_not_pending`` if it is not an
-    open claim awaiting acceptance)."""
-    version = expected_version(request)
-
-    def command() -> int:
-        return ledger.accept_dispute(
-            principal.actor(), product_id, dispute_id, expected_version=version
-        )
-
-    return execute(request, principal, None, _on_product(request, product_id, command))

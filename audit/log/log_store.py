@@ -210,17 +210,19 @@ class LogStore:
             )
             return {(int(level), int(index)): bytes(digest) for level, index, digest in cursor}
 
-    def _leaf(self, where: str, parameters: Sequence[Any]) -> LeafRecord | None:
+    def _select(self, statement: str, parameters: Sequence[Any]) -> list[Any]:
+        """The rows of one SELECT (a lone statement: one round trip)."""
         with self.database.autocommit() as cursor:
-            cursor.execute(
-                self._q(
-                    "SELECT leaf_index, notification_id, originator_id, originator_version, "  # noqa: S608 (fixed clauses)
-                    f"leaf_hash FROM ppl_log_leaves WHERE {where}"
-                ),
-                parameters,
-            )
-            row = cursor.fetchone()
-        return None if row is None else _leaf_record(row)
+            cursor.execute(self._q(statement), parameters)
+            return list(cursor)
+
+    def _leaf(self, where: str, parameters: Sequence[Any]) -> LeafRecord | None:
+        rows = self._select(
+            "SELECT leaf_index, notification_id, originator_id, originator_version, "  # noqa: S608 (fixed clauses)
+            f"leaf_hash FROM ppl_log_leaves WHERE {where}",
+            parameters,
+        )
+        return _leaf_record(rows[0]) if rows else None
 
     def leaf(self, leaf_index: int) -> LeafRecord | None:
         return self._leaf("leaf_index = ?", (leaf_index,))
@@ -268,18 +270,15 @@ class LogStore:
             raise ConflictingCheckpointError(record.tree_size)
 
     def _checkpoints(self, where: str, parameters: Sequence[Any]) -> list[CheckpointRecord]:
-        with self.database.autocommit() as cursor:
-            cursor.execute(
-                self._q(
-                    "SELECT tree_size, root, signed_note, created_at FROM ppl_log_checkpoints "  # noqa: S608 (fixed clauses)
-                    f"{where}"
-                ),
-                parameters,
-            )
-            return [
-                CheckpointRecord(int(size), bytes(root), str(note), str(created))
-                for size, root, note, created in cursor
-            ]
+        rows = self._select(
+            "SELECT tree_size, root, signed_note, created_at FROM ppl_log_checkpoints "  # noqa: S608 (fixed clauses)
+            f"{where}",
+            parameters,
+        )
+        return [
+            CheckpointRecord(int(size), bytes(root), str(note), str(created))
+            for size, root, note, created in rows
+        ]
 
     def checkpoint(self, tree_size: int) -> CheckpointRecord | None:
         found = self._checkpoints("WHERE tree_size = ?", (tree_size,))

@@ -52,8 +52,8 @@ from audit.offline.screening import Declaration, ScreeningIndex, ScreeningRule
 
 
 @dataclass(frozen=True, slots=True)
-class FilingRef:
-    """One filing of a product: where it is in the log, its id and its filer."""
+class ProductRef:
+    """One filed product: where its ProductFiled is in the log, its id and its filer."""
 
     leaf_index: int
     product_id: UUID
@@ -61,36 +61,36 @@ class FilingRef:
 
 
 @dataclass(frozen=True, slots=True)
-class DuplicateFiling:
-    """A product (key under ``key_rule``) filed twice: every filing of the key, in log order."""
+class DuplicateProduct:
+    """A product (key under ``key_rule``) filed twice: every product of the key, in log order."""
 
     canonical_key: str
-    filings: tuple[FilingRef, ...]
+    products: tuple[ProductRef, ...]
     key_rule: int = int(KeyRule.V1)
 
 
 @dataclass(frozen=True, slots=True)
 class SameProductGroup:
-    """Filings recorded before ``key_rule`` existed that it says are one product.
+    """Products filed before ``key_rule`` existed that it says are one product.
 
     Legitimate when recorded (judged by the older rule); listed for a reviewer's decision.
     """
 
     canonical_key: str
-    filings: tuple[FilingRef, ...]
+    products: tuple[ProductRef, ...]
     key_rule: int = int(KeyRule.V2)
 
 
 @dataclass(frozen=True, slots=True)
 class MismatchedKey:
-    """A stored key that is not the key of its filing's name and model under its rule.
+    """A stored key that is not the key of its product's name and model under its rule.
 
-    ``filing`` is the filing; ``leaf_index`` the event that stores the key (the ProductFiled
+    ``product`` is the product; ``leaf_index`` the event that stores the key (the ProductFiled
     for v1, the key event for v2). ``derived_key`` is ``None`` when the name (or a non-blank
     model under v2) is empty after the rule: the domain refuses such a filing.
     """
 
-    filing: FilingRef
+    product: ProductRef
     stored_key: str
     derived_key: str | None
     key_rule: int
@@ -108,16 +108,15 @@ class PairDecision(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class NearDuplicatePair:
-    """A filing and one near-duplicate candidate of it, and the reviewer's latest decision.
+    """A product and one near-duplicate candidate of it, and the reviewer's latest decision.
 
-    ``reasons`` are the screening reasons (audit.offline.screening.Reason names, sorted); empty for
-    a
-    filing rejected as a duplicate of one that is not its candidate. ``reason`` is the
+    ``reasons`` are the screening reasons (audit.offline.screening.Reason names, sorted); empty
+    for a product rejected as a duplicate of one that is not its candidate. ``reason`` is the
     reviewer's reason of a ``DISTINCT`` decision, else ``None``.
     """
 
-    filing: FilingRef
-    candidate: FilingRef
+    product: ProductRef
+    candidate: ProductRef
     reasons: tuple[str, ...]
     decision: PairDecision
     reason: str | None = None
@@ -130,10 +129,10 @@ class NearDuplicatePair:
 
 
 @dataclass(frozen=True, slots=True)
-class FilingFindings:
+class ProductFindings:
     """Every finding of one pass over the log."""
 
-    duplicates: tuple[DuplicateFiling, ...]
+    duplicates: tuple[DuplicateProduct, ...]
     mismatched_keys: tuple[MismatchedKey, ...]
     same_product_groups: tuple[SameProductGroup, ...] = ()
     near_duplicates: tuple[NearDuplicatePair, ...] = ()
@@ -152,8 +151,8 @@ def _derived(rule: KeyRule, name: str, model: str) -> str | None:
 
 
 @dataclass
-class _Filing:
-    ref: FilingRef
+class _Product:
+    ref: ProductRef
     name: str
     model: str
     v2_key: str | None
@@ -164,25 +163,25 @@ class _Filing:
 class _Judge:
     """One rule's grouping: filings by key, and the keys found filed twice."""
 
-    by_key: dict[str, list[FilingRef]] = field(default_factory=dict)
+    by_key: dict[str, list[ProductRef]] = field(default_factory=dict)
     duplicated: set[str] = field(default_factory=set)
 
-    def judge(self, key: str, filing: FilingRef, withdrawn: set[UUID]) -> None:
-        """Is ``filing`` legitimate against every earlier filing of ``key``?"""
-        earlier = [f for f in self.by_key.get(key, []) if f.product_id != filing.product_id]
+    def judge(self, key: str, product: ProductRef, withdrawn: set[UUID]) -> None:
+        """Is ``product`` legitimate against every earlier product of ``key``?"""
+        earlier = [f for f in self.by_key.get(key, []) if f.product_id != product.product_id]
         if not all(
-            f.product_id in withdrawn and f.filer_uscc == filing.filer_uscc for f in earlier
+            f.product_id in withdrawn and f.filer_uscc == product.filer_uscc for f in earlier
         ):
             self.duplicated.add(key)
 
 
-def audit_filings(events: Iterable[LoggedEvent]) -> FilingFindings:
-    """Find duplicate filings, forged keys, same-product groups and near-duplicate pairs in
-    one pass (log order).
+def audit_products(events: Iterable[LoggedEvent]) -> ProductFindings:
+    """Find products filed twice, forged keys, same-product groups and near-duplicate pairs
+    in one pass (log order).
 
-    Other topics are skipped; so is a withdrawal, decision or key event of a filing not seen
+    Other topics are skipped; so is a withdrawal, decision or key event of a product not seen
     (audit.offline.replay refuses those). Duplicates come in the order their key was first filed;
-    near-duplicate pairs in the order of the filing, then of the candidate.
+    near-duplicate pairs in the order of the product, then of the candidate.
 
     Raises:
         InvalidReplayError: a ProductFiled without a string ``name``, ``model``,
@@ -192,7 +191,7 @@ def audit_filings(events: Iterable[LoggedEvent]) -> FilingFindings:
             whose ``duplicate_of`` is neither null nor text.
     """
     v1, v2 = _Judge(), _Judge()
-    filings: dict[UUID, _Filing] = {}
+    products: dict[UUID, _Product] = {}
     withdrawn: set[UUID] = set()
     mismatched: list[MismatchedKey] = []
     screening = _Screening()
@@ -202,19 +201,19 @@ def audit_filings(events: Iterable[LoggedEvent]) -> FilingFindings:
             withdrawn.add(event.originator_id)
             screening.index.withdraw(str(event.originator_id), event.leaf_index)
         elif event.topic == PRODUCT_FILED:
-            filing = _filed(event, v1, v2, withdrawn, mismatched)
-            filings[filing.ref.product_id] = filing
+            product = _filed(event, v1, v2, withdrawn, mismatched)
+            products[product.ref.product_id] = product
             if v2_in_force:
-                _judge_v2(filing, v2, withdrawn)
-            screening.filed(event, filing)
+                _judge_v2(product, v2, withdrawn)
+            screening.filed(event, product)
         elif event.topic in (KEY_RESERVED, KEY_REASSIGNED, KEY_MIGRATED):
-            v2_in_force |= _key_event(event, filings, v2, withdrawn, mismatched)
+            v2_in_force |= _key_event(event, products, v2, withdrawn, mismatched)
         elif event.topic == FILING_APPROVED:
             screening.approved(event)
         elif event.topic == FILING_REJECTED:
             screening.rejected(event)
     duplicates = [
-        DuplicateFiling(key, tuple(refs), int(rule))
+        DuplicateProduct(key, tuple(refs), int(rule))
         for rule, judge in ((KeyRule.V1, v1), (KeyRule.V2, v2))
         for key, refs in judge.by_key.items()
         if key in judge.duplicated
@@ -222,19 +221,19 @@ def audit_filings(events: Iterable[LoggedEvent]) -> FilingFindings:
     groups = tuple(
         SameProductGroup(key, tuple(refs))
         for key, refs in v2.by_key.items()
-        if len(refs) > 1 and key not in v2.duplicated and not _judged_all(refs, filings)
+        if len(refs) > 1 and key not in v2.duplicated and not _judged_all(refs, products)
     )
-    duplicates.sort(key=lambda d: d.filings[0].leaf_index)
-    return FilingFindings(tuple(duplicates), tuple(mismatched), groups, screening.pairs())
+    duplicates.sort(key=lambda d: d.products[0].leaf_index)
+    return ProductFindings(tuple(duplicates), tuple(mismatched), groups, screening.pairs())
 
 
 def _filed(
     event: LoggedEvent, v1: _Judge, v2: _Judge, withdrawn: set[UUID],
     mismatched: list[MismatchedKey],
-) -> _Filing:  # fmt: skip
+) -> _Product:  # fmt: skip
     """A ProductFiled: judged by v1 at once; its v2 key kept for every later v2 judgement."""
-    name, model, stored_key, filer_uscc = _filing_fields(event)
-    ref = FilingRef(event.leaf_index, event.originator_id, filer_uscc)
+    name, model, stored_key, filer_uscc = _product_fields(event)
+    ref = ProductRef(event.leaf_index, event.originator_id, filer_uscc)
     derived = canonical_product_key(name, model)
     if derived != stored_key:
         mismatched.append(MismatchedKey(ref, stored_key, derived, 1, event.leaf_index))
@@ -244,22 +243,22 @@ def _filed(
     v2_key = _derived(KeyRule.V2, name, model)
     if v2_key is not None:
         v2.by_key.setdefault(v2_key, []).append(ref)
-    return _Filing(ref, name, model, v2_key)
+    return _Product(ref, name, model, v2_key)
 
 
-def _judge_v2(filing: _Filing, v2: _Judge, withdrawn: set[UUID]) -> None:
-    if filing.judged_v2 or filing.v2_key is None:
+def _judge_v2(product: _Product, v2: _Judge, withdrawn: set[UUID]) -> None:
+    if product.judged_v2 or product.v2_key is None:
         return
-    filing.judged_v2 = True
-    refs = v2.by_key[filing.v2_key]
-    position = refs.index(filing.ref)
-    earlier = _Judge({filing.v2_key: refs[:position]})
-    earlier.judge(filing.v2_key, filing.ref, withdrawn)
+    product.judged_v2 = True
+    refs = v2.by_key[product.v2_key]
+    position = refs.index(product.ref)
+    earlier = _Judge({product.v2_key: refs[:position]})
+    earlier.judge(product.v2_key, product.ref, withdrawn)
     v2.duplicated |= earlier.duplicated
 
 
 def _key_event(
-    event: LoggedEvent, filings: Mapping[UUID, _Filing], v2: _Judge, withdrawn: set[UUID],
+    event: LoggedEvent, products: Mapping[UUID, _Product], v2: _Judge, withdrawn: set[UUID],
     mismatched: list[MismatchedKey],
 ) -> bool:  # fmt: skip
     """A key event under v2 checks its stored key and judges the filing it binds at filing
@@ -276,15 +275,17 @@ def _key_event(
             event.originator_id, event.version, event.leaf_index,
             f"product_id is {raw_id!r}: want a UUID",
         ) from None  # fmt: skip
-    filing = filings.get(product_id)
-    if filing is None:
+    product = products.get(product_id)
+    if product is None:
         return True
     if event.topic != KEY_REASSIGNED:
         stored = _text(event, "canonical_key")
-        if stored != filing.v2_key:
-            mismatched.append(MismatchedKey(filing.ref, stored, filing.v2_key, 2, event.leaf_index))
+        if stored != product.v2_key:
+            mismatched.append(
+                MismatchedKey(product.ref, stored, product.v2_key, 2, event.leaf_index)
+            )
     if event.topic != KEY_MIGRATED:
-        _judge_v2(filing, v2, withdrawn)
+        _judge_v2(product, v2, withdrawn)
     return True
 
 
@@ -293,18 +294,18 @@ class _Screening:
     """Near-duplicate screening over the log: C(F) of every filing, and the decisions."""
 
     index: ScreeningIndex = field(default_factory=ScreeningIndex)
-    refs: dict[str, FilingRef] = field(default_factory=dict)  # by the id's canonical text
+    refs: dict[str, ProductRef] = field(default_factory=dict)  # by the id's canonical text
     candidates: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
     screened: set[str] = field(default_factory=set)  # filings recorded under a screening rule
     # (filing, candidate) -> the latest decision on the pair and its reason
     decisions: dict[tuple[str, str], tuple[PairDecision, str | None]] = field(default_factory=dict)
 
-    def filed(self, event: LoggedEvent, filing: _Filing) -> None:
-        """Index the filing and compute its C(F), once, against the filings before it."""
-        product_id = str(filing.ref.product_id)
-        self.refs[product_id] = filing.ref
+    def filed(self, event: LoggedEvent, product: _Product) -> None:
+        """Index the product and compute its C(F), once, against the products before it."""
+        product_id = str(product.ref.product_id)
+        self.refs[product_id] = product.ref
         declaration = Declaration(
-            filing.ref.filer_uscc, filing.name, filing.model, _patent_numbers(event)
+            product.ref.filer_uscc, product.name, product.model, _patent_numbers(event)
         )
         self.index.add(product_id, event.leaf_index, declaration)
         found = self.index.candidates_of(product_id)
@@ -344,23 +345,23 @@ class _Screening:
         keys = {(f, g) for f, found in self.candidates.items() for g in found}
         keys.update(key for key in self.decisions if key[1] in self.refs)
         found_pairs = []
-        for filing_id, candidate_id in keys:
-            if filing_id not in self.refs:
+        for product_id, candidate_id in keys:
+            if product_id not in self.refs:
                 continue
-            decision, reason = self.decisions.get((filing_id, candidate_id), (None, None))
+            decision, reason = self.decisions.get((product_id, candidate_id), (None, None))
             if decision is None:
-                screened = filing_id in self.screened
+                screened = product_id in self.screened
                 decision = PairDecision.OPEN if screened else PairDecision.BEFORE_SCREENING
             found_pairs.append(
                 NearDuplicatePair(
-                    self.refs[filing_id],
+                    self.refs[product_id],
                     self.refs[candidate_id],
-                    self.candidates.get(filing_id, {}).get(candidate_id, ()),
+                    self.candidates.get(product_id, {}).get(candidate_id, ()),
                     decision,
                     reason,
                 )
             )
-        found_pairs.sort(key=lambda p: (p.filing.leaf_index, p.candidate.leaf_index))
+        found_pairs.sort(key=lambda p: (p.product.leaf_index, p.candidate.leaf_index))
         return tuple(found_pairs)
 
 
@@ -389,27 +390,27 @@ def _patent_numbers(event: LoggedEvent) -> frozenset[str]:
     return frozenset(str(number) for number in numbers)
 
 
-def _judged_all(refs: list[FilingRef], filings: Mapping[UUID, _Filing]) -> bool:
-    """Every filing after the first was judged by v2 (so an honest group is no news)."""
-    return all(filings[ref.product_id].judged_v2 for ref in refs[1:])
+def _judged_all(refs: list[ProductRef], products: Mapping[UUID, _Product]) -> bool:
+    """Every product after the first was judged by v2 (so an honest group is no news)."""
+    return all(products[ref.product_id].judged_v2 for ref in refs[1:])
 
 
-def find_duplicate_filings(events: Iterable[LoggedEvent]) -> list[DuplicateFiling]:
+def find_duplicate_products(events: Iterable[LoggedEvent]) -> list[DuplicateProduct]:
     """Every product filed twice without a legitimate re-filing; empty when the rule held.
 
     Raises:
-        InvalidReplayError: as :func:`audit_filings`.
+        InvalidReplayError: as :func:`audit_products`.
     """
-    return list(audit_filings(events).duplicates)
+    return list(audit_products(events).duplicates)
 
 
 def find_mismatched_keys(events: Iterable[LoggedEvent]) -> list[MismatchedKey]:
-    """Every stored key that is not the key of its filing's name and model.
+    """Every stored key that is not the key of its product's name and model.
 
     Raises:
-        InvalidReplayError: as :func:`audit_filings`.
+        InvalidReplayError: as :func:`audit_products`.
     """
-    return list(audit_filings(events).mismatched_keys)
+    return list(audit_products(events).mismatched_keys)
 
 
 def _text(event: LoggedEvent, field_name: str) -> str:
@@ -425,7 +426,7 @@ def _text(event: LoggedEvent, field_name: str) -> str:
     return value
 
 
-def _filing_fields(event: LoggedEvent) -> tuple[str, str, str, str]:
+def _product_fields(event: LoggedEvent) -> tuple[str, str, str, str]:
     name, model, key, filer_uscc = (
         _text(event, field_name) for field_name in ("name", "model", "canonical_key", "filer_uscc")
     )

@@ -149,29 +149,42 @@ class NoteVerifier:
             KeyConfigurationError: naming the malformed field, the algorithm byte that is not
                 Ed25519, or the key id that does not match the key.
         """
-        parts = verifier_key.split("+", 2)
-        if len(parts) != 3:
-            raise KeyConfigurationError(
-                f"verifier key: got {len(parts)} '+'-separated fields, want 3 "
-                "(<name>+<key id>+<key>)"
-            )
-        name, key_id_hex, key_b64 = parts
-        key_id, raw = _decode_key_string("verifier key", name, key_id_hex, key_b64)
+        name, key_id, raw = _key_string_fields("verifier key", verifier_key, "")
         try:
             public_key = Ed25519PublicKey.from_public_bytes(raw)
         except ValueError as exc:
             raise KeyConfigurationError("verifier key: not an Ed25519 public key") from exc
         verifier = cls(name, public_key)
-        if verifier.key_id != key_id:
-            raise KeyConfigurationError(
-                f"verifier key {name}: got key id {key_id:08x}, "
-                f"want {verifier.key_id:08x} (derived from the name and key)"
-            )
+        _check_key_id(f"verifier key {name}", key_id, verifier.key_id, "the name and key")
         return verifier
 
     def verifier_key_string(self) -> str:
         """This key as ``<name>+<8 hex key id>+base64(0x01 || public key)``."""
         return _verifier_key_string(self.name, self.key_id, self.public_key)
+
+
+def _key_string_fields(what: str, text: str, where: str) -> tuple[str, int, bytes]:
+    """``<name>+<key id>+<key>``: the name, the key id and the key's raw bytes.
+
+    Raises:
+        KeyConfigurationError: naming the malformed field.
+    """
+    parts = text.split("+", 2)
+    if len(parts) != 3:
+        raise KeyConfigurationError(
+            f"{what}: got {len(parts)} '+'-separated fields{where}, want 3 (<name>+<key id>+<key>)"
+        )
+    name, key_id_hex, key_b64 = parts
+    key_id, raw = _decode_key_string(what, name, key_id_hex, key_b64)
+    return name, key_id, raw
+
+
+def _check_key_id(what: str, stated: int, derived: int, source: str) -> None:
+    """A key string's key id must be the one derived from its name and key."""
+    if stated != derived:
+        raise KeyConfigurationError(
+            f"{what}: got key id {stated:08x}, want {derived:08x} (derived from {source})"
+        )
 
 
 def _check_text(text: str) -> bytes:
@@ -224,24 +237,14 @@ class NoteSigner:
         """
         if not signer_key.startswith(PRIVATE_KEY_PREFIX):
             raise KeyConfigurationError(f"signer key: want the prefix {PRIVATE_KEY_PREFIX!r}")
-        parts = signer_key[len(PRIVATE_KEY_PREFIX) :].split("+", 2)
-        if len(parts) != 3:
-            raise KeyConfigurationError(
-                f"signer key: got {len(parts)} '+'-separated fields after the prefix, want 3 "
-                "(<name>+<key id>+<key>)"
-            )
-        name, key_id_hex, key_b64 = parts
-        key_id, seed = _decode_key_string("signer key", name, key_id_hex, key_b64)
+        text = signer_key[len(PRIVATE_KEY_PREFIX) :]
+        name, key_id, seed = _key_string_fields("signer key", text, " after the prefix")
         try:
             private_key = Ed25519PrivateKey.from_private_bytes(seed)
         except ValueError as exc:
             raise KeyConfigurationError("signer key: not an Ed25519 seed") from exc
         signer = cls(name, private_key)
-        if signer.key_id != key_id:
-            raise KeyConfigurationError(
-                f"signer key {name}: got key id {key_id:08x}, "
-                f"want {signer.key_id:08x} (derived from the name and public key)"
-            )
+        _check_key_id(f"signer key {name}", key_id, signer.key_id, "the name and public key")
         return signer
 
     def private_key_string(self) -> str:

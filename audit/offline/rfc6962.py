@@ -93,14 +93,9 @@ def root_from_inclusion_proof(index: int, size: int, leaf: bytes, proof: Sequenc
         raise InclusionProofError(index, size, f"index {index} is beyond size {size}")
     if len(leaf) != HASH_SIZE:
         raise InclusionProofError(index, size, f"leaf hash of {len(leaf)} bytes, want 32")
-    want = inclusion_proof_length(index, size)
-    if len(proof) != want:
-        raise InclusionProofError(index, size, f"proof has {len(proof)} hashes, want {want}")
-    for position, sibling in enumerate(proof):
-        if len(sibling) != HASH_SIZE:
-            raise InclusionProofError(
-                index, size, f"proof[{position}] has {len(sibling)} bytes, want 32"
-            )
+    problem = _proof_problem(proof, inclusion_proof_length(index, size))
+    if problem is not None:
+        raise InclusionProofError(index, size, problem)
     inner = (index ^ (size - 1)).bit_length()
     node = leaf
     for position, sibling in enumerate(proof[:inner]):
@@ -197,14 +192,19 @@ def _check_consistency_lengths(
     """Raise ConsistencyProofError unless root1, each proof hash and the proof length fit."""
     if len(root1) != HASH_SIZE:
         raise ConsistencyProofError(size1, size2, f"root1 of {len(root1)} bytes, want 32")
-    want = consistency_proof_length(size1, size2)
+    problem = _proof_problem(proof, consistency_proof_length(size1, size2))
+    if problem is not None:
+        raise ConsistencyProofError(size1, size2, problem)
+
+
+def _proof_problem(proof: Sequence[bytes], want: int) -> str | None:
+    """What is wrong with a proof's length or the size of one of its hashes, or None."""
     if len(proof) != want:
-        raise ConsistencyProofError(size1, size2, f"proof has {len(proof)} hashes, want {want}")
+        return f"proof has {len(proof)} hashes, want {want}"
     for position, node in enumerate(proof):
         if len(node) != HASH_SIZE:
-            raise ConsistencyProofError(
-                size1, size2, f"proof[{position}] has {len(node)} bytes, want 32"
-            )
+            return f"proof[{position}] has {len(node)} bytes, want 32"
+    return None
 
 
 def _consistency_walk(

@@ -51,7 +51,7 @@ from audit.offline.canonical import (
     parse_timestamp,
 )
 from audit.offline.checkpoint import Checkpoint, verify_checkpoint
-from audit.offline.duplicates import FilingFindings, audit_filings
+from audit.offline.duplicates import ProductFindings, audit_products
 from audit.offline.errors import (
     CheckpointOriginError,
     CheckpointRootError,
@@ -613,9 +613,9 @@ def duplicates_in_bundle(
     *,
     event_keys: KeyManifest | None = None,
     workers: int | None = None,
-) -> FilingFindings:
+) -> ProductFindings:
     """Duplicate filings (per key rule), forged stored keys and same-product groups of the
-    bundle's log (audit.offline.duplicates.audit_filings).
+    bundle's log (audit.offline.duplicates.audit_products).
 
     Each event's signature is verified first (a forged filing must not create or hide a
     duplicate); run ``verify_bundle`` for the log's completeness.
@@ -630,7 +630,7 @@ def duplicates_in_bundle(
             _event_row, handle, _raw_keys(manifest), {}, worker_count, header.tree_size
         )
         with closing(rows):  # shut the worker pool down here, even if the search raises
-            return audit_filings(
+            return audit_products(
                 LoggedEvent(leaf_index, UUID(originator_id), version, topic, state)
                 for leaf_index, originator_id, version, topic, state in rows
             )

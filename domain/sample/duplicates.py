@@ -40,8 +40,8 @@ class DuplicatePlanner(ProductPlanner):
             )[n % 3]
             start = max(target.filed_at, attempter.approved_at)
             at = chain(start, [self._days(50, 1500)], END)[1]
-            filing_id = sample_id(f"duplicate:{self.seed}:{n}")
-            self._add(at, None, 0, self._duplicate(target, attempter, spelling, filing_id))
+            product_id = sample_id(f"duplicate:{self.seed}:{n}")
+            self._add(at, None, 0, self._duplicate(target, attempter, spelling, product_id))
             self.duplicates += 1
 
     def schedule_near_duplicates(self) -> None:
@@ -65,7 +65,7 @@ class DuplicatePlanner(ProductPlanner):
             rejected = n % 2 == 0
             product = PlannedProduct(
                 index=len(self.products),
-                filing_id=sample_id(f"near-duplicate:{self.seed}:{n}"),
+                product_id=sample_id(f"near-duplicate:{self.seed}:{n}"),
                 filer=filer,
                 fate=Fate.NEAR_DUPLICATE_REJECTED if rejected else Fate.NEAR_DUPLICATE_PENDING,
                 category=target.category,
@@ -81,17 +81,17 @@ class DuplicatePlanner(ProductPlanner):
             gap = rng.randint(DAY, 20 * DAY)
             filed_at, reviewed_at = chain(start, [gap], END)
             product.filed_at = filed_at
-            self._add(filed_at, product.filing_id, 1, self._near_filing(product))
+            self._add(filed_at, product.product_id, 1, self._near_duplicate(product))
             if rejected:
                 self._add(
-                    reviewed_at, product.filing_id, 2, _duplicate_rejection(rng, product, target)
+                    reviewed_at, product.product_id, 2, _duplicate_rejection(rng, product, target)
                 )
 
-    def _near_filing(self, product: PlannedProduct) -> Callable[[PatentLedger], object]:
+    def _near_duplicate(self, product: PlannedProduct) -> Callable[[PatentLedger], object]:
         return lambda ledger: self._file(ledger, product)
 
     def _duplicate(
-        self, target: PlannedProduct, attempter: PlannedFiler, model: str, filing_id: UUID
+        self, target: PlannedProduct, attempter: PlannedFiler, model: str, product_id: UUID
     ) -> Callable[[PatentLedger], object]:
         seed = self.seed
         figures = self._free_figures()
@@ -110,12 +110,12 @@ class DuplicatePlanner(ProductPlanner):
                     patents=list(patents),
                     data_year=2022,
                     figures=figures,
-                    proof_digests=[document_digest(seed, filing_id, "sales-invoices")],
-                    filing_id=filing_id,
+                    proof_digests=[document_digest(seed, product_id, "sales-invoices")],
+                    product_id=product_id,
                 )
             except DuplicateProductError:
                 return
-            raise RuntimeError(f"sample duplicate {filing_id} was accepted: the plan is wrong")
+            raise RuntimeError(f"sample duplicate {product_id} was accepted: the plan is wrong")
 
         return run
 
@@ -126,7 +126,7 @@ def _duplicate_rejection(
     """A reviewer rejects ``product`` as a duplicate of ``target``."""
     reviewer = rng.choice(REVIEWERS)
     return lambda ledger: ledger.reject_product(
-        reviewer, product.filing_id, NEAR_DUPLICATE_REJECTION, duplicate_of=target.filing_id
+        reviewer, product.product_id, NEAR_DUPLICATE_REJECTION, duplicate_of=target.product_id
     )
 
 

@@ -31,7 +31,7 @@ class SampleSummary:
     seed: int
     filers_registered: int
     filers_approved: int
-    filings: int
+    products: int
     products_filed: int
     products_pending: int
     products_rejected: int
@@ -118,7 +118,7 @@ def _summary(planner: Planner, commands: int, events: int) -> SampleSummary:
         seed=planner.seed,
         filers_registered=len(planner.filers),
         filers_approved=sum(1 for f in planner.filers if f.approved),
-        filings=len(planner.products),
+        products=len(planner.products),
         products_filed=len(filed),
         products_pending=sum(
             fates.count(fate)

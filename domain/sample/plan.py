@@ -58,7 +58,7 @@ class PlannedProduct:
     """A planned filing; ``figures`` are its final (data year 2022) figures."""
 
     index: int
-    filing_id: UUID
+    product_id: UUID
     filer: PlannedFiler
     fate: Fate
     category: IndustryCategory

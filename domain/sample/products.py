@@ -107,7 +107,7 @@ class ProductPlanner(PlannerBase):
             patents = self._declarations(filer)
         product = PlannedProduct(
             index=index,
-            filing_id=sample_id(f"filing:{self.seed}:{index}"),
+            product_id=sample_id(f"filing:{self.seed}:{index}"),
             filer=filer,
             fate=fate,
             category=category,
@@ -183,9 +183,9 @@ class ProductPlanner(PlannerBase):
         story = self._story(product.fate)
         times = chain(start, [gap for _, gap in story], end)
         product.filed_at = times[0]
-        self._add(times[0], product.filing_id, 1, lambda ledger: self._file(ledger, product))
+        self._add(times[0], product.product_id, 1, lambda ledger: self._file(ledger, product))
         for version, ((command, _), at) in enumerate(zip(story, times[1:], strict=True), start=2):
-            self._add(at, product.filing_id, version, self._product_command(product, command))
+            self._add(at, product.product_id, version, self._product_command(product, command))
         return times[-1]
 
     def _story(self, fate: Fate) -> list[tuple[str, int]]:
@@ -209,10 +209,10 @@ class ProductPlanner(PlannerBase):
             data_year=2021 if revised else 2022,
             figures=figures,
             proof_digests=[
-                document_digest(self.seed, product.filing_id, "sales-invoices"),
-                document_digest(self.seed, product.filing_id, "patent-certificates"),
+                document_digest(self.seed, product.product_id, "sales-invoices"),
+                document_digest(self.seed, product.product_id, "patent-certificates"),
             ],
-            filing_id=product.filing_id,
+            product_id=product.product_id,
         )
 
     def _product_command(
@@ -221,7 +221,7 @@ class ProductPlanner(PlannerBase):
         """The command ``command`` of the filing's story, with its inputs drawn now."""
         rng = self.rng
         reviewer = rng.choice(REVIEWERS)
-        pid = product.filing_id
+        pid = product.product_id
         dispute_id = sample_id(f"dispute:{self.seed}:{product.index}").hex
         if command == "approve":
             return lambda ledger: _approve(ledger, reviewer, pid)
@@ -269,12 +269,12 @@ class ProductPlanner(PlannerBase):
         figures = product.figures
         if figures is None:
             raise ValueError(f"sample filing {product.index} has no figures")
-        digest = document_digest(self.seed, product.filing_id, "sales-invoices", 2022)
+        digest = document_digest(self.seed, product.product_id, "sales-invoices", 2022)
 
         def run(ledger: PatentLedger) -> None:
             ledger.revise_product(
                 product.filer.actor,
-                product.filing_id,
+                product.product_id,
                 data_year=2022,
                 figures=figures,
                 patents=patents,

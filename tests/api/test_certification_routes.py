@@ -319,10 +319,10 @@ def test_refused_certification_commands_store_nothing(api, round_2023):
 def test_objections_after_the_window_are_refused(api, round_2023):
     ledger = api.state.ledger
     with at(2023, 9, 5):
-        ledger.run_certification(CERTIFIER, 2023)
+        ledger.certification.run_certification(CERTIFIER, 2023)
     with at(2023, 9, 10):
-        ledger.publish_certified_list(CERTIFIER, 2023, objection_days=5)
-        objection_id = ledger.file_objection(
+        ledger.certification.publish_certified_list(CERTIFIER, 2023, objection_days=5)
+        objection_id = ledger.certification.file_objection(
             filer_actor(round_2023.low[0]), 2023, round_2023.certified[1], "虚报"
         )
     late = {"product_id": round_2023.certified[1], "reason": "专利无效"}

@@ -177,6 +177,6 @@ def test_opt_in_acts_for_the_products_filer(ledger, cli_env, benchmark_file):
     assert opted.exit_code == 0, opted.output
     assert twice.exit_code == 2
     assert "[already_opted_in]" in twice.stderr
-    opt_in = ledger.get_opt_in(2024, product_id)
+    opt_in = ledger.certification.get_opt_in(2024, product_id)
     assert (opt_in.filer_uscc, opt_in.filer_valid_patents) == (code, 4)
     assert opt_in_actor(ledger, opt_in.id) == {"role": "filer", "scope": code}

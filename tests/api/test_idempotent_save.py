@@ -3,7 +3,7 @@
 What this buys, each shown here on SQLite and PostgreSQL: the request answers a retry even if
 it failed right after its save (no key left "in progress"); a key another request holds stops
 the whole save, so nothing is written twice; requests racing on one key write once and all get
-the same answer. Commands whose response is not known at save time (api.writes.OnRecord) claim
+the same answer. Commands not answered by one record's version (not api.writes.OnRecord) claim
 the key with their first save and complete the record when they return.
 """
 
@@ -189,3 +189,56 @@ def test_a_save_outside_a_request_writes_no_key(api):
     with db.autocommit() as cursor:
         cursor.execute("SELECT COUNT(*) FROM ppl_api_idempotency")
         assert cursor.fetchone()[0] == keys
+
+
+def test_a_command_on_one_record_stores_its_answer_and_renders_the_response_after(api):
+    code = uscc(44)
+    filer_id = approved_filer(api, code)
+    body = product_body(filer_id, name="按版本应答的产品")
+    first = api.post(PRODUCTS, body, Role.FILER, code, idempotency_key="answered-by-44")
+    assert first.status_code == 201, first.text
+    product_id = first.json()["product_id"]
+    token_id = api.token(Role.FILER, code).split("_")[1]
+    db = api.state.idempotency.db
+    with db.autocommit() as cursor:
+        cursor.execute(
+            db.q(
+                "SELECT status, body, answer_id, answer_version FROM ppl_api_idempotency "
+                "WHERE principal = ? AND idem_key = ?"
+            ),
+            (token_id, "answered-by-44"),
+        )
+        row = cursor.fetchone()
+    # Nothing rendered in the events' transaction: the record and its version only.
+    assert tuple(row) == (None, None, product_id, 1)
+
+    retry = api.post(PRODUCTS, body, Role.FILER, code, idempotency_key="answered-by-44")
+    assert (retry.status_code, retry.json()) == (201, first.json())
+    assert retry.headers["idempotent-replayed"] == "true"
+    assert retry.headers["location"] == first.headers["location"]
+    assert retry.headers["etag"] == first.headers["etag"] == '"1"'
+
+
+def test_a_key_table_of_an_earlier_release_gains_the_answer_columns(api):
+    from api.idempotency import IdempotencyStore, Recorded
+
+    db = api.state.idempotency.db
+    with db.schema_transaction() as cursor:
+        cursor.execute("ALTER TABLE ppl_api_idempotency DROP COLUMN answer_id")
+        cursor.execute("ALTER TABLE ppl_api_idempotency DROP COLUMN answer_version")
+        cursor.execute(
+            db.q(
+                "INSERT INTO ppl_api_idempotency (principal, idem_key, request_hash, status, "
+                "body, headers, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)"
+            ),
+            ("old-token", "old-release-key", "digest", 201, '{"a": 1}', '{"ETag": "\\"1\\""}',
+             "2026-11-01"),
+        )  # fmt: skip
+    store = IdempotencyStore(db)  # as the new release opens it
+    assert store.first("old-token", "old-release-key", "digest") == Recorded(
+        201, {"a": 1}, {"ETag": '"1"'}
+    )
+    IdempotencyStore(db)  # and again: the columns are there once
+    with db.autocommit() as cursor:
+        cursor.execute(db.q("SELECT answer_id, answer_version FROM ppl_api_idempotency"))
+        assert all(tuple(row) == (None, None) for row in cursor.fetchall())

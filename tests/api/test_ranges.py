@@ -140,8 +140,8 @@ def test_the_overflowing_conversion_amounts_of_issue_14_are_refused_at_the_comma
 
 # --- sums of figures in the read models ---------------------------------------------------------
 def test_figures_at_the_ceiling_sum_exactly_in_the_regional_statistics(api):
-    filings = 3
-    for serial in range(1, filings + 1):
+    products = 3
+    for serial in range(1, products + 1):
         code = uscc(10 + serial)
         filer_id = approved_filer(api, code)
         product_id = filed_product(
@@ -157,7 +157,7 @@ def test_figures_at_the_ceiling_sum_exactly_in_the_regional_statistics(api):
         assert answer.status_code == 200, answer.json()
         (region,) = answer.json()["regions"]
         assert (region["products"], region["sales_fen"], region["exports_fen"]) == (
-            filings, filings * MAX, filings * MAX,
+            products, products * MAX, products * MAX,
         ), params  # fmt: skip
 
 

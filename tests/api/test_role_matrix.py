@@ -72,7 +72,7 @@ def _filer(api: Any, code: str, region: str) -> str:
     return filer_id
 
 
-def _filing(api: Any, code: str, filer_id: str, serial: int, *, approve: bool) -> str:
+def _product(api: Any, code: str, filer_id: str, serial: int, *, approve: bool) -> str:
     body = product_body(filer_id, name=f"产品{serial}", model=f"M-{serial}",
                         patents=[{"number": patent(serial), "relation": "owner"}])  # fmt: skip
     product_id: str = _post(api, "/v1/products", body, Role.FILER, code)["product_id"]
@@ -91,10 +91,10 @@ def world(api: Any) -> World:
     world = World(
         a_filer=a_filer,
         b_filer=b_filer,
-        a_ok=_filing(api, A, a_filer, 1, approve=True),
-        a_pending=_filing(api, A, a_filer, 2, approve=False),
-        b_ok=_filing(api, B, b_filer, 3, approve=True),
-        b_pending=_filing(api, B, b_filer, 4, approve=False),
+        a_ok=_product(api, A, a_filer, 1, approve=True),
+        a_pending=_product(api, A, a_filer, 2, approve=False),
+        b_ok=_product(api, B, b_filer, 3, approve=True),
+        b_pending=_product(api, B, b_filer, 4, approve=False),
         fresh_filers=fresh,
         tree_size=0,
     )
@@ -116,18 +116,18 @@ def _certification(api: Any, world: World) -> None:
     ledger = api.state.ledger
     _, c_ok = product(ledger, 40, region="310104")
     with at(2023, 1, 2):
-        ledger.set_benchmarks(CERTIFIER, BENCHMARKS)
-        ledger.open_certification_round(CERTIFIER, 2023)
-        ledger.open_certification_round(CERTIFIER, 2024)
-    ledger.run_certification(CERTIFIER, 2023)  # now: after 2023's review deadline
-    ledger.publish_certified_list(CERTIFIER, 2023, objection_days=30)
+        ledger.certification.set_benchmarks(CERTIFIER, BENCHMARKS)
+        ledger.certification.open_certification_round(CERTIFIER, 2023)
+        ledger.certification.open_certification_round(CERTIFIER, 2024)
+    ledger.certification.run_certification(CERTIFIER, 2023)  # now: after 2023's review deadline
+    ledger.certification.publish_certified_list(CERTIFIER, 2023, objection_days=30)
     world.c_ok = str(c_ok)
     world.objections = (
-        str(ledger.file_objection(filer_actor(A), 2023, c_ok, "销售额虚报")),
-        str(ledger.file_objection(REVIEWER, 2023, c_ok, "专利无效")),
+        str(ledger.certification.file_objection(filer_actor(A), 2023, c_ok, "销售额虚报")),
+        str(ledger.certification.file_objection(REVIEWER, 2023, c_ok, "专利无效")),
     )
     world.next_year = datetime.now(tz=UTC).year + 1
-    ledger.open_certification_round(CERTIFIER, world.next_year)
+    ledger.certification.open_certification_round(CERTIFIER, world.next_year)
 
 
 Row = tuple[str, str, Callable[[World], str], dict[str, Any] | None, tuple[int, ...]]

@@ -10,12 +10,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from audit.offline.duplicates import (
-    DuplicateFiling,
-    FilingRef,
+    DuplicateProduct,
     MismatchedKey,
-    audit_filings,
+    ProductRef,
+    audit_products,
     canonical_product_key,
-    find_duplicate_filings,
+    find_duplicate_products,
     find_mismatched_keys,
 )
 from audit.offline.errors import InvalidReplayError
@@ -26,8 +26,8 @@ from tests.audit.test_replay import A, B, Forge, logged_events, sample_events
 from tests.domain.factories import approved_filer, file, filer_actor, uscc
 
 
-def filing_ref(event: Any) -> FilingRef:
-    return FilingRef(event.leaf_index, event.originator_id, event.state["filer_uscc"])
+def product_ref(event: Any) -> ProductRef:
+    return ProductRef(event.leaf_index, event.originator_id, event.state["filer_uscc"])
 
 
 def key_of(event: Any) -> str:
@@ -43,7 +43,7 @@ def test_the_sample_log_has_no_duplicate_and_no_forged_key():
     # refused duplicate attempts leave no event.
     assert any(event.topic == KEY_REASSIGNED for event in events)
 
-    findings = audit_filings(events)
+    findings = audit_products(events)
 
     assert findings.duplicates == ()
     assert findings.mismatched_keys == ()
@@ -61,10 +61,10 @@ def test_a_refiling_after_withdrawal_written_by_the_domain_is_not_a_duplicate(le
         file(ledger, other, other_id, model="tv 100")
     again = file(ledger, code, filer_id, model="tv100")
     events = logged_events(ledger)
-    filings = [event for event in events if event.topic == PRODUCT_FILED]
-    assert [event.originator_id for event in filings] == [first, again]
+    filed = [event for event in events if event.topic == PRODUCT_FILED]
+    assert [event.originator_id for event in filed] == [first, again]
 
-    assert audit_filings(events).duplicates == ()
+    assert audit_products(events).duplicates == ()
 
 
 # --- forged logs ------------------------------------------------------------------------------
@@ -75,10 +75,10 @@ def test_a_second_filing_by_another_filer_is_reported_with_both_filings():
     first = forge.file(A, model="TV-100")
     second = forge.file(B, model="tv 100")
 
-    assert find_duplicate_filings(forge.events) == [
-        DuplicateFiling(key_of(first), (filing_ref(first), filing_ref(second)))
+    assert find_duplicate_products(forge.events) == [
+        DuplicateProduct(key_of(first), (product_ref(first), product_ref(second)))
     ]
-    assert (filing_ref(first).filer_uscc, filing_ref(second).filer_uscc) == (A, B)
+    assert (product_ref(first).filer_uscc, product_ref(second).filer_uscc) == (A, B)
 
 
 def test_a_second_filing_by_the_same_filer_without_withdrawal_is_reported():
@@ -86,8 +86,8 @@ def test_a_second_filing_by_the_same_filer_without_withdrawal_is_reported():
     first = forge.file(A)
     second = forge.file(A)
 
-    assert find_duplicate_filings(forge.events) == [
-        DuplicateFiling(key_of(first), (filing_ref(first), filing_ref(second)))
+    assert find_duplicate_products(forge.events) == [
+        DuplicateProduct(key_of(first), (product_ref(first), product_ref(second)))
     ]
 
 
@@ -99,7 +99,7 @@ def test_a_refiling_by_the_same_filer_after_withdrawal_is_not_reported():
     forge.withdraw(second.originator_id, A)
     forge.file(A)
 
-    assert find_duplicate_filings(forge.events) == []
+    assert find_duplicate_products(forge.events) == []
 
 
 def test_a_filing_by_another_filer_after_withdrawal_is_reported():
@@ -108,8 +108,8 @@ def test_a_filing_by_another_filer_after_withdrawal_is_reported():
     forge.withdraw(first.originator_id, A)
     second = forge.file(B)
 
-    assert find_duplicate_filings(forge.events) == [
-        DuplicateFiling(key_of(first), (filing_ref(first), filing_ref(second)))
+    assert find_duplicate_products(forge.events) == [
+        DuplicateProduct(key_of(first), (product_ref(first), product_ref(second)))
     ]
 
 
@@ -119,8 +119,8 @@ def test_a_withdrawal_after_the_second_filing_does_not_excuse_it():
     second = forge.file(A)
     forge.withdraw(first.originator_id, A)
 
-    assert find_duplicate_filings(forge.events) == [
-        DuplicateFiling(key_of(first), (filing_ref(first), filing_ref(second)))
+    assert find_duplicate_products(forge.events) == [
+        DuplicateProduct(key_of(first), (product_ref(first), product_ref(second)))
     ]
 
 
@@ -132,8 +132,10 @@ def test_a_report_lists_every_filing_of_the_key_including_legitimate_ones():
     other = forge.file(B)
     forge.file(B, model="X-1")  # another product: not reported
 
-    assert find_duplicate_filings(forge.events) == [
-        DuplicateFiling(key_of(first), (filing_ref(first), filing_ref(refiled), filing_ref(other)))
+    assert find_duplicate_products(forge.events) == [
+        DuplicateProduct(
+            key_of(first), (product_ref(first), product_ref(refiled), product_ref(other))
+        )
     ]
 
 
@@ -142,15 +144,15 @@ def test_a_forged_stored_key_is_flagged_and_does_not_hide_the_duplicate():
     first = forge.file(A, model="TV-100")
     forged = forge.file(B, model="TV 100", key="智能温控阀\x1ftv100-forged")
 
-    findings = audit_filings(forge.events)
+    findings = audit_products(forge.events)
 
     assert findings.mismatched_keys == (
         MismatchedKey(
-            filing_ref(forged), "智能温控阀\x1ftv100-forged", key_of(first), 1, forged.leaf_index
+            product_ref(forged), "智能温控阀\x1ftv100-forged", key_of(first), 1, forged.leaf_index
         ),
     )
     assert findings.duplicates == (
-        DuplicateFiling(key_of(first), (filing_ref(first), filing_ref(forged))),
+        DuplicateProduct(key_of(first), (product_ref(first), product_ref(forged))),
     )
     assert find_mismatched_keys(forge.events) == list(findings.mismatched_keys)
 
@@ -160,7 +162,7 @@ def test_a_name_empty_after_normalisation_is_a_mismatch_without_a_derived_key():
     filed = forge.file(A, name="！！", key="x\x1f")
 
     assert find_mismatched_keys(forge.events) == [
-        MismatchedKey(filing_ref(filed), "x\x1f", None, 1, filed.leaf_index)
+        MismatchedKey(product_ref(filed), "x\x1f", None, 1, filed.leaf_index)
     ]
 
 
@@ -171,7 +173,7 @@ def test_a_filing_without_a_field_the_check_reads_is_a_replay_error(missing):
     bad = forge.file(B, model="X", drop=(missing,))
 
     with pytest.raises(InvalidReplayError, match=f"ProductFiled {missing}") as caught:
-        find_duplicate_filings(forge.events)
+        find_duplicate_products(forge.events)
 
     assert (caught.value.originator_id, caught.value.leaf_index) == (
         bad.originator_id,
@@ -184,7 +186,7 @@ def test_other_topics_and_unknown_withdrawals_are_ignored():
     forge.approved(A)
     forge.withdraw(uuid4(), A)
 
-    assert audit_filings(forge.events).duplicates == ()
+    assert audit_products(forge.events).duplicates == ()
 
 
 # --- the key rule, against the domain's reference -----------------------------------------------

@@ -1,7 +1,7 @@
 """`ppl audit duplicates` lists near-duplicate pairs with the reviewer's decisions (both
 backends): listed, never failed; the exit code still says only whether a product was filed
-twice. The pass behind it (``audit.offline.duplicates.audit_filings``) refuses a malformed screening
-field with ``InvalidReplayError`` naming the event, never a crash."""
+twice. The pass behind it (``audit.offline.duplicates.audit_products``) refuses a malformed
+screening field with ``InvalidReplayError`` naming the event, never a crash."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from api.settings import get_settings
-from audit.offline.duplicates import audit_filings
+from audit.offline.duplicates import audit_products
 from audit.offline.errors import InvalidReplayError
 from audit.offline.logged_event import LoggedEvent
 from tests.audit.test_replay import A, B, Forge, approve_deciding
@@ -145,5 +145,5 @@ def test_a_malformed_screening_field_is_a_replay_error_of_the_duplicates_pass(fo
     named = forge_it(forge, later)
 
     with pytest.raises(InvalidReplayError, match=want_error) as refused:
-        audit_filings(forge.events)
+        audit_products(forge.events)
     assert refused.value.leaf_index == named.leaf_index

@@ -288,10 +288,12 @@ def test_an_unclassified_filing_and_one_without_valid_patents_are_not_eligible(l
         )
         ledger.resolve_dispute(REVIEWER, lost, dispute, "claim_upheld", "判归他人")
     with at(*AFTER_REVIEW):
-        ledger.run_certification(CERTIFIER, 2023)
+        ledger.certification.run_certification(CERTIFIER, 2023)
     reasons = {
-        decision.product_id: [r["reason"] for r in decision.reasons]
-        for decision in ledger.certification_decisions(2023)
+        product_id: [
+            r["reason"] for r in ledger.certification.get_certification(2023, product_id).reasons
+        ]
+        for product_id in (unclassified, lost)
     }
     assert reasons[unclassified] == ["unclassified"]
     assert reasons[lost] == ["not_approved", "no_valid_patent"]

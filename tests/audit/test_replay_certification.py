@@ -14,7 +14,7 @@ import contextlib
 import json
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import cache
@@ -26,7 +26,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.bootstrap import export_audit_bundle, open_ledger, open_transparency_log
+from api.bootstrap import (
+    export_audit_bundle,
+    open_ledger,
+    open_projection_runner,
+    open_projection_store,
+    open_transparency_log,
+)
 from api.settings import Settings
 from audit.offline import replay_base as replay_module
 from audit.offline.errors import InvalidReplayError
@@ -54,6 +60,10 @@ from domain.certification_round import RoundCalendar, open_round, round_id_for
 from domain.product import ProductStatus
 from domain.sample import load_sample
 from domain.values import IndustryCategory, RegionCode
+from projections import queries
+from projections.certification_register import CertificationRegister
+from projections.product_registry import ProductRegistry
+from projections.store import ProjectionStore
 from tests.audit.test_replay import (
     REVIEWER_RECORD,
     A,
@@ -89,7 +99,7 @@ def every_certification_command(ledger: Any) -> dict[str, UUID]:
     _, pending = product(ledger, 4, approve=False)
     objector, _ = product(ledger, 5, approve=False)
     with at(2023, 9, 1):
-        ledger.set_benchmarks(
+        ledger.certification.set_benchmarks(
             CERTIFIER,
             BenchmarkValues(
                 {c.value: {"sales_fen": 1, "export_share_bp": 100} for c in IndustryCategory},
@@ -97,19 +107,23 @@ def every_certification_command(ledger: Any) -> dict[str, UUID]:
             ),
         )  # BenchmarkTableRevised, after which the round still uses v1
     with at(2023, 9, 5):
-        ledger.run_certification(CERTIFIER, 2023, benchmark_version=1)
+        ledger.certification.run_certification(CERTIFIER, 2023, benchmark_version=1)
     with at(2023, 9, 10):
-        ledger.publish_certified_list(CERTIFIER, 2023, objection_days=7)
-        upheld = ledger.file_objection(filer_actor(objector), 2023, revoked, "销售额虚报")
-        dismissed = ledger.file_objection(REVIEWER, 2023, certified, "专利无效")
+        ledger.certification.publish_certified_list(CERTIFIER, 2023, objection_days=7)
+        upheld = ledger.certification.file_objection(
+            filer_actor(objector), 2023, revoked, "销售额虚报"
+        )
+        dismissed = ledger.certification.file_objection(REVIEWER, 2023, certified, "专利无效")
     with at(2023, 9, 20):
-        ledger.uphold_objection(CERTIFIER, upheld, "属实")
-        ledger.dismiss_objection(CERTIFIER, dismissed, "证据不足")
+        ledger.certification.uphold_objection(CERTIFIER, upheld, "属实")
+        ledger.certification.dismiss_objection(CERTIFIER, dismissed, "证据不足")
     with at(2024, 1, 2):
-        ledger.open_certification_round(CERTIFIER, 2024)
+        ledger.certification.open_certification_round(CERTIFIER, 2024)
     code, in_2024 = product(ledger, 6, data_year=2023, filed_on=(2024, 3, 1))
     with at(2024, 4, 1):
-        ledger.opt_in_to_certification(filer_actor(code), 2024, in_2024, filer_valid_patents=4)
+        ledger.certification.opt_in_to_certification(
+            filer_actor(code), 2024, in_2024, filer_valid_patents=4
+        )
     return {"certified": certified, "revoked": revoked, "low": low, "pending": pending}
 
 
@@ -151,7 +165,7 @@ def test_the_verifier_passes_a_whole_round_and_fails_a_forged_decision(ledger, s
 
     # An insider with the signing key saves a decision the domain would not make: a 2024
     # certification of a product whose inputs claim ten times its filed sales.
-    facts = ledger.get_certification(2023, ids["certified"])
+    facts = ledger.certification.get_certification(2023, ids["certified"])
     forged = ProductCertification._create(
         ProductCertification.Certified,
         id=certification_id_for(2024, ids["low"]),
@@ -185,7 +199,8 @@ class SampleRound:
 @cache
 def sample_round(seed: int = 1) -> SampleRound:
     """The sample of ``seed`` on a throwaway SQLite store, its 2023 round opened with the
-    sample benchmarks and evaluated after the review deadline (loaded once per test run)."""
+    sample benchmarks and evaluated after the review deadline (loaded once per test run); the
+    report and the decisions as the read models give them."""
     with tempfile.TemporaryDirectory() as directory:
         settings = Settings.from_environment(
             {
@@ -194,30 +209,47 @@ def sample_round(seed: int = 1) -> SampleRound:
             }
         )
         ledger = open_ledger(settings)
+        store = open_projection_store(settings)
         try:
             load_sample(ledger, seed)
             values = BenchmarkValues.from_json(SAMPLE_BENCHMARKS.read_text(encoding="utf-8"))
             with at(2023, 8, 1):
-                ledger.set_benchmarks(CERTIFIER, values)
-                ledger.open_certification_round(CERTIFIER, 2023)
+                ledger.certification.set_benchmarks(CERTIFIER, values)
+                ledger.certification.open_certification_round(CERTIFIER, 2023)
             with at(2023, 9, 4):
-                first = ledger.run_certification(CERTIFIER, 2023)
+                first = ledger.certification.run_certification(CERTIFIER, 2023)
             with at(2023, 9, 5):
-                second = ledger.run_certification(CERTIFIER, 2023)
-            products = [ledger.get_product(pid) for pid in ledger.filing_ids()]
+                second = ledger.certification.run_certification(CERTIFIER, 2023)
+            read_models = (CertificationRegister.name, ProductRegistry.name)
+            open_projection_runner(ledger, store, read_models).catch_up()
+            products = [ledger.get_product(UUID(row["product_id"])) for row in _products(store)]
             return SampleRound(
-                report=ledger.certification_report(2023),
+                report=queries.certification_report(store, 2023),
                 products=products,
                 filer_regions={
                     p.filer_uscc: ledger.get_filer(p.filer_id).region_code for p in products
                 },
-                decisions={d.product_id: d for d in ledger.certification_decisions(2023)},
+                decisions={
+                    row["product_id"]: row for row in queries.certification_decisions(store, 2023)
+                },
                 events=tuple(logged_events(ledger)),
                 run=first,
                 rerun=second,
             )
         finally:
+            store.db.close()
             ledger.close()
+
+
+def _products(store: ProjectionStore) -> Iterator[dict[str, Any]]:
+    """Every filing of the product registry, page by page."""
+    after = None
+    while True:
+        page = queries.products(store, after=after, limit=queries.MAX_PAGE)
+        yield from page.rows
+        if page.next_cursor is None:
+            return
+        after = page.next_cursor
 
 
 def _recount(sample: SampleRound) -> tuple[Counter[Any], Counter[Any]]:
@@ -230,28 +262,28 @@ def _recount(sample: SampleRound) -> tuple[Counter[Any], Counter[Any]]:
     table = json.loads(SAMPLE_BENCHMARKS.read_text(encoding="utf-8"))["thresholds"]
     by_category: Counter[Any] = Counter()
     by_district: Counter[Any] = Counter()
-    for filing in sample.products:
-        if filing.status is ProductStatus.WITHDRAWN:
+    for aggregate in sample.products:
+        if aggregate.status is ProductStatus.WITHDRAWN:
             continue
         eligible = (
-            filing.status is ProductStatus.APPROVED
-            and filing.data_year == 2022
-            and not filing.open_disputes
+            aggregate.status is ProductStatus.APPROVED
+            and aggregate.data_year == 2022
+            and not aggregate.open_disputes
         )
-        row = table[filing.category]
+        row = table[aggregate.category]
         measured = {
-            "sales_fen": filing.figures["sales_fen"],
-            "profit_fen": filing.figures["profit_fen"],
-            "ip_spending_fen": filing.figures["ip_spending_fen"],
-            "valid_patents": len(filing.patents),
+            "sales_fen": aggregate.figures["sales_fen"],
+            "profit_fen": aggregate.figures["profit_fen"],
+            "ip_spending_fen": aggregate.figures["ip_spending_fen"],
+            "valid_patents": len(aggregate.patents),
             "invention_patents": sum(
-                p["type"] in ("invention", "pct_invention") for p in filing.patents
+                p["type"] in ("invention", "pct_invention") for p in aggregate.patents
             ),
         }  # patent_use_share_bp is unknown in 2023 (nobody opted in): skipped
         certified = all(measured[i] >= row[i] for i in measured)
         outcome = "not_eligible" if not eligible else "certified" if certified else "not"
-        by_category[filing.category, outcome] += 1
-        by_district[sample.filer_regions[filing.filer_uscc], outcome] += 1
+        by_category[aggregate.category, outcome] += 1
+        by_district[sample.filer_regions[aggregate.filer_uscc], outcome] += 1
     return by_category, by_district
 
 
@@ -406,7 +438,7 @@ class CertForge(Forge):
         """The decision the domain makes on the forged filing (figures and patents as
         ``Forge.file`` writes them, or ``sales`` and ``patents`` inventions), with
         ``override`` applied."""
-        inputs = IndicatorInputs.of_filing(
+        inputs = IndicatorInputs.of_product(
             {"sales_fen": sales, "exports_fen": 0, "profit_fen": 1, "ip_spending_fen": 1},
             [{"type": "invention"}] * patents,
             override.pop("count", None),

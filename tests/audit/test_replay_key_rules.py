@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from audit.offline.duplicates import SameProductGroup, audit_filings
+from audit.offline.duplicates import SameProductGroup, audit_products
 from audit.offline.errors import InvalidReplayError
 from audit.offline.replay import replay
 from domain.values import KeyRule, product_key, product_key_id
@@ -43,14 +43,14 @@ def test_an_honest_upgrade_replays_and_reports_the_group_not_a_duplicate():
     forge.reserve_v2(later)
 
     summary = replay(forge.events)
-    findings = audit_filings(forge.events)
+    findings = audit_products(forge.events)
 
     assert summary.aggregates["reservation"] == 6  # 4 v1, the migrated v2, the later v2
     assert findings.duplicates == ()
     assert findings.mismatched_keys == ()
     (group,) = findings.same_product_groups
     assert isinstance(group, SameProductGroup)
-    assert [f.product_id for f in group.filings] == [latin.originator_id, cyrillic.originator_id]
+    assert [f.product_id for f in group.products] == [latin.originator_id, cyrillic.originator_id]
 
 
 def test_the_first_v2_filing_of_a_log_may_bring_v2_into_force():
@@ -166,9 +166,9 @@ def test_a_v2_era_filing_of_an_unmigrated_product_is_a_duplicate_under_v2():
     forge.reserve_v2(again)
 
     replay(forge.events)  # every event is well formed...
-    (duplicate,) = audit_filings(forge.events).duplicates  # ...but the product is filed twice
+    (duplicate,) = audit_products(forge.events).duplicates  # ...but the product is filed twice
     assert duplicate.key_rule == 2
-    assert [f.product_id for f in duplicate.filings] == [old.originator_id, again.originator_id]
+    assert [f.product_id for f in duplicate.products] == [old.originator_id, again.originator_id]
 
 
 def test_a_forged_v2_key_is_a_mismatch_and_does_not_hide_the_duplicate():
@@ -184,7 +184,7 @@ def test_a_forged_v2_key_is_a_mismatch_and_does_not_hide_the_duplicate():
     forge.reserve_v2(second, canonical_key=forged_key,
                      aggregate_id=product_key_id(forged_key, KeyRule.V2))  # fmt: skip
 
-    findings = audit_filings(forge.events)
+    findings = audit_products(forge.events)
 
     (mismatch,) = findings.mismatched_keys
     assert (mismatch.key_rule, mismatch.stored_key, mismatch.leaf_index) == (

@@ -17,7 +17,7 @@ from uuid import UUID, uuid4
 import pytest
 
 from api.bootstrap import export_audit_bundle, open_transparency_log
-from audit.offline.duplicates import NearDuplicatePair, PairDecision, audit_filings
+from audit.offline.duplicates import NearDuplicatePair, PairDecision, audit_products
 from audit.offline.errors import InvalidReplayError
 from audit.offline.logged_event import LoggedEvent
 from audit.offline.replay import replay
@@ -56,8 +56,8 @@ def patents(serial: int) -> list[PatentDeclaration]:
 def pairs_of(events: list[LoggedEvent]) -> list[tuple[UUID, UUID, tuple[str, ...], str]]:
     """(filing, candidate, reasons, decision text) of every near-duplicate pair."""
     return [
-        (pair.filing.product_id, pair.candidate.product_id, pair.reasons, pair.decision_text())
-        for pair in audit_filings(events).near_duplicates
+        (pair.product.product_id, pair.candidate.product_id, pair.reasons, pair.decision_text())
+        for pair in audit_products(events).near_duplicates
     ]
 
 
@@ -119,7 +119,7 @@ def test_a_screened_log_written_by_the_domain_replays_and_lists_every_pair(ledge
         (s.variant, s.same_model, ("same_model",), "open"),
         (s.similar_name, s.first, ("similar_name",), "distinct: 型号与用途不同"),
     ]
-    findings = audit_filings(events)
+    findings = audit_products(events)
     assert findings.duplicates == ()
     assert all(isinstance(pair, NearDuplicatePair) for pair in findings.near_duplicates)
 
@@ -298,8 +298,8 @@ def test_a_filing_may_record_a_candidate_withdrawn_before_it_which_needs_no_deci
     )
     approve(forge, filed)  # C(F) is empty: nothing to decide
     forged_replay(forge.events)
-    (pair,) = audit_filings(forge.events).near_duplicates  # `later`'s, not `filed`'s
-    assert (pair.filing.product_id, pair.candidate.product_id) == (
+    (pair,) = audit_products(forge.events).near_duplicates  # `later`'s, not `filed`'s
+    assert (pair.product.product_id, pair.candidate.product_id) == (
         base.later.originator_id,
         base.held.originator_id,
     )
@@ -604,9 +604,9 @@ def test_a_rejection_as_a_duplicate_is_listed_even_without_a_screening_reason():
     )
     reject(forge, own, str(base.held.originator_id))  # A's own filing: no candidate
     forged_replay(forge.events)
-    pairs = audit_filings(forge.events).near_duplicates
+    pairs = audit_products(forge.events).near_duplicates
     assert [
-        (p.filing.product_id, p.candidate.product_id, p.reasons, p.decision) for p in pairs
+        (p.product.product_id, p.candidate.product_id, p.reasons, p.decision) for p in pairs
     ] == [
         (base.later.originator_id, base.held.originator_id, ("shared_patent",), PairDecision.OPEN),
         (own.originator_id, base.held.originator_id, (), PairDecision.REJECTED_AS_DUPLICATE),
@@ -621,7 +621,7 @@ def test_the_latest_decision_on_a_pair_is_listed():
     forge.revise(base.later.originator_id, B, 2023)
     approve(forge, base.later, (base.held, REASON))
     forged_replay(forge.events)
-    (pair,) = audit_filings(forge.events).near_duplicates
+    (pair,) = audit_products(forge.events).near_duplicates
     assert pair.decision_text() == f"distinct: {REASON}"
 
 
@@ -634,5 +634,5 @@ def test_rejections_and_approvals_of_version_1_replay_unchanged():
     forge.revise(first.originator_id, A, 2023)
     forge.product(first.originator_id, "FilingApproved", actor=REVIEWER_RECORD)
     forged_replay(forge.events)
-    assert audit_filings(forge.events).near_duplicates == ()
+    assert audit_products(forge.events).near_duplicates == ()
     assert FILING_REJECTED in {e.topic for e in forge.events}

@@ -208,12 +208,12 @@ def test_within_one_edit_is_levenshtein_at_most_one(a, b):
     assert within_one_edit(a, b) is (_levenshtein(a, b) <= 1)
 
 
-def _brute_force(filings: list[tuple[str, Declaration]], index: int) -> dict[str, set[Reason]]:
+def _brute_force(products: list[tuple[str, Declaration]], index: int) -> dict[str, set[Reason]]:
     """C(F) straight from the definition in audit/offline/screening.py, pair by pair."""
-    _, own = filings[index]
+    _, own = products[index]
     own_name, own_model = v2_key_part(own.name), v2_key_part(own.model)
     found: dict[str, set[Reason]] = {}
-    for other_id, other in filings[:index]:
+    for other_id, other in products[:index]:
         name, model = v2_key_part(other.name), v2_key_part(other.model)
         reasons = set()
         if (name, model) == (own_name, own_model):
@@ -233,7 +233,7 @@ def _brute_force(filings: list[tuple[str, Declaration]], index: int) -> dict[str
     return found
 
 
-_FILING = st.builds(
+_DECLARATION = st.builds(
     Declaration,
     st.sampled_from([A, B]),
     st.text(alphabet="阀门ab红色", min_size=1, max_size=4),
@@ -243,12 +243,12 @@ _FILING = st.builds(
 
 
 @settings(max_examples=150, deadline=None)
-@given(st.lists(_FILING, min_size=1, max_size=8))
+@given(st.lists(_DECLARATION, min_size=1, max_size=8))
 def test_the_index_finds_exactly_the_candidates_of_the_definition(declarations):
-    filings = [(f"f{n}", declaration) for n, declaration in enumerate(declarations)]
+    products = [(f"f{n}", declaration) for n, declaration in enumerate(declarations)]
     index = ScreeningIndex()
-    for position, (filing_id, declaration) in enumerate(filings):
-        index.add(filing_id, position, declaration)
-    for n, (filing_id, _) in enumerate(filings):
-        found = {other: set(reasons) for other, reasons in index.candidates_of(filing_id).items()}
-        assert found == _brute_force(filings, n)
+    for position, (product_id, declaration) in enumerate(products):
+        index.add(product_id, position, declaration)
+    for n, (product_id, _) in enumerate(products):
+        found = {other: set(reasons) for other, reasons in index.candidates_of(product_id).items()}
+        assert found == _brute_force(products, n)

@@ -45,7 +45,7 @@ from audit.offline.verifier import (
 )
 from audit.signing.key_files import KeyRing, load_private_key, rotate_signing_key
 from domain.clock import system_now
-from domain.product import new_filing
+from domain.product import new_product
 from tests.domain.factories import REVIEWER, VERIFIER, approved_filer, file, register, uscc
 
 
@@ -293,7 +293,7 @@ def test_duplicate_filing_forged_past_the_reservation_is_reported(ledger, settin
     # A server bug (or an insider) saves a second filing of the same key without the reservation.
     from uuid import uuid4
 
-    second = new_filing(
+    second = new_product(
         uuid4(), filer_id=str(other_id), filer_uscc=other, name="重复 产品", model="d1",
         variants=[], category="01", finer_code=None, patents=original.patents, data_year=2022,
         figures=original.figures, proof_digests=[], canonical_key=original.canonical_key,
@@ -311,8 +311,8 @@ def test_duplicate_filing_forged_past_the_reservation_is_reported(ledger, settin
     assert (by_v1.key_rule, by_v2.key_rule) == (1, 2)
     assert by_v1.canonical_key == original.canonical_key
     for duplicate in (by_v1, by_v2):
-        assert {f.filer_uscc for f in duplicate.filings} == {code, other}
-        assert {f.product_id for f in duplicate.filings} == {first, second.id}
+        assert {f.filer_uscc for f in duplicate.products} == {code, other}
+        assert {f.product_id for f in duplicate.products} == {first, second.id}
     assert findings.mismatched_keys == ()
 
 

@@ -84,5 +84,5 @@ def product(
 def opened_round(ledger: PatentLedger, year: int = 2023, **dates: object) -> None:
     """Benchmarks set and round ``year`` opened, early in that year."""
     with at(year, 1, 2):
-        ledger.set_benchmarks(CERTIFIER, BENCHMARKS)
-        ledger.open_certification_round(CERTIFIER, year, **dates)  # type: ignore[arg-type]
+        ledger.certification.set_benchmarks(CERTIFIER, BENCHMARKS)
+        ledger.certification.open_certification_round(CERTIFIER, year, **dates)  # type: ignore[arg-type]

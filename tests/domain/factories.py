@@ -77,7 +77,7 @@ def approved_filer(ledger: PatentLedger, code: str, *, region: str = "310115") -
     return filer_id
 
 
-def filing_arguments(filer_id: UUID, **override: object) -> dict[str, object]:
+def product_arguments(filer_id: UUID, **override: object) -> dict[str, object]:
     """Keyword arguments of a valid ``file_product`` call, with ``override`` applied."""
     arguments: dict[str, object] = {
         "filer_id": filer_id,
@@ -97,7 +97,7 @@ def filing_arguments(filer_id: UUID, **override: object) -> dict[str, object]:
 
 def file(ledger: PatentLedger, code: str, filer_id: UUID, **override: object) -> UUID:
     """File a valid product as filer ``code``; keyword arguments override single fields."""
-    return ledger.file_product(filer_actor(code), **filing_arguments(filer_id, **override))  # type: ignore[arg-type]
+    return ledger.file_product(filer_actor(code), **product_arguments(filer_id, **override))  # type: ignore[arg-type]
 
 
 def approve_as_distinct(ledger: PatentLedger, product_id: UUID) -> int:

@@ -37,9 +37,9 @@ from tests.domain.factories import (
     figures,
     file,
     filer_actor,
-    filing_arguments,
     own_patent,
     patent,
+    product_arguments,
     register,
     uscc,
 )
@@ -309,7 +309,7 @@ def number(serial: int) -> str:
     return PatentDeclaration.parse(patent(serial), "owner").number.value
 
 
-def _two_patent_filing(ledger: Any, code: str, filer_id: UUID) -> UUID:
+def _two_patent_product(ledger: Any, code: str, filer_id: UUID) -> UUID:
     patents = [PatentDeclaration.parse(patent(n), "owner") for n in (41, 42)]
     product_id = file(ledger, code, filer_id, patents=patents)
     approve_as_distinct(ledger, product_id)
@@ -331,7 +331,7 @@ def _uphold(ledger: Any, product_id: UUID, *numbers: str) -> Any:
 
 def test_an_upheld_claim_removes_the_patent_and_the_filing_stays_approved(ledger, filer):
     code, filer_id = filer
-    product_id = _two_patent_filing(ledger, code, filer_id)
+    product_id = _two_patent_product(ledger, code, filer_id)
     resolved = _uphold(ledger, product_id, patent(41))
     assert (resolved.removed_patents, resolved.returned_to_review) == ([number(41)], False)
     product = ledger.get_product(product_id)
@@ -343,7 +343,7 @@ def test_a_filing_left_without_a_valid_patent_returns_to_review_and_cannot_be_ap
     ledger, filer
 ):
     code, filer_id = filer
-    product_id = _two_patent_filing(ledger, code, filer_id)
+    product_id = _two_patent_product(ledger, code, filer_id)
     _uphold(ledger, product_id, patent(41))
     resolved = _uphold(ledger, product_id, patent(42))
     assert (resolved.removed_patents, resolved.returned_to_review) == ([number(42)], True)
@@ -354,7 +354,7 @@ def test_a_filing_left_without_a_valid_patent_returns_to_review_and_cannot_be_ap
     assert refused.value.details["removed_patents"] == [number(41), number(42)]
     assert stored_events(ledger) == before
     ledger.reject_product(REVIEWER, product_id, "专利权属已判归他人")
-    arguments = filing_arguments(filer_id)
+    arguments = product_arguments(filer_id)
     with pytest.raises(NoValidPatentLeftError):  # lost patents stay lost
         ledger.revise_product(
             filer_actor(code),
@@ -377,7 +377,7 @@ def test_a_filing_left_without_a_valid_patent_returns_to_review_and_cannot_be_ap
 
 def test_a_dismissed_claim_or_one_before_the_rule_removes_nothing(ledger, filer):
     code, filer_id = filer
-    product_id = _two_patent_filing(ledger, code, filer_id)
+    product_id = _two_patent_product(ledger, code, filer_id)
     with before_annex_rule():
         resolved = _uphold(ledger, product_id, patent(41), patent(42))
     assert (resolved.annex_rule, resolved.removed_patents) == (AnnexRule.NONE, [])

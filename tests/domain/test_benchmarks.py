@@ -83,7 +83,7 @@ def test_each_indicator_reads_the_filing_data_it_documents():
 def test_inputs_count_inventions_and_pct_inventions():
     patents = [{"type": t} for t in ("invention", "utility_model", "pct_invention", "design")]
     figures = {"sales_fen": 5, "exports_fen": 1, "profit_fen": 2, "ip_spending_fen": 3}
-    made = IndicatorInputs.of_filing(figures, patents, 9)
+    made = IndicatorInputs.of_product(figures, patents, 9)
     assert (made.patents, made.invention_patents, made.filer_valid_patents) == (4, 2, 9)
     assert made.as_record()["sales_fen"] == 5
 
@@ -173,21 +173,21 @@ def test_a_benchmark_file_with_floats_or_another_shape_is_refused(text):
 
 def test_each_set_is_a_new_version_and_an_unchanged_table_adds_none(ledger):
     with pytest.raises(BenchmarksNotFoundError):
-        ledger.get_benchmarks()
+        ledger.certification.get_benchmarks()
     with at(2023, 1, 2):
-        assert ledger.set_benchmarks(CERTIFIER, BENCHMARKS) == 1
-        assert ledger.set_benchmarks(CERTIFIER, BENCHMARKS) == 1
+        assert ledger.certification.set_benchmarks(CERTIFIER, BENCHMARKS) == 1
+        assert ledger.certification.set_benchmarks(CERTIFIER, BENCHMARKS) == 1
         changed = BenchmarkValues(
             {c: {**row, "profit_fen": 7} for c, row in BENCHMARKS.thresholds.items()}, "v2"
         )
-        assert ledger.set_benchmarks(CERTIFIER, changed) == 2
-    latest, first = ledger.get_benchmarks(), ledger.get_benchmarks(1)
+        assert ledger.certification.set_benchmarks(CERTIFIER, changed) == 2
+    latest, first = ledger.certification.get_benchmarks(), ledger.certification.get_benchmarks(1)
     assert (latest.id, latest.version, first.version) == (BENCHMARK_TABLE_ID, 2, 1)
     assert "profit_fen" in latest.indicators
     assert "profit_fen" not in first.indicators
     assert latest.indicators["profit_fen"] == INDICATORS["profit_fen"].definition()
     with pytest.raises(BenchmarksNotFoundError):
-        ledger.get_benchmarks(3)
+        ledger.certification.get_benchmarks(3)
     events = list(ledger.repository.event_store.get(BENCHMARK_TABLE_ID))
     assert [type(e).__name__ for e in events] == ["BenchmarkTableDefined", "BenchmarkTableRevised"]
     assert json.dumps(events[1].thresholds)  # plain JSON: integers only
@@ -195,4 +195,4 @@ def test_each_set_is_a_new_version_and_an_unchanged_table_adds_none(ledger):
 
 def test_only_the_certifier_sets_benchmarks(ledger):
     with pytest.raises(ActorNotPermittedError):
-        ledger.set_benchmarks(REVIEWER, BENCHMARKS)
+        ledger.certification.set_benchmarks(REVIEWER, BENCHMARKS)

@@ -14,7 +14,7 @@ from tests.domain.factories import approved_filer, file, uscc
 THREADS = 16
 
 
-def _filings_in_store(ledger, key):
+def _products_in_store(ledger, key):
     """Count ProductFiled events for ``key`` by scanning every stored event."""
     count = 0
     start = 1
@@ -59,7 +59,7 @@ def test_simultaneous_filings_of_one_product_have_exactly_one_winner(
     reservation = setup.get_reservation("并发测试产品", "C-1")
     assert reservation is not None
     assert set(duplicates) == {f"duplicate:{reservation.product_id}"}
-    assert _filings_in_store(setup, canonical_product_key("并发测试产品", "C-1")) == 1
+    assert _products_in_store(setup, canonical_product_key("并发测试产品", "C-1")) == 1
 
 
 SPELLINGS = (  # one product: Latin, Cyrillic look-alikes, traditional characters

@@ -43,7 +43,7 @@ def _claim(ledger: Any, claimant: str, product_id: UUID, number: str, **options:
 
 
 @pytest.fixture
-def filing(ledger: Any) -> tuple[UUID, str]:
+def product(ledger: Any) -> tuple[UUID, str]:
     code = uscc(1)
     filer_id = approved_filer(ledger, code)
     number = own_patent(filer_id)
@@ -51,15 +51,15 @@ def filing(ledger: Any) -> tuple[UUID, str]:
     return product_id, PatentDeclaration.parse(number, "owner").number.value
 
 
-def test_a_claim_needs_evidence(ledger, filing):
-    product_id, number = filing
+def test_a_claim_needs_evidence(ledger, product):
+    product_id, number = product
     approved_filer(ledger, uscc(2))
     with pytest.raises(EvidenceRequiredError):
         _claim(ledger, uscc(2), product_id, number, evidence_digests=[])
 
 
-def test_a_filers_claim_blocks_only_once_a_reviewer_accepts_it(ledger, filing):
-    product_id, number = filing
+def test_a_filers_claim_blocks_only_once_a_reviewer_accepts_it(ledger, product):
+    product_id, number = product
     approved_filer(ledger, uscc(2))
     claim = _claim(ledger, uscc(2), product_id, number)
     assert ledger.get_product(product_id).blocking_disputes == []
@@ -72,15 +72,15 @@ def test_a_filers_claim_blocks_only_once_a_reviewer_accepts_it(ledger, filing):
     ledger.approve_product(REVIEWER, product_id)
 
 
-def test_a_pending_claim_does_not_stop_approval(ledger, filing):
-    product_id, number = filing
+def test_a_pending_claim_does_not_stop_approval(ledger, product):
+    product_id, number = product
     approved_filer(ledger, uscc(2))
     _claim(ledger, uscc(2), product_id, number)
     ledger.approve_product(REVIEWER, product_id)
 
 
-def test_one_open_claim_per_filer_and_filing(ledger, filing):
-    product_id, number = filing
+def test_one_open_claim_per_filer_and_filing(ledger, product):
+    product_id, number = product
     approved_filer(ledger, uscc(2))
     first = _claim(ledger, uscc(2), product_id, number)
     with pytest.raises(DisputeLimitError) as refused:
@@ -90,8 +90,8 @@ def test_one_open_claim_per_filer_and_filing(ledger, filing):
     _claim(ledger, uscc(2), product_id, number)  # closed: the filer may claim again
 
 
-def test_a_reviewers_dispute_blocks_at_once(ledger, filing):
-    product_id, number = filing
+def test_a_reviewers_dispute_blocks_at_once(ledger, product):
+    product_id, number = product
     ledger.raise_dispute(
         REVIEWER, product_id, patent_numbers=[number], claimant="某公司",
         evidence_digests=EVIDENCE, description="权属",
@@ -100,8 +100,8 @@ def test_a_reviewers_dispute_blocks_at_once(ledger, filing):
         ledger.approve_product(REVIEWER, product_id)
 
 
-def test_disputes_before_the_rule_need_no_evidence_and_block_at_once(ledger, filing):
-    product_id, number = filing
+def test_disputes_before_the_rule_need_no_evidence_and_block_at_once(ledger, product):
+    product_id, number = product
     approved_filer(ledger, uscc(2))
     with before_dispute_rule():
         _claim(ledger, uscc(2), product_id, number, evidence_digests=[])
@@ -121,10 +121,10 @@ def test_only_an_accepted_claim_makes_a_filing_not_eligible(ledger):
             claim = _claim(ledger, claimant, product_id, number)
         ledger.accept_dispute(REVIEWER, accepted, claim)
     with at(*AFTER_REVIEW):
-        ledger.run_certification(CERTIFIER, 2023)
-    decisions = {d.product_id: d for d in ledger.certification_decisions(2023)}
-    assert decisions[pending].status is CertificationStatus.CERTIFIED
-    assert [r["reason"] for r in decisions[accepted].reasons] == ["ownership_dispute_open"]
+        ledger.certification.run_certification(CERTIFIER, 2023)
+    decision = ledger.certification.get_certification
+    assert decision(2023, pending).status is CertificationStatus.CERTIFIED
+    assert [r["reason"] for r in decision(2023, accepted).reasons] == ["ownership_dispute_open"]
 
 
 # --- the replay: Q1-Q3 -----------------------------------------------------------------------

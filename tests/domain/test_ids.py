@@ -31,7 +31,7 @@ from domain.conversion import conversion_record_id
 from domain.declarations import PatentDeclaration
 from domain.errors import IdConflictError, IdNotAllowedError
 from domain.filer import filer_id_for
-from domain.product import new_filing
+from domain.product import new_product
 from domain.sample.identities import sample_id
 from domain.values import (
     ClientId,
@@ -191,15 +191,15 @@ def test_filing_under_a_derived_id_is_refused_and_stores_nothing(ledger):
     filer_id = approved_filer(ledger, A_USCC)
     before = ledger.recorder.max_notification_id()
     with pytest.raises(IdNotAllowedError):
-        file(ledger, A_USCC, filer_id, filing_id=round_id_for(2031))
+        file(ledger, A_USCC, filer_id, product_id=round_id_for(2031))
     assert ledger.recorder.max_notification_id() == before
     chosen = uuid4()
-    assert file(ledger, A_USCC, filer_id, filing_id=chosen) == chosen
+    assert file(ledger, A_USCC, filer_id, product_id=chosen) == chosen
 
 
 def test_an_objection_under_a_derived_id_is_refused_before_anything_is_read(ledger):
     with pytest.raises(IdNotAllowedError) as caught:
-        ledger.file_objection(
+        ledger.certification.file_objection(
             CERTIFIER_OBJECTOR, 2023, uuid4(), "x", objection_id=round_id_for(2031)
         )
     assert caught.value.details["field"] == "objection_id"
@@ -218,7 +218,7 @@ def squat(ledger: Any, aggregate_id: UUID, squatter_id: UUID) -> None:
     what a client could do before the guard existed (or a forged write)."""
     model = f"SQ-{aggregate_id.hex[:8]}"
     ledger.save(
-        new_filing(
+        new_product(
             aggregate_id,
             filer_id=str(squatter_id),
             filer_uscc=SQUATTER,
@@ -274,17 +274,17 @@ def _round_2023_product(ledger: Any) -> tuple[str, UUID]:
 def _opt_in(ledger: Any, made: tuple[str, UUID]) -> object:
     code, product_id = made
     with at(2024, 3, 2):
-        return ledger.opt_in_to_certification(filer_actor(code), 2024, product_id)
+        return ledger.certification.opt_in_to_certification(filer_actor(code), 2024, product_id)
 
 
 def _open_round(ledger: Any, _: object) -> object:
     with at(2025, 1, 2):
-        return ledger.open_certification_round(CERTIFIER, 2025)
+        return ledger.certification.open_certification_round(CERTIFIER, 2025)
 
 
 def _evaluate(ledger: Any, _: object) -> object:
     with at(*AFTER_REVIEW):
-        return ledger.run_certification(CERTIFIER, 2023)
+        return ledger.certification.run_certification(CERTIFIER, 2023)
 
 
 def _report(ledger: Any, _: object) -> object:
@@ -311,7 +311,7 @@ SQUATS = [
     Squat("opening a round", _nothing, lambda _: round_id_for(2025), _open_round, True),
     Squat(
         "reading a round", _nothing, lambda _: round_id_for(2025),
-        lambda ledger, _: ledger.get_round(2025), False,
+        lambda ledger, _: ledger.certification.get_round(2025), False,
     ),
     Squat(
         "registering a filer", _nothing, lambda _: filer_id_for(uscc(802)),
@@ -324,7 +324,7 @@ SQUATS = [
     ),
     Squat(
         "setting the benchmarks", _nothing, lambda _: BENCHMARK_TABLE_ID,
-        lambda ledger, _: ledger.set_benchmarks(CERTIFIER, BENCHMARKS), True,
+        lambda ledger, _: ledger.certification.set_benchmarks(CERTIFIER, BENCHMARKS), True,
     ),
     Squat(
         "opting in", _round_2024_product, lambda made: opt_in_id_for(2024, made[1]), _opt_in,

@@ -12,7 +12,7 @@ from uuid import UUID
 import pytest
 
 from api.bootstrap import open_projection_runner, open_projection_store
-from audit.offline.duplicates import audit_filings
+from audit.offline.duplicates import audit_products
 from audit.offline.replay import replay
 from domain.actor import SYSTEM
 from domain.errors import ActorNotPermittedError, DuplicateProductError
@@ -63,10 +63,10 @@ def test_the_migration_reserves_every_v2_key_once_and_reports_the_groups(ledger,
 
     report = ledger.migrate_product_keys(SYSTEM)
 
-    assert (report.key_rule, report.filings, report.reserved) == (2, 7, 4)
+    assert (report.key_rule, report.products, report.reserved) == (2, 7, 4)
     assert report.already_reserved == 0
     assert report.unkeyed == ()
-    assert [[f.product_id for f in g.filings] for g in report.groups] == [list(p) for p in pairs]
+    assert [[f.product_id for f in g.products] for g in report.groups] == [list(p) for p in pairs]
     assert [g.holder for g in report.groups] == [a for a, _ in pairs]  # the first filed
     holder = ledger.get_reservation("精密行星减速器", "PX-4408", KeyRule.V2)
     assert holder is not None
@@ -92,10 +92,10 @@ def test_the_migration_reserves_every_v2_key_once_and_reports_the_groups(ledger,
     # The auditor replays it and calls the groups what they are: not duplicates.
     events = logged_events(ledger)
     replay(events)
-    findings = audit_filings(events)
+    findings = audit_products(events)
     assert findings.duplicates == ()
     assert findings.mismatched_keys == ()
-    assert [[f.product_id for f in g.filings] for g in findings.same_product_groups] == [
+    assert [[f.product_id for f in g.products] for g in findings.same_product_groups] == [
         list(p) for p in pairs
     ]
 
@@ -136,7 +136,7 @@ def test_a_filing_v2_cannot_key_is_reported_not_reserved(ledger):
 
     assert report.reserved == 0
     (unkeyed,) = report.unkeyed
-    assert unkeyed.filing.product_id == blank
+    assert unkeyed.product.product_id == blank
     assert "model" in unkeyed.reason
     replay(logged_events(ledger))
 
@@ -148,11 +148,11 @@ def test_the_migration_on_the_sample_is_idempotent_and_reports_the_groups(ledger
 
     report = ledger.migrate_product_keys(SYSTEM)
 
-    filings = summary.filings + 2 * len(pairs)
-    assert report.filings == filings
-    assert report.reserved + report.already_reserved < filings  # re-filings share a key
+    products = summary.products + 2 * len(pairs)
+    assert report.products == products
+    assert report.reserved + report.already_reserved < products  # re-filings share a key
     assert report.reserved > 1000
-    assert [[f.product_id for f in g.filings] for g in report.groups] == [list(p) for p in pairs]
+    assert [[f.product_id for f in g.products] for g in report.groups] == [list(p) for p in pairs]
     before = ledger.recorder.max_notification_id()
     again = ledger.migrate_product_keys(SYSTEM)
     assert again.reserved == 0

@@ -313,10 +313,10 @@ def test_invalid_filing_fields_store_nothing(ledger, filer, override, error):
 
 def test_client_chosen_filing_id_cannot_be_reused(ledger, filer):
     code, filer_id = filer
-    filing_id = uuid4()
-    assert file(ledger, code, filer_id, name="甲", model="1", filing_id=filing_id) == filing_id
+    product_id = uuid4()
+    assert file(ledger, code, filer_id, name="甲", model="1", product_id=product_id) == product_id
     with pytest.raises(FilingIdTakenError):
-        file(ledger, code, filer_id, name="乙", model="2", filing_id=filing_id)
+        file(ledger, code, filer_id, name="乙", model="2", product_id=product_id)
     assert ledger.get_reservation("乙", "2") is None
 
 

@@ -20,6 +20,7 @@ from audit.offline.log_leaf import log_leaf_hash
 from domain.certification import certification_id_for
 from domain.certification_opt_in import opt_in_id_for
 from domain.certification_round import round_id_for
+from domain.values import IndustryCategory
 from projections import queries
 from projections.catalog import models
 from projections.certification_register import (
@@ -55,15 +56,15 @@ def store(settings) -> Iterator[ProjectionStore]:
 
 
 @dataclass
-class Filings:
+class Products:
     certified: tuple[str, UUID]
     low: tuple[str, UUID]
     disputed: tuple[str, UUID]
     pending: tuple[str, UUID]
 
 
-def _filings(ledger) -> Filings:
-    made = Filings(
+def _products(ledger) -> Products:
+    made = Products(
         certified=product(ledger, 1),
         low=product(ledger, 2, sales=1, region=XUHUI),
         disputed=product(ledger, 3),
@@ -84,20 +85,22 @@ def _caught_up(ledger, store: ProjectionStore) -> ProjectionStore:
 def _evaluate(ledger) -> None:
     opened_round(ledger)
     with at(2023, 9, 5):
-        ledger.run_certification(CERTIFIER, 2023)
+        ledger.certification.run_certification(CERTIFIER, 2023)
 
 
-def _publish_and_object(ledger, filings: Filings) -> tuple[UUID, UUID]:
+def _publish_and_object(ledger, products: Products) -> tuple[UUID, UUID]:
     """Publish; the Xuhui filer and a reviewer object; the first is upheld, the second not."""
     with at(2023, 9, 10):
-        ledger.publish_certified_list(CERTIFIER, 2023, objection_days=5)
-        upheld = ledger.file_objection(
-            filer_actor(filings.low[0]), 2023, filings.certified[1], "销售额虚报"
+        ledger.certification.publish_certified_list(CERTIFIER, 2023, objection_days=5)
+        upheld = ledger.certification.file_objection(
+            filer_actor(products.low[0]), 2023, products.certified[1], "销售额虚报"
         )
-        dismissed = ledger.file_objection(REVIEWER, 2023, filings.certified[1], "专利无效")
+        dismissed = ledger.certification.file_objection(
+            REVIEWER, 2023, products.certified[1], "专利无效"
+        )
     with at(2023, 9, 20):
-        ledger.uphold_objection(CERTIFIER, upheld, "属实")
-        ledger.dismiss_objection(CERTIFIER, dismissed, "证据不足")
+        ledger.certification.uphold_objection(CERTIFIER, upheld, "属实")
+        ledger.certification.dismiss_objection(CERTIFIER, dismissed, "证据不足")
     return upheld, dismissed
 
 
@@ -119,10 +122,10 @@ def _notification(ledger, aggregate_id: UUID, version: int) -> int:
 
 # --- product registry ----------------------------------------------------------------------------
 def test_registry_history_follows_decision_publication_objections_and_revocation(ledger, store):
-    filings = _filings(ledger)
+    products = _products(ledger)
     _evaluate(ledger)
     _caught_up(ledger, store)
-    certified = filings.certified[1]
+    certified = products.certified[1]
     decision_id = certification_id_for(2023, certified)
     entry = _entry(store, certified)
     assert entry == {
@@ -136,14 +139,14 @@ def test_registry_history_follows_decision_publication_objections_and_revocation
         "revoked_at": None, "objections": [],
     }  # fmt: skip
     assert (queries.product(store, certified) or {})["version"] == 2  # the filing's ETag stays
-    low = _entry(store, filings.low[1])
+    low = _entry(store, products.low[1])
     assert (low["status"], low["benchmark_version"]) == ("not_certified", 1)
-    disputed = _entry(store, filings.disputed[1])
+    disputed = _entry(store, products.disputed[1])
     assert (disputed["status"], disputed["benchmark_version"]) == ("not_eligible", None)
     assert [r["reason"] for r in disputed["reasons"]] == ["ownership_dispute_open"]
-    assert [r["reason"] for r in _entry(store, filings.pending[1])["reasons"]] == ["not_approved"]
+    assert [r["reason"] for r in _entry(store, products.pending[1])["reasons"]] == ["not_approved"]
 
-    upheld, dismissed = _publish_and_object(ledger, filings)
+    upheld, dismissed = _publish_and_object(ledger, products)
     entry = _entry(_caught_up(ledger, store), certified)
     assert (entry["status"], entry["published"], entry["published_at"]) == (
         "revoked", True, "2023-09-10T04:00:00.000000Z",
@@ -159,14 +162,14 @@ def test_registry_history_follows_decision_publication_objections_and_revocation
         (str(upheld), "upheld", "filer", "属实", 1),
         (str(dismissed), "dismissed", "reviewer", "证据不足", 1),
     ]
-    assert _entry(store, filings.low[1])["published"] is False  # not on the list
+    assert _entry(store, products.low[1])["published"] is False  # not on the list
 
 
 def test_dispute_check_cites_each_decision_and_the_disputes_open_then(ledger, store):
-    filings = _filings(ledger)
+    products = _products(ledger)
     _evaluate(ledger)
     _caught_up(ledger, store)
-    disputed = filings.disputed[1]
+    disputed = products.disputed[1]
     decision_id = str(certification_id_for(2023, disputed))
     leaves = {(decision_id, 1): 40}
     check = dispute_check(store, disputed, leaf_index=lambda i, v: leaves.get((str(i), v)))
@@ -180,12 +183,12 @@ def test_dispute_check_cites_each_decision_and_the_disputes_open_then(ledger, st
 
 # --- audit trail ---------------------------------------------------------------------------------
 def test_trail_records_certification_events_under_the_product(ledger, store):
-    filings = _filings(ledger)
+    products = _products(ledger)
     _evaluate(ledger)
-    _publish_and_object(ledger, filings)
-    trail = queries.audit_trail_of(_caught_up(ledger, store), filings.certified[1])
+    _publish_and_object(ledger, products)
+    trail = queries.audit_trail_of(_caught_up(ledger, store), products.certified[1])
     # Rows of other aggregates' events, recorded under the product.
-    certification = [row for row in trail if row["originator_id"] != str(filings.certified[1])]
+    certification = [row for row in trail if row["originator_id"] != str(products.certified[1])]
     assert [row["event_type"] for row in certification] == [
         "ProductKeyReserved", "ProductKeyReserved", "Certified", "CertifiedListPublished",
         "ObjectionFiled", "ObjectionFiled", "ObjectionUpheld", "CertificationRevoked",
@@ -212,7 +215,7 @@ def test_trail_records_certification_events_under_the_product(ledger, store):
         leaf = log_leaf_hash(UUID(row["originator_id"]), n.originator_version, n.topic, n.state)
         assert row["event_hash"] == leaf.hex()
     # Products not on the published list carry their decision, not the publication.
-    low = queries.audit_trail_of(store, filings.low[1])
+    low = queries.audit_trail_of(store, products.low[1])
     assert [row["event_type"] for row in low][-1] == "NotCertified"
 
 
@@ -220,7 +223,9 @@ def test_an_opt_in_appears_in_the_trail_and_the_register(ledger, store):
     code, product_id = product(ledger, 1, data_year=2023, filed_on=(2024, 3, 1))
     opened_round(ledger, 2024)
     with at(2024, 4, 1):
-        ledger.opt_in_to_certification(filer_actor(code), 2024, product_id, filer_valid_patents=4)
+        ledger.certification.opt_in_to_certification(
+            filer_actor(code), 2024, product_id, filer_valid_patents=4
+        )
     _caught_up(ledger, store)
     assert queries.audit_trail_of(store, product_id)[-1]["event_type"] == "CertificationOptedIn"
     (opt_in,) = store.select(REGISTER, OPT_INS)
@@ -236,9 +241,9 @@ def test_an_opt_in_appears_in_the_trail_and_the_register(ledger, store):
 
 # --- certification register ----------------------------------------------------------------------
 def test_register_holds_the_round_its_decisions_objections_and_benchmarks(ledger, store):
-    filings = _filings(ledger)
+    products = _products(ledger)
     _evaluate(ledger)
-    upheld, dismissed = _publish_and_object(ledger, filings)
+    upheld, dismissed = _publish_and_object(ledger, products)
     _caught_up(ledger, store)
 
     (round_,) = store.select(REGISTER, ROUNDS)
@@ -257,7 +262,7 @@ def test_register_holds_the_round_its_decisions_objections_and_benchmarks(ledger
     }  # fmt: skip
 
     decisions = {row["product_id"]: row for row in store.select(REGISTER, DECISIONS)}
-    revoked = decisions[str(filings.certified[1])]
+    revoked = decisions[str(products.certified[1])]
     assert (revoked["status"], revoked["published"], revoked["revocation_reason"]) == (
         "revoked", 1, "属实",
     )  # fmt: skip
@@ -266,9 +271,9 @@ def test_register_holds_the_round_its_decisions_objections_and_benchmarks(ledger
     assert {i["indicator"]: i["passed"] for i in revoked["indicators"]} == {
         "invention_patents": True, "patent_use_share_bp": None, "sales_fen": True,
     }  # fmt: skip
-    low = decisions[str(filings.low[1])]
+    low = decisions[str(products.low[1])]
     assert (low["status"], low["region_code"], low["published"]) == ("not_certified", XUHUI, 0)
-    pending = decisions[str(filings.pending[1])]
+    pending = decisions[str(products.pending[1])]
     assert (pending["product_status"], pending["inputs"], pending["indicators"]) == (
         "pending_review", None, None,
     )  # fmt: skip
@@ -276,13 +281,16 @@ def test_register_holds_the_round_its_decisions_objections_and_benchmarks(ledger
     objections = {row["objection_id"]: row for row in store.select(REGISTER, OBJECTIONS)}
     first = objections[str(upheld)]
     assert (first["objector_role"], first["objector_scope"], first["status"]) == (
-        "filer", filings.low[0], "upheld",
+        "filer", products.low[0], "upheld",
     )  # fmt: skip
-    assert (first["filer_uscc"], first["region_code"]) == (filings.certified[0], "310115")
+    assert (first["filer_uscc"], first["region_code"]) == (products.certified[0], "310115")
     assert (first["decision_reason"], first["decided_by"], first["version"]) == (
         "属实", CERTIFIER.id, 2,
     )  # fmt: skip
     assert objections[str(dismissed)]["status"] == "dismissed"
+    report = queries.certification_report(store, 2023)
+    assert report is not None
+    assert (report.total.certified, report.total.revoked) == (0, 1)  # revoked is not certified
 
     (table,) = store.select(REGISTER, BENCHMARKS)
     assert (table["version"], table["thresholds"]["03"]) == (1, THRESHOLDS)
@@ -290,7 +298,7 @@ def test_register_holds_the_round_its_decisions_objections_and_benchmarks(ledger
 
 
 def test_register_queries_filter_and_page(ledger, store):
-    filings = _filings(ledger)
+    products = _products(ledger)
     second = product(ledger, 5, region=XUHUI)
     _evaluate(ledger)
     _caught_up(ledger, store)
@@ -301,20 +309,68 @@ def test_register_queries_filter_and_page(ledger, store):
         store, 2023, published_only=False, after=unpublished.next_cursor
     )
     assert sorted(r["product_id"] for r in [*unpublished.rows, *rest.rows]) == sorted(
-        [str(filings.certified[1]), str(second[1])]
+        [str(products.certified[1]), str(second[1])]
     )
     assert rest.rows[0]["name"] == "智能温控阀"
     xuhui = queries.certified_products(store, 2023, published_only=False, region=XUHUI)
     assert [r["product_id"] for r in xuhui.rows] == [str(second[1])]
     disputed = queries.ineligible_products(store, 2023, reason="ownership_dispute_open")
-    assert [r["product_id"] for r in disputed.rows] == [str(filings.disputed[1])]
+    assert [r["product_id"] for r in disputed.rows] == [str(products.disputed[1])]
     assert queries.ineligible_products(store, 2023, reason="not_opted_in").rows == []
-    by_filer = queries.ineligible_products(store, 2023, filer_uscc=filings.pending[0])
-    assert [r["product_id"] for r in by_filer.rows] == [str(filings.pending[1])]
-    low = queries.certification_decision(store, 2023, filings.low[1])
+    by_filer = queries.ineligible_products(store, 2023, filer_uscc=products.pending[0])
+    assert [r["product_id"] for r in by_filer.rows] == [str(products.pending[1])]
+    low = queries.certification_decision(store, 2023, products.low[1])
     assert low is not None
     assert (low["status"], low["model"]) == ("not_certified", "M-2")
-    assert queries.certification_decision(store, 2024, filings.low[1]) is None
+    assert queries.certification_decision(store, 2024, products.low[1]) is None
+
+
+# --- the reports (``ppl certify decisions``, ``reminders``, ``report``) ---------------------------
+def test_reminders_list_who_must_update_to_the_rounds_data_year(ledger, store):
+    opened_round(ledger)
+    code, outdated = product(ledger, 1, data_year=2021)
+    product(ledger, 2)  # up to date
+    gone_code, gone = product(ledger, 3, data_year=2021)
+    with at(2023, 4, 1):
+        ledger.withdraw_product(filer_actor(gone_code), gone, "退市")
+    (reminder,) = queries.certification_reminders(_caught_up(ledger, store), 2023) or []
+    assert (reminder.filer_uscc, reminder.product_id, reminder.data_year) == (code, outdated, 2021)
+    assert (reminder.wanted_data_year, reminder.update_window_end) == (2022, "2023-08-15")
+    assert reminder.filer_name.startswith("上海测试科技有限公司")
+    assert queries.certification_reminders(store, 2024) is None  # no such round
+
+
+def test_the_report_counts_decisions_per_category_and_district(ledger, store):
+    opened_round(ledger)
+    filed = [
+        product(ledger, 1, category="01", region="310115")[1],
+        product(ledger, 2, category="01", region="310104")[1],
+        product(ledger, 3, category="05", region="310104", sales=1)[1],
+        product(ledger, 4, category="05", region="310104", approve=False)[1],
+    ]
+    with at(2023, 9, 5):
+        ledger.certification.run_certification(CERTIFIER, 2023)
+    report = queries.certification_report(_caught_up(ledger, store), 2023)
+    assert report is not None
+    by_category = {
+        t.key: (t.certified, t.not_certified, t.not_eligible) for t in report.by_category
+    }
+    assert by_category["01"] == (2, 0, 0)
+    assert by_category["05"] == (0, 1, 1)
+    assert by_category["03"] == (0, 0, 0)
+    assert [c.key for c in report.by_category] == [c.value for c in IndustryCategory]
+    by_district = {t.key: (t.name, t.certified, t.not_certified) for t in report.by_district}
+    assert by_district == {"310104": ("徐汇区", 1, 1), "310115": ("浦东新区", 1, 0)}
+    total = report.total
+    assert (total.certified, total.not_certified, total.not_eligible) == (2, 1, 1)
+    assert queries.certification_report(store, 2024) is None  # no such round
+
+    decisions = queries.certification_decisions(store, 2023)
+    assert [row["product_id"] for row in decisions] == [str(p) for p in filed]  # as filed
+    (ineligible,) = queries.certification_decisions(store, 2023, status="not_eligible")
+    assert (ineligible["product_id"], ineligible["reasons"][0]["reason"]) == (
+        str(filed[3]), "not_approved",
+    )  # fmt: skip
 
 
 # --- incremental catch-up equals a rebuild -------------------------------------------------------
@@ -326,12 +382,12 @@ def _digests(store: ProjectionStore) -> dict[str, str]:
 
 def test_catching_up_through_a_round_gives_the_digests_of_a_rebuild(ledger, store):
     runner = open_projection_runner(ledger, store)
-    filings = _filings(ledger)
+    products = _products(ledger)
     runner.catch_up()
     _evaluate(ledger)
     runner.catch_up()  # the warm runner: decisions applied to cached rows
     decided = _digests(store)
-    _publish_and_object(ledger, filings)
+    _publish_and_object(ledger, products)
     open_projection_runner(ledger, store).catch_up()  # a new runner: rows loaded from the store
     incremental = _digests(store)
     changed = {name for name in incremental if incremental[name] != decided[name]}

@@ -75,7 +75,7 @@ def _applied(runner: ProjectionRunner) -> dict[str, int]:
     return {name: p.notification_id for name, p in runner.positions().items()}
 
 
-def _new_filing(ledger: SignedPatentLedger, serial: int) -> UUID:
+def _new_product(ledger: SignedPatentLedger, serial: int) -> UUID:
     code = uscc(serial)
     return file(ledger, code, approved_filer(ledger, code), model=f"NEW-{serial}")
 
@@ -116,7 +116,7 @@ def test_a_read_model_that_cannot_apply_an_event_is_marked_there_and_the_others_
     assert set(fault.met) == {AT}
 
     # The others keep serving new data; the failed model stays where it stopped.
-    product_id = _new_filing(ledger, 90)
+    product_id = _new_product(ledger, 90)
     runner.catch_up()
     assert queries.product(store, product_id) is not None
     assert _applied(runner)["product_registry"] == event_count(ledger)
@@ -176,7 +176,7 @@ def test_rebuild_after_the_fix_recovers_the_model_to_the_head(
     assert result.generations == {"audit_trail": failed_generation + 1}
     assert store.failures() == {}
     assert store.failure("audit_trail", failed_generation) is None  # the mark is cleared
-    _new_filing(ledger, 91)
+    _new_product(ledger, 91)
     runner.catch_up()  # the follower picks up the new generation and goes on
     total = event_count(ledger)
     assert _applied(runner) == dict.fromkeys(NAMES, total)
@@ -245,7 +245,7 @@ def test_the_store_not_answering_marks_no_model(ledger, store, monkeypatch):
         raise outage("connection lost")
 
     monkeypatch.setattr(ProjectionStore, "load", load_down)
-    make_history_more = _new_filing(ledger, 92)
+    make_history_more = _new_product(ledger, 92)
     with pytest.raises(outage):
         runner.catch_up()
     monkeypatch.setattr(ProjectionStore, "load", real_load)
@@ -310,7 +310,7 @@ def test_tables_built_by_an_older_release_mark_the_model_failed_until_a_rebuild(
     table = physical_name("regional_stats", "product_states", generation)
     with store.db.schema_transaction() as cursor:
         cursor.execute(f"ALTER TABLE {table} DROP COLUMN approved")  # as an older release built it
-    _new_filing(ledger, 92)
+    _new_product(ledger, 92)
     runner.catch_up()
     failure = store.failures()["regional_stats"]
     assert "approved" in failure.error
