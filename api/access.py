@@ -29,7 +29,8 @@ Objections show who filed them only to the platform roles.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from enum import Enum
+from typing import Any, Final, Literal
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -150,15 +151,21 @@ def _listed(row: Mapping[str, Any]) -> bool:
     return row.get("status") in PUBLIC_STATUSES or row.get("listed_status") in PUBLIC_STATUSES
 
 
-def sees_confidential(principal: Principal, row: Mapping[str, Any]) -> bool:
-    """Economic figures and review notes: the filer, platform roles, its regional admin."""
+def sees_owned(principal: Principal, owner: Role, uscc: object, region_code: str | None) -> bool:
+    """May the caller see what only a record's parties see (its figures, contact data, signed
+    events)? Platform roles; the party that owns it (``owner``, of USCC ``uscc``); the regional
+    admin of its region (``region_code``). One rule for filings, filer records and, in
+    api.routes.ledger, any record's events."""
     if principal.role in PLATFORM:
         return True
-    if principal.role is Role.FILER:
-        return row.get("filer_uscc") == principal.scope
     if principal.role is Role.REGIONAL_ADMIN:
-        return in_region(principal, row.get("region_code"))
-    return False
+        return in_region(principal, region_code)
+    return principal.role is owner and uscc == principal.scope
+
+
+def sees_confidential(principal: Principal, row: Mapping[str, Any]) -> bool:
+    """Economic figures and review notes: the filer, platform roles, its regional admin."""
+    return sees_owned(principal, Role.FILER, row.get("filer_uscc"), row.get("region_code"))
 
 
 def product_view(principal: Principal, row: Mapping[str, Any]) -> dict[str, Any]:
@@ -293,13 +300,27 @@ def trail_event_view(
 
 def sees_filer(principal: Principal, row: Mapping[str, Any]) -> bool:
     """Filer records (contact data, status): the filer itself, platform roles, its region."""
-    if principal.role in PLATFORM:
-        return True
-    if principal.role is Role.FILER:
-        return row.get("uscc") == principal.scope
-    if principal.role is Role.REGIONAL_ADMIN:
-        return in_region(principal, row.get("region_code"))
-    return False
+    return sees_owned(principal, Role.FILER, row.get("uscc"), row.get("region_code"))
+
+
+class _Nobody(Enum):
+    NOBODY = "nobody"
+
+
+NOBODY: Final = _Nobody.NOBODY
+"""A filter no record matches: the list is an empty page (``uscc_scope``)."""
+
+
+def uscc_scope(principal: Principal, requested: str | None) -> str | Literal[_Nobody.NOBODY] | None:
+    """The USCC a filer's list of records it owns (filer records, decisions) is confined to:
+    its own. A filter naming another filer's USCC narrows to nothing — ``NOBODY``, an empty
+    page, not an error, as a filter asking for more than the caller sees does everywhere.
+    Other callers' filters stand as asked."""
+    if principal.role is not Role.FILER:
+        return requested
+    if requested not in (None, principal.scope):
+        return NOBODY
+    return principal.scope
 
 
 def region_scope(principal: Principal, requested: str | None) -> str | None:

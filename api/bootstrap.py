@@ -46,6 +46,7 @@ from domain.clock import system_now
 from projections.catalog import models
 from projections.feed import CheckpointVerifiedFeed, EventFeed
 from projections.follower import ListenWaiter, ProjectionFollower
+from projections.queries import LeafLookup
 from projections.runner import ProjectionRunner
 from projections.store import ProjectionStore
 
@@ -267,6 +268,17 @@ def latest_verified_checkpoint(log: TransparencyLog) -> Checkpoint | None:
     if record is None:
         return None
     return verify_checkpoint(record.signed_note, _log_verifier(log), origin=log.origin)
+
+
+def leaf_lookup(log: TransparencyLog) -> LeafLookup:
+    """(aggregate id, version) → its leaf index in the Merkle log (None: not sequenced yet):
+    what the trail and the dispute check cite, on the API and on the command line."""
+
+    def lookup(aggregate_id: UUID, version: int) -> int | None:
+        leaf = log.store.leaf_for_event(aggregate_id, version)
+        return None if leaf is None else int(leaf.leaf_index)
+
+    return lookup
 
 
 def verified_checkpoints(log: TransparencyLog) -> list[Checkpoint]:

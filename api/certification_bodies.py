@@ -14,28 +14,19 @@ from __future__ import annotations
 from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, Field, JsonValue
 
-from api.command_bodies import JsonUuid, Text, shows
+from api.wire import Integer, JsonUuid, Text, ranged, request_examples, response_examples
 from domain.benchmarks import THRESHOLD_RANGES, Unit
 from domain.certification import CertificationStatus
 from domain.certification_round import RoundStatus
 from domain.objection import ObjectionStatus
 from domain.ranges import OBJECTION_DAYS, PATENT_COUNT, ROUND_YEARS, Range
 
-_INT64 = 2**63
-Integer = Annotated[int, Field(ge=-_INT64, lt=_INT64)]
-
-
-def _ranged(bounds: Range, description: str) -> Any:
-    """The wire's 64-bit integer, showing the domain's range ``bounds`` (api.command_bodies)."""
-    return Field(ge=-_INT64, lt=_INT64, description=description, json_schema_extra=shows(bounds))
-
-
 _THRESHOLD = Range(0, max(bounds.maximum for bounds in THRESHOLD_RANGES.values()))
 Threshold = Annotated[
     int,
-    _ranged(
+    ranged(
         _THRESHOLD,
         "By the indicator's unit: "
         + ", ".join(f"{unit} 0..{THRESHOLD_RANGES[unit].maximum}" for unit in Unit)
@@ -44,14 +35,14 @@ Threshold = Annotated[
 ]
 RoundYear = Annotated[
     int,
-    _ranged(
+    ranged(
         ROUND_YEARS,
         f"{ROUND_YEARS.minimum}..{ROUND_YEARS.maximum}; outside: 422 year_invalid",
     ),
 ]
 ObjectionDays = Annotated[
     int,
-    _ranged(
+    ranged(
         OBJECTION_DAYS,
         f"{OBJECTION_DAYS.minimum}..{OBJECTION_DAYS.maximum}; outside: 422 "
         "certification_dates_invalid",
@@ -59,7 +50,7 @@ ObjectionDays = Annotated[
 ]
 PatentCount = Annotated[
     int,
-    _ranged(
+    ranged(
         PATENT_COUNT,
         f"At least the patents the product declares, at most {PATENT_COUNT.maximum}; outside: "
         "422 patent_count_invalid",
@@ -78,20 +69,12 @@ _THRESHOLDS: dict[str, JsonValue] = {
 }
 
 
-def _examples(*examples: JsonValue) -> ConfigDict:
-    return ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": list(examples)})
-
-
-def _response_examples(*examples: JsonValue) -> ConfigDict:
-    return ConfigDict(json_schema_extra={"examples": list(examples)})
-
-
 # --- commands -----------------------------------------------------------------------------------
 class SetBenchmarks(BaseModel):
     """The whole benchmark table (评价基准) as its next version: per industry category 01-07,
     each indicator's threshold (integers: fen, counts, basis points)."""
 
-    model_config = _examples({"note": "2023 thresholds", "thresholds": _THRESHOLDS})
+    model_config = request_examples({"note": "2023 thresholds", "thresholds": _THRESHOLDS})
 
     thresholds: dict[Text, dict[Text, Threshold]] = Field(
         description="category → indicator → threshold; indicators: sales_fen, "
@@ -102,7 +85,7 @@ class SetBenchmarks(BaseModel):
 
 
 class BenchmarksWritten(BaseModel):
-    model_config = _response_examples({"version": 2})
+    model_config = response_examples({"version": 2})
 
     version: int = Field(description="The table version in force (unchanged if it was the same)")
 
@@ -111,7 +94,7 @@ class OpenRound(BaseModel):
     """Open the round of ``year`` (data year = year - 1); unset dates take the notices'
     defaults (2023: filed by 15 Aug, reviewed by 31 Aug, no opt-in; from 2024 opt-in)."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {"year": 2023},
         {"year": 2025, "review_deadline": "2025-09-30", "opt_in_required": True},
     )
@@ -125,7 +108,7 @@ class OpenRound(BaseModel):
 
 
 class RoundWritten(BaseModel):
-    model_config = _response_examples({"year": 2023, "round_id": _ROUND_ID, "version": 1})
+    model_config = response_examples({"year": 2023, "round_id": _ROUND_ID, "version": 1})
 
     year: int
     round_id: UUID
@@ -135,7 +118,7 @@ class RoundWritten(BaseModel):
 class RunEvaluation(BaseModel):
     """Optional: the benchmark version the first run pins (default: the latest)."""
 
-    model_config = _examples({}, {"benchmark_version": 1})
+    model_config = request_examples({}, {"benchmark_version": 1})
 
     benchmark_version: Integer | None = None
 
@@ -143,7 +126,7 @@ class RunEvaluation(BaseModel):
 class EvaluationReport(BaseModel):
     """What one run decided; filings decided by an earlier run count as already_decided."""
 
-    model_config = _response_examples(
+    model_config = response_examples(
         {"year": 2023, "benchmark_version": 1, "certified": 447, "not_certified": 568,
          "not_eligible": 173, "not_eligible_by_reason": {"not_approved": 165,
          "ownership_dispute_open": 8}, "already_decided": 0, "withdrawn": 34}
@@ -162,13 +145,13 @@ class EvaluationReport(BaseModel):
 class PublishList(BaseModel):
     """Publish the certified list (公示); objections are taken for ``objection_days`` days."""
 
-    model_config = _examples({"objection_days": 7})
+    model_config = request_examples({"objection_days": 7})
 
     objection_days: ObjectionDays = 7
 
 
 class ListPublished(BaseModel):
-    model_config = _response_examples(
+    model_config = response_examples(
         {"year": 2023, "version": 3, "published_certified": 447,
          "objection_window_start": "2023-09-10T02:00:00.000000Z",
          "objection_window_end": "2023-09-17T02:00:00.000000Z"}
@@ -186,7 +169,7 @@ class OptIn(BaseModel):
     ``filer_valid_patents`` (at least the patents the product declares) makes the
     patent-use share known."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {"product_id": _PRODUCT_ID}, {"product_id": _PRODUCT_ID, "filer_valid_patents": 12}
     )
 
@@ -195,7 +178,7 @@ class OptIn(BaseModel):
 
 
 class OptedIn(BaseModel):
-    model_config = _response_examples(
+    model_config = response_examples(
         {"year": 2024, "product_id": _PRODUCT_ID, "opt_in_id": _OPT_IN_ID, "version": 1}
     )
 
@@ -208,7 +191,7 @@ class OptedIn(BaseModel):
 class FileObjection(BaseModel):
     """An objection (异议) against a product on the published list, during its window."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {"product_id": _PRODUCT_ID, "reason": "销售额与发票不符"},
         {"product_id": _PRODUCT_ID, "reason": "专利已失效", "objection_id": _OBJECTION_ID},
     )
@@ -228,13 +211,13 @@ class DecideObjection(BaseModel):
     """Why the certifier upholds (the certification is revoked with this reason) or dismisses
     the objection."""
 
-    model_config = _examples({"reason": "经核查销售额虚报属实"})
+    model_config = request_examples({"reason": "经核查销售额虚报属实"})
 
     reason: Text
 
 
 class ObjectionWritten(BaseModel):
-    model_config = _response_examples(
+    model_config = response_examples(
         {"objection_id": _OBJECTION_ID, "year": 2023, "product_id": _PRODUCT_ID,
          "status": "open", "version": 1}
     )  # fmt: skip
@@ -248,7 +231,7 @@ class ObjectionWritten(BaseModel):
 
 # --- reads --------------------------------------------------------------------------------------
 class BenchmarkTableView(BaseModel):
-    model_config = _response_examples(
+    model_config = response_examples(
         {"version": 1, "table_id": _TABLE_ID, "note": "2023 thresholds",
          "indicators": {"sales_fen": {"unit": "fen", "comparison": "at_least",
                                       "formula": "sales_fen: the product's sales"}},
@@ -284,7 +267,7 @@ class RoundView(BaseModel):
     """A round: calendar, status, pinned benchmark version, publication and objection window.
     Decision counts are shown to the platform roles at once, to everyone once published."""
 
-    model_config = _response_examples(ROUND_EXAMPLE)
+    model_config = response_examples(ROUND_EXAMPLE)
 
     year: int
     round_id: str
@@ -313,7 +296,7 @@ class RoundView(BaseModel):
 
 
 class RoundList(BaseModel):
-    model_config = _response_examples({"items": [ROUND_EXAMPLE]})
+    model_config = response_examples({"items": [ROUND_EXAMPLE]})
 
     items: list[RoundView] = Field(description="By year")
 
@@ -333,7 +316,7 @@ class DecisionView(BaseModel):
     """A product's decision in a round. The explanation (inputs, indicators, reasons) only for
     its filer, its regional admin and the platform roles."""
 
-    model_config = _response_examples(
+    model_config = response_examples(
         DECISION_EXAMPLE,
         {**DECISION_EXAMPLE, "status": "not_eligible", "published": False,
          "benchmark_table_id": None, "benchmark_version": None, "product_version": 1,
@@ -375,7 +358,7 @@ class DecisionView(BaseModel):
 
 
 class DecisionPage(BaseModel):
-    model_config = _response_examples(
+    model_config = response_examples(
         {"items": [DECISION_EXAMPLE], "next_cursor": "AAECAwQFBgcICQoLDA0ODw"}
     )
 
@@ -397,7 +380,7 @@ OBJECTION_EXAMPLE: dict[str, Any] = {
 class ObjectionView(BaseModel):
     """An objection; who filed and decided it (ids, scope) only for the platform roles."""
 
-    model_config = _response_examples(
+    model_config = response_examples(
         OBJECTION_EXAMPLE,
         {**OBJECTION_EXAMPLE, "objector_id": "token:3f2a9c0d1b7e4a56",
          "objector_scope": "91310104000000002Y", "decided_by": None},
@@ -423,7 +406,7 @@ class ObjectionView(BaseModel):
 
 
 class ObjectionPage(BaseModel):
-    model_config = _response_examples({"items": [OBJECTION_EXAMPLE], "next_cursor": None})
+    model_config = response_examples({"items": [OBJECTION_EXAMPLE], "next_cursor": None})
 
     items: list[ObjectionView]
     next_cursor: str | None = Field(

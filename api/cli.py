@@ -27,6 +27,7 @@ from api.bootstrap import (
     unlogged_event_count,
 )
 from api.cli_certify import certify_app
+from api.cli_common import fail
 from api.cli_projections import (
     dispute_check_command,
     projections_app,
@@ -67,11 +68,6 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(tokens_app, name="tokens")
 app.add_typer(certify_app, name="certify")
 app.command("dispute-check")(dispute_check_command)
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -148,7 +144,7 @@ def keys_rotate(
     Point PPL_SIGNING_KEY_FILE at the new file afterwards; old events stay verifiable.
     """
     if out.exists():
-        _fail(f"{out} exists: refusing to overwrite a key")
+        fail(f"{out} exists: refusing to overwrite a key")
     new_id = rotate_signing_key(
         new_key_file=out, manifest_file=get_settings().public_keys_file, now=system_now()
     )
@@ -213,8 +209,7 @@ def log_checkpoint(
     with _transparency_log() as log:
         record = log.store.latest_checkpoint() if size is None else log.store.checkpoint(size)
     if record is None:
-        _fail("no such checkpoint (run `ppl log sequence`)")
-        return
+        fail("no such checkpoint (run `ppl log sequence`)")
     typer.echo(record.signed_note, nl=False)
 
 
@@ -241,13 +236,12 @@ def audit_prove(
     inclusion = leaf is not None or event is not None
     consistency = from_size is not None or to_size is not None
     if inclusion == consistency or (leaf is not None and event is not None):
-        _fail("give one of --leaf I, --event ID:VERSION, or --from N1 --to N2")
+        fail("give one of --leaf I, --event ID:VERSION, or --from N1 --to N2")
     with _transparency_log() as log:
         try:
             if consistency:
                 if from_size is None or to_size is None:
-                    _fail("a consistency proof needs both --from and --to")
-                    return
+                    fail("a consistency proof needs both --from and --to")
                 proof = log.consistency_proof(from_size, to_size)
                 document: dict[str, object] = {
                     "size1": proof.size1,
@@ -267,8 +261,7 @@ def audit_prove(
                     "proof": [_b64(h) for h in included.proof],
                 }
         except ProofRequestError as exc:
-            _fail(str(exc))
-            return
+            fail(str(exc))
     typer.echo(json.dumps(document, indent=2))
 
 
@@ -309,7 +302,7 @@ def audit_export(
     try:
         _export(get_settings(), out)
     except ExportError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     typer.echo(f"audit bundle written to {out}")
 
 
@@ -395,9 +388,9 @@ def audit_verify(
     does not verify), so no stored event is left unaccounted for.
     """
     if (bundle is None) == (database is None):
-        _fail("give a bundle file or --database URL (one of them)")
+        fail("give a bundle file or --database URL (one of them)")
     if require_logged and database is None:
-        _fail("--require-logged needs --database: a bundle holds only checkpointed events")
+        fail("--require-logged needs --database: a bundle holds only checkpointed events")
     tail: _Uncheckpointed | None = None
     with tempfile.TemporaryDirectory() as scratch:
         try:
@@ -407,7 +400,7 @@ def audit_verify(
                 try:
                     tail = _export_live(database, bundle, event_keys, require_logged=require_logged)
                 except ExportError as exc:
-                    _fail(str(exc))
+                    fail(str(exc))
             assert bundle is not None  # noqa: S101 (narrowing for mypy; both paths set it)
             report = verify_bundle(
                 bundle,
@@ -554,12 +547,11 @@ def audit_evidence(
             aggregate, _, version = event.partition(":")
             text = log.event_evidence(UUID(aggregate), int(version))
         except ValueError as exc:  # ProofRequestError is a ValueError
-            _fail(
+            fail(
                 str(exc)
                 if isinstance(exc, ProofRequestError)
                 else f"event {event!r}: want ID:VERSION"
             )
-            return
     if out is None:
         typer.echo(text, nl=False)
     else:  # 0600: evidence names actors

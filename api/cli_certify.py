@@ -12,11 +12,9 @@ API reads its lists, after catching them up with the ledger (as ``ppl registry``
 
 from __future__ import annotations
 
-import csv
 import getpass
-import io
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
@@ -32,6 +30,7 @@ from api.bootstrap import (
     open_projection_runner,
     open_projection_store,
 )
+from api.cli_common import FormatOption, OutputFormat, catch_up, render
 from api.settings import get_settings
 from domain.actor import Actor, Role
 from domain.benchmarks import BenchmarkValues
@@ -52,12 +51,6 @@ SAMPLE_BENCHMARKS = Path(__file__).resolve().parents[1] / "domain" / "sample" / 
 """The sample's benchmark table (plausible, not official): ``ppl certify benchmarks set`` it."""
 
 
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    CSV = "csv"
-    JSON = "json"
-
-
 def _operator() -> str:
     try:
         return f"cli:{getpass.getuser()}"
@@ -75,7 +68,6 @@ class ObjectorRole(StrEnum):
 
 
 ActorOption = Annotated[str | None, typer.Option("--actor", help="Actor id (default cli:<user>)")]
-FormatOption = Annotated[OutputFormat, typer.Option("--format")]
 
 
 def _certifier(actor_id: str | None) -> Actor:
@@ -105,14 +97,7 @@ def _read_models() -> Iterator[ProjectionStore]:
     with _ledger() as ledger:
         store = open_projection_store(get_settings())
         try:
-            runner = open_projection_runner(ledger, store, REPORTED_FROM)
-            runner.catch_up()
-            for failure in runner.failures().values():
-                typer.echo(
-                    f"warning: {failure.describe()}; its answers stop before that event until "
-                    f"`ppl projections rebuild {failure.projection}` after the fix",
-                    err=True,
-                )
+            catch_up(open_projection_runner(ledger, store, REPORTED_FROM))
             yield store
         finally:
             store.db.close()
@@ -123,32 +108,6 @@ def _no_round(year: int) -> CertificationRoundNotFoundError:
     return CertificationRoundNotFoundError(
         f"no certification round {year}", id=str(round_id_for(year))
     )
-
-
-def _render(rows: Sequence[dict[str, Any]], columns: Sequence[str], output: OutputFormat) -> str:
-    if output is OutputFormat.JSON:
-        return json.dumps(list(rows), ensure_ascii=False, indent=2)
-    if output is OutputFormat.CSV:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({c: "" if row[c] is None else row[c] for c in columns} for row in rows)
-        return buffer.getvalue().rstrip("\n")
-    cells = [list(columns)] + [
-        ["" if row[c] is None else str(row[c]) for c in columns] for row in rows
-    ]
-    widths = [max(_width(line[i]) for line in cells) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(
-            cell + " " * (w - _width(cell)) for cell, w in zip(line, widths, strict=True)
-        ).rstrip()
-        for line in cells
-    )
-
-
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
 
 
 # --- benchmarks ----------------------------------------------------------------------------------
@@ -181,7 +140,7 @@ def benchmarks_show(
     rows = [{"category": category, **{i: row.get(i) for i in indicators}}
             for category, row in sorted(table.thresholds.items())]  # fmt: skip
     typer.echo(f"benchmark table version {table.version}: {table.note}")
-    typer.echo(_render(rows, ["category", *indicators], output))
+    typer.echo(render(rows, ["category", *indicators], output))
 
 
 # --- rounds --------------------------------------------------------------------------------------
@@ -287,7 +246,7 @@ def run(
         {"outcome": "already_decided", "products": report.already_decided},
         {"outcome": "withdrawn (not considered)", "products": report.withdrawn},
     ]
-    typer.echo(_render(rows, ("outcome", "products"), OutputFormat.TABLE))
+    typer.echo(render(rows, ("outcome", "products"), OutputFormat.TABLE))
     if list_ineligible:
         for product_id, reasons in report.not_eligible:
             typer.echo(f"{product_id}\t" + "; ".join(r["detail"] for r in reasons))
@@ -318,7 +277,7 @@ def decisions(
         }
         for row in found
     ]
-    typer.echo(_render(rows, DECISION_COLUMNS, output))
+    typer.echo(render(rows, DECISION_COLUMNS, output))
 
 
 @certify_app.command("show")
@@ -429,7 +388,7 @@ def reminders(
         if found is None:
             raise _no_round(year)
     rows = [{c: str(getattr(r, c)) for c in REMINDER_COLUMNS} for r in found]
-    typer.echo(_render(rows, REMINDER_COLUMNS, output))
+    typer.echo(render(rows, REMINDER_COLUMNS, output))
 
 
 TALLY_COLUMNS = ("key", "name", "certified", "not_certified", "revoked", "not_eligible")
@@ -468,9 +427,9 @@ def render_report(found: CertificationReport, output: OutputFormat) -> str:
             *({"group": "district", **row} for row in rows(found.by_district)),
             {"group": "total", **found.total.as_row()},
         ]
-        return _render(grouped, ("group", *TALLY_COLUMNS), output)
-    by_category = _render(rows([*found.by_category, found.total]), TALLY_COLUMNS, output)
-    by_district = _render(rows([*found.by_district, found.total]), TALLY_COLUMNS, output)
+        return render(grouped, ("group", *TALLY_COLUMNS), output)
+    by_category = render(rows([*found.by_category, found.total]), TALLY_COLUMNS, output)
+    by_district = render(rows([*found.by_district, found.total]), TALLY_COLUMNS, output)
     return (
         f"round {found.year}: by industry category\n{by_category}\n\n"
         f"round {found.year}: by district\n{by_district}"

@@ -12,8 +12,6 @@ names the event and exits 3 (docs/projections.md, "Failure isolation and recover
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 import time
@@ -21,7 +19,6 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -30,6 +27,7 @@ import typer
 from api.bootstrap import (
     CLI_CONNECTIONS,
     SignedPatentLedger,
+    leaf_lookup,
     notification_reader,
     open_ledger,
     open_projection_follower,
@@ -39,6 +37,7 @@ from api.bootstrap import (
     rebuild_feed,
     verified_checkpoints,
 )
+from api.cli_common import FormatOption, OutputFormat, catch_up, fail, render
 from api.publishing import previous_period, publish_period
 from api.settings import get_settings
 from audit.log.transparency_log import TransparencyLog
@@ -59,18 +58,7 @@ stats_app = typer.Typer(no_args_is_help=True, help="Regional and conversion stat
 registry_app = typer.Typer(no_args_is_help=True, help="The product and filer registries")
 
 
-class OutputFormat(StrEnum):
-    TABLE = "table"
-    CSV = "csv"
-    JSON = "json"
-
-
 READ_MODEL_FAILED = 3  # exit code: a read model is marked failed, or a rebuild met its event
-
-
-def _fail(message: str, code: int = 2) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @dataclass
@@ -89,35 +77,20 @@ def _opened() -> Iterator[_Context]:
     try:
         yield _Context(ledger, log, store)
     except VerificationError as exc:
-        _fail(f"integrity: {exc}", exit_code(exc))
+        fail(f"integrity: {exc}", exit_code(exc))
     except (ProjectionNotBuiltError, UnknownProjectionError, queries.QueryError) as exc:
-        _fail(str(exc))
+        fail(str(exc))
     except RebuildFailedError as exc:  # an as-of replay meets an event a model cannot apply
-        _fail(str(exc), READ_MODEL_FAILED)
+        fail(str(exc), READ_MODEL_FAILED)
     finally:
         store.db.close()
         log.store.close()
         ledger.close()
 
 
-def _leaf_lookup(log: TransparencyLog) -> queries.LeafLookup:
-    def lookup(aggregate_id: UUID, version: int) -> int | None:
-        leaf = log.store.leaf_for_event(aggregate_id, version)
-        return None if leaf is None else leaf.leaf_index
-
-    return lookup
-
-
 def _current(context: _Context) -> ProjectionStore:
     """The served read models, caught up with the ledger first (saying which are stale)."""
-    runner = open_projection_runner(context.ledger, context.store)
-    runner.catch_up()
-    for failure in runner.failures().values():
-        typer.echo(
-            f"warning: {failure.describe()}; its answers stop before that event until "
-            f"`ppl projections rebuild {failure.projection}` after the fix",
-            err=True,
-        )
+    catch_up(open_projection_runner(context.ledger, context.store))
     return context.store
 
 
@@ -127,21 +100,27 @@ def _as_of_store(context: _Context, as_of: str | None, tree_size: int | None) ->
     try:
         point = AsOf(tree_size=tree_size, moment=_moment(as_of) if as_of else None)
     except AsOfError as exc:
-        _fail(str(exc))
-        raise  # unreachable
+        fail(str(exc))
     checkpoints = verified_checkpoints(context.log)
     read = notification_reader(context.ledger)
     try:
         state = replay_as_of(point, read, context.ledger.mapper, checkpoints)
     except AsOfError as exc:
-        _fail(str(exc))
-        raise
+        fail(str(exc))
     typer.echo(
         f"as of {point.describe()}: {state.tree_size} events replayed "
         f"({state.checkpoint_size} under a signed checkpoint), last at {state.last_timestamp}",
         err=True,
     )
     return state.store
+
+
+@contextmanager
+def _answering(as_of: str | None, tree_size: int | None) -> Iterator[ProjectionStore]:
+    """What a reading command answers from: the served read models caught up with the ledger,
+    or with ``--as-of`` / ``--tree-size`` a replay of the log's prefix."""
+    with _opened() as context:
+        yield _as_of_store(context, as_of, tree_size)
 
 
 def _moment(text: str) -> datetime:
@@ -151,10 +130,9 @@ def _moment(text: str) -> datetime:
             return datetime.fromisoformat(f"{text}T23:59:59.999999+08:00")
         moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
-        _fail(f"--as-of {text!r}: want an ISO-8601 time with a zone, or a date YYYY-MM-DD")
-        raise
+        fail(f"--as-of {text!r}: want an ISO-8601 time with a zone, or a date YYYY-MM-DD")
     if moment.tzinfo is None:
-        _fail(f"--as-of {text!r}: give a zone, e.g. 2023-06-30T23:59:59+08:00")
+        fail(f"--as-of {text!r}: give a zone, e.g. 2023-06-30T23:59:59+08:00")
     return moment
 
 
@@ -288,39 +266,13 @@ REGION_COLUMNS = (
 )  # fmt: skip
 
 
-def _render(rows: list[dict[str, Any]], columns: Sequence[str], output: OutputFormat) -> str:
-    if output is OutputFormat.JSON:
-        return json.dumps(rows, ensure_ascii=False, indent=2)
-    if output is OutputFormat.CSV:
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
-        writer.writeheader()
-        writer.writerows({c: ("" if row[c] is None else row[c]) for c in columns} for row in rows)
-        return buffer.getvalue().rstrip("\n")
-    cells = [[str(c) for c in columns]] + [
-        ["" if row[c] is None else str(row[c]) for c in columns] for row in rows
-    ]
-    widths = [max(_width(line[i]) for line in cells) for i in range(len(columns))]
-    return "\n".join(
-        "  ".join(
-            cell + " " * (width - _width(cell)) for cell, width in zip(line, widths, strict=True)
-        ).rstrip()
-        for line in cells
-    )
-
-
-def _width(text: str) -> int:
-    """Display width: CJK characters take two columns."""
-    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
-
-
 @stats_app.command("regions")
 def stats_regions(
     prefix: Annotated[str, typer.Option(help="Region code prefix, e.g. 31 or 3101")] = "",
     level: Annotated[queries.Level, typer.Option(help="Roll up to this level")] = (
         queries.Level.DISTRICT
     ),
-    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    output: FormatOption = OutputFormat.TABLE,
     as_of: AsOfOption = None,
     tree_size: TreeSizeOption = None,
     data_year: Annotated[
@@ -335,14 +287,13 @@ def stats_regions(
 ) -> None:
     """备案单位 (approved filers) and 备案产品 (approved, not withdrawn) per region, and their
     sales and exports: of one data year, or each filing's latest approved figures."""
-    with _opened() as context:
-        store = _as_of_store(context, as_of, tree_size)
+    with _answering(as_of, tree_size) as store:
         found = queries.region_statistics(store, prefix=prefix, level=level, data_year=data_year)
         rows = [r.as_row() for r in found]
     if output is not OutputFormat.JSON:  # one cell: "2022" or "2022,2023"
         for row in rows:
             row["data_years"] = ",".join(str(year) for year in row["data_years"])
-    typer.echo(_render(rows, REGION_COLUMNS, output))
+    typer.echo(render(rows, REGION_COLUMNS, output))
 
 
 @stats_app.command("publish")
@@ -372,17 +323,16 @@ def stats_publish(
 @stats_app.command("conversions")
 def stats_conversions(
     by: Annotated[queries.ConversionGrouping, typer.Option()] = queries.ConversionGrouping.CATEGORY,
-    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    output: FormatOption = OutputFormat.TABLE,
     as_of: AsOfOption = None,
     tree_size: TreeSizeOption = None,
 ) -> None:
     """Conversion feedback: reports, patents and amounts per category (and institution/region)."""
-    with _opened() as context:
-        store = _as_of_store(context, as_of, tree_size)
+    with _answering(as_of, tree_size) as store:
         rows = queries.conversion_statistics(store, by=by)
     columns = {"category": ("category",), "institution": ("institution_uscc", "category"),
                "region": ("region_code", "category")}[by.value]  # fmt: skip
-    typer.echo(_render(rows, (*columns, "reports", "patents", "amount_fen"), output))
+    typer.echo(render(rows, (*columns, "reports", "patents", "amount_fen"), output))
 
 
 # --- ppl registry --------------------------------------------------------------------------------
@@ -393,11 +343,10 @@ def registry_product(
     tree_size: TreeSizeOption = None,
 ) -> None:
     """One filing as the registry shows it (now, or as of a past point)."""
-    with _opened() as context:
-        store = _as_of_store(context, as_of, tree_size)
+    with _answering(as_of, tree_size) as store:
         row = queries.product(store, product_id)
     if row is None:
-        _fail(f"no product {product_id} in the registry", 4)
+        fail(f"no product {product_id} in the registry", 4)
     typer.echo(json.dumps(row, ensure_ascii=False, indent=2))
 
 
@@ -408,18 +357,17 @@ def registry_products(
     filer: Annotated[str | None, typer.Option(help="Filer USCC")] = None,
     limit: Annotated[int, typer.Option()] = 50,
     after: Annotated[str | None, typer.Option(help="Cursor from the previous page")] = None,
-    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    output: FormatOption = OutputFormat.TABLE,
     as_of: AsOfOption = None,
     tree_size: TreeSizeOption = None,
 ) -> None:
     """Filings, filtered, a page at a time (``--after`` the cursor printed last)."""
-    with _opened() as context:
-        store = _as_of_store(context, as_of, tree_size)
+    with _answering(as_of, tree_size) as store:
         page = queries.products(
             store, status=status, region=region, filer_uscc=filer, after=after, limit=limit
         )
     columns = ("product_id", "filer_uscc", "region_code", "status", "data_year", "name", "model")
-    typer.echo(_render(page.rows, columns, output))
+    typer.echo(render(page.rows, columns, output))
     if page.next_cursor:
         typer.echo(f"next page: --after {page.next_cursor}", err=True)
 
@@ -428,9 +376,9 @@ def registry_products(
 def registry_trail(product_id: Annotated[UUID, typer.Argument()]) -> None:
     """A filing's audit trail: every event, with actor, time, event hash and leaf index."""
     with _opened() as context:
-        rows = queries.audit_trail_of(_current(context), product_id, _leaf_lookup(context.log))
+        rows = queries.audit_trail_of(_current(context), product_id, leaf_lookup(context.log))
     if not rows:
-        _fail(f"no events for product {product_id}", 4)
+        fail(f"no events for product {product_id}", 4)
     typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
 
 
@@ -449,7 +397,7 @@ def _group_rows(groups: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
 
 @registry_app.command("migrate-keys")
 def registry_migrate_keys(
-    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Reserve the key rule v2 key of every filing made before v2 (new events; re-running
     adds nothing), then list the groups of existing filings that v2 says are one product."""
@@ -487,20 +435,20 @@ def registry_migrate_keys(
     for unkeyed in report.unkeyed:
         typer.echo(f"no key: filing {unkeyed.product.product_id}: {unkeyed.reason}", err=True)
     if groups:
-        typer.echo(_render(_group_rows(groups), _GROUP_COLUMNS, output))
+        typer.echo(render(_group_rows(groups), _GROUP_COLUMNS, output))
 
 
 @registry_app.command("key-groups")
 def registry_key_groups(
     key_rule: Annotated[int, typer.Option(help="Key rule version")] = 2,
-    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.TABLE,
+    output: FormatOption = OutputFormat.TABLE,
 ) -> None:
     """Filings that share one product key under a rule (for a reviewer), from the read model."""
     with _opened() as context:
         groups = queries.same_key_groups(_current(context), key_rule)
     typer.echo(f"{len(groups)} group(s) under key rule v{key_rule}", err=True)
     if groups:
-        typer.echo(_render(_group_rows(groups), _GROUP_COLUMNS, output))
+        typer.echo(render(_group_rows(groups), _GROUP_COLUMNS, output))
 
 
 def dispute_check_command(
@@ -516,10 +464,9 @@ def dispute_check_command(
             check = dispute_check(
                 _current(context),
                 product_id,
-                leaf_index=_leaf_lookup(context.log),
+                leaf_index=leaf_lookup(context.log),
                 max_distance=max_distance,
             )
         except ProductNotInRegistryError as exc:
-            _fail(str(exc), 4)
-            raise
+            fail(str(exc), 4)
     typer.echo(json.dumps(check.as_json(), ensure_ascii=False, indent=2))

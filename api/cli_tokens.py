@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from api.bootstrap import open_database
+from api.cli_common import fail
 from api.settings import get_settings
 from api.tokens import TokenError, TokenStore, parse_lifetime, parse_role
 
@@ -20,11 +21,6 @@ tokens_app = typer.Typer(no_args_is_help=True, help="Bearer tokens of the HTTP A
 
 def _store() -> TokenStore:
     return TokenStore(open_database(get_settings()))
-
-
-def _fail(message: str) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(2)
 
 
 @tokens_app.command("create")
@@ -47,8 +43,7 @@ def create(
     try:
         token_id, token = store.create(parse_role(role), scope, label, parse_lifetime(expires))
     except TokenError as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     finally:
         store.db.close()
     typer.echo(f"token {token_id}: role {role}" + (f", scope {scope}" if scope else ""), err=True)
@@ -83,7 +78,7 @@ def revoke(
     try:
         store.revoke(token_id)
     except TokenError as exc:
-        _fail(str(exc))
+        fail(str(exc))
     finally:
         store.db.close()
     typer.echo(f"token {token_id} revoked")
@@ -105,8 +100,7 @@ def rotate(
             token_id, parse_lifetime(expires), parse_lifetime(grace, zero=True)
         )
     except TokenError as exc:
-        _fail(str(exc))
-        return
+        fail(str(exc))
     finally:
         store.db.close()
     typer.echo(f"token {new_id} replaces {token_id} (which ends after {grace})", err=True)

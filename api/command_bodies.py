@@ -6,13 +6,9 @@ patent number, digest, category or text is, and it answers with a stable code
 *shape* of a request — which fields, of which JSON type, nothing unknown — so a wrong shape is
 422 ``request_invalid`` and a wrong value is the domain's own problem type.
 
-Two limits are the wire's, not the domain's, and so live here: integers must fit in 64 bits and
-text must be encodable as UTF-8 (no lone surrogates such as ``"\\ud800"``). Both would otherwise
-pass validation and then fail while the request is hashed or its refusal recorded — a 500 for
-bad input. The domain's narrower ranges (domain.ranges: money 0..10**15 fen, years...) are
-*shown* in the schema as ``minimum``/``maximum`` from the same constants (:func:`shows`), and
-judged by the domain: a value outside is its 422 (``money_invalid``...) with ``details`` naming
-the field and the bound.
+The wire's own limits — 64-bit integers, text encodable as UTF-8 — and the domain's narrower
+ranges, shown in the schema but judged by the domain (``money_invalid``... naming the field and
+the bound), are api.wire's.
 
 ``strict=True``: money is integer fen and years are integers, never ``"12.50"`` or ``true``;
 ids are UUIDs given as JSON strings (strictness is relaxed for them alone, since JSON has no
@@ -21,14 +17,11 @@ UUID type).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, Any
 from uuid import UUID
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
-    ConfigDict,
     Field,
     JsonValue,
     SerializerFunctionWrapHandler,
@@ -36,62 +29,31 @@ from pydantic import (
     model_serializer,
 )
 
+from api.wire import JsonUuid, Text, ranged, request_examples
 from domain.command_inputs import REASON_MAX_LENGTH
-from domain.ranges import FEN, YEARS, Range
+from domain.ranges import FEN, YEARS
 
-_INT64 = 2**63
 DECISION_REASON_MAX = REASON_MAX_LENGTH
 """The longest "distinct product" reason the domain accepts (domain.application._reason),
 stated in the schema's description; tests/api/test_screening_routes.py ties the two."""
 
 
-def _utf8(text: str) -> str:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValueError("text must be valid Unicode (no lone surrogates)") from None
-    return text
-
-
-Text = Annotated[str, AfterValidator(_utf8)]
-"""A JSON string the domain will validate; only its encodability is checked here."""
-
-
-def shows(bounds: Range) -> Callable[[dict[str, Any]], None]:
-    """A ``json_schema_extra`` stating the domain's range ``bounds`` as minimum and maximum.
-
-    Validation keeps the wire's 64-bit limit; the narrower range is the domain's to judge, so
-    that its refusal keeps its code and names the field (docs/api.md, "Ranges").
-    """
-
-    def show(schema: dict[str, Any]) -> None:
-        schema.pop("exclusiveMaximum", None)
-        schema["minimum"], schema["maximum"] = bounds.minimum, bounds.maximum
-
-    return show
-
-
 Fen = Annotated[
     int,
-    Field(
-        ge=-_INT64,
-        lt=_INT64,
-        description=f"Integer fen (1 yuan = 100 fen), {FEN.minimum}..{FEN.maximum}; outside: "
+    ranged(
+        FEN,
+        f"Integer fen (1 yuan = 100 fen), {FEN.minimum}..{FEN.maximum}; outside: "
         "422 money_invalid naming the field and the bound.",
-        json_schema_extra=shows(FEN),
     ),
 ]
 WholeYear = Annotated[
     int,
-    Field(
-        ge=-_INT64,
-        lt=_INT64,
-        description=f"Calendar year, e.g. 2023, {YEARS.minimum}..{YEARS.maximum}; outside: "
+    ranged(
+        YEARS,
+        f"Calendar year, e.g. 2023, {YEARS.minimum}..{YEARS.maximum}; outside: "
         "422 year_invalid naming the field and the bound.",
-        json_schema_extra=shows(YEARS),
     ),
 ]
-JsonUuid = Annotated[UUID, Field(strict=False)]
 
 _DIGEST = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 _PATENT = "ZL202110000001.6"
@@ -110,15 +72,11 @@ _FIGURES: dict[str, JsonValue] = {
 }
 
 
-def _examples(*examples: JsonValue) -> ConfigDict:
-    return ConfigDict(extra="forbid", strict=True, json_schema_extra={"examples": list(examples)})
-
-
 # --- filers -------------------------------------------------------------------------------------
 class ContactBody(BaseModel):
     """The filer's contact person."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {"name": "张三", "phone": "+86 21 5555 0000", "email": "zs@example.cn"}
     )
 
@@ -133,7 +91,7 @@ class RegisterFiler(BaseModel):
     Documents themselves are kept outside the ledger; only their SHA-256 digests are signed.
     """
 
-    model_config = _examples(
+    model_config = request_examples(
         {
             "uscc": "91310115MA1K4LXX3E",
             "name": "上海示例科技有限公司",
@@ -160,7 +118,7 @@ class RegisterFiler(BaseModel):
 class VerifyRealName(BaseModel):
     """The outcome of the real-name verification (实名认证), by its reference."""
 
-    model_config = _examples({"reference": "RN-2024-000123"})
+    model_config = request_examples({"reference": "RN-2024-000123"})
 
     reference: Text
 
@@ -169,7 +127,7 @@ class ResubmitFiler(BaseModel):
     """A rejected filer's new proof materials, and the corrections it makes (each optional;
     absent or null: unchanged); the filer goes back to review."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {"proof_digests": [_DIGEST], "pledge_digest": _DIGEST, "region_code": "310115"}
     )
 
@@ -190,7 +148,7 @@ class ResubmitFiler(BaseModel):
 class Reason(BaseModel):
     """Why a record is rejected or withdrawn; it is signed into the event."""
 
-    model_config = _examples({"reason": "proof of sales does not cover the data year"})
+    model_config = request_examples({"reason": "proof of sales does not cover the data year"})
 
     reason: Text
 
@@ -198,7 +156,7 @@ class Reason(BaseModel):
 class FilerWritten(BaseModel):
     """The filer record a command created or changed, at its new version (also the ETag)."""
 
-    model_config = _examples({"filer_id": _FILER_ID, "version": 2})
+    model_config = request_examples({"filer_id": _FILER_ID, "version": 2})
 
     filer_id: UUID
     version: int
@@ -208,7 +166,7 @@ class FilerWritten(BaseModel):
 class PatentBody(BaseModel):
     """One declared patent; a licensee cites its licence."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {"number": _PATENT, "relation": "owner"},
         {"number": "ZL202120000002.6", "relation": "licensee", "licence_reference": "LIC-7"},
     )
@@ -221,7 +179,7 @@ class PatentBody(BaseModel):
 class FiguresBody(BaseModel):
     """The product's economic figures for its data year, in integer fen."""
 
-    model_config = _examples(_FIGURES)
+    model_config = request_examples(_FIGURES)
 
     sales_fen: Fen
     exports_fen: Fen
@@ -232,7 +190,7 @@ class FiguresBody(BaseModel):
 class FileProduct(BaseModel):
     """A product filing (备案) by an approved filer: one model or variety is one product."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {
             "filer_id": _FILER_ID,
             "name": "智能温控阀",
@@ -276,7 +234,7 @@ class FileProduct(BaseModel):
 class ReviseProduct(BaseModel):
     """The annual update: figures for a strictly newer data year; the filing is reviewed again."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {
             "data_year": 2024,
             "figures": _FIGURES,
@@ -299,7 +257,7 @@ class ReviseProduct(BaseModel):
 class DistinctDecision(BaseModel):
     """A reviewer's "distinct product" decision on one near-duplicate candidate of a filing."""
 
-    model_config = _examples(_DECISION)
+    model_config = request_examples(_DECISION)
 
     product_id: JsonUuid = Field(
         description="A candidate listed by GET /v1/products/{product_id}/screening; any other "
@@ -320,7 +278,7 @@ class ApproveProduct(BaseModel):
     them); a candidate decided on an earlier approval of the filing stays decided.
     """
 
-    model_config = _examples({"distinct": [_DECISION]}, {})
+    model_config = request_examples({"distinct": [_DECISION]}, {})
 
     distinct: list[DistinctDecision] = Field(
         default_factory=list,
@@ -343,7 +301,7 @@ class ApproveProduct(BaseModel):
 class RejectProduct(BaseModel):
     """Why a filing is rejected and, if it is a near-duplicate, which filing it duplicates."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {"reason": "proof of sales does not cover the data year"},
         {"reason": "与已备案产品为同一产品, 仅颜色不同", "duplicate_of": _CANDIDATE_ID},
     )
@@ -368,7 +326,7 @@ class RejectProduct(BaseModel):
 class RaiseDispute(BaseModel):
     """An ownership dispute (权属纠纷) over some of the patents the product declares."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {
             "patent_numbers": [_PATENT],
             "claimant": "某某大学",
@@ -393,7 +351,9 @@ class RaiseDispute(BaseModel):
 class ResolveDispute(BaseModel):
     """How an open dispute ended."""
 
-    model_config = _examples({"outcome": "claim_dismissed", "note": "court ruling (2024)沪73"})
+    model_config = request_examples(
+        {"outcome": "claim_dismissed", "note": "court ruling (2024)沪73"}
+    )
 
     outcome: Text = Field(description="claim_dismissed, claim_upheld or settled.")
     note: Text
@@ -402,7 +362,7 @@ class ResolveDispute(BaseModel):
 class ProductWritten(BaseModel):
     """The filing a command created or changed, at its new version (also the ETag)."""
 
-    model_config = _examples({"product_id": _PRODUCT_ID, "version": 3})
+    model_config = request_examples({"product_id": _PRODUCT_ID, "version": 3})
 
     product_id: UUID
     version: int
@@ -411,7 +371,7 @@ class ProductWritten(BaseModel):
 class DisputeRaised(BaseModel):
     """The dispute's id (to resolve it later) and the filing's new version."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {"product_id": _PRODUCT_ID, "dispute_id": "4c1e9a552d8f", "version": 4}
     )
 
@@ -424,7 +384,7 @@ class DisputeRaised(BaseModel):
 class ReportConversion(BaseModel):
     """What became of one of an institution's stock patents (存量专利盘活 feedback)."""
 
-    model_config = _examples(
+    model_config = request_examples(
         {
             "institution_uscc": "123100004250061179",
             "patent_number": _PATENT,
@@ -446,7 +406,9 @@ class ReportConversion(BaseModel):
 class ConversionReported(BaseModel):
     """The patent's conversion record (one per institution and patent) at its new version."""
 
-    model_config = _examples({"record_id": "8d3a2f10-55b1-5c7e-9b0e-0f4c2a9d6e37", "version": 2})
+    model_config = request_examples(
+        {"record_id": "8d3a2f10-55b1-5c7e-9b0e-0f4c2a9d6e37", "version": 2}
+    )
 
     record_id: UUID
     version: int

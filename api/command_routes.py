@@ -14,7 +14,9 @@ between routes is all that is written per route:
 * the command — ``run``, given a ``Call`` (actor, ledger, body, path ids, version read, the
   request's receipt to hand to the ledger's saves) and returning the record's version after it;
 * the answer — ``answer`` (the record whose version answers the request, chosen before the
-  command runs) and ``respond`` (the response from that record's id and version).
+  command runs) and ``respond`` (the response from that record's id and version); a
+  resource's commands on the record its path names share these, their path parameters,
+  response model and problems (``on_path_record``).
 
 The endpoint keeps the route's name, so OpenAPI operation ids are those of the hand-written
 routes they replace.
@@ -25,7 +27,7 @@ from __future__ import annotations
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypedDict, TypeVar
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Request
@@ -40,6 +42,13 @@ from api.writes import OnRecord, Outcome, PendingReceipt, etag, execute, expecte
 from domain.actor import Actor
 
 B = TypeVar("B", bound=BaseModel | None)
+
+PROBLEMS_WITH_BODY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
+"""What a command with a body on a record the path names may answer: a body that is not JSON,
+too large or not application/json, no token or role, no such record, a refusal, a stale
+If-Match, a value the domain refuses, the store down."""
+PROBLEMS_WITHOUT_BODY = (401, 403, 404, 409, 412, 422, 503)
+"""The same for a command that takes no body."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +162,39 @@ def written(
         return status, body.model_dump(mode="json"), headers
 
     return respond
+
+
+class PathRecordAnswer(TypedDict):
+    """The ``CommandRoute`` fields of a command on the record its path names: see below."""
+
+    path_params: Mapping[str, Any]
+    answer: Callable[[Call[Any]], UUID]
+    respond: Callable[[UUID, int], Outcome]
+    response_model: type[BaseModel]
+    problems: Sequence[int]
+
+
+def on_path_record(
+    model: type[BaseModel],
+    id_name: str,
+    more_params: Mapping[str, Any] | None = None,
+    problems: Sequence[int] = PROBLEMS_WITH_BODY,
+) -> PathRecordAnswer:
+    """A command on the record the path names (``{id_name}``, a UUID) answers with that record's
+    id and its version after the command (``model``, e.g. ``ProductWritten``), the version as
+    its ETag. ``more_params``: the path's later parameters, in path order.
+
+    Why a typed dict: a resource's routes share these fields, e.g. ``partial(CommandRoute,
+    **on_path_record(ProductWritten, "product_id"))``, and mypy still checks each route's
+    keywords (a route may override ``problems``).
+    """
+    return PathRecordAnswer(
+        path_params={id_name: UUID, **(more_params or {})},
+        answer=path_id(id_name),
+        respond=written(model, id_name),
+        response_model=model,
+        problems=problems,
+    )
 
 
 def declare(router: APIRouter, route: CommandRoute[Any]) -> None:

@@ -12,6 +12,7 @@ Handlers here turn everything a request can raise into a problem document:
   ``request_invalid`` with each failing location; a body that is not JSON → 400
   ``body_not_json``;
 * ``ApiProblemError`` raised by the routes (authentication, authorisation, idempotency...);
+* a proof the Merkle log cannot make (``ProofRequestError``) → 422 ``proof_unavailable``;
 * the database unreachable → 503 ``store_unavailable`` with ``Retry-After``: the pools and
   connections reconnect on the next request, so the service recovers by itself;
 * anything else → 500 ``internal`` without internals (logged with a request id).
@@ -35,6 +36,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.responses import OrjsonResponse
+from audit.log.transparency_log import ProofRequestError
 from audit.offline.errors import VerificationError
 from domain import errors
 from projections.failures import RebuildFailedError
@@ -360,6 +362,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(QueryError)
     async def query_error(request: Request, exc: QueryError) -> OrjsonResponse:
         return api_problem(request, "query_invalid", str(exc))
+
+    @app.exception_handler(ProofRequestError)
+    async def unprovable(request: Request, exc: ProofRequestError) -> OrjsonResponse:
+        # A proof the log cannot make for these sizes or indices (api.routes.ledger).
+        return api_problem(request, "proof_unavailable", str(exc))
 
     @app.exception_handler(ProjectionNotBuiltError)
     async def not_built(request: Request, exc: ProjectionNotBuiltError) -> OrjsonResponse:

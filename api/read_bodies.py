@@ -15,8 +15,9 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
+from api.wire import response_examples
 from domain.filer import FilerStatus
 from domain.product import ProductStatus
 from domain.values import Reason as ScreeningReason
@@ -62,17 +63,12 @@ class ProductView(BaseModel):
     """A filing as this caller may see it: public fields always, figures and review notes
     only for its filer, platform roles and its region's administrator."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                PRODUCT_EXAMPLE,
-                {**PRODUCT_EXAMPLE, "sales_fen": 10_000_000, "exports_fen": 1_000_000,
-                 "profit_fen": 500_000, "ip_spending_fen": 80_000, "open_disputes": {},
-                 "resolved_disputes": {}, "rejection_reason": None, "withdrawal_reason": None,
-                 "filer_id": "5d1c…", "canonical_key": "智能温控阀|tv100",
-                 "patents_version": 1},
-            ]
-        }
+    model_config = response_examples(
+        PRODUCT_EXAMPLE,
+        {**PRODUCT_EXAMPLE, "sales_fen": 10_000_000, "exports_fen": 1_000_000,
+         "profit_fen": 500_000, "ip_spending_fen": 80_000, "open_disputes": {},
+         "resolved_disputes": {}, "rejection_reason": None, "withdrawal_reason": None,
+         "filer_id": "5d1c…", "canonical_key": "智能温控阀|tv100", "patents_version": 1},
     )  # fmt: skip
 
     product_id: str
@@ -119,12 +115,8 @@ class ProductView(BaseModel):
 class ProductPage(BaseModel):
     """One page of the registry, in product id order."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"items": [_example(ProductView)], "next_cursor": "AAECAwQFBgcICQoLDA0ODw"}
-            ]
-        }
+    model_config = response_examples(
+        {"items": [_example(ProductView)], "next_cursor": "AAECAwQFBgcICQoLDA0ODw"}
     )
 
     items: list[ProductView]
@@ -156,7 +148,7 @@ FILER_EXAMPLE: dict[str, Any] = {
 class FilerView(BaseModel):
     """A filer's record (备案单位) with its product counts by status."""
 
-    model_config = ConfigDict(json_schema_extra={"examples": [FILER_EXAMPLE]})
+    model_config = response_examples(FILER_EXAMPLE)
 
     filer_id: str
     uscc: str
@@ -177,9 +169,7 @@ class FilerView(BaseModel):
 
 
 class FilerPage(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={"examples": [{"items": [FILER_EXAMPLE], "next_cursor": None}]}
-    )
+    model_config = response_examples({"items": [FILER_EXAMPLE], "next_cursor": None})
 
     items: list[FilerView]
     next_cursor: str | None = Field(
@@ -190,24 +180,20 @@ class FilerPage(BaseModel):
 class TrailEvent(BaseModel):
     """One event of a filing, with who did it, when, and where it sits in the Merkle log."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "product_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
-                    "notification_id": 6,
-                    "originator_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
-                    "version": 2,
-                    "event_type": "FilingApproved",
-                    "actor_id": "token:3f2a9c0d1b7e4a56",
-                    "actor_role": "reviewer",
-                    "actor_scope": None,
-                    "timestamp": "2023-03-08T14:02:11.000000+00:00",
-                    "event_hash": "9f2c…(64 hex digits)",
-                    "details": {},
-                    "leaf_index": 5,
-                }
-            ]
+    model_config = response_examples(
+        {
+            "product_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
+            "notification_id": 6,
+            "originator_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
+            "version": 2,
+            "event_type": "FilingApproved",
+            "actor_id": "token:3f2a9c0d1b7e4a56",
+            "actor_role": "reviewer",
+            "actor_scope": None,
+            "timestamp": "2023-03-08T14:02:11.000000+00:00",
+            "event_hash": "9f2c…(64 hex digits)",
+            "details": {},
+            "leaf_index": 5,
         }
     )
 
@@ -228,12 +214,8 @@ class TrailEvent(BaseModel):
 
 
 class Trail(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"product_id": _example(TrailEvent)["product_id"], "events": [_example(TrailEvent)]}
-            ]
-        }
+    model_config = response_examples(
+        {"product_id": _example(TrailEvent)["product_id"], "events": [_example(TrailEvent)]}
     )
 
     product_id: str
@@ -277,18 +259,14 @@ class DisputeCheckReport(BaseModel):
     ``shared_patents`` and ``similar_filings`` list only filings the caller may see.
     """
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "product": _example(ProductView),
-                    "timeline": [_example(TrailEvent)],
-                    "shared_patents": [],
-                    "similar_filings": [],
-                    "disputes": [],
-                    "certifications": [],
-                }
-            ]
+    model_config = response_examples(
+        {
+            "product": _example(ProductView),
+            "timeline": [_example(TrailEvent)],
+            "shared_patents": [],
+            "similar_filings": [],
+            "disputes": [],
+            "certifications": [],
         }
     )
 
@@ -309,18 +287,12 @@ class AsOfAnswer(BaseModel):
 
 
 class RegionRow(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
+    model_config = response_examples({
                     "region_code": "310115", "name": "浦东新区", "filers": 12, "products": 30,
                     "pending": 4, "rejected": 1, "withdrawn": 0, "data_year": 2022,
                     "data_years": [2022], "figures_products": 31,
                     "sales_fen": 1_234_500_000, "exports_fen": 120_000_000,
-                }
-            ]
-        }
-    )  # fmt: skip
+                })  # fmt: skip
 
     region_code: str
     name: str | None
@@ -356,17 +328,13 @@ class RegionRow(BaseModel):
 
 
 class RegionStatisticsBody(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "prefix": "3101",
-                    "level": "district",
-                    "data_year": None,
-                    "as_of": None,
-                    "regions": [_example(RegionRow)],
-                }
-            ]
+    model_config = response_examples(
+        {
+            "prefix": "3101",
+            "level": "district",
+            "data_year": None,
+            "as_of": None,
+            "regions": [_example(RegionRow)],
         }
     )
 
@@ -385,12 +353,8 @@ class RegionStatisticsBody(BaseModel):
 
 
 class ConversionRow(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {"category": "assigned", "reports": 2, "patents": 2, "amount_fen": 6_000_000}
-            ]
-        }
+    model_config = response_examples(
+        {"category": "assigned", "reports": 2, "patents": 2, "amount_fen": 6_000_000}
     )
 
     category: str
@@ -405,10 +369,8 @@ class ConversionRow(BaseModel):
 
 
 class ConversionStatisticsBody(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [{"by": "category", "as_of": None, "rows": [_example(ConversionRow)]}]
-        }
+    model_config = response_examples(
+        {"by": "category", "as_of": None, "rows": [_example(ConversionRow)]}
     )
 
     by: ConversionGrouping
@@ -438,10 +400,7 @@ class KeyGroup(BaseModel):
 class KeyGroupReport(BaseModel):
     """The groups of filings a reviewer decides (docs/never-filed-twice.md, the migration)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
+    model_config = response_examples({
                     "key_rule": 2,
                     "groups": [
                         {
@@ -464,10 +423,7 @@ class KeyGroupReport(BaseModel):
                             ],
                         }
                     ],
-                }
-            ]
-        }
-    )  # fmt: skip
+                })  # fmt: skip
 
     key_rule: int
     groups: list[KeyGroup]
@@ -489,30 +445,26 @@ class ScreeningCandidateView(BaseModel):
 class ScreeningReport(BaseModel):
     """What a reviewer must decide before approving a filing (audit.offline.screening)."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = response_examples(
+        {
+            "product_id": "7d1e0f3b-2a4c-4e6d-9f0a-1b2c3d4e5f60",
+            "screening_rule": 1,
+            "candidates": [
                 {
-                    "product_id": "7d1e0f3b-2a4c-4e6d-9f0a-1b2c3d4e5f60",
-                    "screening_rule": 1,
-                    "candidates": [
-                        {
-                            "product_id": "5b0c9d2e-1f3a-4c5d-8e9f-0a1b2c3d4e5f",
-                            "reasons": ["same_model"],
-                            "decision": "distinct",
-                            "reason": "另一型号 (电机功率与壳体不同, 见两份规格书)",
-                        },
-                        {
-                            "product_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
-                            "reasons": ["shared_patent", "variant_words"],
-                            "decision": "open",
-                            "reason": None,
-                        },
-                    ],
-                    "duplicate_of": None,
-                    "open": 1,
-                }
-            ]
+                    "product_id": "5b0c9d2e-1f3a-4c5d-8e9f-0a1b2c3d4e5f",
+                    "reasons": ["same_model"],
+                    "decision": "distinct",
+                    "reason": "另一型号 (电机功率与壳体不同, 见两份规格书)",
+                },
+                {
+                    "product_id": "0b6f3f1e-2f5b-4a8e-9a51-3f2d1c9e7a10",
+                    "reasons": ["shared_patent", "variant_words"],
+                    "decision": "open",
+                    "reason": None,
+                },
+            ],
+            "duplicate_of": None,
+            "open": 1,
         }
     )
 

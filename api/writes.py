@@ -100,6 +100,12 @@ def etag(version: int) -> dict[str, str]:
     return {"ETag": f'"{version}"'}
 
 
+ETAG_RESPONSE: dict[int | str, dict[str, Any]] = {
+    200: {"headers": {"ETag": {"description": 'The version, e.g. "3": send as If-Match'}}}
+}
+"""The ``ETag`` header of a read that answers with a record's version (OpenAPI responses)."""
+
+
 def execute(
     request: Request,
     principal: Principal,

@@ -8,18 +8,21 @@ application (audit.signing.signing_mapper); this module does not know how.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
-from eventsourcing.persistence import IntegrityError
+from eventsourcing.persistence import IntegrityError, Notification
 
 from domain.actor import Actor, Role
 from domain.base import LedgerAggregate
 from domain.certification_commands import Certification
 from domain.command_inputs import (
     annex_figures as _check_annex_figures,
+)
+from domain.command_inputs import (
+    check_owns as _check_owns,
 )
 from domain.command_inputs import (
     digests as _digests,
@@ -50,6 +53,7 @@ from domain.errors import (
     ConcurrentUpdateError,
     CorrectionNotAllowedError,
     DisputeOutcomeInvalidError,
+    DomainError,
     DuplicateOfInvalidError,
     DuplicateProductError,
     FilerAlreadyRegisteredError,
@@ -62,7 +66,6 @@ from domain.errors import (
     NoValidPatentError,
     PeriodInvalidError,
     ProductNotFoundError,
-    ProductNotOwnedError,
     PublicationInvalidError,
     StatisticsAlreadyPublishedError,
 )
@@ -134,8 +137,21 @@ class PatentLedger(Application[UUID]):
 
     # --- reading ----------------------------------------------------------------------------
     def _get(
-        self, cls: type[TAggregate], aggregate_id: UUID, error: type[NotFoundError]
+        self,
+        cls: type[TAggregate],
+        aggregate_id: UUID,
+        error: type[NotFoundError],
+        expected_version: int | None = None,
     ) -> TAggregate:
+        """The ``cls`` record ``aggregate_id``, at ``expected_version`` if one is given.
+
+        ``expected_version`` is the version the caller read (the API's If-Match): every
+        command on an existing record passes it here, so none acts on a record that moved on.
+
+        Raises:
+            NotFoundError: ``error``, when no ``cls`` record has the id.
+            VersionMismatchError: the record is at another version (``expect_version``).
+        """
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
@@ -143,6 +159,7 @@ class PatentLedger(Application[UUID]):
         if not isinstance(aggregate, cls):
             # Same words as an unknown id: a caller must not learn that the id names another kind
             raise error(f"no {cls.__name__.lower()} {aggregate_id}", id=str(aggregate_id))
+        _expect(aggregate, expected_version)
         return aggregate
 
     def _find(
@@ -167,14 +184,26 @@ class PatentLedger(Application[UUID]):
             raise _id_conflict(aggregate_id, cls, type(found), actor)
         return found
 
-    def get_filer(self, filer_id: UUID) -> Filer:
-        return self._get(Filer, filer_id, FilerNotFoundError)
+    def _log(self, topics: Sequence[str], page: int = 1_000) -> Iterator[Notification]:
+        """Every stored event of ``topics``, in log order, read ``page`` events at a time.
+
+        For the commands that must see every record of a kind as it stands when they run (the
+        certification's evaluation and publication, the key migration): the read models
+        follow the log a moment behind, and the domain does not import projections/.
+        """
+        start = 1
+        while batch := self.recorder.select_notifications(start=start, limit=page, topics=topics):
+            yield from batch
+            start = batch[-1].id + 1
+
+    def get_filer(self, filer_id: UUID, expected_version: int | None = None) -> Filer:
+        return self._get(Filer, filer_id, FilerNotFoundError, expected_version)
 
     def get_filer_by_uscc(self, uscc: str) -> Filer:
         return self.get_filer(filer_id_for(Uscc.parse(uscc).value))
 
-    def get_product(self, product_id: UUID) -> Product:
-        return self._get(Product, product_id, ProductNotFoundError)
+    def get_product(self, product_id: UUID, expected_version: int | None = None) -> Product:
+        return self._get(Product, product_id, ProductNotFoundError, expected_version)
 
     def get_reservation(
         self, name: str, model: str, rule: KeyRule = KeyRule.V1
@@ -201,6 +230,38 @@ class PatentLedger(Application[UUID]):
             raise ConcurrentUpdateError(
                 "another command changed the same record first; re-read and retry"
             ) from exc
+
+    def _save_change(
+        self, record: LedgerAggregate, *also: LedgerAggregate, receipt: Receipt | None = None
+    ) -> int:
+        """Save a command's change to ``record`` (with ``also``, in the same save) and answer
+        the version it brought the record to: the API's ETag, which the caller's next command
+        on the record sends back as its expected version (``_get``).
+        """
+        self._save(record, *also, receipt=receipt)
+        return int(record.version)
+
+    def _save_new(
+        self,
+        record: LedgerAggregate,
+        taken: DomainError,
+        *,
+        actor: Actor,
+        receipt: Receipt | None = None,
+    ) -> None:
+        """Save a record created under an id derived from its natural key (a filer's USCC, a
+        round's year, a period...); the store refuses a second creation under that id.
+
+        Raises:
+            IdConflictError: the save was refused and a record of another kind holds the id
+                (``_find``), its kind named to platform actors only.
+            DomainError: ``taken``, when the save was refused because such a record exists.
+        """
+        try:
+            self._save(record, receipt=receipt)
+        except ConcurrentUpdateError:
+            self._find(type(record), record.id, actor=actor)
+            raise taken from None
 
     # --- filers -----------------------------------------------------------------------------
     def register_filer(
@@ -238,13 +299,10 @@ class PatentLedger(Application[UUID]):
             actor=actor.as_record(),
             annex_rule=int(annex),
         )
-        try:
-            self.save(filer, receipt=receipt)
-        except IntegrityError:
-            self._find(Filer, filer.id, actor=actor)  # id_conflict if another kind holds it
-            raise FilerAlreadyRegisteredError(
-                f"filer {code.value} is already registered", filer_id=str(filer.id)
-            ) from None
+        taken = FilerAlreadyRegisteredError(
+            f"filer {code.value} is already registered", filer_id=str(filer.id)
+        )
+        self._save_new(filer, taken, actor=actor, receipt=receipt)
         return filer.id
 
     def verify_filer_real_name(
@@ -258,13 +316,11 @@ class PatentLedger(Application[UUID]):
     ) -> int:
         """Record the outcome of the platform's real-name verification (实名认证)."""
         actor.require(Role.SYSTEM, Role.REVIEWER)
-        filer = self.get_filer(filer_id)
-        _expect(filer, expected_version)
+        filer = self.get_filer(filer_id, expected_version)
         filer.verify_real_name(
             clean_text(reference, field="reference", max_length=200), actor.as_record()
         )
-        self._save(filer, receipt=receipt)
-        return filer.version
+        return self._save_change(filer, receipt=receipt)
 
     def approve_filer(
         self,
@@ -277,11 +333,9 @@ class PatentLedger(Application[UUID]):
         """Approve a verified filer; under annex rule v1 its region is its USCC's, or a
         reviewer confirmed the move (``confirm_filer_move``)."""
         actor.require(Role.REVIEWER)
-        filer = self.get_filer(filer_id)
-        _expect(filer, expected_version)
+        filer = self.get_filer(filer_id, expected_version)
         filer.approve(actor.as_record(), annex_rule=annex_rule_in_force())
-        self._save(filer, receipt=receipt)
-        return filer.version
+        return self._save_change(filer, receipt=receipt)
 
     def confirm_filer_move(
         self,
@@ -295,11 +349,9 @@ class PatentLedger(Application[UUID]):
         """A reviewer confirms that a filer pending review moved away from the region inside
         its USCC (a USCC never changes when its holder moves), with the evidence as reason."""
         actor.require(Role.REVIEWER)
-        filer = self.get_filer(filer_id)
-        _expect(filer, expected_version)
+        filer = self.get_filer(filer_id, expected_version)
         filer.confirm_move(_reason(reason), actor.as_record())
-        self._save(filer, receipt=receipt)
-        return filer.version
+        return self._save_change(filer, receipt=receipt)
 
     def reject_filer(
         self,
@@ -311,11 +363,9 @@ class PatentLedger(Application[UUID]):
         receipt: Receipt | None = None,
     ) -> int:
         actor.require(Role.REVIEWER)
-        filer = self.get_filer(filer_id)
-        _expect(filer, expected_version)
+        filer = self.get_filer(filer_id, expected_version)
         filer.reject(_reason(reason), actor.as_record())
-        self._save(filer, receipt=receipt)
-        return filer.version
+        return self._save_change(filer, receipt=receipt)
 
     def resubmit_filer(
         self,
@@ -333,8 +383,7 @@ class PatentLedger(Application[UUID]):
     ) -> int:
         """A rejected filer resubmits; it may correct its name, kind, region and contact."""
         actor.require(Role.FILER)
-        filer = self.get_filer(filer_id)
-        _expect(filer, expected_version)
+        filer = self.get_filer(filer_id, expected_version)
         _check_acts_for(actor, filer.uscc)
         corrections = FilerCorrections(
             name=None if name is None else clean_text(name, field="name", max_length=200),
@@ -354,8 +403,7 @@ class PatentLedger(Application[UUID]):
             annex_rule=annex,
             corrections=corrections,
         )
-        self._save(filer, receipt=receipt)
-        return filer.version
+        return self._save_change(filer, receipt=receipt)
 
     # --- product filings --------------------------------------------------------------------
     def file_product(
@@ -434,11 +482,17 @@ class PatentLedger(Application[UUID]):
                 new_product(product_id, **record), *reservations, receipt=receipt
             )
         except IntegrityError:
-            # Lost a race: either another product took a key, or the product id is taken.
+            # Lost a race: either the product id is taken, or another product took a key. The
+            # id first: a re-filing of the filer's own withdrawn product under a taken id is
+            # refused for the id (as the replay refuses it), not for the key it would take over.
+            if self._holds_record(product_id):
+                raise FilingIdTakenError(
+                    f"filing id {product_id} is already used", filing_id=str(product_id)
+                ) from None
             for rule, key in keys.items():
                 self._raise_duplicate_if_reserved(rule, key, product_id)
-            raise FilingIdTakenError(
-                f"filing id {product_id} is already used", filing_id=str(product_id)
+            raise ConcurrentUpdateError(
+                "another command changed the same record first; re-read and retry"
             ) from None
         self._screening.saved(product_id, recordings[0].notification.id, declaration)
         return product_id
@@ -505,8 +559,7 @@ class PatentLedger(Application[UUID]):
             NotACandidateError: a decision names a filing that is not a candidate.
         """
         actor.require(Role.REVIEWER)
-        product = self.get_product(product_id)
-        _expect(product, expected_version)
+        product = self.get_product(product_id, expected_version)
         decisions = _decisions(distinct or {})
         rule = screening_rule_in_force()
         candidates: dict[str, tuple[str, ...]] = {}
@@ -515,8 +568,7 @@ class PatentLedger(Application[UUID]):
         product.approve(
             actor.as_record(), screening_rule=rule, candidates=candidates, distinct=decisions
         )
-        self._save(product, receipt=receipt)
-        return product.version
+        return self._save_change(product, receipt=receipt)
 
     def screening_of(self, product_id: UUID) -> Screening:
         """The filing's near-duplicate candidates and the decisions recorded on them."""
@@ -542,6 +594,14 @@ class PatentLedger(Application[UUID]):
             raise ProductNotFoundError(f"no product {product_id}", id=str(product_id))
         return {other: tuple(str(reason) for reason in reasons) for other, reasons in found.items()}
 
+    def _holds_record(self, aggregate_id: UUID) -> bool:
+        """Whether any record, of any kind, is stored under ``aggregate_id``."""
+        try:
+            self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return False
+        return True
+
     def _is_product(self, aggregate_id: UUID) -> bool:
         try:
             return isinstance(self.repository.get(aggregate_id), Product)
@@ -564,8 +624,7 @@ class PatentLedger(Application[UUID]):
             DuplicateOfInvalidError: ``duplicate_of`` is the filing itself or no filing.
         """
         actor.require(Role.REVIEWER)
-        product = self.get_product(product_id)
-        _expect(product, expected_version)
+        product = self.get_product(product_id, expected_version)
         if duplicate_of is not None and (
             duplicate_of == product_id or not self._is_product(duplicate_of)
         ):
@@ -578,8 +637,7 @@ class PatentLedger(Application[UUID]):
             actor.as_record(),
             duplicate_of=None if duplicate_of is None else str(duplicate_of),
         )
-        self._save(product, receipt=receipt)
-        return product.version
+        return self._save_change(product, receipt=receipt)
 
     def revise_product(
         self,
@@ -599,8 +657,7 @@ class PatentLedger(Application[UUID]):
         annex rule v1 the revision may also (re)classify the filing: ``category`` (with its
         ``finer_code``) replaces the filing's; ``None`` keeps it."""
         actor.require(Role.FILER)
-        product = self.get_product(product_id)
-        _expect(product, expected_version)
+        product = self.get_product(product_id, expected_version)
         _check_owns(actor, product)
         annex = annex_rule_in_force()
         year = Year.of(data_year, field="data_year").value
@@ -625,8 +682,7 @@ class PatentLedger(Application[UUID]):
             annex_rule=annex,
             category=classified,
         )
-        self._save(product, receipt=receipt)
-        return product.version
+        return self._save_change(product, receipt=receipt)
 
     def withdraw_product(
         self,
@@ -639,13 +695,11 @@ class PatentLedger(Application[UUID]):
     ) -> int:
         """The filer withdraws its filing, or the platform withdraws it (e.g. patents lapsed)."""
         actor.require(Role.FILER, Role.REVIEWER)
-        product = self.get_product(product_id)
-        _expect(product, expected_version)
+        product = self.get_product(product_id, expected_version)
         if actor.role is Role.FILER:
             _check_owns(actor, product)
         product.withdraw(_reason(reason), actor.as_record())
-        self._save(product, receipt=receipt)
-        return product.version
+        return self._save_change(product, receipt=receipt)
 
     def raise_dispute(
         self,
@@ -666,8 +720,7 @@ class PatentLedger(Application[UUID]):
         claim per filing; a filer's claim blocks only once a reviewer accepts it
         (``accept_dispute``)."""
         actor.require(Role.REVIEWER, Role.FILER)
-        product = self.get_product(product_id)
-        _expect(product, expected_version)
+        product = self.get_product(product_id, expected_version)
         declared = {patent["number"] for patent in product.patents}
         numbers = [PatentNumber.parse(number).value for number in patent_numbers]
         if not numbers or not set(numbers) <= declared:
@@ -699,11 +752,9 @@ class PatentLedger(Application[UUID]):
     ) -> int:
         """A reviewer accepts a filer's ownership claim for examination: it blocks from now."""
         actor.require(Role.REVIEWER)
-        product = self.get_product(product_id)
-        _expect(product, expected_version)
+        product = self.get_product(product_id, expected_version)
         product.accept_dispute(dispute_id, actor.as_record())
-        self._save(product, receipt=receipt)
-        return product.version
+        return self._save_change(product, receipt=receipt)
 
     def resolve_dispute(
         self,
@@ -717,8 +768,7 @@ class PatentLedger(Application[UUID]):
         receipt: Receipt | None = None,
     ) -> int:
         actor.require(Role.REVIEWER)
-        product = self.get_product(product_id)
-        _expect(product, expected_version)
+        product = self.get_product(product_id, expected_version)
         try:
             parsed = DisputeOutcome(outcome)
         except ValueError:
@@ -733,8 +783,7 @@ class PatentLedger(Application[UUID]):
             actor.as_record(),
             annex_rule=annex_rule_in_force(),
         )
-        self._save(product, receipt=receipt)
-        return product.version
+        return self._save_change(product, receipt=receipt)
 
     # --- statistics publications (按月向地方公布) ------------------------------------------------
     def publish_statistics(
@@ -754,6 +803,14 @@ class PatentLedger(Application[UUID]):
             raise PeriodInvalidError(f"period {period!r}: want YYYY-MM", field="period")
         if isinstance(tree_size, bool) or not isinstance(tree_size, int) or tree_size < 0:
             raise PublicationInvalidError(f"tree_size {tree_size!r}: want a count of events")
+        # Replay rule M1: a publication counts events before it. The store's last notification
+        # id bounds that count (exactly on SQLite; on PostgreSQL refused inserts leave gaps, and
+        # the publisher passes the read models' count of events applied, never more).
+        stored = self.recorder.max_notification_id() or 0
+        if tree_size > stored:
+            raise PublicationInvalidError(
+                f"tree_size {tree_size}: the ledger holds at most {stored} events"
+            )
         publication = StatisticsPublication(
             period=period,
             tree_size=tree_size,
@@ -762,13 +819,10 @@ class PatentLedger(Application[UUID]):
             cells=[_published_cell(cell) for cell in cells],
             actor=actor.as_record(),
         )
-        try:
-            self.save(publication)
-        except IntegrityError:
-            self._find(StatisticsPublication, publication.id, actor=actor)
-            raise StatisticsAlreadyPublishedError(
-                f"the statistics of {period} are published already", period=period
-            ) from None
+        taken = StatisticsAlreadyPublishedError(
+            f"the statistics of {period} are published already", period=period
+        )
+        self._save_new(publication, taken, actor=actor)
         return publication.id
 
     def get_publication(self, period: str) -> StatisticsPublication:
@@ -860,13 +914,6 @@ def _check_acts_for(actor: Actor, uscc: str) -> None:
     if actor.role in (Role.FILER, Role.INSTITUTION) and actor.scope != uscc:
         raise ActorNotPermittedError(
             f"actor {actor.id} acts for {actor.scope}, not for {uscc}", actor=actor.id
-        )
-
-
-def _check_owns(actor: Actor, product: Product) -> None:
-    if actor.scope != product.filer_uscc:
-        raise ProductNotOwnedError(
-            f"product {product.id} belongs to another filer", product_id=str(product.id)
         )
 
 

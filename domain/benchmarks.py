@@ -22,17 +22,17 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Any, Final
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, derived_id
 from domain.errors import BenchmarksInvalidError
 from domain.ranges import BASIS_POINTS, FEN, PATENT_COUNT, SHARE_BP, Range
 from domain.values import IndustryCategory, clean_text
 
 BENCHMARK_NAMESPACE: Final = UUID("3e0c6f0a-8d1b-5a52-9f7e-6b2a4c1d9e83")
-BENCHMARK_TABLE_ID: Final = uuid5(BENCHMARK_NAMESPACE, "benchmark-table")
+BENCHMARK_TABLE_ID: Final = derived_id(BENCHMARK_NAMESPACE, "benchmark-table")
 """The one benchmark table: its versions are the aggregate's versions."""
 
 _INVENTION_TYPES: Final = frozenset({"invention", "pct_invention"})

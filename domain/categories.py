@@ -9,12 +9,40 @@ from __future__ import annotations
 import types
 from collections.abc import Mapping
 from enum import StrEnum
-from typing import Final
+from typing import ClassVar, Final, Self
 
 from domain.errors import CategoryInvalidError
 
 
-class IndustryCategory(StrEnum):
+class ClosedList(StrEnum):
+    """A closed list of values a command accepts; each subclass names itself with ``what``.
+
+    Why a base: the industry categories, conversion categories and filer kinds are looked up
+    and refused the same way, so the lookup and its refusal are written once (``parse``).
+    """
+
+    what: ClassVar[str]
+
+    def __init_subclass__(cls, *, what: str, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        cls.what = what
+
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """The member whose value is ``raw``, surrounding whitespace stripped.
+
+        Raises:
+            CategoryInvalidError: no member has that value; the message lists every value.
+        """
+        try:
+            return cls(raw.strip())
+        except ValueError:
+            raise CategoryInvalidError(
+                f"unknown {cls.what}: got {raw!r}, want one of {', '.join(cls)}", value=raw
+            ) from None
+
+
+class IndustryCategory(ClosedList, what="industry category"):
     """Top categories of 《知识产权(专利)密集型产业统计分类(2019)》.
 
     Benchmarks are set per industry field, so the category decides which benchmark a product
@@ -75,15 +103,7 @@ def parse_industry(category: str, finer_code: str | None) -> tuple[IndustryCateg
         CategoryInvalidError: unknown category, or a finer code that is not 3 to 6 ASCII
             digits starting with the category code.
     """
-    code = category.strip()
-    try:
-        top = IndustryCategory(code)
-    except ValueError:
-        raise CategoryInvalidError(
-            f"unknown industry category: got {category!r}, "
-            f"want one of {', '.join(IndustryCategory)}",
-            value=category,
-        ) from None
+    top = IndustryCategory.parse(category)
     if finer_code is None:
         return top, None
     finer = finer_code.strip()
@@ -102,7 +122,7 @@ def parse_industry(category: str, finer_code: str | None) -> tuple[IndustryCateg
     return top, finer
 
 
-class ConversionCategory(StrEnum):
+class ConversionCategory(ClosedList, what="conversion category"):
     """What became of an institution's stock patent (存量专利盘活 feedback)."""
 
     assigned = "assigned"
@@ -114,21 +134,6 @@ class ConversionCategory(StrEnum):
     industrialised_by_licensee = "industrialised_by_licensee"
     industrialised_by_partner = "industrialised_by_partner"
     patent_pool = "patent_pool"
-
-    @classmethod
-    def parse(cls, raw: str) -> ConversionCategory:
-        """Look up a category by its English value.
-
-        Raises:
-            CategoryInvalidError: unknown value.
-        """
-        try:
-            return cls(raw.strip())
-        except ValueError:
-            raise CategoryInvalidError(
-                f"unknown conversion category: got {raw!r}, want one of {', '.join(cls)}",
-                value=raw,
-            ) from None
 
     @property
     def label_zh(self) -> str:
@@ -153,27 +158,13 @@ _CONVERSION_LABELS_ZH: Final[Mapping[ConversionCategory, str]] = types.MappingPr
 )
 
 
-class FilerKind(StrEnum):
+class FilerKind(ClosedList, what="filer kind"):
     """The kinds of independent legal entity that may register as a filer."""
 
     enterprise = "enterprise"
     university_or_institute = "university_or_institute"
     new_rnd_institution = "new_rnd_institution"
     social_organization = "social_organization"
-
-    @classmethod
-    def parse(cls, raw: str) -> FilerKind:
-        """Look up a filer kind by value.
-
-        Raises:
-            CategoryInvalidError: unknown value.
-        """
-        try:
-            return cls(raw.strip())
-        except ValueError:
-            raise CategoryInvalidError(
-                f"unknown filer kind: got {raw!r}, want one of {', '.join(cls)}", value=raw
-            ) from None
 
 
 def _is_ascii_digits(text: str) -> bool:

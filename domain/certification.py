@@ -25,11 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Final
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, derived_id
 from domain.benchmarks import RULE_ALL_KNOWN_PASS, Assessment, meets_benchmarks
 from domain.certification_round import CertificationRound
 from domain.errors import ProductNotCertifiedError
@@ -39,7 +39,7 @@ CERTIFICATION_NAMESPACE: Final = UUID("c7e92a05-4b1d-5f83-a6c0-2d8f1e3b7a49")
 
 
 def certification_id_for(round_year: int, product_id: UUID | str) -> UUID:
-    return uuid5(CERTIFICATION_NAMESPACE, f"{round_year}\x1f{product_id}")
+    return derived_id(CERTIFICATION_NAMESPACE, round_year, product_id)
 
 
 class CertificationStatus(StrEnum):

@@ -60,6 +60,7 @@ from domain.certification_round import (
     parse_day,
     round_id_for,
 )
+from domain.command_inputs import check_owns as _check_owns
 from domain.command_inputs import expect_version as _expect
 from domain.command_inputs import reason_text as _reason
 from domain.errors import (
@@ -76,7 +77,6 @@ from domain.errors import (
     ObjectionNotFoundError,
     PatentCountInvalidError,
     ProductNotCertifiedError,
-    ProductNotOwnedError,
     YearInvalidError,
 )
 from domain.objection import Objection, file_objection
@@ -89,7 +89,6 @@ if TYPE_CHECKING:  # the ledger imports this module to offer ``PatentLedger.cert
 
 OBJECTOR_ROLES: Final = (Role.FILER, Role.INSTITUTION, Role.REVIEWER, Role.REGIONAL_ADMIN)
 DECISION_BATCH: Final = 200  # decisions per save during a run
-_PAGE: Final = 1_000
 
 T = TypeVar("T", bound=LedgerAggregate)
 
@@ -137,9 +136,9 @@ class Certification:
     """Benchmarks, rounds, opt-ins, evaluation, publication and objections on ``ledger``.
 
     A service around the ledger rather than a part of it: it reads through the ledger's typed
-    ``_find``/``_get`` and saves through its ``_save``, so the ledger's own commands and these
-    share one way of reading, refusing an id held by another kind, and saving. Reached as
-    ``PatentLedger.certification``.
+    ``_find``/``_get`` and saves through its ``_save_new``/``_save_change``/``_save``, so the
+    ledger's own commands and these share one way of reading, refusing an id held by another
+    kind or a record that moved on, and saving. Reached as ``PatentLedger.certification``.
     """
 
     def __init__(self, ledger: PatentLedger) -> None:
@@ -208,13 +207,9 @@ class Certification:
     def _originators(self, topics: Sequence[str]) -> list[UUID]:
         """Ids of the aggregates of events with ``topics``, in log order, each once."""
         found: dict[UUID, None] = {}
-        start = 1
-        recorder = self._ledger.recorder
-        while page := recorder.select_notifications(start=start, limit=_PAGE, topics=topics):
-            for notification in page:
-                originator = notification.originator_id  # typed UUID | str; the ledger uses UUIDs
-                found[originator if isinstance(originator, UUID) else UUID(originator)] = None
-            start = page[-1].id + 1
+        for notification in self._ledger._log(topics):
+            originator = notification.originator_id  # typed UUID | str; the ledger uses UUIDs
+            found[originator if isinstance(originator, UUID) else UUID(originator)] = None
         return list(found)
 
     def _product_ids(self) -> list[UUID]:
@@ -280,8 +275,7 @@ class Certification:
             if table.holds(values):
                 return int(table.version)
             table.revise(values, actor.as_record())
-        self._ledger._save(table, receipt=receipt)
-        return int(table.version)
+        return self._ledger._save_change(table, receipt=receipt)
 
     # --- rounds -----------------------------------------------------------------------------
     def open_certification_round(
@@ -320,15 +314,8 @@ class Certification:
             ),
         )
         round_ = open_round(calendar, actor.as_record())
-        try:
-            self._ledger._save(round_, receipt=receipt)
-        except ConcurrentUpdateError:
-            self._ledger._find(
-                CertificationRound, round_.id, actor=actor
-            )  # id_conflict if not a round
-            raise CertificationRoundExistsError(
-                f"round {year} is already open", year=year
-            ) from None
+        taken = CertificationRoundExistsError(f"round {year} is already open", year=year)
+        self._ledger._save_new(round_, taken, actor=actor, receipt=receipt)
         return round_.id
 
     def opt_in_to_certification(
@@ -353,10 +340,7 @@ class Certification:
         actor.require(Role.FILER)
         round_ = self.get_round(year)
         product = self._ledger.get_product(product_id)
-        if actor.scope != product.filer_uscc:
-            raise ProductNotOwnedError(
-                f"product {product.id} belongs to another filer", product_id=str(product.id)
-            )
+        _check_owns(actor, product)
         product.check_not_withdrawn()
         if filer_valid_patents is not None:  # at least the patents the product declares
             PATENT_COUNT.at_least(len(product.patents)).check(
@@ -371,14 +355,11 @@ class Certification:
                 filer_valid_patents=filer_valid_patents,
                 actor=actor.as_record(),
             )
-        try:
-            self._ledger._save(opt_in, receipt=receipt)
-        except ConcurrentUpdateError:
-            self._ledger._find(CertificationOptIn, opt_in.id, actor=actor)  # id_conflict if not one
-            raise AlreadyOptedInError(
-                f"product {product.id} is already opted in to round {year}",
-                product_id=str(product.id),
-            ) from None
+        taken = AlreadyOptedInError(
+            f"product {product.id} is already opted in to round {year}",
+            product_id=str(product.id),
+        )
+        self._ledger._save_new(opt_in, taken, actor=actor, receipt=receipt)
         return opt_in.id
 
     # --- evaluation (分产业认定) --------------------------------------------------------------
@@ -566,8 +547,7 @@ class Certification:
         ]
         with _frozen_now() as now:
             round_.publish(certified, objection_days, now, actor.as_record())
-        self._ledger._save(round_, receipt=receipt)
-        return int(round_.version)
+        return self._ledger._save_change(round_, receipt=receipt)
 
     def file_objection(
         self,
@@ -634,11 +614,9 @@ class Certification:
     ) -> int:
         """The certifier dismisses an open objection; the certification stands."""
         actor.require(Role.CERTIFIER)
-        objection = self._objection_of(objection_id, year)
-        _expect(objection, expected_version)
+        objection = self._objection_of(objection_id, year, expected_version)
         objection.dismiss(_reason(reason), actor.as_record())
-        self._ledger._save(objection, receipt=receipt)
-        return int(objection.version)
+        return self._ledger._save_change(objection, receipt=receipt)
 
     def uphold_objection(
         self,
@@ -655,8 +633,7 @@ class Certification:
         ``ObjectionUpheld`` and ``CertificationRevoked`` are saved together, in that order.
         """
         actor.require(Role.CERTIFIER)
-        objection = self._objection_of(objection_id, year)
-        _expect(objection, expected_version)
+        objection = self._objection_of(objection_id, year, expected_version)
         certification = self._load(
             ProductCertification,
             objection.certification_id,
@@ -666,13 +643,17 @@ class Certification:
         text = _reason(reason)
         objection.uphold(text, actor.as_record())
         certification.revoke(str(objection.id), text, actor.as_record())
-        self._ledger._save(objection, certification, receipt=receipt)
-        return int(objection.version)
+        return self._ledger._save_change(objection, certification, receipt=receipt)
 
-    def _objection_of(self, objection_id: UUID, year: int | None) -> Objection:
+    def _objection_of(
+        self, objection_id: UUID, year: int | None, expected_version: int | None
+    ) -> Objection:
+        """The objection a certifier decides: of round ``year`` when one is named (another
+        round's is "no objection"), at the version the certifier read (``expect_version``)."""
         objection = self.get_objection(objection_id)
         if year is not None and objection.round_year != year:
             raise ObjectionNotFoundError(
                 f"no objection {objection_id} in round {year}", id=str(objection_id)
             )
+        _expect(objection, expected_version)
         return objection

@@ -9,17 +9,17 @@ a second opt-in a store conflict, never a second record.
 from __future__ import annotations
 
 from typing import Any, Final
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, derived_id
 
 OPT_IN_NAMESPACE: Final = UUID("a41d3b6e-2f58-5c07-9d1e-7c3e5b9f0a26")
 
 
 def opt_in_id_for(round_year: int, product_id: UUID | str) -> UUID:
-    return uuid5(OPT_IN_NAMESPACE, f"{round_year}\x1f{product_id}")
+    return derived_id(OPT_IN_NAMESPACE, round_year, product_id)
 
 
 class CertificationOptIn(LedgerAggregate):

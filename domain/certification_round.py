@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from enum import StrEnum
 from typing import Any, Final
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, derived_id
 from domain.errors import (
     CertificationDatesInvalidError,
     CertificationRoundStateError,
@@ -36,7 +36,7 @@ BEIJING: Final = timezone(timedelta(hours=8))
 
 def round_id_for(year: int) -> UUID:
     """Deterministic id: one round per year, enforced by the store's unique (id, version)."""
-    return uuid5(ROUND_NAMESPACE, str(year))
+    return derived_id(ROUND_NAMESPACE, year)
 
 
 def closes_at(day: date) -> datetime:

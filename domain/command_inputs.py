@@ -1,5 +1,5 @@
-"""What every command checks of its inputs before acting: the version the caller read, a
-reason, digests, patent declarations, dates, a publication's cells.
+"""What every command checks of its inputs before acting: the version the caller read, who
+acts on a filing, a reason, digests, patent declarations, dates, a publication's cells.
 
 Why a module of its own: the filing commands (domain/application.py) and the certification's
 (domain/certification_commands.py) had a copy each of these checks (issue #16); the error each
@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
+from domain.actor import Actor
 from domain.clock import now
 from domain.declarations import EconomicFigures, PatentDeclaration
 from domain.errors import (
@@ -21,10 +22,12 @@ from domain.errors import (
     NoMarketReturnsError,
     NoValidPatentError,
     PatentCountInvalidError,
+    ProductNotOwnedError,
     PublicationInvalidError,
     ReasonRequiredError,
     VersionMismatchError,
 )
+from domain.product import Product
 from domain.ranges import DECLARED_PATENTS
 from domain.values import (
     BEIJING,
@@ -49,6 +52,18 @@ def expect_version(aggregate: Any, expected_version: int | None) -> None:
             id=str(aggregate.id),
             current_version=aggregate.version,
             expected_version=expected_version,
+        )
+
+
+def check_owns(actor: Actor, product: Product) -> None:
+    """Refuse a filer acting on a filing it did not file (revising, withdrawing, opting in).
+
+    Raises:
+        ProductNotOwnedError: ``actor``'s scope is not the USCC of the filing's filer.
+    """
+    if actor.scope != product.filer_uscc:
+        raise ProductNotOwnedError(
+            f"product {product.id} belongs to another filer", product_id=str(product.id)
         )
 
 

@@ -7,17 +7,17 @@ overwrite earlier ones: the history is the event stream.
 from __future__ import annotations
 
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, derived_id
 
 CONVERSION_NAMESPACE = UUID("8b7f4a2e-1c3d-5e6f-8a9b-0c1d2e3f4a5b")
 
 
 def conversion_record_id(institution_uscc: str, patent_number: str) -> UUID:
-    return uuid5(CONVERSION_NAMESPACE, f"{institution_uscc}\x1f{patent_number}")
+    return derived_id(CONVERSION_NAMESPACE, institution_uscc, patent_number)
 
 
 class PatentConversion(LedgerAggregate):
@@ -36,6 +36,7 @@ class PatentConversion(LedgerAggregate):
         self.region_code = region_code
         self.reports: list[dict[str, Any]] = []
 
+    @event("ConversionReported")
     def report(
         self,
         category: str,
@@ -44,23 +45,8 @@ class PatentConversion(LedgerAggregate):
         amount_fen: int | None,
         actor: dict[str, Any],
     ) -> None:
-        self._reported(
-            category=category,
-            counterparty=counterparty,
-            occurred_on=occurred_on,
-            amount_fen=amount_fen,
-            actor=actor,
-        )
-
-    @event("ConversionReported")
-    def _reported(
-        self,
-        category: str,
-        counterparty: str,
-        occurred_on: str,
-        amount_fen: int | None,
-        actor: dict[str, Any],
-    ) -> None:
+        """Record one outcome. No guard stands in front of the event: the command checked
+        every value (``report_conversion``), and no outcome excludes another."""
         self.reports.append(
             {
                 "category": category,

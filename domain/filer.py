@@ -5,18 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, derived_id
 from domain.errors import (
     FilerAlreadyVerifiedError,
     FilerNotApprovedError,
     FilerNotPendingReviewError,
     FilerNotVerifiedError,
     KindUsccMismatchError,
-    ReasonRequiredError,
     RegionMoveNotNeededError,
     RegionUsccMismatchError,
 )
@@ -27,7 +26,7 @@ FILER_NAMESPACE = UUID("0d8e3b8c-4a51-5f0e-9a43-3c1f6e2b7d90")
 
 def filer_id_for(uscc: str) -> UUID:
     """Deterministic id: one filer per USCC, enforced by the store's unique (id, version)."""
-    return uuid5(FILER_NAMESPACE, uscc)
+    return derived_id(FILER_NAMESPACE, uscc)
 
 
 def check_kind(kind: str, uscc: str) -> None:
@@ -185,8 +184,7 @@ class Filer(LedgerAggregate):
 
     def reject(self, reason: str, actor: dict[str, Any]) -> None:
         self.check_pending_review()
-        if not reason:
-            raise ReasonRequiredError("a rejection needs a reason")
+        self.check_reason(reason, "a rejection")
         self._rejected(reason=reason, actor=actor)
 
     @event("FilerRejected")
@@ -258,8 +256,7 @@ class Filer(LedgerAggregate):
                 f"filer {self.uscc}: region {self.region_code} is its USCC's; no move to confirm",
                 region_code=self.region_code,
             )
-        if not reason:
-            raise ReasonRequiredError("a move confirmation needs a reason")
+        self.check_reason(reason, "a move confirmation")
         self._move_confirmed(
             region_code=self.region_code,
             uscc_region=uscc_region(self.uscc),

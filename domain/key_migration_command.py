@@ -101,26 +101,21 @@ class KeyMigration:
         """
         filed: dict[UUID, ProductKeyed] = {}
         reserved: set[UUID] = set()
-        start = 1
-        while page := self._ledger.recorder.select_notifications(
-            start=start, limit=_MIGRATION_PAGE, topics=_MIGRATION_TOPICS
-        ):
-            for notification in page:
-                topic, aggregate_id = notification.topic, UUID(str(notification.originator_id))
-                if topic == PRODUCT_FILED_TOPIC:
-                    event: Any = self._ledger.mapper.to_domain_event(notification)
-                    filed[aggregate_id] = ProductKeyed(
-                        aggregate_id, event.filer_uscc, event.name, event.model,
-                        ProductStatus.PENDING_REVIEW.value, event.canonical_key,
-                    )  # fmt: skip
-                elif topic in _STATUS_OF_TOPIC:
-                    product = filed.get(aggregate_id)
-                    if product is not None:
-                        status = _STATUS_OF_TOPIC[topic].value
-                        filed[aggregate_id] = replace(product, status=status)
-                else:
-                    reserved.add(aggregate_id)
-            start = page[-1].id + 1
+        for notification in self._ledger._log(_MIGRATION_TOPICS, _MIGRATION_PAGE):
+            topic, aggregate_id = notification.topic, UUID(str(notification.originator_id))
+            if topic == PRODUCT_FILED_TOPIC:
+                event: Any = self._ledger.mapper.to_domain_event(notification)
+                filed[aggregate_id] = ProductKeyed(
+                    aggregate_id, event.filer_uscc, event.name, event.model,
+                    ProductStatus.PENDING_REVIEW.value, event.canonical_key,
+                )  # fmt: skip
+            elif topic in _STATUS_OF_TOPIC:
+                product = filed.get(aggregate_id)
+                if product is not None:
+                    status = _STATUS_OF_TOPIC[topic].value
+                    filed[aggregate_id] = replace(product, status=status)
+            else:
+                reserved.add(aggregate_id)
         return list(filed.values()), reserved
 
     def _save_reservations(self, pending: list[ProductKeyReservation]) -> int:

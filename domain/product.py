@@ -318,8 +318,7 @@ class Product(LedgerAggregate):
         self, reason: str, actor: dict[str, Any], *, duplicate_of: str | None = None
     ) -> None:
         self.check_pending_review()
-        if not reason:
-            raise ReasonRequiredError("a rejection needs a reason")
+        self.check_reason(reason, "a rejection")
         self._rejected(reason=reason, actor=actor, duplicate_of=duplicate_of)
 
     @event(FilingRejected)
@@ -398,8 +397,7 @@ class Product(LedgerAggregate):
     # --- withdrawal -------------------------------------------------------------------------
     def withdraw(self, reason: str, actor: dict[str, Any]) -> None:
         self.check_not_withdrawn()
-        if not reason:
-            raise ReasonRequiredError("a withdrawal needs a reason")
+        self.check_reason(reason, "a withdrawal")
         self._withdrawn(reason=reason, actor=actor)
 
     @event("ProductWithdrawn")

@@ -17,18 +17,18 @@ from __future__ import annotations
 
 import re
 from typing import Any, Final
-from uuid import UUID, uuid5
+from uuid import UUID
 
 from eventsourcing.domain import event
 
-from domain.base import LedgerAggregate
+from domain.base import LedgerAggregate, derived_id
 
 PUBLICATION_NAMESPACE: Final = UUID("6f1d2c3b-9a8e-5d47-b0c1-2e3f4a5b6c7d")
 PERIOD: Final = re.compile(r"(20[2-9][0-9])-(0[1-9]|1[0-2])")
 
 
 def publication_id_for(period: str) -> UUID:
-    return uuid5(PUBLICATION_NAMESPACE, period)
+    return derived_id(PUBLICATION_NAMESPACE, period)
 
 
 class StatisticsPublication(LedgerAggregate):

@@ -30,7 +30,7 @@ from typing import Any
 from audit.offline.canonical import format_timestamp
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel
+from projections.model import Handler, ReadModel, existing_row
 from projections.rows import Rows
 from projections.schema import Table, integer, json_column, text
 
@@ -137,9 +137,7 @@ def _linking_event(e: FeedEvent, rows: Rows) -> None:
 
 
 def _linked_event(e: FeedEvent, rows: Rows) -> None:
-    link = rows.get("links", str(e.originator_id))
-    if link is None:  # a verified log never has this; a gap is a bug, say so
-        raise LookupError(f"{e.topic} v{e.version} for unknown aggregate {e.originator_id}")
+    link = existing_row(e, rows, "links", str(e.originator_id), "aggregate")
     _record(e, rows, link["product_id"])
 
 

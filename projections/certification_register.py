@@ -32,9 +32,9 @@ from domain.certification_round import RoundStatus, round_id_for
 from domain.objection import ObjectionStatus
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel, stamp
+from projections.model import Handler, ReadModel, existing_row, stamp
 from projections.rows import Rows
-from projections.schema import Row, Table, integer, json_column, text
+from projections.schema import Table, integer, json_column, text
 
 ROUNDS = Table(
     "rounds",
@@ -128,13 +128,6 @@ class CertificationRegister(ReadModel):
         }
 
 
-def _row(e: FeedEvent, rows: Rows, table: str, key: str) -> Row:
-    found = rows.get(table, key)
-    if found is None:  # the log is verified before this runs; a gap is a bug, say so
-        raise LookupError(f"{e.topic} v{e.version}: no {table} row {key}")
-    return found
-
-
 # --- benchmarks ---------------------------------------------------------------------------------
 def _benchmarks(e: FeedEvent, rows: Rows) -> None:
     event = e.event
@@ -184,7 +177,7 @@ def _round_opened(e: FeedEvent, rows: Rows) -> None:
 
 
 def _evaluation_started(e: FeedEvent, rows: Rows) -> None:
-    round_ = _row(e, rows, "rounds", str(e.originator_id))
+    round_ = existing_row(e, rows, "rounds", str(e.originator_id), "round")
     round_.update(
         status=RoundStatus.EVALUATING.value,
         benchmark_table_id=str(e.event.benchmark_table_id),
@@ -197,7 +190,7 @@ def _evaluation_started(e: FeedEvent, rows: Rows) -> None:
 
 def _published(e: FeedEvent, rows: Rows) -> None:
     event = e.event
-    round_ = _row(e, rows, "rounds", str(e.originator_id))
+    round_ = existing_row(e, rows, "rounds", str(e.originator_id), "round")
     listed = [str(product_id) for product_id in event.certified_product_ids]
     round_.update(
         status=RoundStatus.PUBLISHED.value,
@@ -210,13 +203,14 @@ def _published(e: FeedEvent, rows: Rows) -> None:
     )
     rows.put("rounds", round_)
     for product_id in listed:
-        decision = _row(e, rows, "decisions", str(certification_id_for(round_["year"], product_id)))
+        decision_id = str(certification_id_for(round_["year"], product_id))
+        decision = existing_row(e, rows, "decisions", decision_id, "decision")
         decision["published"] = 1
         rows.put("decisions", decision)
 
 
 def _count(e: FeedEvent, rows: Rows, year: int, column: str, by: int) -> None:
-    round_ = _row(e, rows, "rounds", str(round_id_for(year)))
+    round_ = existing_row(e, rows, "rounds", str(round_id_for(year)), "round")
     round_[column] += by
     rows.put("rounds", round_)
 
@@ -280,7 +274,7 @@ def _decided(status: CertificationStatus) -> Handler:
 
 
 def _revoked(e: FeedEvent, rows: Rows) -> None:
-    decision = _row(e, rows, "decisions", str(e.originator_id))
+    decision = existing_row(e, rows, "decisions", str(e.originator_id), "decision")
     _count(e, rows, decision["round_year"], _COUNTED[decision["status"]], -1)
     decision.update(
         status=CertificationStatus.REVOKED.value,
@@ -296,7 +290,7 @@ def _revoked(e: FeedEvent, rows: Rows) -> None:
 # --- objections ---------------------------------------------------------------------------------
 def _objection_filed(e: FeedEvent, rows: Rows) -> None:
     event = e.event
-    decision = _row(e, rows, "decisions", str(event.certification_id))
+    decision = existing_row(e, rows, "decisions", str(event.certification_id), "decision")
     actor = e.actor
     rows.put(
         "objections",
@@ -325,7 +319,7 @@ def _objection_filed(e: FeedEvent, rows: Rows) -> None:
 
 def _objection_decided(status: ObjectionStatus) -> Handler:
     def handler(e: FeedEvent, rows: Rows) -> None:
-        objection = _row(e, rows, "objections", str(e.originator_id))
+        objection = existing_row(e, rows, "objections", str(e.originator_id), "objection")
         objection.update(
             status=status.value,
             decision_reason=e.event.reason,

@@ -17,7 +17,7 @@ from collections.abc import Mapping
 
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel
+from projections.model import Handler, ReadModel, existing_row
 from projections.rows import Rows
 from projections.schema import Row, Table, amount_sum, integer, text
 
@@ -75,9 +75,7 @@ def _opened(e: FeedEvent, rows: Rows) -> None:
 
 def _reported(e: FeedEvent, rows: Rows) -> None:
     event = e.event
-    record = rows.get("records", str(e.originator_id))
-    if record is None:
-        raise LookupError(f"{e.topic} v{e.version}: unknown record {e.originator_id}")
+    record = existing_row(e, rows, "records", str(e.originator_id), "record")
     category, number, region = event.category, record["patent_number"], record["region_code"]
     new_for = {
         "by_institution": _first(rows, "record_categories",

@@ -15,7 +15,7 @@ from domain.filer import FilerStatus
 from domain.product import ProductStatus
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel, when_returned_to_review
+from projections.model import Handler, ReadModel, existing_row, when_returned_to_review
 from projections.rows import Rows
 from projections.schema import Row, Table, integer, text
 
@@ -91,10 +91,7 @@ def _touch(e: FeedEvent, rows: Rows, filer: Row) -> None:
 
 
 def _filer(rows: Rows, filer_id: str, e: FeedEvent) -> Row:
-    filer = rows.get("filers", filer_id)
-    if filer is None:
-        raise LookupError(f"{e.topic} v{e.version}: unknown filer {filer_id}")
-    return filer
+    return existing_row(e, rows, "filers", filer_id, "filer")
 
 
 def _verified(e: FeedEvent, rows: Rows) -> None:
@@ -145,9 +142,7 @@ def _product_filed(e: FeedEvent, rows: Rows) -> None:
 
 def _product_status(status: ProductStatus) -> Handler:
     def handle(e: FeedEvent, rows: Rows) -> None:
-        product = rows.get("products", str(e.originator_id))
-        if product is None:
-            raise LookupError(f"{e.topic} v{e.version}: unknown product {e.originator_id}")
+        product = existing_row(e, rows, "products", str(e.originator_id), "product")
         filer = _filer(rows, product["filer_id"], e)
         filer[_COUNT_COLUMN[product["status"]]] -= 1
         filer[_COUNT_COLUMN[status.value]] += 1

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from audit.offline.canonical import format_timestamp
 from projections.feed import FeedEvent
 from projections.rows import Rows
-from projections.schema import Table
+from projections.schema import Row, Table
 
 Handler = Callable[[FeedEvent, Rows], None]
 
@@ -51,6 +51,23 @@ def stamp(moment: datetime) -> str:
     """A timestamp as stored in read models: the canonical UTC spelling of
     audit.offline.canonical."""
     return format_timestamp(moment)
+
+
+def existing_row(e: FeedEvent, rows: Rows, table: str, key: str, what: str) -> Row:
+    """The row of ``table`` at ``key``, which an earlier event of the log created.
+
+    Read models follow a verified log, where every aggregate an event names was created
+    before it: a missing row is a bug in a handler, so it fails the event, named, rather than
+    write a half row.
+
+    Raises:
+        LookupError: there is no such row; names the event and the ``what`` (filer, product,
+            round...) it did not find.
+    """
+    found = rows.get(table, key)
+    if found is None:
+        raise LookupError(f"{e.topic} v{e.version}: unknown {what} {key}")
+    return found
 
 
 def field(event: FeedEvent, name: str) -> Any:

@@ -22,7 +22,7 @@ from domain.product import ProductStatus
 from domain.values import KeyRule, product_key
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel, when_returned_to_review
+from projections.model import Handler, ReadModel, existing_row, when_returned_to_review
 from projections.rows import Rows
 from projections.schema import Table, integer, text
 
@@ -119,9 +119,7 @@ def _reserved(e: FeedEvent, rows: Rows) -> None:
 
 
 def _reassigned(e: FeedEvent, rows: Rows) -> None:
-    reservation = rows.get("reservations", str(e.originator_id))
-    if reservation is None:  # a verified log never has this; a gap is a bug, say so
-        raise LookupError(f"{e.topic} v{e.version}: unknown reservation {e.originator_id}")
+    reservation = existing_row(e, rows, "reservations", str(e.originator_id), "reservation")
     rule = int(reservation["key_rule"])
     _hold(rows, str(e.event.previous_product_id), rule, 0)
     _hold(rows, str(e.event.product_id), rule, 1)

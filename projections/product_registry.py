@@ -46,7 +46,7 @@ from domain.objection import ObjectionStatus
 from domain.product import ProductStatus
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel
+from projections.model import Handler, ReadModel, existing_row
 from projections.rows import Rows
 from projections.schema import Row, Table, integer, json_column, text
 
@@ -124,9 +124,7 @@ def _filer_registered(e: FeedEvent, rows: Rows) -> None:
 
 def _filer_resubmitted(e: FeedEvent, rows: Rows) -> None:
     """A corrected name or region (annex rule v1), for the filings the filer makes later."""
-    filer = rows.get("filers", str(e.originator_id))
-    if filer is None:
-        raise LookupError(f"{e.topic} v{e.version}: unknown filer {e.originator_id}")
+    filer = existing_row(e, rows, "filers", str(e.originator_id), "filer")
     for name in ("name", "region_code"):
         value = getattr(e.event, name)
         if value is not None:
@@ -198,10 +196,7 @@ def _touch(e: FeedEvent, rows: Rows, product: Row) -> None:
 
 
 def _product(e: FeedEvent, rows: Rows) -> Row:
-    product = rows.get("products", str(e.originator_id))
-    if product is None:  # the log is verified before this runs; a gap is a bug, say so
-        raise LookupError(f"{e.topic} v{e.version} for unknown product {e.originator_id}")
-    return product
+    return existing_row(e, rows, "products", str(e.originator_id), "product")
 
 
 _APPROVED_FIELDS = (
@@ -316,19 +311,14 @@ def _link(rows: Rows, aggregate_id: str, round_year: int, product_id: str | None
 
 
 def _linked(e: FeedEvent, rows: Rows) -> Row:
-    link = rows.get("certification_links", str(e.originator_id))
-    if link is None:  # a verified log never has this; a gap is a bug, say so
-        raise LookupError(f"{e.topic} v{e.version} for unknown aggregate {e.originator_id}")
-    return link
+    return existing_row(e, rows, "certification_links", str(e.originator_id), "aggregate")
 
 
 def _with_entry(
     e: FeedEvent, rows: Rows, product_id: str, year: int, change: Callable[[Row], Row]
 ) -> None:
     """Replace the product's certification entry of round ``year`` by ``change(entry)``."""
-    product = rows.get("products", product_id)
-    if product is None:
-        raise LookupError(f"{e.topic} v{e.version} for unknown product {product_id}")
+    product = existing_row(e, rows, "products", product_id, "product")
     product["certifications"] = [
         change(dict(entry)) if entry["year"] == year else entry
         for entry in product["certifications"]
@@ -344,9 +334,7 @@ def _decided(status: CertificationStatus) -> Handler:
     def handler(e: FeedEvent, rows: Rows) -> None:
         event = e.event
         product_id, year = str(event.product_id), event.round_year
-        product = rows.get("products", product_id)
-        if product is None:
-            raise LookupError(f"{e.topic} v{e.version} for unknown product {product_id}")
+        product = existing_row(e, rows, "products", product_id, "product")
         entry: Row = {
             "year": year,
             "data_year": event.data_year,

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -29,7 +29,7 @@ from projections import (
     published_stats,
 )
 from projections import regional_stats as regional
-from projections.schema import Row
+from projections.schema import Row, Table
 from projections.store import ProjectionStore
 
 LeafLookup = Callable[[UUID, int], int | None]
@@ -60,6 +60,37 @@ def region_prefix(prefix: str) -> str:
     if not _DIGITS.fullmatch(prefix):
         raise QueryError(f"region prefix {prefix!r}: want 1 to 6 digits, e.g. 31 or 310115")
     return prefix
+
+
+def _region_like(prefix: str | None) -> str:
+    """The ``region_code LIKE ?`` pattern of the codes under ``prefix`` (all when empty):
+    every region filter of the read models is a code prefix, checked by ``region_prefix``."""
+    return (region_prefix(prefix) if prefix else "") + "%"
+
+
+def _in_region(region: str | None) -> tuple[str, str | None]:
+    """The ``_filtered_page`` filter on a region code prefix; no filter without one."""
+    return ("region_code LIKE ?", _region_like(region) if region else None)
+
+
+def _one(
+    store: ProjectionStore, projection: str, table: Table, column: str, value: object
+) -> Row | None:
+    """The row of ``table`` whose ``column`` (a key) is ``value``, or None: the read models'
+    look-ups of one record by its id, year or version."""
+    found = store.select(projection, table, f"{column} = ?", (value,))
+    return found[0] if found else None
+
+
+def _one_or_latest(
+    store: ProjectionStore, projection: str, table: Table, column: str, value: object | None
+) -> Row | None:
+    """``_one``, or with ``value`` None the row of the highest ``column`` (the latest version
+    or period), or None when the table is empty."""
+    if value is not None:
+        return _one(store, projection, table, column, value)
+    found = store.select(projection, table, order_by=f"{column} DESC", limit=1)
+    return found[0] if found else None
 
 
 def _filtered_page(
@@ -93,11 +124,10 @@ def _filtered_page(
 
 # --- product registry ---------------------------------------------------------------------------
 def product(store: ProjectionStore, product_id: UUID) -> Row | None:
-    found = store.select(
-        product_registry.ProductRegistry.name, product_registry.PRODUCTS,
-        "product_id = ?", (str(product_id),),
+    return _one(
+        store, product_registry.ProductRegistry.name, product_registry.PRODUCTS, "product_id",
+        str(product_id),
     )  # fmt: skip
-    return found[0] if found else None
 
 
 def products(
@@ -124,7 +154,7 @@ def products(
             ("status = ?", status),
             ("listed_status = ?", listed_status),
             ("filer_uscc = ?", filer_uscc),
-            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
+            _in_region(region),
             ("category = ?", category),
             ("data_year = ?", data_year),
         ],
@@ -191,10 +221,9 @@ def same_key_groups(store: ProjectionStore, key_rule: int) -> list[dict[str, Any
 
 # --- filer registry -----------------------------------------------------------------------------
 def filer(store: ProjectionStore, filer_id: UUID) -> Row | None:
-    found = store.select(
-        filer_registry.FilerRegistry.name, filer_registry.FILERS, "filer_id = ?", (str(filer_id),)
+    return _one(
+        store, filer_registry.FilerRegistry.name, filer_registry.FILERS, "filer_id", str(filer_id)
     )
-    return found[0] if found else None
 
 
 def filers(
@@ -213,7 +242,7 @@ def filers(
         "filer_id",
         [
             ("status = ?", status),
-            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
+            _in_region(region),
             ("uscc = ?", uscc),
         ],
         after,
@@ -246,13 +275,8 @@ class RegionStatistics:
     exports_fen: int = 0
 
     def as_row(self) -> dict[str, Any]:
-        return {
-            "region_code": self.region_code, "name": self.name, "filers": self.filers,
-            "products": self.products, "pending": self.pending, "rejected": self.rejected,
-            "withdrawn": self.withdrawn, "data_year": self.data_year,
-            "data_years": list(self.data_years), "figures_products": self.figures_products,
-            "sales_fen": self.sales_fen, "exports_fen": self.exports_fen,
-        }  # fmt: skip
+        """The fields by name, in declaration order (``data_years`` a copy)."""
+        return asdict(self)
 
 
 def _rolled_up(code: str, level: Level) -> str:
@@ -283,7 +307,7 @@ def region_statistics(
     newer year keeps its figures of this one); without, each filing's latest approved figures,
     with ``data_years`` saying which years they are (``data_year`` only when there is one).
     """
-    like = (region_prefix(prefix) if prefix else "") + "%"
+    like = _region_like(prefix)
     name = regional.RegionalStatistics.name
     counts = store.select(name, regional.REGIONS, "region_code LIKE ?", (like,))
     if data_year is None:
@@ -339,7 +363,7 @@ def conversion_statistics(
             name, conversion_stats.BY_INSTITUTION, where, parameters,
             order_by="institution_uscc, category",
         )  # fmt: skip
-    like = (region_prefix(region) if region else "") + "%"
+    like = _region_like(region)
     return store.select(
         name, conversion_stats.BY_REGION, "region_code LIKE ?", (like,),
         order_by="region_code, category",
@@ -373,21 +397,12 @@ def certification_rounds(store: ProjectionStore) -> list[Row]:
 
 
 def certification_round(store: ProjectionStore, year: int) -> Row | None:
-    found = store.select(_REGISTER, certification_register.ROUNDS, "year = ?", (year,))
-    return found[0] if found else None
+    return _one(store, _REGISTER, certification_register.ROUNDS, "year", year)
 
 
 def benchmark_table(store: ProjectionStore, version: int | None = None) -> Row | None:
     """A version of the benchmark table (default: the latest), or None."""
-    if version is None:
-        found = store.select(
-            _REGISTER, certification_register.BENCHMARKS, order_by="version DESC", limit=1
-        )
-    else:
-        found = store.select(
-            _REGISTER, certification_register.BENCHMARKS, "version = ?", (version,)
-        )
-    return found[0] if found else None
+    return _one_or_latest(store, _REGISTER, certification_register.BENCHMARKS, "version", version)
 
 
 def certification_decision(store: ProjectionStore, year: int, product_id: UUID) -> Row | None:
@@ -403,13 +418,21 @@ def _decisions(
     store: ProjectionStore,
     year: int,
     status: str,
-    filters: Sequence[tuple[str, Any]],
+    own: tuple[str, Any],
+    *,
+    category: str | None,
+    region: str | None,
+    filer_uscc: str | None,
     after: str | None,
     limit: int,
 ) -> Page:
+    """A page of round ``year``'s decisions of ``status``: ``own`` is the list's own filter
+    (published, a failed rule), then the filters every list of decisions takes."""
     page = _filtered_page(
         store, _REGISTER, certification_register.DECISIONS, "product_id",
-        [("round_year = ?", year), ("status = ?", status), *filters], after, limit,
+        [("round_year = ?", year), ("status = ?", status), own, ("category = ?", category),
+         _in_region(region), ("filer_uscc = ?", filer_uscc)],
+        after, limit,
     )  # fmt: skip
     return Page(_with_products(store, page.rows), page.next_cursor)
 
@@ -431,18 +454,10 @@ def certified_products(
     that is none. ``region`` is a district code prefix (the filer's, at the decision).
     """
     return _decisions(
-        store,
-        year,
-        CertificationStatus.CERTIFIED.value,
-        [
-            ("published = ?", 1 if published_only else None),
-            ("category = ?", category),
-            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
-            ("filer_uscc = ?", filer_uscc),
-        ],
-        after,
-        limit,
-    )
+        store, year, CertificationStatus.CERTIFIED.value,
+        ("published = ?", 1 if published_only else None),
+        category=category, region=region, filer_uscc=filer_uscc, after=after, limit=limit,
+    )  # fmt: skip
 
 
 def ineligible_products(
@@ -462,18 +477,10 @@ def ineligible_products(
     if reason is not None:
         wanted = '%"reason":"' + reason.translate(_LIKE_ESCAPE) + '"%'
     return _decisions(
-        store,
-        year,
-        CertificationStatus.NOT_ELIGIBLE.value,
-        [
-            ("reasons LIKE ? ESCAPE '\\'", wanted),
-            ("category = ?", category),
-            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
-            ("filer_uscc = ?", filer_uscc),
-        ],
-        after,
-        limit,
-    )
+        store, year, CertificationStatus.NOT_ELIGIBLE.value,
+        ("reasons LIKE ? ESCAPE '\\'", wanted),
+        category=category, region=region, filer_uscc=filer_uscc, after=after, limit=limit,
+    )  # fmt: skip
 
 
 def _with_products(store: ProjectionStore, rows: list[Row]) -> list[Row]:
@@ -497,10 +504,9 @@ def _with_products(store: ProjectionStore, rows: list[Row]) -> list[Row]:
 
 
 def objection(store: ProjectionStore, objection_id: UUID) -> Row | None:
-    found = store.select(
-        _REGISTER, certification_register.OBJECTIONS, "objection_id = ?", (str(objection_id),)
+    return _one(
+        store, _REGISTER, certification_register.OBJECTIONS, "objection_id", str(objection_id)
     )
-    return found[0] if found else None
 
 
 def objections(
@@ -532,7 +538,7 @@ def objections(
             ("round_year = ?", year),
             ("status = ?", status),
             ("product_id = ?", None if product_id is None else str(product_id)),
-            ("region_code LIKE ?", region_prefix(region) + "%" if region else None),
+            _in_region(region),
             ("(filer_uscc = ? OR (objector_role = ? AND objector_scope = ?))", party_clause),
         ],
         after,
@@ -615,14 +621,8 @@ class Tally:
     not_eligible: int
 
     def as_row(self) -> dict[str, Any]:
-        return {
-            "key": self.key,
-            "name": self.name,
-            "certified": self.certified,
-            "not_certified": self.not_certified,
-            "revoked": self.revoked,
-            "not_eligible": self.not_eligible,
-        }
+        """The fields by name, in declaration order (the report's columns)."""
+        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)
@@ -687,14 +687,12 @@ class Publication:
 
 def publication(store: ProjectionStore, period: str | None) -> Publication | None:
     """The publication of ``period``, or the latest one (None: nothing published yet)."""
-    name = published_stats.PublishedStatistics.name
-    if period is None:
-        found = store.select(name, published_stats.PUBLICATIONS, order_by="period DESC", limit=1)
-    else:
-        found = store.select(name, published_stats.PUBLICATIONS, "period = ?", (period,))
-    if not found:
+    row = _one_or_latest(
+        store, published_stats.PublishedStatistics.name, published_stats.PUBLICATIONS, "period",
+        period,
+    )  # fmt: skip
+    if row is None:
         return None
-    row = found[0]
     return Publication(row["period"], row["tree_size"], row["rules"], row["published_at"])
 
 
@@ -710,7 +708,7 @@ def published_region_statistics(
     latest data year it has figures of): (the data year, rows). Money as published: digit
     strings, or None with the suppression's kind."""
     name = published_stats.PublishedStatistics.name
-    like = (region_prefix(prefix) if prefix else "") + "%"
+    like = _region_like(prefix)
     if data_year is None:
         years = store.select(
             name, published_stats.CELLS.only("period", "level", "region_code", "data_year"),

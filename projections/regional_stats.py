@@ -26,7 +26,7 @@ from domain.filer import FilerStatus
 from domain.product import ProductStatus
 from projections import events
 from projections.feed import FeedEvent
-from projections.model import Handler, ReadModel, when_returned_to_review
+from projections.model import Handler, ReadModel, existing_row, when_returned_to_review
 from projections.rows import Rows
 from projections.schema import Row, Table, amount_sum, integer, json_column, text
 
@@ -36,18 +36,22 @@ REGIONS = Table(
      integer("rejected"), integer("withdrawn")),
     key=("region_code",),
 )  # fmt: skip
-FIGURES = Table(
-    "figures",
-    (text("region_code"), integer("data_year"), integer("products"), amount_sum("sales_fen"),
-     amount_sum("exports_fen")),
-    key=("region_code", "data_year"),
-)  # fmt: skip
-LATEST_FIGURES = Table(
-    "latest_figures",
-    (text("region_code"), integer("data_year"), integer("products"), amount_sum("sales_fen"),
-     amount_sum("exports_fen")),
-    key=("region_code", "data_year"),
-)  # fmt: skip
+
+
+def _figures_table(name: str) -> Table:
+    """``figures`` (each year a filing's figures were approved for) and ``latest_figures``
+    (each filing's latest approved year only) count the same things per region and data
+    year: filings, sales, exports. One declaration, so the two cannot drift apart."""
+    return Table(
+        name,
+        (text("region_code"), integer("data_year"), integer("products"),
+         amount_sum("sales_fen"), amount_sum("exports_fen")),
+        key=("region_code", "data_year"),
+    )  # fmt: skip
+
+
+FIGURES = _figures_table("figures")
+LATEST_FIGURES = _figures_table("latest_figures")
 FILER_REGIONS = Table(
     "filer_regions", (text("filer_id"), text("region_code"), text("status")), key=("filer_id",)
 )
@@ -121,9 +125,7 @@ def _filer_resubmitted(e: FeedEvent, rows: Rows) -> None:
 
 def _filer_status(status: FilerStatus) -> Handler:
     def handle(e: FeedEvent, rows: Rows) -> None:
-        filer = rows.get("filer_regions", str(e.originator_id))
-        if filer is None:
-            raise LookupError(f"{e.topic} v{e.version}: unknown filer {e.originator_id}")
+        filer = existing_row(e, rows, "filer_regions", str(e.originator_id), "filer")
         was_approved = filer["status"] == FilerStatus.APPROVED.value
         filer["status"] = status.value
         rows.put("filer_regions", filer)
@@ -138,9 +140,7 @@ def _filer_status(status: FilerStatus) -> Handler:
 
 def _product_filed(e: FeedEvent, rows: Rows) -> None:
     event = e.event
-    filer = rows.get("filer_regions", str(event.filer_id))
-    if filer is None:
-        raise LookupError(f"{e.topic} v{e.version}: unknown filer {event.filer_id}")
+    filer = existing_row(e, rows, "filer_regions", str(event.filer_id), "filer")
     product: Row = {
         "product_id": str(e.originator_id),
         "region_code": filer["region_code"],
@@ -157,10 +157,7 @@ def _product_filed(e: FeedEvent, rows: Rows) -> None:
 
 
 def _product(e: FeedEvent, rows: Rows) -> Row:
-    product = rows.get("product_states", str(e.originator_id))
-    if product is None:
-        raise LookupError(f"{e.topic} v{e.version}: unknown product {e.originator_id}")
-    return product
+    return existing_row(e, rows, "product_states", str(e.originator_id), "product")
 
 
 def _move(rows: Rows, product: Row, status: str) -> None:

@@ -22,12 +22,14 @@ its own, an institution its own).
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Response
 
 from api.access import (
+    NOBODY,
     PLATFORM,
     decision_view,
     objection_view,
@@ -35,6 +37,7 @@ from api.access import (
     sees_decision,
     sees_objection,
     sees_product,
+    uscc_scope,
 )
 from api.certification_bodies import (
     BenchmarksWritten,
@@ -69,33 +72,33 @@ from api.deps import (
     ReadModels,
 )
 from api.problems import ApiProblemError, problem_responses
-from api.routes.registry import (
+from api.query_params import (
+    DEFAULT_LIMIT,
+    CategoryFilter,
     Cursor,
     Limit,
     RegionPrefix,
     UsccFilter,
     decode_cursor,
-    encode_cursor,
+    page_body,
+    uscc_filter,
 )
 from api.tokens import Principal
-from api.writes import FIRST_VERSION, Outcome, etag
+from api.writes import ETAG_RESPONSE, FIRST_VERSION, Outcome, etag
 from audit.offline.canonical import format_timestamp
 from domain.actor import Role
 from domain.application import PatentLedger
 from domain.benchmarks import BenchmarkValues
 from domain.certification import Ineligibility
-from domain.errors import CertificationNotFoundError, InvalidValueError, ProductNotFoundError
+from domain.errors import CertificationNotFoundError, ProductNotFoundError
 from domain.objection import ObjectionStatus
 from domain.ranges import ROUND_YEARS
-from domain.values import IndustryCategory, Uscc
 from projections import queries
-from projections.queries import QueryError
 from projections.schema import Row
 from projections.store import ProjectionStore
 
 router = APIRouter(prefix="/v1/certification", tags=["certification"])
 
-DEFAULT_LIMIT = 50
 Year = Annotated[
     int,
     Path(
@@ -105,21 +108,10 @@ Year = Annotated[
     ),
 ]
 ObjectionId = Annotated[UUID, Path(description="The id returned when the objection was filed")]
-CategoryFilter = Annotated[
-    IndustryCategory | None, Query(description="Industry category code, 01-07")
-]
 
 _WITH_BODY = (400, 401, 403, 404, 409, 413, 415, 422, 503)
 _WITH_BODY_AND_VERSION = (*_WITH_BODY, 412)
 _PUBLIC_READ = problem_responses(401, 404, 422, 503)
-_ETAG: dict[int | str, dict[str, Any]] = {
-    200: {"headers": {"ETag": {"description": 'The version, e.g. "3": send as If-Match'}}}
-}
-
-
-def _ledger(request: Request) -> PatentLedger:
-    ledger: PatentLedger = request.app.state.ledger
-    return ledger
 
 
 # --- commands -----------------------------------------------------------------------------------
@@ -285,12 +277,12 @@ def _dismiss(call: Call[DecideObjection]) -> Outcome:
     return _decided(call, call.ledger.certification.dismiss_objection)
 
 
-_IN_ROUND: dict[str, Any] = {"path_params": {"year": Year}, "problems": _WITH_BODY}
-_ON_OBJECTION: dict[str, Any] = {
-    "path_params": {"year": Year, "objection_id": ObjectionId},
-    "callers": Certifier, "body": DecideObjection, "response_model": ObjectionWritten,
-    "problems": _WITH_BODY_AND_VERSION,
-}  # fmt: skip
+# The routes on a round (``/rounds/{year}/...``), and the two decisions on one objection.
+_in_round = partial(CommandRoute, path_params={"year": Year}, problems=_WITH_BODY)
+_on_objection = partial(
+    CommandRoute, path_params={"year": Year, "objection_id": ObjectionId}, callers=Certifier,
+    body=DecideObjection, response_model=ObjectionWritten, problems=_WITH_BODY_AND_VERSION,
+)  # fmt: skip
 
 ROUTES: tuple[CommandRoute[Any], ...] = (
     CommandRoute(
@@ -304,36 +296,34 @@ ROUTES: tuple[CommandRoute[Any], ...] = (
         callers=Certifier, body=OpenRound, raw=_open_round, status=201,
         response_model=RoundWritten, problems=_WITH_BODY,
     ),
-    CommandRoute(
+    _in_round(
         name="run_evaluation", path="/rounds/{year}/evaluation",
         summary="Evaluate every filing of a round", callers=Certifier, body=RunEvaluation,
         body_optional=True, body_examples=[{}, {"benchmark_version": 1}],
-        raw=_run_evaluation, response_model=EvaluationReport, **_IN_ROUND,
+        raw=_run_evaluation, response_model=EvaluationReport,
     ),
-    CommandRoute(
+    _in_round(
         name="publish", path="/rounds/{year}/publication",
         summary="Publish the certified list", callers=Certifier, body=PublishList,
         body_optional=True, body_examples=[{"objection_days": 7}], raw=_publish,
-        response_model=ListPublished, **_IN_ROUND,
+        response_model=ListPublished,
     ),
-    CommandRoute(
+    _in_round(
         name="opt_in", path="/rounds/{year}/opt-ins", summary="Opt a product in to a round",
         callers=FilerOnly, body=OptIn, raw=_opt_in, status=201, response_model=OptedIn,
-        **_IN_ROUND,
     ),
-    CommandRoute(
+    _in_round(
         name="file_objection", path="/rounds/{year}/objections",
         summary="Object to a certified product", callers=Objector, body=FileObjection,
-        raw=_file_objection, status=201, response_model=ObjectionWritten, **_IN_ROUND,
+        raw=_file_objection, status=201, response_model=ObjectionWritten,
     ),
-    CommandRoute(
+    _on_objection(
         name="uphold_objection", path="/rounds/{year}/objections/{objection_id}/upholding",
         summary="Uphold an objection (revoke the certification)", raw=_uphold,
-        **_ON_OBJECTION,
     ),
-    CommandRoute(
+    _on_objection(
         name="dismiss_objection", path="/rounds/{year}/objections/{objection_id}/dismissal",
-        summary="Dismiss an objection", raw=_dismiss, **_ON_OBJECTION,
+        summary="Dismiss an objection", raw=_dismiss,
     ),
 )  # fmt: skip
 for _route in ROUTES:
@@ -345,7 +335,7 @@ for _route in ROUTES:
     "/benchmarks",
     summary="The benchmark table",
     response_model=BenchmarkTableView,
-    responses={**_ETAG, **_PUBLIC_READ},
+    responses={**ETAG_RESPONSE, **_PUBLIC_READ},
 )
 def get_benchmarks(
     principal: Caller,
@@ -399,7 +389,7 @@ def _round(store: ProjectionStore, year: int) -> Row:
     summary="One certification round",
     response_model=RoundView,
     response_model_exclude_unset=True,
-    responses={**_ETAG, **_PUBLIC_READ},
+    responses={**ETAG_RESPONSE, **_PUBLIC_READ},
 )
 def get_round(
     year: Year, principal: Caller, store: ReadModels, response: Response
@@ -410,24 +400,8 @@ def get_round(
     return _round_view(principal, row)
 
 
-def _page_body(page: queries.Page, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """``items`` and the opaque cursor of the page's last key (a product or objection id)."""
-    following = None if page.next_cursor is None else encode_cursor(page.next_cursor)
-    return {"items": items, "next_cursor": following}
-
-
 def _decision_page(principal: Principal, page: queries.Page) -> dict[str, Any]:
-    return _page_body(page, [decision_view(principal, row) for row in page.rows])
-
-
-def _uscc(value: str | None) -> str | None:
-    """A ``filer_uscc`` filter in its one spelling (422 query_invalid if it is not a USCC)."""
-    if value is None:
-        return None
-    try:
-        return Uscc.parse(value).value
-    except InvalidValueError as exc:
-        raise QueryError(f"filer_uscc: {exc.message}") from None
+    return page_body(page, [decision_view(principal, row) for row in page.rows])
 
 
 @router.get(
@@ -460,7 +434,7 @@ def certified(
         published_only=not everything,
         category=None if category is None else category.value,
         region=region_scope(principal, region),
-        filer_uscc=_uscc(filer_uscc),
+        filer_uscc=uscc_filter("filer_uscc", filer_uscc),
         after=decode_cursor(cursor),
         limit=limit,
     )
@@ -491,11 +465,9 @@ def ineligible(
     order. Needs a token: platform roles see all, a filer its own, a regional admin its
     region's (403 for a ``region`` outside it); institutions none (403)."""
     _round(store, year)
-    wanted_uscc = _uscc(filer_uscc)
-    if principal.role is Role.FILER:
-        if wanted_uscc not in (None, principal.scope):
-            return {"items": [], "next_cursor": None}
-        wanted_uscc = principal.scope
+    wanted_uscc = uscc_scope(principal, uscc_filter("filer_uscc", filer_uscc))
+    if wanted_uscc is NOBODY:
+        return {"items": [], "next_cursor": None}
     page = queries.ineligible_products(
         store,
         year,
@@ -565,7 +537,7 @@ def list_objections(
         after=decode_cursor(cursor),
         limit=limit,
     )
-    return _page_body(page, [objection_view(principal, row) for row in page.rows])
+    return page_body(page, [objection_view(principal, row) for row in page.rows])
 
 
 @router.get(
@@ -573,7 +545,7 @@ def list_objections(
     summary="One objection",
     response_model=ObjectionView,
     response_model_exclude_unset=True,
-    responses={**_ETAG, **problem_responses(401, 403, 404, 422, 503)},
+    responses={**ETAG_RESPONSE, **problem_responses(401, 403, 404, 422, 503)},
 )
 def get_objection(
     year: Year,

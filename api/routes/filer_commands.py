@@ -9,8 +9,8 @@ every event records the token as its actor (``token:<id>``, role, scope).
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
-from uuid import UUID
 
 from fastapi import APIRouter
 
@@ -22,7 +22,14 @@ from api.command_bodies import (
     ResubmitFiler,
     VerifyRealName,
 )
-from api.command_routes import Call, CommandRoute, declare, path_id, written
+from api.command_routes import (
+    PROBLEMS_WITHOUT_BODY,
+    Call,
+    CommandRoute,
+    declare,
+    on_path_record,
+    written,
+)
 from api.deps import FilerOnly, FilerOrReviewer, Reviewer
 from api.writes import FIRST_VERSION, Outcome
 from domain.declarations import Contact
@@ -30,13 +37,8 @@ from domain.declarations import Contact
 router = APIRouter(prefix="/v1/filers", tags=["filers"])
 
 
-_WITH_BODY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
-_WITHOUT_BODY = (401, 403, 404, 409, 412, 422, 503)
-
-
-# The answers: the filer's id and its version after the command.
+# A registration's answer: the new filer's id and its first version (its ETag).
 _CREATED = written(FilerWritten, "filer_id", 201, "/v1/filers/{}")
-_CHANGED = written(FilerWritten, "filer_id")
 
 
 def _contact(contact: ContactBody | None) -> Contact | None:
@@ -111,13 +113,7 @@ def _confirm_move(call: Call[Reason]) -> int:
 
 
 # --- the routes -------------------------------------------------------------------------------
-_ON_FILER: dict[str, Any] = {
-    "path_params": {"filer_id": UUID},
-    "answer": path_id("filer_id"),
-    "respond": _CHANGED,
-    "response_model": FilerWritten,
-    "problems": _WITH_BODY,
-}
+_on_filer = partial(CommandRoute, **on_path_record(FilerWritten, "filer_id"))
 
 ROUTES: tuple[CommandRoute[Any], ...] = (
     CommandRoute(
@@ -125,28 +121,28 @@ ROUTES: tuple[CommandRoute[Any], ...] = (
         body=RegisterFiler, raw=_register, status=201, response_model=FilerWritten,
         problems=(400, 401, 403, 409, 413, 415, 422, 503),
     ),
-    CommandRoute(
+    _on_filer(
         name="verify_filer_real_name", path="/{filer_id}/real-name-verification",
         summary="Record the filer's real-name verification", callers=Reviewer,
-        body=VerifyRealName, run=_verify_real_name, **_ON_FILER,
+        body=VerifyRealName, run=_verify_real_name,
     ),
-    CommandRoute(
+    _on_filer(
         name="approve_filer", path="/{filer_id}/approval", summary="Approve a filer",
-        callers=Reviewer, run=_approve, **{**_ON_FILER, "problems": _WITHOUT_BODY},
+        callers=Reviewer, run=_approve, problems=PROBLEMS_WITHOUT_BODY,
     ),
-    CommandRoute(
+    _on_filer(
         name="reject_filer", path="/{filer_id}/rejection", summary="Reject a filer",
-        callers=Reviewer, body=Reason, run=_reject, **_ON_FILER,
+        callers=Reviewer, body=Reason, run=_reject,
     ),
-    CommandRoute(
+    _on_filer(
         name="resubmit_filer", path="/{filer_id}/resubmission",
         summary="Resubmit a rejected filer", callers=FilerOnly, body=ResubmitFiler,
-        run=_resubmit, **_ON_FILER,
+        run=_resubmit,
     ),
-    CommandRoute(
+    _on_filer(
         name="confirm_filer_move", path="/{filer_id}/move-confirmation",
         summary="Confirm a filer's move away from its USCC's region", callers=Reviewer,
-        body=Reason, run=_confirm_move, **_ON_FILER,
+        body=Reason, run=_confirm_move,
     ),
 )  # fmt: skip
 for _route in ROUTES:

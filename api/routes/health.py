@@ -23,13 +23,14 @@ from __future__ import annotations
 from typing import Literal
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from api.access import PLATFORM
 from api.bootstrap import unlogged_event_count
 from api.deps import Caller
 from api.problems import RETRY_AFTER_SECONDS, ApiProblemError, problem_responses
 from api.tokens import Principal
+from api.wire import response_examples
 from projections.catalog import NAMES
 from projections.failures import ProjectionFailure
 from projections.store import ProjectionStore
@@ -38,7 +39,7 @@ router = APIRouter(tags=["health"])
 
 
 class Liveness(BaseModel):
-    model_config = ConfigDict(json_schema_extra={"examples": [{"status": "ok"}]})
+    model_config = response_examples({"status": "ok"})
 
     status: str
 
@@ -68,36 +69,31 @@ class FailedReadModel(BaseModel):
 
 
 class Readiness(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = response_examples(
+        {
+            "status": "ready",
+            "events": 5539,
+            "log": {"size": 5539, "checkpoint": 5539, "unlogged": 0},
+            "projections": {"product_registry": 5539, "filer_registry": 5539},
+            "degraded": [],
+        },
+        {
+            "status": "degraded",
+            "events": 5601,
+            "log": {"size": 5601, "checkpoint": 5601, "unlogged": 0},
+            "projections": {"product_registry": 5601, "regional_stats": 5571},
+            "degraded": [
                 {
-                    "status": "ready",
-                    "events": 5539,
-                    "log": {"size": 5539, "checkpoint": 5539, "unlogged": 0},
-                    "projections": {"product_registry": 5539, "filer_registry": 5539},
-                    "degraded": [],
-                },
-                {
-                    "status": "degraded",
-                    "events": 5601,
-                    "log": {"size": 5601, "checkpoint": 5601, "unlogged": 0},
-                    "projections": {"product_registry": 5601, "regional_stats": 5571},
-                    "degraded": [
-                        {
-                            "name": "regional_stats",
-                            "notification_id": 5572,
-                            "originator_id": "0b4c5d0e-7a55-4f39-9a53-4f7f0e2d1c11",
-                            "version": 1,
-                            "topic": "domain.product:Product.ProductFiled",
-                            "error": "OverflowError: Python int too large to convert to "
-                            "SQLite INTEGER",
-                            "failed_at": "2024-03-01T08:00:00.000000Z",
-                        }
-                    ],
-                },
-            ]
-        }
+                    "name": "regional_stats",
+                    "notification_id": 5572,
+                    "originator_id": "0b4c5d0e-7a55-4f39-9a53-4f7f0e2d1c11",
+                    "version": 1,
+                    "topic": "domain.product:Product.ProductFiled",
+                    "error": "OverflowError: Python int too large to convert to SQLite INTEGER",
+                    "failed_at": "2024-03-01T08:00:00.000000Z",
+                }
+            ],
+        },
     )
 
     status: Literal["ready", "degraded"] = Field(

@@ -15,7 +15,8 @@ is a 404, exactly as if the event did not exist. The audit bundle holds every ev
 only.
 
 Proofs are served up to the latest signed checkpoint only: a proof against a root nobody
-signed would verify but prove nothing.
+signed would verify but prove nothing. One the log cannot make (an index beyond the size...)
+is 422 ``proof_unavailable`` (api.problems maps ``ProofRequestError``).
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ from fastapi.responses import FileResponse, PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 
-from api.access import PLATFORM, in_region
+from api.access import PLATFORM, sees_owned
 from api.bootstrap import SignedPatentLedger, export_audit_bundle
 from api.deps import Auditor, Authenticated, merkle_log
 from api.problems import ApiProblemError, problem_responses
 from api.tokens import Principal
+from api.wire import response_examples
 from audit.log.log_store import CheckpointRecord
-from audit.log.transparency_log import InclusionProof, ProofRequestError, TransparencyLog
+from audit.log.transparency_log import InclusionProof, TransparencyLog
 from audit.offline.log_leaf import log_leaf_data
 from audit.offline.rfc6962 import leaf_hash, verify_inclusion
 from audit.offline.tlog_proof import evidence
@@ -79,21 +81,17 @@ class CheckpointSummary(BaseModel):
 
 
 class CheckpointPage(BaseModel):
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
+    model_config = response_examples(
+        {
+            "checkpoints": [
                 {
-                    "checkpoints": [
-                        {
-                            "tree_size": 5539,
-                            "root": _EXAMPLE_HASH,
-                            "signed_note": _EXAMPLE_NOTE,
-                            "created_at": "2024-05-01T08:00:00.000000Z",
-                        }
-                    ],
-                    "next_cursor": 5539,
+                    "tree_size": 5539,
+                    "root": _EXAMPLE_HASH,
+                    "signed_note": _EXAMPLE_NOTE,
+                    "created_at": "2024-05-01T08:00:00.000000Z",
                 }
-            ]
+            ],
+            "next_cursor": 5539,
         }
     )
 
@@ -151,17 +149,13 @@ class EventProofDocument(InclusionProofDocument):
 class ConsistencyProofDocument(BaseModel):
     """``ppl audit prove --from --to``."""
 
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "size1": 3,
-                    "size2": 5539,
-                    "root1": "Ybq3mVv5dQmjB1wC5x2mY3JQ3jCkz8y1hC3k8m1r2zM=",
-                    "root2": _EXAMPLE_HASH,
-                    "proof": ["Pq8c3g2lH2xq3kZ5YcV1Q0w2mJm8lq5bL5i8yX0o6nE="],
-                }
-            ]
+    model_config = response_examples(
+        {
+            "size1": 3,
+            "size2": 5539,
+            "root1": "Ybq3mVv5dQmjB1wC5x2mY3JQ3jCkz8y1hC3k8m1r2zM=",
+            "root2": _EXAMPLE_HASH,
+            "proof": ["Pq8c3g2lH2xq3kZ5YcV1Q0w2mJm8lq5bL5i8yX0o6nE="],
         }
     )
 
@@ -205,10 +199,6 @@ def _signed_size(log: TransparencyLog, tree_size: int | None) -> int:
             f"tree size {tree_size}: want 1..{latest.tree_size} (the latest signed checkpoint)",
         )
     return tree_size
-
-
-def _unprovable(exc: ProofRequestError) -> ApiProblemError:
-    return ApiProblemError("proof_unavailable", str(exc))
 
 
 def _no_such_event(aggregate_id: UUID, version: int) -> ApiProblemError:
@@ -256,18 +246,14 @@ def _owner_of(ledger: SignedPatentLedger, aggregate_id: UUID) -> _Owner | None:
 def sees_events_of(principal: Principal, ledger: SignedPatentLedger, aggregate_id: UUID) -> bool:
     """May the caller see the signed events of this record (they may carry its figures)?
 
-    The rule of ``api.access.sees_filer`` and ``sees_confidential``, for any record: platform
-    roles; the filer (or institution) whose record it is; the regional admin of its region. A
-    product-key reservation belongs to the filing that holds the key.
+    ``api.access.sees_owned`` for any record: platform roles; the filer (or institution) whose
+    record it is; the regional admin of its region. A product-key reservation belongs to the
+    filing that holds the key.
     """
     if principal.role in PLATFORM:
-        return True
+        return True  # without reading whose record it is
     owner = _owner_of(ledger, aggregate_id)
-    if owner is None:
-        return False
-    if principal.role is Role.REGIONAL_ADMIN:
-        return in_region(principal, owner.region_code)
-    return principal.role is owner.role and principal.scope == owner.uscc
+    return owner is not None and sees_owned(principal, owner.role, owner.uscc, owner.region_code)
 
 
 # --- routes -------------------------------------------------------------------------------------
@@ -384,11 +370,7 @@ def inclusion_proof(
     tree_size: TreeSize = None,
 ) -> dict[str, Any]:
     log = merkle_log(request)
-    size = _signed_size(log, tree_size)
-    try:
-        proof = log.inclusion_proof(leaf_index, size)
-    except ProofRequestError as exc:
-        raise _unprovable(exc) from exc
+    proof = log.inclusion_proof(leaf_index, _signed_size(log, tree_size))
     return _inclusion_document(proof)
 
 
@@ -424,10 +406,7 @@ def event_inclusion_proof(
     signed = log.store.checkpoint(size)
     if signed is None:
         raise ApiProblemError("proof_unavailable", f"tree size {size}: the log never signed it")
-    try:
-        proof = log.inclusion_proof(leaf.leaf_index, size)
-    except ProofRequestError as exc:
-        raise _unprovable(exc) from exc
+    proof = log.inclusion_proof(leaf.leaf_index, size)
     (stored,) = log.sequencer.read_notifications(leaf.notification_id, 1)
     data = log_leaf_data(aggregate_id, version, stored.topic, stored.state)
     # The stored event must be the bytes the log integrated, or the evidence would lie.
@@ -465,11 +444,7 @@ def consistency_proof(
     ] = None,
 ) -> dict[str, Any]:
     log = merkle_log(request)
-    size2 = _signed_size(log, second)
-    try:
-        proof = log.consistency_proof(first, size2)
-    except ProofRequestError as exc:
-        raise _unprovable(exc) from exc
+    proof = log.consistency_proof(first, _signed_size(log, second))
     return {
         "size1": proof.size1,
         "size2": proof.size2,

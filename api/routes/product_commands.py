@@ -14,6 +14,7 @@ it answers exactly what the approval will be judged against.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -33,7 +34,15 @@ from api.command_bodies import (
     ResolveDispute,
     ReviseProduct,
 )
-from api.command_routes import Call, CommandRoute, declare, path_id, written
+from api.command_routes import (
+    PROBLEMS_WITH_BODY,
+    PROBLEMS_WITHOUT_BODY,
+    Call,
+    CommandRoute,
+    declare,
+    on_path_record,
+    written,
+)
 from api.deps import FilerOnly, FilerOrReviewer, Ledger, Platform, Reviewer
 from api.problems import ApiProblemError, problem_document, problem_responses
 from api.read_bodies import ScreeningReport
@@ -45,8 +54,6 @@ from domain.errors import ProductNotFoundError
 router = APIRouter(prefix="/v1/products", tags=["products"])
 
 DisputeId = Annotated[str, Path(description="The id returned when the dispute was raised.")]
-
-_WITH_BODY = (400, 401, 403, 404, 409, 412, 413, 415, 422, 503)
 
 # The screening problems as a client receives them (OpenAPI examples).
 _EXAMPLE_ID = "7d1e0f3b-2a4c-4e6d-9f0a-1b2c3d4e5f60"
@@ -88,9 +95,8 @@ def _check_visible(call: Call[Any]) -> None:
         raise ProductNotFoundError(f"no product {product_id}", id=str(product_id))
 
 
-# The answers: the product's id and its version after the command.
+# A filing's answer: its id and its version after the command (its ETag), created or changed.
 _CREATED = written(ProductWritten, "product_id", 201, "/v1/products/{}")
-_CHANGED = written(ProductWritten, "product_id")
 
 
 def _patents(patents: Sequence[PatentBody]) -> list[PatentDeclaration]:
@@ -238,17 +244,10 @@ def _accept_dispute(call: Call[None]) -> int:
 
 
 # --- the routes -------------------------------------------------------------------------------
-_ON_PRODUCT: dict[str, Any] = {
-    "path_params": {"product_id": UUID},
-    "answer": path_id("product_id"),
-    "respond": _CHANGED,
-    "response_model": ProductWritten,
-    "problems": _WITH_BODY,
-}
-_ON_DISPUTE: dict[str, Any] = {
-    **_ON_PRODUCT,
-    "path_params": {"product_id": UUID, "dispute_id": DisputeId},
-}
+_on_product = partial(CommandRoute, **on_path_record(ProductWritten, "product_id"))
+_on_dispute = partial(
+    CommandRoute, **on_path_record(ProductWritten, "product_id", {"dispute_id": DisputeId})
+)
 
 ROUTES: tuple[CommandRoute[Any], ...] = (
     CommandRoute(
@@ -264,7 +263,7 @@ ROUTES: tuple[CommandRoute[Any], ...] = (
         response_model=ProductWritten,
         problems=(400, 401, 403, 404, 409, 413, 415, 422, 503),
     ),
-    CommandRoute(
+    _on_product(
         name="approve_product",
         path="/{product_id}/approval",
         summary="Approve a filing",
@@ -274,9 +273,8 @@ ROUTES: tuple[CommandRoute[Any], ...] = (
         run=_approve,
         hashed_body=_approval_hashed,
         examples=_SCREENING_PROBLEMS,
-        **_ON_PRODUCT,
     ),
-    CommandRoute(
+    _on_product(
         name="reject_product",
         path="/{product_id}/rejection",
         summary="Reject a filing",
@@ -284,9 +282,8 @@ ROUTES: tuple[CommandRoute[Any], ...] = (
         body=RejectProduct,
         run=_reject,
         examples=[_DUPLICATE_OF_INVALID],
-        **_ON_PRODUCT,
     ),
-    CommandRoute(
+    _on_product(
         name="revise_product",
         path="/{product_id}/revisions",
         summary="Revise a filing to a newer data year",
@@ -294,9 +291,8 @@ ROUTES: tuple[CommandRoute[Any], ...] = (
         body=ReviseProduct,
         run=_revise,
         filer_sees_record=_check_visible,
-        **_ON_PRODUCT,
     ),
-    CommandRoute(
+    _on_product(
         name="withdraw_product",
         path="/{product_id}/withdrawal",
         summary="Withdraw a filing",
@@ -304,7 +300,6 @@ ROUTES: tuple[CommandRoute[Any], ...] = (
         body=Reason,
         run=_withdraw,
         filer_sees_record=_check_visible,
-        **_ON_PRODUCT,
     ),
     CommandRoute(
         name="raise_dispute",
@@ -317,24 +312,23 @@ ROUTES: tuple[CommandRoute[Any], ...] = (
         status=201,
         path_params={"product_id": UUID},
         response_model=DisputeRaised,
-        problems=_WITH_BODY,
+        problems=PROBLEMS_WITH_BODY,
     ),
-    CommandRoute(
+    _on_dispute(
         name="resolve_dispute",
         path="/{product_id}/disputes/{dispute_id}/resolution",
         summary="Resolve an ownership dispute",
         callers=Reviewer,
         body=ResolveDispute,
         run=_resolve_dispute,
-        **_ON_DISPUTE,
     ),
-    CommandRoute(
+    _on_dispute(
         name="accept_dispute",
         path="/{product_id}/disputes/{dispute_id}/acceptance",
         summary="Accept an ownership claim for examination",
         callers=Reviewer,
         run=_accept_dispute,
-        **{**_ON_DISPUTE, "problems": (401, 403, 404, 409, 412, 422, 503)},
+        problems=PROBLEMS_WITHOUT_BODY,
     ),
 )
 for _route in ROUTES:

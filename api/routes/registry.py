@@ -19,16 +19,13 @@ policy (api.access) — who sees which filing, which fields, which filer:
   (401), institutions never see them (403), a filer sees only its own, a regional admin its
   region's.
 
-Cursors are opaque (base64url of the last key of the page); they stay valid across writes,
-since pages are keyed, not offset. Query parameters carry their patterns in the OpenAPI
-document (422 request_invalid outside them); what a pattern cannot say — a USCC's check
-character — is 422 query_invalid.
+Pages and filters are those of every list (api.query_params): opaque cursors that stay valid
+across writes, patterns in the OpenAPI document (422 request_invalid outside them), a USCC's
+check character 422 query_invalid.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 from collections.abc import Callable, Mapping
 from typing import Annotated, Any
 from uuid import UUID
@@ -37,6 +34,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from api.access import (
     CHALLENGE,
+    NOBODY,
     PLATFORM,
     product_view,
     region_scope,
@@ -44,9 +42,22 @@ from api.access import (
     sees_filer,
     sees_product,
     trail_event_view,
+    uscc_scope,
 )
-from api.deps import Caller, FilerReader, Platform, ReadModels
+from api.bootstrap import leaf_lookup
+from api.deps import Caller, FilerReader, Platform, ReadModels, merkle_log
 from api.problems import ApiProblemError, problem_responses
+from api.query_params import (
+    DEFAULT_LIMIT,
+    CategoryFilter,
+    Cursor,
+    Limit,
+    RegionPrefix,
+    UsccFilter,
+    decode_cursor,
+    page_body,
+    uscc_filter,
+)
 from api.read_bodies import (
     DisputeCheckReport,
     FilerPage,
@@ -57,107 +68,35 @@ from api.read_bodies import (
     Trail,
 )
 from api.tokens import Principal
-from api.writes import etag
+from api.writes import ETAG_RESPONSE, etag
 from domain.actor import Role
-from domain.errors import InvalidValueError
 from domain.filer import FilerStatus
 from domain.product import ProductStatus
-from domain.values import YEAR_MAX, YEAR_MIN, IndustryCategory, Uscc
+from domain.values import YEAR_MAX, YEAR_MIN
 from projections import queries
 from projections.dispute_check import (
     DEFAULT_MAX_DISTANCE,
     ProductNotInRegistryError,
     dispute_check,
 )
-from projections.queries import LeafLookup, QueryError
+from projections.queries import LeafLookup
 from projections.schema import Row
 from projections.store import ProjectionStore
 
 router = APIRouter(prefix="/v1", tags=["registry"])
 
-MAX_LIMIT = 200
-DEFAULT_LIMIT = 50
-CURSOR_PATTERN = r"^[A-Za-z0-9_-]{22}$"
-REGION_PREFIX_PATTERN = r"^[0-9]{1,6}$"
-_USCC_CHAR = "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]"  # domain.values.USCC_ALPHABET, either case
-USCC_PATTERN = rf"^{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}$"
+
+def leaf_lookup_of(request: Request) -> LeafLookup:
+    """The app's Merkle log as a leaf lookup (api.bootstrap.leaf_lookup)."""
+    return leaf_lookup(merkle_log(request))
 
 
-def leaf_lookup(request: Request) -> LeafLookup:
-    """(aggregate id, version) → its leaf index in the Merkle log (None: not sequenced yet)."""
-    log = request.app.state.log
-
-    def lookup(aggregate_id: UUID, version: int) -> int | None:
-        leaf = log.store.leaf_for_event(aggregate_id, version)
-        return None if leaf is None else int(leaf.leaf_index)
-
-    return lookup
-
-
-Leaves = Annotated[LeafLookup, Depends(leaf_lookup)]
-Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1..{MAX_LIMIT}")]
-Cursor = Annotated[
-    str | None,
-    Query(pattern=CURSOR_PATTERN, description="``next_cursor`` of the previous page (opaque)"),
-]
-RegionPrefix = Annotated[
-    str | None,
-    Query(
-        pattern=REGION_PREFIX_PATTERN,
-        description="Region code prefix, 1-6 digits: 31 = Shanghai, 310115 = 浦东新区",
-        examples=["3101"],
-    ),
-]
-UsccFilter = Annotated[
-    str | None,
-    Query(
-        pattern=USCC_PATTERN,
-        description="18-character USCC (a wrong check character is 422 query_invalid)",
-        examples=["91310115000000001U"],
-    ),
-]
+Leaves = Annotated[LeafLookup, Depends(leaf_lookup_of)]
 ProductId = Annotated[UUID, Path(description="The filing's id")]
 
 _LIST_PROBLEMS = problem_responses(401, 403, 422, 503)
 _ONE_PROBLEMS = problem_responses(401, 404, 422, 503)
 _GUARDED_PROBLEMS = problem_responses(401, 403, 404, 422, 503)
-
-
-# --- cursors ----------------------------------------------------------------------------------
-def encode_cursor(key: str) -> str:
-    """The opaque cursor of a page ending at ``key`` (a UUID): its 16 bytes, base64url."""
-    return base64.urlsafe_b64encode(UUID(key).bytes).rstrip(b"=").decode("ascii")
-
-
-def decode_cursor(cursor: str | None) -> str | None:
-    """The key a cursor stands for. Every string of CURSOR_PATTERN is some position in id
-    order, so a cursor the schema accepts is always answered (pages are keyed, not offset).
-
-    Raises:
-        QueryError: not a cursor (FastAPI's pattern check normally refuses it first).
-    """
-    if cursor is None:
-        return None
-    try:
-        return str(UUID(bytes=base64.urlsafe_b64decode(cursor + "==")))
-    except (ValueError, binascii.Error):
-        raise QueryError(f"cursor {cursor!r}: want the next_cursor of a previous page") from None
-
-
-def _page_body(page: queries.Page, items: list[dict[str, Any]]) -> dict[str, Any]:
-    """``items`` and the opaque cursor of ``page.next_cursor`` (the page's last key)."""
-    following = None if page.next_cursor is None else encode_cursor(page.next_cursor)
-    return {"items": items, "next_cursor": following}
-
-
-def _uscc(parameter: str, value: str | None) -> str | None:
-    """A USCC filter in its one spelling (QueryError → 422 if it is not a USCC)."""
-    if value is None:
-        return None
-    try:
-        return Uscc.parse(value).value
-    except InvalidValueError as exc:
-        raise QueryError(f"{parameter}: {exc.message}") from None
 
 
 # --- products ---------------------------------------------------------------------------------
@@ -215,9 +154,7 @@ def list_products(
     status: Annotated[ProductStatus | None, Query(description="Review status")] = None,
     filer_uscc: UsccFilter = None,
     region: RegionPrefix = None,
-    category: Annotated[
-        IndustryCategory | None, Query(description="Industry category code, 01-07")
-    ] = None,
+    category: CategoryFilter = None,
     data_year: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)] = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
@@ -228,7 +165,7 @@ def list_products(
     Platform roles: all."""
     filters = {
         "status": None if status is None else status.value,
-        "filer_uscc": _uscc("filer_uscc", filer_uscc),
+        "filer_uscc": uscc_filter("filer_uscc", filer_uscc),
         "region": region,
         "category": None if category is None else category.value,
         "data_year": data_year,
@@ -236,7 +173,7 @@ def list_products(
     after = decode_cursor(cursor)
     page = _visible_products(principal, store, filters, after, limit)
     items = [product_view(principal, row) for row in page.rows]
-    return _page_body(page, items)
+    return page_body(page, items)
 
 
 def _visible_product(principal: Principal, store: ProjectionStore, product_id: UUID) -> Row:
@@ -268,10 +205,7 @@ def _confidential_product(principal: Principal, store: ProjectionStore, product_
     summary="One filing",
     response_model=ProductView,
     response_model_exclude_unset=True,
-    responses={
-        200: {"headers": {"ETag": {"description": 'The version, e.g. "3": send as If-Match'}}},
-        **_ONE_PROBLEMS,
-    },
+    responses={**ETAG_RESPONSE, **_ONE_PROBLEMS},
 )
 def get_product(
     product_id: ProductId, principal: Caller, store: ReadModels, response: Response
@@ -390,13 +324,11 @@ def list_filers(
     """Filers in filer id order, a page at a time. Needs a token: a filer sees only its own
     record, a regional admin its region's (403 for a ``region`` outside it), platform roles
     all; institutions none (403)."""
-    wanted_uscc = _uscc("uscc", uscc)
+    wanted_uscc = uscc_scope(principal, uscc_filter("uscc", uscc))
     wanted_region = region_scope(principal, region)
     after = decode_cursor(cursor)
-    if principal.role is Role.FILER:
-        if wanted_uscc not in (None, principal.scope):
-            return {"items": [], "next_cursor": None}
-        wanted_uscc = principal.scope
+    if wanted_uscc is NOBODY:
+        return {"items": [], "next_cursor": None}
     page = queries.filers(
         store,
         status=None if status is None else status.value,
@@ -405,17 +337,14 @@ def list_filers(
         after=after,
         limit=limit,
     )
-    return _page_body(page, [filer_view(row) for row in page.rows])
+    return page_body(page, [filer_view(row) for row in page.rows])
 
 
 @router.get(
     "/filers/{filer_id}",
     summary="One filer",
     response_model=FilerView,
-    responses={
-        200: {"headers": {"ETag": {"description": 'The version, e.g. "3": send as If-Match'}}},
-        **problem_responses(401, 403, 404, 422, 503),
-    },
+    responses={**ETAG_RESPONSE, **_GUARDED_PROBLEMS},
 )
 def get_filer(
     filer_id: Annotated[UUID, Path(description="The filer's id")],

@@ -28,11 +28,10 @@ from api.access import CHALLENGE, PLATFORM, region_scope
 from api.bootstrap import notification_reader, verified_checkpoints
 from api.deps import Caller
 from api.problems import ApiProblemError, problem_responses
+from api.query_params import REGION_PREFIX_PATTERN, USCC_PATTERN, uscc_filter
 from api.read_bodies import ConversionStatisticsBody, RegionStatisticsBody
-from api.routes.registry import REGION_PREFIX_PATTERN, USCC_PATTERN
 from api.tokens import Principal
 from domain.actor import Role
-from domain.errors import InvalidValueError
 from domain.values import YEAR_MAX, YEAR_MIN, Uscc, uscc_region
 from projections import queries
 from projections.as_of import AsOf, AsOfError, replay_as_of
@@ -284,7 +283,7 @@ def conversion_statistics(
     if region is not None and by is not ConversionGrouping.REGION:
         raise QueryError("region goes with by=region")
     wanted_region = region
-    institution = None if institution_uscc is None else _uscc(institution_uscc)
+    institution = uscc_filter("institution_uscc", institution_uscc)
     confined = principal.role is Role.REGIONAL_ADMIN
     if confined and by is ConversionGrouping.CATEGORY:
         raise ApiProblemError(
@@ -332,13 +331,6 @@ def json_amount(value: int) -> int | str:
     its decimal digits as a string (docs/api.md "Ranges"): the read models keep such sums
     exactly, but JSON parsers, and orjson, stop at 64 bits."""
     return value if value <= INT64_MAX else str(value)
-
-
-def _uscc(value: str) -> str:
-    try:
-        return Uscc.parse(value).value
-    except InvalidValueError as exc:
-        raise QueryError(f"institution_uscc: {exc.message}") from None
 
 
 def _region_of(uscc: str) -> str:

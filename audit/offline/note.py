@@ -23,9 +23,9 @@ import base64
 import binascii
 import hashlib
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, Protocol, TypeVar
 
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -149,25 +149,45 @@ class NoteVerifier:
             KeyConfigurationError: naming the malformed field, the algorithm byte that is not
                 Ed25519, or the key id that does not match the key.
         """
-        name, key_id, raw = _key_string_fields("verifier key", verifier_key, "")
-        try:
-            public_key = Ed25519PublicKey.from_public_bytes(raw)
-        except ValueError as exc:
-            raise KeyConfigurationError("verifier key: not an Ed25519 public key") from exc
-        verifier = cls(name, public_key)
-        _check_key_id(f"verifier key {name}", key_id, verifier.key_id, "the name and key")
-        return verifier
+        return _from_key_string(
+            "verifier key", verifier_key, "", Ed25519PublicKey.from_public_bytes, cls,
+            loads="public key", derived_from="the name and key",
+        )  # fmt: skip
 
     def verifier_key_string(self) -> str:
         """This key as ``<name>+<8 hex key id>+base64(0x01 || public key)``."""
         return _verifier_key_string(self.name, self.key_id, self.public_key)
 
 
-def _key_string_fields(what: str, text: str, where: str) -> tuple[str, int, bytes]:
-    """``<name>+<key id>+<key>``: the name, the key id and the key's raw bytes.
+class _NamedKey(Protocol):
+    """A note key built from a name and a key: it derives its own key id."""
+
+    @property
+    def key_id(self) -> int: ...
+
+
+_Key = TypeVar("_Key", Ed25519PublicKey, Ed25519PrivateKey)
+_Made = TypeVar("_Made", bound=_NamedKey)
+
+
+def _from_key_string(
+    what: str,
+    text: str,
+    where: str,
+    load: Callable[[bytes], _Key],
+    make: Callable[[str, _Key], _Made],
+    *,
+    loads: str,
+    derived_from: str,
+) -> _Made:
+    """``<name>+<key id>+<key>`` as ``make(name, key)``: the fields checked, the key
+    ``load``-ed from its raw bytes (an Ed25519 ``loads``: public key or seed), and the stated
+    key id compared with the one ``make`` derives (from ``derived_from``): a mismatch means the
+    string was edited or belongs to another key.
 
     Raises:
-        KeyConfigurationError: naming the malformed field.
+        KeyConfigurationError: naming the malformed field, the bytes that are no key, or the
+            key id that does not match the key.
     """
     parts = text.split("+", 2)
     if len(parts) != 3:
@@ -175,16 +195,18 @@ def _key_string_fields(what: str, text: str, where: str) -> tuple[str, int, byte
             f"{what}: got {len(parts)} '+'-separated fields{where}, want 3 (<name>+<key id>+<key>)"
         )
     name, key_id_hex, key_b64 = parts
-    key_id, raw = _decode_key_string(what, name, key_id_hex, key_b64)
-    return name, key_id, raw
-
-
-def _check_key_id(what: str, stated: int, derived: int, source: str) -> None:
-    """A key string's key id must be the one derived from its name and key."""
-    if stated != derived:
+    stated, raw = _decode_key_string(what, name, key_id_hex, key_b64)
+    try:
+        key = load(raw)
+    except ValueError as exc:
+        raise KeyConfigurationError(f"{what}: not an Ed25519 {loads}") from exc
+    made = make(name, key)
+    if stated != made.key_id:
         raise KeyConfigurationError(
-            f"{what}: got key id {stated:08x}, want {derived:08x} (derived from {source})"
+            f"{what} {name}: got key id {stated:08x}, want {made.key_id:08x} "
+            f"(derived from {derived_from})"
         )
+    return made
 
 
 def _check_text(text: str) -> bytes:
@@ -238,14 +260,10 @@ class NoteSigner:
         if not signer_key.startswith(PRIVATE_KEY_PREFIX):
             raise KeyConfigurationError(f"signer key: want the prefix {PRIVATE_KEY_PREFIX!r}")
         text = signer_key[len(PRIVATE_KEY_PREFIX) :]
-        name, key_id, seed = _key_string_fields("signer key", text, " after the prefix")
-        try:
-            private_key = Ed25519PrivateKey.from_private_bytes(seed)
-        except ValueError as exc:
-            raise KeyConfigurationError("signer key: not an Ed25519 seed") from exc
-        signer = cls(name, private_key)
-        _check_key_id(f"signer key {name}", key_id, signer.key_id, "the name and public key")
-        return signer
+        return _from_key_string(
+            "signer key", text, " after the prefix", Ed25519PrivateKey.from_private_bytes, cls,
+            loads="seed", derived_from="the name and public key",
+        )  # fmt: skip
 
     def private_key_string(self) -> str:
         """This key as ``PRIVATE+KEY+<name>+<key id>+base64(0x01 || seed)``: keep it secret."""
