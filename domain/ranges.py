@@ -9,10 +9,12 @@ commands of the domain, which the API, the ``ppl`` command line and the sample l
 through — with a typed error whose ``details`` name the field and the bound:
 ``{"field": "figures.sales_fen", "minimum": 0, "maximum": 1000000000000000}``.
 
-The bounds are command rules, not replay rules: an event signed before a bound existed (or
-with a larger one) stays valid, and the offline replay (audit/offline/replay.py) still accepts any
-signed 64-bit value there. docs/api.md ("Ranges") lists every bound with its reason and the
-arithmetic showing why the read models' numbers are exact.
+The bounds are command rules; the offline replay (audit/offline/replay.py) holds an event to
+the bounds of its time: a filing's figures and patent count to these under annex rule v1 (the
+rule in force when they were recorded), an event signed before to the signed 64-bit range, and
+a conversion report's amount always to that range (honest reports of 2^63 - 1 fen exist, and
+the event carries no rule version). docs/api.md ("Ranges") lists every bound with its reason
+and the arithmetic showing why the read models' numbers are exact.
 """
 
 from __future__ import annotations

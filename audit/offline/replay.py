@@ -44,32 +44,56 @@ Every event
       The kinds with derived ids are checked against their derivation (F1, K1, C1, B1, R1,
       I1, D1).
   Any field a rule reads that is missing or of the wrong type is refused, never a crash.
+  Values are the ones the domain's value objects record (audit.offline.replay_values): a
+  USCC is 18 characters of the GB 32100-2015 alphabet, characters 3-8 digits, with its check
+  character, not of prefix 92 (no legal person); a region code is 6 digits of a province
+  (in Shanghai the city, 310000, or a current district); a patent number is CNIPA's
+  ``digits.C`` (12 or 8 digits, the mod-11 check, type digit 1, 2, 3, 8 or 9, an application
+  year 1985-2100, 1985-2003 for 8 digits); a digest is SHA-256 as 64 lowercase hex
+  characters; clean text is not empty, at most the field's length in code points (dispute_id
+  64; name, model, variants, reference, claimant, counterparty 200; description, note,
+  reason 2000), without surrounding whitespace, control (Cc), surrogate or bidirectional
+  control characters (that it is NFC is not re-checked: it depends on the auditor's Unicode
+  version); a reason is clean text that is not only whitespace. An honest ledger recorded
+  no other value, so these need no rule version. Not checked: the texts of a filer's contact
+  and of a licence reference (the domain cleans them only when it parses them).
 
 Filer (domain.filer)
-  F1  Registered under id uuid5(FILER_NAMESPACE, uscc) by the filer itself or a reviewer, with
-      a region code (the district certification reports count it in).
-  F2  Real-name verification happens once (system or reviewer).
+  F1  Registered under id uuid5(FILER_NAMESPACE, uscc) of a USCC, by the filer itself or a
+      reviewer, with a known kind, a clean name, a region code (the district certification
+      reports count it in) and SHA-256 proof and pledge digests.
+  F2  Real-name verification happens once (system or reviewer), with a clean reference.
   F3  Approval only while pending_review and verified; rejection only while pending_review,
-      with a reason (reviewer); resubmission only when rejected, by the filer itself.
+      with a reason (reviewer); resubmission only when rejected, by the filer itself, with
+      SHA-256 proof and pledge digests.
 
 Product (domain.product)
   P1  Filed by an actor acting for ``filer_uscc``; ``filer_id`` names a filer that exists and
-      is approved at that point of the log and has that USCC; at least one patent, none twice,
-      each of a known type; a category 01-07; figures of non-negative integer fen (sales,
-      exports, profit, IP spending), exports not above sales.
+      is approved at that point of the log and has that USCC; a clean name and variants, a
+      clean or empty model; at least one patent, none twice, each declared as the domain
+      records it: a patent number, the type its number gives, the relation owner or licensee,
+      and a licensee's licence reference; a category 01-07, with no finer code or one of 3 to
+      6 digits under it; a data year 1985-2100; figures of non-negative integer fen (sales,
+      exports, profit, IP spending), exports not above sales; SHA-256 proof digests. Under
+      annex rule v1 (recorded after the domain bounded them: domain.ranges) each figure is at
+      most 10^15 fen and at most 1,000,000 patents are declared; an event recorded before
+      is judged by the signed 64-bit range of its time (docs/api.md, "Ranges"). A wider
+      bound in the domain would need a new rule version.
   P2  Approval only while pending_review and with no open dispute; rejection only while
       pending_review, with a reason (reviewer).
   P3  Revision by the filer, only from approved or rejected, to a strictly later data year,
-      with patents and figures as in P1; the filing goes back to pending_review.
+      with patents, data year, figures, finer code and digests as in P1; the filing goes back
+      to pending_review.
   The replay keeps, per filing version, what certification reads: status, data year,
   category, figures, patent counts, when its current data were submitted (filed or revised)
   and approved, and whether a dispute is open (rules D2-D3).
   P4  Withdrawal by the filer or a reviewer, with a reason, unless already withdrawn.
-  P5  A dispute is raised (reviewer or any filer) on a filing not withdrawn, under an id never
-      used on it, over one or more patents the filing declares, none already in an open
-      dispute.
-  P6  Only an open dispute is resolved (reviewer), with a known outcome. Like the domain,
-      this is allowed after withdrawal; everything else after withdrawal is refused.
+  P5  A dispute is raised (reviewer or any filer) on a filing not withdrawn, under a clean id
+      never used on it, with a clean claimant and description, over one or more patent
+      numbers the filing declares, none already in an open dispute.
+  P6  Only an open dispute is resolved (reviewer), with a known outcome and a clean note.
+      Like the domain, this is allowed after withdrawal; everything else after withdrawal is
+      refused.
 
 Reservation (domain.reservation)
   Key rules: audit.offline.product_key (docs/never-filed-twice.md). A reservation event's
@@ -105,9 +129,9 @@ is 0 or 1 (absent: 0, an event recorded before screening; so are absent ``candid
       recomputed; no filing is recorded twice. The list may miss a candidate (a filing saved
       concurrently): it is the ledger's note at filing; S2 is what a reviewer must satisfy.
   S2  FilingApproved: ``screening_rule`` as S1. Its ``distinct`` decisions {product_id, reason}
-      are sorted by product_id, each once, each with a reason that is not blank; under 0 there
-      are none. Under 1 each names a filing of C(F), and every filing of C(F) is decided on
-      this approval or an earlier approval of the same filing (a decision stands).
+      are sorted by product_id, each once, each with a reason; under 0 there are none. Under
+      1 each names a filing of C(F), and every filing of C(F) is decided on this approval or
+      an earlier approval of the same filing (a decision stands).
   S3  Screening is in force from the first ProductFiled or FilingApproved recorded under rule
       1 or later; after it, a ProductFiled or FilingApproved under rule 0 is refused.
   S4  FilingRejected: ``duplicate_of``, if not null, is the UUID of a filing (a Product) in the
@@ -122,7 +146,8 @@ corrections, ``category`` of a revision, ``removed_patents`` and ``returned_to_r
       OwnershipDisputeResolved); after it such an event under rule 0 is refused.
   A2  FilerRegistered under v1: the kind fits the USCC's organisation type.
   A3  FilerResubmitted: corrections (name, kind, region_code, contact) only under v1, each null
-      or well formed; under v1 the resulting kind fits the USCC. Corrected kind and region are
+      or well formed (a clean name, a known kind, a region code); under v1 the resulting kind
+      fits the USCC. Corrected kind and region are
       the filer's from then on.
   A4  FilerApproved under v1: the filer's region is consistent with its USCC's region code
       (legacy mapping; one containing the other) or a FilerRegionMoveConfirmed for that region
@@ -151,13 +176,17 @@ Statistics publication (domain.statistics_publication; docs/statistics.md)
   M1  StatisticsPublished: by the system or a reviewer; id uuid5(PUBLICATION_NAMESPACE,
       period), period YYYY-MM; ``tree_size`` counts events before it (at most its leaf index).
       The cells are recomputable from that prefix of the log (projections.disclosure); the
-      replay checks their shape, not their sums.
+      replay checks their shape, not their sums: every count and cell has exactly the keys
+      ``publish_statistics`` records, non-negative integer counts, a cell's money as digit
+      strings (both null when it is suppressed, primary or secondary), a known level (district,
+      city, province) and a 6-digit region code; each of ``rules`` is an integer.
 
 Conversion (domain.conversion)
-  C1  ConversionRecordOpened: id uuid5(CONVERSION_NAMESPACE, uscc + U+001F + patent), by the
-      institution itself, whose registration authority is 1 or 5.
+  C1  ConversionRecordOpened: id uuid5(CONVERSION_NAMESPACE, uscc + U+001F + patent) of a USCC
+      and a patent number, by the institution itself, whose registration authority is 1 or 5;
+      its region code is the one inside the USCC (a retired one mapped forward).
   C2  ConversionReported: only on an opened record (E3), by its institution, with a known
-      category, an ISO date and a null or non-negative integer amount.
+      category, a clean counterparty, an ISO date and a null or non-negative integer amount.
 
 Certification (domain.benchmarks, domain.certification_round, domain.certification_opt_in,
 domain.certification, domain.objection; docs/certification.md): rules B1, R1-R3, I1, D1-D4,
@@ -255,6 +284,8 @@ from audit.offline.replay_base import (
     _Head,
     _remember,
     _require_fitting_id,
+    unbound_error,
+    upheld_error,
 )
 from audit.offline.replay_certification import (
     CertificationRules,
@@ -451,11 +482,11 @@ class ReplayChecker(CertificationRules):
         if topic not in (KEY_RESERVED, KEY_REASSIGNED):
             self._v2_may_follow = None  # K4: only the very next event may bind it under v2
         if unbound is not None and topic not in (KEY_RESERVED, KEY_REASSIGNED):
-            raise _unbound_error(unbound, f"the next event (leaf {head.leaf_index}) is {topic}")
+            raise unbound_error(unbound, f"the next event (leaf {head.leaf_index}) is {topic}")
         if upheld is not None and (
             topic != CERTIFICATION_REVOKED or head.originator_id != upheld[1]
         ):
-            raise _upheld_error(upheld[0], f"the next event (leaf {head.leaf_index}) is {topic}")
+            raise upheld_error(upheld[0], f"the next event (leaf {head.leaf_index}) is {topic}")
 
     def finish(self) -> ReplaySummary:
         """End of the log: check nothing is left half-saved and summarise the replay.
@@ -465,9 +496,9 @@ class ReplayChecker(CertificationRules):
                 an ObjectionUpheld without its CertificationRevoked (E6).
         """
         if self._unbound is not None:
-            raise _unbound_error(self._unbound, "the log ends before it")
+            raise unbound_error(self._unbound, "the log ends before it")
         if self._upheld is not None:
-            raise _upheld_error(self._upheld[0], "the log ends before it")
+            raise upheld_error(self._upheld[0], "the log ends before it")
         kinds = Counter(aggregate.kind for aggregate in self._aggregates.values())
         statuses: dict[str, Counter[str]] = {kind: Counter() for kind in sorted(kinds)}
         for aggregate in self._aggregates.values():
@@ -811,19 +842,8 @@ def replay(events: Iterable[LoggedEvent]) -> ReplaySummary:
     return checker.finish()
 
 
-def _upheld_error(upheld: _Head, what: str) -> InvalidReplayError:
-    """E6 failed: the error names the ObjectionUpheld left without its revocation."""
-    return upheld.fail(
-        "ObjectionUpheld is not followed by the CertificationRevoked of its save: " + what
-    )
-
-
-def _unbound_error(filed: _Head, what: str) -> InvalidReplayError:
-    """E5 failed: the error names the ProductFiled left without its key event."""
-    return filed.fail(
-        "ProductFiled is not followed by the ProductKeyReserved or ProductKeyReassigned of its "
-        f"save: {what}"
-    )
+def _roles(*roles: str) -> frozenset[str]:
+    return frozenset(roles)
 
 
 @dataclass(frozen=True, slots=True)
@@ -840,10 +860,6 @@ class _Change:
     roles: frozenset[str]
     read: Callable[[_Event], Fields]
     apply: Callable[[ReplayChecker, _Head, Fields, _Aggregate], None]
-
-
-def _roles(*roles: str) -> frozenset[str]:
-    return frozenset(roles)
 
 
 # Topic -> (aggregate kind, roles allowed by the command's actor.require, the fields its rule
@@ -888,10 +904,7 @@ _CREATIONS: Final[Mapping[str, _Creation]] = MappingProxyType(
             CERTIFICATION, _roles(_CERTIFIER), _read_not_eligible, ReplayChecker._not_eligible
         ),
         STATISTICS_PUBLISHED: _Creation(
-            PUBLICATION,
-            _roles(_SYSTEM, _REVIEWER),
-            _read_publication,
-            ReplayChecker._published,
+            PUBLICATION, _roles(_SYSTEM, _REVIEWER), _read_publication, ReplayChecker._published
         ),
         OBJECTION_FILED: _Creation(
             OBJECTION,
@@ -928,10 +941,7 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
             PRODUCT, _roles(_FILER_ROLE), _read_product_revised, ReplayChecker._product_revised
         ),
         PRODUCT_WITHDRAWN: _Change(
-            PRODUCT,
-            _roles(_FILER_ROLE, _REVIEWER),
-            _read_reason,
-            ReplayChecker._product_withdrawn,
+            PRODUCT, _roles(_FILER_ROLE, _REVIEWER), _read_reason, ReplayChecker._product_withdrawn
         ),
         DISPUTE_RAISED: _Change(
             PRODUCT,
@@ -946,10 +956,7 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
             PRODUCT, _roles(_REVIEWER), _read_dispute_accepted, ReplayChecker._dispute_accepted
         ),
         KEY_REASSIGNED: _Change(
-            RESERVATION,
-            _roles(_FILER_ROLE),
-            _read_key_reassigned,
-            ReplayChecker._key_reassigned,
+            RESERVATION, _roles(_FILER_ROLE), _read_key_reassigned, ReplayChecker._key_reassigned
         ),
         CONVERSION_REPORTED: _Change(
             CONVERSION,
@@ -961,10 +968,7 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
             BENCHMARKS, _roles(_CERTIFIER), _read_benchmarks, ReplayChecker._benchmarks_revised
         ),
         EVALUATION_STARTED: _Change(
-            ROUND,
-            _roles(_CERTIFIER),
-            _read_evaluation_started,
-            ReplayChecker._evaluation_started,
+            ROUND, _roles(_CERTIFIER), _read_evaluation_started, ReplayChecker._evaluation_started
         ),
         LIST_PUBLISHED: _Change(
             ROUND, _roles(_CERTIFIER), _read_list_published, ReplayChecker._list_published

@@ -26,6 +26,7 @@ from audit.offline.annex_rule import (
     sales_misfit,
     uscc_region,
 )
+from audit.offline.replay_values import region_code_misfit
 
 ANNEX_RULES: Final = tuple(int(rule) for rule in AnnexRule)
 _CONTACT_KEYS: Final = frozenset({"name", "phone", "email"})
@@ -45,6 +46,10 @@ class _Reads(Protocol):
     state: Mapping[Any, Any]
 
     def fail(self, reason: str) -> Exception: ...
+
+    def require_clean(self, label: str, value: str) -> None: ...
+
+    def reason(self, name: str = "reason") -> str: ...
 
 
 # --- stateless: an event's annex fields -----------------------------------------------------
@@ -75,6 +80,8 @@ def read_corrections(current: _Reads, rule: int) -> tuple[str | None, str | None
     """A3, stateless: a FilerResubmitted's corrections (null: unchanged); none under rule 0.
     Returns the corrected kind and region code."""
     name = _optional_text(current, "name")
+    if name is not None:
+        current.require_clean("name", name)
     kind = _optional_text(current, "kind")
     region_code = _optional_text(current, "region_code")
     contact = current.state.get("contact")
@@ -89,10 +96,10 @@ def read_corrections(current: _Reads, rule: int) -> tuple[str | None, str | None
         raise current.fail("corrections recorded under annex_rule 0: want none (A3)")
     if kind is not None and kind not in ORGANISATION_TYPES:
         raise current.fail(f"kind {kind!r}: want one of {sorted(ORGANISATION_TYPES)} (A3)")
-    if region_code is not None and not (
-        len(region_code) == 6 and region_code.isascii() and region_code.isdigit()
-    ):
-        raise current.fail(f"region_code {region_code!r}: want 6 digits (A3)")
+    if region_code is not None:
+        misfit = region_code_misfit(region_code)
+        if misfit is not None:
+            raise current.fail(f"region_code {region_code!r} is not a region code: {misfit} (A3)")
     return kind, region_code
 
 
@@ -118,11 +125,12 @@ def require_data(current: _Reads, rule: int, data_year: int, sales_fen: int, at:
 def read_move(current: _Reads) -> tuple[str, str]:
     """A4, stateless: a FilerRegionMoveConfirmed's region code, USCC region and reason."""
     values = []
-    for name in ("region_code", "uscc_region", "reason"):
+    for name in ("region_code", "uscc_region"):
         value = current.state.get(name)
         if not isinstance(value, str) or not value.strip():
             raise current.fail(f"{name} is {value!r}: want a non-empty string (A4)")
         values.append(value)
+    current.reason()
     return values[0], values[1]
 
 

@@ -17,9 +17,22 @@ from types import MappingProxyType
 from typing import Any, Final, NamedTuple, Protocol
 from uuid import UUID, uuid5
 
-from audit.offline.annex_rule import UNCLASSIFIED
+from audit.offline.annex_rule import UNCLASSIFIED, AnnexRule
 from audit.offline.errors import InvalidReplayError, MisfitIdError
 from audit.offline.logged_event import CANONICAL_UUID
+from audit.offline.replay_values import (
+    MONEY_MAX_FEN,
+    PATENT_COUNT_MAX,
+    SHA256_HEX,
+    TEXT_LIMITS,
+    YEAR_MAX,
+    YEAR_MIN,
+    patent_misfit,
+    patent_type,
+    region_code_misfit,
+    text_misfit,
+    uscc_misfit,
+)
 from audit.offline.screening import Reason
 
 # Deterministic ids of the domain (copied: the verifier must not import domain/).
@@ -156,6 +169,8 @@ _PATENT_TYPES: Final = frozenset(
     {"invention", "utility_model", "design", "pct_invention", "pct_utility_model"}
 )
 _INVENTION_TYPES: Final = frozenset({"invention", "pct_invention"})
+_LICENSEE: Final = "licensee"
+_RELATIONS: Final = ("owner", _LICENSEE)  # domain.declarations.PatentRelation
 _FIGURES: Final = ("sales_fen", "exports_fen", "profit_fen", "ip_spending_fen")
 _CATEGORIES: Final = frozenset({"01", "02", "03", "04", "05", "06", "07"})
 _PERIOD: Final = re.compile(r"(20[2-9][0-9])-(0[1-9]|1[0-2])")
@@ -447,11 +462,93 @@ class _Event:
             raise self.fail(f"{name} is {values!r}: want a list of non-empty strings")
         return values
 
-    def patents(self) -> frozenset[str]:
-        """The numbers of the declared patents: at least one, none declared twice."""
+    # --- the domain's values (audit.offline.replay_values) ----------------------------------
+    def clean(self, name: str, *, empty: bool = False) -> str:
+        """Text as the domain's ``clean_text`` records it, at most ``TEXT_LIMITS[name]`` code
+        points (``empty``: or the empty string, a filing's model without one)."""
+        value = self.field(name)
+        if not isinstance(value, str):
+            raise self.fail(f"{name} is {value!r}: want a string")
+        if not (empty and not value):
+            self.require_clean(name, value)
+        return value
+
+    def require_clean(self, label: str, value: str) -> None:
+        """``value`` (of field ``label``) is clean text: see :meth:`clean`."""
+        misfit = text_misfit(value, TEXT_LIMITS[label])
+        if misfit is not None:
+            raise self.fail(f"{label} is not clean text: {misfit}")
+
+    def clean_texts(self, name: str) -> list[str]:
+        """A list (maybe empty) of clean texts (a filing's variants)."""
+        values = self.field(name)
+        if not isinstance(values, list) or not all(isinstance(v, str) for v in values):
+            raise self.fail(f"{name} is {values!r}: want a list of strings")
+        for value in values:
+            self.require_clean(name, value)
+        return values
+
+    def reason(self, name: str = "reason") -> str:
+        """A reason as ``domain.command_inputs.reason_text`` records it: not blank, clean."""
+        value = self.field(name)
+        if not isinstance(value, str) or not value.strip():
+            raise self.fail(f"{name} is {value!r}: want a reason")
+        self.require_clean("reason", value)
+        return value
+
+    def uscc(self, name: str) -> str:
+        """A USCC as ``domain.values.Uscc`` records it (GB 32100-2015, no prefix 92)."""
+        value = self.text(name)
+        misfit = uscc_misfit(value)
+        if misfit is not None:
+            raise self.fail(f"{name} {value!r} is not a USCC: {misfit}")
+        return value
+
+    def region_code(self, name: str) -> str:
+        """A region code as ``domain.values.RegionCode`` records it."""
+        value = self.text(name)
+        misfit = region_code_misfit(value)
+        if misfit is not None:
+            raise self.fail(f"{name} {value!r} is not a region code: {misfit}")
+        return value
+
+    def digest(self, name: str) -> str:
+        """A SHA-256 digest as ``domain.values.Sha256Digest`` records it."""
+        value = self.field(name)
+        if not isinstance(value, str) or SHA256_HEX.fullmatch(value) is None:
+            raise self.fail(f"{name} is {value!r}: want a SHA-256 hex digest")
+        return value
+
+    def digests(self, name: str) -> list[str]:
+        """A list (maybe empty) of SHA-256 digests."""
+        values = self.field(name)
+        if not isinstance(values, list):
+            raise self.fail(f"{name} is {values!r}: want a list of SHA-256 hex digests")
+        for value in values:
+            if not isinstance(value, str) or SHA256_HEX.fullmatch(value) is None:
+                raise self.fail(f"{name} holds {value!r}: want SHA-256 hex digests")
+        return values
+
+    def data_year(self) -> int:
+        """A filing's data year, in the domain's range of years (``domain.ranges.YEARS``)."""
+        value = self.integer("data_year")
+        if not YEAR_MIN <= value <= YEAR_MAX:
+            raise self.fail(f"data_year is {value}: want a year in {YEAR_MIN}..{YEAR_MAX}")
+        return value
+
+    def patents(self, annex_rule: int) -> frozenset[str]:
+        """The numbers of the declared patents: at least one (at most ``PATENT_COUNT_MAX``
+        under annex rule v1), none declared twice, each as ``domain.declarations``'s
+        ``PatentDeclaration`` records it: a patent number, its type, the filer's relation to
+        it, and a licence reference when the filer is a licensee."""
         records = self.field("patents")
         if not isinstance(records, list) or not records:
             raise self.fail(f"patents is {records!r}: want at least one declared patent")
+        if annex_rule >= AnnexRule.V1 and len(records) > PATENT_COUNT_MAX:
+            raise self.fail(
+                f"patents: {len(records)} declared, want at most {PATENT_COUNT_MAX} under "
+                "annex rule v1"
+            )
         numbers: list[str] = []
         for record in records:
             number = (
@@ -461,10 +558,26 @@ class _Event:
             )
             if not isinstance(number, str) or not number:
                 raise self.fail(f"patent declaration {record!r}: want an object with a number")
+            self._require_declaration(number, record)
             numbers.append(number)
         if len(set(numbers)) != len(numbers):
             raise self.fail(f"patents {numbers}: a patent is declared twice")
         return frozenset(numbers)
+
+    def _require_declaration(self, number: str, record: Mapping[Any, Any]) -> None:
+        misfit = patent_misfit(number)
+        if misfit is not None:
+            raise self.fail(f"patent number {number!r} is not a patent number: {misfit}")
+        kind = record.get("type")
+        if kind != patent_type(number):
+            raise self.fail(f"patent {number} has type {kind!r}: want {patent_type(number)!r}")
+        relation, reference = record.get("relation"), record.get("licence_reference")
+        if relation not in _RELATIONS:
+            raise self.fail(f"patent {number} has relation {relation!r}: want owner or licensee")
+        if reference is None and relation == _LICENSEE:
+            raise self.fail(f"patent {number}: a licensee's declaration without its licence")
+        if reference is not None and (not isinstance(reference, str) or not reference):
+            raise self.fail(f"patent {number} has licence_reference {reference!r}: want text")
 
     def require_id(self, want: UUID, derivation: str) -> None:
         if self.head.originator_id != str(want):
@@ -528,14 +641,20 @@ class _Event:
             )
         return category
 
-    def figures(self) -> tuple[int, int, int, int]:
-        """sales, exports, profit and IP spending: non-negative integer fen, exports <= sales."""
+    def figures(self, annex_rule: int) -> tuple[int, int, int, int]:
+        """sales, exports, profit and IP spending: non-negative integer fen (at most
+        ``MONEY_MAX_FEN`` under annex rule v1), exports <= sales."""
         record = self.mapping("figures")
         values = []
         for name in _FIGURES:
             value = record.get(name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise self.fail(f"figures.{name} is {value!r}: want a non-negative integer")
+            if annex_rule >= AnnexRule.V1 and value > MONEY_MAX_FEN:
+                raise self.fail(
+                    f"figures.{name} is {value}: want a non-negative integer of at most "
+                    f"{MONEY_MAX_FEN} fen under annex rule v1"
+                )
             values.append(value)
         sales, exports, profit, ip_spending = values
         if exports > sales:
@@ -653,3 +772,18 @@ class RuleInForce:
                 f"{self._field} {rule}: {self._what} is in force since leaf {self._since}, "
                 f"want 1 ({self._rule})"
             )
+
+
+def upheld_error(upheld: _Head, what: str) -> InvalidReplayError:
+    """E6 failed: the error names the ObjectionUpheld left without its revocation."""
+    return upheld.fail(
+        "ObjectionUpheld is not followed by the CertificationRevoked of its save: " + what
+    )
+
+
+def unbound_error(filed: _Head, what: str) -> InvalidReplayError:
+    """E5 failed: the error names the ProductFiled left without its key event."""
+    return filed.fail(
+        "ProductFiled is not followed by the ProductKeyReserved or ProductKeyReassigned of its "
+        f"save: {what}"
+    )

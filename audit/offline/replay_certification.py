@@ -14,7 +14,8 @@ time: "by D" is a timestamp before D + 1 day 00:00 UTC+8.
       BenchmarkTableRevised (the next version of that table), by the certifier: every
       category 01-07 has at least one threshold; every indicator is one ``_INDICATORS``
       knows, defined in the event with its unit and comparison, and used; thresholds are
-      non-negative integers (at most 10000 basis points for shares).
+      non-negative integers (at most 10000 basis points for shares); the note is clean text
+      or empty.
   R1  CertificationRoundOpened: id uuid5(ROUND_NAMESPACE, str(year)), by the certifier; year
       >= 2023, data_year = year - 1; update window start <= end <= filing deadline <= review
       deadline, all days of the year; opt_in_required a boolean.
@@ -42,12 +43,13 @@ time: "by D" is a timestamp before D + 1 day 00:00 UTC+8.
       threshold, its value recomputed from ``inputs`` and ``passed`` from the comparison (null
       when the value is); the outcome follows rule ``all_known_pass`` (at least one indicator
       known, every known one passed).
-  D4  CertificationRevoked: by the certifier, on a certified decision, naming the objection
-      upheld by the event just before it, which is against this certification (E6).
+  D4  CertificationRevoked: by the certifier, with a reason, on a certified decision, naming
+      the objection upheld by the event just before it, which is against this certification
+      (E6).
   O1  ObjectionFiled: by a filer (not the product's own), an institution, a reviewer or a
       regional administrator (for a product of its region), during the round's objection
       window, against a decision that was Certified (it may have been revoked since: a
-      concurrent objection), naming its certification id uuid5(year, product).
+      concurrent objection), naming its certification id uuid5(year, product), with a reason.
   O2  ObjectionDismissed / ObjectionUpheld: by the certifier, with a reason, on an open
       objection; upholding needs the certification still certified.
 """
@@ -405,7 +407,7 @@ def _read_benchmarks(current: _Event) -> Fields:
     unused = set(definitions) - {i for row in thresholds.values() for i in row}
     if unused:
         raise current.fail(f"indicators {sorted(unused)} are defined but have no threshold")
-    current.text("note", empty=True)
+    current.clean("note", empty=True)
     return (_Table(thresholds, definitions),)
 
 
@@ -580,7 +582,7 @@ def _read_not_eligible(current: _Event) -> Fields:
 
 
 def _read_revoked(current: _Event) -> Fields:
-    current.text("reason")  # D4
+    current.reason()  # D4
     return (current.uuid("objection_id"),)
 
 
@@ -590,5 +592,5 @@ def _read_objection_filed(current: _Event) -> Fields:
     certification_id = current.uuid("certification_id")
     if certification_id != str(uuid5(CERTIFICATION_NAMESPACE, f"{year}\x1f{product_id}")):
         raise current.fail(f"certification_id {certification_id}: want uuid5 of year and product")
-    current.text("reason")
+    current.reason()
     return year, certification_id, current.timestamp()

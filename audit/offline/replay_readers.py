@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from uuid import uuid5
 
-from audit.offline.annex_rule import AnnexRule
+from audit.offline.annex_rule import ORGANISATION_TYPES, UNCLASSIFIED, AnnexRule, uscc_region
 from audit.offline.dispute_rule import SHA256_HEX, DisputeRule, accepted_on_raising
 from audit.offline.product_key import (
     KeyRule,
@@ -45,6 +45,12 @@ from audit.offline.replay_screening import (
     read_duplicate_of,
     read_screening_rule,
 )
+from audit.offline.replay_values import (
+    cell_misfit,
+    count_misfit,
+    finer_code_misfit,
+    patent_misfit,
+)
 
 
 # --- the stateless half of each rule: the fields it reads, checked ----------------------------
@@ -54,10 +60,17 @@ def _read_publication(current: _Event) -> Fields:
         raise current.fail(f"period {period!r}: want YYYY-MM")
     current.require_id(uuid5(PUBLICATION_NAMESPACE, period), f"uuid5 of period {period}")
     tree_size = current.count("tree_size")
-    current.mapping("rules")
-    for name in ("counts", "cells"):
-        if not isinstance(current.field(name), list):
-            raise current.fail(f"{name} is {current.field(name)!r}: want a list")
+    for rule, value in current.mapping("rules").items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise current.fail(f"rules.{rule} is {value!r}: want an integer")
+    for name, misfit_of in (("counts", count_misfit), ("cells", cell_misfit)):
+        entries = current.field(name)
+        if not isinstance(entries, list):
+            raise current.fail(f"{name} is {entries!r}: want a list")
+        for number, entry in enumerate(entries):
+            misfit = misfit_of(entry)
+            if misfit is not None:
+                raise current.fail(f"{name}[{number}] is not of the published shape: {misfit}")
     return (tree_size,)
 
 
@@ -66,7 +79,7 @@ def _read_nothing(current: _Event) -> Fields:
 
 
 def _read_reason(current: _Event) -> Fields:
-    current.text("reason")  # F3, P2, P4: a rejection or withdrawal says why
+    current.reason()  # F3, P4, O2: a rejection, withdrawal or decision says why
     return ()
 
 
@@ -76,17 +89,23 @@ def _read_filing_approved(current: _Event) -> Fields:
 
 
 def _read_filing_rejected(current: _Event) -> Fields:
-    current.text("reason")  # P2
+    current.reason()  # P2
     return (read_duplicate_of(current),)  # S4
 
 
 def _read_filer_registered(current: _Event) -> Fields:
-    uscc = current.text("uscc")
-    current.require_id(uuid5(FILER_NAMESPACE, uscc), f"uuid5 of USCC {uscc}")  # F1
+    uscc = current.uscc("uscc")  # F1
+    current.require_id(uuid5(FILER_NAMESPACE, uscc), f"uuid5 of USCC {uscc}")
     current.head.require_acts_for(uscc)
     rule, kind = read_annex_rule(current), current.text("kind")
+    if kind not in ORGANISATION_TYPES:
+        raise current.fail(f"kind {kind!r}: want one of {sorted(ORGANISATION_TYPES)}")
     require_kind(current, rule, kind, uscc)  # A2
-    return uscc, current.text("region_code"), kind, rule
+    current.clean("name")
+    region_code = current.region_code("region_code")
+    current.digests("proof_digests")
+    current.digest("pledge_digest")
+    return uscc, region_code, kind, rule
 
 
 def _read_filer_approved(current: _Event) -> Fields:
@@ -94,6 +113,8 @@ def _read_filer_approved(current: _Event) -> Fields:
 
 
 def _read_filer_resubmitted(current: _Event) -> Fields:
+    current.digests("proof_digests")  # F3
+    current.digest("pledge_digest")
     rule = read_annex_rule(current)  # A1
     return rule, *read_corrections(current, rule)  # A3
 
@@ -103,7 +124,7 @@ def _read_move_confirmed(current: _Event) -> Fields:
 
 
 def _read_filer_verified(current: _Event) -> Fields:
-    current.text("reference")  # F2
+    current.clean("reference")  # F2
     return ()
 
 
@@ -111,16 +132,19 @@ def _read_product_filed(current: _Event) -> Fields:
     filer_uscc = current.text("filer_uscc")  # P1
     current.head.require_acts_for(filer_uscc)
     filer_id = current.uuid("filer_id")
-    name = current.text("name")
-    model = current.text("model", empty=True)
-    data_year = current.integer("data_year")
+    name = current.clean("name")
+    model = current.clean("model", empty=True)
+    current.clean_texts("variants")
+    data_year = current.data_year()
     canonical_key = current.text("canonical_key")
-    patents = current.patents()
     rule = read_screening_rule(current)  # S1
     annex = read_annex_rule(current)  # A1
-    category, figures, at = current.category(), current.figures(), current.timestamp()
+    patents = current.patents(annex)
+    category, figures, at = current.category(), current.figures(annex), current.timestamp()
+    _require_finer_code(current, category)
     require_category(current, annex, category, current.state.get("finer_code"))  # A5
     require_data(current, annex, data_year, figures[0], at)
+    current.digests("proof_digests")
     return (
         filer_uscc, filer_id, data_year, canonical_key, patents, category, figures,
         current.inventions(), at, name, model, rule, read_candidates(current, rule), annex,
@@ -128,25 +152,46 @@ def _read_product_filed(current: _Event) -> Fields:
 
 
 def _read_product_revised(current: _Event) -> Fields:
-    data_year, patents = current.integer("data_year"), current.patents()  # P3
+    data_year = current.data_year()  # P3
     annex = read_annex_rule(current)  # A1
-    figures, at = current.figures(), current.timestamp()
+    patents = current.patents(annex)
+    figures, at = current.figures(annex), current.timestamp()
     require_data(current, annex, data_year, figures[0], at)  # A6
     category: str | None = None
     if current.state.get("category") is not None:
         if annex == AnnexRule.NONE:
             raise current.fail("a revision's category under annex_rule 0: want none (A6)")
         category = current.category()
+        _require_finer_code(current, category)
         require_category(current, annex, category, current.state.get("finer_code"))
     elif current.state.get("finer_code") is not None:
         raise current.fail("a revision's finer_code without its category (A6)")
+    current.digests("proof_digests")
     return data_year, patents, figures, current.inventions(), at, annex, category
 
 
+def _require_finer_code(current: _Event, category: str) -> None:
+    """P1, P3: a filing's finer industry code is null or lies under its category (01-07);
+    an unclassified filing has none (A5)."""
+    finer_code = current.state.get("finer_code")
+    if category != UNCLASSIFIED:
+        misfit = finer_code_misfit(finer_code, category)
+        if misfit is not None:
+            raise current.fail(
+                f"finer_code {finer_code!r} is not under category {category}: {misfit}"
+            )
+
+
 def _read_dispute_raised(current: _Event) -> Fields:
-    dispute_id = current.text("dispute_id")  # P5
-    numbers = frozenset(current.texts("patent_numbers"))
-    current.text("claimant")
+    dispute_id = current.clean("dispute_id")  # P5
+    listed = current.texts("patent_numbers")
+    for number in listed:
+        misfit = patent_misfit(number)
+        if misfit is not None:
+            raise current.fail(f"patent number {number!r} is not a patent number: {misfit}")
+    numbers = frozenset(listed)
+    current.clean("claimant")
+    current.clean("description")
     rule = current.state.get("dispute_rule", int(DisputeRule.NONE))  # Q1
     if isinstance(rule, bool) or rule not in (0, 1):
         raise current.fail(f"dispute_rule {rule!r}: want 0 or 1 (Q1)")
@@ -176,7 +221,7 @@ def _read_dispute_resolved(current: _Event) -> Fields:
     outcome = current.text("outcome")
     if outcome not in _DISPUTE_OUTCOMES:
         raise current.fail(f"outcome {outcome!r}: want one of {sorted(_DISPUTE_OUTCOMES)}")
-    current.text("note")
+    current.clean("note")
     annex = read_annex_rule(current)  # A1
     return dispute_id, outcome, annex, read_resolution(current, annex)  # A7
 
@@ -205,8 +250,11 @@ def _read_key_reassigned(current: _Event) -> Fields:
 
 
 def _read_conversion_opened(current: _Event) -> Fields:
-    uscc = current.text("institution_uscc")  # C1
+    uscc = current.uscc("institution_uscc")  # C1
     patent_number = current.text("patent_number")
+    misfit = patent_misfit(patent_number)
+    if misfit is not None:
+        raise current.fail(f"patent_number {patent_number!r} is not a patent number: {misfit}")
     current.require_id(
         uuid5(CONVERSION_NAMESPACE, f"{uscc}\x1f{patent_number}"),
         "uuid5 of institution_uscc and patent_number",
@@ -216,7 +264,12 @@ def _read_conversion_opened(current: _Event) -> Fields:
             f"institution_uscc {uscc}: want registration authority 1 or 5 (an institution)"
         )
     current.head.require_acts_for(uscc)
-    current.text("region_code")
+    region_code = current.region_code("region_code")
+    if region_code != uscc_region(uscc):
+        raise current.fail(
+            f"region_code {region_code}: want {uscc_region(uscc)}, the region inside "
+            f"institution_uscc {uscc}"
+        )
     return (uscc,)
 
 
@@ -236,5 +289,5 @@ def _read_conversion_reported(current: _Event) -> Fields:
         isinstance(amount, bool) or not isinstance(amount, int) or amount < 0
     ):
         raise current.fail(f"amount_fen {amount!r}: want null or a non-negative integer")
-    current.text("counterparty")
+    current.clean("counterparty")
     return ()

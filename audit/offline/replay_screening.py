@@ -16,6 +16,7 @@ from typing import Any, Final, Protocol
 
 from audit.offline.logged_event import CANONICAL_UUID
 from audit.offline.replay_base import RuleInForce
+from audit.offline.replay_values import TEXT_LIMITS, text_misfit
 from audit.offline.screening import Declaration, Reason, ScreeningIndex, ScreeningRule
 
 SCREENING_RULES: Final = tuple(int(rule) for rule in ScreeningRule)
@@ -114,6 +115,11 @@ def read_decisions(current: _Reads, rule: int) -> Decisions:
         if not isinstance(reason, str) or not reason.strip():
             raise current.fail(
                 f"distinct decision on {product_id} has reason {reason!r}: want a reason (S2)"
+            )
+        misfit = text_misfit(reason, TEXT_LIMITS["reason"])
+        if misfit is not None:
+            raise current.fail(
+                f"distinct decision on {product_id}: reason is not clean text: {misfit} (S2)"
             )
         decisions.append((product_id, reason))
     ids = [product_id for product_id, _ in decisions]

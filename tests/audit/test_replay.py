@@ -294,7 +294,7 @@ def test_the_replay_modules_import_only_the_standard_library_and_audit_basics():
         f"audit.offline.{name}" for name in (
             "errors", "canonical", "logged_event", "replay", "product_key", "screening",
             "replay_screening", "annex_rule", "dispute_rule", "replay_base",
-            "replay_certification", "replay_readers", "replay_annex",
+            "replay_certification", "replay_readers", "replay_annex", "replay_values",
         )
     }  # fmt: skip
     for module in (
@@ -305,6 +305,7 @@ def test_the_replay_modules_import_only_the_standard_library_and_audit_basics():
         "replay_readers.py",
         "replay_screening.py",
         "replay_annex.py",
+        "replay_values.py",
         "duplicates.py",
     ):
         tree = ast.parse((AUDIT_DIR / module).read_text(encoding="utf-8"))
@@ -331,7 +332,7 @@ CREATIONS = {
     "ConversionRecordOpened",
 }  # fmt: skip
 PATENT_1 = "202110182616.5"
-PATENT_2 = "202322865413.3"
+PATENT_2 = "202310865413.5"  # an invention, as PATENT_1
 A, B = uscc(201), uscc(202)
 INSTITUTION = uscc(203, prefix="12")
 
@@ -427,10 +428,7 @@ class Forge:
             variants=["白色"],
             category="03",
             finer_code=None,
-            patents=[
-                {"number": n, "relation": "owner", "type": "invention", "licence_reference": None}
-                for n in (PATENT_1, PATENT_2)
-            ],
+            patents=[PatentDeclaration.parse(n, "owner").as_record() for n in (PATENT_1, PATENT_2)],
             data_year=2022,
             figures={"sales_fen": 10, "exports_fen": 0, "profit_fen": 1, "ip_spending_fen": 1},
             proof_digests=[digest("invoice")],
@@ -524,7 +522,7 @@ class Forge:
             as_filer(code),
             data_year=data_year,
             figures={"sales_fen": 10, "exports_fen": 0, "profit_fen": 1, "ip_spending_fen": 1},
-            patents=[{"number": PATENT_1, "relation": "owner", "type": "invention"}],
+            patents=[PatentDeclaration.parse(PATENT_1, "owner").as_record()],
             proof_digests=[digest("invoice")],
         )
 
@@ -1060,6 +1058,65 @@ def test_odd_state_values_fail_as_replay_errors_never_crash():
                 with contextlib.suppress(InvalidReplayError):
                     forged_replay([*honest[:position], forged, *honest[position + 1 :]])
     assert tried > 500
+
+
+def _with(state: Any, path: tuple[Any, ...], value: object) -> Any:
+    """A copy of ``state`` with the value at ``path`` (keys and list indices) replaced."""
+    if not path:
+        return value
+    head, *rest = path
+    if isinstance(state, list):
+        return [_with(v, tuple(rest), value) if i == head else v for i, v in enumerate(state)]
+    return {**state, head: _with(state[head], tuple(rest), value)}
+
+
+def test_odd_values_inside_lists_and_objects_fail_as_replay_errors_never_crash():
+    """What the replay reads inside a field (a patent declaration, a variant, a digest, a
+    publication's counts, cells and rules; audit/offline/replay_values.py), replaced by odd
+    values: refused with an InvalidReplayError or accepted, never a crash."""
+    forge = Forge()
+    period = "2024-02"
+    published = forge.emit(
+        uuid5(PUBLICATION_NAMESPACE, period), "StatisticsPublished", SYSTEM_RECORD,
+        originator_topic=get_topic(StatisticsPublication), period=period, tree_size=0,
+        rules={"min_filers": 3},
+        counts=[{"level": "district", "region_code": "310115", "filers": 3, "products": 4,
+                 "pending": 1, "rejected": 0, "withdrawn": 0}],
+        cells=[{"level": "district", "region_code": "310115", "data_year": 2023, "filers": 3,
+                "filings": 4, "sales_fen": "30", "exports_fen": "3", "suppressed": None}],
+    )  # fmt: skip
+    forge.approved(A)
+    filed = forge.file(A)
+    forge.reserve(filed)
+    honest = forge.events
+    forged_replay(honest)
+    paths = [
+        (published, [
+            ("rules", "min_filers"), ("counts", 0), ("cells", 0),
+            *(("counts", 0, key) for key in published.state["counts"][0]),
+            *(("cells", 0, key) for key in published.state["cells"][0]),
+        ]),
+        (filed, [
+            ("variants", 0), ("proof_digests", 0), ("finer_code",),
+            *(("patents", 0, key) for key in filed.state["patents"][0]),
+        ]),
+    ]  # fmt: skip
+    tried = refused = 0
+    for event, event_paths in paths:
+        for path in event_paths:
+            for value in [*ODD_VALUES, "202110182616.5", "licensee", "１２"]:
+                state = _with(event.state, path, value)
+                forged = LoggedEvent(
+                    event.leaf_index, event.originator_id, event.version, event.topic, state
+                )
+                logged = [forged if e is event else e for e in honest]
+                tried += 1
+                try:
+                    forged_replay(logged)
+                except InvalidReplayError:
+                    refused += 1
+    assert tried > 300
+    assert refused > tried * 3 // 4
 
 
 def test_logged_event_refuses_header_values_of_the_wrong_type():
