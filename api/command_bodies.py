@@ -397,7 +397,10 @@ class ReportConversion(BaseModel):
 
     institution_uscc: Text = Field(description="The reporting institution's USCC (its token's).")
     patent_number: Text
-    category: Text = Field(description="assigned, equity_contribution, open_licence, ...")
+    category: Text = Field(
+        description="assigned, equity_contribution, open_licence, ..., or the category's "
+        "Chinese label (已转让, 已作价入股, ...; docs/api.md); the value is recorded"
+    )
     counterparty: Text
     occurred_on: Text = Field(description="YYYY-MM-DD.")
     amount_fen: Fen | None = None

@@ -10,9 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import orjson
-
-from api.problems import API_PROBLEMS, PROBLEM_JSON, problem_document
+from api.problems import asgi_problem
 from audit.database.deadlines import deadline
 
 Scope = MutableMapping[str, Any]
@@ -86,17 +84,12 @@ class BodyLimit:
 
 
 async def _refuse(scope: Scope, send: Send, code: str, detail: str) -> None:
-    status, title = API_PROBLEMS[code]
-    body = orjson.dumps(problem_document(status, code, title, detail, scope.get("path", "")))
+    status, body, headers = asgi_problem(scope, code, detail)
     await send(
         {
             "type": "http.response.start",
             "status": status,
-            "headers": [
-                (b"content-type", PROBLEM_JSON.encode()),
-                (b"content-length", str(len(body)).encode()),
-                (b"connection", b"close"),
-            ],
+            "headers": [*headers, (b"connection", b"close")],
         }
     )
     await send({"type": "http.response.body", "body": body})

@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from http import HTTPStatus
 from typing import Any
 
+import orjson
 import psycopg
 import psycopg_pool
 from eventsourcing import persistence
@@ -34,7 +35,15 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
+from starlette.types import Scope
 
+from api.problem_language import (
+    Language,
+    api_title,
+    language_headers,
+    language_of,
+    status_title,
+)
 from api.responses import OrjsonResponse
 from audit.log.transparency_log import ProofRequestError
 from audit.offline.errors import VerificationError
@@ -265,6 +274,11 @@ def problem_document(
     }
 
 
+def request_language(request: Request) -> Language:
+    """The language of the request's problem titles (api.problem_language)."""
+    return language_of(request.headers.get("accept-language"))
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -275,8 +289,31 @@ def problem_response(
     headers: dict[str, str] | None = None,
     **extensions: Any,
 ) -> OrjsonResponse:
-    body = problem_document(status, code, title, detail, request.url.path, **extensions)
+    """The response of the API problem ``code`` (``title``: its English title), its title in
+    the caller's language."""
+    language = request_language(request)
+    localized = api_title(code, title, language)
+    body = problem_document(status, code, localized, detail, request.url.path, **extensions)
+    headers = {**(headers or {}), **language_headers(language)}
     return OrjsonResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+
+
+def asgi_problem(
+    scope: Scope, code: str, detail: str
+) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+    """The API problem ``code`` for a middleware that answers before any route (limits, rate
+    limits): its status, body and headers, the title in the caller's language."""
+    status, title = API_PROBLEMS[code]
+    wanted = next((v for k, v in scope.get("headers", ()) if k == b"accept-language"), None)
+    language = language_of(None if wanted is None else wanted.decode("latin-1"))
+    title = api_title(code, title, language)
+    body = orjson.dumps(problem_document(status, code, title, detail, scope.get("path", "")))
+    headers = [
+        (b"content-type", PROBLEM_JSON.encode()),
+        (b"content-length", str(len(body)).encode()),
+        *((k.lower().encode(), v.encode()) for k, v in language_headers(language).items()),
+    ]
+    return status, body, headers
 
 
 def api_problem(request: Request, code: str, detail: str, **extensions: Any) -> OrjsonResponse:
@@ -291,7 +328,7 @@ def domain_problem(request: Request, error: errors.DomainError) -> dict[str, Any
     return problem_document(
         status,
         error.code,
-        HTTPStatus(status).phrase,
+        status_title(status, request_language(request)),
         error.message,
         request.url.path,
         details=_jsonable(error.details),
@@ -314,7 +351,10 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(errors.DomainError)
     async def domain_error(request: Request, exc: errors.DomainError) -> OrjsonResponse:
         document = domain_problem(request, exc)
-        return OrjsonResponse(document, status_code=document["status"], media_type=PROBLEM_JSON)
+        headers = language_headers(request_language(request))
+        return OrjsonResponse(
+            document, status_code=document["status"], headers=headers, media_type=PROBLEM_JSON
+        )
 
     @app.exception_handler(ApiProblemError)
     async def api_error(request: Request, exc: ApiProblemError) -> OrjsonResponse:

@@ -26,13 +26,12 @@ import re
 import time
 from typing import Final
 
-import orjson
 from limits import RateLimitItem, parse
 from limits.storage import storage_from_string
 from limits.strategies import SlidingWindowCounterRateLimiter
 
 from api.limits import App, Receive, Scope, Send
-from api.problems import API_PROBLEMS, PROBLEM_JSON, problem_document
+from api.problems import asgi_problem
 from api.settings import RateLimitSettings
 
 EXPENSIVE: Final = "expensive"
@@ -110,12 +109,7 @@ class RateLimits:
 
 
 async def _refuse(scope: Scope, send: Send, code: str, detail: str, wait: int | None) -> None:
-    status, title = API_PROBLEMS[code]
-    body = orjson.dumps(problem_document(status, code, title, detail, scope.get("path", "")))
-    headers = [
-        (b"content-type", PROBLEM_JSON.encode()),
-        (b"content-length", str(len(body)).encode()),
-    ]
+    status, body, headers = asgi_problem(scope, code, detail)
     if wait is not None:
         headers.append((b"retry-after", str(wait).encode()))
     else:

@@ -43,7 +43,14 @@ from api.idempotency import (
     now,
     request_hash,
 )
-from api.problems import PROBLEM_JSON, STORE_DOWN, ApiProblemError, domain_problem
+from api.problem_language import language_headers
+from api.problems import (
+    PROBLEM_JSON,
+    STORE_DOWN,
+    ApiProblemError,
+    domain_problem,
+    request_language,
+)
 from api.receipts import PendingReceipt
 from api.responses import OrjsonResponse
 from api.tokens import Principal
@@ -129,7 +136,7 @@ def execute(
             outcome = command(receipt)
     except DomainError as error:
         problem = domain_problem(request, error)
-        outcome = problem["status"], problem, {}
+        outcome = problem["status"], problem, language_headers(request_language(request))
     except Exception:
         answer = _after_failure(store, receipt, on_record)
         if answer is None:

@@ -140,6 +140,15 @@ class ConversionCategory(ClosedList, what="conversion category"):
         """The wording of the official feedback form."""
         return _CONVERSION_LABELS_ZH[self]
 
+    @classmethod
+    def parse(cls, raw: str) -> Self:
+        """The category named by its value or by its Chinese label (the feedback form's
+        wording, as institutions fill it in); the event records the value either way."""
+        for category, label in _CONVERSION_LABELS_ZH.items():
+            if raw.strip() == label:
+                return cls(category.value)
+        return super().parse(raw)
+
 
 _CONVERSION_LABELS_ZH: Final[Mapping[ConversionCategory, str]] = types.MappingProxyType(
     {
