@@ -665,7 +665,15 @@ def test_conversion_category_parses_known_and_rejects_unknown_values():
     with raises_exactly(CategoryInvalidError, "category_invalid"):
         ConversionCategory.parse("sold")
     with raises_exactly(CategoryInvalidError, "category_invalid"):
-        ConversionCategory.parse("已转让")
+        ConversionCategory.parse("转让")  # not the form's wording
+
+
+def test_conversion_category_parses_each_chinese_label_of_the_form_to_its_value():
+    # Issue #17: institutions fill the form in Chinese; the event records the value.
+    for category in ConversionCategory:
+        assert ConversionCategory.parse(category.label_zh) is category
+        assert ConversionCategory.parse(f" {category.label_zh} ") is category
+    assert len({c.label_zh for c in ConversionCategory}) == len(ConversionCategory)
 
 
 def test_filer_kinds_are_the_four_eligible_entity_kinds():
