@@ -102,8 +102,9 @@ class CommandRoute(Generic[B]):
     """An api.deps alias: ``Annotated[Principal, Depends(requires(...))]``."""
     run: Callable[[Call[B]], int] | None = None
     """Runs the command; the version of the ``answer`` record after it."""
-    answer: Callable[[Call[B]], UUID] | None = None
-    """The record whose version answers the request (chosen before the command runs)."""
+    answer: Callable[[B, Mapping[str, Any]], UUID] | None = None
+    """The record whose version answers the request, from the body and the path's ids
+    (chosen before the command runs)."""
     respond: Callable[[UUID, int], Outcome] | None = None
     """The response, from that record's id and version (pure)."""
     raw: Callable[[Call[B]], Outcome] | None = None
@@ -138,11 +139,12 @@ class CommandRoute(Generic[B]):
             raise TypeError(f"route {self.name}: give raw, or run, answer and respond")
 
 
-def path_id(name: str) -> Callable[[Call[Any]], UUID]:
+def path_id(name: str) -> Callable[[object, Mapping[str, Any]], UUID]:
     """``answer`` for a command on the record named by the path's ``name``."""
 
-    def answer(call: Call[Any]) -> UUID:
-        return call.id(name)
+    def answer(_body: object, ids: Mapping[str, Any]) -> UUID:
+        record_id: UUID = ids[name]
+        return record_id
 
     return answer
 
@@ -168,7 +170,7 @@ class PathRecordAnswer(TypedDict):
     """The ``CommandRoute`` fields of a command on the record its path names: see below."""
 
     path_params: Mapping[str, Any]
-    answer: Callable[[Call[Any]], UUID]
+    answer: Callable[[Any, Mapping[str, Any]], UUID]
     respond: Callable[[UUID, int], Outcome]
     response_model: type[BaseModel]
     problems: Sequence[int]
@@ -204,17 +206,21 @@ def declare(router: APIRouter, route: CommandRoute[Any]) -> None:
         request: Request, principal: Principal, ledger: SignedPatentLedger, **params: Any
     ) -> OrjsonResponse:
         body = params.pop("body", None)
-        call = Call(principal, ledger, body, params, expected_version(request), _UNSET)
+        version = expected_version(request)
         hashed = body if route.hashed_body is None else route.hashed_body(body)
+
+        def call(receipt: PendingReceipt, record_id: UUID | None = None) -> Call[Any]:
+            this = Call(principal, ledger, body, params, version, receipt, record_id)
+            if route.filer_sees_record is not None:
+                route.filer_sees_record(this)
+            return this
+
         if route.raw is None:
-            return execute(request, principal, hashed, _on_record(route, call))
+            return execute(request, principal, hashed, _on_record(route, body, params, call))
         raw = route.raw
 
         def plain(receipt: PendingReceipt) -> Outcome:
-            this = _with(call, receipt)
-            if route.filer_sees_record is not None:
-                route.filer_sees_record(this)
-            return raw(this)
+            return raw(call(receipt))
 
         return execute(request, principal, hashed, plain)
 
@@ -230,25 +236,22 @@ def declare(router: APIRouter, route: CommandRoute[Any]) -> None:
     )(endpoint)
 
 
-def _on_record(route: CommandRoute[Any], call: Call[Any]) -> OnRecord:
+def _on_record(
+    route: CommandRoute[Any],
+    body: Any,
+    ids: Mapping[str, Any],
+    call: Callable[[PendingReceipt, UUID], Call[Any]],
+) -> OnRecord:
+    """The route's command on the record that answers it, for ``execute``."""
     command, answer, respond = route.run, route.answer, route.respond
     if command is None or answer is None or respond is None:
         raise TypeError(f"route {route.name}: give raw, or run, answer and respond")
-    record_id = answer(call)
+    record_id = answer(body, ids)
 
     def run(receipt: PendingReceipt) -> int:
-        this = _with(call, receipt, record_id)
-        if route.filer_sees_record is not None:
-            route.filer_sees_record(this)
-        return command(this)
+        return command(call(receipt, record_id))
 
     return OnRecord(record_id, run, respond)
-
-
-def _with(call: Call[Any], receipt: PendingReceipt, record_id: UUID | None = None) -> Call[Any]:
-    return Call(
-        call.principal, call.ledger, call.body, call.ids, call.expected_version, receipt, record_id
-    )
 
 
 def _signature(route: CommandRoute[Any]) -> inspect.Signature:
@@ -274,6 +277,3 @@ def _signature(route: CommandRoute[Any]) -> inspect.Signature:
         else:
             parameters.append(inspect.Parameter("body", keyword, annotation=route.body))
     return inspect.Signature(parameters, return_annotation=OrjsonResponse)
-
-
-_UNSET: Any = None  # a Call's receipt before execute hands it over

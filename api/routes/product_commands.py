@@ -13,7 +13,7 @@ it answers exactly what the approval will be judged against.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from functools import partial
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -141,9 +141,9 @@ def _file(call: Call[FileProduct]) -> int:
     return FIRST_VERSION
 
 
-def _new_product_id(call: Call[FileProduct]) -> UUID:
-    # Chosen here, not by the ledger, so the response is known when the filing is saved.
-    return call.body.filing_id or uuid4()
+def _new_product_id(body: FileProduct, _ids: Mapping[str, Any]) -> UUID:
+    # Chosen here, not by the ledger, so the response is known when the product is saved.
+    return body.filing_id or uuid4()
 
 
 def _distinct(body: ApproveProduct | None) -> dict[str, str]:
