@@ -200,16 +200,20 @@ class IdempotencyStore:
 
 def _add_answer_version(cursor: Any, *, postgres: bool) -> None:
     """Add the answer's columns to a table made by an earlier release (its rows keep their
-    responses; NULL there means none)."""
-    columns = (("answer_id", "TEXT"), ("answer_version", "BIGINT"))
+    responses; NULL there means none).
+
+    Only the missing ones: on PostgreSQL even ``ADD COLUMN IF NOT EXISTS`` takes the table's
+    exclusive lock, which every process start would otherwise take.
+    """
     if postgres:
-        for name, kind in columns:
-            cursor.execute(
-                f"ALTER TABLE ppl_api_idempotency ADD COLUMN IF NOT EXISTS {name} {kind}"
-            )
-        return
-    cursor.execute("PRAGMA table_info(ppl_api_idempotency)")
-    present = {row[1] for row in cursor.fetchall()}
-    for name, kind in columns:
+        cursor.execute(
+            "SELECT column_name FROM information_schema.columns "
+            "WHERE table_schema = current_schema() AND table_name = 'ppl_api_idempotency'"
+        )
+        present = {row[0] for row in cursor.fetchall()}
+    else:
+        cursor.execute("PRAGMA table_info(ppl_api_idempotency)")
+        present = {row[1] for row in cursor.fetchall()}
+    for name, kind in (("answer_id", "TEXT"), ("answer_version", "BIGINT")):
         if name not in present:
             cursor.execute(f"ALTER TABLE ppl_api_idempotency ADD COLUMN {name} {kind}")
