@@ -139,6 +139,13 @@ class ProductWithdrawnError(DomainError):
     code = "product_withdrawn"
 
 
+class FilingNumberNotAllowedError(DomainError):
+    """A filing number for a product that may not take one: never approved, or numbered
+    already (filing number rule v1: one number per approved product, never reused)."""
+
+    code = "filing_number_not_allowed"
+
+
 class ProductNotOwnedError(DomainError):
     """A filer acted on a product filed by another filer."""
 

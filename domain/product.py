@@ -8,6 +8,7 @@ The record is called "product" everywhere; "filing" names the act (docs/names.md
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 from uuid import UUID
@@ -24,6 +25,7 @@ from domain.errors import (
     DisputeNotPendingError,
     DisputeOpenError,
     EvidenceRequiredError,
+    FilingNumberNotAllowedError,
     NotACandidateError,
     NoValidPatentLeftError,
     ProductNotPendingReviewError,
@@ -96,6 +98,25 @@ class Product(LedgerAggregate):
         def upcast_v1_v2(state: dict[str, Any]) -> None:
             state["screening_rule"] = int(ScreeningRule.NONE)
             state["distinct"] = []
+
+        def mutate(self, aggregate: Any) -> Any:
+            """Also keep when the product was first approved: its filing number's year is
+            that instant's (docs/filing-numbers.md), and a decorated method does not see its
+            event's timestamp."""
+            mutated: Any = super().mutate(aggregate)
+            if mutated.first_approved_at is None:
+                mutated.first_approved_at = self.timestamp
+            return mutated
+
+    class FilingNumberAssigned(LedgerAggregate.Event):
+        """The product's filing number (filing number rule v1), issued by the series of its
+        first approval's year and region in the same save (domain.filing_number). Recorded
+        with the first approval under the rule, or by the migration for a product approved
+        before it; never changed afterwards."""
+
+        filing_number: str
+        filing_number_rule: int
+        actor: dict[str, Any]
 
     class FilingRejected(LedgerAggregate.Event):
         """A rejection. Version 2 added ``duplicate_of``: the filing this one duplicates, when
@@ -213,6 +234,8 @@ class Product(LedgerAggregate):
         self.distinct_from: dict[str, str] = {}  # candidate id -> the reviewer's reason
         self.duplicate_of: str | None = None
         self.removed_patents: set[str] = set()  # lost to upheld ownership claims (annex v1)
+        self.first_approved_at: datetime | None = None  # set by FilingApproved.mutate
+        self.filing_number: str | None = None
 
     # --- guards -----------------------------------------------------------------------------
     def check_not_withdrawn(self) -> None:
@@ -320,6 +343,31 @@ class Product(LedgerAggregate):
         self.check_pending_review()
         self.check_reason(reason, "a rejection")
         self._rejected(reason=reason, actor=actor, duplicate_of=duplicate_of)
+
+    def assign_filing_number(self, filing_number: str, rule: int, actor: dict[str, Any]) -> None:
+        """Record the product's filing number: once, on an approved product not withdrawn.
+
+        Raises:
+            ProductWithdrawnError: the product was withdrawn.
+            FilingNumberNotAllowedError: it was never approved, or has its number already.
+        """
+        self.check_not_withdrawn()
+        if self.first_approved_at is None:
+            raise FilingNumberNotAllowedError(
+                f"product {self.id} was never approved: only an approved product is numbered",
+                product_id=str(self.id),
+            )
+        if self.filing_number is not None:
+            raise FilingNumberNotAllowedError(
+                f"product {self.id} has filing number {self.filing_number} already",
+                product_id=str(self.id),
+                filing_number=self.filing_number,
+            )
+        self._numbered(filing_number=filing_number, filing_number_rule=rule, actor=actor)
+
+    @event(FilingNumberAssigned)
+    def _numbered(self, filing_number: str, filing_number_rule: int, actor: dict[str, Any]) -> None:
+        self.filing_number = filing_number
 
     @event(FilingRejected)
     def _rejected(self, reason: str, actor: dict[str, Any], duplicate_of: str | None) -> None:

@@ -35,6 +35,14 @@ from audit.offline.annex_rule import (
     uscc_region,
 )
 from audit.offline.dispute_rule import CURRENT_DISPUTE_RULE, DisputeRule, accepted_on_raising
+from audit.offline.filing_number import (
+    CURRENT_FILING_NUMBER_RULE,
+    FilingNumberRule,
+    approval_year,
+    format_filing_number,
+    parse_filing_number,
+    series_id,
+)
 from audit.offline.product_key import (
     CURRENT_KEY_RULES,
     PRODUCT_KEY_NAMESPACE,
@@ -75,6 +83,7 @@ __all__ = [
     "BEIJING",
     "CURRENT_ANNEX_RULE",
     "CURRENT_DISPUTE_RULE",
+    "CURRENT_FILING_NUMBER_RULE",
     "CURRENT_KEY_RULES",
     "CURRENT_SCREENING_RULE",
     "LEGACY_REGION_CODES",
@@ -94,6 +103,7 @@ __all__ = [
     "Declaration",
     "DisputeRule",
     "FilerKind",
+    "FilingNumberRule",
     "IndustryCategory",
     "KeyRule",
     "Money",
@@ -107,11 +117,15 @@ __all__ = [
     "Uscc",
     "Year",
     "accepted_on_raising",
+    "approval_year",
     "canonical_product_key",
     "chosen_id_misfit",
     "clean_text",
     "data_year_misfit",
+    "filing_number_rule_in_force",
+    "format_filing_number",
     "kind_misfit",
+    "parse_filing_number",
     "parse_industry",
     "patent_check_char",
     "product_key",
@@ -120,6 +134,7 @@ __all__ = [
     "region_misfit",
     "sales_misfit",
     "screening_rule_in_force",
+    "series_id",
     "uscc_check_char",
     "uscc_region",
 ]
@@ -869,3 +884,9 @@ def dispute_rule_in_force() -> DisputeRule:
     """The dispute rule new disputes are recorded under (audit.offline.dispute_rule); patchable by
     tests of logs made before it (tests.domain.factories.before_dispute_rule)."""
     return CURRENT_DISPUTE_RULE
+
+
+def filing_number_rule_in_force() -> FilingNumberRule:
+    """The filing number rule approvals are recorded under (audit.offline.filing_number);
+    patchable by tests of logs made before it (tests.domain.factories.before_filing_numbers)."""
+    return CURRENT_FILING_NUMBER_RULE

@@ -191,6 +191,9 @@ Conversion (domain.conversion)
 Certification (domain.benchmarks, domain.certification_round, domain.certification_opt_in,
 domain.certification, domain.objection; docs/certification.md): rules B1, R1-R3, I1, D1-D4,
 O1-O2, in audit/offline/replay_certification.py's docstring.
+
+Filing numbers (domain.filing_number, docs/filing-numbers.md): rules N1-N5, in
+audit/offline/replay_filing_numbers.py's docstring.
 """
 
 from __future__ import annotations
@@ -245,6 +248,7 @@ from audit.offline.replay_base import (
     FILER_REJECTED,
     FILER_RESUBMITTED,
     FILING_APPROVED,
+    FILING_NUMBER_ASSIGNED,
     FILING_REJECTED,
     KEY_MIGRATED,
     KEY_REASSIGNED,
@@ -252,6 +256,7 @@ from audit.offline.replay_base import (
     LIST_PUBLISHED,
     NOT_CERTIFIED,
     NOT_ELIGIBLE,
+    NUMBER_ISSUED,
     OBJECTION,
     OBJECTION_DISMISSED,
     OBJECTION_FILED,
@@ -273,6 +278,8 @@ from audit.offline.replay_base import (
     RESERVED,
     ROUND,
     ROUND_OPENED,
+    SERIES,
+    SERIES_OPENED,
     STATISTICS_PUBLISHED,
     WITHDRAWN,
     Fields,
@@ -299,6 +306,13 @@ from audit.offline.replay_certification import (
     _read_opted_in,
     _read_revoked,
     _read_round_opened,
+)
+from audit.offline.replay_filing_numbers import (
+    FilingNumberRules,
+    ReplayFilingNumbers,
+    read_number_assigned,
+    read_number_issued,
+    read_series_opened,
 )
 from audit.offline.replay_readers import (
     _read_conversion_opened,
@@ -371,7 +385,7 @@ def prepare(
     return head.actor_id, head.role, head.scope, fields
 
 
-class ReplayChecker(CertificationRules):
+class ReplayChecker(CertificationRules, FilingNumberRules):
     """Replays logged events, in log order, through the aggregates' state machines.
 
     Feed every event of the log to :meth:`apply` (or, its stateless checks done ahead by
@@ -391,6 +405,7 @@ class ReplayChecker(CertificationRules):
         self._screening = ReplayScreening()  # every filing so far, for C(F) (S1-S3)
         self._annex = RuleInForce("annex_rule", "annex rule v1", "A1")
         self._disputes = RuleInForce("dispute_rule", "dispute rule v1", "Q1")
+        self._numbers = ReplayFilingNumbers()  # N1-N5
         self._events = 0
 
     def apply(self, event: LoggedEvent) -> None:
@@ -479,6 +494,7 @@ class ReplayChecker(CertificationRules):
     def _check_pending_save(self, head: _Head) -> None:
         """(3): the rest of a save that must follow its first event (E5, E6)."""
         unbound, upheld, topic = self._unbound, self._upheld, head.topic
+        self._numbers.before(head)  # N3, N5
         if topic not in (KEY_RESERVED, KEY_REASSIGNED):
             self._v2_may_follow = None  # K4: only the very next event may bind it under v2
         if unbound is not None and topic not in (KEY_RESERVED, KEY_REASSIGNED):
@@ -499,6 +515,7 @@ class ReplayChecker(CertificationRules):
             raise unbound_error(self._unbound, "the log ends before it")
         if self._upheld is not None:
             raise upheld_error(self._upheld[0], "the log ends before it")
+        self._numbers.finish()  # N3, N5
         kinds = Counter(aggregate.kind for aggregate in self._aggregates.values())
         statuses: dict[str, Counter[str]] = {kind: Counter() for kind in sorted(kinds)}
         for aggregate in self._aggregates.values():
@@ -616,6 +633,7 @@ class ReplayChecker(CertificationRules):
             )
         product.status = APPROVED
         product.approved_at = approved_at
+        self._first_approval(head, product, approved_at)  # N2, N5
 
     def _filing_rejected(self, head: _Head, fields: Fields, product: _Aggregate) -> None:
         (duplicate_of,) = fields
@@ -906,6 +924,9 @@ _CREATIONS: Final[Mapping[str, _Creation]] = MappingProxyType(
         STATISTICS_PUBLISHED: _Creation(
             PUBLICATION, _roles(_SYSTEM, _REVIEWER), _read_publication, ReplayChecker._published
         ),
+        SERIES_OPENED: _Creation(
+            SERIES, _roles(_REVIEWER, _SYSTEM), read_series_opened, ReplayChecker._series_opened
+        ),
         OBJECTION_FILED: _Creation(
             OBJECTION,
             _roles(_FILER_ROLE, _INSTITUTION, _REVIEWER, _REGIONAL_ADMIN),
@@ -954,6 +975,15 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
         ),
         DISPUTE_ACCEPTED: _Change(
             PRODUCT, _roles(_REVIEWER), _read_dispute_accepted, ReplayChecker._dispute_accepted
+        ),
+        FILING_NUMBER_ASSIGNED: _Change(
+            PRODUCT,
+            _roles(_REVIEWER, _SYSTEM),
+            read_number_assigned,
+            ReplayChecker._number_assigned,
+        ),
+        NUMBER_ISSUED: _Change(
+            SERIES, _roles(_REVIEWER, _SYSTEM), read_number_issued, ReplayChecker._number_issued
         ),
         KEY_REASSIGNED: _Change(
             RESERVATION, _roles(_FILER_ROLE), _read_key_reassigned, ReplayChecker._key_reassigned

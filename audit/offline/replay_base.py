@@ -56,6 +56,7 @@ OPT_IN: Final = "opt_in"
 CERTIFICATION: Final = "certification"
 OBJECTION: Final = "objection"
 PUBLICATION: Final = "statistics_publication"
+SERIES: Final = "filing_number_series"
 AGGREGATE_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
     {
         FILER: "domain.filer:Filer",
@@ -68,6 +69,7 @@ AGGREGATE_TOPICS: Final[Mapping[str, str]] = MappingProxyType(
         CERTIFICATION: "domain.certification:ProductCertification",
         OBJECTION: "domain.objection:Objection",
         PUBLICATION: "domain.statistics_publication:StatisticsPublication",
+        SERIES: "domain.filing_number:FilingNumberSeries",
     }
 )
 
@@ -109,6 +111,9 @@ OBJECTION_UPHELD: Final = "domain.objection:Objection.ObjectionUpheld"
 STATISTICS_PUBLISHED: Final = (
     "domain.statistics_publication:StatisticsPublication.StatisticsPublished"
 )
+FILING_NUMBER_ASSIGNED: Final = "domain.product:Product.FilingNumberAssigned"
+SERIES_OPENED: Final = "domain.filing_number:FilingNumberSeries.FilingNumberSeriesOpened"
+NUMBER_ISSUED: Final = "domain.filing_number:FilingNumberSeries.FilingNumberIssued"
 CERTIFICATION_TOPICS: Final = frozenset(
     {
         BENCHMARKS_DEFINED, BENCHMARKS_REVISED, ROUND_OPENED, EVALUATION_STARTED, LIST_PUBLISHED,
@@ -140,6 +145,7 @@ REVOKED: Final = "revoked"
 OBJECTION_OPEN: Final = "open"
 DISMISSED: Final = "dismissed"
 UPHELD: Final = "upheld"
+ISSUING: Final = "issuing"  # a filing number series: every one is, once opened
 
 # Roles (domain.actor.Role values).
 _FILER_ROLE: Final = "filer"
@@ -290,6 +296,11 @@ class _Aggregate:
     # "distinct product" decisions so far, candidate -> reason (S1, S2)
     candidates: Mapping[str, tuple[Reason, ...]] | None = None
     distinct: dict[str, str] | None = None
+    # product, for filing numbers (N1-N5): its first approval's instant and the filer's region
+    # then, and its number; a series: the last sequence it issued is its version
+    first_approved_at: datetime | None = None
+    first_region: str = ""
+    filing_number: str | None = None
     # certification kinds: benchmarks list[_Table] (one per version), round _Round, opt-in
     # its filer_valid_patents, certification _Decision, objection its certification id
     detail: Any = None

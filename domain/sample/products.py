@@ -44,7 +44,12 @@ from domain.sample.identities import (
 )
 from domain.sample.plan import PlannedFiler, PlannedProduct, PlannerBase
 from domain.sample.working_time import DAY, END, chain
-from domain.values import FilerKind, IndustryCategory
+from domain.values import (
+    FilerKind,
+    FilingNumberRule,
+    IndustryCategory,
+    filing_number_rule_in_force,
+)
 
 
 class ProductPlanner(PlannerBase):
@@ -184,7 +189,11 @@ class ProductPlanner(PlannerBase):
         times = chain(start, [gap for _, gap in story], end)
         product.filed_at = times[0]
         self._add(times[0], product.product_id, 1, lambda ledger: self._file(ledger, product))
-        for version, ((command, _), at) in enumerate(zip(story, times[1:], strict=True), start=2):
+        version, numbered = 1, filing_number_rule_in_force() is FilingNumberRule.NONE
+        for (command, _), at in zip(story, times[1:], strict=True):
+            version += 1
+            if command == "approve" and not numbered:  # and its FilingNumberAssigned
+                version, numbered = version + 1, True
             self._add(at, product.product_id, version, self._product_command(product, command))
         return times[-1]
 

@@ -41,6 +41,7 @@ from domain.conversion import PatentConversion, conversion_record_id
 from domain.declarations import PatentDeclaration
 from domain.errors import DuplicateProductError
 from domain.filer import Filer, filer_id_for
+from domain.filing_number import FilingNumberSeries
 from domain.objection import Objection
 from domain.product import Product
 from domain.reservation import ProductKeyReservation
@@ -224,6 +225,7 @@ def test_a_log_written_by_every_command_replays(ledger):
     assert dict(summary.aggregates) == {
         "conversion": 1,
         "filer": 4,
+        "filing_number_series": 1,  # two approved products of one year and region
         "product": 5,
         "reservation": 8,  # v1 + v2 per filing, the legacy filing's v1 and its migrated v2
         "statistics_publication": 1,
@@ -231,6 +233,7 @@ def test_a_log_written_by_every_command_replays(ledger):
     assert {kind: dict(counts) for kind, counts in summary.statuses.items()} == {
         "conversion": {"reported": 1},
         "filer": {"approved": 3, "pending_review": 1},
+        "filing_number_series": {"issuing": 1},
         "product": {"approved": 1, "pending_review": 1, "rejected": 1, "withdrawn": 2},
         "reservation": {"reassigned": 2, "reserved": 6},
         "statistics_publication": {"published": 1},
@@ -269,6 +272,7 @@ def test_the_tables_name_every_event_of_the_domain():
             ProductCertification,
             Objection,
             StatisticsPublication,
+            FilingNumberSeries,
         )
         for name, value in vars(aggregate).items()
         if isinstance(value, type)
@@ -295,6 +299,7 @@ def test_the_replay_modules_import_only_the_standard_library_and_audit_basics():
             "errors", "canonical", "logged_event", "replay", "product_key", "screening",
             "replay_screening", "annex_rule", "dispute_rule", "replay_base",
             "replay_certification", "replay_readers", "replay_annex", "replay_values",
+            "filing_number", "replay_filing_numbers",
         )
     }  # fmt: skip
     for module in (

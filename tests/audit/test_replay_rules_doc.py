@@ -1,5 +1,6 @@
 """docs/replay-rules.md is generated from the one source of the replay's rules: the rules
-text of audit/offline/replay.py (and of audit/offline/replay_certification.py, its part), the topic
+text of audit/offline/replay.py (and of audit/offline/replay_certification.py and
+audit/offline/replay_filing_numbers.py, its parts), the topic
 tables
 (kind, roles, creation or change) and the fields each event's class records. A change of any
 of them fails this test until the document is generated again:
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from eventsourcing.utils import resolve_topic
 
-from audit.offline import replay, replay_certification
+from audit.offline import replay, replay_certification, replay_filing_numbers
 from audit.offline.verifier import EXIT_CODES
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "replay-rules.md"
@@ -48,7 +49,8 @@ def render() -> str:
     codes = "\n".join(f"| {code} | `{kind.__name__}` |" for kind, code in EXIT_CODES)
     return f"""# Replay rules (generated)
 
-Generated from `audit/offline/replay.py` and `audit/offline/replay_certification.py` by
+Generated from `audit/offline/replay.py`, `audit/offline/replay_certification.py` and
+`audit/offline/replay_filing_numbers.py` by
 `python -m tests.audit.test_replay_rules_doc`; tests/audit/test_replay_rules_doc.py fails when
 this file and the code disagree. Every failure is an `InvalidReplayError` naming the event
 (aggregate id, version, leaf index): exit 15 of `ppl audit verify` (17 for rule E7's
@@ -76,6 +78,12 @@ are contiguous in the log; rules E5 and E6 say which events must follow which.
 
 ```text
 {replay_certification.__doc__.split(chr(10) + chr(10), 3)[-1].strip()}
+```
+
+### Filing numbers (`audit/offline/replay_filing_numbers.py`)
+
+```text
+{replay_filing_numbers.__doc__.split(chr(10) + chr(10), 2)[-1].strip()}
 ```
 
 ## Exit codes (`audit.offline.verifier.EXIT_CODES`, first match wins)
