@@ -61,6 +61,7 @@ from domain.conversion import PatentConversion, conversion_record_id
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
 from domain.errors import DomainError
 from domain.filer import Filer, FilerStatus, filer_id_for
+from domain.filing_number import FilingNumberSeries
 from domain.product import DisputeOutcome, Product, ProductStatus, new_product
 from domain.ranges import MONEY_MAX_FEN
 from domain.reservation import ProductKeyReservation
@@ -74,12 +75,15 @@ from domain.values import (
     Sha256Digest,
     accepted_on_raising,
     annex_rule_in_force,
+    approval_year,
     clean_text,
     dispute_rule_in_force,
+    filing_number_rule_in_force,
     parse_product_category,
     product_key_id,
     product_keys,
     screening_rule_in_force,
+    series_id,
     uscc_region,
 )
 from tests.audit.test_replay import forged_replay
@@ -183,6 +187,8 @@ CORRESPONDENCE: Mapping[str, Refused] = {
     "date_invalid": Refused(("C2",), ("want YYYY-MM-DD",)),
     "period_invalid": Refused(("M1",), ("want YYYY-MM",)),
     "publication_invalid": Refused(("M1",), ("tree_size is", "not of the published shape")),
+    # filing numbers
+    "filing_number_not_allowed": Refused(("N1",), ("(N1)",)),
 }
 """Domain error code -> how the replay refuses the forged event. A code that some inputs reach
 the replay cannot judge is also in ``NOT_JUDGED``, for those inputs only."""
@@ -784,7 +790,7 @@ class Driver:
 
         def forge(a: Args) -> list[Any]:
             decisions = sorted((_canonical_uuid(k), _cleaned(v)) for k, v in a["distinct"].items())
-            return _change(
+            approval = _change(
                 self.ledger,
                 Product,
                 "FilingApproved",
@@ -793,6 +799,7 @@ class Driver:
                 screening_rule=int(screening_rule_in_force()),
                 distinct=[{"product_id": k, "reason": v} for k, v in decisions],
             )
+            return approval + _forge_number(self.ledger, a["product_id"], a["actor"], approval)
 
         return self.step(
             "approve_product",
@@ -1190,6 +1197,37 @@ def _approve_filers(ledger: SignedPatentLedger, codes: Iterable[str]) -> None:
         _start(ledger, code, "approved")
 
 
+def _forge_number(
+    ledger: SignedPatentLedger, product_id: UUID, actor: Actor, before: list[Any]
+) -> list[Any]:
+    """The filing number events an approval of ``product_id`` saves after ``before`` (its
+    FilingApproved): none when the product has a number or no rule numbers; else its
+    FilingNumberAssigned and its series' event, made of its first approval (now, if this is
+    it) and its filer's region."""
+    product = _found(ledger, Product, product_id)
+    numbering = filing_number_rule_in_force()
+    if product is None or product.filing_number is not None or not numbering:
+        return []
+    first = product.first_approved_at or clock.now()
+    filer = _found(ledger, Filer, product.filer_id)
+    year, region = approval_year(first), filer.region_code
+    series = _found(ledger, FilingNumberSeries, series_id(year, region))
+    if series is None:
+        series = FilingNumberSeries.open(year, region, product_id, actor.as_record())
+        number = series.last_number
+    else:
+        number = series.issue(product_id, actor.as_record())
+    assigned = Product.FilingNumberAssigned(  # type: ignore[call-arg]
+        originator_id=product_id,
+        originator_version=before[-1].originator_version + 1 if before else product.version + 1,
+        timestamp=clock.now(),
+        filing_number=number,
+        filing_number_rule=int(numbering),
+        actor=actor.as_record(),
+    )
+    return [assigned, *_pending(series)]
+
+
 def _pending(*aggregates: Any) -> list[Any]:
     """The new events of ``aggregates``, in the order ``save`` stores them."""
     return [e for aggregate in aggregates for e in aggregate.collect_events()]
@@ -1503,7 +1541,25 @@ def _with_patent_record(
     return forged
 
 
+def _numbering_pending(ledger: SignedPatentLedger) -> list[Any]:
+    """A filing number for PRODUCT_ID, pending review (never approved), by the migration."""
+    with _at(T0):
+        region = _found(ledger, Filer, filer_id_for(A)).region_code
+        series = FilingNumberSeries.open(T0.year, region, PRODUCT_ID, SYSTEM.as_record())
+        assigned = _change(
+            ledger, Product, "FilingNumberAssigned", PRODUCT_ID,
+            filing_number=series.last_number, filing_number_rule=1, actor=SYSTEM.as_record(),
+        )  # fmt: skip
+        return [*assigned, *_pending(series)]
+
+
 CASES: dict[str, Case] = {
+    "FilingNumberAssigned on a product never approved": Case(
+        "filing_number_not_allowed",
+        _filed_a,
+        lambda ledger: ledger.number_product(SYSTEM, PRODUCT_ID),
+        _numbering_pending,
+    ),
     "FilerRegistered with an invalid USCC": Case(
         "uscc_invalid", _nothing, *_registration(uscc=BAD_USCC)
     ),
