@@ -37,6 +37,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.problems import ApiProblemError
 from api.tokens import ANONYMOUS, Principal, TokenExpiredError, TokenStore
+from api.web.session import session_token
 from domain.actor import Role
 
 PLATFORM = frozenset({Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR})
@@ -45,7 +46,7 @@ PUBLIC_STATUSES = frozenset({"approved"})
 PUBLIC_PRODUCT_FIELDS = (
     "product_id", "filer_uscc", "filer_name", "region_code", "name", "model", "variants",
     "category", "finer_code", "status", "data_year", "patents", "certifications",
-    "filed_at", "updated_at", "version", "update_under_review",
+    "filed_at", "updated_at", "version", "update_under_review", "filing_number",
 )  # fmt: skip
 CONFIDENTIAL_PRODUCT_FIELDS = (
     "sales_fen", "exports_fen", "profit_fen", "ip_spending_fen", "open_disputes",
@@ -69,17 +70,37 @@ async def caller(request: Request) -> Principal:
     if known is not None:
         return known
     header = request.headers.get("authorization")
-    if header is None:
+    session = None if header is not None else _page_session(request)
+    if header is None and session is None:
         principal = ANONYMOUS
     else:
         tokens: TokenStore = request.app.state.tokens
-        token = _bearer(header)
+        token = _bearer(header) if header is not None else session or ""
         cached = tokens.recently_authenticated(token)
         if cached is None:
-            cached = await run_in_threadpool(_authenticate, tokens, token)
+            try:
+                cached = await run_in_threadpool(_authenticate, tokens, token)
+            except ApiProblemError:
+                if header is not None:
+                    raise
+                # A page's session that expired or was revoked has ended: the page is shown
+                # as to anyone, and says so (api.web), instead of refusing every page.
+                request.state.session_ended = True
+                cached = ANONYMOUS
         principal = cached
     request.state.principal = principal
     return principal
+
+
+def _page_session(request: Request) -> str | None:
+    """The web pages' session token (api.web.session), for pages only.
+
+    The API (``/v1/``) never reads the cookie: its callers send ``Authorization``, and a
+    cookie the browser attaches by itself must not authorize an API write from a page of
+    another site. The pages' own forms check origin and an anti-forgery token (api.web)."""
+    if request.url.path.startswith("/v1/"):
+        return None
+    return session_token(request)
 
 
 def _bearer(header: str) -> str:

@@ -41,6 +41,7 @@ from api.routes import (
 )
 from api.settings import Settings
 from api.tokens import TokenStore
+from api.web import pages
 
 API_VERSION = "1.0.0"
 
@@ -111,4 +112,5 @@ def create_app(settings: Settings) -> FastAPI:
         certification, ledger, keys, health, problem_types,
     ):  # fmt: skip
         app.include_router(module.router)
+    pages.install(app)  # after the API: its routes are matched first
     return app

@@ -55,6 +55,7 @@ ZH_API_TITLES: Final[Mapping[str, str]] = MappingProxyType(
         "rate_limited": "此类请求过多：请在 Retry-After 秒后重试",
         "headers_too_large": "请求头过大",
         "forbidden": "调用者的角色或范围不允许此操作",
+        "cross_site_request": "其他网站发起的请求不得更改任何内容",
         "not_found": "资源不存在",
         "method_not_allowed": "该资源不支持此方法",
         "query_invalid": "查询参数无法应答",

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from http import HTTPStatus
 from typing import Any
 
@@ -30,7 +30,7 @@ import orjson
 import psycopg
 import psycopg_pool
 from eventsourcing import persistence
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -109,6 +109,7 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "rate_limited": (429, "Too many requests of this kind: retry after Retry-After seconds"),
     "headers_too_large": (431, "The request's headers are too large"),
     "forbidden": (403, "The caller's role or scope does not allow this"),
+    "cross_site_request": (403, "A request another site started may not change anything"),
     "not_found": (404, "No such resource"),
     "method_not_allowed": (405, "The resource does not support this method"),
     "query_invalid": (422, "A query parameter cannot be answered"),
@@ -288,14 +289,36 @@ def problem_response(
     *,
     headers: dict[str, str] | None = None,
     **extensions: Any,
-) -> OrjsonResponse:
+) -> Response:
     """The response of the API problem ``code`` (``title``: its English title), its title in
     the caller's language."""
     language = request_language(request)
     localized = api_title(code, title, language)
     body = problem_document(status, code, localized, detail, request.url.path, **extensions)
-    headers = {**(headers or {}), **language_headers(language)}
-    return OrjsonResponse(body, status_code=status, headers=headers, media_type=PROBLEM_JSON)
+    return _answer(request, body, {**(headers or {}), **language_headers(language)})
+
+
+PageRenderer = Callable[[Request, dict[str, Any], dict[str, str]], Response]
+"""Renders a problem as an HTML page (api.web installs one as ``app.state.problem_page``)."""
+
+
+def _wants_page(request: Request) -> bool:
+    """A browser asking for a page (not the API, not a script): the problem as HTML.
+
+    The API's paths (``/v1/``) always answer problem+json, whatever Accept says."""
+    if request.url.path.startswith("/v1/"):
+        return False
+    return "text/html" in request.headers.get("accept", "")
+
+
+def _answer(request: Request, body: dict[str, Any], headers: dict[str, str]) -> Response:
+    """The problem ``body`` as problem+json, or as an HTML page for a browser's page request."""
+    renderer: PageRenderer | None = getattr(request.app.state, "problem_page", None)
+    if renderer is not None and _wants_page(request):
+        return renderer(request, body, headers)
+    return OrjsonResponse(
+        body, status_code=body["status"], headers=headers, media_type=PROBLEM_JSON
+    )
 
 
 def asgi_problem(
@@ -316,7 +339,7 @@ def asgi_problem(
     return status, body, headers
 
 
-def api_problem(request: Request, code: str, detail: str, **extensions: Any) -> OrjsonResponse:
+def api_problem(request: Request, code: str, detail: str, **extensions: Any) -> Response:
     status, title = API_PROBLEMS[code]
     headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 503 else None
     return problem_response(request, status, code, title, detail, headers=headers, **extensions)
@@ -349,15 +372,12 @@ def install(app: FastAPI) -> None:
     """Register the handlers that turn every error into a problem document."""
 
     @app.exception_handler(errors.DomainError)
-    async def domain_error(request: Request, exc: errors.DomainError) -> OrjsonResponse:
+    async def domain_error(request: Request, exc: errors.DomainError) -> Response:
         document = domain_problem(request, exc)
-        headers = language_headers(request_language(request))
-        return OrjsonResponse(
-            document, status_code=document["status"], headers=headers, media_type=PROBLEM_JSON
-        )
+        return _answer(request, document, language_headers(request_language(request)))
 
     @app.exception_handler(ApiProblemError)
-    async def api_error(request: Request, exc: ApiProblemError) -> OrjsonResponse:
+    async def api_error(request: Request, exc: ApiProblemError) -> Response:
         return problem_response(
             request,
             exc.status,
@@ -369,7 +389,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_request(request: Request, exc: RequestValidationError) -> OrjsonResponse:
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         failures = [
             {
                 "location": [str(part) for part in error.get("loc", ())],
@@ -386,7 +406,7 @@ def install(app: FastAPI) -> None:
         return api_problem(request, "request_invalid", where, errors=failures)
 
     @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> OrjsonResponse:
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {
             400: "body_not_json", 404: "not_found", 405: "method_not_allowed",
             413: "body_too_large",
@@ -400,20 +420,20 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(QueryError)
-    async def query_error(request: Request, exc: QueryError) -> OrjsonResponse:
+    async def query_error(request: Request, exc: QueryError) -> Response:
         return api_problem(request, "query_invalid", str(exc))
 
     @app.exception_handler(ProofRequestError)
-    async def unprovable(request: Request, exc: ProofRequestError) -> OrjsonResponse:
+    async def unprovable(request: Request, exc: ProofRequestError) -> Response:
         # A proof the log cannot make for these sizes or indices (api.routes.ledger).
         return api_problem(request, "proof_unavailable", str(exc))
 
     @app.exception_handler(ProjectionNotBuiltError)
-    async def not_built(request: Request, exc: ProjectionNotBuiltError) -> OrjsonResponse:
+    async def not_built(request: Request, exc: ProjectionNotBuiltError) -> Response:
         return api_problem(request, "projection_not_built", str(exc))
 
     @app.exception_handler(VerificationError)
-    async def integrity(request: Request, exc: VerificationError) -> OrjsonResponse:
+    async def integrity(request: Request, exc: VerificationError) -> Response:
         # Not the client's fault and not to be retried: the store holds bytes that do not
         # verify. Say which element failed (the auditor's tools name the same one) and log it.
         logger.error("integrity failure on %s %s: %s", request.method, request.url.path, exc)
@@ -422,7 +442,7 @@ def install(app: FastAPI) -> None:
         )
 
     @app.exception_handler(RebuildFailedError)
-    async def read_model_failed(request: Request, exc: RebuildFailedError) -> OrjsonResponse:
+    async def read_model_failed(request: Request, exc: RebuildFailedError) -> Response:
         # An as-of answer replays the log into the read model, which meets an event it cannot
         # apply: a fault of the service to fix (docs/projections.md, "Failure isolation"), not
         # to retry. The log has the whole failure; the answer names the read model and event
@@ -442,7 +462,7 @@ def install(app: FastAPI) -> None:
         app.add_exception_handler(down, _store_down)
 
     @app.exception_handler(Exception)
-    async def internal(request: Request, exc: Exception) -> OrjsonResponse:
+    async def internal(request: Request, exc: Exception) -> Response:
         if isinstance(exc, STORE_DOWN) or isinstance(exc.__cause__, STORE_DOWN):
             return await _store_down(request, exc)
         logger.exception("unhandled error on %s %s", request.method, request.url.path)
@@ -463,6 +483,6 @@ def _allowed_methods(request: Request) -> list[str]:
     ]
 
 
-async def _store_down(request: Request, exc: Exception) -> OrjsonResponse:
+async def _store_down(request: Request, exc: Exception) -> Response:
     logger.warning("store unavailable on %s %s: %s", request.method, request.url.path, exc)
     return api_problem(request, "store_unavailable", "the database did not answer; retry shortly")

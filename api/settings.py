@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from limits import parse as parse_rate
@@ -60,6 +61,7 @@ class Settings:
     rate_limits: RateLimitSettings = RateLimitSettings()
     stats_publish: str = "monthly"  # the service publishes the statistics monthly, or "off"
     disclosure: Rules = field(default_factory=Rules)
+    public_url: str | None = None  # the site's address printed on certificates (PPL_PUBLIC_URL)
 
     @property
     def key_dir(self) -> Path:
@@ -119,7 +121,13 @@ class Settings:
             )
         except ValueError as exc:
             raise SettingsError(f"PPL_STATS_MIN_FILERS / PPL_STATS_DOMINANCE_BP: {exc}") from None
+        public_url = env.get("PPL_PUBLIC_URL") or None
+        if public_url is not None and not _is_site_url(public_url):
+            raise SettingsError(
+                f"PPL_PUBLIC_URL={public_url!r}: want http(s)://host[:port][/path], no query"
+            )
         settings = cls(
+            public_url=None if public_url is None else public_url.rstrip("/"),
             data_dir=data_dir,
             database_url=database_url,
             signing_key_file=Path(key_file).expanduser().resolve() if key_file else None,
@@ -240,3 +248,17 @@ def _header_bytes(text: str) -> int:
     if not text.isdigit() or not 4096 <= int(text) <= 1024 * 1024:
         raise SettingsError(f"PPL_API_MAX_HEADERS={text!r}: want bytes, 4096 to 1 MiB")
     return int(text)
+
+
+def _is_site_url(url: str) -> bool:
+    """An absolute http(s) address without query or fragment (certificates print it)."""
+    parts = urlsplit(url)
+    return (
+        parts.scheme in ("http", "https")
+        and bool(parts.netloc)
+        and not parts.query
+        and not parts.fragment
+        and url.isascii()
+        and url.isprintable()
+        and " " not in url
+    )

@@ -18,7 +18,13 @@ from uuid import UUID
 from domain.certification import CertificationStatus, certification_id_for
 from domain.errors import InvalidValueError
 from domain.product import ProductStatus
-from domain.values import SHANGHAI_CITY_CODE, SHANGHAI_DISTRICTS, IndustryCategory, RegionCode
+from domain.values import (
+    SHANGHAI_CITY_CODE,
+    SHANGHAI_DISTRICTS,
+    IndustryCategory,
+    PatentNumber,
+    RegionCode,
+)
 from projections import (
     audit_trail,
     certification_register,
@@ -36,6 +42,8 @@ LeafLookup = Callable[[UUID, int], int | None]
 """(aggregate id, version) → leaf index in the Merkle log, or None if not integrated yet."""
 
 MAX_PAGE = 500
+_LIKE_ESCAPE = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
+"""A text made literal in a ``LIKE ? ESCAPE '\\'`` pattern: its ``\\``, ``%`` and ``_``."""
 _DIGITS = re.compile(r"[0-9]{1,6}")
 
 
@@ -139,12 +147,20 @@ def products(
     category: str | None = None,
     data_year: int | None = None,
     listed_status: str | None = None,
+    q: str | None = None,
+    patent: str | None = None,
+    filing_number: str | None = None,
     after: str | None = None,
     limit: int = 50,
 ) -> Page:
     """Filings in product id order, filtered; ``region`` is a code prefix; ``listed_status``
     (``approved``) the filings the public registry lists (approved, or approved before and
-    updated under review)."""
+    updated under review).
+
+    ``q`` is the registry's text search (``search_filter``); ``patent`` a patent number in
+    its canonical form (``PatentNumber``), the filings declaring it now; ``filing_number`` a
+    filing number, the one filing holding it. Each only narrows the other filters."""
+    patent_ids = None if patent is None else _declaring(store, patent)
     return _filtered_page(
         store,
         product_registry.ProductRegistry.name,
@@ -157,10 +173,90 @@ def products(
             _in_region(region),
             ("category = ?", category),
             ("data_year = ?", data_year),
+            ("filing_number = ?", filing_number),
+            _among(patent_ids),
+            search_filter(store, q),
         ],
         after,
         limit,
     )
+
+
+SEARCH_MAX = 100
+"""The longest ``q`` (code points, after trimming): a name or model is at most 200, but a
+search for more than a line of text is a paste, not a question."""
+
+
+def search_text(q: str) -> str:
+    """``q`` trimmed, 1 to ``SEARCH_MAX`` code points.
+
+    Raises:
+        QueryError: empty after trimming, or longer.
+    """
+    text = q.strip()
+    if not 1 <= len(text) <= SEARCH_MAX:
+        raise QueryError(f"q has {len(text)} characters after trimming: want 1 to {SEARCH_MAX}")
+    return text
+
+
+def like_pattern(text: str) -> str:
+    """A LIKE pattern matching ``text`` anywhere, its ``%``, ``_`` and ``\\`` literal (the
+    clause says ``ESCAPE '\\'``): a search for ``10%`` finds "10%", not "100"."""
+    return f"%{text.translate(_LIKE_ESCAPE)}%"
+
+
+def search_filter(store: ProjectionStore, q: str | None) -> tuple[str, Any]:
+    """The ``_filtered_page`` filter of the registry's text search ``q``; none without one.
+
+    A filing matches when its name, model or filer name contains ``q`` (case-folded on both
+    sides: product_registry.fold), or ``q`` is its filer's USCC, one of the patent numbers it
+    declares now (spelt any way ``PatentNumber.parse`` reads: ``ZL``, spaces, the dot), or
+    its filing number.
+
+    Raises:
+        QueryError: ``q`` is empty after trimming or too long (``search_text``).
+    """
+    if q is None:
+        return ("", None)
+    text = search_text(q)
+    pattern = like_pattern(product_registry.fold(text))
+    like = "LIKE ? ESCAPE '\\'"
+    clauses = [f"name_folded {like}", f"model_folded {like}", f"filer_name_folded {like}",
+               "filer_uscc = ?", "filing_number = ?"]  # fmt: skip
+    values: list[Any] = [pattern, pattern, pattern, text.upper(), text]
+    try:
+        number = PatentNumber.parse(text).value
+    except InvalidValueError:
+        number = None
+    if number is not None:
+        ids = _declaring(store, number)
+        if ids:
+            clauses.append(f"product_id IN ({', '.join('?' for _ in ids)})")
+            values.extend(ids)
+    return (f"({' OR '.join(clauses)})", tuple(values))
+
+
+def _declaring(store: ProjectionStore, patent_number: str) -> tuple[str, ...]:
+    """The ids of the filings that declare ``patent_number`` now (the ``patents`` table)."""
+    return tuple(row["product_id"] for row in products_declaring(store, [patent_number]))
+
+
+def _among(product_ids: tuple[str, ...] | None) -> tuple[str, Any]:
+    """The filter "one of ``product_ids``" (none: no filter; empty: nothing matches)."""
+    if product_ids is None:
+        return ("", None)
+    if not product_ids:
+        return ("1 = 0", ())
+    return (f"product_id IN ({', '.join('?' for _ in product_ids)})", product_ids)
+
+
+def product_by_filing_number(store: ProjectionStore, filing_number: str) -> Row | None:
+    """The filing that holds ``filing_number`` (备案号), or None: a number is unique and never
+    reused (docs/filing-numbers.md), so there is at most one."""
+    return _one(
+        store, product_registry.ProductRegistry.name, product_registry.PRODUCTS,
+        "filing_number", filing_number,
+    )  # fmt: skip
 
 
 def products_declaring(store: ProjectionStore, patent_numbers: Sequence[str]) -> list[Row]:
@@ -388,7 +484,6 @@ def audit_trail_of(
 
 # --- certification register ---------------------------------------------------------------------
 _REGISTER = certification_register.CertificationRegister.name
-_LIKE_ESCAPE = str.maketrans({"\\": "\\\\", "%": "\\%", "_": "\\_"})
 
 
 def certification_rounds(store: ProjectionStore) -> list[Row]:
@@ -741,3 +836,15 @@ def published_region_statistics(
             "suppressed": None if cell is None else cell["suppressed"],
         })  # fmt: skip
     return data_year, rows
+
+
+def publication_periods(store: ProjectionStore) -> list[Publication]:
+    """Every monthly publication, oldest first (the web pages' monthly series)."""
+    rows = store.select(
+        published_stats.PublishedStatistics.name, published_stats.PUBLICATIONS,
+        order_by="period",
+    )  # fmt: skip
+    return [
+        Publication(row["period"], row["tree_size"], row["rules"], row["published_at"])
+        for row in rows
+    ]

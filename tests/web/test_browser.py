@@ -1,0 +1,184 @@
+"""The pages in a real headless Chromium (Debian's chromium through chromium-driver).
+
+Search → product → certificate; the in-browser verification passes, and after one stored byte
+is changed fails naming the event; a reviewer approves a flagged filing with its reasons; a
+regional administrator sees its district only; hostile names stay text; no request leaves the
+site. Screenshots are kept in build/screenshots (PPL_SCREENSHOTS) as artefacts.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions
+from selenium.webdriver.support.ui import WebDriverWait
+
+from tests.web.conftest import HOSTILE_NAME, Served, screenshot
+
+pytestmark = pytest.mark.browser
+WAIT = 20  # seconds
+
+
+def _wait(driver: Any) -> WebDriverWait:
+    return WebDriverWait(driver, WAIT)
+
+
+def _no_alert(driver: Any) -> None:
+    try:
+        alert = driver.switch_to.alert
+    except NoAlertPresentException:
+        return
+    text = alert.text
+    alert.dismiss()
+    pytest.fail(f"a script ran: alert {text!r}")
+
+
+def _sign_in(driver: Any, served: Served, token: str) -> None:
+    driver.delete_all_cookies()
+    driver.get(f"{served.origin}/signin")
+    driver.find_element(By.ID, "token").send_keys(token)
+    driver.find_element(By.CSS_SELECTOR, "form[action='/signin'] button").click()
+    _wait(driver).until(lambda d: "/signin" not in d.current_url)
+
+
+def test_search_then_product_then_certificate(browser, served):
+    site = served.site
+    browser.delete_all_cookies()
+    browser.get(served.origin + "/")
+    box = browser.find_element(By.ID, "q")
+    box.send_keys("温控")
+    box.submit()
+    _wait(browser).until(expected_conditions.presence_of_element_located(
+        (By.CSS_SELECTOR, f"a[href='/products/{site.approved}']")))  # fmt: skip
+    screenshot(browser, "search")
+    browser.find_element(By.CSS_SELECTOR, f"a[href='/products/{site.approved}']").click()
+    _wait(browser).until(expected_conditions.title_contains("智能温控阀"))
+    assert "审核通过" in browser.find_element(By.CSS_SELECTOR, "table.trail").text
+    screenshot(browser, "product")
+    browser.find_element(By.CSS_SELECTOR, "a[href$='/certificate']").click()
+    number = _wait(browser).until(expected_conditions.presence_of_element_located(
+        (By.CSS_SELECTOR, ".filing-number"))).text  # fmt: skip
+    assert number.count("-") == 2 and number.startswith("20")
+    assert browser.find_element(By.CSS_SELECTOR, ".qr svg") is not None
+    screenshot(browser, "certificate")
+    pdf = browser.execute_script(
+        "return fetch(arguments[0]).then(r => [r.status, r.headers.get('content-type')])",
+        f"{served.origin}/products/{site.approved}/certificate.pdf",
+    )
+    assert pdf == [200, "application/pdf"]
+
+
+def _verify(browser: Any, served: Served, product: Any) -> list[str]:
+    browser.get(f"{served.origin}/products/{product}")
+    browser.find_element(By.ID, "verify-run").click()
+    _wait(browser).until(lambda d: d.find_element(By.ID, "verification").get_attribute(
+        "data-state") in ("passed", "failed"))  # fmt: skip
+    section = browser.find_element(By.ID, "verification")
+    return [section.get_attribute("data-state"), section.text]
+
+
+def test_verification_passes_and_names_the_event_after_one_byte_changes(browser, served):
+    site = served.site
+    _sign_in(browser, served, site.regional_admin)  # sees the events' bytes (its region)
+    state, text = _verify(browser, served, site.approved)
+    assert state == "passed", text
+    screenshot(browser, "verification-passed")
+    database = urlsplit(site.api.settings.database_url).path
+    with sqlite3.connect(database) as conn:
+        (table,) = [r[0] for r in conn.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE '%events' AND type = 'table' "
+            "AND name NOT LIKE 'projection%'")][:1]  # fmt: skip
+        row = conn.execute(
+            f"SELECT rowid, state FROM {table} WHERE originator_id = ? AND originator_version = 1",
+            (site.approved.hex,),
+        ).fetchone()
+        if row is None:
+            row = conn.execute(
+                f"SELECT rowid, state FROM {table} WHERE originator_id = ? "
+                "AND originator_version = 1", (str(site.approved),),
+            ).fetchone()  # fmt: skip
+        rowid, stored = row
+        changed = bytearray(stored)
+        changed[-2] ^= 0x01  # one byte of the canonical JSON
+        conn.execute(f"UPDATE {table} SET state = ? WHERE rowid = ?", (bytes(changed), rowid))
+    try:
+        state, text = _verify(browser, served, site.approved)
+        screenshot(browser, "verification-failed")
+        assert state == "failed", text
+        assert f"{site.approved}" in text and "1" in text  # the event: record and version
+    finally:
+        with sqlite3.connect(database) as conn:
+            conn.execute(f"UPDATE {table} SET state = ? WHERE rowid = ?", (stored, rowid))
+
+
+def test_a_reviewer_approves_a_flagged_filing_with_its_reasons(browser, served):
+    site = served.site
+    _sign_in(browser, served, site.reviewer)
+    browser.get(f"{served.origin}/desk/review/{site.flagged}")
+    candidate = browser.find_element(By.CSS_SELECTOR, f"[data-candidate='{site.approved}']")
+    reasons = [e.get_attribute("data-reason") for e in candidate.find_elements(By.CLASS_NAME, "reason")]
+    assert reasons, candidate.text
+    assert "智能温控阀" in candidate.text and "智能温控阀门" in candidate.text  # side by side
+    screenshot(browser, "review")
+    reason = "阀门总成与温控阀不是同一产品"
+    browser.find_element(By.ID, f"reason-{site.approved}").send_keys(reason)
+    browser.find_element(By.ID, "approve").click()
+    _wait(browser).until(lambda d: "decided=approval" in d.current_url)
+    assert browser.find_element(By.CSS_SELECTOR, "[role=status]").text
+    screening = site.api.state.ledger.screening_of(site.flagged)
+    assert [c.distinct_reason for c in screening.candidates] == [reason]
+    assert site.api.state.ledger.get_product(site.flagged).status.value == "approved"
+    assert set(reasons) == set(screening.candidates[0].reasons)
+
+
+def test_a_regional_admin_sees_its_district_only(browser, served):
+    site = served.site
+    _sign_in(browser, served, site.regional_admin)
+    assert urlsplit(browser.current_url).path == "/desk/region"
+    page = browser.find_element(By.TAG_NAME, "main").text
+    assert "智能温控阀" in page and "工业激光切割机" not in page
+    screenshot(browser, "region")
+    browser.get(f"{served.origin}/desk/review")
+    assert "403" in browser.find_element(By.TAG_NAME, "h1").text
+
+
+def test_a_hostile_name_is_text_on_every_page(browser, served):
+    site = served.site
+    _sign_in(browser, served, site.regional_admin)
+    pages = ["/?q=script", f"/products/{site.hostile}", f"/products/{site.hostile}/certificate",
+             "/desk/region"]  # fmt: skip
+    for path in pages:
+        browser.get(served.origin + path)
+        _no_alert(browser)
+        assert HOSTILE_NAME in browser.find_element(By.TAG_NAME, "main").text, path
+        injected = browser.execute_script(
+            "return document.querySelectorAll('main img, main script').length")
+        assert injected == 0, path
+        for link in browser.find_elements(By.CSS_SELECTOR, "a[href]"):
+            assert not link.get_attribute("href").lower().startswith("javascript:"), path
+
+
+def test_no_page_loads_anything_from_another_host(browser, served):
+    site = served.site
+    _sign_in(browser, served, site.reviewer)
+    browser.get_log("performance")  # drop what came before
+    for path in ("/", f"/products/{site.approved}", f"/products/{site.approved}/certificate",
+                 "/rounds", "/statistics", "/desk/review", "/desk/audit",
+                 f"/desk/review/{site.flagged}"):  # fmt: skip
+        browser.get(served.origin + path)
+    requested = set()
+    for entry in browser.get_log("performance"):
+        message = json.loads(entry["message"])["message"]
+        if message.get("method") == "Network.requestWillBeSent":
+            requested.add(message["params"]["request"]["url"])
+    assert requested, "no request was recorded"
+    foreign = {url for url in requested if not url.startswith((served.origin, "data:"))}
+    assert foreign == set(), foreign
+    errors = [e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
+    assert errors == [], errors
