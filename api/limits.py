@@ -37,7 +37,8 @@ class RequestDeadline:
 
 
 class BodyLimit:
-    """Refuse bodies over ``max_bytes`` (413) and POST bodies that are not JSON (415)."""
+    """Refuse bodies over ``max_bytes`` (413) and POST bodies that are not JSON (415), except
+    the web pages' URL-encoded forms."""
 
     def __init__(self, app: App, max_bytes: int) -> None:
         self.app = app
@@ -64,7 +65,12 @@ class BodyLimit:
                 await _refuse(scope, send, "body_too_large", self._too_large(len(body)))
                 return
         media = headers.get("content-type", "").split(";")[0].strip().lower()
-        if body and media != "application/json" and not media.endswith("+json"):
+        json_body = media == "application/json" or media.endswith("+json")
+        # The pages' forms (outside /v1/) are URL-encoded; api.web.forms reads nothing else.
+        page_form = media == "application/x-www-form-urlencoded" and not scope["path"].startswith(
+            "/v1/"
+        )
+        if body and not json_body and not page_form:
             detail = f"Content-Type {media or 'missing'}: want application/json"
             await _refuse(scope, send, "unsupported_media_type", detail)
             return

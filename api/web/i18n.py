@@ -3,7 +3,7 @@
 Why a catalogue here and not gettext: the pages have about a hundred short labels, and the
 Chinese ones that also exist in the domain (industry and conversion categories) are taken from
 there, so a label is never translated twice. A page's language comes from ``?lang=``, then the
-``ppl_lang`` cookie the switch sets, then Accept-Language (api.problem_language), else Chinese.
+``ppl_lang`` cookie the switch sets, else Chinese.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Final, Literal
 
 from fastapi import Request
 
-from api.problem_language import Language, language_of
 from domain.categories import ConversionCategory, IndustryCategory
 
 Lang = Literal["zh", "en"]
@@ -22,14 +21,24 @@ HTML_LANG: Final[Mapping[str, str]] = {"zh": "zh-CN", "en": "en"}
 
 
 def page_language(request: Request) -> Lang:
-    """The language of this page (see the module docstring for the order)."""
+    """The language of this page: ``?lang=``, else the switch's cookie, else Chinese.
+
+    Accept-Language is not followed: the pages are Chinese first, as the notices are, and
+    a reader switches to English once (the cookie keeps the choice)."""
     for wanted in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
         if wanted in ("zh", "en"):
             return "zh" if wanted == "zh" else "en"
-    header = request.headers.get("accept-language")
-    if header and language_of(header) is Language.EN:
-        return "en"
     return "zh"
+
+
+def chosen_language(request: Request) -> Lang | None:
+    """The language the switch asked for on this request (to remember in the cookie)."""
+    wanted = request.query_params.get("lang")
+    if wanted == "zh":
+        return "zh"
+    if wanted == "en":
+        return "en"
+    return None
 
 
 _STATUS: Final[Mapping[str, tuple[str, str]]] = {
@@ -69,6 +78,8 @@ _EVENTS: Final[Mapping[str, tuple[str, str]]] = {
     "OwnershipDisputeAccepted": ("受理权属争议", "Ownership dispute accepted"),
     "DisputeResolved": ("权属争议结案", "Ownership dispute resolved"),
     "FilingNumberAssigned": ("赋予备案号", "Filing number assigned"),
+    "ProductKeyReserved": ("登记产品标识", "Product key reserved"),
+    "ProductKeyReleased": ("释放产品标识", "Product key released"),
 }
 
 _WORDS: Final[Mapping[str, tuple[str, str]]] = {

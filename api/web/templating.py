@@ -21,9 +21,19 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from api.web.i18n import HTML_LANG, Lang, category_label, conversion_label, label, page_language
+from api.web.i18n import (
+    HTML_LANG,
+    LANG_COOKIE,
+    Lang,
+    category_label,
+    chosen_language,
+    conversion_label,
+    label,
+    page_language,
+)
 from api.web.money import money
 from api.web.session import csrf_token, session_token
+from domain.values import SHANGHAI_DISTRICTS
 
 CONTENT_SECURITY_POLICY: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -83,6 +93,7 @@ def render(
             category=lambda code: category_label(lang, code),
             conversion=lambda value: conversion_label(lang, value),
             money=lambda fen: money(fen, lang),
+            region_name=lambda code: SHANGHAI_DISTRICTS.get(code or "", ""),
             principal=principal,
             csrf="" if session is None else csrf_token(session),
             path=request.url.path,
@@ -90,4 +101,8 @@ def render(
         )
     )
     headers = {**PAGE_HEADERS, "Content-Language": HTML_LANG[lang], "Vary": "Cookie"}
-    return HTMLResponse(page, status_code=status, headers=headers)
+    response = HTMLResponse(page, status_code=status, headers=headers)
+    chosen = chosen_language(request)
+    if chosen is not None:  # the switch: remember the choice for the next pages
+        response.set_cookie(LANG_COOKIE, chosen, samesite="lax", httponly=True, path="/")
+    return response

@@ -37,7 +37,7 @@ from tests.domain.factories import (
     uscc,
 )
 
-HOSTILE_NAME = '<script>alert(1)</script><img src=x onerror=alert(2)>javascript:alert(3)'
+HOSTILE_NAME = "<script>alert(1)</script><img src=x onerror=alert(2)>javascript:alert(3)"
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 SCREENSHOTS = Path(os.environ.get("PPL_SCREENSHOTS", "build/screenshots"))

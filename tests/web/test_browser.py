@@ -25,7 +25,7 @@ pytestmark = pytest.mark.browser
 WAIT = 20  # seconds
 
 
-def _wait(driver: Any) -> WebDriverWait:
+def _wait(driver: Any) -> WebDriverWait[Any]:
     return WebDriverWait(driver, WAIT)
 
 
@@ -64,7 +64,8 @@ def test_search_then_product_then_certificate(browser, served):
     browser.find_element(By.CSS_SELECTOR, "a[href$='/certificate']").click()
     number = _wait(browser).until(expected_conditions.presence_of_element_located(
         (By.CSS_SELECTOR, ".filing-number"))).text  # fmt: skip
-    assert number.count("-") == 2 and number.startswith("20")
+    assert number.count("-") == 2
+    assert number.startswith("20")
     assert browser.find_element(By.CSS_SELECTOR, ".qr svg") is not None
     screenshot(browser, "certificate")
     pdf = browser.execute_script(
@@ -111,7 +112,8 @@ def test_verification_passes_and_names_the_event_after_one_byte_changes(browser,
         state, text = _verify(browser, served, site.approved)
         screenshot(browser, "verification-failed")
         assert state == "failed", text
-        assert f"{site.approved}" in text and "1" in text  # the event: record and version
+        assert f"{site.approved}" in text
+        assert "1" in text
     finally:
         with sqlite3.connect(database) as conn:
             conn.execute(f"UPDATE {table} SET state = ? WHERE rowid = ?", (stored, rowid))
@@ -122,9 +124,12 @@ def test_a_reviewer_approves_a_flagged_filing_with_its_reasons(browser, served):
     _sign_in(browser, served, site.reviewer)
     browser.get(f"{served.origin}/desk/review/{site.flagged}")
     candidate = browser.find_element(By.CSS_SELECTOR, f"[data-candidate='{site.approved}']")
-    reasons = [e.get_attribute("data-reason") for e in candidate.find_elements(By.CLASS_NAME, "reason")]
+    reasons = [
+        e.get_attribute("data-reason") for e in candidate.find_elements(By.CLASS_NAME, "reason")
+    ]
     assert reasons, candidate.text
-    assert "智能温控阀" in candidate.text and "智能温控阀门" in candidate.text  # side by side
+    assert "智能温控阀" in candidate.text
+    assert "智能温控阀门" in candidate.text
     screenshot(browser, "review")
     reason = "阀门总成与温控阀不是同一产品"
     browser.find_element(By.ID, f"reason-{site.approved}").send_keys(reason)
@@ -142,7 +147,8 @@ def test_a_regional_admin_sees_its_district_only(browser, served):
     _sign_in(browser, served, site.regional_admin)
     assert urlsplit(browser.current_url).path == "/desk/region"
     page = browser.find_element(By.TAG_NAME, "main").text
-    assert "智能温控阀" in page and "工业激光切割机" not in page
+    assert "智能温控阀" in page
+    assert "工业激光切割机" not in page
     screenshot(browser, "region")
     browser.get(f"{served.origin}/desk/review")
     assert "403" in browser.find_element(By.TAG_NAME, "h1").text
@@ -158,7 +164,8 @@ def test_a_hostile_name_is_text_on_every_page(browser, served):
         _no_alert(browser)
         assert HOSTILE_NAME in browser.find_element(By.TAG_NAME, "main").text, path
         injected = browser.execute_script(
-            "return document.querySelectorAll('main img, main script').length")
+            "return document.querySelectorAll('main img, main script').length"
+        )
         assert injected == 0, path
         for link in browser.find_elements(By.CSS_SELECTOR, "a[href]"):
             assert not link.get_attribute("href").lower().startswith("javascript:"), path
