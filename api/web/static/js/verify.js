@@ -1,0 +1,855 @@
+/*
+ * Verification in the browser (issue #17): a product page checks, with WebCrypto only
+ * (SHA-256, Ed25519), that each event it shows is in the ledger's Merkle log under a checkpoint
+ * signed by the log key the page was configured with, and — where the caller may read the
+ * event — that the event's own signature holds. The server is trusted for bytes only.
+ *
+ * The specs, followed step by step below (docs/browser-verification.md maps the steps):
+ *   docs/merkle-log.md        "Leaves", "Checkpoints"; RFC 6962 hashing, RFC 9162 §2.1.3.2
+ *   docs/event-signatures.md  "Leaf of an event", "What is signed", "What is stored",
+ *                             "Verifying one event", "Keys"
+ *   c2sp.org/signed-note, c2sp.org/tlog-checkpoint (as audit/offline/note.py, checkpoint.py)
+ *
+ * Part 1 is pure functions (exported for tests under Node as module.exports, in the browser as
+ * window.PPLVerify); part 2 is the page: it finds <section id="verification">, runs on a click
+ * of #verify-run and writes one row per event, through textContent only.
+ * No third-party code, no inline script (the pages run under script-src 'self').
+ */
+(function (root, factory) {
+  "use strict";
+  const api = factory(root);
+  if (typeof module === "object" && module.exports) {
+    module.exports = api;
+  } else {
+    root.PPLVerify = api;
+    if (root.document) api.install(root.document);
+  }
+})(globalThis, function (root) {
+  "use strict";
+
+  // ===== Part 1: pure functions =================================================================
+
+  /** Every failure: a stable code (the messages below are keyed by it) and a detail that says
+   *  "got X, want Y" in the protocol's own terms. */
+  class VerifyError extends Error {
+    constructor(code, detail) {
+      super(detail ? code + ": " + detail : code);
+      this.name = "VerifyError";
+      this.code = code;
+      this.detail = detail || "";
+    }
+  }
+
+  const HASH_SIZE = 32;
+  const encoder = new TextEncoder();
+
+  function subtle() {
+    if (!root.crypto || !root.crypto.subtle) {
+      throw new VerifyError("no_webcrypto", "crypto.subtle is missing (a page not served over HTTPS?)");
+    }
+    return root.crypto.subtle;
+  }
+
+  // --- bytes ------------------------------------------------------------------------------------
+  function concat(...parts) {
+    const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  }
+
+  function equalBytes(a, b) {
+    if (a.length !== b.length) return false;
+    let diff = 0;
+    for (let i = 0; i < a.length; i++) diff |= a[i] ^ b[i];
+    return diff === 0;
+  }
+
+  function toHex(bytes) {
+    return Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
+  }
+
+  function fromHex(text) {
+    if (typeof text !== "string" || !/^(?:[0-9a-f]{2})*$/.test(text)) {
+      throw new VerifyError("bad_encoding", "got " + JSON.stringify(text) + ", want lowercase hex");
+    }
+    return Uint8Array.from(text.match(/../g) || [], (pair) => parseInt(pair, 16));
+  }
+
+  function toBase64(bytes) {
+    let binary = "";
+    for (const byte of bytes) binary += String.fromCharCode(byte);
+    return btoa(binary);
+  }
+
+  /** Standard base64, canonical only (padding, zero trailing bits): one text per byte string. */
+  function fromBase64(text) {
+    const shape = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+    if (typeof text !== "string" || !shape.test(text)) {
+      throw new VerifyError("bad_encoding", "got " + JSON.stringify(String(text).slice(0, 60)) + ", want standard base64");
+    }
+    const bytes = Uint8Array.from(atob(text), (char) => char.charCodeAt(0));
+    if (toBase64(bytes) !== text) {
+      throw new VerifyError("bad_encoding", "base64 " + JSON.stringify(text.slice(0, 60)) + " is not canonical");
+    }
+    return bytes;
+  }
+
+  function uint32(value) {
+    const out = new Uint8Array(4);
+    new DataView(out.buffer).setUint32(0, value);
+    return out;
+  }
+
+  function uint64(value) {
+    const out = new Uint8Array(8);
+    new DataView(out.buffer).setBigUint64(0, BigInt(value));
+    return out;
+  }
+
+  function readUint32(bytes, offset) {
+    return new DataView(bytes.buffer, bytes.byteOffset + offset, 4).getUint32(0);
+  }
+
+  /** A UUID's 16 bytes in RFC 4122 order (docs/event-signatures.md "Leaf of an event"). */
+  function uuidBytes(text) {
+    const match = /^([0-9a-f]{8})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{4})-([0-9a-f]{12})$/.exec(text);
+    if (!match) throw new VerifyError("document_malformed", "got id " + JSON.stringify(text) + ", want a lowercase UUID");
+    return fromHex(match.slice(1).join(""));
+  }
+
+  async function sha256(bytes) {
+    return new Uint8Array(await subtle().digest("SHA-256", bytes));
+  }
+
+  async function ed25519Verify(publicKey, signature, message) {
+    let key;
+    try {
+      key = await subtle().importKey("raw", publicKey, { name: "Ed25519" }, false, ["verify"]);
+    } catch (error) {
+      throw new VerifyError("no_webcrypto", "Ed25519 key import failed: " + (error && error.message));
+    }
+    return subtle().verify({ name: "Ed25519" }, key, signature, message);
+  }
+
+  // --- RFC 6962 / RFC 9162 Merkle trees (docs/merkle-log.md) ------------------------------------
+  /** RFC 6962 §2.1: leaf hash = SHA-256(0x00 || data). */
+  function leafHash(data) {
+    return sha256(concat(Uint8Array.of(0x00), data));
+  }
+
+  /** RFC 6962 §2.1: interior node = SHA-256(0x01 || left || right). */
+  function nodeHash(left, right) {
+    return sha256(concat(Uint8Array.of(0x01), left, right));
+  }
+
+  function bitLength(value) {
+    return value === 0n ? 0 : value.toString(2).length;
+  }
+
+  /** RFC 9162 §2.1.3.1: how many hashes the proof of leaf `index` in a tree of `size` has. */
+  function inclusionProofLength(index, size) {
+    const i = BigInt(index);
+    const inner = bitLength(i ^ (BigInt(size) - 1n));
+    const border = (i >> BigInt(inner)).toString(2).split("1").length - 1;
+    return inner + border;
+  }
+
+  function checkHash(what, hash) {
+    if (!(hash instanceof Uint8Array) || hash.length !== HASH_SIZE) {
+      const got = hash instanceof Uint8Array ? hash.length : typeof hash;
+      throw new VerifyError("proof_malformed", what + " has " + got + " bytes, want " + HASH_SIZE);
+    }
+  }
+
+  /**
+   * The root an inclusion proof leads to, RFC 9162 §2.1.3.2. Every precondition is checked
+   * before any hashing: index < size, a 32-byte leaf, the proof's exact length, 32-byte hashes.
+   */
+  async function rootFromInclusionProof(index, size, leaf, proof) {
+    const i = BigInt(index);
+    const n = BigInt(size);
+    // (1) "If leaf_index is greater than or equal to tree_size, then fail"
+    if (i < 0n || i >= n) {
+      throw new VerifyError("proof_malformed", "index " + i + " is beyond size " + n);
+    }
+    checkHash("leaf hash", leaf);
+    const want = inclusionProofLength(i, n);
+    if (!Array.isArray(proof) || proof.length !== want) {
+      const got = Array.isArray(proof) ? proof.length : typeof proof;
+      throw new VerifyError("proof_malformed", "proof has " + got + " hashes, want " + want);
+    }
+    proof.forEach((node, position) => checkHash("proof[" + position + "]", node));
+    // (2) "Set fn to leaf_index and sn to tree_size - 1"; (3) "Set r to hash"
+    let fn = i;
+    let sn = n - 1n;
+    let r = leaf;
+    // (4) for each p in the inclusion path
+    for (const p of proof) {
+      // (4a) "If sn is 0, then stop the iteration and fail" (cannot happen: length checked)
+      if (sn === 0n) throw new VerifyError("proof_malformed", "proof is longer than the path");
+      if ((fn & 1n) === 1n || fn === sn) {
+        // (4b) a left sibling: r = HASH(0x01 || p || r), then skip the levels where r is a
+        // lone rightmost node
+        r = await nodeHash(p, r);
+        // "If LSB(fn) is not set, then right-shift both fn and sn equally until either
+        // LSB(fn) is set or fn is 0"
+        while ((fn & 1n) === 0n && fn !== 0n) {
+          fn >>= 1n;
+          sn >>= 1n;
+        }
+      } else {
+        // otherwise a right sibling: r = HASH(0x01 || r || p)
+        r = await nodeHash(r, p);
+      }
+      // (4c) "right-shift both fn and sn one time"
+      fn >>= 1n;
+      sn >>= 1n;
+    }
+    // (5) "Compare sn to 0" (the root comparison is verifyInclusion's)
+    if (sn !== 0n) throw new VerifyError("proof_malformed", "proof is shorter than the path");
+    return r;
+  }
+
+  /** Check that `leaf` is at `index` of the tree of `size` leaves whose root is `root`. */
+  async function verifyInclusion(index, size, leaf, proof, root) {
+    checkHash("root", root);
+    const calculated = await rootFromInclusionProof(index, size, leaf, proof);
+    if (!equalBytes(calculated, root)) {
+      throw new VerifyError(
+        "root_mismatch",
+        "calculated root " + toBase64(calculated) + ", want " + toBase64(root),
+      );
+    }
+  }
+
+  // --- events and log leaves (docs/event-signatures.md, docs/merkle-log.md "Leaves") -----------
+  const EVENT_CONTEXT = encoder.encode("ppl/event/v1\0");
+  const LOG_LEAF_CONTEXT = encoder.encode("ppl/log-leaf/v1\0");
+  const SAVE_CONTEXT = encoder.encode("ppl/save-signature/v1\0");
+  const MAGIC = Uint8Array.of(0x50, 0x50, 0x4c, 0x01);
+  const FIXED_HEADER_SIZE = 84; // magic 4, key id 8, signature 64, n 4, i 4
+
+  /** context || originator_id (16) || version (8, big-endian) || len(topic) (4) || topic ||
+   *  payload: the framing both leaves share ("Leaf of an event"; merkle-log.md "Leaves"). */
+  function eventFrame(context, originatorId, version, topic, payload) {
+    if (!Number.isSafeInteger(version) || version < 0) {
+      throw new VerifyError("document_malformed", "got version " + JSON.stringify(version) + ", want an integer >= 0");
+    }
+    const topicBytes = encoder.encode(topic);
+    return concat(context, uuidBytes(originatorId), uint64(version), uint32(topicBytes.length), topicBytes, payload);
+  }
+
+  /** docs/event-signatures.md "Leaf of an event": over the canonical JSON state. */
+  function eventLeafData(originatorId, version, topic, state) {
+    return eventFrame(EVENT_CONTEXT, originatorId, version, topic, state);
+  }
+
+  /** docs/merkle-log.md "Leaves": over the stored state, the whole signed envelope. */
+  function logLeafData(originatorId, version, topic, storedState) {
+    return eventFrame(LOG_LEAF_CONTEXT, originatorId, version, topic, storedState);
+  }
+
+  /** docs/event-signatures.md "What is signed". */
+  function saveSigningMessage(keyId, size, root) {
+    return concat(SAVE_CONTEXT, keyId, uint32(size), root);
+  }
+
+  /** The event-signing key id: the first 8 bytes of SHA-256 over the raw key ("What is stored"). */
+  async function eventKeyId(publicKey) {
+    return toHex((await sha256(publicKey)).slice(0, 8));
+  }
+
+  /** "Verifying one event" (1): split the stored state ("What is stored"), checking its layout. */
+  function parseEnvelope(stored) {
+    if (stored.length < FIXED_HEADER_SIZE) {
+      throw new VerifyError("event_malformed", "got " + stored.length + " bytes, want at least " + FIXED_HEADER_SIZE);
+    }
+    if (!equalBytes(stored.subarray(0, 4), MAGIC)) {
+      throw new VerifyError("event_malformed", "got magic " + toHex(stored.subarray(0, 4)) + ", want 50504c01");
+    }
+    const keyId = stored.slice(4, 12);
+    const signature = stored.slice(12, 76);
+    const size = readUint32(stored, 76);
+    const index = readUint32(stored, 80);
+    if (!(size >= 1 && index < size)) {
+      throw new VerifyError("event_malformed", "index " + index + " in a save of " + size + ": want index < size");
+    }
+    const proofEnd = FIXED_HEADER_SIZE + HASH_SIZE * inclusionProofLength(index, size);
+    if (stored.length < proofEnd) {
+      throw new VerifyError("event_malformed", "got " + stored.length + " bytes, want at least " + proofEnd);
+    }
+    const proof = [];
+    for (let at = FIXED_HEADER_SIZE; at < proofEnd; at += HASH_SIZE) proof.push(stored.slice(at, at + HASH_SIZE));
+    return { keyId, signature, size, index, proof, state: stored.slice(proofEnd) };
+  }
+
+  /**
+   * docs/event-signatures.md "Verifying one event", steps (1)-(4). `trustedKeys` maps a key id
+   * (16 hex digits) to a raw 32-byte Ed25519 public key. Returns the key id that signed.
+   */
+  async function verifyEventSignature(originatorId, version, topic, stored, trustedKeys) {
+    // (1) parse: magic, key id, signature, n >= 1, i < n, enough bytes for the k proof hashes
+    const envelope = parseEnvelope(stored);
+    // (2) look the key id up among trusted keys
+    const keyHex = toHex(envelope.keyId);
+    const publicKey = trustedKeys.get(keyHex);
+    if (!publicKey) throw new VerifyError("event_unknown_key", "key id " + keyHex + " is not among the trusted keys");
+    // (3) recompute leaf_hash from the stored id, version, topic and state, and R from the proof
+    const leaf = await leafHash(eventLeafData(originatorId, version, topic, envelope.state));
+    let root;
+    try {
+      root = await rootFromInclusionProof(envelope.index, envelope.size, leaf, envelope.proof);
+    } catch (error) {
+      throw new VerifyError("event_malformed", error.detail || String(error));
+    }
+    // (4) verify the signature over message(key_id, n, R)
+    const message = saveSigningMessage(envelope.keyId, envelope.size, root);
+    if (!(await ed25519Verify(publicKey, envelope.signature, message))) {
+      throw new VerifyError("event_bad_signature", "key " + keyHex + " did not sign what is stored");
+    }
+    return keyHex;
+  }
+
+  // --- C2SP signed notes and checkpoints (docs/merkle-log.md "Checkpoints") ---------------------
+  const NOTE_CONTROL = /[\x00-\x09\x0b-\x1f]/;
+  const SIGNATURE_PREFIX = "\u2014 "; // em dash, space
+  const MAX_SIGNATURES = 100; // as Go's note.Open and audit/offline/note.py
+
+  function keyNameProblem(name) {
+    if (!name) return "got an empty key name";
+    if (name.includes("+")) return "key name " + JSON.stringify(name) + " contains '+'";
+    if (/\s/u.test(name) || NOTE_CONTROL.test(name)) {
+      return `key name ${JSON.stringify(name)} contains a space or control character`;
+    }
+    return null;
+  }
+
+  /** The note key id: SHA-256(name || 0x0A || 0x01 || public key)[:4] (c2sp.org/signed-note). */
+  async function noteKeyId(name, publicKey) {
+    return (await sha256(concat(encoder.encode(name + "\n"), Uint8Array.of(0x01), publicKey))).slice(0, 4);
+  }
+
+  /** A verifier key `<name>+<8 hex key id>+base64(0x01 || key)`, its key id recomputed. */
+  async function parseVerifierKey(text) {
+    // split at the first two '+' only: the base64 key may contain '+' itself
+    const match = /^([^+]*)\+([^+]*)\+(.*)$/s.exec(typeof text === "string" ? text.trim() : "");
+    if (!match) throw new VerifyError("log_key_malformed", "want <name>+<key id>+<key>");
+    const [, name, idHex, keyText] = match;
+    const problem = keyNameProblem(name);
+    if (problem) throw new VerifyError("log_key_malformed", problem);
+    if (!/^[0-9a-f]{8}$/i.test(idHex)) {
+      throw new VerifyError("log_key_malformed", `key id ${JSON.stringify(idHex)}, want 8 hex digits`);
+    }
+    let key;
+    try {
+      key = fromBase64(keyText);
+    } catch (error) {
+      throw new VerifyError("log_key_malformed", error.detail);
+    }
+    if (key.length !== 33 || key[0] !== 0x01) {
+      throw new VerifyError("log_key_malformed", "want 33 bytes: 0x01 (Ed25519) and the key");
+    }
+    const publicKey = key.slice(1);
+    const keyId = await noteKeyId(name, publicKey);
+    if (toHex(keyId) !== idHex.toLowerCase()) {
+      const want = toHex(keyId);
+      throw new VerifyError("log_key_malformed", `got key id ${idHex}, want ${want} (derived from the name and key)`);
+    }
+    return { name, keyId, publicKey };
+  }
+
+  /**
+   * Open a signed note with one trusted key (c2sp.org/signed-note; audit/offline/note.py
+   * open_note): returns the signed text. Signatures by other keys are ignored.
+   */
+  async function openNote(signedNote, verifier) {
+    // (1) the note is text without control characters but newline
+    if (typeof signedNote !== "string") throw new VerifyError("note_malformed", "want the note's text");
+    const control = NOTE_CONTROL.exec(signedNote);
+    if (control) throw new VerifyError("note_malformed", "control character at offset " + control.index);
+    // (2) text and signature block split at the last empty line
+    const split = signedNote.lastIndexOf("\n\n");
+    if (split < 0) throw new VerifyError("note_malformed", "no empty line before the signatures");
+    const text = signedNote.slice(0, split + 1);
+    const block = signedNote.slice(split + 2);
+    if (!block || !block.endsWith("\n")) {
+      throw new VerifyError("note_malformed", "want signature lines, each ending in a newline");
+    }
+    // (3) bound and parse every signature line before any cryptography
+    const lines = block.slice(0, -1).split("\n");
+    if (lines.length > MAX_SIGNATURES) {
+      throw new VerifyError("note_malformed", `got ${lines.length} signature lines, want at most ${MAX_SIGNATURES}`);
+    }
+    const parsed = lines.map((line, number) => {
+      const where = "signature line " + (number + 1);
+      if (!line.startsWith(SIGNATURE_PREFIX)) {
+        throw new VerifyError("note_malformed", `${where}: want it to start with an em dash and a space`);
+      }
+      const rest = line.slice(SIGNATURE_PREFIX.length);
+      const space = rest.indexOf(" ");
+      if (space < 0) throw new VerifyError("note_malformed", where + ": want '<name> <base64 signature>'");
+      const name = rest.slice(0, space);
+      const problem = keyNameProblem(name);
+      if (problem) throw new VerifyError("note_malformed", where + ": " + problem);
+      let blob;
+      try {
+        blob = fromBase64(rest.slice(space + 1));
+      } catch (error) {
+        throw new VerifyError("note_malformed", where + ": " + error.detail);
+      }
+      if (blob.length <= 4) {
+        throw new VerifyError("note_malformed", `${where}: got ${blob.length} bytes, want a key id and a signature`);
+      }
+      return { name, keyId: blob.slice(0, 4), signature: blob.slice(4) };
+    });
+    // (4) verify each signature by the trusted key (name and key id) over the text's bytes
+    const message = encoder.encode(text);
+    let verified = false;
+    for (const line of parsed) {
+      if (line.name !== verifier.name || !equalBytes(line.keyId, verifier.keyId)) continue;
+      if (line.signature.length !== 64) {
+        throw new VerifyError("note_bad_signature", "got a " + line.signature.length + "-byte signature, want 64");
+      }
+      if (!(await ed25519Verify(verifier.publicKey, line.signature, message))) {
+        const key = `${verifier.name}+${toHex(verifier.keyId)}`;
+        throw new VerifyError("note_bad_signature", `the signature of ${key} does not verify`);
+      }
+      verified = true;
+    }
+    // (5) at least one signature by the trusted key
+    if (!verified) throw new VerifyError("note_unverified", "no signature by " + verifier.name + "+" + toHex(verifier.keyId));
+    return text;
+  }
+
+  /** A checkpoint's text (c2sp.org/tlog-checkpoint), its one canonical spelling only. */
+  function parseCheckpoint(text) {
+    if (!text.endsWith("\n")) throw new VerifyError("checkpoint_malformed", "text does not end with a newline");
+    const lines = text.slice(0, -1).split("\n");
+    if (lines.length < 3) {
+      throw new VerifyError("checkpoint_malformed", `got ${lines.length} lines, want at least 3 (origin, size, root)`);
+    }
+    const [origin, sizeLine, rootLine, ...extensions] = lines;
+    for (const line of [origin, ...extensions]) {
+      if (!line || /[\x00-\x1f]/.test(line)) throw new VerifyError("checkpoint_malformed", "empty line or control character");
+    }
+    if (!/^(?:0|[1-9][0-9]{0,19})$/.test(sizeLine) || BigInt(sizeLine) > 2n ** 64n - 1n) {
+      const got = JSON.stringify(sizeLine.slice(0, 80));
+      throw new VerifyError("checkpoint_malformed", `tree size ${got}: want decimal 0..2^64-1`);
+    }
+    let root;
+    try {
+      root = fromBase64(rootLine);
+    } catch (error) {
+      throw new VerifyError("checkpoint_malformed", "root: " + error.detail);
+    }
+    if (root.length !== HASH_SIZE) throw new VerifyError("checkpoint_malformed", "got a " + root.length + "-byte root, want 32");
+    return { origin, size: BigInt(sizeLine), root, extensions };
+  }
+
+  /** docs/merkle-log.md "Checkpoints": open the note with the log key, parse it, check that
+   *  its origin is the log's (the key's name). */
+  async function verifyCheckpoint(signedNote, verifier) {
+    const checkpoint = parseCheckpoint(await openNote(signedNote, verifier));
+    if (checkpoint.origin !== verifier.name) {
+      const [got, want] = [checkpoint.origin, verifier.name].map((text) => JSON.stringify(text));
+      throw new VerifyError("checkpoint_origin", `got origin ${got}, want ${want}`);
+    }
+    return checkpoint;
+  }
+
+  // --- the whole document -----------------------------------------------------------------------
+  /** Trusted keys: the log's verifier key and the event keys (base64), each key id derived. */
+  async function trustedKeysFrom(logKey, eventKeys) {
+    const log = await parseVerifierKey(logKey);
+    const events = new Map();
+    for (const text of eventKeys) {
+      let key;
+      try {
+        key = fromBase64(text);
+      } catch (error) {
+        throw new VerifyError("event_key_malformed", error.detail);
+      }
+      if (key.length !== 32) throw new VerifyError("event_key_malformed", "got a " + key.length + "-byte key, want 32");
+      events.set(await eventKeyId(key), key);
+    }
+    return { log, events };
+  }
+
+  /** Split pasted or configured event keys (spaces, commas or newlines between them). */
+  function splitKeys(text) {
+    return String(text || "").split(/[\s,]+/).filter(Boolean);
+  }
+
+  function failure(error) {
+    if (error instanceof VerifyError) return { code: error.code, detail: error.detail };
+    return { code: "internal", detail: String((error && error.message) || error) };
+  }
+
+  /** Does the document name keys the page does not trust? (It never chooses them.) */
+  async function compareKeys(documentKeys, trusted) {
+    const problems = [];
+    const keys = documentKeys || {};
+    const log = trusted.log;
+    const logKey = `${log.name}+${toHex(log.keyId)}+${toBase64(concat(Uint8Array.of(1), log.publicKey))}`;
+    if (String(keys.log_key || "").trim() !== logKey) {
+      problems.push("log key " + JSON.stringify(keys.log_key));
+    }
+    for (const text of keys.event_keys || []) {
+      let id = null;
+      try {
+        const key = fromBase64(text);
+        id = await eventKeyId(key);
+        if (trusted.events.has(id) && equalBytes(trusted.events.get(id), key)) continue;
+      } catch (error) {
+        /* reported below */
+      }
+      problems.push("event key " + (id || JSON.stringify(text)));
+    }
+    return problems;
+  }
+
+  /**
+   * Verify a verification document (api/web/verification.py) against trusted keys
+   * ({logKey: string, eventKeys: [base64]}). Steps (docs/browser-verification.md):
+   *   (1) the trusted keys; (2) the document's keys against them; (3) the checkpoint;
+   *   then per event (4) its place (this product, versions 1, 2, ... in log order),
+   *   (5) its log leaf hash, (6) its inclusion proof against the checkpoint's root,
+   *   (7) its own signature, for events whose bytes the caller may read.
+   * Returns a report; never throws for a failed check.
+   */
+  async function verifyDocument(doc, trustedInput, lang) {
+    const report = { ok: false, lang: lang === "en" ? "en" : "zh", keys: null, checkpoint: null, events: [], pending: [] };
+    if (!doc || typeof doc !== "object" || !Array.isArray(doc.events)) {
+      report.keys = { ok: false, ...failure(new VerifyError("document_malformed", "want an object with events")) };
+      return finish(report);
+    }
+    report.pending = Array.isArray(doc.pending) ? doc.pending.slice() : [];
+    // (1) trusted keys, as the page was configured (or an auditor pasted them)
+    let trusted;
+    try {
+      trusted = await trustedKeysFrom(trustedInput.logKey, trustedInput.eventKeys);
+    } catch (error) {
+      report.keys = { ok: false, ...failure(error) };
+      return finish(withUnchecked(report, doc));
+    }
+    // (2) the document's keys: reported, never used
+    const differ = await compareKeys(doc.keys, trusted);
+    report.keys = differ.length ? { ok: false, code: "keys_differ", detail: differ.join(", ") } : { ok: true };
+    // (3) the checkpoint: signed by the trusted log key, of the log that key names
+    let checkpoint;
+    try {
+      checkpoint = await verifyCheckpoint(doc.checkpoint, trusted.log);
+      report.checkpoint = { ok: true, origin: checkpoint.origin, size: checkpoint.size.toString() };
+    } catch (error) {
+      report.checkpoint = { ok: false, ...failure(error) };
+      return finish(withUnchecked(report, doc));
+    }
+    let previousLeaf = -1;
+    for (const [position, event] of doc.events.entries()) {
+      const row = {
+        originator_id: String(event && event.originator_id),
+        version: event && event.version,
+        leaf_index: event && event.leaf_index,
+        event: typeof (event && event.topic) === "string" ? event.topic.split(".").pop() : null,
+        content: event && event.content === "visible" ? "visible" : "confidential",
+        failures: [],
+      };
+      try {
+        // (4) this product's event, versions 1, 2, ... each later in the log than the last
+        if (event.originator_id !== doc.product_id || event.version !== position + 1) {
+          const [got, want] = [`${event.originator_id} v${event.version}`, `${doc.product_id} v${position + 1}`];
+          throw new VerifyError("event_misplaced", `got ${got}, want ${want}`);
+        }
+        if (!Number.isSafeInteger(event.leaf_index) || event.leaf_index <= previousLeaf) {
+          const got = `leaf ${event.leaf_index} after leaf ${previousLeaf}`;
+          throw new VerifyError("event_misplaced", `${got}, want a later one`);
+        }
+        previousLeaf = event.leaf_index;
+        // (5) the leaf: hashed from the stored bytes where readable, else the log's leaf hash
+        let stored = null;
+        let leaf;
+        if (row.content === "visible") {
+          stored = fromBase64(event.state);
+          leaf = await leafHash(logLeafData(event.originator_id, event.version, event.topic, stored));
+        } else {
+          leaf = fromBase64(event.leaf_hash);
+        }
+        // (6) inclusion in the tree the checkpoint signed
+        const proof = (Array.isArray(event.proof) ? event.proof : []).map(fromBase64);
+        try {
+          await verifyInclusion(event.leaf_index, checkpoint.size, leaf, proof, checkpoint.root);
+        } catch (error) {
+          row.failures.push(failure(error));
+        }
+        // (7) the event's own signature (docs/event-signatures.md "Verifying one event")
+        if (stored !== null) {
+          try {
+            await verifyEventSignature(event.originator_id, event.version, event.topic, stored, trusted.events);
+          } catch (error) {
+            row.failures.push(failure(error));
+          }
+        }
+      } catch (error) {
+        row.failures.push(failure(error));
+      }
+      row.status = row.failures.length ? "failed" : row.content === "visible" ? "verified" : "in_log";
+      report.events.push(row);
+    }
+    return finish(report);
+  }
+
+  function withUnchecked(report, doc) {
+    for (const event of doc.events) {
+      report.events.push({
+        originator_id: String(event && event.originator_id),
+        version: event && event.version,
+        leaf_index: event && event.leaf_index,
+        event: null,
+        content: event && event.content,
+        failures: [],
+        status: "unchecked",
+      });
+    }
+    return report;
+  }
+
+  function finish(report) {
+    const messages = MESSAGES[report.lang];
+    const reason = (f) => messages.codes[f.code] + (f.detail ? ` (${f.detail})` : "");
+    const line = (check, ok) => (check.ok ? ok : reason(check));
+    report.keys.message = line(report.keys, messages.keys_ok);
+    if (report.checkpoint) report.checkpoint.message = line(report.checkpoint, messages.checkpoint_ok(report.checkpoint));
+    for (const row of report.events) {
+      const outcome = row.status === "failed" ? messages.failed + row.failures.map(reason).join("; ") : messages[row.status];
+      row.message = messages.event(row) + outcome;
+    }
+    const checked = report.events.every((row) => row.status !== "failed" && row.status !== "unchecked");
+    report.ok = Boolean(report.keys.ok && report.checkpoint && report.checkpoint.ok && checked);
+    const failedChecks = [report.keys, report.checkpoint].filter((check) => check && !check.ok).length;
+    const failed = failedChecks + report.events.filter((row) => row.status === "failed").length;
+    report.summary = report.ok ? messages.all_ok(report.events.length, report.checkpoint.size) : messages.some_failed(failed);
+    return report;
+  }
+
+  // --- messages (zh, en) ------------------------------------------------------------------------
+  const MESSAGES = {
+    zh: {
+      event: (row) => "记录 " + row.originator_id + " 第 " + row.version + " 版（日志叶 " + row.leaf_index + "）：",
+      verified: "已验证——在日志中，事件签名有效",
+      in_log: "在日志中；内容与签名可由备案单位、其所在地区或平台核验",
+      unchecked: "未检查：检查点或密钥未通过验证",
+      failed: "验证失败——",
+      keys_ok: "文档中的公钥与本页配置的公钥一致。",
+      checkpoint_ok: (c) => "检查点已验证：日志 " + c.origin + "，共 " + c.size + " 个叶，日志签名有效。",
+      all_ok: (n, size) => "全部通过：" + n + " 个事件均包含在已签名的检查点（" + size + " 个叶）中。",
+      some_failed: (k) => "验证未通过：" + k + " 项检查失败，详见下列各行。",
+      pending: (versions) => "第 " + versions.join("、") + " 版尚未纳入已签名的检查点，请稍后再验证。",
+      running: "正在验证……",
+      run_failed: "无法完成验证：",
+      codes: {
+        bad_encoding: "编码无效",
+        document_malformed: "验证文档格式无效",
+        log_key_malformed: "日志验证公钥格式无效",
+        event_key_malformed: "事件签名公钥格式无效",
+        keys_differ: "文档中的公钥与本页配置的公钥不一致",
+        note_malformed: "签名注记（signed note）格式无效",
+        note_unverified: "检查点没有受信任日志密钥的签名",
+        note_bad_signature: "检查点的日志签名无效",
+        checkpoint_malformed: "检查点正文格式无效",
+        checkpoint_origin: "检查点属于另一个日志",
+        proof_malformed: "包含证明格式无效",
+        root_mismatch: "包含证明得出的根哈希与检查点不符",
+        event_malformed: "存储的事件格式无效",
+        event_unknown_key: "事件由不受信任的密钥签名",
+        event_bad_signature: "事件签名无效，存储的字节已被改动",
+        event_misplaced: "事件不属于本产品，或版本顺序不符",
+        fetch_failed: "无法获取验证文档",
+        no_webcrypto: "此浏览器不支持 WebCrypto（SHA-256、Ed25519）",
+        internal: "验证程序出错",
+      },
+    },
+    en: {
+      event: (row) => "Record " + row.originator_id + ", version " + row.version + " (leaf " + row.leaf_index + "): ",
+      verified: "verified — in the log, its signature valid",
+      in_log: "in the log; contents and signature verifiable by the filer, its region or the platform",
+      unchecked: "not checked: the checkpoint or the keys did not verify",
+      failed: "FAILED — ",
+      keys_ok: "The document's keys are the keys this page is configured with.",
+      checkpoint_ok: (c) => "Checkpoint verified: log " + c.origin + ", " + c.size + " leaves, signed by the log key.",
+      all_ok: (n, size) => "All passed: " + n + " events are in the signed checkpoint of " + size + " leaves.",
+      some_failed: (k) => "Verification failed: " + k + " checks did not pass; see the rows below.",
+      pending: (versions) => "Not under a signed checkpoint yet: version " + versions.join(", ") + "; verify again shortly.",
+      running: "Verifying…",
+      run_failed: "Could not verify: ",
+      codes: {
+        bad_encoding: "bad encoding",
+        document_malformed: "the verification document is malformed",
+        log_key_malformed: "the log verifier key is malformed",
+        event_key_malformed: "an event-signing key is malformed",
+        keys_differ: "the document names keys this page is not configured with",
+        note_malformed: "the signed note is malformed",
+        note_unverified: "the checkpoint has no signature by the trusted log key",
+        note_bad_signature: "the checkpoint's log signature does not verify",
+        checkpoint_malformed: "the checkpoint text is malformed",
+        checkpoint_origin: "the checkpoint is another log's",
+        proof_malformed: "the inclusion proof is malformed",
+        root_mismatch: "the inclusion proof leads to another root than the checkpoint's",
+        event_malformed: "the stored event is malformed",
+        event_unknown_key: "the event is signed by a key that is not trusted",
+        event_bad_signature: "the event's signature does not verify: its stored bytes changed",
+        event_misplaced: "the event is not this product's, or out of order",
+        fetch_failed: "the verification document could not be fetched",
+        no_webcrypto: "this browser lacks WebCrypto (SHA-256, Ed25519)",
+        internal: "the verifier failed",
+      },
+    },
+  };
+
+  // ===== Part 2: the page =======================================================================
+  /** Fetch the document, same origin only (the page's connect-src is 'self' too). */
+  async function fetchDocument(url) {
+    const target = new URL(url, root.location.href);
+    if (target.origin !== root.location.origin) {
+      throw new VerifyError("fetch_failed", "not the page's origin: " + target.origin);
+    }
+    const response = await root.fetch(target.href, {
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { Accept: "application/json" },
+    });
+    if (!response.ok) {
+      let detail = "";
+      try {
+        detail = (await response.json()).detail || "";
+      } catch (error) {
+        /* not a problem document */
+      }
+      throw new VerifyError("fetch_failed", "HTTP " + response.status + (detail ? ": " + detail : ""));
+    }
+    return response.json();
+  }
+
+  /** The keys to trust: an auditor's pasted ones where given, else the page's configured. */
+  function trustedInputOf(section) {
+    const pastedLog = section.querySelector("#verify-log-key");
+    const pastedEvents = section.querySelector("#verify-event-keys");
+    const logKey = pastedLog && pastedLog.value.trim() ? pastedLog.value.trim() : section.dataset.logKey;
+    const eventKeys = splitKeys(pastedEvents && pastedEvents.value.trim() ? pastedEvents.value : section.dataset.eventKeys);
+    return { logKey, eventKeys };
+  }
+
+  function cell(document, tag, text) {
+    const element = document.createElement(tag);
+    element.textContent = text;
+    return element;
+  }
+
+  function render(section, report) {
+    const document = section.ownerDocument;
+    const messages = MESSAGES[report.lang];
+    const checks = section.querySelector("#verify-checks");
+    const body = section.querySelector("#verify-results tbody");
+    const lines = [report.keys, report.checkpoint].filter(Boolean).map((check) => {
+      const item = cell(document, "li", check.message);
+      item.className = check.ok ? "verify-ok" : "verify-failed";
+      return item;
+    });
+    if (report.pending.length) {
+      const item = cell(document, "li", messages.pending(report.pending));
+      item.className = "verify-pending";
+      lines.push(item);
+    }
+    checks.replaceChildren(...lines);
+    body.replaceChildren(
+      ...report.events.map((row) => {
+        const tr = document.createElement("tr");
+        tr.className = "verify-" + row.status;
+        tr.dataset.version = String(row.version);
+        tr.append(
+          cell(document, "td", row.originator_id),
+          cell(document, "td", String(row.version)),
+          cell(document, "td", String(row.leaf_index)),
+          cell(document, "td", row.event || "—"),
+          cell(document, "td", row.message),
+        );
+        return tr;
+      }),
+    );
+    const summary = section.querySelector("#verify-summary");
+    summary.textContent = report.summary;
+    summary.className = report.ok ? "verify-ok" : "verify-failed";
+  }
+
+  async function run(section, button) {
+    const lang = section.dataset.lang === "en" ? "en" : "zh";
+    const messages = MESSAGES[lang];
+    const summary = section.querySelector("#verify-summary");
+    button.disabled = true;
+    section.setAttribute("aria-busy", "true");
+    section.dataset.state = "running";
+    summary.className = "";
+    summary.textContent = messages.running;
+    try {
+      const doc = await fetchDocument(section.dataset.url);
+      const report = await verifyDocument(doc, trustedInputOf(section), lang);
+      render(section, report);
+      section.dataset.state = report.ok ? "passed" : "failed";
+    } catch (error) {
+      const f = failure(error);
+      section.dataset.state = "failed";
+      summary.className = "verify-failed";
+      summary.textContent = messages.run_failed + messages.codes[f.code] + (f.detail ? " (" + f.detail + ")" : "");
+    } finally {
+      button.disabled = false;
+      section.removeAttribute("aria-busy");
+    }
+  }
+
+  /** Wire the section's button once the page is parsed (the script is loaded with defer),
+   *  once even if the script is loaded twice. */
+  function install(document) {
+    const start = () => {
+      const section = document.getElementById("verification");
+      const button = section && section.querySelector("#verify-run");
+      if (!button || section.dataset.state) return;
+      section.dataset.state = "ready";
+      button.addEventListener("click", () => run(section, button));
+    };
+    if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+    else start();
+  }
+
+  return {
+    VerifyError,
+    MESSAGES,
+    toHex,
+    fromHex,
+    toBase64,
+    fromBase64,
+    sha256,
+    leafHash,
+    nodeHash,
+    inclusionProofLength,
+    rootFromInclusionProof,
+    verifyInclusion,
+    eventLeafData,
+    logLeafData,
+    saveSigningMessage,
+    eventKeyId,
+    parseEnvelope,
+    verifyEventSignature,
+    noteKeyId,
+    parseVerifierKey,
+    openNote,
+    parseCheckpoint,
+    verifyCheckpoint,
+    trustedKeysFrom,
+    splitKeys,
+    verifyDocument,
+    install,
+  };
+});

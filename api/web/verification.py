@@ -1,0 +1,152 @@
+"""What a product page's browser verifier reads: the product's events, their inclusion proofs
+against one signed checkpoint, and the keys the page trusts (issue #17; the checks are
+api/web/static/js/verify.js, described in docs/browser-verification.md).
+
+Why this shape: the browser trusts the server for bytes only. So the document carries exactly
+what the verifier hashes and checks — the signed note verbatim, each event's leaf index and
+RFC 6962 inclusion proof against that note's tree size, and, where the caller may read them,
+the stored event bytes (originator id, version, topic, base64 of the stored ``state``), never
+a decoded or re-encoded copy (STYLE #11). The server checks none of it on the way out: a
+changed stored byte must reach the browser, which names the event, rather than stop here.
+
+Who sees what follows the ledger's rule for signed events (api.routes.ledger
+``sees_events_of``, built on api.access ``sees_owned``): the filer, the regional admin of its
+region and the platform roles get every event's bytes; anyone else who may see the product
+(the public, for a listed one) gets the log's leaf hash only, marked ``"content":
+"confidential"`` — events carry the figures (sales, exports...), and even their topics say
+what happened to a filing (a dispute raised). A product the caller may not see is 404, as on
+``GET /v1/products/{id}``.
+
+The trusted keys are not part of this trust: ``configured_keys`` gives what the server is
+configured with, for the page template to render into the page; the verifier compares the
+document's ``keys`` with those (or with keys an auditor pastes) and checks with the latter.
+"""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+
+from api.access import sees_confidential, sees_product
+from api.bootstrap import SignedPatentLedger
+from api.deps import Caller
+from api.problems import ApiProblemError
+from api.routes.ledger import sees_events_of
+from api.tokens import Principal
+from audit.log.transparency_log import TransparencyLog
+from audit.offline.errors import VerificationError
+from projections import queries
+from projections.schema import Row
+from projections.store import ProjectionStore
+
+FORMAT = "ppl-browser-verification/v1"
+
+router = APIRouter()
+
+
+def _b64(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def configured_keys(state: Any) -> dict[str, Any]:
+    """The keys this server is configured to trust, for the page to pin.
+
+    ``log_key`` is the log's C2SP verifier key (``<origin>+<key id>+<key>``, whose name is the
+    checkpoints' origin); ``event_keys`` the base64 raw Ed25519 keys of the public-key manifest,
+    every key that ever signed (a retired key still verifies old events). Key ids are left out
+    on purpose: the verifier derives them from the keys (docs/event-signatures.md "Keys").
+    """
+    ledger: SignedPatentLedger = state.ledger
+    log: TransparencyLog = state.log
+    if ledger.keyring is None:  # only the unsigned benchmark baseline has no key ring
+        raise ValueError("an unsigned ledger has no keys to verify against")
+    manifest = ledger.keyring.manifest.to_json()
+    return {
+        "log_key": log.signer.verifier_key_string(),
+        "event_keys": [str(entry["public_key"]) for entry in manifest["keys"]],
+    }
+
+
+def verification_document(state: Any, principal: Principal, product_id: UUID) -> dict[str, Any]:
+    """Everything the browser needs to verify the product's events in the log, as JSON.
+
+    ``events`` lists every version of the product aggregate that the latest signed checkpoint
+    covers, in order; ``pending`` the versions stored but not under it yet (shown as "not in
+    the log yet", never as verified).
+
+    Raises:
+        ApiProblemError: ``not_found`` if the caller may not see the product (or the registry
+            does not know it yet); ``log_not_available`` before the first checkpoint.
+    """
+    ledger: SignedPatentLedger = state.ledger
+    log: TransparencyLog = state.log
+    row = _visible_product(principal, state.projections, product_id)
+    # The checkpoint first: every event below its size has a leaf and a proof against it.
+    signed = log.store.latest_checkpoint()
+    if signed is None:
+        raise ApiProblemError("log_not_available", "the log has no signed checkpoint yet")
+    readable = _sees_events(principal, ledger, product_id, row)
+    events: list[dict[str, Any]] = []
+    pending: list[int] = []
+    for stored in ledger.recorder.select_events(product_id):
+        version = int(stored.originator_version)
+        leaf = log.store.leaf_for_event(product_id, version)
+        if leaf is None or leaf.leaf_index >= signed.tree_size:
+            pending.append(version)
+            continue
+        proof = log.inclusion_proof(leaf.leaf_index, signed.tree_size)
+        event: dict[str, Any] = {
+            "originator_id": str(product_id),
+            "version": version,
+            "leaf_index": leaf.leaf_index,
+            "leaf_hash": _b64(leaf.leaf_hash),
+            "proof": [_b64(node) for node in proof.proof],
+            "content": "visible" if readable else "confidential",
+        }
+        if readable:
+            event["topic"] = stored.topic
+            event["state"] = _b64(stored.state)
+        events.append(event)
+    return {
+        "format": FORMAT,
+        "product_id": str(product_id),
+        "checkpoint": signed.signed_note,
+        "tree_size": signed.tree_size,
+        "keys": configured_keys(state),
+        "events": events,
+        "pending": pending,
+    }
+
+
+def _visible_product(principal: Principal, store: ProjectionStore, product_id: UUID) -> Row:
+    """The product's registry row, if this caller may see the product (else 404): its leaf
+    hashes and versions would tell who is filing what before the registry lists it."""
+    row = queries.product(store, product_id)
+    if row is None or not sees_product(principal, row):
+        raise ApiProblemError("not_found", f"no product {product_id} in the registry")
+    return row
+
+
+def _sees_events(
+    principal: Principal, ledger: SignedPatentLedger, product_id: UUID, row: Row
+) -> bool:
+    """``sees_events_of`` — or, when the ledger cannot read the filing's first event because
+    its stored bytes no longer verify, the same owner rule over the registry's copy of the
+    owner (``sees_confidential``): the browser must get the bytes to name the event."""
+    try:
+        return sees_events_of(principal, ledger, product_id)
+    except VerificationError:
+        return sees_confidential(principal, row)
+
+
+@router.get("/products/{product_id}/verification.json", include_in_schema=False)
+def verification(
+    request: Request, response: Response, principal: Caller, product_id: UUID
+) -> dict[str, Any]:
+    """The product page's verification document (``verification_document``); never cached,
+    as what it holds depends on the caller."""
+    response.headers["Cache-Control"] = "no-store"
+    return verification_document(request.app.state, principal, product_id)
