@@ -12,7 +12,7 @@ from enum import StrEnum
 from typing import Annotated, Any, Final
 from uuid import UUID
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import HTMLResponse
 
 from api.access import sees_confidential
@@ -223,3 +223,34 @@ def _monthly_series(store: Any, publications: list[queries.Publication]) -> dict
             name = row["name"] or row["region_code"]
             per_district.setdefault(name, [0] * len(periods))[index] = row["products"]
     return {"periods": periods, "districts": per_district}
+
+
+@router.get("/statistics/{region_code}", response_class=HTMLResponse)
+def district_statistics_page(
+    request: Request,
+    region_code: Annotated[str, Path(pattern=r"^31[0-9]{4}$")],
+    store: ReadModels,
+) -> HTMLResponse:
+    """One district across every publication: its chart and table, as published."""
+    name = SHANGHAI_DISTRICTS.get(region_code)
+    if name is None:
+        raise ApiProblemError("not_found", f"no district {region_code} in the statistics")
+    periods = []
+    for found in queries.publication_periods(store):
+        _, rows = queries.published_region_statistics(
+            store, found.period, prefix=region_code, level=Level.DISTRICT
+        )
+        row = next((r for r in rows if r["region_code"] == region_code), None)
+        if row is not None:
+            periods.append({"period": found.period, **row})
+    chart = {
+        "labels": [p["period"] for p in periods],
+        "products": [p["products"] for p in periods],
+        "sales_wan": [wan_yuan(p["sales_fen"]) for p in periods],
+        "series": {"periods": [], "districts": {}},
+    }
+    return render(
+        request,
+        "district.html",
+        {"region_code": region_code, "name": name, "periods": periods, "chart": chart},
+    )

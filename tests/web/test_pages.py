@@ -11,6 +11,7 @@ import pytest
 
 from api.web.session import SESSION_COOKIE, csrf_token
 from api.web.templating import CONTENT_SECURITY_POLICY
+from tests.domain.factories import approve_as_distinct
 from tests.web.conftest import HOSTILE_NAME, Site
 
 PAGE = {"Accept": "text/html,application/xhtml+xml"}
@@ -26,7 +27,8 @@ def _get(site: Site, path: str, token: str | None = None, **headers: str) -> Any
 def _public_pages(site: Site) -> list[str]:
     return [
         "/", "/?q=温控", f"/products/{site.approved}", f"/products/{site.hostile}",
-        f"/products/{site.approved}/certificate", "/rounds", "/statistics", "/signin",
+        f"/products/{site.approved}/certificate", "/rounds", "/statistics", "/statistics/310115",
+        "/signin",
     ]  # fmt: skip
 
 
@@ -246,3 +248,19 @@ def test_a_page_approval_goes_through_the_api_checks(site):
     assert approvals[0].distinct == [
         {"product_id": str(site.approved), "reason": "型号相同但为阀门总成, 不是同一产品"}
     ]
+
+
+def test_published_statistics_only_and_no_money_of_a_lone_filer(site):
+    """The pages show publications, never live figures: a district with one filer has its
+    money withheld (disclosure control), and a write after the publication changes nothing."""
+    before = _get(site, "/statistics").text
+    district = _get(site, "/statistics/310104").text  # 徐汇区: one filer
+    assert "保密" in district
+    assert '"sales_wan": [null]' in district  # the chart's data withholds it too
+    assert " 万元</td>" not in district
+    ledger = site.api.state.ledger
+    approve_as_distinct(ledger, site.flagged)
+    site.api.settle()
+    assert _get(site, "/statistics").text == before
+    assert _get(site, "/statistics/999999").status_code == 422
+    assert _get(site, "/statistics/310999").status_code == 404
