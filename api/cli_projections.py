@@ -438,6 +438,33 @@ def registry_migrate_keys(
         typer.echo(render(_group_rows(groups), _GROUP_COLUMNS, output))
 
 
+@registry_app.command("migrate-filing-numbers")
+def registry_migrate_filing_numbers(
+    output: FormatOption = OutputFormat.TABLE,
+) -> None:
+    """Give every approved filing without a filing number (approved before filing number
+    rule v1) its number, in order of first approval, as new events; re-running adds nothing
+    (docs/filing-numbers.md). Lists the numbers given."""
+    from domain.actor import SYSTEM  # noqa: PLC0415 (only this command acts)
+
+    with _opened() as context:
+        started = time.monotonic()
+        report = context.ledger.migrate_filing_numbers(SYSTEM)
+        seconds = time.monotonic() - started
+    typer.echo(
+        f"filing number rule v{report.rule}: {len(report.numbered)} filings numbered now, "
+        f"{report.already_numbered} numbered before, {report.withdrawn} withdrawn left "
+        f"without one ({seconds:.1f} s)",
+        err=True,
+    )
+    rows = [
+        {"product_id": str(product_id), "filing_number": number}
+        for product_id, number in report.numbered
+    ]
+    if rows:
+        typer.echo(render(rows, ("product_id", "filing_number"), output))
+
+
 @registry_app.command("key-groups")
 def registry_key_groups(
     key_rule: Annotated[int, typer.Option(help="Key rule version")] = 2,

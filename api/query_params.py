@@ -31,6 +31,8 @@ CURSOR_PATTERN = r"^[A-Za-z0-9_-]{22}$"
 REGION_PREFIX_PATTERN = r"^[0-9]{1,6}$"
 _USCC_CHAR = "[0-9A-HJ-NP-RTUWXYa-hj-np-rtuwxy]"  # domain.values.USCC_ALPHABET, either case
 USCC_PATTERN = rf"^{_USCC_CHAR}{{2}}[0-9]{{6}}{_USCC_CHAR}{{10}}$"
+FILING_NUMBER_PATTERN = r"^[0-9]{4}-[0-9]{6}-(?:[0-9]{5}|[1-9][0-9]{5,})$"
+"""A filing number's shape (audit.offline.filing_number.FILING_NUMBER)."""
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description=f"Page size, 1..{MAX_LIMIT}")]
 Cursor = Annotated[

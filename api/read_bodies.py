@@ -41,6 +41,7 @@ PRODUCT_EXAMPLE: dict[str, Any] = {
     "category": "03",
     "finer_code": None,
     "status": "approved",
+    "filing_number": "2023-310115-00001",
     "data_year": 2022,
     "patents": [_PATENT_EXAMPLE],
     "certifications": [],
@@ -87,6 +88,12 @@ class ProductView(BaseModel):
     filed_at: str
     updated_at: str
     version: int = Field(description="Aggregate version; the ETag, and what If-Match names")
+    filing_number: str | None = Field(
+        default=None,
+        description="The filing number (备案号) YYYY-RRRRRR-NNNNN, assigned at the first "
+        "approval and never reused (docs/filing-numbers.md); null before, or for a filing "
+        "approved before filing numbers and not migrated yet. Public: certificates print it",
+    )
     update_under_review: bool = Field(
         default=False,
         description="Approved before, and its annual update is under review. The public then "

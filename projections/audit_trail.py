@@ -57,7 +57,7 @@ class AuditTrail(ReadModel):
             (
                 events.PRODUCT_FILED, events.FILING_APPROVED, events.FILING_REJECTED,
                 events.PRODUCT_REVISED, events.PRODUCT_WITHDRAWN, events.DISPUTE_RAISED,
-                events.DISPUTE_RESOLVED, events.DISPUTE_ACCEPTED,
+                events.DISPUTE_RESOLVED, events.DISPUTE_ACCEPTED, events.FILING_NUMBER_ASSIGNED,
             ),
             _product_event,
         )  # fmt: skip

@@ -41,6 +41,7 @@ PRODUCT_WITHDRAWN = _event_class(Product, "ProductWithdrawn")
 DISPUTE_RAISED = _event_class(Product, "OwnershipDisputeRaised")
 DISPUTE_RESOLVED = _event_class(Product, "OwnershipDisputeResolved")
 DISPUTE_ACCEPTED = _event_class(Product, "OwnershipDisputeAccepted")
+FILING_NUMBER_ASSIGNED = _event_class(Product, "FilingNumberAssigned")
 
 KEY_RESERVED = _event_class(ProductKeyReservation, "ProductKeyReserved")
 KEY_REASSIGNED = _event_class(ProductKeyReservation, "ProductKeyReassigned")

@@ -10,6 +10,10 @@ Tables:
   approval's version and time; null until approved), and ``listed_status`` is ``approved``
   while the public registry lists the filing: approved, or approved before and its annual
   update under review (the public then sees the approved version, flagged); else null.
+  ``filing_number`` is the product's filing number (备案号, docs/filing-numbers.md; null until
+  assigned), public and unique; ``name_folded``, ``model_folded`` and ``filer_name_folded``
+  are the name, model and filer name case-folded, for the registry's text search
+  (``queries.products``, ``q``).
 * ``patents`` — (patent number, product) for the patents each filing currently declares.
 * ``filers`` — filer id → USCC, name and region, to denormalize onto products.
 * ``certification_links`` — the id of a round, a decision (``ProductCertification``) or an
@@ -61,11 +65,12 @@ PRODUCTS = Table(
         json_column("resolved_disputes"), json_column("certifications"), text("canonical_key"),
         text("rejection_reason"), text("withdrawal_reason"), text("filed_at"),
         text("updated_at"), integer("version"), integer("patents_version"),
-        json_column("approved_version"), text("listed_status"),
+        json_column("approved_version"), text("listed_status"), text("filing_number"),
+        text("name_folded"), text("model_folded"), text("filer_name_folded"),
     ),
     key=("product_id",),
     indexes=(("filer_uscc",), ("status",), ("listed_status",), ("region_code",),
-             ("canonical_key",)),
+             ("canonical_key",), ("filing_number",)),
 )  # fmt: skip
 PATENTS = Table(
     "patents",
@@ -101,6 +106,7 @@ class ProductRegistry(ReadModel):
             events.DISPUTE_RAISED: _dispute_raised,
             events.DISPUTE_RESOLVED: _dispute_resolved,
             events.DISPUTE_ACCEPTED: _dispute_accepted,
+            events.FILING_NUMBER_ASSIGNED: _numbered,
             events.ROUND_OPENED: _round_opened,
             events.CERTIFIED: _decided(CertificationStatus.CERTIFIED),
             events.NOT_CERTIFIED: _decided(CertificationStatus.NOT_CERTIFIED),
@@ -156,6 +162,10 @@ def _filed(e: FeedEvent, rows: Rows) -> None:
         "filed_at": e.stamped,
         "approved_version": None,
         "listed_status": None,
+        "filing_number": None,
+        "name_folded": fold(event.name),
+        "model_folded": fold(event.model),
+        "filer_name_folded": fold(filer.get("name") or ""),
     }
     _declare(e, rows, product, event.data_year, event.figures, event.patents)
     _touch(e, rows, product)
@@ -217,6 +227,20 @@ def _approved(e: FeedEvent, rows: Rows) -> None:
         listed_status=ProductStatus.APPROVED.value,
     )
     _touch(e, rows, product)
+
+
+def _numbered(e: FeedEvent, rows: Rows) -> None:
+    """The product's filing number (备案号): assigned once, never changed."""
+    product = _product(e, rows)
+    product["filing_number"] = e.event.filing_number
+    _touch(e, rows, product)
+
+
+def fold(text: str) -> str:
+    """Text as the registry search compares it: case-folded (``str.casefold``), so ``q``
+    matches whatever case either side is in, the same on SQLite and PostgreSQL (neither's
+    ``lower`` folds every script the same way)."""
+    return text.casefold()
 
 
 def _rejected(e: FeedEvent, rows: Rows) -> None:

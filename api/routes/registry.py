@@ -49,6 +49,7 @@ from api.deps import Caller, FilerReader, Platform, ReadModels, merkle_log
 from api.problems import ApiProblemError, problem_responses
 from api.query_params import (
     DEFAULT_LIMIT,
+    FILING_NUMBER_PATTERN,
     CategoryFilter,
     Cursor,
     Limit,
@@ -70,9 +71,10 @@ from api.read_bodies import (
 from api.tokens import Principal
 from api.writes import ETAG_RESPONSE, etag
 from domain.actor import Role
+from domain.errors import InvalidValueError
 from domain.filer import FilerStatus
 from domain.product import ProductStatus
-from domain.values import YEAR_MAX, YEAR_MIN
+from domain.values import YEAR_MAX, YEAR_MIN, PatentNumber
 from projections import queries
 from projections.dispute_check import (
     DEFAULT_MAX_DISTANCE,
@@ -95,6 +97,49 @@ Leaves = Annotated[LeafLookup, Depends(leaf_lookup_of)]
 ProductId = Annotated[UUID, Path(description="The filing's id")]
 
 _LIST_PROBLEMS = problem_responses(401, 403, 422, 503)
+
+SearchText = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        description=f"Text search, 1-{queries.SEARCH_MAX} characters after trimming (else "
+        "422 query_invalid): a filing whose product name, model or filer name contains it "
+        "(any case; ``%`` and ``_`` are literal), or whose filer USCC, a declared patent "
+        "number (any spelling: ZL prefix, dot) or filing number it is",
+        examples=["温控阀"],
+    ),
+]
+PatentFilter = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=40,
+        description="A patent number (ZL prefix, spaces and the dot optional; a wrong check "
+        "digit is 422 query_invalid): the filings declaring it now",
+        examples=["ZL202110182616.5"],
+    ),
+]
+FilingNumberFilter = Annotated[
+    str | None,
+    Query(
+        pattern=FILING_NUMBER_PATTERN,
+        description="A filing number (备案号) YYYY-RRRRRR-NNNNN (docs/filing-numbers.md): the "
+        "one filing holding it",
+        examples=["2023-310115-00001"],
+    ),
+]
+
+
+def _patent_number(value: str | None) -> str | None:
+    """The ``patent`` filter in its one spelling (a wrong check digit: 422 query_invalid)."""
+    if value is None:
+        return None
+    try:
+        return PatentNumber.parse(value).value
+    except InvalidValueError as exc:
+        raise queries.QueryError(f"patent: {exc.message}") from None
+
+
 _ONE_PROBLEMS = problem_responses(401, 404, 422, 503)
 _GUARDED_PROBLEMS = problem_responses(401, 403, 404, 422, 503)
 
@@ -156,19 +201,26 @@ def list_products(
     region: RegionPrefix = None,
     category: CategoryFilter = None,
     data_year: Annotated[int | None, Query(ge=YEAR_MIN, le=YEAR_MAX)] = None,
+    q: SearchText = None,
+    patent: PatentFilter = None,
+    filing_number: FilingNumberFilter = None,
     limit: Limit = DEFAULT_LIMIT,
     cursor: Cursor = None,
 ) -> dict[str, Any]:
     """Filings in product id order, a page at a time, filtered; each as this caller may see
     it. Anonymous: approved filings, public fields. Filer: its own (with figures) and the
     approved ones of others. Regional admin: its region (403 for a ``region`` outside it).
-    Platform roles: all."""
+    Platform roles: all. ``q``, ``patent`` and ``filing_number`` search within what the
+    caller sees, never beyond it."""
     filters = {
         "status": None if status is None else status.value,
         "filer_uscc": uscc_filter("filer_uscc", filer_uscc),
         "region": region,
         "category": None if category is None else category.value,
         "data_year": data_year,
+        "q": None if q is None else queries.search_text(q),
+        "patent": _patent_number(patent),
+        "filing_number": filing_number,
     }
     after = decode_cursor(cursor)
     page = _visible_products(principal, store, filters, after, limit)

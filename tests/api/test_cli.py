@@ -14,7 +14,14 @@ from api.cli import app
 from audit.offline.errors import EventTamperedError
 from audit.offline.rfc6962 import verify_consistency, verify_inclusion
 from tests.audit.test_verifier import _resigned_by_a_stranger
-from tests.domain.factories import approved_filer, file, uscc, v1_only
+from tests.domain.factories import (
+    REVIEWER,
+    approved_filer,
+    before_filing_numbers,
+    file,
+    uscc,
+    v1_only,
+)
 from tests.domain.test_tamper import _filer_with_a_changed_byte
 
 runner = CliRunner()
@@ -338,3 +345,23 @@ def test_duplicates_fails_on_a_v2_duplicate_of_a_filing_never_migrated(ledger, c
     assert lines[0].startswith("duplicate product key")
     assert lines[0].endswith("(key rule v2):")
     assert [line.split()[3] for line in lines[1:3]] == [str(old), str(again)]
+
+
+# --- filing numbers: the migration of approvals made before filing number rule v1 -----------------
+
+
+def test_migrate_filing_numbers_numbers_older_approvals_and_reruns_as_a_no_op(ledger, cli_env):
+    code = uscc(392)
+    filer_id = approved_filer(ledger, code)
+    older = file(ledger, code, filer_id, name="旧产品", model="OLD-1")
+    with before_filing_numbers():
+        ledger.approve_product(REVIEWER, older)
+    assert ledger.get_product(older).filing_number is None
+
+    first = _run("registry", "migrate-filing-numbers", "--format", "csv")
+    assert first.exit_code == 0, first.stderr
+    assert "1 filings numbered now, 0 numbered before" in first.stderr
+    number = ledger.get_product(older).filing_number
+    assert first.stdout.splitlines() == ["product_id,filing_number", f"{older},{number}"]
+    again = _run("registry", "migrate-filing-numbers")
+    assert "0 filings numbered now, 1 numbered before" in again.stderr

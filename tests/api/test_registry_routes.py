@@ -141,7 +141,8 @@ def test_anonymous_callers_see_only_approved_filings_and_no_figures(api, world):
     first = next(i for i in body["items"] if i["product_id"] == str(world.a_approved))
     assert (first["filer_uscc"], first["region_code"], first["model"]) == (A, "310115", "A-1")
     assert first["patents"][0]["number"] == _number(1)
-    assert first["version"] == 2
+    assert first["version"] == 3  # filed, approved, numbered (FilingNumberAssigned)
+    assert first["filing_number"] is not None
 
     pending = api.client.get("/v1/products", params={"status": "pending_review"})
     assert pending.json() == {"items": [], "next_cursor": None}  # a filter cannot widen the view
@@ -243,7 +244,7 @@ def test_the_etag_is_the_filings_version(api, world):
         assert response.headers["etag"] == f'"{version}"'
         assert response.json()["version"] == version
     public = api.client.get(f"/v1/products/{world.c_approved}")
-    assert public.headers["etag"] == '"2"'
+    assert public.headers["etag"] == '"3"'  # filed, approved, numbered
 
 
 def test_a_regional_admin_reads_its_region_whole_and_elsewhere_what_the_public_reads(api, world):
@@ -277,8 +278,10 @@ def test_the_trail_lists_each_event_with_actor_hash_and_leaf_index(api, world):
     events = body["events"]
     assert [e["event_type"] for e in events] == [
         "ProductFiled", "ProductKeyReserved", "ProductKeyReserved", "FilingApproved",
+        "FilingNumberAssigned",
     ]  # fmt: skip
-    filed, reserved, reserved_v2, approved = events
+    filed, reserved, reserved_v2, approved, numbered = events
+    assert numbered["details"]["filing_number"].startswith("20")
     assert (filed["actor_role"], filed["actor_scope"]) == ("filer", A)
     assert reserved["originator_id"] != str(world.a_approved)  # the key's own aggregate
     assert (reserved["details"]["key_rule"], reserved_v2["details"]["key_rule"]) == (1, 2)

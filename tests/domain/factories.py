@@ -14,6 +14,7 @@ from domain.declarations import Contact, EconomicFigures, PatentDeclaration
 from domain.values import (
     AnnexRule,
     DisputeRule,
+    FilingNumberRule,
     KeyRule,
     ScreeningRule,
     patent_check_char,
@@ -166,3 +167,14 @@ def before_dispute_rule() -> Iterator[None]:
         yield
     finally:
         domain.values.CURRENT_DISPUTE_RULE = saved
+
+
+@contextlib.contextmanager
+def before_filing_numbers() -> Iterator[None]:
+    """Approve as the ledger did before filing number rule v1: no filing number."""
+    saved = domain.values.CURRENT_FILING_NUMBER_RULE
+    domain.values.CURRENT_FILING_NUMBER_RULE = FilingNumberRule.NONE
+    try:
+        yield
+    finally:
+        domain.values.CURRENT_FILING_NUMBER_RULE = saved

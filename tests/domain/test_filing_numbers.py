@@ -24,11 +24,11 @@ from domain.actor import SYSTEM
 from domain.declarations import PatentDeclaration
 from domain.errors import ConcurrentUpdateError, FilingNumberNotAllowedError
 from domain.filing_number import FilingNumberSeries
-from domain.values import FilingNumberRule
 from tests.audit.test_replay import logged_events
 from tests.domain.factories import (
     REVIEWER,
     approved_filer,
+    before_filing_numbers,
     digest,
     figures,
     file,
@@ -38,17 +38,6 @@ from tests.domain.factories import (
 )
 
 A, B = uscc(901), uscc(902, region="310104")
-
-
-@contextlib.contextmanager
-def before_filing_numbers() -> Iterator[None]:
-    """Approve as the ledger did before filing number rule v1: no number."""
-    saved = domain.values.CURRENT_FILING_NUMBER_RULE
-    domain.values.CURRENT_FILING_NUMBER_RULE = FilingNumberRule.NONE
-    try:
-        yield
-    finally:
-        domain.values.CURRENT_FILING_NUMBER_RULE = saved
 
 
 @contextlib.contextmanager
