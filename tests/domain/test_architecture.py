@@ -17,6 +17,7 @@ SHARED_RULES = {
     "audit.offline.product_key",
     "audit.offline.screening",
     "audit.offline.annex_rule",
+    "audit.offline.filing_number",
     "audit.offline.dispute_rule",
 }
 
@@ -46,7 +47,8 @@ def test_domain_module_uses_only_eventsourcing_domain(module):
 
 
 @pytest.mark.parametrize(
-    "module", ["product_key.py", "screening.py", "annex_rule.py", "dispute_rule.py"]
+    "module",
+    ["product_key.py", "screening.py", "annex_rule.py", "dispute_rule.py", "filing_number.py"],
 )
 def test_the_shared_rules_import_the_standard_library_only(module):
     path = DOMAIN.parent / "audit" / "offline" / module

@@ -124,11 +124,13 @@ def test_product_row_follows_a_filing_through_review_revision_dispute_and_withdr
         evidence_digests=EVIDENCE, description="权属存疑", dispute_id="d-1",
     )  # fmt: skip
     row = _product(_caught_up(ledger, store), product_id)
-    assert (row["status"], row["version"], row["patents_version"]) == ("approved", 5, 3)
+    # approved (v4) and numbered (v5: FilingNumberAssigned), the dispute v6
+    assert (row["status"], row["version"], row["patents_version"]) == ("approved", 6, 3)
+    assert row["filing_number"] is not None
     assert row["open_disputes"] == {
         dispute_id: {"patent_numbers": [_number(2)], "claimant": "某研究所",
                      "description": "权属存疑", "raised_at": row["updated_at"],
-                     "raised_version": 5, "accepted": True, "evidence_digests": EVIDENCE},
+                     "raised_version": 6, "accepted": True, "evidence_digests": EVIDENCE},
     }  # fmt: skip
     assert row["resolved_disputes"] == {}
 
@@ -137,13 +139,13 @@ def test_product_row_follows_a_filing_through_review_revision_dispute_and_withdr
     assert row["open_disputes"] == {}
     resolved = row["resolved_disputes"]["d-1"]
     assert (resolved["outcome"], resolved["note"], resolved["raised_version"]) == (
-        "claim_dismissed", "证据不足", 5,
+        "claim_dismissed", "证据不足", 6,
     )  # fmt: skip
-    assert resolved["resolved_version"] == 6
+    assert resolved["resolved_version"] == 7
 
     ledger.withdraw_product(filer_actor(code), product_id, "停产")
     row = _product(_caught_up(ledger, store), product_id)
-    assert (row["status"], row["withdrawal_reason"], row["version"]) == ("withdrawn", "停产", 7)
+    assert (row["status"], row["withdrawal_reason"], row["version"]) == ("withdrawn", "停产", 8)
     assert _declaring(store, 2) == [(str(product_id), code, 3)]  # still declared, as filed
 
 
@@ -346,17 +348,19 @@ def test_audit_trail_lists_a_products_events_in_log_order_with_actor_and_leaf_ha
         ("ProductKeyReserved", f"user-{code}", "filer"),  # key rule v1
         ("ProductKeyReserved", f"user-{code}", "filer"),  # key rule v2
         ("FilingApproved", "reviewer-1", "reviewer"),
+        ("FilingNumberAssigned", "reviewer-1", "reviewer"),  # its series' event: 9
         ("ProductWithdrawn", f"user-{code}", "filer"),
         ("ProductKeyReassigned", f"user-{code}", "filer"),
         ("ProductKeyReassigned", f"user-{code}", "filer"),
     ]
-    assert [r["notification_id"] for r in trail] == [4, 5, 6, 7, 8, 10, 11]
-    assert [r["version"] for r in trail] == [1, 1, 1, 2, 3, 2, 2]
+    assert [r["notification_id"] for r in trail] == [4, 5, 6, 7, 8, 10, 12, 13]
+    assert [r["version"] for r in trail] == [1, 1, 1, 2, 3, 4, 2, 2]
     assert [r["details"].get("key_rule") for r in trail[1:3]] == [1, 2]
     assert trail[0]["actor_scope"] == code
     assert trail[3]["actor_scope"] is None
-    assert trail[4]["details"] == {"reason": "换代"}
-    assert trail[5]["details"]["previous_product_id"] == str(first)
+    assert trail[4]["details"]["filing_number"].endswith("-310115-00001")
+    assert trail[5]["details"] == {"reason": "换代"}
+    assert trail[6]["details"]["previous_product_id"] == str(first)
     assert all(HEX64.fullmatch(r["event_hash"]) for r in trail)
     assert all(r["leaf_index"] is None for r in trail)
 
@@ -371,9 +375,9 @@ def test_audit_trail_lists_a_products_events_in_log_order_with_actor_and_leaf_ha
 
     later = queries.audit_trail_of(store, second, lambda aggregate, version: 100 + version)
     assert [(r["event_type"], r["notification_id"], r["leaf_index"]) for r in later] == [
-        ("ProductFiled", 9, 101),
-        ("ProductKeyReassigned", 10, 102),
-        ("ProductKeyReassigned", 11, 102),
+        ("ProductFiled", 11, 101),
+        ("ProductKeyReassigned", 12, 102),
+        ("ProductKeyReassigned", 13, 102),
     ]
     assert queries.audit_trail_of(store, uuid4()) == []
 
@@ -453,7 +457,8 @@ def test_dispute_check_finds_shared_patents_near_duplicates_and_disputes(ledger,
         "patent_number": _number(1), "product_id": str(theirs), "filer_uscc": b,
         "status": "pending_review",
     }  # fmt: skip
-    assert shared["declared_by"] == {"aggregate_id": str(theirs), "version": 3, "leaf_index": None}
+    # theirs: filed (v1), approved (v2), numbered (v3), revised (v4)
+    assert shared["declared_by"] == {"aggregate_id": str(theirs), "version": 4, "leaf_index": None}
     assert [(s["product_id"], s["distance"]) for s in check.similar_filings] == [(str(theirs), 1)]
     assert check.similar_filings[0]["canonical_key"] == "智能温控阀\x1ftvlol"  # key rule v2
     assert check.similar_filings[0]["key_rule"] == 2
@@ -472,7 +477,7 @@ def test_dispute_check_finds_shared_patents_near_duplicates_and_disputes(ledger,
 
     ledger.resolve_dispute(REVIEWER, mine, "d-9", "settled", "双方和解")
     _caught_up(ledger, store)
-    leaves = {(str(theirs), 3): 11, (str(mine), 3): 12}
+    leaves = {(str(theirs), 4): 11, (str(mine), 3): 12}
     cited = dispute_check(store, mine, leaf_index=lambda i, v: leaves.get((str(i), v)))
     assert cited.shared_patents[0]["declared_by"]["leaf_index"] == 11
     resolved = cited.disputes[0]
