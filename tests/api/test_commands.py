@@ -167,7 +167,8 @@ def test_a_filing_is_filed_approved_revised_disputed_resolved_and_withdrawn(api)
     assert filed.headers["location"] == f"/v1/products/{product_id}"
     base = f"/v1/products/{product_id}"
 
-    assert_written(api.post(f"{base}/approval", None, Role.REVIEWER), 200, 2)
+    # the approval brings the filing to v3: FilingApproved, then its FilingNumberAssigned
+    assert_written(api.post(f"{base}/approval", None, Role.REVIEWER), 200, 3)
     revision = {
         "data_year": 2023,
         "figures": figures_body(sales=20_000_000),
@@ -175,7 +176,7 @@ def test_a_filing_is_filed_approved_revised_disputed_resolved_and_withdrawn(api)
                     {"number": patent(2), "relation": "licensee", "licence_reference": "LIC-2"}],
         "proof_digests": [digest("invoice 2023")],
     }  # fmt: skip
-    assert_written(api.post(f"{base}/revisions", revision, Role.FILER, code), 200, 3)
+    assert_written(api.post(f"{base}/revisions", revision, Role.FILER, code), 200, 4)
 
     dispute = {
         "patent_numbers": [patent(2)],
@@ -184,15 +185,15 @@ def test_a_filing_is_filed_approved_revised_disputed_resolved_and_withdrawn(api)
         "evidence_digests": EVIDENCE,
     }
     raised = api.post(f"{base}/disputes", dispute, Role.REVIEWER)
-    dispute_id = assert_written(raised, 201, 4)["dispute_id"]
-    assert raised.json() == {"product_id": product_id, "dispute_id": dispute_id, "version": 4}
+    dispute_id = assert_written(raised, 201, 5)["dispute_id"]
+    assert raised.json() == {"product_id": product_id, "dispute_id": dispute_id, "version": 5}
     assert api.state.ledger.get_product(UUID(product_id)).open_disputes.keys() == {dispute_id}
 
     resolution = {"outcome": "claim_dismissed", "note": "court ruling"}
     resolved = api.post(f"{base}/disputes/{dispute_id}/resolution", resolution, Role.REVIEWER)
-    assert_written(resolved, 200, 5)
+    assert_written(resolved, 200, 6)
     withdrawn = api.post(f"{base}/withdrawal", {"reason": "left the market"}, Role.FILER, code)
-    assert_written(withdrawn, 200, 6)
+    assert_written(withdrawn, 200, 7)
 
     product = api.state.ledger.get_product(UUID(product_id))
     assert product.status == "withdrawn"
@@ -201,7 +202,7 @@ def test_a_filing_is_filed_approved_revised_disputed_resolved_and_withdrawn(api)
     assert product.resolved_disputes[dispute_id]["outcome"] == "claim_dismissed"
     by_filer, by_reviewer = token_actor(api, Role.FILER, code), token_actor(api, Role.REVIEWER)
     assert [e.actor for e in events(api, product_id)] == [
-        by_filer, by_reviewer, by_filer, by_reviewer, by_reviewer, by_filer,
+        by_filer, by_reviewer, by_reviewer, by_filer, by_reviewer, by_reviewer, by_filer,
     ]  # fmt: skip
 
 
@@ -214,17 +215,17 @@ def test_client_chosen_ids_are_kept_a_claimant_disputes_and_a_reviewer_withdraws
     assert api.state.ledger.get_product(UUID(chosen)).finer_code == "0301"
 
     approved = api.post(f"/v1/products/{chosen}/approval", {}, Role.REVIEWER)
-    assert_written(approved, 200, 2)
+    assert_written(approved, 200, 3)  # approved and numbered
     claim = {"patent_numbers": [patent(1)], "claimant": "某某公司", "description": "ours",
              "evidence_digests": EVIDENCE, "dispute_id": "CASE-2024-7"}  # fmt: skip
     # Another filer claims the patents of an approved (public) filing.
     raised = api.post(f"/v1/products/{chosen}/disputes", claim, Role.FILER, uscc(5))
-    assert assert_written(raised, 201, 3)["dispute_id"] == "CASE-2024-7"
+    assert assert_written(raised, 201, 4)["dispute_id"] == "CASE-2024-7"
     withdrawn = api.post(f"/v1/products/{chosen}/withdrawal", {"reason": "lapsed"}, Role.REVIEWER)
-    assert_written(withdrawn, 200, 4)
+    assert_written(withdrawn, 200, 5)
     product = api.state.ledger.get_product(UUID(chosen))
     assert (product.status, product.withdrawal_reason) == ("withdrawn", "lapsed")
-    assert events(api, chosen)[2].actor == token_actor(api, Role.FILER, uscc(5))
+    assert events(api, chosen)[3].actor == token_actor(api, Role.FILER, uscc(5))
 
 
 # --- conversion feedback ------------------------------------------------------------------------
@@ -295,12 +296,12 @@ def test_the_documented_examples_are_accepted_in_order(api):
 
     filed = api.post("/v1/products", example(FileProduct), Role.FILER, code)
     base = f"/v1/products/{assert_written(filed, 201, 1)['product_id']}"
-    assert_written(api.post(f"{base}/approval", None, Role.REVIEWER), 200, 2)
-    assert_written(api.post(f"{base}/revisions", example(ReviseProduct), Role.FILER, code), 200, 3)
+    assert_written(api.post(f"{base}/approval", None, Role.REVIEWER), 200, 3)  # and numbered
+    assert_written(api.post(f"{base}/revisions", example(ReviseProduct), Role.FILER, code), 200, 4)
     raised = api.post(f"{base}/disputes", example(RaiseDispute), Role.REVIEWER)
-    resolution = f"{base}/disputes/{assert_written(raised, 201, 4)['dispute_id']}/resolution"
-    assert_written(api.post(resolution, example(ResolveDispute), Role.REVIEWER), 200, 5)
-    assert_written(api.post(f"{base}/withdrawal", example(Reason), Role.FILER, code), 200, 6)
+    resolution = f"{base}/disputes/{assert_written(raised, 201, 5)['dispute_id']}/resolution"
+    assert_written(api.post(resolution, example(ResolveDispute), Role.REVIEWER), 200, 6)
+    assert_written(api.post(f"{base}/withdrawal", example(Reason), Role.FILER, code), 200, 7)
 
     report = example(ReportConversion)
     reported = api.post("/v1/conversions", report, Role.INSTITUTION, report["institution_uscc"])
