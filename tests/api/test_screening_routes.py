@@ -142,9 +142,10 @@ def test_approval_with_a_decision_on_each_candidate_records_it_in_the_trail(api)
 
     approved = _approve(api, pair.later, _distinct((pair.earlier, f"  {REASON} ")))
 
-    assert assert_written(approved, 200, 2) == {"product_id": pair.later, "version": 2}
+    # approved (v2) and numbered (v3: FilingNumberAssigned)
+    assert assert_written(approved, 200, 3) == {"product_id": pair.later, "version": 3}
     assert _status(api, pair.later) == "approved"
-    last = _trail(api, pair.later)[-1]
+    last = _trail(api, pair.later)[-2]  # the last is its FilingNumberAssigned
     assert last["event_type"] == "FilingApproved"
     assert last["details"]["distinct"] == [{"product_id": pair.earlier, "reason": REASON}]
     assert last["details"]["screening_rule"] == 1
@@ -184,7 +185,7 @@ def test_a_decision_without_a_reason_or_with_an_overlong_one_is_422(api):
     assert stored(api) == before
 
     longest = _distinct((pair.earlier, "x" * DECISION_REASON_MAX))  # the documented bound
-    assert_written(_approve(api, pair.later, longest), 200, 2)
+    assert_written(_approve(api, pair.later, longest), 200, 3)
 
 
 def test_a_decision_body_of_the_wrong_shape_is_422_request_invalid_and_stores_nothing(api):
@@ -225,7 +226,7 @@ def test_approval_decisions_keep_idempotency_and_if_match(api):
     assert stored(api) == before
 
     approved = _approve(api, pair.later, decided, idempotency_key="approve-916-b", if_match='"1"')
-    assert_written(approved, 200, 2)
+    assert_written(approved, 200, 3)
     after = stored(api)
     again = _approve(api, pair.later, decided, idempotency_key="approve-916-b", if_match='"1"')
     assert (again.status_code, again.json()) == (200, approved.json())
@@ -247,13 +248,13 @@ def test_distinct_products_sharing_a_model_a_name_or_a_patent_are_filed_and_appr
         no_model: {a: ["similar_name"], same_name: ["similar_name"]},
         variant: {a: ["same_model", "variant_words"], same_model: ["same_model"]},
     }
-    assert_written(_approve(api, a, None), 200, 2)
+    assert_written(_approve(api, a, None), 200, 3)
     for product_id, candidates in want.items():
         screening = _screening(api, product_id).json()
         found = {c["product_id"]: c["reasons"] for c in screening["candidates"]}
         assert found == candidates, product_id
         body = _distinct(*((candidate, REASON) for candidate in candidates))
-        assert_written(_approve(api, product_id, body if candidates else None), 200, 2)
+        assert_written(_approve(api, product_id, body if candidates else None), 200, 3)
     assert {_status(api, product_id) for product_id in want} == {"approved"}
 
 
@@ -331,7 +332,9 @@ def test_a_filer_reads_in_its_trail_only_the_other_filings_it_may_see(api):
     assert reviewer[0]["details"]["candidates"] == [
         {"product_id": pair.earlier, "reasons": ["same_model"]}
     ]
-    assert reviewer[-1]["details"]["distinct"] == [{"product_id": pair.earlier, "reason": REASON}]
+    approval = next(e for e in reviewer if e["event_type"] == "FilingApproved")
+    assert approval["details"]["distinct"] == [{"product_id": pair.earlier, "reason": REASON}]
     assert filer[0]["details"]["candidates"] == []
-    assert filer[-1]["details"]["distinct"] == []
+    approval_seen = next(e for e in filer if e["event_type"] == "FilingApproved")
+    assert approval_seen["details"]["distinct"] == []
     assert [e["event_hash"] for e in filer] == [e["event_hash"] for e in reviewer]
