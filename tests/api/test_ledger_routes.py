@@ -90,22 +90,22 @@ class Ledger:
 
 
 def _fill(api) -> Ledger:
-    """Two filers in two regions, a filing each (one approved), a conversion report: 16 events."""
+    """Two filers in two regions, a filing each (both approved), a conversion report: 20 events."""
     ledger = api.state.ledger
     filer_a = approved_filer(ledger, FILER_A)  # 1-3
     product_a = file(ledger, FILER_A, filer_a, model="TV-100")  # 4-6 (filing, v1 and v2 keys)
-    ledger.approve_product(REVIEWER, product_a)  # 7
-    filer_b = approved_filer(ledger, FILER_B, region="440305")  # 8-10
+    ledger.approve_product(REVIEWER, product_a)  # 7-9 (approval, number, its series)
+    filer_b = approved_filer(ledger, FILER_B, region="440305")  # 10-12
     product_b = file(
         ledger, FILER_B, filer_b, model="TV-200",
         patents=[PatentDeclaration.parse(own_patent(filer_b), "owner")],
-    )  # fmt: skip  # 11-13; a patent of B's own: A's filing is no near-duplicate candidate
+    )  # fmt: skip  # 13-15; a patent of B's own: A's filing is no near-duplicate candidate
     conversion = ledger.report_conversion(
         Actor(id="tto", role=Role.INSTITUTION, scope=UNIVERSITY),
         institution_uscc=UNIVERSITY, patent_number=patent(7), category="assigned",
         counterparty="上海某某制造有限公司", occurred_on="2023-05-04", amount_fen=2_000_000,
-    )  # fmt: skip  # 14-15
-    ledger.approve_product(REVIEWER, product_b)  # 16
+    )  # fmt: skip  # 16-17
+    ledger.approve_product(REVIEWER, product_b)  # 18-20
     return Ledger(filer_a, product_a, filer_b, product_b, conversion)
 
 
@@ -119,10 +119,10 @@ def test_checkpoint_is_a_signed_note_that_opens_with_the_published_log_key(api):
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
     assert response.headers["cache-control"] == "no-cache"
     head = _published(api).open(response.text)
-    assert head.size == 16
+    assert head.size == 20
     assert head.origin == api.settings.log_origin
 
-    again = api.client.get("/v1/log/checkpoint", params={"tree_size": 16})
+    again = api.client.get("/v1/log/checkpoint", params={"tree_size": 20})
     assert again.text == response.text
     assert "immutable" in again.headers["cache-control"]
     _problem(
@@ -144,7 +144,7 @@ def test_tampered_checkpoint_text_does_not_open(api):
     api.settle()
     note = api.client.get("/v1/log/checkpoint").text
     with pytest.raises(Exception, match="signature"):
-        _published(api).open(note.replace("\n16\n", "\n17\n"))
+        _published(api).open(note.replace("\n20\n", "\n21\n"))
 
 
 def test_checkpoint_history_pages_oldest_first_and_every_note_opens(api):
@@ -181,9 +181,9 @@ def test_inclusion_proofs_verify_against_signed_checkpoint_roots(api):
     approved_filer(ledger, uscc(20))
     api.settle()  # signed at 3
     _fill(api)
-    api.settle()  # signed at 19
+    api.settle()  # signed at 23
     old, new = _checkpoint(api, 3), _checkpoint(api)
-    assert new.size == 19
+    assert new.size == 23
 
     for head in (old, new):
         for index in range(head.size):
@@ -195,8 +195,8 @@ def test_inclusion_proofs_verify_against_signed_checkpoint_roots(api):
                 index, head.size, _b64(proof["leafHash"]), [_b64(h) for h in proof["proof"]],
                 head.root,
             )  # fmt: skip
-    latest = api.client.get("/v1/log/proofs/inclusion", params={"leaf_index": 18}).json()
-    assert latest["treeSize"] == 19
+    latest = api.client.get("/v1/log/proofs/inclusion", params={"leaf_index": 22}).json()
+    assert latest["treeSize"] == 23
     assert _b64(latest["root"]) == new.root
 
 
@@ -209,14 +209,14 @@ def test_consistency_proofs_verify_between_signed_checkpoints(api):
     old, new = _checkpoint(api, 3), _checkpoint(api)
 
     proof = api.client.get("/v1/log/proofs/consistency", params={"first": 3}).json()
-    assert (proof["size1"], proof["size2"]) == (3, 19)
-    verify_consistency(3, 19, [_b64(h) for h in proof["proof"]], old.root, new.root)
+    assert (proof["size1"], proof["size2"]) == (3, 23)
+    verify_consistency(3, 23, [_b64(h) for h in proof["proof"]], old.root, new.root)
     for first in range(1, 20):
         proof = api.client.get(
-            "/v1/log/proofs/consistency", params={"first": first, "second": 19}
+            "/v1/log/proofs/consistency", params={"first": first, "second": 23}
         ).json()
         verify_consistency(
-            first, 19, [_b64(h) for h in proof["proof"]], _b64(proof["root1"]), new.root
+            first, 23, [_b64(h) for h in proof["proof"]], _b64(proof["root1"]), new.root
         )
 
 
@@ -403,13 +403,13 @@ def test_event_not_yet_under_a_checkpoint_and_bad_paths_are_refused(api):
     )
     reviewer = api.headers("reviewer")
     path = f"/v1/log/proofs/inclusion/event/{ids.product_a}"
-    # v3 (the withdrawal) is stored, then integrated, then signed: proven only at the end.
-    _problem(api.client.get(f"{path}/3", headers=reviewer), 404, "log_not_available")
-    api.state.log.sequencer.integrate_batch()
-    _problem(api.client.get(f"{path}/3", headers=reviewer), 404, "log_not_available")
-    api.settle()
-    assert api.client.get(f"{path}/3", headers=reviewer).json()["leafIdx"] == 16
+    # v4 (the withdrawal) is stored, then integrated, then signed: proven only at the end.
     _problem(api.client.get(f"{path}/4", headers=reviewer), 404, "log_not_available")
+    api.state.log.sequencer.integrate_batch()
+    _problem(api.client.get(f"{path}/4", headers=reviewer), 404, "log_not_available")
+    api.settle()
+    assert api.client.get(f"{path}/4", headers=reviewer).json()["leafIdx"] == 20
+    _problem(api.client.get(f"{path}/5", headers=reviewer), 404, "log_not_available")
     _problem(api.client.get(f"{path}/0", headers=reviewer), 422, "request_invalid")
     _problem(api.client.get(f"{path}/x", headers=reviewer), 422, "request_invalid")
     _problem(
@@ -438,13 +438,13 @@ def test_audit_bundle_downloads_for_auditors_and_verifies_offline(api, tmp_path)
     response = api.client.get("/v1/audit/bundle", headers=api.headers("auditor"))
     assert response.status_code == 200, response.text
     assert response.headers["content-type"] == "application/x-ndjson"
-    assert 'filename="ppl-audit-16.bundle"' in response.headers["content-disposition"]
+    assert 'filename="ppl-audit-20.bundle"' in response.headers["content-disposition"]
     bundle = tmp_path / "downloaded.bundle"
     bundle.write_bytes(response.content)
     report = verify_bundle(
         bundle, event_keys=published.manifest, log_key=published.log_key, workers=1
     )
-    assert (report.events, report.checkpoints) == (16, [16])
+    assert (report.events, report.checkpoints) == (20, [20])
     assert not report.warnings
     # The export's scratch files are gone once the bundle is sent.
     assert not list(api.settings.data_dir.glob("audit-export-*"))
@@ -458,7 +458,7 @@ def test_audit_bundle_downloads_for_auditors_and_verifies_offline(api, tmp_path)
          published.log_key.verifier_key_string(), "--workers", "1"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert "OK: 16 events" in result.stdout
+    assert "OK: 20 events" in result.stdout
 
 
 def test_audit_bundle_is_for_auditors_only(api):
