@@ -133,12 +133,12 @@ def test_registry_history_follows_decision_publication_objections_and_revocation
         "benchmark_table_id": entry["benchmark_table_id"], "benchmark_version": 1,
         "certification_id": str(decision_id), "version": 1,
         "notification_id": _notification(ledger, decision_id, 1),
-        "decided_at": "2023-09-05T04:00:00.000000Z", "product_version": 2,
+        "decided_at": "2023-09-05T04:00:00.000000Z", "product_version": 3,
         "published": False, "published_at": None, "revocation_reason": None,
         "revoked_by_objection": None, "revoked_version": None, "revoked_notification_id": None,
         "revoked_at": None, "objections": [],
     }  # fmt: skip
-    assert (queries.product(store, certified) or {})["version"] == 2  # the filing's ETag stays
+    assert (queries.product(store, certified) or {})["version"] == 3  # the filing's ETag stays
     low = _entry(store, products.low[1])
     assert (low["status"], low["benchmark_version"]) == ("not_certified", 1)
     disputed = _entry(store, products.disputed[1])
