@@ -71,7 +71,7 @@ from domain.errors import (
     StatisticsAlreadyPublishedError,
 )
 from domain.filer import Filer, FilerCorrections, check_kind, filer_id_for
-from domain.filing_number import FilingNumberSeries
+from domain.filing_number import NUMBERING, FilingNumberSeries
 from domain.filing_number_migration import FilingNumberMigration, FilingNumberReport
 from domain.key_migration import (
     KeyMigrationReport,
@@ -611,12 +611,13 @@ class PatentLedger(Application[UUID]):
         year = approval_year(approved_at)
         region_code = self.get_filer(product.filer_id).region_code
         series = self._find(FilingNumberSeries, series_id(year, region_code), actor=actor)
+        numberer = NUMBERING.as_record()  # the ledger's act: public evidence (domain.filing_number)
         if series is None:
-            series = FilingNumberSeries.open(year, region_code, product.id, actor.as_record())
+            series = FilingNumberSeries.open(year, region_code, product.id, numberer)
             number = series.last_number
         else:
-            number = series.issue(product.id, actor.as_record())
-        product.assign_filing_number(number, int(numbering), actor.as_record())
+            number = series.issue(product.id, numberer)
+        product.assign_filing_number(number, int(numbering), numberer)
         return series
 
     def number_product(self, actor: Actor, product_id: UUID) -> str | None:

@@ -16,8 +16,19 @@ from uuid import UUID
 
 from eventsourcing.domain import event
 
+from domain.actor import Actor, Role
 from domain.base import LedgerAggregate
 from domain.values import format_filing_number, series_id
+
+NUMBERING = Actor(id="system:filing-numbers", role=Role.SYSTEM)
+"""The actor recorded on every filing number event (the series' and the product's).
+
+Why not the reviewer who approved: the number is the ledger's act, done in the approval's
+save, and the approval records the reviewer. With the system as actor, the number events hold
+nothing but public facts (year, region, sequence, product, number), so their stored bytes and
+tlog-proof evidence can be given to anyone checking a certificate (api.web.certificate_pages)
+without revealing who approved (docs/api.md: actors by role only outside the platform roles).
+"""
 
 
 class FilingNumberSeries(LedgerAggregate):

@@ -26,10 +26,11 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.utils import get_topic
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParameter
 from fastapi.responses import FileResponse, PlainTextResponse
@@ -38,7 +39,7 @@ from starlette.background import BackgroundTask
 
 from api.access import PLATFORM, sees_owned
 from api.bootstrap import SignedPatentLedger, export_audit_bundle
-from api.deps import Auditor, Authenticated, merkle_log
+from api.deps import Auditor, Caller, merkle_log
 from api.problems import ApiProblemError, problem_responses
 from api.tokens import Principal
 from api.wire import response_examples
@@ -50,6 +51,7 @@ from audit.offline.tlog_proof import evidence
 from domain.actor import Role
 from domain.conversion import PatentConversion
 from domain.filer import Filer
+from domain.filing_number import FilingNumberSeries
 from domain.product import Product
 from domain.reservation import ProductKeyReservation
 
@@ -243,6 +245,18 @@ def _owner_of(ledger: SignedPatentLedger, aggregate_id: UUID) -> _Owner | None:
     return None
 
 
+PUBLIC_EVENT_TOPICS: Final = frozenset(
+    {
+        get_topic(Product.FilingNumberAssigned),
+        get_topic(FilingNumberSeries.FilingNumberSeriesOpened),
+        get_topic(FilingNumberSeries.FilingNumberIssued),
+    }
+)
+"""Events whose stored bytes anyone may have: a filing number and its series hold public
+facts only, with the system as actor (domain.filing_number ``NUMBERING``); a certificate's
+evidence is one of them."""
+
+
 def sees_events_of(principal: Principal, ledger: SignedPatentLedger, aggregate_id: UUID) -> bool:
     """May the caller see the signed events of this record (they may carry its figures)?
 
@@ -382,14 +396,16 @@ def inclusion_proof(
     "bundle line shows it), the signed checkpoint, and the C2SP tlog-proof of `ppl audit "
     "evidence`. The event may carry confidential figures: platform roles see any event; a "
     "filer those of its own filer record, filings and product-key reservations; an "
-    "institution its conversion records; a regional admin the records of its region. Any "
-    "other event — and one not sequenced yet — is 404 `log_not_available`.",
+    "institution its conversion records; a regional admin the records of its region. The "
+    "filing number events (`FilingNumberAssigned` and the number series' events: public facts, "
+    "recorded by the system) are anyone's, without a token: a filing certificate's evidence. "
+    "Any other event — and one not sequenced yet — is 404 `log_not_available`.",
     response_model=EventProofDocument,
     responses=problem_responses(401, 404, 422, 503),
 )
 def event_inclusion_proof(
     request: Request,
-    principal: Authenticated,
+    principal: Caller,
     aggregate_id: Annotated[UUID, PathParameter(description="The record's id")],
     version: Annotated[
         int, PathParameter(ge=1, le=MAX_SIZE, description="The event's version", examples=[1])
@@ -397,17 +413,20 @@ def event_inclusion_proof(
     tree_size: TreeSize = None,
 ) -> dict[str, Any]:
     log = merkle_log(request)
-    if not sees_events_of(principal, request.app.state.ledger, aggregate_id):
-        raise _no_such_event(aggregate_id, version)
+    sees = principal.role is not None and sees_events_of(
+        principal, request.app.state.ledger, aggregate_id
+    )
     leaf = log.store.leaf_for_event(aggregate_id, version)
     size = _signed_size(log, tree_size)
     if leaf is None or (tree_size is None and leaf.leaf_index >= size):
+        raise _no_such_event(aggregate_id, version)
+    (stored,) = log.sequencer.read_notifications(leaf.notification_id, 1)
+    if not sees and stored.topic not in PUBLIC_EVENT_TOPICS:  # one 404 for unseen and unknown
         raise _no_such_event(aggregate_id, version)
     signed = log.store.checkpoint(size)
     if signed is None:
         raise ApiProblemError("proof_unavailable", f"tree size {size}: the log never signed it")
     proof = log.inclusion_proof(leaf.leaf_index, size)
-    (stored,) = log.sequencer.read_notifications(leaf.notification_id, 1)
     data = log_leaf_data(aggregate_id, version, stored.topic, stored.state)
     # The stored event must be the bytes the log integrated, or the evidence would lie.
     verify_inclusion(leaf.leaf_index, size, leaf_hash(data), proof.proof, signed.root)

@@ -16,10 +16,11 @@ from typing import Any
 from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, PlainTextResponse
 
 from api.deps import Caller, ReadModels
 from api.problems import ApiProblemError
+from api.routes import ledger as ledger_routes
 from api.routes import registry
 from api.routes.registry import leaf_lookup_of
 from api.web.certificate import (
@@ -112,3 +113,20 @@ def _fingerprints(request: Request) -> tuple[str, ...]:
     """The key ids (docs/event-signatures.md "Keys") of every event-signing key ever used."""
     keyring = request.app.state.ledger.keyring
     return tuple(record.key_id for record in keyring.manifest.records)
+
+
+@router.get("/products/{product_id}/certificate/evidence.tlog-proof")
+def certificate_evidence(
+    request: Request, product_id: UUID, principal: Caller, store: ReadModels
+) -> Response:
+    """The certificate's evidence as a file for ``ppl audit check-evidence``: the C2SP
+    tlog-proof of the product's FilingNumberAssigned event, which anyone may have."""
+    certificate = certificate_of(request, principal, store, product_id)
+    document = ledger_routes.event_inclusion_proof(
+        request, principal, product_id, certificate.approval.version, None
+    )
+    name = f"filing-{certificate.filing_number}.tlog-proof"
+    return PlainTextResponse(
+        document["evidence"],
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )

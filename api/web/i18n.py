@@ -136,6 +136,7 @@ _WORDS: Final[Mapping[str, tuple[str, str]]] = {
     "print": ("打印本页即可得到纸质证明。", "Print this page for a paper copy."),
     "approved_at": ("备案日期", "Approved on"),
     "evidence": ("日志证据 (tlog-proof)", "Log evidence (tlog-proof)"),
+    "evidence_file": ("下载证据文件 (.tlog-proof)", "Download the evidence file (.tlog-proof)"),
     "evidence_how": (
         "只需公钥即可核验: 下载证据后运行 ppl audit check-evidence, 或在产品页于浏览器中验证。",
         "Only the public keys are needed: download the evidence and run ppl audit "

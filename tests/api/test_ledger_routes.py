@@ -382,11 +382,14 @@ def test_event_proof_follows_the_visibility_of_the_record(api):
         "log_not_available",
     )
     assert body["detail"].replace(str(absent), "ID") == hidden
-    _problem(
+    # Anonymous: a filing's events are hidden like any other (the filing number events are
+    # the public exception: tests/web/test_pages.py, a certificate's evidence).
+    anonymous = _problem(
         api.client.get(f"/v1/log/proofs/inclusion/event/{ids.product_a}/1"),
-        401,
-        "not_authenticated",
+        404,
+        "log_not_available",
     )
+    assert anonymous["detail"].replace(str(ids.product_a), "ID") == hidden
     bad_token = {"Authorization": "Bearer ppl_0000000000000000_nope"}
     _problem(
         api.client.get(f"/v1/log/proofs/inclusion/event/{ids.product_a}/1", headers=bad_token),

@@ -61,7 +61,7 @@ from domain.conversion import PatentConversion, conversion_record_id
 from domain.declarations import Contact, EconomicFigures, PatentDeclaration
 from domain.errors import DomainError
 from domain.filer import Filer, FilerStatus, filer_id_for
-from domain.filing_number import FilingNumberSeries
+from domain.filing_number import NUMBERING, FilingNumberSeries
 from domain.product import DisputeOutcome, Product, ProductStatus, new_product
 from domain.ranges import MONEY_MAX_FEN
 from domain.reservation import ProductKeyReservation
@@ -1213,17 +1213,17 @@ def _forge_number(
     year, region = approval_year(first), filer.region_code
     series = _found(ledger, FilingNumberSeries, series_id(year, region))
     if series is None:
-        series = FilingNumberSeries.open(year, region, product_id, actor.as_record())
+        series = FilingNumberSeries.open(year, region, product_id, NUMBERING.as_record())
         number = series.last_number
     else:
-        number = series.issue(product_id, actor.as_record())
+        number = series.issue(product_id, NUMBERING.as_record())
     assigned = Product.FilingNumberAssigned(  # type: ignore[call-arg]
         originator_id=product_id,
         originator_version=before[-1].originator_version + 1 if before else product.version + 1,
         timestamp=clock.now(),
         filing_number=number,
         filing_number_rule=int(numbering),
-        actor=actor.as_record(),
+        actor=NUMBERING.as_record(),
     )
     return [assigned, *_pending(series)]
 

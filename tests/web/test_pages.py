@@ -11,6 +11,8 @@ import pytest
 
 from api.web.session import SESSION_COOKIE, csrf_token
 from api.web.templating import CONTENT_SECURITY_POLICY
+from audit.offline.note import NoteVerifier
+from audit.offline.tlog_proof import verify_event_evidence
 from tests.domain.factories import approve_as_distinct
 from tests.web.conftest import HOSTILE_NAME, Site
 
@@ -264,3 +266,33 @@ def test_published_statistics_only_and_no_money_of_a_lone_filer(site):
     assert _get(site, "/statistics").text == before
     assert _get(site, "/statistics/999999").status_code == 422
     assert _get(site, "/statistics/310999").status_code == 404
+
+
+def test_anyone_checks_a_certificate_with_the_public_keys_alone(site):
+    """The certificate's evidence (the product's FilingNumberAssigned event) is public: its
+    bytes hold the number and the system as actor, nothing of who approved."""
+    state = site.api.state
+    site.api.client.cookies.clear()
+    path = f"/products/{site.approved}/certificate/evidence.tlog-proof"
+    evidence_text = site.api.client.get(path).text
+    verified = verify_event_evidence(
+        evidence_text,
+        log_key=NoteVerifier.from_verifier_key_string(state.log.signer.verifier_key_string()),
+        origin=site.api.settings.log_origin,
+        event_keys=state.ledger.keyring.trusted_keys,
+    )
+    assert verified.originator_id == site.approved
+    assert verified.topic.endswith("Product.FilingNumberAssigned")
+    number = state.ledger.get_product(site.approved).filing_number
+    assert verified.state["filing_number"] == number
+    assert verified.state["actor"]["role"] == "system"
+    page = _get(site, f"/products/{site.approved}/certificate").text
+    assert number in page
+    pdf = site.api.client.get(f"/products/{site.approved}/certificate.pdf")
+    assert pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    # other events of the product stay the filer's, its region's and the platform's
+    approval = site.api.client.get(f"/v1/log/proofs/inclusion/event/{site.approved}/2")
+    assert approval.status_code == 404
+    pending = _get(site, f"/products/{site.flagged}/certificate")
+    assert pending.status_code == 404  # not listed, no number
