@@ -10,7 +10,6 @@ import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from urllib.parse import urlsplit
 from urllib.parse import unquote, urlsplit, urlunsplit
 
 from limits import parse as parse_rate

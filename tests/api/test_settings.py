@@ -56,3 +56,18 @@ def test_the_api_body_limit_is_a_setting_with_bounds(tmp_path):
     for bad in ("12", "lots", "-5", str(64 * 1024 * 1024)):
         with pytest.raises(SettingsError, match="PPL_API_MAX_BODY"):
             Settings.from_environment({"PPL_DATA_DIR": str(tmp_path), "PPL_API_MAX_BODY": bad})
+
+
+@pytest.mark.parametrize(
+    "url", ["ftp://ppl.example.cn", "ppl.example.cn", "https://ppl.example.cn/?a=1",
+            "https://ppl.example.cn/#x", "https://ppl.example.cn/ a", "https://公示.cn"],
+)  # fmt: skip
+def test_the_public_url_printed_on_certificates_must_be_a_site_address(tmp_path, url):
+    with pytest.raises(SettingsError, match="PPL_PUBLIC_URL"):
+        Settings.from_environment({"PPL_DATA_DIR": str(tmp_path), "PPL_PUBLIC_URL": url})
+
+
+def test_the_public_url_is_kept_without_its_trailing_slash(tmp_path):
+    env = {"PPL_DATA_DIR": str(tmp_path), "PPL_PUBLIC_URL": "https://ppl.example.cn/registry/"}
+    assert Settings.from_environment(env).public_url == "https://ppl.example.cn/registry"
+    assert Settings.from_environment({"PPL_DATA_DIR": str(tmp_path)}).public_url is None
