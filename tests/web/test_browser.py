@@ -189,3 +189,23 @@ def test_no_page_loads_anything_from_another_host(browser, served):
     assert foreign == set(), foreign
     errors = [e for e in browser.get_log("browser") if "Content Security Policy" in e["message"]]
     assert errors == [], errors
+
+
+def test_the_search_works_from_the_keyboard(browser, served):
+    """Tab reaches the skip link first; the search is typed and sent without a mouse."""
+    from selenium.webdriver.common.keys import Keys
+
+    browser.delete_all_cookies()
+    browser.get(served.origin + "/")
+    body = browser.find_element(By.TAG_NAME, "body")
+    body.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("class") == "skip"
+    browser.switch_to.active_element.send_keys(Keys.ENTER)
+    for _ in range(30):  # on through the header's links to the search box
+        if browser.switch_to.active_element.get_attribute("id") == "q":
+            break
+        browser.switch_to.active_element.send_keys(Keys.TAB)
+    assert browser.switch_to.active_element.get_attribute("id") == "q"
+    browser.switch_to.active_element.send_keys("温控", Keys.ENTER)
+    _wait(browser).until(lambda d: "q=" in d.current_url)
+    assert f"/products/{served.site.approved}" in browser.page_source
