@@ -925,7 +925,7 @@ _CREATIONS: Final[Mapping[str, _Creation]] = MappingProxyType(
             PUBLICATION, _roles(_SYSTEM, _REVIEWER), _read_publication, ReplayChecker._published
         ),
         SERIES_OPENED: _Creation(
-            SERIES, _roles(_REVIEWER, _SYSTEM), read_series_opened, ReplayChecker._series_opened
+            SERIES, _roles(_SYSTEM), read_series_opened, ReplayChecker._series_opened
         ),
         OBJECTION_FILED: _Creation(
             OBJECTION,
@@ -978,12 +978,12 @@ _CHANGES: Final[Mapping[str, _Change]] = MappingProxyType(
         ),
         FILING_NUMBER_ASSIGNED: _Change(
             PRODUCT,
-            _roles(_REVIEWER, _SYSTEM),
+            _roles(_SYSTEM),
             read_number_assigned,
             ReplayChecker._number_assigned,
         ),
         NUMBER_ISSUED: _Change(
-            SERIES, _roles(_REVIEWER, _SYSTEM), read_number_issued, ReplayChecker._number_issued
+            SERIES, _roles(_SYSTEM), read_number_issued, ReplayChecker._number_issued
         ),
         KEY_REASSIGNED: _Change(
             RESERVATION, _roles(_FILER_ROLE), _read_key_reassigned, ReplayChecker._key_reassigned

@@ -14,9 +14,10 @@ from 00001, zero-padded to five digits and wider past 99999 (no leading zero the
 series is the aggregate of one (year, region), id uuid5(FILING_NUMBER_NAMESPACE,
 "YYYY-RRRRRR"); its version is the sequence it issued last.
   N1  FilingNumberAssigned: ``filing_number_rule`` 1 and a well-formed ``filing_number``; by
-      a reviewer as the event right after the product's FilingApproved (the approval's
-      save), or by the system (the migration); on a product approved at least once and not
-      withdrawn, which has no number yet (at most one number per product, never changed).
+      the system (the ledger numbers: in the approval's save, as the event right after its
+      FilingApproved, or in the migration's save); on a product approved at least once and
+      not withdrawn, which has no number yet (at most one number per product, never
+      changed).
   N2  The number is the product's first approval's: its year is that FilingApproved's
       timestamp's year in UTC+8, its region the filer's region code at that approval.
   N3  A FilingNumberAssigned is immediately followed by the series event issuing that
@@ -59,7 +60,6 @@ from audit.offline.replay_base import _Head as _EventHead
 from audit.offline.replay_values import region_code_misfit
 
 FILING_NUMBER_RULES: Final = tuple(int(rule) for rule in FilingNumberRule)
-_REVIEWER: Final = "reviewer"
 
 
 class _Head(Protocol):
@@ -200,13 +200,7 @@ class ReplayFilingNumbers:
 
     def assigned(self, head: _Head, number: FilingNumber, product: _Product) -> None:
         """N1, N2: a FilingNumberAssigned on ``product``."""
-        in_save = self._approved is not None
-        self._approved = None
-        if head.role == _REVIEWER and not in_save:
-            raise head.fail(
-                "a reviewer numbers a product only in its approval's save: want the event "
-                "right after its FilingApproved (N1)"
-            )
+        self._approved = None  # numbered in the approval's save (N5)
         if product.first_approved_at is None or product.status == "withdrawn":
             raise head.fail(
                 f"numbering a product that is {product.status}: only a product approved at "

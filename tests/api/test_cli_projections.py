@@ -51,20 +51,20 @@ class Filed:
 
 @pytest.fixture
 def filed(ledger, cli_env) -> Filed:
-    """15 events: two approved filers, two filings sharing a patent, one conversion report."""
+    """17 events: two approved filers, two filings sharing a patent, one conversion report."""
     a, b = uscc(80), uscc(81, region="310104")
     a_id = approved_filer(ledger, a)  # 1-3
     approved = file(ledger, a, a_id, model="TV-100")  # 4-6 (the filing, its v1 and v2 keys)
-    ledger.approve_product(REVIEWER, approved)  # 7
-    b_id = approved_filer(ledger, b, region="310104")  # 8-10
+    ledger.approve_product(REVIEWER, approved)  # 7-9 (approval, filing number, its series)
+    b_id = approved_filer(ledger, b, region="310104")  # 10-12
     pending = file(
         ledger, b, b_id, model="TV-101", patents=[PatentDeclaration.parse(patent(1), "owner")]
-    )  # 11-13
+    )  # 13-15
     ledger.report_conversion(
         Actor(id="tto", role=Role.INSTITUTION, scope=UNIVERSITY),
         institution_uscc=UNIVERSITY, patent_number=patent(7), category="assigned",
         counterparty="上海某某制造有限公司", occurred_on="2023-05-04", amount_fen=2_000_000,
-    )  # fmt: skip  # 14-15
+    )  # fmt: skip  # 16-17
     return Filed(a, b, approved, pending)
 
 
@@ -94,15 +94,15 @@ def test_digest_is_one_line_per_projection_and_the_same_after_a_rebuild(ledger, 
     assert list(served) == list(NAMES)
     status = json.loads(_ok("projections", "status"))
     assert status["audit_trail"] == {
-        "state": "following", "generation": 1, "notification_id": 15, "events": 15, "behind": 0,
+        "state": "following", "generation": 1, "notification_id": 17, "events": 17, "behind": 0,
     }  # fmt: skip
 
-    _ok("log", "sequence")  # a checkpoint of 15 events
-    approve_as_distinct(ledger, filed.pending)  # 16 (the shared patent: a candidate)
+    _ok("log", "sequence")  # a checkpoint of 17 events
+    approve_as_distinct(ledger, filed.pending)  # 18-20 (the shared patent: a candidate)
     rebuilt = _ok("projections", "rebuild").splitlines()
     assert rebuilt[:-1] == [f"{name}: generation 2" for name in NAMES]
     assert re.fullmatch(
-        r"16 events in [0-9.]+ s \(15 trusted by the signed checkpoint's root, 1 by signature\)",
+        r"20 events in [0-9.]+ s \(17 trusted by the signed checkpoint's root, 3 by signature\)",
         rebuilt[-1],
     )
     after = _digests()
@@ -128,8 +128,8 @@ def test_status_counts_how_far_each_projection_is_behind(ledger, filed):
     _ok("registry", "products")
     approve_as_distinct(ledger, filed.pending)
     status = json.loads(_ok("projections", "status"))
-    assert {doc["behind"] for doc in status.values()} == {1}
-    assert {doc["notification_id"] for doc in status.values()} == {15}
+    assert {doc["behind"] for doc in status.values()} == {3}  # approval, number, series
+    assert {doc["notification_id"] for doc in status.values()} == {17}
 
 
 # --- ppl stats -----------------------------------------------------------------------------------
@@ -227,16 +227,17 @@ def test_trail_cites_leaf_indexes_once_the_log_has_integrated_the_events(ledger,
     before = json.loads(_ok("registry", "trail", str(filed.approved)))
     assert [(r["event_type"], r["leaf_index"]) for r in before] == [
         ("ProductFiled", None), ("ProductKeyReserved", None), ("ProductKeyReserved", None),
-        ("FilingApproved", None),
+        ("FilingApproved", None), ("FilingNumberAssigned", None),
     ]  # fmt: skip
     _ok("log", "sequence")
-    ledger.withdraw_product(REVIEWER, filed.approved, "专利失效")  # 16, not integrated yet
+    ledger.withdraw_product(REVIEWER, filed.approved, "专利失效")  # 18, not integrated yet
     trail = json.loads(_ok("registry", "trail", str(filed.approved)))
     assert [(r["notification_id"], r["leaf_index"]) for r in trail] == [
-        (4, 3), (5, 4), (6, 5), (7, 6), (16, None),
+        (4, 3), (5, 4), (6, 5), (7, 6), (8, 7), (18, None),
     ]  # fmt: skip
     assert [r["actor_id"] for r in trail] == [
-        f"user-{filed.a}", f"user-{filed.a}", f"user-{filed.a}", "reviewer-1", "reviewer-1",
+        f"user-{filed.a}", f"user-{filed.a}", f"user-{filed.a}", "reviewer-1",
+        "system:filing-numbers", "reviewer-1",
     ]  # fmt: skip
     assert all(re.fullmatch(r"[0-9a-f]{64}", r["event_hash"]) for r in trail)
     assert "no events" in _fails(4, "registry", "trail", str(uuid4()))
@@ -252,12 +253,12 @@ def test_dispute_check_names_the_shared_patent_and_the_near_duplicate(filed):
         for s in check["shared_patents"]
     ] == [
         ("202110000001.6", str(filed.pending), filed.b,
-         {"aggregate_id": str(filed.pending), "version": 1, "leaf_index": 10}),
+         {"aggregate_id": str(filed.pending), "version": 1, "leaf_index": 12}),
     ]  # fmt: skip
     assert [(s["product_id"], s["distance"]) for s in check["similar_filings"]] == [
         (str(filed.pending), 1)
     ]
-    assert [r["leaf_index"] for r in check["timeline"]] == [3, 4, 5, 6]
+    assert [r["leaf_index"] for r in check["timeline"]] == [3, 4, 5, 6, 7]  # 7: its number
     exact = json.loads(_ok("dispute-check", str(filed.approved), "--max-distance", "0"))
     assert exact["similar_filings"] == []
     assert "no product" in _fails(4, "dispute-check", str(uuid4()))
@@ -298,7 +299,7 @@ def test_as_of_a_date_before_the_first_event_shows_nothing(filed):
     [
         (("--as-of", "2023-06-30T12:00:00"), "give a zone"),
         (("--as-of", "yesterday"), "want an ISO-8601 time"),
-        (("--tree-size", "16"), "the log has only 15 events"),
+        (("--tree-size", "18"), "the log has only 17 events"),
         (("--tree-size", "-1"), "want ≥ 0"),
         (("--tree-size", "3", "--as-of", "2023-06-30"), "not both"),
     ],

@@ -71,6 +71,7 @@ NAMESPACES = {
     "OPT_IN_NAMESPACE": "CertificationOptIn: uuid5 of (year, filing id)",
     "CERTIFICATION_NAMESPACE": "ProductCertification: uuid5 of (year, filing id)",
     "PUBLICATION_NAMESPACE": "StatisticsPublication: uuid5 of the period (YYYY-MM)",
+    "FILING_NUMBER_NAMESPACE": "FilingNumberSeries: uuid5 of YYYY-RRRRRR (year, region)",
     "SAMPLE_NAMESPACE": "sample filings and disputes: hashed into version 8 ids, not uuid5",
 }
 ROOT = Path(__file__).resolve().parents[2]
