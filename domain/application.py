@@ -15,6 +15,7 @@ from uuid import UUID, uuid4
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import IntegrityError, Notification
 
+from domain import filing_numbering
 from domain.actor import Actor, Role
 from domain.base import LedgerAggregate
 from domain.certification_commands import Certification
@@ -59,7 +60,6 @@ from domain.errors import (
     FilerAlreadyRegisteredError,
     FilerNotFoundError,
     FilingIdTakenError,
-    FilingNumberNotAllowedError,
     IdConflictError,
     InstitutionNotEligibleError,
     NotACandidateError,
@@ -71,7 +71,7 @@ from domain.errors import (
     StatisticsAlreadyPublishedError,
 )
 from domain.filer import Filer, FilerCorrections, check_kind, filer_id_for
-from domain.filing_number import NUMBERING, FilingNumberSeries
+from domain.filing_number import FilingNumberSeries
 from domain.filing_number_migration import FilingNumberMigration, FilingNumberReport
 from domain.key_migration import (
     KeyMigrationReport,
@@ -86,7 +86,6 @@ from domain.values import (
     ClientId,
     ConversionCategory,
     FilerKind,
-    FilingNumberRule,
     KeyRule,
     Money,
     PatentNumber,
@@ -96,16 +95,13 @@ from domain.values import (
     Uscc,
     Year,
     annex_rule_in_force,
-    approval_year,
     clean_text,
     dispute_rule_in_force,
-    filing_number_rule_in_force,
     parse_product_category,
     product_key,
     product_key_id,
     product_keys,
     screening_rule_in_force,
-    series_id,
 )
 
 TAggregate = TypeVar("TAggregate", bound=LedgerAggregate)
@@ -115,10 +111,6 @@ TAggregate = TypeVar("TAggregate", bound=LedgerAggregate)
 # 1 = 机构编制 (public institutions: universities, institutes, hospitals), 5 = 民政 (private
 # non-enterprise units). Enterprises (9) file products instead.
 _INSTITUTION_AUTHORITIES = frozenset({"1", "5"})
-
-_NUMBERING_ATTEMPTS = 8
-"""Saves an approval tries before its lost races for a series' next number surface as
-``concurrent_update`` (409): each lost race means another approval took a number."""
 
 
 Receipt: TypeAlias = object
@@ -572,7 +564,7 @@ class PatentLedger(Application[UUID]):
         actor.require(Role.REVIEWER)
         decisions = _decisions(distinct or {})
         rule = screening_rule_in_force()
-        for attempt in range(_NUMBERING_ATTEMPTS):
+        for attempt in range(filing_numbering.ATTEMPTS):
             product = self.get_product(product_id, expected_version)
             candidates: dict[str, tuple[str, ...]] = {}
             if rule is not ScreeningRule.NONE:
@@ -589,74 +581,21 @@ class PatentLedger(Application[UUID]):
                 # Another approval took this number of the series first: number again, on
                 # the series as it is now. A change to the product itself shows on the next
                 # attempt (its If-Match, or "not pending review"), as it would have.
-                if attempt + 1 == _NUMBERING_ATTEMPTS or not self._series_moved(series):
+                if attempt + 1 == filing_numbering.ATTEMPTS or not self._series_moved(series):
                     raise
         raise ConcurrentUpdateError("unreachable: the last attempt returns or raises")
 
     def _number(self, product: Product, actor: Actor) -> FilingNumberSeries | None:
-        """The product's filing number, issued by its series, when filing number rule v1 is
-        in force and the product has none (its first approval under the rule, or an approval
-        of a product first approved before it): the series, to save with the product.
-
-        Year and region are those of the first approval: the year of its instant in UTC+8,
-        the filer's region (an approved filer's region never changes, so it is the one at
-        that approval); docs/filing-numbers.md.
-        """
-        numbering = filing_number_rule_in_force()
-        approved_at = product.first_approved_at
-        if numbering is FilingNumberRule.NONE or product.filing_number is not None:
-            return None
-        if approved_at is None:  # not approved: the caller checked it is
-            raise ValueError(f"product {product.id} is not approved: no filing number")
-        year = approval_year(approved_at)
-        region_code = self.get_filer(product.filer_id).region_code
-        series = self._find(FilingNumberSeries, series_id(year, region_code), actor=actor)
-        numberer = NUMBERING.as_record()  # the ledger's act: public evidence (domain.filing_number)
-        if series is None:
-            series = FilingNumberSeries.open(year, region_code, product.id, numberer)
-            number = series.last_number
-        else:
-            number = series.issue(product.id, numberer)
-        product.assign_filing_number(number, int(numbering), numberer)
-        return series
+        """The product's filing number, when rule v1 numbers it now (domain.filing_numbering)."""
+        return filing_numbering.number(self, product, actor)
 
     def number_product(self, actor: Actor, product_id: UUID) -> str | None:
         """Give one approved product that lacks a filing number its number (the migration's
-        step: domain.filing_number_migration); ``None`` when it has one or rule v1 is not in
-        force. Retried like an approval when another save takes the series' next number.
-
-        Raises:
-            ProductWithdrawnError, FilingNumberNotAllowedError: the product may not take one.
-        """
-        actor.require(Role.SYSTEM)
-        for attempt in range(_NUMBERING_ATTEMPTS):
-            product = self.get_product(product_id)
-            if product.filing_number is not None:
-                return None
-            product.check_not_withdrawn()
-            if product.first_approved_at is None:
-                raise FilingNumberNotAllowedError(
-                    f"product {product_id} was never approved: only an approved product is "
-                    "numbered",
-                    product_id=str(product_id),
-                )
-            series = self._number(product, actor)
-            if series is None:
-                return None
-            try:
-                self._save(product, series)
-            except ConcurrentUpdateError:
-                if attempt + 1 == _NUMBERING_ATTEMPTS or not self._series_moved(series):
-                    raise
-                continue
-            return product.filing_number
-        raise ConcurrentUpdateError("unreachable: the last attempt returns or raises")
+        step; domain.filing_numbering)."""
+        return filing_numbering.number_product(self, actor, product_id)
 
     def _series_moved(self, series: FilingNumberSeries) -> bool:
-        """Whether another save wrote the series' version this command meant to write: the
-        lost race a numbering retries (any other refusal is not retried)."""
-        # save() collected the pending event: the series is at the version it tried to write
-        return bool(self.recorder.select_events(series.id, gt=series.version - 1, limit=1))
+        return filing_numbering.series_moved(self, series)
 
     def migrate_filing_numbers(self, actor: Actor) -> FilingNumberReport:
         """Number the approved products that lack a filing number, in order of first
