@@ -177,10 +177,12 @@ READS: tuple[Row, ...] = (
      {"leaf_index": 0}, ALL_200),
     ("inclusion proof of own filing's event", "GET",
      lambda w: f"/v1/log/proofs/inclusion/event/{w.a_pending}/1", None,
-     (401, 200, 404, 200, 200, 200, 200)),
+     (404, 200, 404, 200, 200, 200, 200)),  # anonymous: hidden looks absent
     ("inclusion proof of other filer's event", "GET",
      lambda w: f"/v1/log/proofs/inclusion/event/{w.b_pending}/1", None,
-     (401, 404, 404, 200, 200, 404, 200)),
+     (404, 404, 404, 200, 200, 404, 200)),
+    ("inclusion proof of a filing number event", "GET",  # a certificate's evidence: public
+     lambda w: f"/v1/log/proofs/inclusion/event/{w.b_ok}/3", None, ALL_200),
     ("consistency proof", "GET", lambda w: "/v1/log/proofs/consistency",
      {"first": 1, "second": 2}, ALL_200),
     ("audit bundle", "GET", lambda w: "/v1/audit/bundle", None,

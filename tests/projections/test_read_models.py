@@ -348,7 +348,7 @@ def test_audit_trail_lists_a_products_events_in_log_order_with_actor_and_leaf_ha
         ("ProductKeyReserved", f"user-{code}", "filer"),  # key rule v1
         ("ProductKeyReserved", f"user-{code}", "filer"),  # key rule v2
         ("FilingApproved", "reviewer-1", "reviewer"),
-        ("FilingNumberAssigned", "reviewer-1", "reviewer"),  # its series' event: 9
+        ("FilingNumberAssigned", "system:filing-numbers", "system"),  # its series' event: 9
         ("ProductWithdrawn", f"user-{code}", "filer"),
         ("ProductKeyReassigned", f"user-{code}", "filer"),
         ("ProductKeyReassigned", f"user-{code}", "filer"),
