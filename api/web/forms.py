@@ -14,6 +14,7 @@ from fastapi import Request
 from api.problems import ApiProblemError
 
 FORM: str = "application/x-www-form-urlencoded"
+MAX_FIELDS = 200  # a decision form has a reason per candidate; far fewer in practice
 
 
 async def form_fields(request: Request) -> dict[str, list[str]]:
@@ -26,7 +27,12 @@ async def form_fields(request: Request) -> dict[str, list[str]]:
         text = body.decode("utf-8")
     except UnicodeDecodeError:
         raise ApiProblemError("request_invalid", "the form is not UTF-8") from None
-    return parse_qs(text, keep_blank_values=True, strict_parsing=False, max_num_fields=200)
+    try:
+        return parse_qs(text, keep_blank_values=True, max_num_fields=MAX_FIELDS)
+    except ValueError:  # more fields than any page's form has
+        raise ApiProblemError(
+            "request_invalid", f"a page's form has at most {MAX_FIELDS} fields"
+        ) from None
 
 
 def one(fields: dict[str, list[str]], name: str) -> str | None:

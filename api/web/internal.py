@@ -40,8 +40,10 @@ async def call_api(
         (b"accept", b"application/json"),
         (b"accept-language", request.headers.get("accept-language", "zh-CN").encode("latin-1")),
         (b"content-length", str(len(payload)).encode()),
+        # A form's values reach these headers as typed: UTF-8 bytes, which the API's own
+        # checks refuse (Idempotency-Key and If-Match are ASCII), not an encoding error here.
         *(
-            (name.lower().encode("latin-1"), value.encode("latin-1"))
+            (name.lower().encode("ascii"), value.encode("utf-8"))
             for name, value in (headers or {}).items()
         ),
     ]

@@ -296,3 +296,18 @@ def test_anyone_checks_a_certificate_with_the_public_keys_alone(site):
     assert approval.status_code == 404
     pending = _get(site, f"/products/{site.flagged}/certificate")
     assert pending.status_code == 404  # not listed, no number
+
+
+def test_a_hostile_decision_form_is_a_problem_and_records_nothing(site):
+    """Whatever a signed-in page's form carries — more fields than any form has, header
+    values that are not ASCII — the answer is a 4xx problem, never a 500, and nothing is
+    recorded."""
+    ledger = site.api.state.ledger
+    before = ledger.get_product(site.flagged).version
+    crowded = {**_approval_form(site), **{f"reason:{n}": "x" for n in range(300)}}
+    assert _decide(site, "approval", crowded).status_code == 422
+    for field in ("idempotency_key", "version"):
+        typed = {**_approval_form(site, "page-approval-typed"), field: "备案号〇〇一二三四五"}
+        response = _decide(site, "approval", typed)
+        assert response.status_code == 422, response.text[:300]
+    assert ledger.get_product(site.flagged).version == before
