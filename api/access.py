@@ -79,7 +79,7 @@ async def caller(request: Request) -> Principal:
         cached = tokens.recently_authenticated(token)
         if cached is None:
             try:
-                cached = await run_in_threadpool(_authenticate, tokens, token)
+                cached = await run_in_threadpool(authenticate, tokens, token)
             except ApiProblemError:
                 if header is not None:
                     raise
@@ -113,7 +113,9 @@ def _bearer(header: str) -> str:
     return token.strip()
 
 
-def _authenticate(tokens: TokenStore, token: str) -> Principal:
+def authenticate(tokens: TokenStore, token: str) -> Principal:
+    """The principal of ``token`` (401 ``token_expired`` or ``token_invalid`` otherwise): the
+    API's bearer tokens and the pages' sign-in (api.web.session_pages) alike."""
     try:
         principal = tokens.authenticate(token)
     except TokenExpiredError as exc:

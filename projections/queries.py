@@ -786,9 +786,7 @@ def publication(store: ProjectionStore, period: str | None) -> Publication | Non
         store, published_stats.PublishedStatistics.name, published_stats.PUBLICATIONS, "period",
         period,
     )  # fmt: skip
-    if row is None:
-        return None
-    return Publication(row["period"], row["tree_size"], row["rules"], row["published_at"])
+    return None if row is None else _publication(row)
 
 
 def published_region_statistics(
@@ -844,7 +842,8 @@ def publication_periods(store: ProjectionStore) -> list[Publication]:
         published_stats.PublishedStatistics.name, published_stats.PUBLICATIONS,
         order_by="period",
     )  # fmt: skip
-    return [
-        Publication(row["period"], row["tree_size"], row["rules"], row["published_at"])
-        for row in rows
-    ]
+    return [_publication(row) for row in rows]
+
+
+def _publication(row: Row) -> Publication:
+    return Publication(row["period"], row["tree_size"], row["rules"], row["published_at"])

@@ -228,7 +228,7 @@ def list_products(
     return page_body(page, items)
 
 
-def _visible_product(principal: Principal, store: ProjectionStore, product_id: UUID) -> Row:
+def visible_product(principal: Principal, store: ProjectionStore, product_id: UUID) -> Row:
     row = queries.product(store, product_id)
     if row is None or not sees_product(principal, row):
         raise ApiProblemError("not_found", f"no product {product_id} in the registry")
@@ -237,7 +237,7 @@ def _visible_product(principal: Principal, store: ProjectionStore, product_id: U
 
 def _confidential_product(principal: Principal, store: ProjectionStore, product_id: UUID) -> Row:
     """A filing whose figures this caller sees: 404 if invisible, 401/403 if only public."""
-    row = _visible_product(principal, store, product_id)
+    row = visible_product(principal, store, product_id)
     if sees_confidential(principal, row):
         return row
     if principal.anonymous:
@@ -264,7 +264,7 @@ def get_product(
 ) -> dict[str, Any]:
     """A filing as the registry shows it now, with the fields this caller may see; ``ETag``
     is its version, for ``If-Match`` on the next command. 404 if the caller may not see it."""
-    row = _visible_product(principal, store, product_id)
+    row = visible_product(principal, store, product_id)
     response.headers.update(etag(row["version"]))
     return product_view(principal, row)
 

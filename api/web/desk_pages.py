@@ -19,7 +19,7 @@ from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse
 from starlette.concurrency import run_in_threadpool
 
 from api.access import requires
-from api.deps import ReadModels
+from api.deps import Auditor, Platform, ReadModels
 from api.problems import ApiProblemError
 from api.query_params import Cursor
 from api.routes import ledger as ledger_routes
@@ -36,15 +36,13 @@ from projections.queries import Level
 
 router = APIRouter(prefix="/desk", include_in_schema=False)
 
-Desk = Annotated[Principal, Depends(requires(Role.REVIEWER, Role.CERTIFIER, Role.AUDITOR))]
 RegionalAdmin = Annotated[Principal, Depends(requires(Role.REGIONAL_ADMIN))]
-AuditDesk = Annotated[Principal, Depends(requires(Role.AUDITOR, Role.REVIEWER, Role.CERTIFIER))]
 QUEUE_PAGE: Final = 25
 
 
 @router.get("/review", response_class=HTMLResponse)
 def review_queue(
-    request: Request, principal: Desk, store: ReadModels, cursor: Cursor = None
+    request: Request, principal: Platform, store: ReadModels, cursor: Cursor = None
 ) -> HTMLResponse:
     page = registry.list_products(
         principal, store, status=ProductStatus.PENDING_REVIEW, filer_uscc=None, region=None,
@@ -87,7 +85,7 @@ def _review_context(
 
 @router.get("/review/{product_id}", response_class=HTMLResponse)
 def review_filing(
-    request: Request, product_id: UUID, principal: Desk, store: ReadModels
+    request: Request, product_id: UUID, principal: Platform, store: ReadModels
 ) -> HTMLResponse:
     return render(
         request, "review_filing.html", _review_context(request, principal, store, product_id)
@@ -129,12 +127,12 @@ async def _decide(request: Request, product_id: UUID, action: str) -> Response:
 
 
 @router.post("/review/{product_id}/approval")
-async def approve(request: Request, product_id: UUID, _: Desk) -> Response:
+async def approve(request: Request, product_id: UUID, _: Platform) -> Response:
     return await _decide(request, product_id, "approval")
 
 
 @router.post("/review/{product_id}/rejection")
-async def reject(request: Request, product_id: UUID, _: Desk) -> Response:
+async def reject(request: Request, product_id: UUID, _: Platform) -> Response:
     return await _decide(request, product_id, "rejection")
 
 
@@ -163,7 +161,7 @@ def region_dashboard(
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, principal: AuditDesk) -> HTMLResponse:
+def audit_page(request: Request, principal: Platform) -> HTMLResponse:
     page = ledger_routes.checkpoints(request, after=0, limit=100)
     return render(
         request,
@@ -177,8 +175,6 @@ def audit_page(request: Request, principal: AuditDesk) -> HTMLResponse:
 
 
 @router.get("/audit/bundle")
-def audit_bundle(
-    request: Request, principal: Annotated[Principal, Depends(requires(Role.AUDITOR))]
-) -> FileResponse:
+def audit_bundle(request: Request, principal: Auditor) -> FileResponse:
     """The audit bundle, as ``GET /v1/audit/bundle`` gives an auditor."""
     return ledger_routes.audit_bundle(request, principal)

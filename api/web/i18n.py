@@ -13,7 +13,7 @@ from typing import Final, Literal
 
 from fastapi import Request
 
-from domain.categories import ConversionCategory, IndustryCategory
+from domain.categories import IndustryCategory
 
 Lang = Literal["zh", "en"]
 LANG_COOKIE: Final = "ppl_lang"
@@ -223,15 +223,6 @@ def category_label(lang: Lang, code: str | None) -> str:
     except ValueError:
         return code
     return category.label_zh if lang == "zh" else category.label
-
-
-def conversion_label(lang: Lang, value: str) -> str:
-    """One of the nine conversion-feedback categories, in the form's Chinese wording."""
-    try:
-        category = ConversionCategory(value)
-    except ValueError:
-        return value
-    return category.label_zh if lang == "zh" else value.replace("_", " ")
 
 
 CATEGORY_CODES: Final = tuple(category.value for category in IndustryCategory)

@@ -21,6 +21,7 @@ from api.problems import ApiProblemError
 from api.query_params import Cursor
 from api.routes import certification, registry
 from api.routes.registry import leaf_lookup_of
+from api.tokens import Principal
 from api.web.i18n import CATEGORY_CODES
 from api.web.money import wan_yuan
 from api.web.templating import render
@@ -30,6 +31,7 @@ from domain.product import ProductStatus
 from domain.values import SHANGHAI_DISTRICTS
 from projections import queries
 from projections.queries import Level
+from projections.store import ProjectionStore
 
 router = APIRouter(include_in_schema=False)
 
@@ -98,7 +100,9 @@ def home(
     )
 
 
-def _trail(request: Request, principal: Any, store: Any, product: dict[str, Any]) -> list[Any]:
+def _trail(
+    request: Request, principal: Principal, store: ProjectionStore, product: dict[str, Any]
+) -> list[dict[str, Any]]:
     """The filing's events with their leaf indices: every detail for those who see the
     figures (the API's trail), the public kinds of event only for everyone else."""
     product_id = UUID(product["product_id"])
@@ -137,13 +141,9 @@ def product_page(
             "trail": _trail(request, principal, store, product),
             "confidential": sees_confidential(principal, product),
             "verification_url": f"/products/{product_id}/verification.json",
-            "configured": _configured_keys(request),
+            "configured": configured_keys(request.app.state),
         },
     )
-
-
-def _configured_keys(request: Request) -> dict[str, Any]:
-    return configured_keys(request.app.state)
 
 
 @router.get("/rounds", response_class=HTMLResponse)
@@ -211,7 +211,9 @@ def statistics_page(
     )
 
 
-def _monthly_series(store: Any, publications: list[queries.Publication]) -> dict[str, Any]:
+def _monthly_series(
+    store: ProjectionStore, publications: list[queries.Publication]
+) -> dict[str, Any]:
     """Products and filers per district in each publication (the last twelve)."""
     periods = [p.period for p in publications][-12:]
     per_district: dict[str, list[int]] = {}

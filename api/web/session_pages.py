@@ -6,8 +6,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from api.access import authenticate
 from api.problems import ApiProblemError
-from api.tokens import TokenExpiredError, TokenStore
 from api.web.forms import form_fields, one
 from api.web.session import check_csrf, check_same_origin, session_cookie_name
 from api.web.templating import render
@@ -15,7 +15,7 @@ from domain.actor import Role
 
 router = APIRouter(include_in_schema=False)
 
-LANDING = {
+LANDING: dict[Role | None, str] = {  # a filer's or institution's: the registry
     Role.REVIEWER: "/desk/review",
     Role.CERTIFIER: "/desk/review",
     Role.AUDITOR: "/desk/audit",
@@ -40,13 +40,7 @@ async def signin(request: Request) -> Response:
     token = (one(await form_fields(request), "token") or "").strip()
     if not token or len(token) > TOKEN_MAX_LENGTH:
         raise ApiProblemError("token_invalid", "paste the access token you were given")
-    tokens: TokenStore = request.app.state.tokens
-    try:
-        principal = await run_in_threadpool(tokens.authenticate, token)
-    except TokenExpiredError as exc:
-        raise ApiProblemError("token_expired", f"the token expired at {exc.expired_at}") from None
-    if principal is None or principal.role is None:
-        raise ApiProblemError("token_invalid", "the token is unknown, malformed or revoked")
+    principal = await run_in_threadpool(authenticate, request.app.state.tokens, token)
     response = RedirectResponse(LANDING.get(principal.role, "/"), status_code=303)
     response.set_cookie(
         session_cookie_name(request),

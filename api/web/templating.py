@@ -27,7 +27,6 @@ from api.web.i18n import (
     Lang,
     category_label,
     chosen_language,
-    conversion_label,
     label,
     page_language,
 )
@@ -91,7 +90,6 @@ def render(
             html_lang=HTML_LANG[lang],
             t=lambda key: label(lang, key),
             category=lambda code: category_label(lang, code),
-            conversion=lambda value: conversion_label(lang, value),
             money=lambda fen: money(fen, lang),
             region_name=lambda code: SHANGHAI_DISTRICTS.get(code or "", ""),
             principal=principal,

@@ -30,17 +30,16 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from api.access import sees_confidential, sees_product
+from api.access import sees_confidential
 from api.bootstrap import SignedPatentLedger
 from api.deps import Caller
 from api.problems import ApiProblemError
 from api.routes.ledger import sees_events_of
+from api.routes.registry import visible_product
 from api.tokens import Principal
 from audit.log.transparency_log import TransparencyLog
 from audit.offline.errors import VerificationError
-from projections import queries
 from projections.schema import Row
-from projections.store import ProjectionStore
 
 FORMAT = "ppl-browser-verification/v1"
 
@@ -83,7 +82,9 @@ def verification_document(state: Any, principal: Principal, product_id: UUID) ->
     """
     ledger: SignedPatentLedger = state.ledger
     log: TransparencyLog = state.log
-    row = _visible_product(principal, state.projections, product_id)
+    # hidden: 404, as on GET /v1/products/{id}; its leaf hashes and versions would tell who
+    # is filing what before the registry lists it
+    row = visible_product(principal, state.projections, product_id)
     # The checkpoint first: every event below its size has a leaf and a proof against it.
     signed = log.store.latest_checkpoint()
     if signed is None:
@@ -119,15 +120,6 @@ def verification_document(state: Any, principal: Principal, product_id: UUID) ->
         "events": events,
         "pending": pending,
     }
-
-
-def _visible_product(principal: Principal, store: ProjectionStore, product_id: UUID) -> Row:
-    """The product's registry row, if this caller may see the product (else 404): its leaf
-    hashes and versions would tell who is filing what before the registry lists it."""
-    row = queries.product(store, product_id)
-    if row is None or not sees_product(principal, row):
-        raise ApiProblemError("not_found", f"no product {product_id} in the registry")
-    return row
 
 
 def _sees_events(
