@@ -29,6 +29,8 @@ from audit.log.bundle_export import export_bundle
 from audit.log.log_store import LogStore, PostgresLogStore, SqliteLogStore
 from audit.log.sequencer import Sequencer
 from audit.log.transparency_log import TransparencyLog
+from audit.log.witness_store import WitnessStore
+from audit.log.witnessing import Witnessing
 from audit.offline.bundle import BundleHeader
 from audit.offline.checkpoint import Checkpoint, verify_checkpoint
 from audit.offline.keys import KeyManifest
@@ -205,7 +207,40 @@ def open_transparency_log(
 ) -> TransparencyLog:
     """The ledger's Merkle log: sequencer, node store and checkpoint signer."""
     log_store = store if store is not None else open_log_store(settings)
-    return TransparencyLog(log_store, open_sequencer(ledger, log_store), load_log_signer(settings))
+    witnesses = WitnessStore(log_store.database)
+    witnesses.create_tables()
+    return TransparencyLog(
+        log_store,
+        open_sequencer(ledger, log_store),
+        load_log_signer(settings),
+        witnesses=witnesses,
+        policy=settings.witness_policy,
+    )
+
+
+def open_witnessing(log: TransparencyLog, settings: Settings) -> Witnessing | None:
+    """The witness client of the policy (``PPL_WITNESS_POLICY``), or None without witness
+    URLs to submit to."""
+    witnessing = Witnessing(
+        log,
+        log.witnesses or WitnessStore(log.store.database),
+        settings.witness_policy,
+        timeout=settings.witness_timeout,
+    )
+    return witnessing if witnessing.targets else None
+
+
+def published_keys(manifest: KeyManifest, log: TransparencyLog) -> dict[str, Any]:
+    """What ``GET /v1/keys`` and ``ppl keys list`` print: every event key (the manifest's
+    fields, so the document still loads as ``--keys``), the log's C2SP verifier key and
+    origin (``--log-key``), and the witnesses the log asks to cosign, with its quorum."""
+    document: dict[str, Any] = dict(manifest.to_json())
+    document["log"] = {"origin": log.origin, "verifier_key": log.signer.verifier_key_string()}
+    document["witnesses"] = {
+        "quorum": log.policy.describe(),
+        "keys": [witness.key.vkey() for witness in log.policy.witnesses],
+    }
+    return document
 
 
 def export_audit_bundle(
@@ -225,6 +260,8 @@ def export_audit_bundle(
         read_notifications=notification_reader(ledger),
         exported_at=system_now(),
         progress=progress,
+        upto=log.published(),
+        note_of=log.cosigned_note,
     )
 
 

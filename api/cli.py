@@ -10,7 +10,8 @@ import sys
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
+from dataclasses import asdict, replace
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, NamedTuple
 from uuid import UUID
@@ -24,6 +25,8 @@ from api.bootstrap import (
     notification_reader,
     open_ledger,
     open_transparency_log,
+    open_witnessing,
+    published_keys,
     unlogged_event_count,
 )
 from api.cli_certify import certify_app
@@ -37,9 +40,12 @@ from api.cli_projections import (
 from api.cli_tokens import tokens_app
 from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
+from api.witness_follower import WitnessFollower
 from audit.database.private_files import open_private_text
 from audit.log.bundle_export import ExportError, events_after
 from audit.log.transparency_log import ProofRequestError, TransparencyLog
+from audit.log.witness_report import witnessing_report
+from audit.offline.cosignature import WitnessPolicy
 from audit.offline.duplicates import NearDuplicatePair, PairDecision, ProductFindings, ProductRef
 from audit.offline.errors import KeyConfigurationError, VerificationError
 from audit.offline.keys import KeyManifest
@@ -99,6 +105,7 @@ def status() -> None:
     settings = get_settings()
     with _ledger_and_log(settings) as (ledger, log):
         latest = log.store.latest_checkpoint()
+        witnessed = log.witnessed()
         integrated, unlogged = log.size(), unlogged_event_count(ledger, log.store)
         document = {
             "store": "postgresql" if settings.is_postgres else "sqlite",
@@ -107,9 +114,12 @@ def status() -> None:
             "signing_key_id": ledger.keyring.signer.key_id if ledger.keyring else None,
             "log": {
                 "origin": log.origin,
+                "verifier_key": log.signer.verifier_key_string(),
                 "integrated": integrated,
                 "latest_checkpoint": latest.tree_size if latest is not None else None,
                 "unlogged": unlogged,
+                "witness_quorum": settings.witness_policy.describe(),
+                "witnessed_checkpoint": witnessed.tree_size if witnessed is not None else None,
             },
         }
     typer.echo(json.dumps(document, indent=2))
@@ -130,9 +140,13 @@ def serve(
 
 @keys_app.command("list")
 def keys_list() -> None:
-    """Print the public-key manifest (every key that ever signed, with its validity)."""
-    manifest = KeyManifest.load(get_settings().public_keys_file)
-    typer.echo(json.dumps(manifest.to_json(), indent=2, sort_keys=True))
+    """Print the public keys as `GET /v1/keys` serves them: every event key that ever signed,
+    with its validity (the manifest: the file loads as `--keys`), the log's C2SP verifier key
+    and origin (`--log-key`), and the witnesses with the quorum."""
+    settings = get_settings()
+    with _transparency_log() as log:
+        document = published_keys(KeyManifest.load(settings.public_keys_file), log)
+    typer.echo(json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False))
 
 
 @keys_app.command("rotate")
@@ -192,25 +206,85 @@ def log_follow(
     """Keep sequencing new events and publishing checkpoints until interrupted."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     with _transparency_log() as log:
-        follower = LogFollower(
-            log, interval, on_round=lambda size: typer.echo(f"log size {size}", err=True)
-        )
+        witnessing = open_witnessing(log, get_settings())
+        witnesses = None if witnessing is None else WitnessFollower(witnessing, interval)
+
+        def on_round(size: int) -> None:
+            typer.echo(f"log size {size}", err=True)
+            if witnesses is not None:
+                witnesses.nudge()
+
+        follower = LogFollower(log, interval, on_round=on_round)
+        if witnesses is not None:
+            witnesses.start()
         try:
             follower.run()
         except KeyboardInterrupt:
             follower.stop()
+        finally:
+            if witnesses is not None:
+                witnesses.stop()
+
+
+@log_app.command("witness")
+def log_witness() -> None:
+    """Submit the latest checkpoint to every witness of PPL_WITNESS_POLICY once (as `ppl
+    serve` does after each checkpoint); prints each witness's outcome. Exit 1 if one failed."""
+    with _transparency_log() as log:
+        witnessing = open_witnessing(log, get_settings())
+        if witnessing is None:
+            fail("no witness to submit to: PPL_WITNESS_POLICY names no witness with a URL")
+        outcomes = witnessing.round()
+    for outcome in outcomes:
+        detail = f": {outcome.detail}" if outcome.detail else ""
+        typer.echo(f"{outcome.witness} {outcome.status} size {outcome.tree_size}{detail}")
+    if any(outcome.status == "failed" for outcome in outcomes):
+        raise typer.Exit(1)
+
+
+@log_app.command("witnesses")
+def log_witnesses(
+    output: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+) -> None:
+    """Each witness's last cosigned size, lag behind the latest checkpoint, failures and
+    back-off, and whether the quorum has gone unmet for longer than
+    PPL_WITNESS_DEGRADED_AFTER (status degraded)."""
+    if output not in ("table", "json"):
+        fail(f"--format {output!r}: want table or json")
+    settings = get_settings()
+    with _transparency_log() as log:
+        report = witnessing_report(
+            log, now=datetime.now(tz=UTC), degraded_after=settings.witness_degraded_after
+        )
+    if output == "json":
+        typer.echo(json.dumps(asdict(report), indent=2, ensure_ascii=False))
+        return
+    typer.echo(
+        f"witnessing {report.status}: quorum {report.quorum}; latest checkpoint "
+        f"{report.latest_checkpoint}, witnessed {report.witnessed_checkpoint}"
+        + (f", unmet since {report.unmet_since}" if report.unmet_since else "")
+    )
+    for line in report.witnesses:
+        typer.echo(
+            f"{line.witness}  cosigned {line.cosigned_size}  lag {line.lag}  "
+            f"at {line.cosigned_at or '-'}  failures {line.failures}"
+            + (f"  next attempt {line.next_attempt}" if line.next_attempt else "")
+            + (f"  last error: {line.last_error}" if line.last_error else "")
+        )
 
 
 @log_app.command("checkpoint")
 def log_checkpoint(
     size: Annotated[int | None, typer.Option(help="Tree size (default: the latest)")] = None,
 ) -> None:
-    """Print a signed checkpoint (C2SP signed note)."""
+    """Print a signed checkpoint (C2SP signed note) with its witness cosignatures: by default
+    the published one (under a witness policy, the latest the quorum cosigned)."""
     with _transparency_log() as log:
-        record = log.store.latest_checkpoint() if size is None else log.store.checkpoint(size)
-    if record is None:
+        record = log.published() if size is None else log.store.checkpoint(size)
+        note = None if record is None else log.cosigned_note(record)
+    if note is None:
         fail("no such checkpoint (run `ppl log sequence`)")
-    typer.echo(record.signed_note, nl=False)
+    typer.echo(note, nl=False)
 
 
 @log_app.command("checkpoints")
@@ -380,6 +454,21 @@ def audit_verify(
             help="With --database: fail (exit 23) if a stored event is not yet under a checkpoint"
         ),
     ] = False,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A witness's cosignature verifier key (C2SP vkey, type 0x04 or 0x06); repeat "
+            "it: the checkpoint relied on must carry valid cosignatures (exit 24 otherwise)"
+        ),
+    ] = None,
+    witness_threshold: Annotated[
+        int | None,
+        typer.Option(help="How many of the --witness keys must cosign (default: all of them)"),
+    ] = None,
+    witness_policy: Annotated[
+        Path | None,
+        typer.Option(help="A C2SP tlog-policy file (witness, group and quorum lines) instead"),
+    ] = None,
 ) -> None:
     """Verify a bundle offline; exit 0 when everything holds, else the failure's exit code.
 
@@ -395,6 +484,7 @@ def audit_verify(
     with tempfile.TemporaryDirectory() as scratch:
         try:
             event_keys, pinned_log_key = _pinned_keys(keys, log_key)
+            policy = witness_policy_of(witness, witness_threshold, witness_policy)
             if database is not None:
                 bundle = Path(scratch) / "live.bundle"
                 try:
@@ -409,6 +499,7 @@ def audit_verify(
                 since=since.read_text(encoding="utf-8") if since is not None else None,
                 workers=workers,
                 progress=_progress_printer("verifying"),
+                witnesses=policy,
             )
             if tail is not None and tail.failure is not None:
                 raise tail.failure
@@ -422,8 +513,34 @@ def audit_verify(
         f"{len(report.checkpoints)} checkpoints, latest at size "
         f"{report.checkpoints[-1] if report.checkpoints else 0}"
     )
+    if report.cosigned_by:
+        typer.echo(f"latest checkpoint cosigned by {', '.join(report.cosigned_by)}")
     if tail is not None:
         typer.echo(f"{tail.events} events after the latest checkpoint, verified by signature only")
+
+
+def witness_policy_of(
+    witness: list[str] | None, threshold: int | None, policy_file: Path | None
+) -> WitnessPolicy | None:
+    """The auditor's witness policy: --witness keys (K of them) or a tlog-policy file.
+
+    Raises:
+        KeyConfigurationError: a malformed key or policy, both forms given, or a threshold
+            without witnesses (exit 3).
+    """
+    if policy_file is not None:
+        if witness or threshold is not None:
+            raise KeyConfigurationError(
+                "give --witness-policy or --witness/--witness-threshold, not both"
+            )
+        try:
+            text = policy_file.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise KeyConfigurationError(f"witness policy {policy_file}: {exc}") from exc
+        return WitnessPolicy.parse(text)
+    if not witness and threshold is None:
+        return None
+    return WitnessPolicy.k_of_n(witness or [], threshold)
 
 
 def _warn_unpinned(keys: Path | None, log_key: str | None) -> None:
@@ -565,14 +682,34 @@ def audit_check_evidence(
     log_key: Annotated[str, typer.Option(help="C2SP verifier key of the log")],
     origin: Annotated[str, typer.Option(help="The log's origin")],
     keys: Annotated[Path, typer.Option(help="Public-key manifest of the event keys")],
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="A witness's cosignature verifier key (C2SP vkey, type 0x04 or 0x06); repeat "
+            "it: the checkpoint relied on must carry valid cosignatures (exit 24 otherwise)"
+        ),
+    ] = None,
+    witness_threshold: Annotated[
+        int | None,
+        typer.Option(help="How many of the --witness keys must cosign (default: all of them)"),
+    ] = None,
+    witness_policy: Annotated[
+        Path | None,
+        typer.Option(help="A C2SP tlog-policy file (witness, group and quorum lines) instead"),
+    ] = None,
 ) -> None:
-    """Verify single-event evidence offline and print the proven event."""
+    """Verify single-event evidence offline and print the proven event.
+
+    With --witness or --witness-policy the evidence's checkpoint must carry the policy's
+    quorum of valid witness cosignatures (exit 24 otherwise).
+    """
     try:
         verified = verify_event_evidence(
             proof.read_text(encoding="utf-8"),
             log_key=NoteVerifier.from_verifier_key_string(log_key),
             origin=origin,
             event_keys=KeyManifest.load(keys).trusted_keys,
+            witnesses=witness_policy_of(witness, witness_threshold, witness_policy),
         )
     except VerificationError as exc:
         typer.echo(f"FAILED: {exc}", err=True)

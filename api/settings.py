@@ -15,6 +15,8 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 from limits import parse as parse_rate
 from psycopg.conninfo import make_conninfo
 
+from audit.offline.cosignature import WitnessPolicy
+from audit.offline.errors import KeyConfigurationError
 from projections.disclosure import DEFAULT_DOMINANCE_BP, DEFAULT_MIN_FILERS, Rules
 
 
@@ -61,6 +63,9 @@ class Settings:
     stats_publish: str = "monthly"  # the service publishes the statistics monthly, or "off"
     disclosure: Rules = field(default_factory=Rules)
     public_url: str | None = None  # the site's address printed on certificates (PPL_PUBLIC_URL)
+    witness_policy: WitnessPolicy = field(default_factory=WitnessPolicy)  # PPL_WITNESS_POLICY
+    witness_timeout: float = 5.0  # seconds a witness has to answer add-checkpoint
+    witness_degraded_after: float = 300.0  # /ready: witnessing degraded after this long unmet
 
     @property
     def key_dir(self) -> Path:
@@ -125,7 +130,13 @@ class Settings:
             raise SettingsError(
                 f"PPL_PUBLIC_URL={public_url!r}: want http(s)://host[:port][/path], no query"
             )
+        witness_policy = _witness_policy(env)
+        witness_timeout = _seconds(env, "PPL_WITNESS_TIMEOUT", "5", 0.1, "0.1")
+        degraded_after = _seconds(env, "PPL_WITNESS_DEGRADED_AFTER", "300", 1, "1", high=7 * 86_400)
         settings = cls(
+            witness_policy=witness_policy,
+            witness_timeout=witness_timeout,
+            witness_degraded_after=degraded_after,
             public_url=None if public_url is None else public_url.rstrip("/"),
             data_dir=data_dir,
             database_url=database_url,
@@ -209,6 +220,18 @@ class Settings:
             connect_timeout=env["POSTGRES_CONNECT_TIMEOUT"],
         )
         return conninfo, env.get("POSTGRES_SCHEMA")
+
+
+def _witness_policy(env: dict[str, str]) -> WitnessPolicy:
+    """PPL_WITNESS_POLICY: a C2SP tlog-policy file naming the witnesses (with their
+    add-checkpoint URLs) and the quorum; unset: no witnesses."""
+    path = env.get("PPL_WITNESS_POLICY")
+    if not path:
+        return WitnessPolicy()
+    try:
+        return WitnessPolicy.parse(Path(path).expanduser().read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, KeyConfigurationError) as exc:
+        raise SettingsError(f"PPL_WITNESS_POLICY={path!r}: {exc}") from None
 
 
 def _interval(env: dict[str, str], name: str, default: str) -> float:

@@ -14,12 +14,15 @@ makes ``/ready`` answer **200** with ``status: "degraded"`` and the failed model
 ``degraded``, not 503: every instance shares the store and runs the same handlers, so all of
 them would fail together, and a 503 would take writes and the healthy reads out of the load
 balancer over one stale read model (docs/decisions.md, "A failed read model degrades
-readiness"). Monitoring alerts on ``status``; the event's aggregate id and the error text are
-shown to platform roles only (an error message may quote a row's values).
+readiness"). So does witnessing whose quorum has gone unmet for longer than
+``PPL_WITNESS_DEGRADED_AFTER`` (audit.log.witness_report): a witness outage must not take
+the service out either. Monitoring alerts on ``status``; the event's aggregate id and the
+error text are shown to platform roles only (an error message may quote a row's values).
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Literal
 
 from fastapi import APIRouter, Request
@@ -31,6 +34,7 @@ from api.deps import Caller
 from api.problems import RETRY_AFTER_SECONDS, ApiProblemError, problem_responses
 from api.tokens import Principal
 from api.wire import response_examples
+from audit.log.witness_report import witnessing_report
 from projections.catalog import NAMES
 from projections.failures import ProjectionFailure
 from projections.store import ProjectionStore
@@ -54,6 +58,22 @@ class LogState(BaseModel):
     )
 
 
+class WitnessingState(BaseModel):
+    status: Literal["off", "ok", "pending", "degraded"] = Field(
+        description="`off`: no witness quorum configured; `ok`: the latest checkpoint is "
+        "witnessed; `pending`: a newer one waits for cosignatures; `degraded`: it has waited "
+        "longer than `PPL_WITNESS_DEGRADED_AFTER` (readers requiring witnesses see the log "
+        "stand still)"
+    )
+    quorum: str = Field(description="The policy's quorum, in words")
+    witnessed_checkpoint: int | None = Field(
+        description="Tree size of the latest checkpoint the quorum cosigned (the published one)"
+    )
+    unmet_since: str | None = Field(
+        description="When the oldest checkpoint not yet witnessed was signed (UTC)"
+    )
+
+
 class FailedReadModel(BaseModel):
     name: str = Field(description="The read model (as in `projections`)")
     notification_id: int = Field(description="The event it could not apply; it stays before it")
@@ -74,6 +94,12 @@ class Readiness(BaseModel):
             "status": "ready",
             "events": 5539,
             "log": {"size": 5539, "checkpoint": 5539, "unlogged": 0},
+            "witnessing": {
+                "status": "ok",
+                "quorum": "2 of [w1.example/a+1a2b3c4d, w2.example/b+5e6f7a8b, …]",
+                "witnessed_checkpoint": 5539,
+                "unmet_since": None,
+            },
             "projections": {"product_registry": 5539, "filer_registry": 5539},
             "degraded": [],
         },
@@ -81,6 +107,12 @@ class Readiness(BaseModel):
             "status": "degraded",
             "events": 5601,
             "log": {"size": 5601, "checkpoint": 5601, "unlogged": 0},
+            "witnessing": {
+                "status": "off",
+                "quorum": "none",
+                "witnessed_checkpoint": None,
+                "unmet_since": None,
+            },
             "projections": {"product_registry": 5601, "regional_stats": 5571},
             "degraded": [
                 {
@@ -98,10 +130,12 @@ class Readiness(BaseModel):
 
     status: Literal["ready", "degraded"] = Field(
         description="`degraded`: some read models stopped at an event they cannot apply "
-        "(listed in `degraded`); writes and the other read models work, their reads are stale"
+        "(listed in `degraded`; writes and the other read models work, their reads are "
+        "stale), or witnessing is degraded (`witnessing`)"
     )
     events: int = Field(description="Highest notification id in the event store")
     log: LogState
+    witnessing: WitnessingState
     projections: dict[str, int] = Field(
         description="Each read model: the notification id it has applied up to"
     )
@@ -141,13 +175,24 @@ def ready(request: Request, principal: Caller) -> Readiness:
     latest = state.log.store.latest_checkpoint()
     applied = _applied(state.projections)
     failed = [_failed(failure, principal) for failure in state.projections.failures().values()]
+    witnessing = witnessing_report(
+        state.log,
+        now=datetime.now(tz=UTC),
+        degraded_after=request.app.state.settings.witness_degraded_after,
+    )
     return Readiness(
-        status="degraded" if failed else "ready",
+        status="degraded" if failed or witnessing.status == "degraded" else "ready",
         events=events,
         log=LogState(
             size=state.log.size(),
             checkpoint=latest.tree_size if latest is not None else None,
             unlogged=unlogged_event_count(state.ledger, state.log.store),
+        ),
+        witnessing=WitnessingState(
+            status=witnessing.status,
+            quorum=witnessing.quorum,
+            witnessed_checkpoint=witnessing.witnessed_checkpoint,
+            unmet_since=witnessing.unmet_since,
         ),
         projections=applied,
         degraded=failed,

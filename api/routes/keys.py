@@ -6,6 +6,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
+from api.bootstrap import published_keys
+
 router = APIRouter(prefix="/v1/keys", tags=["keys"])
 
 
@@ -24,6 +26,7 @@ _EXAMPLE = {
         "verifier_key": "ppl.local/patent-product-ledger+f1b370d5+"
         "AZxM5y3DrSAYH7zFO1K00R67EKrCAr5WQt9jpNLc0n9c",
     },
+    "witnesses": {"quorum": "none", "keys": []},
 }
 
 
@@ -33,9 +36,8 @@ _EXAMPLE = {
     responses={200: {"content": {"application/json": {"example": _EXAMPLE}}}},
 )
 def public_keys(request: Request) -> dict[str, Any]:
-    """Every event key that ever signed (with when it was added and retired), and the log's
-    C2SP verifier key and origin — what `ppl audit verify --keys/--log-key` pins."""
-    document = dict(request.app.state.ledger.keyring.manifest.to_json())
-    log = request.app.state.log
-    document["log"] = {"origin": log.origin, "verifier_key": log.signer.verifier_key_string()}
-    return document
+    """Every event key that ever signed (with when it was added and retired), the log's
+    C2SP verifier key and origin — what `ppl audit verify --keys/--log-key` pins — and the
+    witnesses the log submits its checkpoints to, with the quorum it publishes under (an
+    auditor pins witness keys from their operators, not from here)."""
+    return published_keys(request.app.state.ledger.keyring.manifest, request.app.state.log)

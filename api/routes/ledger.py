@@ -184,7 +184,8 @@ def _inclusion_document(proof: InclusionProof) -> dict[str, Any]:
 
 # --- helpers ------------------------------------------------------------------------------------
 def _latest(log: TransparencyLog) -> CheckpointRecord:
-    latest = log.store.latest_checkpoint()
+    """The checkpoint the log publishes: under a witness policy its latest witnessed one."""
+    latest = log.published()
     if latest is None:
         raise ApiProblemError("log_not_available", "the log has no signed checkpoint yet")
     return latest
@@ -192,9 +193,10 @@ def _latest(log: TransparencyLog) -> CheckpointRecord:
 
 def _signed_size(log: TransparencyLog, tree_size: int | None) -> int:
     """``tree_size``, or the latest checkpoint's; never beyond the latest signed checkpoint."""
-    latest = _latest(log)
+    published = _latest(log)
     if tree_size is None:
-        return latest.tree_size
+        return published.tree_size
+    latest = log.store.latest_checkpoint() or published
     if not 1 <= tree_size <= latest.tree_size:
         raise ApiProblemError(
             "proof_unavailable",
@@ -285,11 +287,14 @@ TreeSize = Annotated[
 @router.get(
     "/log/checkpoint",
     summary="The latest signed checkpoint",
-    description="The log's latest tree head as a C2SP signed note (c2sp.org/tlog-checkpoint), "
-    "exactly as `ppl log checkpoint` prints it: origin, tree size, base64 root, then the "
-    "Ed25519 signature line. Verify it with the log key of `GET /v1/keys`. With `tree_size`, "
-    "the checkpoint of that size (immutable, cacheable). Public. 404 `log_not_available` "
-    "before the first checkpoint or for a size the log never signed.",
+    description="The log's published tree head as a C2SP signed note (c2sp.org/tlog-checkpoint), "
+    "exactly as `ppl log checkpoint` prints it: origin, tree size, base64 root, the log's "
+    "Ed25519 signature line, then one line per witness cosignature (c2sp.org/tlog-cosignature). "
+    "Under a witness policy (`PPL_WITNESS_POLICY`) the published checkpoint is the latest one "
+    "the policy's quorum cosigned. Verify it with the log key of `GET /v1/keys`. With "
+    "`tree_size`, the checkpoint of that size (cacheable for a minute: witnesses may still "
+    "cosign it). Public. 404 `log_not_available` before the first checkpoint or for a size the "
+    "log never signed.",
     response_class=PlainTextResponse,
     responses={
         200: {
@@ -311,17 +316,20 @@ def checkpoint(
         ),
     ] = None,
 ) -> PlainTextResponse:
-    store = merkle_log(request).store
+    log = merkle_log(request)
     if tree_size is None:
-        record = _latest(merkle_log(request))
+        record = _latest(log)
         cache = "no-cache"
     else:
-        found = store.checkpoint(tree_size)
+        found = log.store.checkpoint(tree_size)
         if found is None:
             raise ApiProblemError("log_not_available", f"no checkpoint of tree size {tree_size}")
-        record, cache = found, "public, max-age=31536000, immutable"
+        # The log's signature never changes, but a witness may cosign this size later.
+        record, cache = found, "public, max-age=60"
     return PlainTextResponse(
-        record.signed_note, media_type=CHECKPOINT_MEDIA_TYPE, headers={"Cache-Control": cache}
+        log.cosigned_note(record),
+        media_type=CHECKPOINT_MEDIA_TYPE,
+        headers={"Cache-Control": cache},
     )
 
 
@@ -438,8 +446,8 @@ def event_inclusion_proof(
             "topic": stored.topic,
             "state": _b64(stored.state),
         },
-        "checkpoint": signed.signed_note,
-        "evidence": evidence(leaf.leaf_index, data, proof.proof, signed.signed_note),
+        "checkpoint": log.cosigned_note(signed),
+        "evidence": evidence(leaf.leaf_index, data, proof.proof, log.cosigned_note(signed)),
     }
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from audit.database.private_files import open_private_text
-from audit.log.log_store import LogStore
+from audit.log.log_store import CheckpointRecord, LogStore
 from audit.offline.bundle import BundleEvent, BundleHeader, write_line
 from audit.offline.canonical import format_timestamp
 
@@ -32,13 +32,18 @@ def export_bundle(
     read_notifications: Callable[[int, int], Sequence[Notification]],
     exported_at: Any,
     progress: Callable[[int, int], None] | None = None,
+    upto: CheckpointRecord | None = None,
+    note_of: Callable[[CheckpointRecord], str] = lambda record: record.signed_note,
 ) -> BundleHeader:
-    """Write every event up to the latest checkpoint, the checkpoints and the keys.
+    """Write every event up to a checkpoint, the checkpoints up to it and the keys.
 
     Only events covered by a checkpoint are exported, so every event in the bundle is
-    committed to by a signed root. The file is written to ``out`` + ".tmp" and renamed.
+    committed to by a signed root. ``upto``: the checkpoint to stop at (default the latest; the
+    log's published one under a witness policy, audit.log.transparency_log); ``note_of``: each
+    checkpoint's note as the bundle carries it (with its witness cosignatures). The file is
+    written to ``out`` + ".tmp" and renamed.
     """
-    latest = store.latest_checkpoint()
+    latest = upto if upto is not None else store.latest_checkpoint()
     if latest is None:
         raise ExportError("the log has no checkpoint yet: run `ppl log sequence` first")
     size = latest.tree_size
@@ -46,7 +51,9 @@ def export_bundle(
         origin=origin,
         log_key=log_key,
         event_keys=dict(event_keys),
-        checkpoints=tuple(record.signed_note for record in store.checkpoints()),
+        checkpoints=tuple(
+            note_of(record) for record in store.checkpoints() if record.tree_size <= size
+        ),
         tree_size=size,
         exported_at=format_timestamp(exported_at),
     )

@@ -6,6 +6,13 @@ signer (audit.offline.checkpoint). Every proof is built from O(log n) stored nod
 (audit.offline.merkle_nodes).
 Before signing a new checkpoint, the log checks that it is consistent with the previous one —
 a corrupted node table stops publication instead of producing a fork.
+
+With a witness policy (audit.offline.cosignature; cosignatures in audit.log.witness_store,
+collected by audit.log.witnessing), what the log *publishes* — to tiles clients, in proofs,
+bundles and evidence — is its latest checkpoint that meets the policy's quorum, with the
+cosignature lines after its own signature (``published``, ``cosigned_note``): a checkpoint no
+quorum has seen yet could be a split view. Until some checkpoint meets the quorum the latest
+is published, and verifiers requiring witnesses refuse it.
 """
 
 from __future__ import annotations
@@ -17,8 +24,10 @@ from uuid import UUID
 
 from audit.log.log_store import CheckpointRecord, LeafRecord, LogStore
 from audit.log.sequencer import Sequencer
+from audit.log.witness_store import WitnessStore
 from audit.offline.canonical import format_timestamp
 from audit.offline.checkpoint import Checkpoint, sign_checkpoint
+from audit.offline.cosignature import WitnessPolicy
 from audit.offline.log_leaf import log_leaf_data
 from audit.offline.merkle_nodes import (
     build_proof,
@@ -61,10 +70,35 @@ class TransparencyLog:
     sequencer: Sequencer
     signer: NoteSigner
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(tz=UTC))
+    witnesses: WitnessStore | None = None
+    policy: WitnessPolicy = field(default_factory=WitnessPolicy)
 
     @property
     def origin(self) -> str:
         return self.signer.name
+
+    # --- publishing -------------------------------------------------------------------------
+    def cosigned_note(self, record: CheckpointRecord) -> str:
+        """The checkpoint's signed note with every stored witness cosignature appended."""
+        if self.witnesses is None:
+            return record.signed_note
+        lines = [c.line for c in self.witnesses.cosignatures(record.tree_size)]
+        return record.signed_note + "".join(lines)
+
+    def witnessed(self) -> CheckpointRecord | None:
+        """The latest checkpoint whose stored cosignatures meet the policy's quorum."""
+        if self.witnesses is None or not self.policy.requires_witnesses:
+            return None
+        keys = {key.label: key for key in self.policy.keys}
+        for size, labels in self.witnesses.recent_cosigned().items():  # newest first
+            if self.policy.is_met(keys[label] for label in labels if label in keys):
+                return self.store.checkpoint(size)
+        return None
+
+    def published(self) -> CheckpointRecord | None:
+        """What the log serves as its checkpoint: the latest witnessed one under a witness
+        policy (the latest if none is yet), else the latest."""
+        return self.witnessed() or self.store.latest_checkpoint()
 
     # --- writing ----------------------------------------------------------------------------
     def sequence(self) -> CheckpointRecord | None:
@@ -113,7 +147,7 @@ class TransparencyLog:
     def _default_size(self, size: int | None) -> int:
         if size is not None:
             return size
-        latest = self.store.latest_checkpoint()
+        latest = self.published()
         if latest is None:
             raise ProofRequestError("the log has no checkpoint yet: run `ppl log sequence`")
         return latest.tree_size
@@ -163,7 +197,7 @@ class TransparencyLog:
             audit.offline.errors.VerificationError: the stored event no longer hashes to its leaf.
         """
         leaf = self.leaf_for_event(originator_id, version)
-        latest = self.store.latest_checkpoint()
+        latest = self.published()
         if latest is None or latest.tree_size <= leaf.leaf_index:
             raise ProofRequestError(
                 f"event {originator_id} v{version} is not under a checkpoint yet"
@@ -175,4 +209,4 @@ class TransparencyLog:
         verify_inclusion(
             leaf.leaf_index, latest.tree_size, leaf_hash(data), included.proof, latest.root
         )
-        return evidence(leaf.leaf_index, data, included.proof, latest.signed_note)
+        return evidence(leaf.leaf_index, data, included.proof, self.cosigned_note(latest))

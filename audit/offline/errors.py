@@ -301,3 +301,37 @@ class UnloggedEventsError(VerificationError):
         self.count = count
         self.originator_id = originator_id
         self.version = version
+
+
+class InvalidCosignatureError(VerificationError):
+    """A witness cosignature on a checkpoint does not hold (c2sp.org/tlog-cosignature).
+
+    Raised when a signature line names a trusted witness key (name and key id) and its
+    signature does not verify, or its timestamp is zero, above 2^63 - 1 or in the future.
+    The spec lets a verifier reject the whole note then: a trusted witness whose line is
+    forged or garbled is not quietly skipped.
+    """
+
+    def __init__(self, witness: str, tree_size: int, reason: str) -> None:
+        super().__init__(f"checkpoint at tree size {tree_size}: cosignature by {witness} {reason}")
+        self.witness = witness
+        self.tree_size = tree_size
+        self.reason = reason
+
+
+class WitnessQuorumError(VerificationError):
+    """A checkpoint lacks the valid cosignatures the auditor's witness policy requires.
+
+    Without them the checkpoint may be a split view: a log can show one tree to one reader
+    and another tree to another, each signed by its own key.
+    """
+
+    def __init__(self, tree_size: int, cosigned_by: tuple[str, ...], required: str) -> None:
+        got = ", ".join(cosigned_by) if cosigned_by else "none"
+        super().__init__(
+            f"checkpoint at tree size {tree_size}: valid cosignatures by {got}, "
+            f"want the witness policy's quorum ({required})"
+        )
+        self.tree_size = tree_size
+        self.cosigned_by = cosigned_by
+        self.required = required

@@ -310,13 +310,15 @@ class Note:
     signatures: tuple[NoteSignature, ...]
 
 
-class _SignatureLine(NamedTuple):
+class SignatureLine(NamedTuple):
+    """One parsed ``— <name> <base64>`` line: not verified, only well formed."""
+
     name: str
     key_id: int
     signature: bytes
 
 
-def _parse_signature_line(number: int, line: str) -> _SignatureLine:
+def _parse_signature_line(number: int, line: str) -> SignatureLine:
     """Split one ``— <name> <base64>`` line.
 
     Raises:
@@ -344,7 +346,7 @@ def _parse_signature_line(number: int, line: str) -> _SignatureLine:
             "(key id and signature)"
         )
     key_id = int.from_bytes(blob[:KEY_ID_SIZE], "big")
-    return _SignatureLine(name, key_id, blob[KEY_ID_SIZE:])
+    return SignatureLine(name, key_id, blob[KEY_ID_SIZE:])
 
 
 def _verifier_map(verifiers: Sequence[NoteVerifier]) -> dict[NoteSignature, NoteVerifier]:
@@ -366,26 +368,16 @@ def _verifier_map(verifiers: Sequence[NoteVerifier]) -> dict[NoteSignature, Note
     return known
 
 
-def open_note(signed_note: str, verifiers: Sequence[NoteVerifier]) -> Note:
-    """Check a signed note against trusted keys and return its text and verified signers.
+def split_note(signed_note: str) -> tuple[str, list[SignatureLine]]:
+    """The signed text and the parsed signature lines of a note, nothing verified yet.
 
-    Signatures by keys not among ``verifiers`` are ignored (the spec's rule: they may be
-    witnesses or rotated keys), but every signature by a trusted key must verify and at least
-    one must be present. The text is the exact prefix of ``signed_note`` that was signed.
+    The text is the exact prefix of ``signed_note`` a signature covers; cosignature checks
+    (audit.offline.cosignature) read the same lines the log's key was checked on.
 
     Raises:
-        MalformedNoteError: the note is not valid signed-note syntax (control characters, no
-            empty line before the signatures, a malformed signature line, more than
-            ``MAX_SIGNATURES`` signature lines).
-        InvalidNoteSignatureError: naming the key, if a signature by a trusted key fails.
-        UnverifiedNoteError: if no signature by a trusted key is present.
-        KeyConfigurationError: if ``verifiers`` holds two different keys with one name and id.
+        MalformedNoteError: control characters, no empty line before the signatures, a
+            malformed signature line, more than ``MAX_SIGNATURES`` signature lines.
     """
-    # Steps: (1) the whole note is UTF-8 without control characters but newline;
-    # (2) split text and signature block at the last empty line; (3) bound and parse every
-    # signature line before any cryptography; (4) verify each signature by a trusted key over
-    # the text bytes, ignoring unknown keys; (5) require at least one verified signature.
-    known = _verifier_map(verifiers)
     # (1) character set
     if (match := _CONTROL.search(signed_note)) is not None:
         raise MalformedNoteError(
@@ -408,7 +400,29 @@ def open_note(signed_note: str, verifiers: Sequence[NoteVerifier]) -> Note:
     lines = block[:-1].split("\n")
     if len(lines) > MAX_SIGNATURES:
         raise MalformedNoteError(f"got {len(lines)} signature lines, want at most {MAX_SIGNATURES}")
-    parsed = [_parse_signature_line(number, line) for number, line in enumerate(lines, 1)]
+    return text, [_parse_signature_line(number, line) for number, line in enumerate(lines, 1)]
+
+
+def open_note(signed_note: str, verifiers: Sequence[NoteVerifier]) -> Note:
+    """Check a signed note against trusted keys and return its text and verified signers.
+
+    Signatures by keys not among ``verifiers`` are ignored (the spec's rule: they may be
+    witnesses or rotated keys), but every signature by a trusted key must verify and at least
+    one must be present. The text is the exact prefix of ``signed_note`` that was signed.
+
+    Raises:
+        MalformedNoteError: the note is not valid signed-note syntax (control characters, no
+            empty line before the signatures, a malformed signature line, more than
+            ``MAX_SIGNATURES`` signature lines).
+        InvalidNoteSignatureError: naming the key, if a signature by a trusted key fails.
+        UnverifiedNoteError: if no signature by a trusted key is present.
+        KeyConfigurationError: if ``verifiers`` holds two different keys with one name and id.
+    """
+    # Steps: (1)-(3) split_note: the character set, the text / signature block split, every
+    # signature line parsed and bounded before any cryptography; (4) verify each signature by a
+    # trusted key over the text bytes, ignoring unknown keys; (5) require at least one.
+    known = _verifier_map(verifiers)
+    text, parsed = split_note(signed_note)
     # (4) trusted signatures
     message = text.encode("utf-8")
     verified: list[NoteSignature] = []

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from audit.offline.canonical import decode_canonical
 from audit.offline.checkpoint import Checkpoint, verify_checkpoint
+from audit.offline.cosignature import WitnessPolicy
 from audit.offline.errors import MalformedProofError
 from audit.offline.event_signature import verify_event
 from audit.offline.log_leaf import parse_log_leaf_data
@@ -109,12 +111,16 @@ def verify_event_evidence(
     log_key: NoteVerifier,
     origin: str,
     event_keys: Mapping[str, Ed25519PublicKey],
+    witnesses: WitnessPolicy | None = None,
+    now: int | None = None,
 ) -> VerifiedEvidence:
     """Verify single-event evidence; returns the proven event.
 
     Steps: (1) parse; (2) verify the checkpoint's signature and origin; (3) the leaf hash of the
     ``extra`` data is included at ``index`` under the checkpoint's root; (4) the event's own
-    signature verifies with a trusted event key.
+    signature verifies with a trusted event key. With ``witnesses``, (2) also requires the
+    policy's quorum of valid cosignatures on the checkpoint (``now``: POSIX seconds bounding
+    their timestamps, default the clock).
 
     Raises:
         MalformedProofError: the text is not a tlog-proof with extra data.
@@ -126,6 +132,8 @@ def verify_event_evidence(
         raise MalformedProofError("no extra line: the evidence must carry the signed event")
     # (2) checkpoint
     checkpoint = verify_checkpoint(proof.checkpoint, log_key, origin=origin)
+    if witnesses is not None and witnesses.requires_witnesses:
+        witnesses.require(proof.checkpoint, now=int(time.time()) if now is None else now)
     # (3) inclusion
     verify_inclusion(
         proof.index, checkpoint.size, leaf_hash(proof.extra), list(proof.proof), checkpoint.root

@@ -4,7 +4,9 @@ Standard library and ``cryptography`` only, so an auditor can run it alone. Step
 
 (1) read the header; take the event keys and the log key from the caller (pinned) or, with a
     warning, from the bundle;
-(2) verify every checkpoint's C2SP signature and origin;
+(2) verify every checkpoint's C2SP signature and origin; with a witness policy
+    (audit.offline.cosignature), every policy witness's cosignature on any checkpoint, and the
+    quorum on the latest — the checkpoint every event is proved under;
 (3) for every event, in parallel over the cores: parse, verify its signature with a trusted
     key, hash its log leaf, decode its canonical state, check its leaf index and whether its
     key was retired before its timestamp, and do the replay's stateless checks
@@ -30,6 +32,7 @@ import gc
 import json
 import os
 import re
+import time
 from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -50,7 +53,8 @@ from audit.offline.canonical import (
     decode_canonical,
     parse_timestamp,
 )
-from audit.offline.checkpoint import Checkpoint, verify_checkpoint
+from audit.offline.checkpoint import Checkpoint, parse_checkpoint, verify_checkpoint
+from audit.offline.cosignature import WitnessPolicy, verified_cosignatures
 from audit.offline.duplicates import ProductFindings, audit_products
 from audit.offline.errors import (
     CheckpointOriginError,
@@ -58,6 +62,7 @@ from audit.offline.errors import (
     ConsistencyProofError,
     EventTamperedError,
     InclusionProofError,
+    InvalidCosignatureError,
     InvalidNoteSignatureError,
     InvalidReplayError,
     KeyConfigurationError,
@@ -77,6 +82,7 @@ from audit.offline.errors import (
     UnverifiedNoteError,
     VerificationError,
     VersionContinuityError,
+    WitnessQuorumError,
 )
 from audit.offline.event_signature import EventVerifier, event_identity, raw_public_key
 from audit.offline.keys import KeyManifest
@@ -84,7 +90,7 @@ from audit.offline.log_leaf import identified_log_leaf_hash
 from audit.offline.logged_event import LoggedEvent
 from audit.offline.merkle_nodes import NodeId, build_proof, consistency_proof_plan
 from audit.offline.merkle_nodes import root_from_nodes as merkle_root_from_nodes
-from audit.offline.note import NoteVerifier
+from audit.offline.note import NoteVerifier, split_note
 from audit.offline.replay import ReplayChecker, prepare
 from audit.offline.replay_base import Prepared
 from audit.offline.rfc6962 import node_hash, verify_consistency
@@ -118,6 +124,8 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (RootMismatchError, 22),
     (InclusionProofError, 22),
     (UnloggedEventsError, 23),
+    (InvalidCosignatureError, 24),
+    (WitnessQuorumError, 24),
     (VerificationError, 9),
 )
 
@@ -135,6 +143,7 @@ class VerificationReport:
     keys_from_bundle: bool
     log_key_from_bundle: bool
     warnings: list[str] = field(default_factory=list)
+    cosigned_by: list[str] = field(default_factory=list)  # witnesses of the latest checkpoint
 
 
 # --- step (3): per-event work, in worker processes ----------------------------------------------
@@ -473,6 +482,24 @@ def _append_leaf(nodes: dict[NodeId, bytes], size: int, leaf_hash: bytes) -> Non
         nodes[(level, index)] = node
 
 
+def _witnessed(header: BundleHeader, policy: WitnessPolicy, now: int | None) -> list[str]:
+    """Check every policy witness's cosignature on every checkpoint, and the quorum on the
+    latest; the witnesses that cosigned the latest.
+
+    Earlier checkpoints need no quorum (they may predate witnessing): the latest is the one the
+    events and, through consistency proofs, every earlier checkpoint are proved under.
+    """
+    clock = int(time.time()) if now is None else now
+    notes = [(parse_checkpoint(split_note(note)[0]).size, note) for note in header.checkpoints]
+    if not notes:
+        raise MalformedBundleError("no checkpoint, want one for the witness policy to check")
+    latest = max(notes)[1]
+    for _, note in notes:
+        if note is not latest:
+            verified_cosignatures(note, policy.keys, now=clock)
+    return [cosignature.witness.label for cosignature in policy.require(latest, now=clock)]
+
+
 def verify_bundle(
     path: os.PathLike[str] | str,
     *,
@@ -481,12 +508,15 @@ def verify_bundle(
     since: str | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    witnesses: WitnessPolicy | None = None,
+    now: int | None = None,
 ) -> VerificationReport:
     """Verify an audit bundle; returns a report, raises a ``VerificationError`` on any failure.
 
     ``event_keys`` and ``log_key`` pin the keys to trust (otherwise the bundle's own are used,
     and the report warns). ``since`` is a signed checkpoint kept from an earlier audit: the
-    bundle must extend it.
+    bundle must extend it. ``witnesses``: the policy whose quorum the latest checkpoint must
+    meet (``now``, POSIX seconds, bounds the cosignatures' timestamps; default the clock).
     """
     # (1) header and keys
     header, handle = open_bundle(Path(path))
@@ -499,6 +529,8 @@ def verify_bundle(
             report.warnings.append("log key taken from the bundle itself (pin it with --log-key)")
         # (2) checkpoints
         checkpoints = _verified_checkpoints(header, verifier)
+        if witnesses is not None and witnesses.requires_witnesses:
+            report.cosigned_by = _witnessed(header, witnesses, now)
         # (3) each event, in the workers; (4) in log order, here
         retired = _retired_keys(manifest)
         nodes: dict[NodeId, bytes] = {}

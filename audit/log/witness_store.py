@@ -1,0 +1,156 @@
+"""Witness cosignatures and each witness's state, beside the log's tables.
+
+Tables (the events' database and, on PostgreSQL, schema):
+
+* ``ppl_log_cosignatures``: one verified cosignature line per (checkpoint tree size, witness);
+  the line is served after the log's own signature wherever the checkpoint goes. A
+  cosignature is only ever added, never replaced: a witness cosigns a checkpoint once.
+* ``ppl_log_witness_state``: per witness (``name+keyid``): the size it is known to hold (what
+  the next ``add-checkpoint`` sends as ``old``), the largest size it cosigned and when, and the
+  back-off after failures (count, next attempt, last error) — what ``ppl log witnesses`` and
+  ``/ready`` report.
+
+Server-side code; the offline verifier never imports it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from audit.database.connections import Database
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCosignature:
+    tree_size: int
+    witness: str  # name+keyid
+    line: str  # "— <name> <base64>\n"
+    timestamp: int  # the witness's POSIX time in the cosignature
+    received_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class WitnessState:
+    witness: str
+    known_size: int = 0  # the witness's latest cosigned size, as far as the log knows
+    cosigned_size: int = 0  # the largest checkpoint it cosigned for this log
+    cosigned_at: str | None = None  # when that cosignature arrived (UTC ISO-8601)
+    failures: int = 0  # consecutive failed submissions
+    next_attempt: str | None = None  # no submission before this time (back-off)
+    last_error: str | None = None
+    last_attempt: str | None = None
+
+
+_STATE_COLUMNS = (
+    "witness, known_size, cosigned_size, cosigned_at, failures, next_attempt, last_error, "
+    "last_attempt"
+)
+
+
+class WitnessStore:
+    """Cosignatures and witness states on the events' database (SQLite or PostgreSQL)."""
+
+    def __init__(self, database: Database) -> None:
+        self.database = database
+
+    def create_tables(self) -> None:
+        big = self.database.int_type
+        with self.database.schema_transaction() as cursor:
+            cursor.execute(
+                f"CREATE TABLE IF NOT EXISTS ppl_log_cosignatures (tree_size {big} NOT NULL, "
+                f"witness TEXT NOT NULL, line TEXT NOT NULL, cosigned_at {big} NOT NULL, "
+                "received_at TEXT NOT NULL, PRIMARY KEY (tree_size, witness))"
+            )
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS ppl_log_witness_state (witness TEXT PRIMARY KEY, "
+                f"known_size {big} NOT NULL, cosigned_size {big} NOT NULL, cosigned_at TEXT, "
+                f"failures {big} NOT NULL, next_attempt TEXT, last_error TEXT, last_attempt TEXT)"
+            )
+
+    def _select(self, statement: str, parameters: Sequence[Any]) -> list[Any]:
+        with self.database.autocommit() as cursor:
+            cursor.execute(self.database.q(statement), parameters)
+            return list(cursor)
+
+    # --- cosignatures ---------------------------------------------------------------------------
+    def add_cosignature(self, cosignature: StoredCosignature) -> None:
+        """Keep a verified cosignature; a second one by the same witness for a size is ignored."""
+        with self.database.transaction(write=True) as cursor:
+            cursor.execute(
+                self.database.q(
+                    "INSERT INTO ppl_log_cosignatures (tree_size, witness, line, cosigned_at, "
+                    "received_at) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (tree_size, witness) DO NOTHING"
+                ),
+                (cosignature.tree_size, cosignature.witness, cosignature.line,
+                 cosignature.timestamp, cosignature.received_at),
+            )  # fmt: skip
+
+    def cosignatures(self, tree_size: int) -> list[StoredCosignature]:
+        """The cosignatures of one checkpoint, by witness name (a stable order to serve)."""
+        rows = self._select(
+            "SELECT tree_size, witness, line, cosigned_at, received_at FROM ppl_log_cosignatures "
+            "WHERE tree_size = ? ORDER BY witness",
+            (tree_size,),
+        )
+        return [_cosignature(row) for row in rows]
+
+    def recent_cosigned(self, limit: int = 1000) -> dict[int, set[str]]:
+        """Witnesses by tree size for the ``limit`` most recent cosignatures, newest first."""
+        rows = self._select(
+            "SELECT tree_size, witness FROM ppl_log_cosignatures ORDER BY tree_size DESC LIMIT ?",
+            (limit,),
+        )
+        found: dict[int, set[str]] = {}
+        for size, witness in rows:
+            found.setdefault(int(size), set()).add(str(witness))
+        return found
+
+    # --- witness states -------------------------------------------------------------------------
+    def state(self, witness: str) -> WitnessState:
+        rows = self._select(
+            f"SELECT {_STATE_COLUMNS} FROM ppl_log_witness_state WHERE witness = ?",  # noqa: S608 (fixed columns)
+            (witness,),
+        )
+        return _state(rows[0]) if rows else WitnessState(witness)
+
+    def states(self) -> dict[str, WitnessState]:
+        rows = self._select(f"SELECT {_STATE_COLUMNS} FROM ppl_log_witness_state", ())  # noqa: S608 (fixed columns)
+        return {state.witness: state for state in map(_state, rows)}
+
+    def save_state(self, state: WitnessState) -> None:
+        """Write a witness's state. ``cosigned_size`` never goes down: two servers witnessing
+        at once may finish in either order."""
+        with self.database.transaction(write=True) as cursor:
+            cursor.execute(
+                self.database.q(
+                    f"INSERT INTO ppl_log_witness_state ({_STATE_COLUMNS}) "  # noqa: S608 (fixed columns)
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (witness) DO UPDATE SET "
+                    "known_size = excluded.known_size, "
+                    "cosigned_at = CASE WHEN excluded.cosigned_size >= "
+                    "ppl_log_witness_state.cosigned_size THEN excluded.cosigned_at "
+                    "ELSE ppl_log_witness_state.cosigned_at END, "
+                    "cosigned_size = CASE WHEN excluded.cosigned_size >= "
+                    "ppl_log_witness_state.cosigned_size THEN excluded.cosigned_size "
+                    "ELSE ppl_log_witness_state.cosigned_size END, "
+                    "failures = excluded.failures, next_attempt = excluded.next_attempt, "
+                    "last_error = excluded.last_error, last_attempt = excluded.last_attempt"
+                ),
+                (state.witness, state.known_size, state.cosigned_size, state.cosigned_at,
+                 state.failures, state.next_attempt, state.last_error, state.last_attempt),
+            )  # fmt: skip
+
+
+def _cosignature(row: Sequence[Any]) -> StoredCosignature:
+    size, witness, line, timestamp, received = row
+    return StoredCosignature(int(size), str(witness), str(line), int(timestamp), str(received))
+
+
+def _state(row: Sequence[Any]) -> WitnessState:
+    witness, known, cosigned, cosigned_at, failures, next_attempt, error, attempt = row
+    return WitnessState(
+        str(witness), int(known), int(cosigned), cosigned_at, int(failures), next_attempt,
+        error, attempt,
+    )  # fmt: skip
