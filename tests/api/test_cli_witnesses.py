@@ -24,7 +24,8 @@ def _run(*arguments: str):
 
 
 def _log_key() -> str:
-    return json.loads(_run("keys", "list").stdout)["log"]["verifier_key"]
+    vkey: str = json.loads(_run("keys", "list").stdout)["log"]["verifier_key"]
+    return vkey
 
 
 @pytest.fixture
