@@ -199,6 +199,21 @@ _WORDS: Final[Mapping[str, tuple[str, str]]] = {
     "error": ("出错了", "Something went wrong"),
     "back_home": ("返回首页", "Back to the registry"),
     "verify": ("在浏览器中验证", "Verify in the browser"),
+    "verify_witness_quorum": ("见证联署要求", "Witness quorum"),
+    "verify_no_witness_required": (
+        "无 (不要求见证者联署)",
+        "None (no witness cosignature required)",
+    ),
+    "verify_witness_keys": ("见证者公钥", "Witness keys"),
+    "verify_pin_witness_keys": (
+        "见证者公钥 (名称+密钥编号+密钥, 以空格或换行分隔; 填写后只信任这些见证者)",
+        "Witness keys (name+key id+key, separated by spaces or new lines; when given, only "
+        "these witnesses are trusted)",
+    ),
+    "verify_pin_witness_threshold": (
+        "至少需要几个见证者的有效联署 (默认: 全部)",
+        "How many of them must validly cosign (default: all)",
+    ),
 }
 
 _ALL: Final = (_WORDS, _STATUS, _SCREENING_REASONS, _EVENTS)

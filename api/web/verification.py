@@ -20,6 +20,12 @@ what happened to a filing (a dispute raised). A product the caller may not see i
 The trusted keys are not part of this trust: ``configured_keys`` gives what the server is
 configured with, for the page template to render into the page; the verifier compares the
 document's ``keys`` with those (or with keys an auditor pastes) and checks with the latter.
+
+Witnesses (c2sp.org/tlog-cosignature, audit.offline.cosignature): the checkpoint is the one
+the log *publishes* (``TransparencyLog.published``: under a witness policy, the latest one its
+quorum cosigned) with the stored cosignature lines after the log's signature; ``keys`` carries
+the server's witness policy as data (``witness_policy_data``). The browser requires that
+policy's quorum of valid cosignatures — or the quorum of witness keys an auditor pins.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ from api.routes.ledger import sees_events_of
 from api.routes.registry import visible_product
 from api.tokens import Principal
 from audit.log.transparency_log import TransparencyLog
+from audit.offline.cosignature import WitnessPolicy
 from audit.offline.errors import VerificationError
 from projections.schema import Row
 
@@ -50,6 +57,27 @@ def _b64(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
 
+def witness_policy_data(policy: WitnessPolicy) -> dict[str, Any]:
+    """A witness policy as data the browser evaluates (verify.js ``parseWitnessPolicy``).
+
+    ``quorum`` is the name of the witness or group that must be satisfied (``None``: no
+    cosignature required); ``witnesses`` each policy witness's name and vkey
+    (``<name>+<key id>+base64(type || key)``; the verifier recomputes the key id);
+    ``groups`` in the policy's order, each decided after its members; ``description`` the
+    quorum in words (``WitnessPolicy.describe``), for people. Submission URLs are left out:
+    a verifier has no use for them.
+    """
+    return {
+        "quorum": policy.quorum,
+        "witnesses": [{"name": w.name, "vkey": w.key.vkey()} for w in policy.witnesses],
+        "groups": [
+            {"name": g.name, "threshold": g.threshold, "members": list(g.members)}
+            for g in policy.groups
+        ],
+        "description": policy.describe(),
+    }
+
+
 def configured_keys(state: Any) -> dict[str, Any]:
     """The keys this server is configured to trust, for the page to pin.
 
@@ -57,6 +85,7 @@ def configured_keys(state: Any) -> dict[str, Any]:
     checkpoints' origin); ``event_keys`` the base64 raw Ed25519 keys of the public-key manifest,
     every key that ever signed (a retired key still verifies old events). Key ids are left out
     on purpose: the verifier derives them from the keys (docs/event-signatures.md "Keys").
+    ``witnesses`` is the log's witness policy (``witness_policy_data``).
     """
     ledger: SignedPatentLedger = state.ledger
     log: TransparencyLog = state.log
@@ -66,15 +95,18 @@ def configured_keys(state: Any) -> dict[str, Any]:
     return {
         "log_key": log.signer.verifier_key_string(),
         "event_keys": [str(entry["public_key"]) for entry in manifest["keys"]],
+        "witnesses": witness_policy_data(log.policy),
     }
 
 
 def verification_document(state: Any, principal: Principal, product_id: UUID) -> dict[str, Any]:
     """Everything the browser needs to verify the product's events in the log, as JSON.
 
-    ``events`` lists every version of the product aggregate that the latest signed checkpoint
-    covers, in order; ``pending`` the versions stored but not under it yet (shown as "not in
-    the log yet", never as verified).
+    ``checkpoint`` is the checkpoint the log publishes (``TransparencyLog.published``: under a
+    witness policy the latest one its quorum cosigned, until there is one the latest) with its
+    witness cosignatures (``cosigned_note``). ``events`` lists every version of the product
+    aggregate that checkpoint covers, in order; ``pending`` the versions stored but not under
+    it yet (shown as "not in the log yet", never as verified).
 
     Raises:
         ApiProblemError: ``not_found`` if the caller may not see the product (or the registry
@@ -86,7 +118,7 @@ def verification_document(state: Any, principal: Principal, product_id: UUID) ->
     # is filing what before the registry lists it
     row = visible_product(principal, state.projections, product_id)
     # The checkpoint first: every event below its size has a leaf and a proof against it.
-    signed = log.store.latest_checkpoint()
+    signed = log.published()
     if signed is None:
         raise ApiProblemError("log_not_available", "the log has no signed checkpoint yet")
     readable = _sees_events(principal, ledger, product_id, row)
@@ -114,7 +146,7 @@ def verification_document(state: Any, principal: Principal, product_id: UUID) ->
     return {
         "format": FORMAT,
         "product_id": str(product_id),
-        "checkpoint": signed.signed_note,
+        "checkpoint": log.cosigned_note(signed),
         "tree_size": signed.tree_size,
         "keys": configured_keys(state),
         "events": events,

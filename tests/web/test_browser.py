@@ -1,9 +1,11 @@
 """The pages in a real headless Chromium (Debian's chromium through chromium-driver).
 
 Search → product → certificate; the in-browser verification passes, and after one stored byte
-is changed fails naming the event; a reviewer approves a flagged filing with its reasons; a
-regional administrator sees its district only; hostile names stay text; no request leaves the
-site. Screenshots are kept in build/screenshots (PPL_SCREENSHOTS) as artefacts.
+is changed fails naming the event; with witness keys pasted it requires their valid
+cosignatures (WebCrypto Ed25519 over cosignature/v1) and names the witnesses; a reviewer
+approves a flagged filing with its reasons; a regional administrator sees its district only;
+hostile names stay text; no request leaves the site. Screenshots are kept in build/screenshots
+(PPL_SCREENSHOTS) as artefacts.
 """
 
 from __future__ import annotations
@@ -19,7 +21,9 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions
 from selenium.webdriver.support.ui import WebDriverWait
 
+from audit.log.witness_store import StoredCosignature
 from tests.web.conftest import HOSTILE_NAME, Served, screenshot
+from tests.web.cosigner import Cosigner, now
 
 pytestmark = pytest.mark.browser
 WAIT = 20  # seconds
@@ -117,6 +121,45 @@ def test_verification_passes_and_names_the_event_after_one_byte_changes(browser,
     finally:
         with sqlite3.connect(database) as conn:
             conn.execute(f"UPDATE {table} SET state = ? WHERE rowid = ?", (stored, rowid))
+
+
+def test_pasted_witness_keys_require_their_cosignatures(browser, served):
+    site = served.site
+    log = site.api.state.log
+    record = log.store.latest_checkpoint()
+    assert record is not None
+    cosigner, absent = Cosigner("witness.test/browser"), Cosigner("witness.test/absent")
+    stamp = now()
+    label = f"{cosigner.name}+{cosigner.key_id.hex()}"
+    line = cosigner.line(record.signed_note, stamp)
+    log.witnesses.add_cosignature(
+        StoredCosignature(record.tree_size, label, line, stamp, "2026-01-01T00:00:00Z")
+    )
+
+    def verify_with(keys: str, threshold: str) -> tuple[str, str]:
+        browser.delete_all_cookies()
+        browser.get(f"{served.origin}/products/{site.approved}")
+        browser.find_element(By.CSS_SELECTOR, ".verification-override summary").click()
+        browser.find_element(By.ID, "verify-witness-keys").send_keys(keys)
+        browser.find_element(By.ID, "verify-witness-threshold").send_keys(threshold)
+        browser.find_element(By.ID, "verify-run").click()
+        _wait(browser).until(lambda d: d.find_element(By.ID, "verification").get_attribute(
+            "data-state") in ("passed", "failed"))  # fmt: skip
+        state = browser.find_element(By.ID, "verification").get_attribute("data-state")
+        return state, browser.find_element(By.CSS_SELECTOR, "li[data-check=witnesses]").text
+
+    state, text = verify_with(f"{cosigner.vkey}\n{absent.vkey}", "1")
+    assert state == "passed", text
+    assert "见证联署满足要求" in text
+    assert cosigner.name in text
+    browser.execute_script(
+        "arguments[0].scrollIntoView()", browser.find_element(By.ID, "verify-summary")
+    )
+    screenshot(browser, "verification-witnessed")
+    state, text = verify_with(f"{cosigner.vkey}\n{absent.vkey}", "")  # default: all of them
+    assert state == "failed", text
+    assert "见证联署未满足要求" in text
+    assert "缺少见证策略要求的有效联署" in text
 
 
 def test_a_reviewer_approves_a_flagged_filing_with_its_reasons(browser, served):

@@ -24,7 +24,9 @@ from api.app import create_app
 from api.problems import ApiProblemError
 from api.tokens import ANONYMOUS, Principal
 from api.web.verification import FORMAT, configured_keys, router, verification_document
+from audit.log.witness_store import StoredCosignature
 from audit.offline.checkpoint import verify_checkpoint
+from audit.offline.cosignature import CosignerKey, WitnessPolicy
 from audit.offline.errors import EventTamperedError
 from audit.offline.event_signature import key_id_of, verify_event
 from audit.offline.log_leaf import log_leaf_hash
@@ -44,6 +46,7 @@ from tests.domain.factories import (
     uscc,
 )
 from tests.domain.test_tamper import _rewrite_state
+from tests.web.cosigner import Cosigner, now, policy_file
 
 FILER = uscc(1)  # region 310115
 OTHER_FILER = uscc(2, region="440305")
@@ -125,6 +128,7 @@ def test_configured_keys_are_the_log_key_and_every_manifest_key(api):
     assert keys == {
         "log_key": published["log"]["verifier_key"],
         "event_keys": [entry["public_key"] for entry in published["keys"]],
+        "witnesses": {"quorum": None, "witnesses": [], "groups": [], "description": "none"},
     }
     assert NoteVerifier.from_verifier_key_string(keys["log_key"]).name == api.state.log.origin
 
@@ -259,3 +263,133 @@ def test_a_changed_stored_byte_is_served_as_stored_for_the_browser_to_name(api):
     # the public's document is unchanged: the log's leaf hashes, not the stored bytes
     public = verification_document(api.state, ANONYMOUS, filed.product_id)
     _check(api, public)
+
+
+# --- witnesses ----------------------------------------------------------------------------------
+WITNESS_A, WITNESS_B = Cosigner("witness.test/a"), Cosigner("witness.test/b")
+ML_DSA_WITNESS = Cosigner("witness.test/pq", mldsa=True)
+
+
+@pytest.fixture
+def witnessed_api(database_url: str, tmp_path: Path) -> Iterator[Api]:
+    """The app under a witness policy: 2 of the witnesses a, b and an ML-DSA-44 one."""
+    policy = policy_file(tmp_path / "policy", WITNESS_A, WITNESS_B, ML_DSA_WITNESS, threshold=2)
+    app = create_app(api_settings(database_url, tmp_path, PPL_WITNESS_POLICY=str(policy)))
+    app.include_router(router)
+    with TestClient(app) as client:
+        yield Api(client, app.state.settings)
+
+
+def _cosign(api: Api, *witnesses: Cosigner) -> str:
+    """Store each witness's cosignature of the latest checkpoint, as the log's witnessing
+    does after checking it; the checkpoint's signed note."""
+    record = api.state.log.store.latest_checkpoint()
+    assert record is not None
+    for witness in witnesses:
+        key = CosignerKey.from_vkey(witness.vkey)
+        stamp = now()
+        line = witness.line(record.signed_note, stamp)
+        stored = StoredCosignature(record.tree_size, key.label, line, stamp, "2026-01-01T00:00:00Z")
+        api.state.log.witnesses.add_cosignature(stored)
+    return str(record.signed_note)
+
+
+def test_the_document_carries_the_witness_policy_as_data(witnessed_api):
+    filed = _fill(witnessed_api)
+
+    policy = verification_document(witnessed_api.state, ANONYMOUS, filed.product_id)["keys"][
+        "witnesses"
+    ]
+
+    configured = witnessed_api.settings.witness_policy
+    assert policy == {
+        "quorum": "quorum",
+        "witnesses": [
+            {"name": "witness.test-a", "vkey": WITNESS_A.vkey},
+            {"name": "witness.test-b", "vkey": WITNESS_B.vkey},
+            {"name": "witness.test-pq", "vkey": ML_DSA_WITNESS.vkey},
+        ],
+        "groups": [
+            {
+                "name": "quorum",
+                "threshold": 2,
+                "members": ["witness.test-a", "witness.test-b", "witness.test-pq"],
+            }
+        ],
+        "description": configured.describe(),
+    }
+    assert policy["description"].startswith("2 of [witness.test/a+")
+    # the data is the policy: parsed back from it, the same quorum
+    lines = [f"witness {w['name']} {w['vkey']}" for w in policy["witnesses"]]
+    group = policy["groups"][0]
+    lines += [f"group quorum {group['threshold']} {' '.join(group['members'])}", "quorum quorum"]
+    assert WitnessPolicy.parse("\n".join(lines)) == configured
+
+
+def test_the_document_carries_the_checkpoint_the_quorum_cosigned_with_its_cosignatures(
+    witnessed_api,
+):
+    filed = _fill(witnessed_api)
+    note = _cosign(witnessed_api, WITNESS_A, WITNESS_B)
+    cosigned = witnessed_api.state.log.store.latest_checkpoint()
+    logged = _versions(witnessed_api, filed.product_id)
+    # a later checkpoint, which no witness cosigned yet
+    witnessed_api.state.ledger.approve_product(REVIEWER, filed.product_id)
+    witnessed_api.state.log.sequence()
+    latest = witnessed_api.state.log.store.latest_checkpoint()
+    assert cosigned is not None
+    assert latest is not None
+    assert latest.tree_size > cosigned.tree_size
+
+    document = verification_document(witnessed_api.state, ANONYMOUS, filed.product_id)
+
+    # the published checkpoint: the quorum's, with both cosignature lines after the log's own
+    assert document["tree_size"] == cosigned.tree_size
+    assert document["checkpoint"].startswith(note)
+    extra = document["checkpoint"].removeprefix(note).splitlines()
+    assert sorted(line.split(" ")[1] for line in extra) == [WITNESS_A.name, WITNESS_B.name]
+    assert [event["version"] for event in document["events"]] == logged
+    assert document["pending"] == _versions(witnessed_api, filed.product_id)[len(logged) :]
+    # what an outsider checks: the log's signature, the proofs, and the policy's quorum
+    _check(witnessed_api, document)
+    valid = witnessed_api.settings.witness_policy.require(document["checkpoint"], now=now())
+    assert sorted(c.witness.name for c in valid) == [WITNESS_A.name, WITNESS_B.name]
+
+
+def test_before_any_quorum_the_latest_checkpoint_is_served_with_what_cosigned_it(witnessed_api):
+    filed = _fill(witnessed_api)
+    note = _cosign(witnessed_api, WITNESS_A)  # 1 of the 2 required
+
+    document = verification_document(witnessed_api.state, ANONYMOUS, filed.product_id)
+
+    assert document["checkpoint"] == note + WITNESS_A.line(note, _stamp(document, WITNESS_A))
+    _check(witnessed_api, document)
+
+
+def _stamp(document: dict[str, Any], witness: Cosigner) -> int:
+    """The timestamp of ``witness``'s cosignature line in the document's checkpoint."""
+    for line in document["checkpoint"].splitlines():
+        if line.startswith(f"\u2014 {witness.name} "):
+            blob = base64.b64decode(line.rsplit(" ", 1)[1], validate=True)
+            return int.from_bytes(blob[4:12], "big")
+    raise AssertionError(f"no line by {witness.name}")
+
+
+def test_the_product_page_shows_the_witness_quorum_and_takes_witness_keys(witnessed_api):
+    filed = _fill(witnessed_api)
+    description = witnessed_api.settings.witness_policy.describe()
+
+    zh = witnessed_api.client.get(f"/products/{filed.product_id}")
+    en = witnessed_api.client.get(f"/products/{filed.product_id}?lang=en")
+
+    for page in (zh, en):
+        assert page.status_code == 200, page.text
+        html = page.text
+        assert html.count(description) == 1  # autoescaped text: no markup in it to escape
+        for witness in (WITNESS_A, WITNESS_B, ML_DSA_WITNESS):
+            assert f"<code>{witness.vkey}</code>" in html
+        assert 'id="verify-witness-keys"' in html
+        assert 'id="verify-witness-threshold"' in html
+    assert "见证联署要求" in zh.text
+    assert "Witness quorum" in en.text
+    assert "How many of them must validly cosign" in en.text

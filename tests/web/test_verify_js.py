@@ -6,6 +6,12 @@ signature, in one proof hash, in the store itself — fails the check it breaks,
 row names the event (record id, version, leaf index) or the checkpoint. The verifier also
 passes the RFC 6962 inclusion vectors and the C2SP signed-note vector of ../shared/vectors.
 
+Under a witness policy (c2sp.org/tlog-cosignature) the checkpoint must carry the policy's
+quorum of valid cosignatures (else ``witness_quorum``); a policy witness's line that does not
+hold — a changed byte, timestamp 0, one in the future — is ``cosignature_invalid``; lines by
+other keys are ignored; an ML-DSA-44 witness never counts; a pinned policy replaces the
+document's. Cosignatures are made by tests/web/cosigner.py, written from the spec.
+
 Node 20 is the browser's stand-in (the same WebCrypto API); without it the tests skip, except
 under CI=true, where they fail.
 """
@@ -32,10 +38,13 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.tokens import ANONYMOUS, Principal
 from api.web.verification import configured_keys, verification_document
+from audit.log.witness_store import StoredCosignature
+from audit.offline.cosignature import MAX_CLOCK_SKEW, MAX_TIMESTAMP, WitnessPolicy
 from domain.actor import Role
 from tests.api.conftest import Api, api_settings
 from tests.domain.factories import REVIEWER, approved_filer, file, uscc
 from tests.domain.test_tamper import _rewrite_state
+from tests.web.cosigner import Cosigner, now, policy_file
 
 ROOT = Path(__file__).resolve().parents[2]
 VERIFY_JS = ROOT / "api" / "web" / "static" / "js" / "verify.js"
@@ -100,7 +109,9 @@ Object.assign(section.dataset, { url: "/products/x/verification.json", lang: inp
   logKey: input.trusted.logKey, eventKeys: input.trusted.eventKeys.join(" ") });
 const parts = {};
 for (const id of ["#verify-run", "#verify-summary", "#verify-checks", "#verify-results tbody",
-  "#verify-log-key", "#verify-event-keys"]) parts[id] = element();
+  "#verify-log-key", "#verify-event-keys", "#verify-witness-keys",
+  "#verify-witness-threshold"]) parts[id] = element();
+for (const [id, value] of Object.entries(input.pasted || {})) parts[id].value = value;
 section.querySelector = (query) => parts[query] || null;
 document.getElementById = (id) => (id === "verification" ? section : null);
 const verify = require(process.argv[2]);
@@ -113,6 +124,8 @@ verify.install(document); // loaded twice: still one handler
     state: section.dataset.state,
     summary: parts["#verify-summary"].textContent,
     checks: parts["#verify-checks"].children.map((li) => li.textContent),
+    named: Object.fromEntries(parts["#verify-checks"].children.map((li) =>
+      [li.dataset.check, { status: li.className, text: li.textContent }])),
     rows: parts["#verify-results tbody"].children.map((tr) => ({
       status: tr.className, cells: tr.children.map((td) => td.textContent) })),
   }));
@@ -225,6 +238,9 @@ def test_a_real_document_verifies_for_the_filer_side_and_the_public(node, tmp_pa
         assert report["ok"] is True, report
         assert report["keys"]["ok"]
         assert report["checkpoint"]["ok"]
+        assert report["witnesses"]["ok"]  # the server's policy requires no witness
+        assert report["witnesses"]["quorum"] == "none"
+        assert report["witnesses"]["source"] == "document"
         assert report["checkpoint"]["size"] == str(visible["tree_size"])
         assert [row["version"] for row in report["events"]] == versions
     assert {row["status"] for row in zh["events"]} == {"verified"}
@@ -377,3 +393,300 @@ def test_the_page_part_writes_one_row_per_event_and_the_pending_versions(node, t
         str(document["events"][0]["leaf_index"]),
         "ProductFiled",
     ]
+
+
+# --- witnesses (c2sp.org/tlog-cosignature) ------------------------------------------------------
+A, B = Cosigner("witness.test/a"), Cosigner("witness.test/b")
+C = Cosigner("witness.test/c")  # in no server policy
+PQ = Cosigner("witness.test/pq", mldsa=True)
+
+
+@pytest.fixture
+def witnessed(database_url: str, tmp_path: Path) -> Iterator[Ledger]:
+    """As ``ledger``, under a witness policy requiring both a and b; nothing cosigned yet."""
+    policy = policy_file(tmp_path / "policy", A, B, threshold="all")
+    settings = api_settings(database_url, tmp_path, PPL_WITNESS_POLICY=str(policy))
+    with TestClient(create_app(settings)) as client:
+        api = Api(client, settings)
+        filer_id = approved_filer(api.state.ledger, FILER)
+        product_id = file(api.state.ledger, FILER, filer_id)
+        api.state.ledger.approve_product(REVIEWER, product_id)
+        api.settle()
+        keys = configured_keys(api.state)
+        trusted = {"logKey": keys["log_key"], "eventKeys": keys["event_keys"]}
+        yield Ledger(api, product_id, trusted)
+
+
+def cosigned(document: dict[str, Any], *lines: str) -> dict[str, Any]:
+    """The document with cosignature lines after its checkpoint's signatures."""
+    return dict(document, checkpoint=document["checkpoint"] + "".join(lines))
+
+
+def label(witness: Cosigner) -> str:
+    """How the verifier names a witness: ``name+keyid``."""
+    return f"{witness.name}+{witness.key_id.hex()}"
+
+
+def changed_line(line: str, offset: int) -> str:
+    """A cosignature line with one bit of its blob's byte ``offset`` flipped."""
+    prefix, _, blob = line.rstrip("\n").rpartition(" ")
+    return f"{prefix} {flip_base64(blob, offset)}\n"
+
+
+def test_a_checkpoint_the_quorum_cosigned_passes_and_names_its_witnesses(node, tmp_path, witnessed):
+    log = witnessed.api.state.log
+    record = log.store.latest_checkpoint()
+    assert record is not None
+    for witness in (A, B):  # stored as the log's witnessing stores what witnesses return
+        stamp = now()
+        line = witness.line(record.signed_note, stamp)
+        log.witnesses.add_cosignature(
+            StoredCosignature(record.tree_size, label(witness), line, stamp, "2026-01-01T00:00:00Z")
+        )
+    document = witnessed.document(ANONYMOUS)
+    assert document["checkpoint"] != record.signed_note  # served with its cosignatures
+
+    zh, en = verify(
+        node, tmp_path,
+        {"doc": document, "trusted": witnessed.trusted, "lang": "zh"},
+        {"doc": document, "trusted": witnessed.trusted, "lang": "en"},
+    )  # fmt: skip
+
+    for report in (zh, en):
+        assert report["ok"] is True, report
+        witnesses = report["witnesses"]
+        assert witnesses["ok"] is True
+        assert sorted(witnesses["cosigned"]) == [A.name, B.name]
+        assert witnesses["quorum"] == document["keys"]["witnesses"]["description"]
+        assert witnesses["quorum"] == f"2 of [{label(A)}, {label(B)}]"
+        assert witnesses["unverifiable"] == []
+        for name in (A.name, B.name, witnesses["quorum"]):
+            assert name in witnesses["message"]
+    assert en["witnesses"]["message"].startswith("Witness quorum met (the document's")
+    assert zh["witnesses"]["message"].startswith("见证联署满足要求")
+    assert {row["status"] for row in en["events"]} == {"in_log"}
+
+
+def test_without_the_quorum_of_valid_cosignatures_the_verification_fails(node, tmp_path, witnessed):
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    impostor = Cosigner(A.name)  # a's name, another key: another key id, so ignored
+    cases = {
+        "none": cosigned(document),
+        "wrong-key": cosigned(document, impostor.line(note), C.line(note)),
+        "one-of-two": cosigned(document, A.line(note)),
+    }
+
+    reports = verify(
+        node, tmp_path,
+        *({"doc": doc, "trusted": witnessed.trusted, "lang": "en"} for doc in cases.values()),
+    )  # fmt: skip
+
+    for case, report in zip(cases, reports, strict=True):
+        assert report["ok"] is False, case
+        assert report["checkpoint"]["ok"] is True, case
+        assert report["witnesses"]["code"] == "witness_quorum", (case, report["witnesses"])
+        assert "lacks the valid cosignatures" in report["witnesses"]["message"]
+        assert "checks did not pass" in report["summary"]
+        # the events are still checked against the checkpoint
+        assert {row["status"] for row in report["events"]} == {"in_log"}, case
+    none, wrong_key, one_of_two = (report["witnesses"] for report in reports)
+    assert none["cosigned"] == wrong_key["cosigned"] == []
+    assert one_of_two["cosigned"] == [A.name]
+    assert f"valid cosignatures by {label(A)}, want 2 of [" in one_of_two["detail"]
+
+
+@pytest.mark.parametrize(
+    ("case", "detail"),
+    [
+        ("changed-signature", "does not verify over the checkpoint"),
+        ("changed-timestamp", "does not verify over the checkpoint"),
+        ("another-checkpoint", "does not verify over the checkpoint"),
+        ("zero-timestamp", "timestamp 0"),
+        ("future-timestamp", "s in the future (want at most 300 s)"),
+        ("timestamp-above-2^63-1", "want at most 2^63 - 1"),
+        ("truncated", "bytes, want 72"),
+    ],
+)
+def test_an_invalid_cosignature_by_a_policy_witness_fails_the_verification(
+    node, tmp_path, witnessed, case, detail
+):
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    bad = {
+        "changed-signature": lambda: changed_line(A.line(note), 4 + 8 + 20),
+        "changed-timestamp": lambda: changed_line(A.line(note), 4 + 7),
+        "another-checkpoint": lambda: A.line("another.test/log\n" + note.split("\n", 1)[1]),
+        "zero-timestamp": lambda: A.line(note, 0),
+        "future-timestamp": lambda: A.line(note, now() + 3600),
+        "timestamp-above-2^63-1": lambda: A.line(note, 2**63),
+        "truncated": lambda: _truncated(A.line(note)),
+    }[case]()
+    # b's valid cosignature is there too: a's bad line is an error, not skipped
+    changed = cosigned(document, bad, B.line(note))
+
+    (report,) = verify(node, tmp_path, {"doc": changed, "trusted": witnessed.trusted, "lang": "zh"})
+
+    assert report["ok"] is False
+    witnesses = report["witnesses"]
+    assert witnesses["code"] == "cosignature_invalid", witnesses
+    assert witnesses["detail"].startswith(f"{label(A)}: ")
+    assert detail in witnesses["detail"]
+    assert "见证者的联署无效" in witnesses["message"]
+    assert report["summary"].startswith("验证未通过")
+
+
+def _truncated(line: str) -> str:
+    prefix, _, blob = line.rstrip("\n").rpartition(" ")
+    data = base64.b64decode(blob)[:-1]
+    return f"{prefix} {base64.b64encode(data).decode()}\n"
+
+
+def test_a_cosignature_a_little_ahead_of_the_browser_clock_is_accepted(node, tmp_path, witnessed):
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    changed = cosigned(document, A.line(note, now() + 60), B.line(note, 1))
+
+    (report,) = verify(node, tmp_path, {"doc": changed, "trusted": witnessed.trusted, "lang": "en"})
+
+    assert report["ok"] is True, report["witnesses"]
+
+
+def test_a_pinned_witness_policy_replaces_the_documents(node, tmp_path, witnessed):
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    only_a = cosigned(document, A.line(note))  # the document's policy (a and b) fails
+    by_c = cosigned(document, C.line(note))
+    no_policy: dict[str, Any] = {
+        "quorum": None,
+        "witnesses": [],
+        "groups": [],
+        "description": "none",
+    }
+    unwitnessed = dict(document, keys={**document["keys"], "witnesses": no_policy})
+
+    def pinned(trusted: dict[str, Any], keys: list[str], k: int | None = None) -> dict[str, Any]:
+        return dict(trusted, witnessKeys=keys, witnessThreshold=k)
+
+    a_of_ab, both, c_alone, c_unwitnessed, garbled, too_many = verify(
+        node, tmp_path,
+        {"doc": only_a, "trusted": pinned(witnessed.trusted, [A.vkey, B.vkey], 1), "lang": "en"},
+        {"doc": only_a, "trusted": pinned(witnessed.trusted, [A.vkey, B.vkey]), "lang": "en"},
+        {"doc": by_c, "trusted": pinned(witnessed.trusted, [C.vkey]), "lang": "en"},
+        {"doc": unwitnessed, "trusted": pinned(witnessed.trusted, [C.vkey]), "lang": "en"},
+        {"doc": only_a, "trusted": pinned(witnessed.trusted, [A.vkey[:-4] + "AAA="]), "lang": "en"},
+        {"doc": only_a, "trusted": pinned(witnessed.trusted, [A.vkey], 2), "lang": "en"},
+    )  # fmt: skip
+
+    assert a_of_ab["ok"] is True, a_of_ab["witnesses"]
+    assert a_of_ab["witnesses"]["source"] == "pinned"
+    assert a_of_ab["witnesses"]["quorum"] == f"1 of [{label(A)}, {label(B)}]"
+    assert a_of_ab["witnesses"]["message"].startswith("Witness quorum met (your witness policy")
+    assert both["witnesses"]["code"] == "witness_quorum"  # default K: all the keys pinned
+    assert c_alone["ok"] is True, c_alone["witnesses"]  # c: in no server policy, but pinned
+    assert c_alone["witnesses"]["cosigned"] == [C.name]
+    assert c_unwitnessed["witnesses"]["code"] == "witness_quorum"
+    assert garbled["witnesses"]["code"] == "witness_key_malformed"
+    assert too_many["witnesses"]["code"] == "witness_policy_malformed"
+    assert {r["ok"] for r in (both, c_unwitnessed, garbled, too_many)} == {False}
+
+
+def test_an_ml_dsa_witness_cannot_be_checked_in_the_browser_and_never_counts(
+    node, tmp_path, witnessed
+):
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    # an ML-DSA-44 line the browser cannot check: its bytes do not matter, it is not counted
+    garbage = base64.b64encode(PQ.key_id + (now()).to_bytes(8, "big") + bytes(2420)).decode()
+    changed = cosigned(document, A.line(note), f"\u2014 {PQ.name} {garbage}\n")
+    policy = {
+        "quorum": "q",
+        "witnesses": [{"name": "a", "vkey": A.vkey}, {"name": "pq", "vkey": PQ.vkey}],
+        "groups": [{"name": "q", "threshold": 2, "members": ["a", "pq"]}],
+    }
+    two = dict(changed, keys={**changed["keys"], "witnesses": policy})
+    one = dict(two, keys={**two["keys"], "witnesses": {
+        **policy, "groups": [{"name": "q", "threshold": 1, "members": ["a", "pq"]}]}})  # fmt: skip
+
+    both_needed, one_needed, zh = verify(
+        node, tmp_path,
+        {"doc": two, "trusted": witnessed.trusted, "lang": "en"},
+        {"doc": one, "trusted": witnessed.trusted, "lang": "en"},
+        {"doc": one, "trusted": witnessed.trusted, "lang": "zh"},
+    )  # fmt: skip
+
+    assert both_needed["witnesses"]["code"] == "witness_quorum"
+    assert both_needed["witnesses"]["cosigned"] == [A.name]
+    assert one_needed["ok"] is True, one_needed["witnesses"]
+    for report in (both_needed, one_needed):
+        assert report["witnesses"]["unverifiable"] == [PQ.name]
+        message = report["witnesses"]["message"]
+        assert "ML-DSA-44 witnesses cannot be checked in the browser" in message
+        assert PQ.name in message
+    assert "无法在浏览器中核验" in zh["witnesses"]["message"]
+
+
+def test_the_page_shows_the_witnesses_and_takes_pinned_witness_keys(node, tmp_path, witnessed):
+    document = witnessed.document(ANONYMOUS)
+    only_a = cosigned(document, A.line(document["checkpoint"]))
+    payload = {"doc": only_a, "trusted": witnessed.trusted, "lang": "en"}
+
+    failed = run_node(node, tmp_path, payload, DOM_DRIVER)
+    pasted = {"#verify-witness-keys": f"{A.vkey}\n{B.vkey}\n", "#verify-witness-threshold": "1"}
+    passed = run_node(node, tmp_path, dict(payload, pasted=pasted), DOM_DRIVER)
+
+    assert failed["state"] == "failed"
+    assert failed["named"]["witnesses"]["status"] == "verify-failed"
+    assert "Witness quorum not met" in failed["named"]["witnesses"]["text"]
+    assert failed["named"]["checkpoint"]["status"] == "verify-ok"
+    assert passed["state"] == "passed", passed
+    assert passed["named"]["witnesses"]["status"] == "verify-ok"
+    assert A.name in passed["named"]["witnesses"]["text"]
+    assert "your witness policy" in passed["named"]["witnesses"]["text"]
+
+
+# verify.js's quorum rule against audit.offline.cosignature's, for every set of cosigners
+QUORUM_DRIVER = r"""
+const fs = require("fs");
+const verify = require(process.argv[2]);
+const input = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
+(async () => {
+  const policy = await verify.parseWitnessPolicy(input.policy);
+  process.stdout.write(JSON.stringify({
+    limits: verify.COSIGNATURE_LIMITS,
+    description: verify.describePolicy(policy),
+    met: input.subsets.map((names) => verify.quorumMet(policy, new Set(names))),
+  }));
+})().catch((error) => { console.error(error); process.exit(1); });
+"""
+
+
+def test_the_quorum_rule_and_limits_are_the_offline_verifiers(node, tmp_path):
+    d = Cosigner("witness.test/d")
+    text = "\n".join([
+        f"witness a {A.vkey}", f"witness b {B.vkey}", f"witness c {C.vkey}",
+        f"witness d {d.vkey}", f"witness pq {PQ.vkey}",
+        "group either 1 a b", "group two-of 2 either c pq", "group top all two-of d",
+        "quorum top",
+    ])  # fmt: skip
+    policy = WitnessPolicy.parse(text)
+    data = {
+        "quorum": policy.quorum,
+        "witnesses": [{"name": w.name, "vkey": w.key.vkey()} for w in policy.witnesses],
+        "groups": [
+            {"name": g.name, "threshold": g.threshold, "members": list(g.members)}
+            for g in policy.groups
+        ],
+    }
+    names = [w.name for w in policy.witnesses]
+    subsets = [[n for i, n in enumerate(names) if mask >> i & 1] for mask in range(2 ** len(names))]
+
+    result = run_node(node, tmp_path, {"policy": data, "subsets": subsets}, QUORUM_DRIVER)
+
+    keys = {w.name: w.key for w in policy.witnesses}
+    want = [policy.is_met(keys[n] for n in subset) for subset in subsets]
+    assert result["met"] == want
+    assert True in want
+    assert False in want
+    assert result["description"] == policy.describe()
+    assert result["limits"] == {"maxTimestamp": str(MAX_TIMESTAMP), "maxClockSkew": MAX_CLOCK_SKEW}

@@ -1,14 +1,16 @@
 /*
  * Verification in the browser (issue #17): a product page checks, with WebCrypto only
  * (SHA-256, Ed25519), that each event it shows is in the ledger's Merkle log under a checkpoint
- * signed by the log key the page was configured with, and — where the caller may read the
- * event — that the event's own signature holds. The server is trusted for bytes only.
+ * signed by the log key the page was configured with and cosigned by the witness policy's
+ * quorum, and — where the caller may read the event — that the event's own signature holds.
+ * The server is trusted for bytes only.
  *
  * The specs, followed step by step below (docs/browser-verification.md maps the steps):
  *   docs/merkle-log.md        "Leaves", "Checkpoints"; RFC 6962 hashing, RFC 9162 §2.1.3.2
  *   docs/event-signatures.md  "Leaf of an event", "What is signed", "What is stored",
  *                             "Verifying one event", "Keys"
  *   c2sp.org/signed-note, c2sp.org/tlog-checkpoint (as audit/offline/note.py, checkpoint.py)
+ *   c2sp.org/tlog-cosignature, tlog-policy (as audit/offline/cosignature.py): witnesses
  *
  * Part 1 is pure functions (exported for tests under Node as module.exports, in the browser as
  * window.PPLVerify); part 2 is the page: it finds <section id="verification">, runs on a click
@@ -333,29 +335,36 @@
     return (await sha256(concat(encoder.encode(name + "\n"), Uint8Array.of(0x01), publicKey))).slice(0, 4);
   }
 
-  /** A verifier key `<name>+<8 hex key id>+base64(0x01 || key)`, its key id recomputed. */
-  async function parseVerifierKey(text) {
+  /** Split a vkey `<name>+<8 hex key id>+base64(type || key)` (c2sp.org/signed-note "Verifier
+   *  keys"), checking the name, the key id's spelling and the base64; failures carry `code`. */
+  function splitVkey(text, code) {
     // split at the first two '+' only: the base64 key may contain '+' itself
     const match = /^([^+]*)\+([^+]*)\+(.*)$/s.exec(typeof text === "string" ? text.trim() : "");
-    if (!match) throw new VerifyError("log_key_malformed", "want <name>+<key id>+<key>");
+    if (!match) throw new VerifyError(code, "want <name>+<key id>+<key>");
     const [, name, idHex, keyText] = match;
     const problem = keyNameProblem(name);
-    if (problem) throw new VerifyError("log_key_malformed", problem);
+    if (problem) throw new VerifyError(code, problem);
     if (!/^[0-9a-f]{8}$/i.test(idHex)) {
-      throw new VerifyError("log_key_malformed", `key id ${JSON.stringify(idHex)}, want 8 hex digits`);
+      throw new VerifyError(code, `key id ${JSON.stringify(idHex)}, want 8 hex digits`);
     }
     let key;
     try {
       key = fromBase64(keyText);
     } catch (error) {
-      throw new VerifyError("log_key_malformed", error.detail);
+      throw new VerifyError(code, error.detail);
     }
+    return { name, idHex: idHex.toLowerCase(), key };
+  }
+
+  /** A verifier key `<name>+<8 hex key id>+base64(0x01 || key)`, its key id recomputed. */
+  async function parseVerifierKey(text) {
+    const { name, idHex, key } = splitVkey(text, "log_key_malformed");
     if (key.length !== 33 || key[0] !== 0x01) {
       throw new VerifyError("log_key_malformed", "want 33 bytes: 0x01 (Ed25519) and the key");
     }
     const publicKey = key.slice(1);
     const keyId = await noteKeyId(name, publicKey);
-    if (toHex(keyId) !== idHex.toLowerCase()) {
+    if (toHex(keyId) !== idHex) {
       const want = toHex(keyId);
       throw new VerifyError("log_key_malformed", `got key id ${idHex}, want ${want} (derived from the name and key)`);
     }
@@ -363,10 +372,11 @@
   }
 
   /**
-   * Open a signed note with one trusted key (c2sp.org/signed-note; audit/offline/note.py
-   * open_note): returns the signed text. Signatures by other keys are ignored.
+   * Split a signed note into its text and parsed signature lines, before any cryptography
+   * (c2sp.org/signed-note; audit/offline/note.py split_note): {text, lines: [{name, keyId,
+   * signature}]}, where `signature` is what follows the 4-byte key id.
    */
-  async function openNote(signedNote, verifier) {
+  function splitNote(signedNote) {
     // (1) the note is text without control characters but newline
     if (typeof signedNote !== "string") throw new VerifyError("note_malformed", "want the note's text");
     const control = NOTE_CONTROL.exec(signedNote);
@@ -406,6 +416,16 @@
       }
       return { name, keyId: blob.slice(0, 4), signature: blob.slice(4) };
     });
+    return { text, lines: parsed };
+  }
+
+  /**
+   * Open a signed note with one trusted key (c2sp.org/signed-note; audit/offline/note.py
+   * open_note): returns the signed text. Signatures by other keys are ignored.
+   */
+  async function openNote(signedNote, verifier) {
+    // (1)-(3) the note's shape and every signature line, parsed (splitNote)
+    const { text, lines: parsed } = splitNote(signedNote);
     // (4) verify each signature by the trusted key (name and key id) over the text's bytes
     const message = encoder.encode(text);
     let verified = false;
@@ -461,6 +481,209 @@
     return checkpoint;
   }
 
+  // --- witness cosignatures (c2sp.org/tlog-cosignature) and the policy requiring them --------
+  // As audit/offline/cosignature.py: a quorum of witnesses cosigning the checkpoint means no
+  // split view was shown to them. Two cosignature types; WebCrypto has Ed25519 but no
+  // ML-DSA, so an ML-DSA-44 witness is *unverifiable* here: its cosignature never counts.
+  const COSIGNATURE_TYPES = {
+    0x04: { algorithm: "Ed25519", keySize: 32, verifiable: true },
+    0x06: { algorithm: "ML-DSA-44", keySize: 1312, verifiable: false },
+  };
+  const ED25519_COSIGNATURE_SIZE = 8 + 64; // u64 timestamp || Ed25519 signature
+  const MAX_TIMESTAMP = 2n ** 63n - 1n;
+  const MAX_CLOCK_SKEW = 300n; // seconds a cosignature may be ahead of the verifier's clock
+
+  /** The cosigner key id: SHA-256(name || 0x0A || type || public key)[:4] (tlog-cosignature). */
+  async function cosignerKeyId(name, type, publicKey) {
+    return (await sha256(concat(encoder.encode(name + "\n"), Uint8Array.of(type), publicKey))).slice(0, 4);
+  }
+
+  /** A witness's vkey `<name>+<8 hex key id>+base64(type || key)`, type 0x04 (Ed25519
+   *  cosignature/v1) or 0x06 (ML-DSA-44), its key id recomputed. */
+  async function parseCosignerKey(text) {
+    const { name, idHex, key } = splitVkey(text, "witness_key_malformed");
+    const type = key.length ? COSIGNATURE_TYPES[key[0]] : undefined;
+    if (!type) {
+      const got = key.length ? "0x" + key[0].toString(16).padStart(2, "0") : "no key";
+      throw new VerifyError("witness_key_malformed", `${name}: got ${got}, want type 0x04 (Ed25519) or 0x06 (ML-DSA-44)`);
+    }
+    const publicKey = key.slice(1);
+    if (publicKey.length !== type.keySize) {
+      const got = `a ${publicKey.length}-byte ${type.algorithm} key`;
+      throw new VerifyError("witness_key_malformed", `${name}: got ${got}, want ${type.keySize} bytes`);
+    }
+    const keyId = await cosignerKeyId(name, key[0], publicKey);
+    if (toHex(keyId) !== idHex) {
+      const want = toHex(keyId);
+      throw new VerifyError("witness_key_malformed", `${name}: got key id ${idHex}, want ${want} (derived from the name, type and key)`);
+    }
+    return { name, type: key[0], algorithm: type.algorithm, verifiable: type.verifiable, keyId, publicKey, label: name + "+" + idHex };
+  }
+
+  /**
+   * A witness policy as data — {quorum: name or null, witnesses: [{name, vkey}], groups:
+   * [{name, threshold, members}]}, the verification document's `keys.witnesses` or kOfN's —
+   * checked as audit/offline/cosignature.py WitnessPolicy.parse checks a tlog-policy file:
+   * names defined once and before use ("none" reserved), each witness key parsed, no public key
+   * twice, members defined and listed once, 1 <= threshold <= members, the quorum defined.
+   */
+  async function parseWitnessPolicy(data) {
+    const bad = (detail) => new VerifyError("witness_policy_malformed", detail);
+    if (!data || typeof data !== "object" || !Array.isArray(data.witnesses) || !Array.isArray(data.groups)) {
+      throw bad("want {quorum, witnesses: [...], groups: [...]}");
+    }
+    const defined = new Set();
+    const define = (name) => {
+      if (typeof name !== "string" || !name || name === "none" || defined.has(name)) {
+        throw bad(`name ${JSON.stringify(name)} is empty, reserved or already defined`);
+      }
+      defined.add(name);
+      return name;
+    };
+    const witnesses = [];
+    const publicKeys = new Set();
+    for (const entry of data.witnesses) {
+      const key = await parseCosignerKey(entry && entry.vkey);
+      const name = define(entry.name);
+      if (publicKeys.has(toHex(key.publicKey))) throw bad(`${name}: another witness has the same public key`);
+      publicKeys.add(toHex(key.publicKey));
+      witnesses.push({ name, key });
+    }
+    const groups = [];
+    for (const entry of data.groups) {
+      const members = entry && Array.isArray(entry.members) ? entry.members : null;
+      if (!members || !members.length || members.some((member) => !defined.has(member))) {
+        throw bad(`group ${JSON.stringify(entry && entry.name)}: want members defined before it`);
+      }
+      if (new Set(members).size !== members.length) throw bad(`group ${entry.name}: a member is listed twice`);
+      const k = entry.threshold;
+      if (!Number.isSafeInteger(k) || k < 1 || k > members.length) {
+        throw bad(`group ${entry.name}: threshold ${JSON.stringify(k)}, want 1..${members.length}`);
+      }
+      groups.push({ name: define(entry.name), threshold: k, members: members.slice() });
+    }
+    const quorum = data.quorum === null || data.quorum === undefined ? null : data.quorum;
+    if (quorum !== null && !defined.has(quorum)) throw bad(`quorum ${JSON.stringify(quorum)} is not defined`);
+    return { quorum, witnesses, groups };
+  }
+
+  /** The policy K of the witness keys given (default: all of them), as the command line's
+   *  `--witness VKEY`... `--witness-threshold K` (audit/offline/cosignature.py k_of_n). */
+  function kOfN(vkeys, threshold) {
+    const bad = (detail) => new VerifyError("witness_policy_malformed", detail);
+    if (!vkeys.length) throw bad("a witness threshold needs at least one witness key");
+    const given = threshold === null || threshold === undefined || threshold === "" ? null : String(threshold).trim();
+    if (given !== null && !/^[1-9][0-9]{0,3}$/.test(given)) {
+      throw bad(`threshold ${JSON.stringify(given)}, want 1..${vkeys.length}`);
+    }
+    const k = given === null ? vkeys.length : Number(given);
+    if (k > vkeys.length) throw bad(`threshold ${k}, want 1..${vkeys.length} (the witness keys given)`);
+    const witnesses = vkeys.map((vkey, index) => ({ name: "w" + (index + 1), vkey }));
+    return { quorum: "quorum", witnesses, groups: [{ name: "quorum", threshold: k, members: witnesses.map((w) => w.name) }] };
+  }
+
+  /** The quorum in words, as WitnessPolicy.describe: "2 of [a+1234abcd, b+5678ef01]". */
+  function describePolicy(policy) {
+    if (policy.quorum === null) return "none";
+    const groups = new Map(policy.groups.map((group) => [group.name, group]));
+    const labels = new Map(policy.witnesses.map((witness) => [witness.name, witness.key.label]));
+    const words = (name) => {
+      const group = groups.get(name);
+      if (!group) return labels.get(name);
+      return `${group.threshold} of [${group.members.map(words).join(", ")}]`;
+    };
+    return words(policy.quorum);
+  }
+
+  /** Whether cosignatures by these policy witnesses (a Set of their names) meet the quorum:
+   *  groups decided in order, each after its members (WitnessPolicy.is_met). */
+  function quorumMet(policy, cosigned) {
+    if (policy.quorum === null) return true;
+    const met = new Map(policy.witnesses.map((witness) => [witness.name, cosigned.has(witness.name)]));
+    for (const group of policy.groups) {
+      met.set(group.name, group.members.filter((member) => met.get(member)).length >= group.threshold);
+    }
+    return met.get(policy.quorum) === true;
+  }
+
+  /** What an Ed25519 cosignature/v1 signs: header, time line, the checkpoint text. */
+  function cosignedMessage(checkpointText, timestamp) {
+    return encoder.encode(`cosignature/v1\ntime ${timestamp}\n${checkpointText}`);
+  }
+
+  /**
+   * The policy witnesses' cosignatures on a signed note (audit/offline/cosignature.py
+   * verified_cosignatures). A line whose name and key id are an Ed25519 policy witness's must
+   * hold — never skipped; lines by other keys are ignored; an ML-DSA-44 witness's line cannot
+   * be checked here and is not counted. `now`: the verifier's clock, POSIX seconds (BigInt).
+   * Steps per matching line: (1) length, key id || u64 timestamp || 64-byte signature;
+   * (2) Ed25519 over "cosignature/v1\ntime <T>\n" || text; (3) T is not 0, at most 2^63 - 1,
+   * at most MAX_CLOCK_SKEW s after `now`.
+   * Returns [{witness, timestamp}], one per witness; throws cosignature_invalid.
+   */
+  async function verifyCosignatures(signedNote, policy, now) {
+    const { text, lines } = splitNote(signedNote);
+    const found = new Map();
+    for (const line of lines) {
+      const witness = policy.witnesses.find((w) => w.key.name === line.name && equalBytes(w.key.keyId, line.keyId));
+      if (!witness || !witness.key.verifiable) continue;
+      const label = witness.key.label;
+      // (1) a timestamp and a 64-byte signature
+      if (line.signature.length !== ED25519_COSIGNATURE_SIZE) {
+        const got = line.signature.length;
+        throw new VerifyError("cosignature_invalid", `${label}: got ${got} bytes, want ${ED25519_COSIGNATURE_SIZE}`);
+      }
+      const timestamp = new DataView(line.signature.buffer, line.signature.byteOffset, 8).getBigUint64(0);
+      // (2) the signature over the cosigned message
+      if (!(await ed25519Verify(witness.key.publicKey, line.signature.slice(8), cosignedMessage(text, timestamp)))) {
+        throw new VerifyError("cosignature_invalid", `${label}: does not verify over the checkpoint`);
+      }
+      // (3) the timestamp, as the specs say (tlog-witness: never zero)
+      if (timestamp === 0n) throw new VerifyError("cosignature_invalid", `${label}: timestamp 0, want the time it was made`);
+      if (timestamp > MAX_TIMESTAMP) {
+        throw new VerifyError("cosignature_invalid", `${label}: timestamp ${timestamp}, want at most 2^63 - 1`);
+      }
+      if (timestamp > now + MAX_CLOCK_SKEW) {
+        const ahead = timestamp - now;
+        throw new VerifyError(
+          "cosignature_invalid",
+          `${label}: timestamp ${timestamp}, ${ahead} s in the future (want at most ${MAX_CLOCK_SKEW} s)`,
+        );
+      }
+      if (!found.has(witness.name)) found.set(witness.name, { witness, timestamp });
+    }
+    return Array.from(found.values());
+  }
+
+  /**
+   * The witness check of a document (step 3b): the policy — the auditor's pinned witness keys
+   * and threshold where given, else the document's `keys.witnesses` (none: nothing required) —
+   * its witnesses' cosignatures on the checkpoint, and its quorum. Never throws: a result
+   * {ok, source, quorum, cosigned: [key names], unverifiable: [key names], code?, detail?}.
+   */
+  async function checkWitnesses(signedNote, documentPolicy, trustedInput, now) {
+    const pinnedKeys = Array.isArray(trustedInput.witnessKeys) ? trustedInput.witnessKeys : [];
+    const threshold = trustedInput.witnessThreshold;
+    const pinned = pinnedKeys.length > 0 || (threshold !== null && threshold !== undefined && threshold !== "");
+    const result = { ok: false, source: pinned ? "pinned" : "document", quorum: null, cosigned: [], unverifiable: [] };
+    try {
+      const data = pinned ? kOfN(pinnedKeys, threshold) : documentPolicy || { quorum: null, witnesses: [], groups: [] };
+      const policy = await parseWitnessPolicy(data);
+      result.quorum = describePolicy(policy);
+      result.unverifiable = policy.witnesses.filter((w) => !w.key.verifiable).map((w) => w.key.name);
+      const cosignatures = await verifyCosignatures(signedNote, policy, now);
+      result.cosigned = cosignatures.map((c) => c.witness.key.name);
+      if (!quorumMet(policy, new Set(cosignatures.map((c) => c.witness.name)))) {
+        const got = cosignatures.map((c) => c.witness.key.label).join(", ") || "none";
+        throw new VerifyError("witness_quorum", `valid cosignatures by ${got}, want ${result.quorum}`);
+      }
+      result.ok = true;
+    } catch (error) {
+      Object.assign(result, failure(error));
+    }
+    return result;
+  }
+
   // --- the whole document -----------------------------------------------------------------------
   /** Trusted keys: the log's verifier key and the event keys (base64), each key id derived. */
   async function trustedKeysFrom(logKey, eventKeys) {
@@ -514,15 +737,25 @@
 
   /**
    * Verify a verification document (api/web/verification.py) against trusted keys
-   * ({logKey: string, eventKeys: [base64]}). Steps (docs/browser-verification.md):
+   * ({logKey: string, eventKeys: [base64], witnessKeys?: [vkey], witnessThreshold?: K}).
+   * Steps (docs/browser-verification.md):
    *   (1) the trusted keys; (2) the document's keys against them; (3) the checkpoint;
+   *   (3b) its witness cosignatures against the witness policy (pinned, else the document's);
    *   then per event (4) its place (this product, versions 1, 2, ... in log order),
    *   (5) its log leaf hash, (6) its inclusion proof against the checkpoint's root,
    *   (7) its own signature, for events whose bytes the caller may read.
    * Returns a report; never throws for a failed check.
    */
   async function verifyDocument(doc, trustedInput, lang) {
-    const report = { ok: false, lang: lang === "en" ? "en" : "zh", keys: null, checkpoint: null, events: [], pending: [] };
+    const report = {
+      ok: false,
+      lang: lang === "en" ? "en" : "zh",
+      keys: null,
+      checkpoint: null,
+      witnesses: null,
+      events: [],
+      pending: [],
+    };
     if (!doc || typeof doc !== "object" || !Array.isArray(doc.events)) {
       report.keys = { ok: false, ...failure(new VerifyError("document_malformed", "want an object with events")) };
       return finish(report);
@@ -548,6 +781,11 @@
       report.checkpoint = { ok: false, ...failure(error) };
       return finish(withUnchecked(report, doc));
     }
+    // (3b) the witnesses: without the policy's quorum the checkpoint may be a split view, so
+    // the report fails; the events are still checked against it
+    const documentPolicy = doc.keys && typeof doc.keys === "object" ? doc.keys.witnesses : undefined;
+    const now = BigInt(Math.floor(Date.now() / 1000));
+    report.witnesses = await checkWitnesses(doc.checkpoint, documentPolicy, trustedInput, now);
     let previousLeaf = -1;
     for (const [position, event] of doc.events.entries()) {
       const row = {
@@ -623,19 +861,27 @@
     const line = (check, ok) => (check.ok ? ok : reason(check));
     report.keys.message = line(report.keys, messages.keys_ok);
     if (report.checkpoint) report.checkpoint.message = line(report.checkpoint, messages.checkpoint_ok(report.checkpoint));
+    if (report.witnesses) {
+      const w = report.witnesses;
+      const outcome = w.ok ? messages.witnesses_ok(w) : messages.witnesses_failed(w) + reason(w) + messages.stop;
+      w.message = outcome + messages.unverifiable(w.unverifiable);
+    }
     for (const row of report.events) {
       const outcome = row.status === "failed" ? messages.failed + row.failures.map(reason).join("; ") : messages[row.status];
       row.message = messages.event(row) + outcome;
     }
     const checked = report.events.every((row) => row.status !== "failed" && row.status !== "unchecked");
-    report.ok = Boolean(report.keys.ok && report.checkpoint && report.checkpoint.ok && checked);
-    const failedChecks = [report.keys, report.checkpoint].filter((check) => check && !check.ok).length;
+    const witnessed = Boolean(report.witnesses && report.witnesses.ok);
+    report.ok = Boolean(report.keys.ok && report.checkpoint && report.checkpoint.ok && witnessed && checked);
+    const failedChecks = [report.keys, report.checkpoint, report.witnesses].filter((check) => check && !check.ok).length;
     const failed = failedChecks + report.events.filter((row) => row.status === "failed").length;
     report.summary = report.ok ? messages.all_ok(report.events.length, report.checkpoint.size) : messages.some_failed(failed);
     return report;
   }
 
   // --- messages (zh, en) ------------------------------------------------------------------------
+  const ZH_SOURCE = { pinned: "您填写的见证策略", document: "文档中的见证策略" };
+  const EN_SOURCE = { pinned: "your witness policy", document: "the document's witness policy" };
   const MESSAGES = {
     zh: {
       event: (row) => "记录 " + row.originator_id + " 第 " + row.version + " 版（日志叶 " + row.leaf_index + "）：",
@@ -645,9 +891,19 @@
       failed: "验证失败——",
       keys_ok: "文档中的公钥与本页配置的公钥一致。",
       checkpoint_ok: (c) => "检查点已验证：日志 " + c.origin + "，共 " + c.size + " 个叶，日志签名有效。",
+      witnesses_ok: (w) =>
+        w.quorum === "none"
+          ? "见证：" + ZH_SOURCE[w.source] + "不要求见证者联署。"
+          : "见证联署满足要求（" + ZH_SOURCE[w.source] + "：" + w.quorum + "）：" + w.cosigned.join("、") + " 的联署有效。",
+      witnesses_failed: (w) =>
+        "见证联署未满足要求（" + ZH_SOURCE[w.source] + "：" + (w.quorum || "—") + "；有效联署：" +
+        (w.cosigned.join("、") || "无") + "）——",
+      unverifiable: (names) =>
+        names.length ? "ML-DSA-44 见证者 " + names.join("、") + " 的联署无法在浏览器中核验（WebCrypto 不支持 ML-DSA），不计入要求；请用 ppl audit verify 核验。" : "",
       all_ok: (n, size) => "全部通过：" + n + " 个事件均包含在已签名的检查点（" + size + " 个叶）中。",
       some_failed: (k) => "验证未通过：" + k + " 项检查失败，详见下列各行。",
       pending: (versions) => "第 " + versions.join("、") + " 版尚未纳入已签名的检查点，请稍后再验证。",
+      stop: "。",
       running: "正在验证……",
       run_failed: "无法完成验证：",
       codes: {
@@ -667,6 +923,10 @@
         event_unknown_key: "事件由不受信任的密钥签名",
         event_bad_signature: "事件签名无效，存储的字节已被改动",
         event_misplaced: "事件不属于本产品，或版本顺序不符",
+        witness_key_malformed: "见证者公钥格式无效",
+        witness_policy_malformed: "见证策略格式无效",
+        cosignature_invalid: "见证者的联署无效",
+        witness_quorum: "检查点缺少见证策略要求的有效联署",
         fetch_failed: "无法获取验证文档",
         no_webcrypto: "此浏览器不支持 WebCrypto（SHA-256、Ed25519）",
         internal: "验证程序出错",
@@ -680,9 +940,23 @@
       failed: "FAILED — ",
       keys_ok: "The document's keys are the keys this page is configured with.",
       checkpoint_ok: (c) => "Checkpoint verified: log " + c.origin + ", " + c.size + " leaves, signed by the log key.",
+      witnesses_ok: (w) =>
+        w.quorum === "none"
+          ? "Witnesses: " + EN_SOURCE[w.source] + " requires no witness cosignature."
+          : "Witness quorum met (" + EN_SOURCE[w.source] + ": " + w.quorum + "): valid cosignatures by " +
+            w.cosigned.join(", ") + ".",
+      witnesses_failed: (w) =>
+        "Witness quorum not met (" + EN_SOURCE[w.source] + ": " + (w.quorum || "—") + "; valid cosignatures by " +
+        (w.cosigned.join(", ") || "none") + ") — ",
+      unverifiable: (names) =>
+        names.length
+          ? " ML-DSA-44 witnesses cannot be checked in the browser (WebCrypto has no ML-DSA) and do not count: " +
+            names.join(", ") + "; check them with ppl audit verify."
+          : "",
       all_ok: (n, size) => "All passed: " + n + " events are in the signed checkpoint of " + size + " leaves.",
       some_failed: (k) => "Verification failed: " + k + " checks did not pass; see the rows below.",
       pending: (versions) => "Not under a signed checkpoint yet: version " + versions.join(", ") + "; verify again shortly.",
+      stop: ".",
       running: "Verifying…",
       run_failed: "Could not verify: ",
       codes: {
@@ -702,6 +976,10 @@
         event_unknown_key: "the event is signed by a key that is not trusted",
         event_bad_signature: "the event's signature does not verify: its stored bytes changed",
         event_misplaced: "the event is not this product's, or out of order",
+        witness_key_malformed: "a witness key is malformed",
+        witness_policy_malformed: "the witness policy is malformed",
+        cosignature_invalid: "a witness's cosignature does not hold",
+        witness_quorum: "the checkpoint lacks the valid cosignatures the witness policy requires",
         fetch_failed: "the verification document could not be fetched",
         no_webcrypto: "this browser lacks WebCrypto (SHA-256, Ed25519)",
         internal: "the verifier failed",
@@ -733,13 +1011,19 @@
     return response.json();
   }
 
-  /** The keys to trust: an auditor's pasted ones where given, else the page's configured. */
+  /** The keys to trust: an auditor's pasted ones where given, else the page's configured;
+   *  witness keys (and K) an auditor pasted, else none — the document's policy then. */
   function trustedInputOf(section) {
     const pastedLog = section.querySelector("#verify-log-key");
     const pastedEvents = section.querySelector("#verify-event-keys");
+    const pastedWitnesses = section.querySelector("#verify-witness-keys");
+    const pastedThreshold = section.querySelector("#verify-witness-threshold");
     const logKey = pastedLog && pastedLog.value.trim() ? pastedLog.value.trim() : section.dataset.logKey;
     const eventKeys = splitKeys(pastedEvents && pastedEvents.value.trim() ? pastedEvents.value : section.dataset.eventKeys);
-    return { logKey, eventKeys };
+    // vkeys hold no white space; a key name may hold a comma, so split on white space only
+    const witnessKeys = String((pastedWitnesses && pastedWitnesses.value) || "").split(/\s+/).filter(Boolean);
+    const threshold = pastedThreshold ? pastedThreshold.value.trim() : "";
+    return { logKey, eventKeys, witnessKeys, witnessThreshold: threshold || null };
   }
 
   function cell(document, tag, text) {
@@ -753,14 +1037,19 @@
     const messages = MESSAGES[report.lang];
     const checks = section.querySelector("#verify-checks");
     const body = section.querySelector("#verify-results tbody");
-    const lines = [report.keys, report.checkpoint].filter(Boolean).map((check) => {
-      const item = cell(document, "li", check.message);
-      item.className = check.ok ? "verify-ok" : "verify-failed";
-      return item;
-    });
+    const named = { keys: report.keys, checkpoint: report.checkpoint, witnesses: report.witnesses };
+    const lines = Object.entries(named)
+      .filter(([, check]) => check)
+      .map(([name, check]) => {
+        const item = cell(document, "li", check.message);
+        item.className = check.ok ? "verify-ok" : "verify-failed";
+        item.dataset.check = name;
+        return item;
+      });
     if (report.pending.length) {
       const item = cell(document, "li", messages.pending(report.pending));
       item.className = "verify-pending";
+      item.dataset.check = "pending";
       lines.push(item);
     }
     checks.replaceChildren(...lines);
@@ -847,6 +1136,15 @@
     openNote,
     parseCheckpoint,
     verifyCheckpoint,
+    splitNote,
+    parseCosignerKey,
+    parseWitnessPolicy,
+    kOfN,
+    describePolicy,
+    quorumMet,
+    verifyCosignatures,
+    checkWitnesses,
+    COSIGNATURE_LIMITS: { maxTimestamp: MAX_TIMESTAMP.toString(), maxClockSkew: Number(MAX_CLOCK_SKEW) },
     trustedKeysFrom,
     splitKeys,
     verifyDocument,
