@@ -20,6 +20,7 @@ from api.bootstrap import (
     open_projection_follower,
     open_projection_store,
     open_transparency_log,
+    open_witnessing,
 )
 from api.idempotency import IdempotencyStore
 from api.limits import BodyLimit, RequestDeadline
@@ -38,10 +39,12 @@ from api.routes import (
     product_commands,
     registry,
     statistics,
+    tiles,
 )
 from api.settings import Settings
 from api.tokens import TokenStore
 from api.web import pages
+from api.witness_follower import WitnessFollower
 
 API_VERSION = "1.0.0"
 
@@ -57,9 +60,17 @@ def create_app(settings: Settings) -> FastAPI:
         side_tables = app.state.projections.db  # one pool for the tables beside the events
         app.state.tokens = TokenStore(side_tables, cache_seconds=settings.token_cache_seconds)
         app.state.idempotency = IdempotencyStore(side_tables)
-        follower = None
+        follower = witness_follower = None
+        witnessing = open_witnessing(app.state.log, settings)
         if settings.sequence_interval > 0:
-            follower = LogFollower(app.state.log, settings.sequence_interval)
+            if witnessing is not None:
+                witness_follower = WitnessFollower(witnessing, settings.sequence_interval)
+                witness_follower.start()
+            follower = LogFollower(
+                app.state.log,
+                settings.sequence_interval,
+                on_round=None if witness_follower is None else witness_follower.nudge,
+            )
             follower.start()
         projection_follower = None
         if settings.projection_interval > 0:
@@ -83,6 +94,8 @@ def create_app(settings: Settings) -> FastAPI:
                 projection_follower.stop()
             if follower is not None:
                 follower.stop()
+            if witness_follower is not None:
+                witness_follower.stop()
             app.state.projections.db.close()
             app.state.log.store.close()
             app.state.ledger.close()
@@ -109,7 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     # past every route of the routers before its own, ~100 µs when it came fifth).
     for module in (
         product_commands, registry, filer_commands, conversion_commands, statistics,
-        certification, ledger, keys, health, problem_types,
+        certification, ledger, tiles, keys, health, problem_types,
     ):  # fmt: skip
         app.include_router(module.router)
     pages.install(app)  # after the API: its routes are matched first

@@ -55,6 +55,8 @@ from projections.store import ProjectionNotBuiltError
 logger = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+API_PATHS = ("/v1/", "/tlog/")
+"""Paths whose problems are always problem+json, never an HTML page (``_wants_page``)."""
 RETRY_AFTER_SECONDS = 2
 
 # Domain error codes whose status is not 422 (a value or rule the request broke).
@@ -122,6 +124,9 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "log_not_available": (404, "The Merkle log has no such checkpoint or leaf"),
     "proof_unavailable": (422, "The proof cannot be made for these sizes or indices"),
     "ledger_integrity_failure": (500, "A stored event or the log failed verification"),
+    "malformed_tile_path": (400, "The path names no tile of the tlog-tiles layout"),
+    "tile_not_found": (404, "The log's latest signed checkpoint does not cover this tile"),
+    "entry_too_large": (500, "A log entry is too long for an entry bundle's length prefix"),
     "read_model_failed": (500, "A read model cannot apply an event of the log"),
     "internal": (500, "Internal error"),
 }
@@ -305,8 +310,9 @@ PageRenderer = Callable[[Request, dict[str, Any], dict[str, str]], Response]
 def _wants_page(request: Request) -> bool:
     """A browser asking for a page (not the API, not a script): the problem as HTML.
 
-    The API's paths (``/v1/``) always answer problem+json, whatever Accept says."""
-    if request.url.path.startswith("/v1/"):
+    The API's paths (``/v1/``, and the tiled log's ``/tlog/``, whose clients are programs)
+    always answer problem+json, whatever Accept says."""
+    if request.url.path.startswith(API_PATHS):
         return False
     return "text/html" in request.headers.get("accept", "")
 

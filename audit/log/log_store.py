@@ -210,6 +210,19 @@ class LogStore:
             )
             return {(int(level), int(index)): bytes(digest) for level, index, digest in cursor}
 
+    def node_range(self, level: int, start: int, stop: int) -> list[tuple[int, bytes]]:
+        """(index, hash) of the stored nodes of ``level`` with start ≤ index < stop, in order.
+
+        One query, a range of the primary key: what a tlog tile needs (audit.log.tiles). Nodes
+        not stored (not completed yet) are simply absent; the caller checks what it got.
+        """
+        rows = self._select(
+            "SELECT node_index, hash FROM ppl_log_nodes WHERE level = ? AND node_index >= ? "
+            "AND node_index < ? ORDER BY node_index",
+            (level, start, stop),
+        )
+        return [(int(index), bytes(digest)) for index, digest in rows]
+
     def _select(self, statement: str, parameters: Sequence[Any]) -> list[Any]:
         """The rows of one SELECT (a lone statement: one round trip)."""
         with self.database.autocommit() as cursor:
@@ -290,6 +303,11 @@ class LogStore:
 
     def checkpoints(self) -> list[CheckpointRecord]:
         return self._checkpoints("ORDER BY tree_size", ())
+
+    def next_checkpoint(self, after: int) -> CheckpointRecord | None:
+        """The first checkpoint larger than ``after`` (how long witnessing has lagged)."""
+        found = self._checkpoints("WHERE tree_size > ? ORDER BY tree_size LIMIT 1", (after,))
+        return found[0] if found else None
 
 
 def _leaf_record(row: Sequence[Any]) -> LeafRecord:

@@ -187,6 +187,10 @@ READS: tuple[Row, ...] = (
      {"first": 1, "second": 2}, ALL_200),
     ("audit bundle", "GET", lambda w: "/v1/audit/bundle", None,
      (401, 403, 403, 403, 403, 403, 200)),
+    ("tiled log checkpoint", "GET", lambda w: "/tlog/checkpoint", None, ALL_200),
+    ("hash tile", "GET", lambda w: "/tlog/tile/0/000.p/1", None, ALL_200),
+    ("entry bundle", "GET", lambda w: "/tlog/tile/entries/000.p/1", None,
+     (401, 403, 403, 403, 403, 403, 200)),  # every signed event: auditors only, as the bundle
     ("key groups for reviewers", "GET", lambda w: "/v1/review/key-groups", None,
      (401, 403, 403, 200, 200, 403, 200)),
     ("screening of own pending filing, for reviewers", "GET",
@@ -383,7 +387,9 @@ def test_the_matrix_covers_every_operation(api):
 
 
 def _template(path: str, documented: set[tuple[str, str]]) -> str:
-    """The documented path template a concrete path of the matrix instantiates."""
+    """The documented path template a concrete path of the matrix instantiates: one of as
+    many segments, else the longest whose last parameter takes the rest (a ``{...:path}``
+    parameter, as the tiled log's ``/tlog/tile/{location}``)."""
     parts = path.split("/")
     for _, template in documented:
         pieces = template.split("/")
@@ -391,7 +397,14 @@ def _template(path: str, documented: set[tuple[str, str]]) -> str:
             p == q or q.startswith("{") for p, q in zip(parts, pieces, strict=True)
         ):
             return template
-    return path
+    rest_of_path = [
+        template
+        for _, template in documented
+        if len(pieces := template.split("/")) < len(parts)
+        and pieces[-1].startswith("{")
+        and all(p == q or q.startswith("{") for p, q in zip(parts, pieces[:-1], strict=False))
+    ]
+    return max(rest_of_path, key=lambda template: template.count("/"), default=path)
 
 
 _TOKEN_ID = re.compile(r"token:[0-9a-f]{16}")
