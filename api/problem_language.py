@@ -67,6 +67,7 @@ ZH_API_TITLES: Final[Mapping[str, str]] = MappingProxyType(
         "store_unavailable": "数据库无法连接：请稍后重试",
         "log_not_available": "默克尔日志中没有该检查点或叶子",
         "proof_unavailable": "无法按这些大小或序号生成证明",
+        "event_too_large": "本命令将记录的事件超过日志条目的大小上限",
         "ledger_integrity_failure": "存储的事件或日志未通过校验",
         "malformed_tile_path": "该路径不是 tlog-tiles 格式的任何瓦片",
         "tile_not_found": "日志最新的已签名检查点尚未覆盖该瓦片",

@@ -47,6 +47,7 @@ from api.problem_language import (
 from api.responses import OrjsonResponse
 from audit.log.transparency_log import ProofRequestError
 from audit.offline.errors import VerificationError
+from audit.signing.signing_mapper import LogEntryTooLargeError
 from domain import errors
 from projections.failures import RebuildFailedError
 from projections.queries import QueryError
@@ -123,6 +124,7 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "store_unavailable": (503, "The database is unreachable; retry shortly"),
     "log_not_available": (404, "The Merkle log has no such checkpoint or leaf"),
     "proof_unavailable": (422, "The proof cannot be made for these sizes or indices"),
+    "event_too_large": (413, "An event this command would record exceeds a log entry's size"),
     "ledger_integrity_failure": (500, "A stored event or the log failed verification"),
     "malformed_tile_path": (400, "The path names no tile of the tlog-tiles layout"),
     "tile_not_found": (404, "The log's latest signed checkpoint does not cover this tile"),
@@ -428,6 +430,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(QueryError)
     async def query_error(request: Request, exc: QueryError) -> Response:
         return api_problem(request, "query_invalid", str(exc))
+
+    @app.exception_handler(LogEntryTooLargeError)
+    async def too_large(request: Request, exc: LogEntryTooLargeError) -> Response:
+        # A save refused whole by the signing store (audit.signing.signing_mapper).
+        return api_problem(request, "event_too_large", str(exc), size=exc.size)
 
     @app.exception_handler(ProofRequestError)
     async def unprovable(request: Request, exc: ProofRequestError) -> Response:

@@ -6,9 +6,9 @@ off-the-shelf tooling (witnesses, monitors, the tlog-tiles clients of Go, Rust a
 instead of this API's own proof documents. The tiles are the stored nodes of the log
 (audit.log.tiles); nothing here computes a second tree.
 
-* ``GET /tlog/checkpoint`` — the C2SP signed note of the latest signed checkpoint, as
-  ``served_checkpoint_note`` (the one place that decides what it says) gives it. Mutable:
-  ``no-cache``. 404 ``log_not_available`` before the first checkpoint.
+* ``GET /tlog/checkpoint`` — the C2SP signed note of the published checkpoint with its
+  witness cosignatures, as ``served_checkpoint_note`` (the one place that decides what it
+  says) gives it. Mutable: ``no-cache``. 404 ``log_not_available`` before the first checkpoint.
 * ``GET /tlog/tile/<L>/<N>[.p/<W>]`` — hash tiles: hashes only, public, like the proofs by
   leaf index. Immutable: cached for a year by anyone.
 * ``GET /tlog/tile/entries/<N>[.p/<W>]`` — entry bundles: each entry is the log leaf data of a
@@ -73,18 +73,18 @@ def _binary(example: str) -> dict[str, object]:
 
 
 def served_checkpoint_note(request: Request) -> str:
-    """The checkpoint ``/tlog/checkpoint`` serves: the latest signed checkpoint's note.
-
-    The one place that decides what the tiled log's checkpoint says, so that what is served
-    there can grow (more signature lines) without touching the route.
+    """The checkpoint ``/tlog/checkpoint`` serves: the log's published checkpoint (under a
+    witness policy, the latest its quorum cosigned — docs/witnesses.md) with the witnesses'
+    cosignature lines after the log's signature, as ``GET /v1/log/checkpoint`` serves it.
 
     Raises:
         ApiProblemError: ``log_not_available`` before the first checkpoint.
     """
-    latest = merkle_log(request).store.latest_checkpoint()
-    if latest is None:
+    log = merkle_log(request)
+    published = log.published()
+    if published is None:
         raise ApiProblemError("log_not_available", "the log has no signed checkpoint yet")
-    return latest.signed_note
+    return log.cosigned_note(published)
 
 
 def _reader(request: Request) -> TileReader:
@@ -150,9 +150,11 @@ EntriesLocation = Annotated[
 @router.get(
     "/checkpoint",
     summary="The tiled log's checkpoint",
-    description="The latest signed checkpoint, a C2SP signed note (c2sp.org/tlog-checkpoint) "
-    "as c2sp.org/tlog-tiles serves it: origin, tree size, base64 root, then the log's Ed25519 "
-    "signature line (verifier key: `GET /v1/keys`). Mutable, `Cache-Control: no-cache`. "
+    description="The published checkpoint, a C2SP signed note (c2sp.org/tlog-checkpoint) "
+    "as c2sp.org/tlog-tiles serves it: origin, tree size, base64 root, the log's Ed25519 "
+    "signature line (verifier key: `GET /v1/keys`), then one line per witness cosignature; "
+    "under a witness policy the latest checkpoint its quorum cosigned (docs/witnesses.md). "
+    "Mutable, `Cache-Control: no-cache`. "
     "Public. 404 `log_not_available` before the first checkpoint.",
     response_class=PlainTextResponse,
     responses={

@@ -35,7 +35,7 @@ from uuid import UUID
 
 from audit.log.log_store import LogStore
 from audit.offline.errors import VerificationError
-from audit.offline.log_leaf import log_leaf_data
+from audit.offline.log_leaf import MAX_LOG_LEAF_SIZE, log_leaf_data
 from audit.offline.rfc6962 import HASH_SIZE, leaf_hash
 
 TILE_WIDTH: Final = 256
@@ -43,7 +43,7 @@ TILE_WIDTH: Final = 256
 TILE_HEIGHT: Final = 8
 """Tree levels one tile spans: level L of tiles is tree level 8·L."""
 MAX_TILE_LEVEL: Final = 63
-MAX_ENTRY_SIZE: Final = 2**16 - 1
+MAX_ENTRY_SIZE: Final = MAX_LOG_LEAF_SIZE
 """The longest entry a bundle can carry (its length prefix is a uint16)."""
 FULL_TILE_BYTES: Final = TILE_WIDTH * HASH_SIZE
 MAX_TILE_INDEX: Final = 2**56 - 1

@@ -20,6 +20,10 @@ from audit.offline.event_signature import event_frame
 from audit.offline.rfc6962 import leaf_hash
 
 LOG_LEAF_CONTEXT = b"ppl/log-leaf/v1\x00"
+MAX_LOG_LEAF_SIZE = 2**16 - 1
+"""The longest log leaf: a C2SP tlog-tiles entry bundle gives each entry a uint16 length, so
+the signing store refuses a save with a longer one (audit.signing.signing_mapper) rather than
+keep an event the tiled log could not serve."""
 
 
 def log_leaf_data(originator_id: UUID, version: int, topic: str, stored_state: bytes) -> bytes:

@@ -31,6 +31,7 @@ from audit.offline.event_signature import (
     event_identity,
     verify_event,
 )
+from audit.offline.log_leaf import MAX_LOG_LEAF_SIZE, log_leaf_data
 
 
 class SigningMapper(Mapper[UUID]):
@@ -122,8 +123,28 @@ class SigningMapper(Mapper[UUID]):
         )
 
 
+class LogEntryTooLargeError(ValueError):
+    """A save holds an event whose log leaf would exceed ``MAX_LOG_LEAF_SIZE``: nothing is
+    stored (api.problems: 413 ``event_too_large``)."""
+
+    def __init__(self, topic: str, version: int, size: int) -> None:
+        name = topic.rsplit(".", 1)[-1]
+        super().__init__(
+            f"the {name} event (version {version}) would be a log entry of {size:,} bytes; the "
+            f"log's entries hold at most {MAX_LOG_LEAF_SIZE:,} (c2sp.org/tlog-tiles entry "
+            "bundles): record less in one command, e.g. fewer patents in one filing"
+        )
+        self.topic = topic
+        self.version = version
+        self.size = size
+
+
 class SigningEventStore(EventStore[UUID]):
-    """EventStore whose ``put`` seals all events of a save together (one signature)."""
+    """EventStore whose ``put`` seals all events of a save together (one signature).
+
+    Every event becomes a leaf of the log and an entry of its tiles, whose length prefix is a
+    uint16: a save with a longer leaf is refused whole before anything is stored.
+    """
 
     mapper: SigningMapper
 
@@ -133,6 +154,15 @@ class SigningEventStore(EventStore[UUID]):
         if not domain_events:
             return super().put(domain_events, **kwargs)
         stored_events = self.mapper.to_stored_events(domain_events)
+        for stored in stored_events:
+            size = len(
+                log_leaf_data(
+                    as_uuid(stored.originator_id), stored.originator_version, stored.topic,
+                    stored.state,
+                )
+            )  # fmt: skip
+            if size > MAX_LOG_LEAF_SIZE:
+                raise LogEntryTooLargeError(stored.topic, stored.originator_version, size)
         notification_ids = self.recorder.insert_events(stored_events, **kwargs)
         if not notification_ids:
             return []

@@ -69,6 +69,9 @@ def test_the_services_loops_get_each_new_checkpoint_cosigned(witnessed):
     ready = _ready(api)
     assert ready["witnessing"]["status"] == "ok"
     assert ready["witnessing"]["witnessed_checkpoint"] == grown
+    tiled = api.client.get("/tlog/checkpoint").text  # the tiled log serves the same note
+    assert tiled == api.client.get("/v1/log/checkpoint").text
+    assert tiled.count("\u2014 ") == 2
     keys = api.client.get("/v1/keys").json()
     assert keys["witnesses"]["keys"] == [witness.vkey]
     assert keys["witnesses"]["quorum"] == CosignerKey.from_vkey(witness.vkey).label
