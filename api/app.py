@@ -45,6 +45,7 @@ from api.settings import Settings
 from api.tokens import TokenStore
 from api.web import pages
 from api.witness_follower import WitnessFollower
+from audit.log.tiles import FullTileCache
 
 API_VERSION = "1.0.0"
 
@@ -56,6 +57,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.ledger = open_ledger(settings)
         app.state.log = open_transparency_log(app.state.ledger, settings)
+        app.state.full_tiles = FullTileCache()  # full hash tiles never change (api.routes.tiles)
         app.state.projections = open_projection_store(settings)
         side_tables = app.state.projections.db  # one pool for the tables beside the events
         app.state.tokens = TokenStore(side_tables, cache_seconds=settings.token_cache_seconds)

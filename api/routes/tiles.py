@@ -40,6 +40,7 @@ from api.deps import Auditor, merkle_log
 from api.problems import ApiProblemError, problem_responses
 from audit.log.tiles import (
     EntryTooLargeError,
+    FullTileCache,
     TileNotFoundError,
     TilePath,
     TilePathError,
@@ -88,8 +89,10 @@ def served_checkpoint_note(request: Request) -> str:
 
 
 def _reader(request: Request) -> TileReader:
+    """A reader over the app's log, sharing the app's cache of full hash tiles."""
     log = merkle_log(request)
-    return TileReader(log.store, log.sequencer.read_notifications)
+    cache: FullTileCache = request.app.state.full_tiles
+    return TileReader(log.store, log.sequencer.read_notifications, cache)
 
 
 def _tile(path: str, *, entries: bool) -> TilePath:

@@ -27,6 +27,7 @@ from audit.log.tiles import (
     FULL_TILE_BYTES,
     MAX_ENTRY_SIZE,
     EntryTooLargeError,
+    FullTileCache,
     TileIntegrityError,
     TileNotFoundError,
     TilePath,
@@ -342,3 +343,29 @@ def test_node_range_reads_one_level_in_order(log):
     assert got == [(i, log.nodes[(1, i)]) for i in range(10, 20)]
     assert log.store.node_range(9, 0, 10) == [(0, log.nodes[(9, 0)])]  # only what is stored
     assert log.store.node_range(0, 600, 700) == []
+
+
+def test_a_full_tile_is_served_from_the_cache_once_read_and_partial_tiles_never(log, monkeypatch):
+    cache = FullTileCache(capacity=2)
+    cached = TileReader(log.store, log.events.read, cache)
+    log.grow_to(600)
+    first = cached.hash_tile(TilePath(0, 0))
+    partial = cached.hash_tile(TilePath(0, 2, 88))
+
+    def no_store(*_: object) -> object:
+        raise AssertionError("the store was read")
+
+    monkeypatch.setattr(log.store, "node_range", no_store)
+    monkeypatch.setattr(log.store, "latest_checkpoint", no_store)
+    assert cached.hash_tile(TilePath(0, 0)) == first  # immutable: no read at all
+    with pytest.raises(AssertionError, match="the store was read"):
+        cached.hash_tile(TilePath(0, 2, 88))  # a partial tile is read each time
+    assert partial == expected_hash_tile(log.leaves, 0, 2, 88)
+    monkeypatch.undo()
+    cached.hash_tile(TilePath(0, 1))
+    cached.hash_tile(TilePath(1, 0, 2))
+    assert cache.get(0, 0) == first
+    cached.hash_tile(TilePath(0, 2, 1))
+    assert cache.get(0, 1) is not None
+    assert TilePath(0, 0).width == 256
+    assert len(cache._tiles) == 2
