@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 
@@ -46,8 +47,42 @@ from api.tokens import TokenStore
 from api.web import pages
 from api.witness_follower import WitnessFollower
 from audit.log.tiles import FullTileCache
+from projections.background import BackgroundLoop
 
 API_VERSION = "1.0.0"
+
+
+def _start_loops(app: FastAPI, settings: Settings) -> list[BackgroundLoop[Any]]:
+    """Start the service's background loops, as the settings ask: the witness loop (when the
+    policy names witnesses), the log follower (which nudges it), the projection follower and
+    the monthly statistics publisher. Returns them in the order started."""
+    loops: list[BackgroundLoop[Any]] = []
+    app.state.projection_follower = None
+    if settings.sequence_interval > 0:
+        witnessing = open_witnessing(app.state.log, settings)
+        witness_follower = None
+        if witnessing is not None:
+            witness_follower = WitnessFollower(witnessing, settings.sequence_interval)
+            loops.append(witness_follower)
+        loops.append(
+            LogFollower(
+                app.state.log,
+                settings.sequence_interval,
+                on_round=None if witness_follower is None else witness_follower.nudge,
+            )
+        )
+    if settings.projection_interval > 0:
+        app.state.projection_follower = open_projection_follower(
+            app.state.ledger, settings, app.state.projections
+        )
+        loops.append(app.state.projection_follower)
+    if settings.stats_publish == "monthly":
+        loops.append(
+            StatisticsPublisher(app.state.ledger, app.state.projections, settings.disclosure)
+        )
+    for loop in loops:
+        loop.start()
+    return loops
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -62,42 +97,12 @@ def create_app(settings: Settings) -> FastAPI:
         side_tables = app.state.projections.db  # one pool for the tables beside the events
         app.state.tokens = TokenStore(side_tables, cache_seconds=settings.token_cache_seconds)
         app.state.idempotency = IdempotencyStore(side_tables)
-        follower = witness_follower = None
-        witnessing = open_witnessing(app.state.log, settings)
-        if settings.sequence_interval > 0:
-            if witnessing is not None:
-                witness_follower = WitnessFollower(witnessing, settings.sequence_interval)
-                witness_follower.start()
-            follower = LogFollower(
-                app.state.log,
-                settings.sequence_interval,
-                on_round=None if witness_follower is None else witness_follower.nudge,
-            )
-            follower.start()
-        projection_follower = None
-        if settings.projection_interval > 0:
-            projection_follower = open_projection_follower(
-                app.state.ledger, settings, app.state.projections
-            )
-            projection_follower.start()
-        app.state.projection_follower = projection_follower
-        publisher = None
-        if settings.stats_publish == "monthly":
-            publisher = StatisticsPublisher(
-                app.state.ledger, app.state.projections, settings.disclosure
-            )
-            publisher.start()
+        loops = _start_loops(app, settings)
         try:
             yield
         finally:
-            if publisher is not None:
-                publisher.stop()
-            if projection_follower is not None:
-                projection_follower.stop()
-            if follower is not None:
-                follower.stop()
-            if witness_follower is not None:
-                witness_follower.stop()
+            for loop in reversed(loops):  # the last started first: the log before its witnesses
+                loop.stop()
             app.state.projections.db.close()
             app.state.log.store.close()
             app.state.ledger.close()
