@@ -41,6 +41,8 @@ from audit.offline.note import NoteSigner
 from audit.offline.rfc6962 import leaf_hash, verify_consistency, verify_inclusion
 from audit.offline.tlog_proof import evidence
 
+WITNESSED_PAGE = 1000  # cosignature rows read at a time when looking for the witnessed checkpoint
+
 
 class ProofRequestError(ValueError):
     """A proof was asked for something the log cannot prove (the message says why)."""
@@ -86,14 +88,35 @@ class TransparencyLog:
         return record.signed_note + "".join(lines)
 
     def witnessed(self) -> CheckpointRecord | None:
-        """The latest checkpoint whose stored cosignatures meet the policy's quorum."""
+        """The latest checkpoint whose stored cosignatures meet the policy's quorum.
+
+        Reads the cosignatures newest first, a page at a time, until a size meets it: a
+        witness that was down for thousands of checkpoints does not hide the last one its
+        quorum met. A size is judged once every row of it has been read.
+        """
         if self.witnesses is None or not self.policy.requires_witnesses:
             return None
         keys = {key.label: key for key in self.policy.keys}
-        for size, labels in self.witnesses.recent_cosigned().items():  # newest first
-            if self.policy.is_met(keys[label] for label in labels if label in keys):
-                return self.store.checkpoint(size)
-        return None
+        by_size: dict[int, set[str]] = {}
+        below: int | None = None
+        while True:
+            page = self.witnesses.cosigned_below(below, WITNESSED_PAGE)
+            for size, label in page:
+                by_size.setdefault(size, set()).add(label)
+            exhausted = len(page) < WITNESSED_PAGE
+            # one size filling a whole page (a thousand witnesses) is judged on what was read
+            single = bool(page) and page[0][0] == page[-1][0]
+            complete = [s for s in by_size if exhausted or single or s > page[-1][0]]
+            for size in sorted(complete, reverse=True):
+                labels = by_size.pop(size)
+                met = self.policy.is_met(keys[label] for label in labels if label in keys)
+                record = self.store.checkpoint(size) if met else None
+                if record is not None:  # (a cosignature is only ever stored for a checkpoint)
+                    return record
+            if exhausted:
+                return None
+            # the last size again, whole, with the next page (unless it was judged already)
+            below = page[-1][0] if single else page[-1][0] + 1
 
     def published(self) -> CheckpointRecord | None:
         """What the log serves as its checkpoint: the latest witnessed one under a witness

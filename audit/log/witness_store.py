@@ -97,16 +97,16 @@ class WitnessStore:
         )
         return [_cosignature(row) for row in rows]
 
-    def recent_cosigned(self, limit: int = 1000) -> dict[int, set[str]]:
-        """Witnesses by tree size for the ``limit`` most recent cosignatures, newest first."""
+    def cosigned_below(self, below: int | None, limit: int = 1000) -> list[tuple[int, str]]:
+        """(tree size, witness) of up to ``limit`` cosignatures of sizes under ``below`` (all
+        sizes when None), largest size first: a page of the history, newest first."""
+        where, parameters = ("WHERE tree_size < ? ", (below, limit)) if below else ("", (limit,))
         rows = self._select(
-            "SELECT tree_size, witness FROM ppl_log_cosignatures ORDER BY tree_size DESC LIMIT ?",
-            (limit,),
+            "SELECT tree_size, witness FROM ppl_log_cosignatures "  # noqa: S608 (fixed clauses)
+            f"{where}ORDER BY tree_size DESC, witness LIMIT ?",
+            parameters,
         )
-        found: dict[int, set[str]] = {}
-        for size, witness in rows:
-            found.setdefault(int(size), set()).add(str(witness))
-        return found
+        return [(int(size), str(witness)) for size, witness in rows]
 
     # --- witness states -------------------------------------------------------------------------
     def state(self, witness: str) -> WitnessState:

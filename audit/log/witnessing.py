@@ -95,6 +95,8 @@ class Witnessing:
         targets = self.targets
         if latest is None or not targets:
             return []
+        if len(targets) == 1:  # no thread to start for the common case
+            return [self.witness(targets[0], latest)]
         with ThreadPoolExecutor(max_workers=len(targets)) as pool:
             return list(pool.map(lambda witness: self.witness(witness, latest), targets))
 

@@ -15,9 +15,10 @@ from tlog_scales.signing import Vkey
 from tlog_scales.tlog import Checkpoint as ScalesCheckpoint
 
 from api.bootstrap import open_transparency_log
+from audit.log import transparency_log
 from audit.log.transparency_log import ConsistencyProof, TransparencyLog
 from audit.log.witness_report import witnessing_report
-from audit.log.witness_store import WitnessState
+from audit.log.witness_store import StoredCosignature, WitnessState
 from audit.log.witnessing import BACKOFF_BASE, Witnessing
 from audit.offline.cosignature import CosignerKey, WitnessPolicy
 from audit.offline.note import NoteSigner
@@ -248,3 +249,26 @@ def test_the_cosignature_lines_are_canonical_signature_lines(log, witnesses):
     assert (prefix, name, len(raw)) == ("\u2014", "witness.test/a", 4 + 8 + 64)
     assert abs(int.from_bytes(raw[4:12], "big") - datetime.now(tz=UTC).timestamp()) < 60
     assert stored.timestamp == int.from_bytes(raw[4:12], "big")
+
+
+def test_the_witnessed_checkpoint_is_found_past_pages_of_partly_cosigned_ones(log, monkeypatch):
+    # 2 of 2 required; the second witness went quiet after size 3 while the first cosigned on:
+    # the last size both cosigned lies pages back (stored rows made directly, as a witness's
+    # lines would be stored, with the page made small).
+    monkeypatch.setattr(transparency_log, "WITNESSED_PAGE", 4)
+    keys = [Ed25519PrivateKey.generate().public_key().public_bytes_raw() for _ in range(2)]
+    vkeys = [
+        CosignerKey("w.test/" + name, 4, key).vkey() for name, key in zip("ab", keys, strict=True)
+    ]
+    log.policy = WitnessPolicy.k_of_n(vkeys, 2)
+    a, b = (CosignerKey.from_vkey(v).label for v in vkeys)
+    first = log.store.latest_checkpoint()
+    rows = [(first.tree_size, a), (first.tree_size, b)]
+    rows += [(first.tree_size + n, a) for n in range(1, 12)]
+    for size, label in rows:
+        log.witnesses.add_cosignature(StoredCosignature(size, label, "\u2014 x y\n", 1, "now"))
+    assert log.witnessed() == first
+    log.witnesses.add_cosignature(
+        StoredCosignature(first.tree_size + 11, b, "\u2014 x y\n", 1, "n")
+    )
+    assert log.witnessed() == first  # no checkpoint of that size is stored: never published
