@@ -251,6 +251,7 @@ def export_audit_bundle(
     progress: Callable[[int, int], None] | None = None,
 ) -> BundleHeader:
     """Write the audit bundle of this ledger (events, checkpoints, keys) to ``out``."""
+    published = log.published()
     return export_bundle(
         out,
         store=log.store,
@@ -260,8 +261,8 @@ def export_audit_bundle(
         read_notifications=notification_reader(ledger),
         exported_at=system_now(),
         progress=progress,
-        upto=log.published(),
-        note_of=log.cosigned_note,
+        upto=published,
+        note_of=log.cosigned_notes(published.tree_size if published else 0),
     )
 
 

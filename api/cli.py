@@ -485,6 +485,7 @@ def audit_verify(
         try:
             event_keys, pinned_log_key = _pinned_keys(keys, log_key)
             policy = witness_policy_of(witness, witness_threshold, witness_policy)
+            pinned_log_key = log_key_of_policy(policy, pinned_log_key)
             if database is not None:
                 bundle = Path(scratch) / "live.bundle"
                 try:
@@ -541,6 +542,27 @@ def witness_policy_of(
     if not witness and threshold is None:
         return None
     return WitnessPolicy.k_of_n(witness or [], threshold)
+
+
+def log_key_of_policy(
+    policy: WitnessPolicy | None, pinned: NoteVerifier | None
+) -> NoteVerifier | None:
+    """The log key to trust, given a tlog-policy that lists logs: the pinned one must be one
+    of them; without a pinned key, a policy naming exactly one log pins it.
+
+    Raises:
+        KeyConfigurationError: the pinned key is not among the policy's logs (exit 3).
+    """
+    if policy is None or not policy.logs:
+        return pinned
+    listed = [NoteVerifier.from_verifier_key_string(vkey) for vkey, _ in policy.logs]
+    if pinned is None:
+        return listed[0] if len(listed) == 1 else None
+    if not any(log.verifier_key_string() == pinned.verifier_key_string() for log in listed):
+        raise KeyConfigurationError(
+            f"--log-key {pinned.verifier_key_string()} is not one of the witness policy's logs"
+        )
+    return pinned
 
 
 def _warn_unpinned(keys: Path | None, log_key: str | None) -> None:
@@ -704,12 +726,15 @@ def audit_check_evidence(
     quorum of valid witness cosignatures (exit 24 otherwise).
     """
     try:
+        policy = witness_policy_of(witness, witness_threshold, witness_policy)
+        pinned = NoteVerifier.from_verifier_key_string(log_key)
+        log_key_of_policy(policy, pinned)  # must be one of the policy's logs, if it lists any
         verified = verify_event_evidence(
             proof.read_text(encoding="utf-8"),
-            log_key=NoteVerifier.from_verifier_key_string(log_key),
+            log_key=pinned,
             origin=origin,
             event_keys=KeyManifest.load(keys).trusted_keys,
-            witnesses=witness_policy_of(witness, witness_threshold, witness_policy),
+            witnesses=policy,
         )
     except VerificationError as exc:
         typer.echo(f"FAILED: {exc}", err=True)

@@ -81,37 +81,78 @@ class TransparencyLog:
 
     # --- publishing -------------------------------------------------------------------------
     def cosigned_note(self, record: CheckpointRecord) -> str:
-        """The checkpoint's signed note with every stored witness cosignature appended."""
+        """The checkpoint's signed note with every stored witness cosignature of it (its size
+        and root) appended."""
         if self.witnesses is None:
             return record.signed_note
-        lines = [c.line for c in self.witnesses.cosignatures(record.tree_size)]
+        lines = [c.line for c in self.witnesses.cosignatures(record.tree_size, record.root)]
         return record.signed_note + "".join(lines)
+
+    def cosigned_notes(self, upto: int) -> Callable[[CheckpointRecord], str]:
+        """``cosigned_note`` for the checkpoints up to ``upto``, their cosignatures read once
+        (an audit bundle's every checkpoint)."""
+        if self.witnesses is None:
+            return lambda record: record.signed_note
+        found = self.witnesses.cosignatures_upto(upto)
+        return lambda record: (
+            record.signed_note
+            + "".join(c.line for c in found.get((record.tree_size, record.root), []))
+        )
 
     def witnessed(self) -> CheckpointRecord | None:
         """The latest checkpoint whose stored cosignatures meet the policy's quorum.
 
-        Reads the cosignatures newest first, a page at a time, until a size meets it: a
-        witness that was down for thousands of checkpoints does not hide the last one its
-        quorum met. A size is judged once every row of it has been read.
+        One read: the size is kept per policy (``WitnessStore.raise_witnessed``), raised as
+        cosignatures arrive (``note_cosigned``). For a policy it has not seen, the history is
+        searched once (``_search_witnessed``) and the answer kept.
         """
         if self.witnesses is None or not self.policy.requires_witnesses:
             return None
+        fingerprint = self.policy.fingerprint()
+        size = self.witnesses.witnessed_size(fingerprint)
+        if size is None:
+            found = self._search_witnessed()
+            self.witnesses.raise_witnessed(fingerprint, found.tree_size if found else 0)
+            return found
+        return self.store.checkpoint(size) if size else None
+
+    def note_cosigned(self, size: int) -> None:
+        """A cosignature of the checkpoint of ``size`` was stored: if the quorum is met there
+        now, it is the witnessed checkpoint (sizes only grow)."""
+        if self.witnesses is None or not self.policy.requires_witnesses:
+            return
+        record = self.store.checkpoint(size)
+        if record is None:
+            return
         keys = {key.label: key for key in self.policy.keys}
-        by_size: dict[int, set[str]] = {}
+        labels = {c.witness for c in self.witnesses.cosignatures(size, record.root)}
+        if self.policy.is_met(keys[label] for label in labels if label in keys):
+            self.witnesses.raise_witnessed(self.policy.fingerprint(), size)
+
+    def _search_witnessed(self) -> CheckpointRecord | None:
+        """Search the cosignature history newest first, a page at a time, for the latest
+        checkpoint the quorum met: a witness quiet for thousands of checkpoints does not hide
+        it. A size is judged once every row of it has been read; rows are counted only with
+        the root of the checkpoint stored for their size."""
+        assert self.witnesses is not None  # noqa: S101 (witnessed() checked it)
+        keys = {key.label: key for key in self.policy.keys}
+        by_size: dict[int, set[tuple[bytes, str]]] = {}
         below: int | None = None
         while True:
             page = self.witnesses.cosigned_below(below, WITNESSED_PAGE)
-            for size, label in page:
-                by_size.setdefault(size, set()).add(label)
+            for size, root, label in page:
+                by_size.setdefault(size, set()).add((root, label))
             exhausted = len(page) < WITNESSED_PAGE
             # one size filling a whole page (a thousand witnesses) is judged on what was read
             single = bool(page) and page[0][0] == page[-1][0]
             complete = [s for s in by_size if exhausted or single or s > page[-1][0]]
             for size in sorted(complete, reverse=True):
-                labels = by_size.pop(size)
-                met = self.policy.is_met(keys[label] for label in labels if label in keys)
-                record = self.store.checkpoint(size) if met else None
-                if record is not None:  # (a cosignature is only ever stored for a checkpoint)
+                rows = by_size.pop(size)
+                record = self.store.checkpoint(size)
+                if record is None:  # (a cosignature is only ever stored for a checkpoint)
+                    continue
+                labels = {label for root, label in rows if root == record.root}
+                if self.policy.is_met(keys[label] for label in labels if label in keys):
                     return record
             if exhausted:
                 return None

@@ -2,9 +2,13 @@
 
 Tables (the events' database and, on PostgreSQL, schema):
 
-* ``ppl_log_cosignatures``: one verified cosignature line per (checkpoint tree size, witness);
+* ``ppl_log_cosignatures``: one verified cosignature line per (checkpoint tree size, witness),
+  with the root it cosigned;
   the line is served after the log's own signature wherever the checkpoint goes. A
   cosignature is only ever added, never replaced: a witness cosigns a checkpoint once.
+* ``ppl_log_witnessed``: per witness policy (its fingerprint), the largest checkpoint size its
+  quorum was met at — raised as cosignatures arrive, so finding the published checkpoint is
+  one read, not a scan of the history on every request;
 * ``ppl_log_witness_state``: per witness (``name+keyid``): the size it is known to hold (what
   the next ``add-checkpoint`` sends as ``old``), the largest size it cosigned and when, and the
   back-off after failures (count, next attempt, last error) — what ``ppl log witnesses`` and
@@ -29,6 +33,7 @@ class StoredCosignature:
     line: str  # "— <name> <base64>\n"
     timestamp: int  # the witness's POSIX time in the cosignature
     received_at: str
+    root: bytes  # the root it cosigned: a line is only ever served with that root
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +61,17 @@ class WitnessStore:
         self.database = database
 
     def create_tables(self) -> None:
-        big = self.database.int_type
+        big, blob = self.database.int_type, self.database.blob_type
         with self.database.schema_transaction() as cursor:
             cursor.execute(
                 f"CREATE TABLE IF NOT EXISTS ppl_log_cosignatures (tree_size {big} NOT NULL, "
                 f"witness TEXT NOT NULL, line TEXT NOT NULL, cosigned_at {big} NOT NULL, "
-                "received_at TEXT NOT NULL, PRIMARY KEY (tree_size, witness))"
+                f"received_at TEXT NOT NULL, root {blob} NOT NULL, "
+                "PRIMARY KEY (tree_size, witness))"
+            )
+            cursor.execute(
+                "CREATE TABLE IF NOT EXISTS ppl_log_witnessed (policy TEXT PRIMARY KEY, "
+                f"tree_size {big} NOT NULL)"
             )
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS ppl_log_witness_state (witness TEXT PRIMARY KEY, "
@@ -81,32 +91,65 @@ class WitnessStore:
             cursor.execute(
                 self.database.q(
                     "INSERT INTO ppl_log_cosignatures (tree_size, witness, line, cosigned_at, "
-                    "received_at) VALUES (?, ?, ?, ?, ?) "
+                    "received_at, root) VALUES (?, ?, ?, ?, ?, ?) "
                     "ON CONFLICT (tree_size, witness) DO NOTHING"
                 ),
                 (cosignature.tree_size, cosignature.witness, cosignature.line,
-                 cosignature.timestamp, cosignature.received_at),
+                 cosignature.timestamp, cosignature.received_at, cosignature.root),
             )  # fmt: skip
 
-    def cosignatures(self, tree_size: int) -> list[StoredCosignature]:
-        """The cosignatures of one checkpoint, by witness name (a stable order to serve)."""
+    def cosignatures(self, tree_size: int, root: bytes) -> list[StoredCosignature]:
+        """The cosignatures of one checkpoint (its size *and* root), by witness name."""
         rows = self._select(
-            "SELECT tree_size, witness, line, cosigned_at, received_at FROM ppl_log_cosignatures "
-            "WHERE tree_size = ? ORDER BY witness",
-            (tree_size,),
+            "SELECT tree_size, witness, line, cosigned_at, received_at, root "
+            "FROM ppl_log_cosignatures WHERE tree_size = ? AND root = ? ORDER BY witness",
+            (tree_size, root),
         )
         return [_cosignature(row) for row in rows]
 
-    def cosigned_below(self, below: int | None, limit: int = 1000) -> list[tuple[int, str]]:
-        """(tree size, witness) of up to ``limit`` cosignatures of sizes under ``below`` (all
-        sizes when None), largest size first: a page of the history, newest first."""
+    def cosignatures_upto(self, tree_size: int) -> dict[tuple[int, bytes], list[StoredCosignature]]:
+        """Every cosignature of checkpoints up to ``tree_size``, by (size, root): an audit
+        bundle's checkpoints in one read."""
+        rows = self._select(
+            "SELECT tree_size, witness, line, cosigned_at, received_at, root "
+            "FROM ppl_log_cosignatures WHERE tree_size <= ? ORDER BY tree_size, witness",
+            (tree_size,),
+        )
+        found: dict[tuple[int, bytes], list[StoredCosignature]] = {}
+        for row in rows:
+            cosignature = _cosignature(row)
+            found.setdefault((cosignature.tree_size, cosignature.root), []).append(cosignature)
+        return found
+
+    # --- the witnessed checkpoint, per policy ---------------------------------------------------
+    def witnessed_size(self, policy: str) -> int | None:
+        """The largest size the policy ``policy`` (its fingerprint) was met at, if known."""
+        rows = self._select("SELECT tree_size FROM ppl_log_witnessed WHERE policy = ?", (policy,))
+        return int(rows[0][0]) if rows else None
+
+    def raise_witnessed(self, policy: str, tree_size: int) -> None:
+        """Record that ``policy`` was met at ``tree_size``; the stored size never goes down."""
+        with self.database.transaction(write=True) as cursor:
+            cursor.execute(
+                self.database.q(
+                    "INSERT INTO ppl_log_witnessed (policy, tree_size) VALUES (?, ?) "
+                    "ON CONFLICT (policy) DO UPDATE SET tree_size = CASE WHEN "
+                    "excluded.tree_size > ppl_log_witnessed.tree_size THEN excluded.tree_size "
+                    "ELSE ppl_log_witnessed.tree_size END"
+                ),
+                (policy, tree_size),
+            )
+
+    def cosigned_below(self, below: int | None, limit: int = 1000) -> list[tuple[int, bytes, str]]:
+        """(tree size, root, witness) of up to ``limit`` cosignatures of sizes under ``below``
+        (all sizes when None), largest size first: a page of the history, newest first."""
         where, parameters = ("WHERE tree_size < ? ", (below, limit)) if below else ("", (limit,))
         rows = self._select(
-            "SELECT tree_size, witness FROM ppl_log_cosignatures "  # noqa: S608 (fixed clauses)
+            "SELECT tree_size, root, witness FROM ppl_log_cosignatures "  # noqa: S608 (fixed clauses)
             f"{where}ORDER BY tree_size DESC, witness LIMIT ?",
             parameters,
         )
-        return [(int(size), str(witness)) for size, witness in rows]
+        return [(int(size), bytes(root), str(witness)) for size, root, witness in rows]
 
     # --- witness states -------------------------------------------------------------------------
     def state(self, witness: str) -> WitnessState:
@@ -144,8 +187,10 @@ class WitnessStore:
 
 
 def _cosignature(row: Sequence[Any]) -> StoredCosignature:
-    size, witness, line, timestamp, received = row
-    return StoredCosignature(int(size), str(witness), str(line), int(timestamp), str(received))
+    size, witness, line, timestamp, received, root = row
+    return StoredCosignature(
+        int(size), str(witness), str(line), int(timestamp), str(received), bytes(root)
+    )
 
 
 def _state(row: Sequence[Any]) -> WitnessState:

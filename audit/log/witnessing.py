@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -43,6 +44,8 @@ BACKOFF_BASE: Final = 1.0  # seconds after the first failure
 BACKOFF_CAP: Final = 300.0  # never more than this between attempts
 MAX_RESPONSE_BYTES: Final = 65_536
 SIZE_MEDIA_TYPE: Final = "text/x.tlog.size"
+CLOCK_SKEW: Final = 60  # seconds a cosignature may be stamped ahead of the log's clock
+_SIZE: Final = re.compile(r"(0|[1-9][0-9]{0,19})\n?")  # a 409's body: the witness's size
 _REASONS: Final = {
     403: "refused the log's signature (does it trust this log key?)",
     404: "does not know this log's origin",
@@ -63,6 +66,11 @@ class Outcome:
 
 class WitnessReply(Exception):  # noqa: N818 (a reply, raised to leave the attempt)
     """A witness's answer that is not a cosignature; the message is the recorded error."""
+
+
+class OvertakenError(Exception):
+    """The witness holds a newer checkpoint of this log than the one this round submits:
+    another server process witnessed it meanwhile. Nothing to do, nothing failed."""
 
 
 class Witnessing:
@@ -113,7 +121,14 @@ class Witnessing:
         attempted = format_timestamp(now)
         try:
             state = self._submit(witness, checkpoint, state, retry_conflict=True)
-        except WitnessReply as reply:
+        except OvertakenError as overtaken:  # another server process witnessed a newer one
+            return Outcome(label, "skipped", checkpoint.tree_size, str(overtaken))
+        except Exception as error:  # noqa: BLE001 (any failure is this witness's, recorded)
+            reply = (
+                error
+                if isinstance(error, WitnessReply)
+                else WitnessReply(f"{type(error).__name__}: {error}")
+            )
             failures = state.failures + 1
             delay = min(BACKOFF_BASE * 2 ** (failures - 1), BACKOFF_CAP)
             self.store.save_state(
@@ -144,6 +159,12 @@ class Witnessing:
         old = state.known_size
         size = checkpoint.tree_size
         if old > size:
+            latest = self.log.store.latest_checkpoint()
+            if latest is not None and latest.tree_size >= old:
+                raise OvertakenError(
+                    f"holds tree size {old}: a newer checkpoint of this log, witnessed by "
+                    "another process meanwhile"
+                )
             raise WitnessReply(
                 f"holds tree size {old}, beyond the log's {size}: a fork, or another log under "
                 "this origin — an operator must look"
@@ -156,7 +177,7 @@ class Witnessing:
             + checkpoint.signed_note
         )
         status, media_type, text = self._post(witness, body)
-        if status == 409 and media_type == SIZE_MEDIA_TYPE and text.strip().isdigit():
+        if status == 409 and media_type == SIZE_MEDIA_TYPE and _SIZE.fullmatch(text):
             held = int(text.strip())
             state = replace(state, known_size=held)
             if retry_conflict and held != old:
@@ -168,8 +189,11 @@ class Witnessing:
         line = self._own_cosignature(witness, checkpoint, text)
         received = format_timestamp(self.clock())
         self.store.add_cosignature(
-            StoredCosignature(size, witness.key.label, line.line, line.timestamp, received)
+            StoredCosignature(
+                size, witness.key.label, line.line, line.timestamp, received, checkpoint.root
+            )
         )
+        self.log.note_cosigned(size)
         return replace(state, known_size=size, cosigned_size=size, cosigned_at=received)
 
     def _own_cosignature(
@@ -178,12 +202,22 @@ class Witnessing:
         lines = [line + "\n" for line in text.split("\n") if line.startswith("\u2014 ")]
         note = checkpoint.signed_note + "".join(lines)
         now = int(self.clock().timestamp())
+        ignored: list[str] = []
         try:
-            _, valid = verified_cosignatures(note, [witness.key], now=now)
+            _, valid = verified_cosignatures(note, [witness.key], now=now, ignored=ignored)
         except VerificationError as exc:
             raise WitnessReply(f"HTTP 200, but its cosignature does not hold: {exc}") from exc
+        if ignored:
+            raise WitnessReply(f"HTTP 200, but its cosignature does not count: {ignored[0]}")
         if not valid:
             raise WitnessReply("HTTP 200 without a cosignature by the witness's policy key")
+        if valid[0].timestamp > now + CLOCK_SKEW:
+            # Served on every published checkpoint, a line stamped ahead of the log's clock
+            # would not count for a reader whose clock is slower: refuse it here.
+            raise WitnessReply(
+                f"HTTP 200, but its cosignature is stamped {valid[0].timestamp - now} s ahead "
+                f"of the log's clock (at most {CLOCK_SKEW} s)"
+            )
         return _Line(valid[0].line, valid[0].timestamp)
 
     def _post(self, witness: PolicyWitness, body: str) -> tuple[int, str, str]:

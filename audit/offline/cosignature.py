@@ -47,7 +47,7 @@ from audit.offline.errors import (
     MalformedCheckpointError,
     WitnessQuorumError,
 )
-from audit.offline.note import KEY_ID_SIZE, key_name_problem, split_note
+from audit.offline.note import KEY_ID_SIZE, NoteVerifier, key_name_problem, split_note
 
 ED25519_COSIGNATURE: Final = 0x04
 MLDSA44_COSIGNATURE: Final = 0x06
@@ -59,6 +59,9 @@ MAX_TIMESTAMP: Final = 2**63 - 1
 MAX_CLOCK_SKEW: Final = 300  # seconds a cosignature may be ahead of the verifier's clock
 _KEY_ID_HEX = re.compile(r"[0-9a-f]{8}")
 _THRESHOLD = re.compile(r"[1-9][0-9]{0,3}")
+MAX_WITNESSES: Final = 64
+"""Witnesses one policy may name: their lines and the log's must stay within a signed note's
+cap on signature lines (audit.offline.note.MAX_SIGNATURES); tlog-policy asks for at least 32."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +85,11 @@ class CosignerKey:
             raise KeyConfigurationError(
                 f"witness key {self.name}: signature type 0x{self.algorithm:02x}, want 0x04 "
                 "(Ed25519 cosignature/v1) or 0x06 (ML-DSA-44)"
+            )
+        if self.algorithm == MLDSA44_COSIGNATURE and len(self.name.encode("utf-8")) > 255:
+            raise KeyConfigurationError(
+                f"witness key {self.name[:40]}…: an ML-DSA-44 cosigner's name is at most 255 "
+                "bytes (it is signed as a u8-length field)"
             )
         if len(self.public_key) != size:
             raise KeyConfigurationError(
@@ -168,6 +176,11 @@ def mldsa_cosigned_message(name: str, timestamp: int, checkpoint: Checkpoint) ->
     """What an ML-DSA-44 cosignature signs: the ``subtree/v1`` structure for [0, size)."""
 
     def u8_vector(data: bytes) -> bytes:
+        if not 1 <= len(data) <= 255:
+            raise MalformedCheckpointError(
+                f"checkpoint of size {checkpoint.size}: an origin of {len(data)} bytes cannot be "
+                "ML-DSA-44 cosigned (1 to 255)"
+            )
         return len(data).to_bytes(1, "big") + data
 
     return (
@@ -191,18 +204,26 @@ class Cosignature:
 
 
 def verified_cosignatures(
-    signed_note: str, keys: Iterable[CosignerKey], *, now: int
+    signed_note: str,
+    keys: Iterable[CosignerKey],
+    *,
+    now: int,
+    ignored: list[str] | None = None,
 ) -> tuple[Checkpoint, list[Cosignature]]:
     """The checkpoint of a signed note and its valid cosignatures by ``keys``.
 
     Lines by other keys are ignored (the log's own signature is checked elsewhere,
-    audit.offline.checkpoint). A line whose name and key id are a trusted witness's must hold:
-    it is never skipped.
+    audit.offline.checkpoint). A line whose name and key id are a trusted witness's must verify
+    and carry a timestamp of at most 2^63 - 1 (the spec's MUST): otherwise the note is refused.
+    One with timestamp 0 (no statement of time: a witness must give one) or more than
+    ``MAX_CLOCK_SKEW`` s after ``now`` (the spec lets verifiers refuse it) is a cosignature
+    that does not count — not a refusal of the note, so one witness's clock cannot make a
+    checkpoint the others cosigned unverifiable. Why each was not counted goes to ``ignored``.
 
     Raises:
         MalformedNoteError, MalformedCheckpointError: the note or its checkpoint is malformed.
         InvalidCosignatureError: a trusted witness's line does not verify, or its timestamp is
-            zero, above 2^63 - 1, or more than ``MAX_CLOCK_SKEW`` s after ``now``.
+            above 2^63 - 1.
     """
     text, lines = split_note(signed_note)
     checkpoint = parse_checkpoint(text)
@@ -213,27 +234,33 @@ def verified_cosignatures(
         if key is None:
             continue
         timestamp = key.verify(text, checkpoint, line.signature)
-        if timestamp == 0:
-            raise InvalidCosignatureError(
-                key.label, checkpoint.size, "has timestamp 0, want the time it was made"
-            )
         if timestamp > MAX_TIMESTAMP:
             raise InvalidCosignatureError(
                 key.label, checkpoint.size, f"has timestamp {timestamp}, want at most 2^63 - 1"
             )
-        if timestamp > now + MAX_CLOCK_SKEW:
-            raise InvalidCosignatureError(
-                key.label,
-                checkpoint.size,
-                f"has timestamp {timestamp}, {timestamp - now} s in the future "
-                f"(want at most {MAX_CLOCK_SKEW} s)",
-            )
+        why = _uncounted(timestamp, now)
+        if why is not None:
+            if ignored is not None:
+                ignored.append(f"{key.label}: {why}")
+            continue
         encoded = base64.b64encode(line.key_id.to_bytes(KEY_ID_SIZE, "big") + line.signature)
         found.setdefault(
             (key.name, key.key_id),
             Cosignature(key, timestamp, f"\u2014 {line.name} {encoded.decode('ascii')}\n"),
         )
     return checkpoint, list(found.values())
+
+
+def _uncounted(timestamp: int, now: int) -> str | None:
+    """Why a valid cosignature with this timestamp does not count, or None."""
+    if timestamp == 0:
+        return "timestamp 0 (a witness must say when it cosigned)"
+    if timestamp > now + MAX_CLOCK_SKEW:
+        return (
+            f"timestamp {timestamp}, {timestamp - now} s in the future "
+            f"(at most {MAX_CLOCK_SKEW} s counts)"
+        )
+    return None
 
 
 # --- the policy ----------------------------------------------------------------------------------
@@ -280,7 +307,7 @@ class WitnessPolicy:
             KeyConfigurationError: a malformed key, a key given twice, or K not in 1..n.
         """
         if not vkeys:
-            if threshold:
+            if threshold is not None:
                 raise KeyConfigurationError("a witness threshold needs at least one --witness")
             return cls()
         witnesses = tuple(
@@ -310,9 +337,13 @@ class WitnessPolicy:
             where = f"witness policy line {number}"
             if re.search(r"[\x00-\x08\x0b-\x1f\x7f]", raw):
                 raise KeyConfigurationError(f"{where}: control character, want tab or space only")
-            words = raw.replace("\t", " ").split()
+            words = [word for word in re.split(r"[ \t]+", raw) if word]
             if words and not words[0].startswith("#"):
                 draft.read(where, words[0], words[1:])
+        if len(draft.witnesses) > MAX_WITNESSES:
+            raise KeyConfigurationError(
+                f"witness policy: {len(draft.witnesses)} witnesses, want at most {MAX_WITNESSES}"
+            )
         if draft.quorum_lines != 1:
             raise KeyConfigurationError(
                 f"witness policy: got {draft.quorum_lines} quorum lines, want exactly one"
@@ -329,6 +360,11 @@ class WitnessPolicy:
         for group in self.groups:  # defined in order: members are decided before the group
             by_name[group.name] = sum(by_name[m] for m in group.members) >= group.threshold
         return by_name[self.quorum]
+
+    def fingerprint(self) -> str:
+        """SHA-256 of the quorum in words (every key, group and threshold): what the log keeps
+        its witnessed size under, so a changed policy is judged afresh."""
+        return hashlib.sha256(self.describe().encode("utf-8")).hexdigest()
 
     def describe(self) -> str:
         """The quorum in words, for errors and reports."""
@@ -354,12 +390,16 @@ class WitnessPolicy:
             WitnessQuorumError: the valid cosignatures do not meet the quorum.
             MalformedNoteError, MalformedCheckpointError: the note is malformed.
         """
-        checkpoint, cosignatures = verified_cosignatures(signed_note, self.keys, now=now)
+        ignored: list[str] = []
+        checkpoint, cosignatures = verified_cosignatures(
+            signed_note, self.keys, now=now, ignored=ignored
+        )
         if not self.is_met(c.witness for c in cosignatures):
             raise WitnessQuorumError(
                 checkpoint.size,
                 tuple(c.witness.label for c in cosignatures),
                 self.describe(),
+                tuple(ignored),
             )
         return cosignatures
 
@@ -377,6 +417,14 @@ class _PolicyDraft:
 
     def read(self, where: str, keyword: str, args: list[str]) -> None:
         if keyword == "log" and len(args) in (1, 2):
+            log_key = NoteVerifier.from_verifier_key_string(args[0])  # KeyConfigurationError
+            raw = log_key.public_key.public_bytes_raw()
+            for other, _ in self.logs:
+                if (
+                    NoteVerifier.from_verifier_key_string(other).public_key.public_bytes_raw()
+                    == raw
+                ):
+                    raise KeyConfigurationError(f"{where}: this log key is listed twice")
             self.logs.append((args[0], args[1] if len(args) == 2 else None))
         elif keyword == "witness" and len(args) in (2, 3):
             name = _new_name(where, args[0], self.defined)
@@ -401,6 +449,10 @@ class _PolicyDraft:
                 f"{where}: want 'log <vkey> [url]', 'witness <name> <vkey> [url]', "
                 "'group <name> <k>|any|all <member>...' or 'quorum <name>|none'"
             )
+
+
+def _log_key_bytes(vkey: str) -> bytes:
+    return NoteVerifier.from_verifier_key_string(vkey).public_key.public_bytes_raw()
 
 
 def _new_name(where: str, name: str, defined: set[str]) -> str:

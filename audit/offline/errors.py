@@ -307,7 +307,8 @@ class InvalidCosignatureError(VerificationError):
     """A witness cosignature on a checkpoint does not hold (c2sp.org/tlog-cosignature).
 
     Raised when a signature line names a trusted witness key (name and key id) and its
-    signature does not verify, or its timestamp is zero, above 2^63 - 1 or in the future.
+    signature does not verify, or its timestamp is above 2^63 - 1 (a zero or future timestamp
+    only makes the cosignature not count, audit.offline.cosignature).
     The spec lets a verifier reject the whole note then: a trusted witness whose line is
     forged or garbled is not quietly skipped.
     """
@@ -326,12 +327,20 @@ class WitnessQuorumError(VerificationError):
     and another tree to another, each signed by its own key.
     """
 
-    def __init__(self, tree_size: int, cosigned_by: tuple[str, ...], required: str) -> None:
+    def __init__(
+        self,
+        tree_size: int,
+        cosigned_by: tuple[str, ...],
+        required: str,
+        ignored: tuple[str, ...] = (),
+    ) -> None:
         got = ", ".join(cosigned_by) if cosigned_by else "none"
+        not_counted = f"; not counted: {'; '.join(ignored)}" if ignored else ""
         super().__init__(
             f"checkpoint at tree size {tree_size}: valid cosignatures by {got}, "
-            f"want the witness policy's quorum ({required})"
+            f"want the witness policy's quorum ({required}){not_counted}"
         )
         self.tree_size = tree_size
         self.cosigned_by = cosigned_by
         self.required = required
+        self.ignored = ignored

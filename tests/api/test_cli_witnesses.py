@@ -9,10 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
 from api.cli import app
 from api.settings import get_settings
+from audit.offline.note import NoteSigner
 from tests.domain.factories import approved_filer, uscc
 from tests.witness_peer.peer import SpecWitness
 
@@ -172,3 +174,30 @@ def test_log_witness_without_witnesses_says_so(ledger, cli_env):
     result = _run("log", "witness")
     assert result.exit_code == 2
     assert "names no witness" in result.stderr
+
+
+def test_a_policy_listing_logs_pins_the_log_key_or_refuses_another(
+    ledger, peer, settings, tmp_path
+):
+    _run("log", "witness")
+    bundle = tmp_path / "a.bundle"
+    _run("audit", "export", "--out", str(bundle))
+    keys = ["--keys", str(settings.public_keys_file)]
+    listed = tmp_path / "listed.policy"
+    listed.write_text(f"log {_log_key()}\nwitness w {peer.vkey}\nquorum w\n")
+    pinned = _run("audit", "verify", str(bundle), *keys, "--witness-policy", str(listed))
+    assert pinned.exit_code == 0, pinned.stderr
+    assert "log key taken from the bundle" not in pinned.stderr  # the policy's log pins it
+    other = NoteSigner(
+        json.loads(_run("status").stdout)["log"]["origin"], Ed25519PrivateKey.generate()
+    )
+    stranger = tmp_path / "stranger.policy"
+    stranger.write_text(f"log {other.verifier_key_string()}\nwitness w {peer.vkey}\nquorum w\n")
+    refused = _run(
+        "audit", "verify", str(bundle), *keys, "--log-key", _log_key(),
+        "--witness-policy", str(stranger),
+    )  # fmt: skip
+    assert refused.exit_code == 3
+    assert "not one of the witness policy's logs" in refused.stderr
+    forged = _run("audit", "verify", str(bundle), *keys, "--witness-policy", str(stranger))
+    assert forged.exit_code == 20  # the policy's log did not sign these checkpoints

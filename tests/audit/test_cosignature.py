@@ -111,9 +111,7 @@ def test_a_line_with_a_witness_name_and_another_key_id_is_ignored():
     ("line", "reason"),
     [
         (A.line(body=BODY.replace("\n7\n", "\n8\n")), "does not verify"),  # signed another tree
-        (A.line(timestamp=0), "timestamp 0"),
         (A.line(timestamp=2**63), r"at most 2\^63 - 1"),
-        (A.line(timestamp=NOW + MAX_CLOCK_SKEW + 1), "in the future"),
     ],
 )
 def test_a_policy_witnesss_bad_line_fails_naming_the_witness(line, reason):
@@ -122,6 +120,32 @@ def test_a_policy_witnesss_bad_line_fails_naming_the_witness(line, reason):
     assert raised.value.witness == f"w.test/a+{A.key_id.hex()}"
     assert raised.value.tree_size == 7
     assert exit_code(raised.value) == 24
+
+
+@pytest.mark.parametrize(
+    ("timestamp", "why"),
+    [(0, "timestamp 0"), (NOW + MAX_CLOCK_SKEW + 1, "301 s in the future")],
+)
+def test_a_zero_or_future_timestamp_does_not_count_and_says_why(timestamp, why):
+    ignored: list[str] = []
+    _, found = verified_cosignatures(
+        _cosigned(A.line(timestamp=timestamp)), [CosignerKey.from_vkey(A.vkey)], now=NOW,
+        ignored=ignored,
+    )  # fmt: skip
+    assert found == []
+    assert len(ignored) == 1
+    assert why in ignored[0]
+    policy = WitnessPolicy.k_of_n([A.vkey])
+    with pytest.raises(WitnessQuorumError, match=f"not counted: w.test/a.*{why}"):
+        policy.require(_cosigned(A.line(timestamp=timestamp)), now=NOW)
+
+
+def test_one_witness_clock_cannot_make_a_met_quorum_unverifiable():
+    # 1 of 2: a valid line, and one stamped far ahead by a faulty (or hostile) witness
+    policy = WitnessPolicy.k_of_n([A.vkey, B.vkey], 1)
+    ahead = B.line(timestamp=NOW + 10 * MAX_CLOCK_SKEW)
+    (counted,) = policy.require(_cosigned(A.line(), ahead), now=NOW)
+    assert counted.witness.name == "w.test/a"
 
 
 def test_a_cosignature_within_the_clock_skew_is_accepted():
@@ -175,8 +199,9 @@ def test_all_witnesses_by_default_and_the_threshold_bounds():
     for bad in (0, 3):
         with pytest.raises(KeyConfigurationError, match=r"want 1\.\.2"):
             WitnessPolicy.k_of_n([A.vkey, B.vkey], bad)
-    with pytest.raises(KeyConfigurationError, match="needs at least one --witness"):
-        WitnessPolicy.k_of_n([], 1)
+    for threshold in (1, 0):
+        with pytest.raises(KeyConfigurationError, match="needs at least one --witness"):
+            WitnessPolicy.k_of_n([], threshold)
     with pytest.raises(KeyConfigurationError, match="same public key"):
         WitnessPolicy.k_of_n([A.vkey, A.vkey])
     assert not WitnessPolicy.k_of_n([]).requires_witnesses
@@ -228,6 +253,18 @@ def test_quorum_none_requires_nothing():
         (f"witness a {A.vkey}\nquorum a\nfrobnicate\n", "line 3: want 'log"),
         (f"witness a {A.vkey}\x0b\nquorum a\n", "control character"),
         ("witness a not-a-vkey\nquorum a\n", "witness key"),
+        (f"witness\u00a0a {A.vkey}\nquorum a\n", "want 'log"),  # only space and tab separate
+        (f"log garbage\nwitness a {A.vkey}\nquorum a\n", "verifier key"),
+        (
+            f"log {LOG.verifier_key_string()}\nlog {LOG.verifier_key_string()} https://x\n"
+            f"witness a {A.vkey}\nquorum a\n",
+            "listed twice",
+        ),
+        (
+            "".join(f"witness w{n} {Witness(f'w.test/{n}').vkey}\n" for n in range(65))
+            + "quorum w0\n",
+            "65 witnesses, want at most 64",
+        ),
     ],
 )
 def test_malformed_policies_name_their_line(text, problem):
@@ -246,3 +283,24 @@ def test_cosignatures_over_real_time_verify_with_the_default_clock():
     line = A.line(timestamp=int(time.time()))
     policy = WitnessPolicy.k_of_n([A.vkey])
     assert policy.require(_cosigned(line), now=int(time.time()))
+
+
+def test_an_mldsa_cosigner_name_longer_than_a_u8_field_is_refused():
+    long = Witness("w.test/" + "x" * 260, mldsa=True)
+    with pytest.raises(KeyConfigurationError, match="at most 255 bytes"):
+        CosignerKey.from_vkey(long.vkey)
+
+
+def test_an_mldsa_cosignature_of_a_checkpoint_with_a_too_long_origin_is_malformed():
+    witness = Witness("w.test/pq", mldsa=True)
+    origin = "o" * 256
+    signer = NoteSigner(origin, Ed25519PrivateKey.generate())
+    checkpoint = Checkpoint(origin, 7, hashlib.sha256(b"root").digest())
+    note = sign_checkpoint(checkpoint, signer)
+    line = Witness("w.test/ed").line(body=note.split("\n\n")[0] + "\n", checkpoint=checkpoint)
+    key = CosignerKey.from_vkey(witness.vkey)
+    blob = base64.b64decode(line.split(" ")[2])
+    raw = key.key_id.to_bytes(4, "big") + blob[4:12] + bytes(2420)
+    forged = f"\u2014 w.test/pq {base64.b64encode(raw).decode()}\n"
+    with pytest.raises(MalformedCheckpointError, match="origin of 256 bytes"):
+        verified_cosignatures(append_cosignatures(note, [forged]), [key], now=NOW)

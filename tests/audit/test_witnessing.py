@@ -187,7 +187,8 @@ def test_a_consistency_proof_the_witness_refuses_is_a_422(ledger, log, witnesses
     (outcome,) = witnessing.round()
     assert outcome.status == "failed"
     assert outcome.detail.startswith("HTTP 422")
-    assert log.witnesses.cosignatures(log.store.latest_checkpoint().tree_size) == []
+    latest = log.store.latest_checkpoint()
+    assert log.witnesses.cosignatures(latest.tree_size, latest.root) == []
 
 
 def test_a_witness_holding_a_larger_tree_than_the_log_is_an_error(log, witnesses):
@@ -243,7 +244,9 @@ def test_the_log_publishes_its_latest_checkpoint_the_quorum_cosigned(ledger, log
 def test_the_cosignature_lines_are_canonical_signature_lines(log, witnesses):
     peer = witnesses()
     _witnessing(log, peer).round()
-    (stored,) = log.witnesses.cosignatures(log.store.latest_checkpoint().tree_size)
+    latest = log.store.latest_checkpoint()
+    (stored,) = log.witnesses.cosignatures(latest.tree_size, latest.root)
+    assert stored.root == latest.root
     prefix, name, blob = stored.line.rstrip("\n").split(" ")
     raw = base64.b64decode(blob)
     assert (prefix, name, len(raw)) == ("\u2014", "witness.test/a", 4 + 8 + 64)
@@ -266,9 +269,92 @@ def test_the_witnessed_checkpoint_is_found_past_pages_of_partly_cosigned_ones(lo
     rows = [(first.tree_size, a), (first.tree_size, b)]
     rows += [(first.tree_size + n, a) for n in range(1, 12)]
     for size, label in rows:
-        log.witnesses.add_cosignature(StoredCosignature(size, label, "\u2014 x y\n", 1, "now"))
+        root = first.root if size == first.tree_size else bytes(32)
+        log.witnesses.add_cosignature(
+            StoredCosignature(size, label, "\u2014 x y\n", 1, "now", root)
+        )
     assert log.witnessed() == first
     log.witnesses.add_cosignature(
-        StoredCosignature(first.tree_size + 11, b, "\u2014 x y\n", 1, "n")
+        StoredCosignature(first.tree_size + 11, b, "\u2014 x y\n", 1, "n", bytes(32))
     )
-    assert log.witnessed() == first  # no checkpoint of that size is stored: never published
+    assert log._search_witnessed() == first
+
+
+def test_a_cosignature_of_another_root_at_the_same_size_is_never_served_or_counted(log, witnesses):
+    peer = witnesses()
+    witnessing = _witnessing(log, peer)
+    witnessing.round()
+    latest = log.store.latest_checkpoint()
+    label = _label(peer)
+    stale = StoredCosignature(latest.tree_size, label + "x", "\u2014 w y\n", 1, "n", bytes(32))
+    log.witnesses.add_cosignature(stale)  # a line of a root this log never signed at this size
+    assert [c.witness for c in log.witnesses.cosignatures(latest.tree_size, latest.root)] == [label]
+    assert log.cosigned_note(latest).count("\u2014 ") == 2
+
+
+def test_the_witnessed_size_is_kept_per_policy_and_only_grows(ledger, log, witnesses):
+    peer = witnesses()
+    witnessing = _witnessing(log, peer)
+    witnessing.round()
+    first = log.store.latest_checkpoint()
+    assert log.witnessed() == first
+    fingerprint = log.policy.fingerprint()
+    assert log.witnesses.witnessed_size(fingerprint) == first.tree_size
+    grown = _grow(ledger, log, 806)
+    witnessing.round()  # the new cosignature raises it at once
+    assert log.witnesses.witnessed_size(fingerprint) == grown.tree_size
+    log.witnesses.raise_witnessed(fingerprint, first.tree_size)  # never goes down
+    assert log.witnessed() == grown
+    other = _witnessing(log, peer, witnesses("witness.test/b"), threshold=2)
+    assert other.policy.fingerprint() != fingerprint
+    assert log.witnessed() is None  # a new policy is judged afresh: nobody met it yet
+
+
+def test_a_cosignature_stamped_ahead_of_the_logs_clock_is_refused(log, witnesses):
+    peer = witnesses()
+    clock = Clock()
+    clock.now -= timedelta(seconds=120)  # the log's clock two minutes behind the witness's
+    (outcome,) = _witnessing(log, peer, clock=clock).round()
+    assert outcome.status == "failed"
+    assert "s ahead of the log's clock" in outcome.detail
+    assert log.witnessed() is None
+
+
+@pytest.mark.parametrize("body", ["\u00b2\n", "12 \n", "-1\n", "007\n", ""])
+def test_a_409_whose_body_is_not_a_size_is_a_recorded_failure(log, witnesses, monkeypatch, body):
+    peer = witnesses()
+    witnessing = _witnessing(log, peer)
+    monkeypatch.setattr(witnessing, "_post", lambda *_: (409, "text/x.tlog.size", body))
+    (outcome,) = witnessing.round()
+    assert outcome.status == "failed"
+    assert outcome.detail.startswith("HTTP 409")
+    assert log.witnesses.state(_label(peer)).failures == 1
+
+
+def test_any_other_failure_of_one_witness_is_recorded_not_raised(log, witnesses, monkeypatch):
+    peer = witnesses()
+    witnessing = _witnessing(log, peer)
+
+    def broken(*_: object) -> object:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(witnessing, "_post", broken)
+    (outcome,) = witnessing.round()
+    assert (outcome.status, outcome.detail) == ("failed", "RuntimeError: disk on fire")
+
+
+def test_an_older_checkpoint_than_the_witness_holds_is_skipped_not_a_fork(
+    ledger, log, witnesses, monkeypatch
+):
+    peer = witnesses()
+    witnessing = _witnessing(log, peer)
+    older = log.store.latest_checkpoint()
+    newer = _grow(ledger, log, 807)
+    witnessing.round()  # the witness now holds the newer size
+    # this process read the older checkpoint and, a moment later, the state another process
+    # had just written: the witness holds a size beyond what this round submits
+    stale = WitnessState(_label(peer), known_size=newer.tree_size)
+    monkeypatch.setattr(log.witnesses, "state", lambda _label: stale)
+    outcome = witnessing.witness(witnessing.targets[0], older)
+    assert outcome.status == "skipped"
+    assert "another process" in outcome.detail
