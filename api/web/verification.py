@@ -20,12 +20,16 @@ what happened to a filing (a dispute raised). A product the caller may not see i
 The trusted keys are not part of this trust: ``configured_keys`` gives what the server is
 configured with, for the page template to render into the page; the verifier compares the
 document's ``keys`` with those (or with keys an auditor pastes) and checks with the latter.
+The witness policy likewise: the page renders it (``data-witness-policy``) and the verifier
+requires the document's ``keys.witnesses`` to equal it, so the document can neither weaken
+nor drop the quorum the page shows.
 
 Witnesses (c2sp.org/tlog-cosignature, audit.offline.cosignature): the checkpoint is the one
 the log *publishes* (``TransparencyLog.published``: under a witness policy, the latest one its
 quorum cosigned) with the stored cosignature lines after the log's signature; ``keys`` carries
-the server's witness policy as data (``witness_policy_data``). The browser requires that
-policy's quorum of valid cosignatures — or the quorum of witness keys an auditor pins.
+the server's witness policy as data (``witness_policy_data``), the same the page renders. The
+browser requires the page's policy's quorum of valid cosignatures (a cosignature dated 0 or
+ahead of the browser's clock is not counted) — or the quorum of witness keys an auditor pins.
 """
 
 from __future__ import annotations
@@ -85,7 +89,9 @@ def configured_keys(state: Any) -> dict[str, Any]:
     checkpoints' origin); ``event_keys`` the base64 raw Ed25519 keys of the public-key manifest,
     every key that ever signed (a retired key still verifies old events). Key ids are left out
     on purpose: the verifier derives them from the keys (docs/event-signatures.md "Keys").
-    ``witnesses`` is the log's witness policy (``witness_policy_data``).
+    ``witnesses`` is the log's witness policy (``witness_policy_data``): the page lists it and
+    renders it as JSON into the section's ``data-witness-policy``, which the verifier checks
+    and compares the document's with.
     """
     ledger: SignedPatentLedger = state.ledger
     log: TransparencyLog = state.log

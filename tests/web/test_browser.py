@@ -2,7 +2,8 @@
 
 Search → product → certificate; the in-browser verification passes, and after one stored byte
 is changed fails naming the event; with witness keys pasted it requires their valid
-cosignatures (WebCrypto Ed25519 over cosignature/v1) and names the witnesses; a reviewer
+cosignatures (WebCrypto Ed25519 over cosignature/v1) and names the witnesses; the witness
+policy checked is the page's (data-witness-policy), the document's must equal it; a reviewer
 approves a flagged filing with its reasons; a regional administrator sees its district only;
 hostile names stay text; no request leaves the site. Screenshots are kept in build/screenshots
 (PPL_SCREENSHOTS) as artefacts.
@@ -133,7 +134,9 @@ def test_pasted_witness_keys_require_their_cosignatures(browser, served):
     label = f"{cosigner.name}+{cosigner.key_id.hex()}"
     line = cosigner.line(record.signed_note, stamp)
     log.witnesses.add_cosignature(
-        StoredCosignature(record.tree_size, label, line, stamp, "2026-01-01T00:00:00Z")
+        StoredCosignature(
+            record.tree_size, label, line, stamp, "2026-01-01T00:00:00Z", root=record.root
+        )
     )
 
     def verify_with(keys: str, threshold: str) -> tuple[str, str]:
@@ -160,6 +163,41 @@ def test_pasted_witness_keys_require_their_cosignatures(browser, served):
     assert state == "failed", text
     assert "见证联署未满足要求" in text
     assert "缺少见证策略要求的有效联署" in text
+
+
+def test_the_page_checks_its_own_witness_policy_not_the_documents(browser, served):
+    """The section's data-witness-policy, as Chromium parses it, is the document's policy;
+    a page showing a quorum the document does not carry fails the verification."""
+    site = served.site
+    browser.delete_all_cookies()
+    browser.get(f"{served.origin}/products/{site.approved}")
+    section = browser.find_element(By.ID, "verification")
+    document = browser.execute_script(
+        "return fetch(arguments[0]).then(r => r.json())", section.get_attribute("data-url")
+    )
+    shown = json.loads(section.get_attribute("data-witness-policy"))
+    served_policy = document["keys"]["witnesses"]
+    assert shown == {part: served_policy[part] for part in ("quorum", "witnesses", "groups")}
+
+    cosigner = Cosigner("witness.test/page")
+    page_policy = {
+        "quorum": "w",
+        "witnesses": [{"name": "w", "vkey": cosigner.vkey}],
+        "groups": [],
+    }  # what a page showing a quorum would hold; the document's has none
+    browser.execute_script(
+        "arguments[0].setAttribute('data-witness-policy', arguments[1])",
+        section,
+        json.dumps(page_policy),
+    )
+    browser.find_element(By.ID, "verify-run").click()
+    _wait(browser).until(lambda d: d.find_element(By.ID, "verification").get_attribute(
+        "data-state") in ("passed", "failed"))  # fmt: skip
+
+    assert section.get_attribute("data-state") == "failed"
+    text = browser.find_element(By.CSS_SELECTOR, "li[data-check=witnesses]").text
+    assert "文档中的见证策略与本页显示的见证策略不一致" in text
+    assert cosigner.name in text  # the page's quorum, in words
 
 
 def test_a_reviewer_approves_a_flagged_filing_with_its_reasons(browser, served):

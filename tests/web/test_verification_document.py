@@ -10,8 +10,10 @@ filers). Both backends (tests/conftest.py ``database_url``).
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 from uuid import UUID, uuid4
@@ -23,6 +25,8 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from api.problems import ApiProblemError
 from api.tokens import ANONYMOUS, Principal
+from api.web.i18n import label
+from api.web.templating import environment
 from api.web.verification import FORMAT, configured_keys, router, verification_document
 from audit.log.witness_store import StoredCosignature
 from audit.offline.checkpoint import verify_checkpoint
@@ -289,7 +293,9 @@ def _cosign(api: Api, *witnesses: Cosigner) -> str:
         key = CosignerKey.from_vkey(witness.vkey)
         stamp = now()
         line = witness.line(record.signed_note, stamp)
-        stored = StoredCosignature(record.tree_size, key.label, line, stamp, "2026-01-01T00:00:00Z")
+        stored = StoredCosignature(
+            record.tree_size, key.label, line, stamp, "2026-01-01T00:00:00Z", root=record.root
+        )
         api.state.log.witnesses.add_cosignature(stored)
     return str(record.signed_note)
 
@@ -393,3 +399,83 @@ def test_the_product_page_shows_the_witness_quorum_and_takes_witness_keys(witnes
     assert "见证联署要求" in zh.text
     assert "Witness quorum" in en.text
     assert "How many of them must validly cosign" in en.text
+
+
+class _Section(HTMLParser):
+    """The attributes of the page's <section id="verification">, as a browser parses them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.attributes: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "section" and ("id", "verification") in attrs:
+            self.attributes = dict(attrs)
+
+
+def _page_policy(html: str) -> dict[str, Any]:
+    """The witness policy the page hands verify.js: its data-witness-policy, parsed."""
+    section = _Section()
+    section.feed(html)
+    attribute = section.attributes.get("data-witness-policy")
+    assert attribute is not None, section.attributes
+    policy = json.loads(attribute)
+    assert isinstance(policy, dict), attribute
+    return policy
+
+
+def _policy_part(policy: dict[str, Any]) -> dict[str, Any]:
+    return {part: policy[part] for part in ("quorum", "witnesses", "groups")}
+
+
+def _rendered_policy(served: Api) -> dict[str, Any]:
+    """The policy the product page renders into data-witness-policy (the same in both
+    languages), checked to be configured_keys' and the document's — without the description:
+    verify.js describes what it checks itself."""
+    filed = _fill(served)
+    document = verification_document(served.state, ANONYMOUS, filed.product_id)
+    zh, en = (
+        _page_policy(served.client.get(f"/products/{filed.product_id}?lang={lang}").text)
+        for lang in ("zh", "en")
+    )
+    assert zh == en == _policy_part(configured_keys(served.state)["witnesses"])
+    assert zh == _policy_part(document["keys"]["witnesses"])
+    return zh
+
+
+def test_the_page_renders_its_witness_policy_for_the_verifier(witnessed_api):
+    page = _rendered_policy(witnessed_api)
+
+    assert page["quorum"] == "quorum"
+    assert [w["vkey"] for w in page["witnesses"]] == [
+        WITNESS_A.vkey, WITNESS_B.vkey, ML_DSA_WITNESS.vkey
+    ]  # fmt: skip
+    assert page["groups"][0]["threshold"] == 2
+
+
+def test_the_page_renders_no_quorum_when_no_witness_is_required(api):
+    assert _rendered_policy(api) == {"quorum": None, "witnesses": [], "groups": []}
+
+
+def test_the_witness_policy_attribute_holds_any_text():
+    """tojson escapes < > & ' (and the attribute is single-quoted): a name with quotes and
+    markup stays data, read back whole."""
+    hostile = "a'b\"c<script>&amp;"
+    policy = {
+        "quorum": hostile,
+        "witnesses": [{"name": hostile, "vkey": "x'+<y>"}],
+        "groups": [],
+        "description": "none",
+    }
+    configured = {"log_key": "log+00000000+AQ==", "event_keys": [], "witnesses": policy}
+    html = (
+        environment()
+        .get_template("_verification.html")
+        .render(
+            product_id=uuid4(), verification_url="/v.json", configured=configured, lang="en",
+            t=lambda key: label("en", key),
+        )
+    )  # fmt: skip
+
+    assert "<script>" not in html.split("data-lang")[0]
+    assert _page_policy(html) == _policy_part(policy)

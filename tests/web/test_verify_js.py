@@ -8,9 +8,13 @@ passes the RFC 6962 inclusion vectors and the C2SP signed-note vector of ../shar
 
 Under a witness policy (c2sp.org/tlog-cosignature) the checkpoint must carry the policy's
 quorum of valid cosignatures (else ``witness_quorum``); a policy witness's line that does not
-hold — a changed byte, timestamp 0, one in the future — is ``cosignature_invalid``; lines by
-other keys are ignored; an ML-DSA-44 witness never counts; a pinned policy replaces the
-document's. Cosignatures are made by tests/web/cosigner.py, written from the spec.
+hold — a changed byte, a timestamp above 2^63 - 1 — is ``cosignature_invalid``; one that holds
+but is dated 0 or more than 300 s ahead of the clock is not counted, and named; lines by other
+keys are ignored; an ML-DSA-44 witness never counts. The policy checked is the one the page
+shows (``trusted["witnessPolicy"]``, the section's data-witness-policy): a document whose
+``keys.witnesses`` differs — weaker, stronger, missing — is ``witness_policy_mismatch``; a
+pinned policy replaces both. Cosignatures are made by tests/web/cosigner.py, written from the
+spec.
 
 Node 20 is the browser's stand-in (the same WebCrypto API); without it the tests skip, except
 under CI=true, where they fail.
@@ -107,6 +111,11 @@ const document = { readyState: "complete", createElement: element };
 const section = Object.assign(element(), { ownerDocument: document });
 Object.assign(section.dataset, { url: "/products/x/verification.json", lang: input.lang,
   logKey: input.trusted.logKey, eventKeys: input.trusted.eventKeys.join(" ") });
+// the attribute as the template renders it: JSON text (absent when the page has none)
+if (input.trusted.witnessPolicy !== undefined) {
+  section.dataset.witnessPolicy = typeof input.trusted.witnessPolicy === "string"
+    ? input.trusted.witnessPolicy : JSON.stringify(input.trusted.witnessPolicy);
+}
 const parts = {};
 for (const id of ["#verify-run", "#verify-summary", "#verify-checks", "#verify-results tbody",
   "#verify-log-key", "#verify-event-keys", "#verify-witness-keys",
@@ -185,12 +194,18 @@ def ledger(database_url: str, tmp_path: Path) -> Iterator[Ledger]:
         product_id = file(api.state.ledger, FILER, filer_id)
         api.state.ledger.approve_product(REVIEWER, product_id)
         api.settle()
-        keys = configured_keys(api.state)
-        trusted = {"logKey": keys["log_key"], "eventKeys": keys["event_keys"]}
-        yield Ledger(api, product_id, trusted)
+        yield Ledger(api, product_id, page_trusted(api))
 
 
 REVIEWER_PRINCIPAL = Principal(Role.REVIEWER, None, "t-reviewer")
+
+
+def page_trusted(api: Api) -> dict[str, Any]:
+    """What the product page hands the verifier: its configured keys and witness policy (the
+    template's data-log-key, data-event-keys and data-witness-policy)."""
+    keys = configured_keys(api.state)
+    policy = {part: keys["witnesses"][part] for part in ("quorum", "witnesses", "groups")}
+    return {"logKey": keys["log_key"], "eventKeys": keys["event_keys"], "witnessPolicy": policy}
 
 
 def verify(node: str, tmp_path: Path, *cases: dict[str, Any]) -> list[dict[str, Any]]:
@@ -240,7 +255,7 @@ def test_a_real_document_verifies_for_the_filer_side_and_the_public(node, tmp_pa
         assert report["checkpoint"]["ok"]
         assert report["witnesses"]["ok"]  # the server's policy requires no witness
         assert report["witnesses"]["quorum"] == "none"
-        assert report["witnesses"]["source"] == "document"
+        assert report["witnesses"]["source"] == "page"
         assert report["checkpoint"]["size"] == str(visible["tree_size"])
         assert [row["version"] for row in report["events"]] == versions
     assert {row["status"] for row in zh["events"]} == {"verified"}
@@ -412,9 +427,7 @@ def witnessed(database_url: str, tmp_path: Path) -> Iterator[Ledger]:
         product_id = file(api.state.ledger, FILER, filer_id)
         api.state.ledger.approve_product(REVIEWER, product_id)
         api.settle()
-        keys = configured_keys(api.state)
-        trusted = {"logKey": keys["log_key"], "eventKeys": keys["event_keys"]}
-        yield Ledger(api, product_id, trusted)
+        yield Ledger(api, product_id, page_trusted(api))
 
 
 def cosigned(document: dict[str, Any], *lines: str) -> dict[str, Any]:
@@ -441,7 +454,14 @@ def test_a_checkpoint_the_quorum_cosigned_passes_and_names_its_witnesses(node, t
         stamp = now()
         line = witness.line(record.signed_note, stamp)
         log.witnesses.add_cosignature(
-            StoredCosignature(record.tree_size, label(witness), line, stamp, "2026-01-01T00:00:00Z")
+            StoredCosignature(
+                record.tree_size,
+                label(witness),
+                line,
+                stamp,
+                "2026-01-01T00:00:00Z",
+                root=record.root,
+            )
         )
     document = witnessed.document(ANONYMOUS)
     assert document["checkpoint"] != record.signed_note  # served with its cosignatures
@@ -462,7 +482,7 @@ def test_a_checkpoint_the_quorum_cosigned_passes_and_names_its_witnesses(node, t
         assert witnesses["unverifiable"] == []
         for name in (A.name, B.name, witnesses["quorum"]):
             assert name in witnesses["message"]
-    assert en["witnesses"]["message"].startswith("Witness quorum met (the document's")
+    assert en["witnesses"]["message"].startswith("Witness quorum met (this page's")
     assert zh["witnesses"]["message"].startswith("见证联署满足要求")
     assert {row["status"] for row in en["events"]} == {"in_log"}
 
@@ -502,8 +522,9 @@ def test_without_the_quorum_of_valid_cosignatures_the_verification_fails(node, t
         ("changed-signature", "does not verify over the checkpoint"),
         ("changed-timestamp", "does not verify over the checkpoint"),
         ("another-checkpoint", "does not verify over the checkpoint"),
-        ("zero-timestamp", "timestamp 0"),
-        ("future-timestamp", "s in the future (want at most 300 s)"),
+        # dated 0 or in the future, but not holding: still invalid, never just not counted
+        ("zero-timestamp-changed-signature", "does not verify over the checkpoint"),
+        ("future-timestamp-changed-signature", "does not verify over the checkpoint"),
         ("timestamp-above-2^63-1", "want at most 2^63 - 1"),
         ("truncated", "bytes, want 72"),
     ],
@@ -517,8 +538,10 @@ def test_an_invalid_cosignature_by_a_policy_witness_fails_the_verification(
         "changed-signature": lambda: changed_line(A.line(note), 4 + 8 + 20),
         "changed-timestamp": lambda: changed_line(A.line(note), 4 + 7),
         "another-checkpoint": lambda: A.line("another.test/log\n" + note.split("\n", 1)[1]),
-        "zero-timestamp": lambda: A.line(note, 0),
-        "future-timestamp": lambda: A.line(note, now() + 3600),
+        "zero-timestamp-changed-signature": lambda: changed_line(A.line(note, 0), 4 + 8 + 20),
+        "future-timestamp-changed-signature": lambda: changed_line(
+            A.line(note, now() + 3600), 4 + 8 + 20
+        ),
         "timestamp-above-2^63-1": lambda: A.line(note, 2**63),
         "truncated": lambda: _truncated(A.line(note)),
     }[case]()
@@ -550,6 +573,85 @@ def test_a_cosignature_a_little_ahead_of_the_browser_clock_is_accepted(node, tmp
     (report,) = verify(node, tmp_path, {"doc": changed, "trusted": witnessed.trusted, "lang": "en"})
 
     assert report["ok"] is True, report["witnesses"]
+    assert report["witnesses"]["ignored"] == []
+
+
+@pytest.mark.parametrize(
+    ("case", "reason", "words", "detail"),
+    [
+        ("zero", "no_timestamp", "no timestamp", "timestamp 0 (a witness must say when it"),
+        ("future", "future_timestamp", "timestamp in the future", "s in the future (at most 300"),
+    ],
+)
+def test_a_cosignature_dated_zero_or_in_the_future_is_not_counted(
+    node, tmp_path, witnessed, case, reason, words, detail
+):
+    """It holds, so it is no error; it does not count, so the 2-of-2 quorum fails — and the
+    result names the witness and why."""
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    stamp = 0 if case == "zero" else now() + 3600
+    changed = cosigned(document, A.line(note, stamp), B.line(note))
+
+    en, zh = verify(
+        node, tmp_path,
+        {"doc": changed, "trusted": witnessed.trusted, "lang": "en"},
+        {"doc": changed, "trusted": witnessed.trusted, "lang": "zh"},
+    )  # fmt: skip
+
+    witnesses = en["witnesses"]
+    assert en["ok"] is False
+    assert witnesses["code"] == "witness_quorum", witnesses
+    assert witnesses["cosigned"] == [B.name]
+    (ignored,) = witnesses["ignored"]
+    assert (ignored["name"], ignored["label"], ignored["reason"]) == (A.name, label(A), reason)
+    assert ignored["timestamp"] == str(stamp)
+    assert f"not counted: {label(A)}: " in witnesses["detail"]
+    assert detail in witnesses["detail"]
+    assert f"Not counted: {label(A)} ({words})." in witnesses["message"]
+    assert "lacks the valid cosignatures" in witnesses["message"]
+    assert {row["status"] for row in en["events"]} == {"in_log"}
+    zh_words = "没有时间戳" if case == "zero" else "时间戳在未来"
+    assert f"未计入要求的联署：{label(A)}（{zh_words}）" in zh["witnesses"]["message"]
+
+
+def test_a_one_of_two_quorum_passes_with_one_valid_and_one_future_cosignature(
+    node, tmp_path, witnessed
+):
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    page = copy.deepcopy(witnessed.trusted["witnessPolicy"])
+    page["groups"][0]["threshold"] = 1  # a page (and document) whose policy is 1 of [a, b]
+    one_of_two = dict(document, keys={**document["keys"], "witnesses": page})
+    trusted = dict(witnessed.trusted, witnessPolicy=page)
+    future = A.line(note, now() + 3600)
+    cases = [
+        cosigned(one_of_two, future, B.line(note)),
+        cosigned(one_of_two, future, A.line(note, 0)),  # a's two lines, neither counts
+        cosigned(one_of_two, future, A.line(note), B.line(note, 0)),  # a counts after all
+    ]
+
+    passed, neither, a_later = verify(
+        node, tmp_path, *({"doc": doc, "trusted": trusted, "lang": "en"} for doc in cases)
+    )
+
+    assert passed["ok"] is True, passed["witnesses"]
+    assert passed["witnesses"]["quorum"] == f"1 of [{label(A)}, {label(B)}]"
+    assert passed["witnesses"]["cosigned"] == [B.name]
+    assert [(i["name"], i["reason"]) for i in passed["witnesses"]["ignored"]] == [
+        (A.name, "future_timestamp")
+    ]
+    assert passed["witnesses"]["message"].startswith("Witness quorum met (this page's")
+    assert passed["witnesses"]["message"].endswith(
+        f"Not counted: {label(A)} (timestamp in the future)."
+    )
+    assert neither["witnesses"]["code"] == "witness_quorum"
+    assert [i["reason"] for i in neither["witnesses"]["ignored"]] == ["future_timestamp"]
+    assert a_later["ok"] is True, a_later["witnesses"]
+    assert a_later["witnesses"]["cosigned"] == [A.name]
+    assert [(i["name"], i["reason"]) for i in a_later["witnesses"]["ignored"]] == [
+        (B.name, "no_timestamp")
+    ]
 
 
 def test_a_pinned_witness_policy_replaces_the_documents(node, tmp_path, witnessed):
@@ -604,15 +706,18 @@ def test_an_ml_dsa_witness_cannot_be_checked_in_the_browser_and_never_counts(
         "witnesses": [{"name": "a", "vkey": A.vkey}, {"name": "pq", "vkey": PQ.vkey}],
         "groups": [{"name": "q", "threshold": 2, "members": ["a", "pq"]}],
     }
+    one_policy = {**policy, "groups": [{"name": "q", "threshold": 1, "members": ["a", "pq"]}]}
+    # pages (and documents) showing these policies
     two = dict(changed, keys={**changed["keys"], "witnesses": policy})
-    one = dict(two, keys={**two["keys"], "witnesses": {
-        **policy, "groups": [{"name": "q", "threshold": 1, "members": ["a", "pq"]}]}})  # fmt: skip
+    one = dict(two, keys={**two["keys"], "witnesses": one_policy})
+    page_two = dict(witnessed.trusted, witnessPolicy=policy)
+    page_one = dict(witnessed.trusted, witnessPolicy=one_policy)
 
     both_needed, one_needed, zh = verify(
         node, tmp_path,
-        {"doc": two, "trusted": witnessed.trusted, "lang": "en"},
-        {"doc": one, "trusted": witnessed.trusted, "lang": "en"},
-        {"doc": one, "trusted": witnessed.trusted, "lang": "zh"},
+        {"doc": two, "trusted": page_two, "lang": "en"},
+        {"doc": one, "trusted": page_one, "lang": "en"},
+        {"doc": one, "trusted": page_one, "lang": "zh"},
     )  # fmt: skip
 
     assert both_needed["witnesses"]["code"] == "witness_quorum"
@@ -643,6 +748,205 @@ def test_the_page_shows_the_witnesses_and_takes_pinned_witness_keys(node, tmp_pa
     assert passed["named"]["witnesses"]["status"] == "verify-ok"
     assert A.name in passed["named"]["witnesses"]["text"]
     assert "your witness policy" in passed["named"]["witnesses"]["text"]
+
+
+# --- the policy the page shows is the policy checked --------------------------------------------
+def _weaker(policy: dict[str, Any]) -> dict[str, Any]:
+    """1 of [a, b] where the page shows 2 of [a, b]."""
+    weaker = copy.deepcopy(policy)
+    weaker["groups"][0]["threshold"] = 1
+    return weaker
+
+
+def _other_key(policy: dict[str, Any]) -> dict[str, Any]:
+    """b's place held by c's key."""
+    other = copy.deepcopy(policy)
+    other["witnesses"][1]["vkey"] = C.vkey
+    return other
+
+
+def _a_alone(policy: dict[str, Any]) -> dict[str, Any]:
+    """The quorum: witness a alone (its group still listed)."""
+    return dict(copy.deepcopy(policy), quorum=policy["witnesses"][0]["name"])
+
+
+def _stronger(policy: dict[str, Any]) -> dict[str, Any]:
+    """c added to the group, all three required: stronger, still not the page's."""
+    stronger = copy.deepcopy(policy)
+    stronger["witnesses"].append({"name": "witness.test-c", "vkey": C.vkey})
+    stronger["groups"][0]["members"].append("witness.test-c")
+    stronger["groups"][0]["threshold"] = 3
+    return stronger
+
+
+NO_QUORUM: dict[str, Any] = {"quorum": None, "witnesses": [], "groups": [], "description": "none"}
+
+
+MISMATCHES = [
+    ("weaker-threshold", "(groups)", "got 1 of ["),
+    ("another-key", "(witnesses)", f"got 2 of [{label(A)}, {label(C)}], want 2 of ["),
+    ("quorum-a-alone", "(quorum)", f"got {label(A)}, want 2 of ["),
+    ("stronger", "(witnesses, groups)", "got 3 of ["),
+    ("quorum-null", "(quorum, witnesses, groups)", "got none, want 2 of ["),
+    ("no-witnesses", "(quorum, witnesses, groups)", "got no witness policy, want 2 of ["),
+    ("null-witnesses", "(quorum, witnesses, groups)", "got no witness policy, want"),
+    ("not-a-policy", "(quorum, witnesses, groups)", "got a malformed witness policy, want"),
+]
+
+
+@pytest.mark.parametrize(("case", "parts", "got"), MISMATCHES, ids=[m[0] for m in MISMATCHES])
+def test_a_document_policy_other_than_the_pages_fails(node, tmp_path, witnessed, case, parts, got):
+    """Even cosigned by both a and b — what the page's 2-of-2 quorum needs — a document whose
+    policy is not the page's fails: the document never chooses, nor drops, the quorum."""
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    page = witnessed.trusted["witnessPolicy"]
+    keys = dict(document["keys"])
+    if case == "no-witnesses":
+        del keys["witnesses"]
+    else:
+        keys["witnesses"] = {
+            "weaker-threshold": lambda: _weaker(page),
+            "another-key": lambda: _other_key(page),
+            "quorum-a-alone": lambda: _a_alone(page),
+            "stronger": lambda: _stronger(page),
+            "quorum-null": lambda: NO_QUORUM,
+            "null-witnesses": lambda: None,
+            "not-a-policy": lambda: "2 of [a, b]",
+        }[case]()
+    changed = cosigned(dict(document, keys=keys), A.line(note), B.line(note), C.line(note))
+
+    en, zh = verify(
+        node, tmp_path,
+        {"doc": changed, "trusted": witnessed.trusted, "lang": "en"},
+        {"doc": changed, "trusted": witnessed.trusted, "lang": "zh"},
+    )  # fmt: skip
+
+    witnesses = en["witnesses"]
+    assert en["ok"] is False
+    assert witnesses["ok"] is False
+    assert witnesses["code"] == "witness_policy_mismatch", witnesses
+    assert witnesses["source"] == "page"
+    assert witnesses["quorum"] == f"2 of [{label(A)}, {label(B)}]"  # the page's, not the doc's
+    assert witnesses["detail"].startswith(
+        f"the document's witness policy differs from the page's {parts}: "
+    )
+    assert got in witnesses["detail"]
+    assert "is not the one this page shows" in witnesses["message"]
+    assert "Witness quorum not met (this page's witness policy" in witnesses["message"]
+    assert "checks did not pass" in en["summary"]
+    assert en["checkpoint"]["ok"] is True
+    assert {row["status"] for row in en["events"]} == {"in_log"}  # still checked
+    assert "文档中的见证策略与本页显示的见证策略不一致" in zh["witnesses"]["message"]
+
+
+def test_a_document_policy_identical_to_the_pages_passes(node, tmp_path, witnessed):
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    # the same policy as data: a copy, in another key order, the description left out
+    page = witnessed.trusted["witnessPolicy"]
+    same = json.loads(json.dumps({part: page[part] for part in ("groups", "witnesses", "quorum")}))
+    changed = cosigned(dict(document, keys={**document["keys"], "witnesses": same}),
+                       A.line(note), B.line(note))  # fmt: skip
+
+    (report,) = verify(node, tmp_path, {"doc": changed, "trusted": witnessed.trusted, "lang": "en"})
+
+    assert report["ok"] is True, report["witnesses"]
+    assert report["witnesses"]["source"] == "page"
+    assert sorted(report["witnesses"]["cosigned"]) == [A.name, B.name]
+
+
+def test_without_a_quorum_on_the_page_a_document_without_witnesses_passes(node, tmp_path, ledger):
+    document = ledger.document(ANONYMOUS)
+    keys = {k: v for k, v in document["keys"].items() if k != "witnesses"}
+    no_policy = dict(document, keys=keys)
+    with_quorum = dict(document, keys={**document["keys"], "witnesses": {
+        "quorum": "a", "witnesses": [{"name": "a", "vkey": A.vkey}], "groups": []}})  # fmt: skip
+
+    missing, claimed = verify(
+        node, tmp_path,
+        {"doc": no_policy, "trusted": ledger.trusted, "lang": "en"},
+        {"doc": with_quorum, "trusted": ledger.trusted, "lang": "en"},
+    )  # fmt: skip
+
+    assert ledger.trusted["witnessPolicy"]["quorum"] is None
+    assert missing["ok"] is True, missing["witnesses"]
+    assert missing["witnesses"]["quorum"] == "none"
+    assert missing["witnesses"]["message"] == (
+        "Witnesses: this page's witness policy requires no witness cosignature."
+    )
+    # a document asking for more than the page shows is not the page's policy either
+    assert claimed["witnesses"]["code"] == "witness_policy_mismatch"
+
+
+@pytest.mark.parametrize("page", ["absent", "null", "not-json", "malformed"])
+def test_without_a_readable_policy_on_the_page_the_witness_check_fails(
+    node, tmp_path, witnessed, page
+):
+    document = witnessed.document(ANONYMOUS)
+    doc = cosigned(document, A.line(document["checkpoint"]), B.line(document["checkpoint"]))
+    trusted = {k: v for k, v in witnessed.trusted.items() if k != "witnessPolicy"}
+    if page != "absent":
+        trusted["witnessPolicy"] = {
+            "null": None,
+            "not-json": "{quorum",  # the DOM driver hands a string through as the attribute
+            "malformed": {"quorum": "q", "witnesses": [], "groups": []},
+        }[page]
+
+    (report,) = verify(node, tmp_path, {"doc": doc, "trusted": trusted, "lang": "en"})
+    dom = run_node(node, tmp_path, {"doc": doc, "trusted": trusted, "lang": "en"}, DOM_DRIVER)
+
+    assert report["ok"] is False
+    assert report["witnesses"]["code"] == "witness_policy_malformed", report["witnesses"]
+    assert dom["state"] == "failed"
+    assert "the witness policy is malformed" in dom["named"]["witnesses"]["text"]
+
+
+def test_a_pinned_policy_overrides_a_document_policy_other_than_the_pages(
+    node, tmp_path, witnessed
+):
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    weaker = dict(
+        document, keys={**document["keys"], "witnesses": _weaker(document["keys"]["witnesses"])}
+    )
+    only_a = cosigned(weaker, A.line(note))
+    missing = cosigned(
+        dict(document, keys={k: v for k, v in document["keys"].items() if k != "witnesses"}),
+        A.line(note),
+    )
+    pinned = dict(witnessed.trusted, witnessKeys=[A.vkey, B.vkey], witnessThreshold=1)
+    pinned_all = dict(witnessed.trusted, witnessKeys=[A.vkey, B.vkey], witnessThreshold=None)
+
+    weaker_pinned, missing_pinned, weaker_pinned_all = verify(
+        node, tmp_path,
+        {"doc": only_a, "trusted": pinned, "lang": "en"},
+        {"doc": missing, "trusted": pinned, "lang": "en"},
+        {"doc": only_a, "trusted": pinned_all, "lang": "en"},
+    )  # fmt: skip
+
+    for report in (weaker_pinned, missing_pinned):
+        assert report["ok"] is True, report["witnesses"]
+        assert report["witnesses"]["source"] == "pinned"
+    # the pinned quorum decides: no mismatch error, the quorum's own
+    assert weaker_pinned_all["witnesses"]["code"] == "witness_quorum"
+
+
+def test_the_page_part_fails_a_document_whose_policy_is_not_the_pages(node, tmp_path, witnessed):
+    document = witnessed.document(ANONYMOUS)
+    note = document["checkpoint"]
+    weaker = dict(
+        document, keys={**document["keys"], "witnesses": _weaker(document["keys"]["witnesses"])}
+    )
+    payload = {"doc": cosigned(weaker, A.line(note)), "trusted": witnessed.trusted, "lang": "en"}
+
+    page = run_node(node, tmp_path, payload, DOM_DRIVER)
+
+    assert page["state"] == "failed"
+    assert page["named"]["witnesses"]["status"] == "verify-failed"
+    assert "is not the one this page shows" in page["named"]["witnesses"]["text"]
+    assert page["named"]["checkpoint"]["status"] == "verify-ok"
+    assert page["named"]["keys"]["status"] == "verify-ok"
 
 
 # verify.js's quorum rule against audit.offline.cosignature's, for every set of cosigners

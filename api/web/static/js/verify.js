@@ -10,7 +10,8 @@
  *   docs/event-signatures.md  "Leaf of an event", "What is signed", "What is stored",
  *                             "Verifying one event", "Keys"
  *   c2sp.org/signed-note, c2sp.org/tlog-checkpoint (as audit/offline/note.py, checkpoint.py)
- *   c2sp.org/tlog-cosignature, tlog-policy (as audit/offline/cosignature.py): witnesses
+ *   c2sp.org/tlog-cosignature, tlog-policy (as audit/offline/cosignature.py): witnesses,
+ *                             under the witness policy the page shows (data-witness-policy)
  *
  * Part 1 is pure functions (exported for tests under Node as module.exports, in the browser as
  * window.PPLVerify); part 2 is the page: it finds <section id="verification">, runs on a click
@@ -606,6 +607,47 @@
     return met.get(policy.quorum) === true;
   }
 
+  /**
+   * Does the document's witness policy (`keys.witnesses`) differ from the one the page shows
+   * (`data-witness-policy`, rendered from the server's configuration as the keys are)? The
+   * document never chooses the policy: like its keys it is compared, and any difference — the
+   * quorum, a witness's name or vkey, a group's name, threshold or members, their order — is
+   * reported. A document without `witnesses` names no policy: the same as `quorum: null`,
+   * which differs from a page that shows a quorum. `description` (words for people) is not
+   * compared: verify.js describes the policy it checks itself.
+   * Returns the parts that differ: [] when none, else some of "quorum", "witnesses", "groups".
+   */
+  function policyDifferences(documentPolicy, pagePolicy) {
+    const shape = (data) => {
+      if (data === undefined || data === null) return { quorum: null, witnesses: [], groups: [] };
+      if (typeof data !== "object") return { quorum: data, witnesses: data, groups: data };
+      const list = (items, fields) =>
+        Array.isArray(items)
+          ? items.map((item) => fields.map((field) => (item && typeof item === "object" ? item[field] : item)))
+          : items;
+      return {
+        quorum: data.quorum === undefined ? null : data.quorum,
+        witnesses: list(data.witnesses === undefined ? [] : data.witnesses, ["name", "vkey"]),
+        groups: list(data.groups === undefined ? [] : data.groups, ["name", "threshold", "members"]),
+      };
+    };
+    const got = shape(documentPolicy);
+    const want = shape(pagePolicy);
+    const same = (a, b) => JSON.stringify(a === undefined ? null : a) === JSON.stringify(b === undefined ? null : b);
+    return ["quorum", "witnesses", "groups"].filter((part) => !same(got[part], want[part]));
+  }
+
+  /** The document's policy in words for a mismatch's detail: "none", its quorum as
+   *  describePolicy says it, or why it cannot be read. */
+  async function describeDocumentPolicy(data) {
+    if (data === undefined || data === null) return "no witness policy";
+    try {
+      return describePolicy(await parseWitnessPolicy(data));
+    } catch (error) {
+      return "a malformed witness policy";
+    }
+  }
+
   /** What an Ed25519 cosignature/v1 signs: header, time line, the checkpoint text. */
   function cosignedMessage(checkpointText, timestamp) {
     return encoder.encode(`cosignature/v1\ntime ${timestamp}\n${checkpointText}`);
@@ -617,13 +659,20 @@
    * hold — never skipped; lines by other keys are ignored; an ML-DSA-44 witness's line cannot
    * be checked here and is not counted. `now`: the verifier's clock, POSIX seconds (BigInt).
    * Steps per matching line: (1) length, key id || u64 timestamp || 64-byte signature;
-   * (2) Ed25519 over "cosignature/v1\ntime <T>\n" || text; (3) T is not 0, at most 2^63 - 1,
-   * at most MAX_CLOCK_SKEW s after `now`.
+   * (2) Ed25519 over "cosignature/v1\ntime <T>\n" || text; (3) T at most 2^63 - 1 (the spec's
+   * MUST) — a line failing (1) to (3) fails the note, cosignature_invalid;
+   * (4) T is not 0 and at most MAX_CLOCK_SKEW s after `now`: otherwise the cosignature holds
+   * but does not count (the spec lets a verifier reject *cosignatures* with future timestamps:
+   * that cosignature, not the note, so one witness's clock cannot fail a checkpoint the others
+   * cosigned). Each policy witness with no counted cosignature but such a line goes to
+   * `ignored` (when given), once: {name, label, reason: "future_timestamp" | "no_timestamp",
+   * timestamp (decimal), detail}.
    * Returns [{witness, timestamp}], one per witness; throws cosignature_invalid.
    */
-  async function verifyCosignatures(signedNote, policy, now) {
+  async function verifyCosignatures(signedNote, policy, now, ignored) {
     const { text, lines } = splitNote(signedNote);
     const found = new Map();
+    const uncounted = new Map();
     for (const line of lines) {
       const witness = policy.witnesses.find((w) => w.key.name === line.name && equalBytes(w.key.keyId, line.keyId));
       if (!witness || !witness.key.verifiable) continue;
@@ -638,44 +687,91 @@
       if (!(await ed25519Verify(witness.key.publicKey, line.signature.slice(8), cosignedMessage(text, timestamp)))) {
         throw new VerifyError("cosignature_invalid", `${label}: does not verify over the checkpoint`);
       }
-      // (3) the timestamp, as the specs say (tlog-witness: never zero)
-      if (timestamp === 0n) throw new VerifyError("cosignature_invalid", `${label}: timestamp 0, want the time it was made`);
+      // (3) the timestamp's bound (tlog-cosignature: it MUST NOT exceed 2^63 - 1)
       if (timestamp > MAX_TIMESTAMP) {
         throw new VerifyError("cosignature_invalid", `${label}: timestamp ${timestamp}, want at most 2^63 - 1`);
       }
-      if (timestamp > now + MAX_CLOCK_SKEW) {
-        const ahead = timestamp - now;
-        throw new VerifyError(
-          "cosignature_invalid",
-          `${label}: timestamp ${timestamp}, ${ahead} s in the future (want at most ${MAX_CLOCK_SKEW} s)`,
-        );
+      // (4) no time stated (tlog-witness: never zero) or ahead of this clock: not counted
+      const why = uncountedBecause(timestamp, now);
+      if (why) {
+        if (!uncounted.has(witness.name)) {
+          uncounted.set(witness.name, { name: witness.key.name, label, timestamp: timestamp.toString(), ...why });
+        }
+        continue;
       }
       if (!found.has(witness.name)) found.set(witness.name, { witness, timestamp });
+    }
+    if (Array.isArray(ignored)) {
+      for (const [name, entry] of uncounted) if (!found.has(name)) ignored.push(entry);
     }
     return Array.from(found.values());
   }
 
+  /** Why a valid cosignature with this timestamp does not count, or null (as
+   *  audit/offline/cosignature.py _uncounted): {reason, detail}. */
+  function uncountedBecause(timestamp, now) {
+    if (timestamp === 0n) {
+      return { reason: "no_timestamp", detail: "timestamp 0 (a witness must say when it cosigned)" };
+    }
+    if (timestamp > now + MAX_CLOCK_SKEW) {
+      const ahead = timestamp - now;
+      return {
+        reason: "future_timestamp",
+        detail: `timestamp ${timestamp}, ${ahead} s in the future (at most ${MAX_CLOCK_SKEW} s counts)`,
+      };
+    }
+    return null;
+  }
+
   /**
    * The witness check of a document (step 3b): the policy — the auditor's pinned witness keys
-   * and threshold where given, else the document's `keys.witnesses` (none: nothing required) —
-   * its witnesses' cosignatures on the checkpoint, and its quorum. Never throws: a result
-   * {ok, source, quorum, cosigned: [key names], unverifiable: [key names], code?, detail?}.
+   * and threshold where given, else the one the page shows (`trustedInput.witnessPolicy`,
+   * the section's data-witness-policy), which the document's `keys.witnesses` must equal
+   * (else witness_policy_mismatch: a document never weakens it, nor drops it) — its witnesses'
+   * cosignatures on the checkpoint, and its quorum. Never throws: a result {ok, source: "page"
+   * or "pinned", quorum, cosigned: [key names], ignored: [{name, label, reason, timestamp,
+   * detail}], unverifiable: [key names], code?, detail?}.
    */
   async function checkWitnesses(signedNote, documentPolicy, trustedInput, now) {
     const pinnedKeys = Array.isArray(trustedInput.witnessKeys) ? trustedInput.witnessKeys : [];
     const threshold = trustedInput.witnessThreshold;
     const pinned = pinnedKeys.length > 0 || (threshold !== null && threshold !== undefined && threshold !== "");
-    const result = { ok: false, source: pinned ? "pinned" : "document", quorum: null, cosigned: [], unverifiable: [] };
+    const result = {
+      ok: false,
+      source: pinned ? "pinned" : "page",
+      quorum: null,
+      cosigned: [],
+      ignored: [],
+      unverifiable: [],
+    };
     try {
-      const data = pinned ? kOfN(pinnedKeys, threshold) : documentPolicy || { quorum: null, witnesses: [], groups: [] };
+      const pagePolicy = trustedInput.witnessPolicy;
+      if (!pinned && (!pagePolicy || typeof pagePolicy !== "object")) {
+        // the page always renders its policy; without it nothing says what the quorum is
+        throw new VerifyError("witness_policy_malformed", "the page shows no witness policy (data-witness-policy)");
+      }
+      const data = pinned ? kOfN(pinnedKeys, threshold) : pagePolicy;
       const policy = await parseWitnessPolicy(data);
       result.quorum = describePolicy(policy);
       result.unverifiable = policy.witnesses.filter((w) => !w.key.verifiable).map((w) => w.key.name);
-      const cosignatures = await verifyCosignatures(signedNote, policy, now);
+      if (!pinned) {
+        const differ = policyDifferences(documentPolicy, pagePolicy);
+        if (differ.length) {
+          const got = await describeDocumentPolicy(documentPolicy);
+          throw new VerifyError(
+            "witness_policy_mismatch",
+            `the document's witness policy differs from the page's (${differ.join(", ")}): got ${got}, want ${result.quorum}`,
+          );
+        }
+      }
+      const ignored = [];
+      const cosignatures = await verifyCosignatures(signedNote, policy, now, ignored);
       result.cosigned = cosignatures.map((c) => c.witness.key.name);
+      result.ignored = ignored;
       if (!quorumMet(policy, new Set(cosignatures.map((c) => c.witness.name)))) {
         const got = cosignatures.map((c) => c.witness.key.label).join(", ") || "none";
-        throw new VerifyError("witness_quorum", `valid cosignatures by ${got}, want ${result.quorum}`);
+        const notCounted = ignored.length ? "; not counted: " + ignored.map((i) => `${i.label}: ${i.detail}`).join("; ") : "";
+        throw new VerifyError("witness_quorum", `valid cosignatures by ${got}, want ${result.quorum}${notCounted}`);
       }
       result.ok = true;
     } catch (error) {
@@ -737,10 +833,12 @@
 
   /**
    * Verify a verification document (api/web/verification.py) against trusted keys
-   * ({logKey: string, eventKeys: [base64], witnessKeys?: [vkey], witnessThreshold?: K}).
+   * ({logKey: string, eventKeys: [base64], witnessPolicy: the page's policy as data
+   * (configured_keys' `witnesses`), witnessKeys?: [vkey], witnessThreshold?: K}).
    * Steps (docs/browser-verification.md):
    *   (1) the trusted keys; (2) the document's keys against them; (3) the checkpoint;
-   *   (3b) its witness cosignatures against the witness policy (pinned, else the document's);
+   *   (3b) its witness cosignatures against the witness policy (pinned, else the page's, which
+   *   the document's must equal);
    *   then per event (4) its place (this product, versions 1, 2, ... in log order),
    *   (5) its log leaf hash, (6) its inclusion proof against the checkpoint's root,
    *   (7) its own signature, for events whose bytes the caller may read.
@@ -864,7 +962,7 @@
     if (report.witnesses) {
       const w = report.witnesses;
       const outcome = w.ok ? messages.witnesses_ok(w) : messages.witnesses_failed(w) + reason(w) + messages.stop;
-      w.message = outcome + messages.unverifiable(w.unverifiable);
+      w.message = outcome + messages.ignored(w.ignored || []) + messages.unverifiable(w.unverifiable);
     }
     for (const row of report.events) {
       const outcome = row.status === "failed" ? messages.failed + row.failures.map(reason).join("; ") : messages[row.status];
@@ -880,8 +978,10 @@
   }
 
   // --- messages (zh, en) ------------------------------------------------------------------------
-  const ZH_SOURCE = { pinned: "您填写的见证策略", document: "文档中的见证策略" };
-  const EN_SOURCE = { pinned: "your witness policy", document: "the document's witness policy" };
+  const ZH_SOURCE = { pinned: "您填写的见证策略", page: "本页的见证策略" };
+  const EN_SOURCE = { pinned: "your witness policy", page: "this page's witness policy" };
+  const ZH_UNCOUNTED = { future_timestamp: "时间戳在未来", no_timestamp: "没有时间戳" };
+  const EN_UNCOUNTED = { future_timestamp: "timestamp in the future", no_timestamp: "no timestamp" };
   const MESSAGES = {
     zh: {
       event: (row) => "记录 " + row.originator_id + " 第 " + row.version + " 版（日志叶 " + row.leaf_index + "）：",
@@ -898,6 +998,10 @@
       witnesses_failed: (w) =>
         "见证联署未满足要求（" + ZH_SOURCE[w.source] + "：" + (w.quorum || "—") + "；有效联署：" +
         (w.cosigned.join("、") || "无") + "）——",
+      ignored: (entries) =>
+        entries.length
+          ? "未计入要求的联署：" + entries.map((i) => i.label + "（" + ZH_UNCOUNTED[i.reason] + "）").join("、") + "。"
+          : "",
       unverifiable: (names) =>
         names.length ? "ML-DSA-44 见证者 " + names.join("、") + " 的联署无法在浏览器中核验（WebCrypto 不支持 ML-DSA），不计入要求；请用 ppl audit verify 核验。" : "",
       all_ok: (n, size) => "全部通过：" + n + " 个事件均包含在已签名的检查点（" + size + " 个叶）中。",
@@ -925,6 +1029,7 @@
         event_misplaced: "事件不属于本产品，或版本顺序不符",
         witness_key_malformed: "见证者公钥格式无效",
         witness_policy_malformed: "见证策略格式无效",
+        witness_policy_mismatch: "文档中的见证策略与本页显示的见证策略不一致",
         cosignature_invalid: "见证者的联署无效",
         witness_quorum: "检查点缺少见证策略要求的有效联署",
         fetch_failed: "无法获取验证文档",
@@ -948,6 +1053,10 @@
       witnesses_failed: (w) =>
         "Witness quorum not met (" + EN_SOURCE[w.source] + ": " + (w.quorum || "—") + "; valid cosignatures by " +
         (w.cosigned.join(", ") || "none") + ") — ",
+      ignored: (entries) =>
+        entries.length
+          ? " Not counted: " + entries.map((i) => i.label + " (" + EN_UNCOUNTED[i.reason] + ")").join(", ") + "."
+          : "",
       unverifiable: (names) =>
         names.length
           ? " ML-DSA-44 witnesses cannot be checked in the browser (WebCrypto has no ML-DSA) and do not count: " +
@@ -978,6 +1087,7 @@
         event_misplaced: "the event is not this product's, or out of order",
         witness_key_malformed: "a witness key is malformed",
         witness_policy_malformed: "the witness policy is malformed",
+        witness_policy_mismatch: "the document's witness policy is not the one this page shows",
         cosignature_invalid: "a witness's cosignature does not hold",
         witness_quorum: "the checkpoint lacks the valid cosignatures the witness policy requires",
         fetch_failed: "the verification document could not be fetched",
@@ -1012,7 +1122,8 @@
   }
 
   /** The keys to trust: an auditor's pasted ones where given, else the page's configured;
-   *  witness keys (and K) an auditor pasted, else none — the document's policy then. */
+   *  the page's witness policy (data-witness-policy, JSON; unreadable: none, which fails the
+   *  witness check) and witness keys (and K) an auditor pasted, which replace it. */
   function trustedInputOf(section) {
     const pastedLog = section.querySelector("#verify-log-key");
     const pastedEvents = section.querySelector("#verify-event-keys");
@@ -1023,7 +1134,13 @@
     // vkeys hold no white space; a key name may hold a comma, so split on white space only
     const witnessKeys = String((pastedWitnesses && pastedWitnesses.value) || "").split(/\s+/).filter(Boolean);
     const threshold = pastedThreshold ? pastedThreshold.value.trim() : "";
-    return { logKey, eventKeys, witnessKeys, witnessThreshold: threshold || null };
+    let witnessPolicy = null;
+    try {
+      witnessPolicy = JSON.parse(section.dataset.witnessPolicy);
+    } catch (error) {
+      /* no readable policy on the page: checkWitnesses fails (witness_policy_malformed) */
+    }
+    return { logKey, eventKeys, witnessPolicy, witnessKeys, witnessThreshold: threshold || null };
   }
 
   function cell(document, tag, text) {
@@ -1142,6 +1259,7 @@
     kOfN,
     describePolicy,
     quorumMet,
+    policyDifferences,
     verifyCosignatures,
     checkWitnesses,
     COSIGNATURE_LIMITS: { maxTimestamp: MAX_TIMESTAMP.toString(), maxClockSkew: Number(MAX_CLOCK_SKEW) },
