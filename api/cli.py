@@ -434,6 +434,24 @@ def _export_live(
     return _Uncheckpointed(events, None)
 
 
+WitnessKeys = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--witness",
+        help="A witness's cosignature verifier key (C2SP vkey, type 0x04 or 0x06); repeat "
+        "it: the checkpoint relied on must carry valid cosignatures (exit 24 otherwise)",
+    ),
+]
+WitnessThreshold = Annotated[
+    int | None,
+    typer.Option(help="How many of the --witness keys must cosign (default: all of them)"),
+]
+WitnessPolicyFile = Annotated[
+    Path | None,
+    typer.Option(help="A C2SP tlog-policy file (log, witness, group and quorum lines) instead"),
+]
+
+
 @audit_app.command("verify")
 def audit_verify(
     bundle: Annotated[Path | None, typer.Argument(help="Audit bundle to verify")] = None,
@@ -454,21 +472,9 @@ def audit_verify(
             help="With --database: fail (exit 23) if a stored event is not yet under a checkpoint"
         ),
     ] = False,
-    witness: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="A witness's cosignature verifier key (C2SP vkey, type 0x04 or 0x06); repeat "
-            "it: the checkpoint relied on must carry valid cosignatures (exit 24 otherwise)"
-        ),
-    ] = None,
-    witness_threshold: Annotated[
-        int | None,
-        typer.Option(help="How many of the --witness keys must cosign (default: all of them)"),
-    ] = None,
-    witness_policy: Annotated[
-        Path | None,
-        typer.Option(help="A C2SP tlog-policy file (witness, group and quorum lines) instead"),
-    ] = None,
+    witness: WitnessKeys = None,
+    witness_threshold: WitnessThreshold = None,
+    witness_policy: WitnessPolicyFile = None,
 ) -> None:
     """Verify a bundle offline; exit 0 when everything holds, else the failure's exit code.
 
@@ -704,21 +710,9 @@ def audit_check_evidence(
     log_key: Annotated[str, typer.Option(help="C2SP verifier key of the log")],
     origin: Annotated[str, typer.Option(help="The log's origin")],
     keys: Annotated[Path, typer.Option(help="Public-key manifest of the event keys")],
-    witness: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="A witness's cosignature verifier key (C2SP vkey, type 0x04 or 0x06); repeat "
-            "it: the checkpoint relied on must carry valid cosignatures (exit 24 otherwise)"
-        ),
-    ] = None,
-    witness_threshold: Annotated[
-        int | None,
-        typer.Option(help="How many of the --witness keys must cosign (default: all of them)"),
-    ] = None,
-    witness_policy: Annotated[
-        Path | None,
-        typer.Option(help="A C2SP tlog-policy file (witness, group and quorum lines) instead"),
-    ] = None,
+    witness: WitnessKeys = None,
+    witness_threshold: WitnessThreshold = None,
+    witness_policy: WitnessPolicyFile = None,
 ) -> None:
     """Verify single-event evidence offline and print the proven event.
 
