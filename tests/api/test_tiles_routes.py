@@ -241,7 +241,7 @@ def test_entry_bundles_are_gzipped_when_the_client_accepts_it(api, accept, compr
     assert accepts_gzip(accept) is compressed
 
 
-def _big_filing(filer_id, patents: int) -> dict:
+def _big_filing(filer_id: object, patents: int) -> dict[str, Any]:
     return {
         "filer_id": str(filer_id), "name": "大型专利组合产品", "model": f"BIG-{patents}",
         "category": "03",
