@@ -73,7 +73,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
-from audit.offline.map_errors import MapProofError
+from audit.offline.errors import MapProofError
 
 HASH_SIZE = 32
 PATH_BITS = 256

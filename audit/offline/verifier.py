@@ -72,6 +72,7 @@ from audit.offline.errors import (
     MalformedCheckpointError,
     MalformedEventError,
     MalformedNoteError,
+    MapProofError,
     MisfitIdError,
     NonCanonicalValueError,
     RetiredKeyError,
@@ -126,6 +127,7 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (UnloggedEventsError, 23),
     (InvalidCosignatureError, 24),
     (WitnessQuorumError, 24),
+    (MapProofError, 25),
     (VerificationError, 9),
 )
 

@@ -25,8 +25,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit.offline.errors import VerificationError
-from audit.offline.map_errors import MapProofError
+from audit.offline.errors import MapProofError, VerificationError
 from audit.offline.sparse_map import (
     EMPTY,
     MapProof,
