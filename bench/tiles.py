@@ -28,11 +28,9 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from datetime import datetime
@@ -40,22 +38,16 @@ from pathlib import Path
 from typing import Any
 
 import urllib3
-import uvicorn
 
 from api.app import create_app
 from api.bootstrap import load_log_signer, open_ledger, open_transparency_log
 from api.settings import Settings
 from bench.common import machine_info, median
 from tests.domain.factories import approved_filer, uscc
+from tests.served import serve
 from tests.witness_peer.peer import SpecWitness
 
 TARGET = 1.0
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _settings(root: Path, **env: str) -> Settings:
@@ -158,7 +150,7 @@ def measure_witnessing(app_state: Any, probes: int) -> tuple[list[float], list[f
         while True:
             latest = log.store.latest_checkpoint()
             if latest is not None and latest.tree_size >= stored:
-                cosignatures = log.witnesses.cosignatures(latest.tree_size)
+                cosignatures = log.witnesses.cosignatures(latest.tree_size, latest.root)
                 if cosignatures:
                     break
             if time.monotonic() > deadline:
@@ -169,19 +161,6 @@ def measure_witnessing(app_state: Any, probes: int) -> tuple[list[float], list[f
         cosign.append(received - signed)
         sequence.append(max(signed - stored_at, 0.0))
     return cosign, sequence
-
-
-def _serve(app: Any, port: int) -> tuple[uvicorn.Server, threading.Thread]:
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    return server, thread
 
 
 def _ms(seconds: float) -> str:
@@ -210,17 +189,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             PPL_PROJECTION_INTERVAL="0",
         )  # fmt: skip
         app = create_app(settings)
-        port = _free_port()
-        server, thread = _serve(app, port)
         try:
-            base = f"http://127.0.0.1:{port}"
-            tile_rates, proof_rates, tile_times, proof_times = measure_tiles(
-                base, size, rounds, per_round
-            )
-            cosign, sequence = measure_witnessing(app.state, probes)
+            with serve(app) as base:
+                tile_rates, proof_rates, tile_times, proof_times = measure_tiles(
+                    base, size, rounds, per_round
+                )
+                cosign, sequence = measure_witnessing(app.state, probes)
         finally:
-            server.should_exit = True
-            thread.join(30)
             witness.stop()
     tiles_per_s, proofs_per_s = median(tile_rates), median(proof_rates)
     print(

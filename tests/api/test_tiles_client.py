@@ -13,9 +13,6 @@ Nothing here takes the server's word: every expected value is computed on this s
 from __future__ import annotations
 
 import base64
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +20,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-import uvicorn
 from tlog_scales.backend import HttpBackend
 from tlog_scales.reader import TilesReader
 from tlog_scales.signing import Vkey
@@ -36,12 +32,7 @@ from audit.offline.rfc6962 import leaf_hash, tree_root
 from domain.actor import Role
 from tests.api.conftest import api_settings
 from tests.api.test_tiles_routes import busy_ledger
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.served import serve
 
 
 @dataclass
@@ -78,26 +69,13 @@ class ServedLog:
 def served_log(database_url: str, tmp_path: Path) -> Iterator[ServedLog]:
     """The app under uvicorn on the test's store: a checkpoint of ~120 events, then ~480."""
     app = create_app(api_settings(database_url, tmp_path))
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    try:
-        origin = f"http://127.0.0.1:{port}"
+    with serve(app) as origin:
         busy_ledger(app.state.ledger, 20)
         app.state.log.sequence()
         first = TilesReader(HttpBackend(origin + "/tlog")).get_checkpoint()
         busy_ledger(app.state.ledger, 60, first=200)
         app.state.log.sequence()
         yield ServedLog(app, origin, first)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 def test_the_checkpoint_verifies_and_the_tiles_give_its_root(served_log):

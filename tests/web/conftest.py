@@ -11,9 +11,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +18,6 @@ from typing import Any
 from uuid import UUID
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from api.app import create_app
@@ -36,6 +32,7 @@ from tests.domain.factories import (
     patent,
     uscc,
 )
+from tests.served import serve
 
 HOSTILE_NAME = "<script>alert(1)</script><img src=x onerror=alert(2)>javascript:alert(3)"
 CHROMIUM = "/usr/bin/chromium"
@@ -97,12 +94,6 @@ def site(database_url: str, tmp_path: Path) -> Iterator[Site]:
 
 
 # --- the browser --------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @dataclass
 class Served:
     site: Site
@@ -115,20 +106,9 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     root = tmp_path_factory.mktemp("served")
     settings = api_settings(f"sqlite:///{root / 'ledger.sqlite3'}", root)
     app = create_app(settings)
-    port = _free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            pytest.fail("uvicorn did not start")
-        time.sleep(0.05)
-    with TestClient(app) as client:  # the same app object: its state is the served one
+    with serve(app) as origin, TestClient(app) as client:  # one app object: one state
         site = seed(Api(client, settings))
-        yield Served(site, f"http://127.0.0.1:{port}")
-    server.should_exit = True
-    thread.join(timeout=10)
+        yield Served(site, origin)
 
 
 def _browser_missing() -> str | None:
