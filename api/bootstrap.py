@@ -221,11 +221,10 @@ def open_transparency_log(
 def open_witnessing(log: TransparencyLog, settings: Settings) -> Witnessing | None:
     """The witness client of the policy (``PPL_WITNESS_POLICY``), or None without witness
     URLs to submit to."""
+    if log.witnesses is None:  # a log opened without its witness store: nothing to keep
+        return None
     witnessing = Witnessing(
-        log,
-        log.witnesses or WitnessStore(log.store.database),
-        settings.witness_policy,
-        timeout=settings.witness_timeout,
+        log, log.witnesses, settings.witness_policy, timeout=settings.witness_timeout
     )
     return witnessing if witnessing.targets else None
 

@@ -42,6 +42,7 @@ import urllib3
 from api.app import create_app
 from api.bootstrap import load_log_signer, open_ledger, open_transparency_log
 from api.settings import Settings
+from audit.log.tiles import TilePath, format_tile_path
 from bench.common import machine_info, median
 from tests.domain.factories import approved_filer, uscc
 from tests.served import serve
@@ -77,22 +78,13 @@ def _fill(settings: Settings, filers: int) -> int:
     return size.tree_size
 
 
-def _tile_path(level: int, index: int, width: int = 0) -> str:
-    parts = [f"{index % 1000:03d}"]
-    while index >= 1000:
-        index //= 1000
-        parts.insert(0, f"x{index % 1000:03d}")
-    path = f"/tlog/tile/{level}/" + "/".join(parts)
-    return path + (f".p/{width}" if width else "")
-
-
 def _tile_paths(size: int) -> list[str]:
-    paths = [_tile_path(0, n) for n in range(size // 256)]
+    tiles = [TilePath(0, n) for n in range(size // 256)]
     if size % 256:
-        paths.append(_tile_path(0, size // 256, size % 256))
+        tiles.append(TilePath(0, size // 256, size % 256))
     if 256 <= size < 65_536:
-        paths.append(_tile_path(1, 0, size // 256))  # the partial level-1 tile
-    return paths
+        tiles.append(TilePath(1, 0, size // 256))  # the partial level-1 tile
+    return ["/tlog/" + format_tile_path(tile) for tile in tiles]
 
 
 def _timed(http: urllib3.PoolManager, base: str, paths: Sequence[str]) -> list[float]:

@@ -62,7 +62,7 @@ MAX_SIZE = 2**63 - 1  # the stores keep sizes and indices as signed 64-bit integ
 BUNDLE_MEDIA_TYPE = "application/x-ndjson"
 CHECKPOINT_MEDIA_TYPE = "text/plain; charset=utf-8"
 
-_EXAMPLE_NOTE = (
+EXAMPLE_NOTE = (  # a signed checkpoint, for the OpenAPI examples (also api.routes.tiles)
     "ppl.local/patent-product-ledger\n"
     "5539\n"
     "F4rlrLiiifkLzHS0NAst97e/d/JYTglMYo9Bi7+uubY=\n"
@@ -89,7 +89,7 @@ class CheckpointPage(BaseModel):
                 {
                     "tree_size": 5539,
                     "root": _EXAMPLE_HASH,
-                    "signed_note": _EXAMPLE_NOTE,
+                    "signed_note": EXAMPLE_NOTE,
                     "created_at": "2024-05-01T08:00:00.000000Z",
                 }
             ],
@@ -299,7 +299,7 @@ TreeSize = Annotated[
     responses={
         200: {
             "description": "C2SP signed note",
-            "content": {"text/plain": {"example": _EXAMPLE_NOTE}},
+            "content": {"text/plain": {"example": EXAMPLE_NOTE}},
         },
         **problem_responses(404, 422, 503),
     },

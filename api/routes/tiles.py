@@ -38,6 +38,7 @@ from fastapi.responses import PlainTextResponse
 
 from api.deps import Auditor, merkle_log
 from api.problems import ApiProblemError, problem_responses
+from api.routes.ledger import EXAMPLE_NOTE
 from audit.log.tiles import (
     EntryTooLargeError,
     FullTileCache,
@@ -58,14 +59,6 @@ CHECKPOINT_CACHE: Final = "no-cache"
 PUBLIC_IMMUTABLE: Final = "public, max-age=31536000, immutable"
 PRIVATE_IMMUTABLE: Final = "private, max-age=31536000, immutable"
 GZIP_LEVEL: Final = 6
-
-_EXAMPLE_NOTE = (
-    "ppl.local/patent-product-ledger\n"
-    "5539\n"
-    "F4rlrLiiifkLzHS0NAst97e/d/JYTglMYo9Bi7+uubY=\n"
-    "\n"
-    "\u2014 ppl.local/patent-product-ledger 5UUaSjhbX0w8Vd9uAnJ0lZrsW5G2…\n"
-)
 
 
 def _binary(example: str) -> dict[str, object]:
@@ -163,7 +156,7 @@ EntriesLocation = Annotated[
     responses={
         200: {
             "description": "C2SP signed note",
-            "content": {"text/plain": {"example": _EXAMPLE_NOTE}},
+            "content": {"text/plain": {"example": EXAMPLE_NOTE}},
         },
         **problem_responses(404, 503),
     },
