@@ -135,7 +135,9 @@ def _lift(h: bytes, depth: int, to: int, x: int) -> bytes:
     return h
 
 
-def _prepare(entries: Mapping[bytes, bytes]) -> tuple[list[bytes], list[int], list[bytes]]:
+def _prepare(
+    entries: Mapping[bytes, bytes], *, digested: bool = False
+) -> tuple[list[bytes], list[int], list[bytes]]:
     """The paths in order, as integers, and their leaf hashes.
 
     Leaves are hashed in the mapping's own order and then sorted by path (an argsort): hashing
@@ -149,7 +151,10 @@ def _prepare(entries: Mapping[bytes, bytes]) -> tuple[list[bytes], list[int], li
     if wrong:
         raise ValueError(f"map path of {min(wrong)} bytes, want {HASH_SIZE}")
     sha = hashlib.sha256
-    hashed = [sha(LEAF_PREFIX + p + sha(v).digest()).digest() for p, v in entries.items()]
+    if digested:
+        hashed = [sha(LEAF_PREFIX + p + d).digest() for p, d in entries.items()]
+    else:
+        hashed = [sha(LEAF_PREFIX + p + sha(v).digest()).digest() for p, v in entries.items()]
     order = sorted(range(len(unsorted)), key=unsorted.__getitem__)
     paths = list(map(unsorted.__getitem__, order))
     return paths, list(map(int.from_bytes, paths)), list(map(hashed.__getitem__, order))
@@ -217,6 +222,17 @@ def map_root(entries: Mapping[bytes, bytes]) -> bytes:
         ValueError: a path that is not 32 bytes.
     """
     _, xs, leaves = _prepare(entries)
+    return _fold(xs, leaves, None)
+
+
+def map_root_of_digests(digests: Mapping[bytes, bytes]) -> bytes:
+    """``map_root`` of entries given by path → value digest (``value_digest``): a leaf commits
+    to the digest only, so whoever keeps digests instead of values (the index) needs no value.
+
+    Raises:
+        ValueError: a path that is not 32 bytes.
+    """
+    _, xs, leaves = _prepare(digests, digested=True)
     return _fold(xs, leaves, None)
 
 
