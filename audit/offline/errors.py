@@ -364,3 +364,29 @@ class MapProofError(VerificationError):
         self.element = element
         self.reason = reason
         self.depth = depth
+
+
+class IndexNoteError(VerificationError):
+    """A product-index note (audit.offline.index_note) is malformed, or does not belong to the
+    checkpoint it is offered with (another origin, size or log root)."""
+
+    def __init__(self, reason: str, tree_size: int | None = None) -> None:
+        at = f" for tree size {tree_size}" if tree_size is not None else ""
+        super().__init__(f"product-index note{at}: {reason}")
+        self.reason = reason
+        self.tree_size = tree_size
+
+
+class IndexRootError(VerificationError):
+    """A map root the log committed to at a checkpoint is not the root rebuilt from the log:
+    the index the log signed misstates what the log holds (docs/product-index.md)."""
+
+    def __init__(self, tree_size: int, map_id: str, committed: bytes, rebuilt: bytes) -> None:
+        super().__init__(
+            f"checkpoint {tree_size}: the {map_id} root committed is {committed.hex()}, "
+            f"the log gives {rebuilt.hex()}"
+        )
+        self.tree_size = tree_size
+        self.map_id = map_id
+        self.committed = committed
+        self.rebuilt = rebuilt
