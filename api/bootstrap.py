@@ -26,7 +26,9 @@ from audit.database.connections import (
 from audit.database.deadlines import KEEPALIVES, guard_pool
 from audit.database.private_files import private_folder
 from audit.log.bundle_export import export_bundle
+from audit.log.index_store import IndexStore
 from audit.log.log_store import LogStore, PostgresLogStore, SqliteLogStore
+from audit.log.product_index_log import ProductIndexLog
 from audit.log.sequencer import Sequencer
 from audit.log.transparency_log import TransparencyLog
 from audit.log.witness_store import WitnessStore
@@ -209,12 +211,16 @@ def open_transparency_log(
     log_store = store if store is not None else open_log_store(settings)
     witnesses = WitnessStore(log_store.database)
     witnesses.create_tables()
+    index_store = IndexStore(log_store.database)
+    index_store.create_tables()
+    signer = load_log_signer(settings)
     return TransparencyLog(
         log_store,
         open_sequencer(ledger, log_store),
-        load_log_signer(settings),
+        signer,
         witnesses=witnesses,
         policy=settings.witness_policy,
+        index=ProductIndexLog(index_store, log_store, notification_reader(ledger), signer),
     )
 
 
@@ -262,6 +268,11 @@ def export_audit_bundle(
         progress=progress,
         upto=published,
         note_of=log.cosigned_notes(published.tree_size if published else 0),
+        index_notes=(
+            list(log.index.store.notes(published.tree_size).values())
+            if log.index is not None and published is not None
+            else []
+        ),
     )
 
 

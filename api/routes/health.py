@@ -56,6 +56,12 @@ class LogState(BaseModel):
         "this back to 0; one that stays up means sequencing is stopped, e.g. on an event that "
         "does not verify)"
     )
+    indexed: int | None = Field(
+        default=None,
+        description="Tree size of the latest checkpoint the product index has reached "
+        "(docs/product-index.md); one that lags `checkpoint` and stays behind means the "
+        "indexer is stopped (the log follower logs why)",
+    )
 
 
 class WitnessingState(BaseModel):
@@ -93,7 +99,7 @@ class Readiness(BaseModel):
         {
             "status": "ready",
             "events": 5539,
-            "log": {"size": 5539, "checkpoint": 5539, "unlogged": 0},
+            "log": {"size": 5539, "checkpoint": 5539, "unlogged": 0, "indexed": 5539},
             "witnessing": {
                 "status": "ok",
                 "quorum": "2 of [w1.example/a+1a2b3c4d, w2.example/b+5e6f7a8b, …]",
@@ -106,7 +112,7 @@ class Readiness(BaseModel):
         {
             "status": "degraded",
             "events": 5601,
-            "log": {"size": 5601, "checkpoint": 5601, "unlogged": 0},
+            "log": {"size": 5601, "checkpoint": 5601, "unlogged": 0, "indexed": 5601},
             "witnessing": {
                 "status": "off",
                 "quorum": "none",
@@ -187,6 +193,7 @@ def ready(request: Request, principal: Caller) -> Readiness:
             size=state.log.size(),
             checkpoint=latest.tree_size if latest is not None else None,
             unlogged=unlogged_event_count(state.ledger, state.log.store),
+            indexed=state.log.index.store.position() if state.log.index is not None else None,
         ),
         witnessing=WitnessingState(
             status=witnessing.status,

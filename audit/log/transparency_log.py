@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from audit.log.log_store import CheckpointRecord, LeafRecord, LogStore
+from audit.log.product_index_log import ProductIndexLog
 from audit.log.sequencer import Sequencer
 from audit.log.witness_store import WitnessStore
 from audit.offline.canonical import format_timestamp
@@ -74,6 +75,7 @@ class TransparencyLog:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(tz=UTC))
     witnesses: WitnessStore | None = None
     policy: WitnessPolicy = field(default_factory=WitnessPolicy)
+    index: ProductIndexLog | None = None
 
     @property
     def origin(self) -> str:
@@ -166,13 +168,17 @@ class TransparencyLog:
 
     # --- writing ----------------------------------------------------------------------------
     def sequence(self) -> CheckpointRecord | None:
-        """Integrate every new event, publishing a checkpoint after each batch.
+        """Integrate every new event, publishing a checkpoint after each batch, then bring the
+        product index up to the latest checkpoint (one index note per checkpoint).
 
         Returns the latest checkpoint (``None`` for an empty log).
         """
         while self.sequencer.integrate_batch():
             self.publish()
-        return self.publish()
+        latest = self.publish()
+        if self.index is not None:
+            self.index.follow()
+        return latest
 
     def publish(self) -> CheckpointRecord | None:
         """Sign a checkpoint for the current tree size unless one exists already."""

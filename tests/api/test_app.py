@@ -27,12 +27,12 @@ def test_health_readiness_and_public_keys(settings, ledger):
             assert response.json()["code"] == "projection_not_built"
             assert time.monotonic() < deadline, "the read models were never built"
             time.sleep(0.05)
-        while (ready := client.get("/ready").json())["log"]["checkpoint"] != 3:
-            assert time.monotonic() < deadline, "the log was never signed"
+        while (ready := client.get("/ready").json())["log"]["indexed"] != 3:
+            assert time.monotonic() < deadline, "the log was never signed and indexed"
             time.sleep(0.05)
         assert ready["status"] == "ready"
         assert ready["events"] == 3
-        assert ready["log"] == {"size": 3, "checkpoint": 3, "unlogged": 0}
+        assert ready["log"] == {"size": 3, "checkpoint": 3, "unlogged": 0, "indexed": 3}
         assert set(ready["projections"]) == set(NAMES)
         published = client.get("/v1/keys").json()
     manifest = KeyManifest.from_json(published)
@@ -53,7 +53,7 @@ def test_not_ready_until_the_read_models_are_built(api):
     api.settle()
     ready = api.client.get("/ready").json()
     assert ready["events"] == 3
-    assert ready["log"] == {"size": 3, "checkpoint": 3, "unlogged": 0}
+    assert ready["log"] == {"size": 3, "checkpoint": 3, "unlogged": 0, "indexed": 3}
     assert ready["projections"] == dict.fromkeys(NAMES, 3)
 
 
@@ -63,6 +63,8 @@ def test_ready_counts_the_stored_events_not_yet_in_the_log(api):
     approved_filer(api.state.ledger, uscc(4))
     ready = api.client.get("/ready").json()
     assert ready["events"] == 6
-    assert ready["log"] == {"size": 3, "checkpoint": 3, "unlogged": 3}
+    assert ready["log"] == {"size": 3, "checkpoint": 3, "unlogged": 3, "indexed": 3}
     api.state.log.sequence()
-    assert api.client.get("/ready").json()["log"] == {"size": 6, "checkpoint": 6, "unlogged": 0}
+    assert api.client.get("/ready").json()["log"] == {
+        "size": 6, "checkpoint": 6, "unlogged": 0, "indexed": 6,
+    }  # fmt: skip

@@ -1,0 +1,251 @@
+"""Keeps the product index (issue #19) in step with the log: one signed index note per checkpoint.
+
+For each checkpoint the index has not reached, in order: read the events between the index's
+position and the checkpoint's size (the log's leaves, then the stored events they name), apply
+them to the builder (audit.offline.product_index) over state rows read on demand, put each
+changed entry's value digest into its map (audit.offline.map_tree), sign the index note with the
+log's key (audit.offline.index_note), and write it all in one transaction that moves the
+index's position by compare-and-set (audit.log.index_store). The auditor rebuilds the same
+roots from the same events (audit.offline.verifier); a root that differs is the log's signed
+misstatement.
+
+Events are decoded, not verified: the sequencer verified each signature before the event
+became a leaf. Server side; the offline verifier never imports it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator, MutableMapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Generic, TypeVar
+from uuid import UUID
+
+from eventsourcing.persistence import Notification
+
+from audit.log.index_store import IndexBatch, IndexStore, MapTop, dumps
+from audit.log.log_store import CheckpointRecord, LogStore, PositionMovedError
+from audit.offline.canonical import decode_canonical
+from audit.offline.errors import VerificationError
+from audit.offline.event_signature import parse_envelope
+from audit.offline.index_note import IndexNote, MapHead, sign_index_note
+from audit.offline.logged_event import LoggedEvent
+from audit.offline.map_tree import MapStorageError, MapTree, Node
+from audit.offline.note import NoteSigner
+from audit.offline.product_index import (
+    MAPS,
+    FilingState,
+    IndexBuilder,
+    IndexState,
+    KeyState,
+    PatentState,
+)
+from audit.offline.sparse_map import map_path, value_digest
+
+PAGE = 2000  # leaves read at a time
+logger = logging.getLogger("ppl.product_index")
+V = TypeVar("V")
+K = TypeVar("K", str, bytes)
+
+
+class IndexerError(RuntimeError):
+    """The index cannot follow the log (a leaf's event is missing from the store)."""
+
+
+class _RowBacked(MutableMapping[K, V], Generic[K, V]):
+    """A mapping over one kind of ``ppl_index_state`` rows: read on first use, written back
+    by the batch (``dirty``)."""
+
+    def __init__(
+        self,
+        store: IndexStore,
+        kind: str,
+        load: Callable[[Any], V],
+        dump: Callable[[V], Any],
+        to_id: Callable[[K], str],
+    ) -> None:
+        self._store = store
+        self._kind = kind
+        self._load = load
+        self._dump = dump
+        self._to_id: Callable[[K], str] = to_id
+        self._cache: dict[K, V | None] = {}
+        self.dirty: set[K] = set()
+
+    def prefetch(self, keys: Sequence[K]) -> None:
+        missing = [k for k in keys if k not in self._cache]
+        found = self._store.states(self._kind, [self._to_id(k) for k in missing])
+        for key in missing:
+            raw = found.get(self._to_id(key))
+            self._cache[key] = None if raw is None else self._load(raw)
+
+    def __getitem__(self, key: K) -> V:
+        if key not in self._cache:
+            self.prefetch([key])
+        value = self._cache[key]
+        if value is None:
+            raise KeyError(key)
+        return value
+
+    def __setitem__(self, key: K, value: V) -> None:
+        self._cache[key] = value
+        self.dirty.add(key)
+
+    def __delitem__(self, key: K) -> None:
+        raise NotImplementedError("the index never forgets an entry")
+
+    def __iter__(self) -> Iterator[K]:
+        return (k for k, v in self._cache.items() if v is not None)
+
+    def __len__(self) -> int:
+        return sum(1 for v in self._cache.values() if v is not None)
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        written = []
+        for key in sorted(self.dirty):
+            value = self._cache[key]
+            assert value is not None  # noqa: S101 (only set values are dirty)
+            written.append((self._kind, self._to_id(key), dumps(self._dump(value))))
+        return written
+
+
+def _uuid_text(text: str) -> str:
+    return text
+
+
+def _hex(key: bytes) -> str:
+    return key.hex()
+
+
+@dataclass
+class _StoreSource:
+    """One map's stored nodes, as audit.offline.map_tree reads them."""
+
+    store: IndexStore
+    map_id: str
+
+    def nodes(self, keys: Sequence[bytes]) -> dict[bytes, Node]:
+        return self.store.nodes(self.map_id, keys)
+
+
+@dataclass
+class ProductIndexLog:
+    """The indexer: follows the log's checkpoints (``catch_up``)."""
+
+    store: IndexStore
+    log_store: LogStore
+    read_notifications: Callable[[int, int], Sequence[Notification]]
+    signer: NoteSigner
+    indexed: list[int] = field(default_factory=list)  # sizes indexed by this instance
+    failure: str | None = None  # why the last ``follow`` could not index (None: it could)
+
+    @property
+    def origin(self) -> str:
+        return self.signer.name
+
+    def follow(self) -> int:
+        """``catch_up`` for the log's own loop: an event the index cannot read, a missing
+        stored event or damaged node rows are logged at ERROR and kept in ``failure`` (for
+        ``/ready``) instead of raised — the log must go on sequencing and publishing while the
+        index is stuck; it resumes where it stopped once the cause is fixed. Database errors
+        propagate, as the sequencer's do."""
+        try:
+            done = self.catch_up()
+        except (VerificationError, IndexerError, MapStorageError) as exc:
+            self.failure = f"{type(exc).__name__}: {exc}"
+            logger.error("product index stopped at tree size %s: %s", self.store.position(), exc)
+            return 0
+        self.failure = None
+        return done
+
+    def catch_up(self, *, max_retries: int = 3) -> int:
+        """Index every checkpoint after the index's position, oldest first; returns how many.
+
+        Raises:
+            IndexerError: a leaf's stored event is missing.
+        """
+        done = 0
+        retries = 0
+        while True:
+            position = self.store.position()
+            record = self.log_store.next_checkpoint(position)
+            if record is None:
+                return done
+            try:
+                self._index(position, record)
+            except PositionMovedError:
+                retries += 1
+                if retries > max_retries:
+                    raise
+                continue
+            done += 1
+
+    def _events(self, start: int, stop: int) -> Iterator[LoggedEvent]:
+        while start < stop:
+            leaves = self.log_store.leaves(start, min(start + PAGE, stop))
+            notifications = self.read_notifications(leaves[0].notification_id, len(leaves))
+            by_id = {n.id: n for n in notifications}
+            for leaf in leaves:
+                n = by_id.get(leaf.notification_id)
+                if n is None:
+                    raise IndexerError(
+                        f"leaf {leaf.leaf_index}: notification {leaf.notification_id} is "
+                        "missing from the event store"
+                    )
+                originator_id = UUID(str(n.originator_id))
+                envelope = parse_envelope(originator_id, n.originator_version, n.state)
+                yield LoggedEvent(
+                    leaf.leaf_index,
+                    originator_id,
+                    n.originator_version,
+                    n.topic,
+                    decode_canonical(envelope.state),
+                )
+            start += len(leaves)
+
+    def _index(self, position: int, record: CheckpointRecord) -> None:
+        filings: _RowBacked[str, FilingState] = _RowBacked(
+            self.store, "filing", FilingState.from_json, FilingState.to_json, _uuid_text
+        )
+        keys: _RowBacked[bytes, KeyState] = _RowBacked(
+            self.store, "key", KeyState.from_json, KeyState.to_json, _hex
+        )
+        patents: _RowBacked[bytes, PatentState] = _RowBacked(
+            self.store, "patent", PatentState.from_json, PatentState.to_json, _hex
+        )
+        reservations: _RowBacked[str, bytes] = _RowBacked(
+            self.store, "reservation", bytes.fromhex, bytes.hex, _uuid_text
+        )
+        builder = IndexBuilder(IndexState(filings, keys, patents, reservations))
+        for event in self._events(position, record.tree_size):
+            builder.apply(event)
+        tops = self.store.tops()
+        entries: list[tuple[str, bytes, bytes, bytes]] = []
+        nodes: list[tuple[str, bytes, Node]] = []
+        heads: dict[bytes, MapHead] = {}
+        new_tops: dict[str, MapTop] = {}
+        changed = builder.take_changed()
+        for map_id in MAPS:
+            name = map_id.decode("ascii")
+            top = tops.get(name, MapTop(None, 0))
+            tree = MapTree(top.top, _StoreSource(self.store, name))
+            count = top.entries
+            for changed_map, key in changed:
+                if changed_map != map_id:
+                    continue
+                path = map_path(map_id, key)
+                value = builder.value(map_id, key)
+                if tree.get(path) is None:
+                    count += 1
+                tree.put(path, value_digest(value))
+                entries.append((name, path, key, value))
+            nodes += [(name, k, node) for k, node in sorted(tree.take_changed().items())]
+            new_tops[name] = MapTop(tree.top, count)
+            heads[map_id] = MapHead(count, tree.root())
+        note = IndexNote(self.origin, record.tree_size, record.root, heads)
+        states = filings.rows() + keys.rows() + patents.rows() + reservations.rows()
+        batch = IndexBatch(
+            record.tree_size, sign_index_note(note, self.signer), states, entries, nodes, new_tops
+        )
+        self.store.commit(position, batch)
+        self.indexed.append(record.tree_size)
