@@ -34,6 +34,7 @@ from api.routes import (
     conversion_commands,
     filer_commands,
     health,
+    index,
     keys,
     ledger,
     problem_types,
@@ -129,7 +130,7 @@ def create_app(settings: Settings) -> FastAPI:
     # past every route of the routers before its own, ~100 µs when it came fifth).
     for module in (
         product_commands, registry, filer_commands, conversion_commands, statistics,
-        certification, ledger, tiles, keys, health, problem_types,
+        certification, ledger, index, tiles, keys, health, problem_types,
     ):  # fmt: skip
         app.include_router(module.router)
     pages.install(app)  # after the API: its routes are matched first

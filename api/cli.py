@@ -31,6 +31,7 @@ from api.bootstrap import (
 )
 from api.cli_certify import certify_app
 from api.cli_common import fail
+from api.cli_index import check_patent, check_product
 from api.cli_projections import (
     dispute_check_command,
     projections_app,
@@ -38,6 +39,13 @@ from api.cli_projections import (
     stats_app,
 )
 from api.cli_tokens import tokens_app
+from api.cli_witness_options import (
+    WitnessKeys,
+    WitnessPolicyFile,
+    WitnessThreshold,
+    log_key_of_policy,
+    witness_policy_of,
+)
 from api.log_follower import LogFollower
 from api.settings import Settings, SettingsError, get_settings
 from api.witness_follower import WitnessFollower
@@ -45,7 +53,6 @@ from audit.database.private_files import open_private_text
 from audit.log.bundle_export import ExportError, events_after
 from audit.log.transparency_log import ProofRequestError, TransparencyLog
 from audit.log.witness_report import witnessing_report
-from audit.offline.cosignature import WitnessPolicy
 from audit.offline.duplicates import NearDuplicatePair, PairDecision, ProductFindings, ProductRef
 from audit.offline.errors import KeyConfigurationError, VerificationError
 from audit.offline.keys import KeyManifest
@@ -68,6 +75,8 @@ log_app = typer.Typer(no_args_is_help=True, help="The Merkle log: sequencing and
 app.add_typer(log_app, name="log")
 audit_app = typer.Typer(no_args_is_help=True, help="Proofs, bundles and offline verification")
 app.add_typer(audit_app, name="audit")
+audit_app.command("check-product")(check_product)
+audit_app.command("check-patent")(check_patent)
 app.add_typer(projections_app, name="projections")
 app.add_typer(stats_app, name="stats")
 app.add_typer(registry_app, name="registry")
@@ -434,24 +443,6 @@ def _export_live(
     return _Uncheckpointed(events, None)
 
 
-WitnessKeys = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--witness",
-        help="A witness's cosignature verifier key (C2SP vkey, type 0x04 or 0x06); repeat "
-        "it: the checkpoint relied on must carry valid cosignatures (exit 24 otherwise)",
-    ),
-]
-WitnessThreshold = Annotated[
-    int | None,
-    typer.Option(help="How many of the --witness keys must cosign (default: all of them)"),
-]
-WitnessPolicyFile = Annotated[
-    Path | None,
-    typer.Option(help="A C2SP tlog-policy file (log, witness, group and quorum lines) instead"),
-]
-
-
 @audit_app.command("verify")
 def audit_verify(
     bundle: Annotated[Path | None, typer.Argument(help="Audit bundle to verify")] = None,
@@ -524,51 +515,6 @@ def audit_verify(
         typer.echo(f"latest checkpoint cosigned by {', '.join(report.cosigned_by)}")
     if tail is not None:
         typer.echo(f"{tail.events} events after the latest checkpoint, verified by signature only")
-
-
-def witness_policy_of(
-    witness: list[str] | None, threshold: int | None, policy_file: Path | None
-) -> WitnessPolicy | None:
-    """The auditor's witness policy: --witness keys (K of them) or a tlog-policy file.
-
-    Raises:
-        KeyConfigurationError: a malformed key or policy, both forms given, or a threshold
-            without witnesses (exit 3).
-    """
-    if policy_file is not None:
-        if witness or threshold is not None:
-            raise KeyConfigurationError(
-                "give --witness-policy or --witness/--witness-threshold, not both"
-            )
-        try:
-            text = policy_file.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise KeyConfigurationError(f"witness policy {policy_file}: {exc}") from exc
-        return WitnessPolicy.parse(text)
-    if not witness and threshold is None:
-        return None
-    return WitnessPolicy.k_of_n(witness or [], threshold)
-
-
-def log_key_of_policy(
-    policy: WitnessPolicy | None, pinned: NoteVerifier | None
-) -> NoteVerifier | None:
-    """The log key to trust, given a tlog-policy that lists logs: the pinned one must be one
-    of them; without a pinned key, a policy naming exactly one log pins it.
-
-    Raises:
-        KeyConfigurationError: the pinned key is not among the policy's logs (exit 3).
-    """
-    if policy is None or not policy.logs:
-        return pinned
-    listed = [NoteVerifier.from_verifier_key_string(vkey) for vkey, _ in policy.logs]
-    if pinned is None:
-        return listed[0] if len(listed) == 1 else None
-    if not any(log.verifier_key_string() == pinned.verifier_key_string() for log in listed):
-        raise KeyConfigurationError(
-            f"--log-key {pinned.verifier_key_string()} is not one of the witness policy's logs"
-        )
-    return pinned
 
 
 def _warn_unpinned(keys: Path | None, log_key: str | None) -> None:

@@ -129,6 +129,8 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "malformed_tile_path": (400, "The path names no tile of the tlog-tiles layout"),
     "tile_not_found": (404, "The log's latest signed checkpoint does not cover this tile"),
     "entry_too_large": (500, "A log entry is too long for an entry bundle's length prefix"),
+    "index_not_available": (404, "The product index has no indexed checkpoint yet"),
+    "index_busy": (503, "The product index moved while it was read; retry"),
     "read_model_failed": (500, "A read model cannot apply an event of the log"),
     "internal": (500, "Internal error"),
 }

@@ -1,0 +1,280 @@
+"""The product index (issue #19, docs/product-index.md): lookups with proofs, under ``/v1/index``.
+
+* ``GET /v1/index`` — the latest index note: the maps' roots at the latest indexed checkpoint.
+* ``GET /v1/index/products?name=&model=`` (or ``?key_rule=&key=``) — each key of the product
+  (key rules v1 and v2) with its value and a proof of presence, or a proof of absence.
+* ``GET /v1/index/patents/{number}`` — the filings that declare, lost or dropped a patent.
+
+Every answer carries the signed index note and the checkpoint of the same tree size (with its
+witness cosignatures), so ``ppl audit check-product`` / ``check-patent`` verify it with the
+log's public key alone. Public: a value names filings by id with the leaf indices of their
+events and a digest of their registry row — never a figure. The rows themselves (name, model,
+status…) are added only for filings the caller may see in the registry (api.access).
+
+Proofs are against the latest indexed checkpoint (the maps' rows are their current state): 404
+``index_not_available`` before the first, 503 ``index_busy`` when the index moved under every
+attempt to read it, 500 ``ledger_integrity_failure`` when the stored maps do not prove the
+signed roots.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request
+from fastapi import Path as PathParameter
+from pydantic import BaseModel, Field
+
+from api.access import sees_product
+from api.deps import Caller, ReadModels, merkle_log
+from api.problems import ApiProblemError, problem_responses
+from api.tokens import Principal
+from audit.log.index_lookup import (
+    IndexBusyError,
+    IndexIntegrityError,
+    IndexLookup,
+    IndexNotAvailableError,
+    IndexReader,
+    IndexSnapshot,
+)
+from audit.offline.product_index import (
+    INDEXED_RULES,
+    KEY_SEPARATOR,
+    PATENTS,
+    PRODUCT_KEYS,
+    keys_of,
+    patent_key_bytes,
+    product_key_bytes,
+)
+from audit.offline.product_key import KeyRule
+from domain.values import PatentNumber, clean_text
+from projections import queries
+from projections.store import ProjectionStore
+
+logger = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/v1/index", tags=["product index"])
+
+_PROBLEMS = problem_responses(404, 422, 500, 503)
+
+
+class IndexLookupView(BaseModel):
+    """One key's answer."""
+
+    map: str = Field(description="`product-keys` or `patents`")
+    key: str = Field(description="The map key as text (`<rule>` U+001E `<product key>`)")
+    key_rule: int | None = Field(default=None, description="The key rule (product keys)")
+    product_key: str | None = Field(default=None, description="The product key (product keys)")
+    path: str = Field(description="SHA-256 map path of the key, hex")
+    present: bool
+    value: dict[str, Any] | None = Field(description="The value (parsed), null when absent")
+    value_bytes: str | None = Field(description="The value's exact bytes, base64")
+    proof: str = Field(description="The sparse map v1 proof, base64")
+
+
+class IndexAnswer(BaseModel):
+    """Lookups against one signed index note and its checkpoint."""
+
+    tree_size: int
+    checkpoint: str = Field(description="The C2SP checkpoint of this tree size, cosigned")
+    index_note: str = Field(description="The signed index note of this tree size")
+    lookups: list[IndexLookupView]
+    rows: dict[str, dict[str, Any]] = Field(
+        default_factory=dict,
+        description="Committed registry rows of the filings named, for those the caller "
+        "may see in the registry",
+    )
+
+
+class IndexHead(BaseModel):
+    tree_size: int
+    checkpoint: str
+    index_note: str
+    maps: dict[str, dict[str, Any]]
+
+
+def _reader(request: Request) -> IndexReader:
+    log = merkle_log(request)
+    if log.index is None:
+        raise ApiProblemError("index_not_available", "this ledger keeps no product index")
+    return IndexReader(log.index.store)
+
+
+def _checkpoint(request: Request, size: int) -> str:
+    log = merkle_log(request)
+    record = log.store.checkpoint(size)
+    if record is None:  # the index only indexes stored checkpoints
+        raise ApiProblemError("ledger_integrity_failure", f"no checkpoint of size {size}")
+    return log.cosigned_note(record)
+
+
+def _lookup(
+    request: Request, keys: list[tuple[bytes, bytes]]
+) -> tuple[IndexSnapshot, list[IndexLookup]]:
+    try:
+        return _reader(request).lookup(keys)
+    except IndexNotAvailableError as exc:
+        raise ApiProblemError("index_not_available", str(exc)) from exc
+    except IndexBusyError as exc:
+        raise ApiProblemError("index_busy", str(exc), headers={"Retry-After": "1"}) from exc
+    except IndexIntegrityError as exc:
+        logger.error("product index: %s", exc)
+        raise ApiProblemError("ledger_integrity_failure", str(exc)) from exc
+
+
+def _view(found: IndexLookup) -> IndexLookupView:
+    text = found.key.decode("utf-8")
+    rule: int | None = None
+    product_key: str | None = None
+    if found.map_id == PRODUCT_KEYS:
+        head, _, product_key = text.partition(KEY_SEPARATOR)
+        rule = int(head)
+    return IndexLookupView(
+        map=found.map_id.decode("ascii"),
+        key=text,
+        key_rule=rule,
+        product_key=product_key,
+        path=found.path.hex(),
+        present=found.value is not None,
+        value=None if found.value is None else json.loads(found.value),
+        value_bytes=None if found.value is None else base64.b64encode(found.value).decode(),
+        proof=base64.b64encode(found.proof.encode()).decode("ascii"),
+    )
+
+
+def _visible_rows(
+    request: Request, principal: Principal, store: ProjectionStore, views: list[IndexLookupView]
+) -> dict[str, dict[str, Any]]:
+    """The committed rows of the filings the values name that the caller may see."""
+    reader = _reader(request)
+    rows: dict[str, dict[str, Any]] = {}
+    for view in views:
+        if view.value is None or view.map != PRODUCT_KEYS.decode():
+            continue
+        named = [f["product_id"] for f in view.value["filings"]]
+        visible = []
+        for product_id in named:
+            row = queries.product(store, UUID(product_id))
+            if row is not None and sees_product(principal, row):
+                visible.append(product_id)
+        rows.update(reader.rows(view.value, visible))
+    return rows
+
+
+def _answer(
+    request: Request, principal: Principal, store: ProjectionStore, keys: list[tuple[bytes, bytes]]
+) -> IndexAnswer:
+    snapshot, found = _lookup(request, keys)
+    views = [_view(f) for f in found]
+    return IndexAnswer(
+        tree_size=snapshot.tree_size,
+        checkpoint=_checkpoint(request, snapshot.tree_size),
+        index_note=snapshot.signed_note,
+        lookups=views,
+        rows=_visible_rows(request, principal, store, views),
+    )
+
+
+@router.get(
+    "",
+    summary="The product index's latest roots",
+    response_model=IndexHead,
+    responses=problem_responses(404, 503),
+)
+def index_head(request: Request) -> IndexHead:
+    """The latest signed index note, the checkpoint of its tree size and each map's root and
+    number of entries."""
+    try:
+        snapshot = _reader(request).latest()
+    except IndexNotAvailableError as exc:
+        raise ApiProblemError("index_not_available", str(exc)) from exc
+    return IndexHead(
+        tree_size=snapshot.tree_size,
+        checkpoint=_checkpoint(request, snapshot.tree_size),
+        index_note=snapshot.signed_note,
+        maps={
+            map_id.decode(): {"entries": head.entries, "root": head.root.hex()}
+            for map_id, head in snapshot.note.maps.items()
+        },
+    )
+
+
+NAME_MAX = 200  # a filing's name and model (domain.application.file_product)
+QUERY_TEXT_MAX = 4000  # a query's text before it is cleaned; a key: the two parts and more
+Text = Annotated[str | None, Query(max_length=QUERY_TEXT_MAX)]
+
+
+def _product_keys(name: str, model: str | None) -> list[tuple[bytes, bytes]]:
+    """The map keys of a product under each indexed rule, derived as a filing derives them
+    (the name and model cleaned first: domain.values.clean_text)."""
+    clean_name = clean_text(name, field="name", max_length=NAME_MAX)
+    clean_model = (
+        clean_text(model, field="model", max_length=NAME_MAX)
+        if model is not None and model.strip()
+        else ""
+    )
+    derived = keys_of(clean_name, clean_model)
+    if int(KeyRule.V1) not in derived:
+        raise ApiProblemError("query_invalid", "the name is empty under key rule v1", field="name")
+    return [
+        (PRODUCT_KEYS, product_key_bytes(rule, derived[int(rule)]))
+        for rule in INDEXED_RULES
+        if int(rule) in derived
+    ]
+
+
+@router.get(
+    "/products",
+    summary="Who holds a product key, with a proof",
+    response_model=IndexAnswer,
+    responses=_PROBLEMS,
+)
+def index_products(
+    request: Request,
+    principal: Caller,
+    store: ReadModels,
+    name: Text = None,
+    model: Text = None,
+    key_rule: Annotated[int | None, Query(ge=1, le=2)] = None,
+    key: Text = None,
+) -> IndexAnswer:
+    """The product's key under each indexed key rule (from `name` and `model`, as a filing
+    derives them) — or one key given as `key_rule` and `key` — with its value and a proof of
+    presence, or a proof of absence: "which filing holds this product, and which filings
+    ever had its key". 422 `query_invalid` for neither or both forms, or a name the key
+    rules leave empty."""
+    if name is not None and key is None and key_rule is None:
+        keys = _product_keys(name, model)
+    elif name is None and model is None and key is not None and key_rule is not None:
+        if KEY_SEPARATOR in key:
+            raise ApiProblemError("query_invalid", "a product key has no U+001E", field="key")
+        keys = [(PRODUCT_KEYS, product_key_bytes(key_rule, key))]
+    else:
+        raise ApiProblemError(
+            "query_invalid", "give name (and model), or key_rule and key", field="name"
+        )
+    return _answer(request, principal, store, keys)
+
+
+@router.get(
+    "/patents/{number}",
+    summary="Which filings declare a patent, with a proof",
+    response_model=IndexAnswer,
+    responses=_PROBLEMS,
+)
+def index_patent(
+    request: Request,
+    principal: Caller,
+    store: ReadModels,
+    number: Annotated[str, PathParameter(max_length=40, examples=["ZL202110182616.5"])],
+) -> IndexAnswer:
+    """The filings that declare the patent now, lost it to an upheld ownership claim, or no
+    longer declare it after a revision — or a proof that no filing ever declared it. The number
+    is read as filings record it (`ZL` and spaces dropped); 422 `patent_number_invalid`
+    otherwise."""
+    canonical = PatentNumber.parse(number).value
+    return _answer(request, principal, store, [(PATENTS, patent_key_bytes(canonical))])
