@@ -34,6 +34,7 @@ def export_bundle(
     progress: Callable[[int, int], None] | None = None,
     upto: CheckpointRecord | None = None,
     note_of: Callable[[CheckpointRecord], str] = lambda record: record.signed_note,
+    index_notes: Sequence[str] = (),
 ) -> BundleHeader:
     """Write every event up to a checkpoint, the checkpoints up to it and the keys.
 
@@ -56,6 +57,7 @@ def export_bundle(
         ),
         tree_size=size,
         exported_at=format_timestamp(exported_at),
+        index_notes=tuple(index_notes),
     )
     temporary = out.with_name(out.name + ".tmp")
     descriptor = open_private_text(temporary)  # 0600: the bundle holds confidential figures

@@ -43,6 +43,7 @@ class BundleHeader:
     checkpoints: tuple[str, ...]
     tree_size: int
     exported_at: str
+    index_notes: tuple[str, ...] = ()  # the product index's signed notes (issue #19)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -51,6 +52,7 @@ class BundleHeader:
             "log_key": self.log_key,
             "event_keys": self.event_keys,
             "checkpoints": list(self.checkpoints),
+            "index_notes": list(self.index_notes),
             "tree_size": self.tree_size,
             "exported_at": self.exported_at,
         }
@@ -98,6 +100,9 @@ def parse_header(text: str) -> BundleHeader:
     checkpoints = _field(document, "checkpoints", list, 1)
     if not all(isinstance(note, str) for note in checkpoints):
         raise MalformedBundleError("checkpoints: want a list of signed notes", 1)
+    index_notes = document.get("index_notes", [])  # absent: a bundle from before the index
+    if not isinstance(index_notes, list) or not all(isinstance(n, str) for n in index_notes):
+        raise MalformedBundleError("index_notes: want a list of signed notes", 1)
     return BundleHeader(
         origin=_field(document, "origin", str, 1),
         log_key=_field(document, "log_key", str, 1),
@@ -105,6 +110,7 @@ def parse_header(text: str) -> BundleHeader:
         checkpoints=tuple(checkpoints),
         tree_size=_field(document, "tree_size", int, 1),
         exported_at=_field(document, "exported_at", str, 1),
+        index_notes=tuple(index_notes),
     )
 
 

@@ -62,6 +62,8 @@ from audit.offline.errors import (
     ConsistencyProofError,
     EventTamperedError,
     InclusionProofError,
+    IndexNoteError,
+    IndexRootError,
     InvalidCosignatureError,
     InvalidNoteSignatureError,
     InvalidReplayError,
@@ -86,12 +88,14 @@ from audit.offline.errors import (
     WitnessQuorumError,
 )
 from audit.offline.event_signature import EventVerifier, event_identity, raw_public_key
+from audit.offline.index_note import IndexNote, parse_index_note
+from audit.offline.index_rebuild import IndexCheck, index_fields
 from audit.offline.keys import KeyManifest
 from audit.offline.log_leaf import identified_log_leaf_hash
 from audit.offline.logged_event import LoggedEvent
 from audit.offline.merkle_nodes import NodeId, build_proof, consistency_proof_plan
 from audit.offline.merkle_nodes import root_from_nodes as merkle_root_from_nodes
-from audit.offline.note import NoteVerifier, split_note
+from audit.offline.note import NoteVerifier, open_note, split_note
 from audit.offline.replay import ReplayChecker, prepare
 from audit.offline.replay_base import Prepared
 from audit.offline.rfc6962 import node_hash, verify_consistency
@@ -128,6 +132,8 @@ EXIT_CODES: tuple[tuple[type[Exception], int], ...] = (
     (InvalidCosignatureError, 24),
     (WitnessQuorumError, 24),
     (MapProofError, 25),
+    (IndexNoteError, 26),
+    (IndexRootError, 26),
     (VerificationError, 9),
 )
 
@@ -146,6 +152,7 @@ class VerificationReport:
     log_key_from_bundle: bool
     warnings: list[str] = field(default_factory=list)
     cosigned_by: list[str] = field(default_factory=list)  # witnesses of the latest checkpoint
+    index_checked: list[int] = field(default_factory=list)  # sizes whose index note held
 
 
 # --- step (3): per-event work, in worker processes ----------------------------------------------
@@ -162,10 +169,13 @@ class VerificationReport:
 # worker raises only those that come before any check reading earlier events (its line, its
 # envelope, its decoding, its leaf index); the retired key, which comes after the version
 # check, and the replay's stateless checks travel as facts for the parent to raise in place.
-_AuditRow = tuple[str, int, str, bytes, str | None, Prepared | dict[str, Any]]
+_AuditRow = tuple[
+    str, int, str, bytes, str | None, Prepared | dict[str, Any], dict[str, Any] | None
+]
 """originator id (canonical text), version, topic, log leaf hash, the event's key id if that
 key was retired and the event claims a later time or none (else None), and what the replay
-needs: ``prepare``'s facts, or the decoded state when a stateless check failed"""
+needs: ``prepare``'s facts, or the decoded state when a stateless check failed; what the
+product index reads of it (audit.offline.index_rebuild.index_fields; None for other events)"""
 
 _EventRow = tuple[int, str, int, str, dict[str, Any]]
 """leaf index, originator id (canonical text), version, topic, decoded state"""
@@ -282,6 +292,7 @@ def _audit_row(worker: _WorkerState, number: int, line: str) -> _AuditRow:
         leaf_hash,
         late_key,
         state if prepared is None else prepared,
+        index_fields(topic, state),
     )
 
 
@@ -455,6 +466,42 @@ def _verified_checkpoints(header: BundleHeader, verifier: NoteVerifier) -> dict[
     return checkpoints
 
 
+def _verified_index_notes(
+    header: BundleHeader, verifier: NoteVerifier, checkpoints: Mapping[int, Checkpoint]
+) -> IndexCheck:
+    """Each index note, verified under the log's key, to be checked against the rebuild.
+
+    A signature or format that does not hold raises at once (the note is not the log's). What
+    the log's own checks explain better waits for them (``IndexCheck.finish``): a note of no
+    checkpoint, of another root than its checkpoint's (a forged checkpoint shows there too),
+    two notes of one size, or a checkpoint before the latest note without one — the log
+    indexes every checkpoint in order, so only the checkpoints after the latest note may lack
+    one (IndexCheck warns of them).
+
+    Raises:
+        MalformedNoteError, InvalidNoteSignatureError, UnverifiedNoteError: a signature.
+        IndexNoteError: a note's text is not an index note.
+    """
+    notes: dict[int, IndexNote] = {}
+    deferred: VerificationError | None = None
+    for signed in header.index_notes:
+        note = parse_index_note(open_note(signed, [verifier]).text)
+        checkpoint = checkpoints.get(note.tree_size)
+        try:
+            if checkpoint is None:
+                raise IndexNoteError("the bundle has no checkpoint of its size", note.tree_size)
+            if note.tree_size in notes:
+                raise IndexNoteError("the bundle has two notes of this size", note.tree_size)
+            note.require_checkpoint(checkpoint)
+        except IndexNoteError as exc:
+            deferred = deferred or exc
+        notes[note.tree_size] = note
+    missing = sorted(s for s in set(checkpoints) - set(notes) if notes and s < max(notes))
+    if missing and deferred is None:
+        deferred = IndexNoteError("the checkpoint of this size has no index note", missing[0])
+    return IndexCheck(notes, deferred)
+
+
 def _retired_keys(manifest: KeyManifest) -> dict[str, tuple[str, datetime]]:
     """Key id -> when it was retired (as written, and parsed) for every retired key."""
     return {
@@ -531,6 +578,8 @@ def verify_bundle(
             report.warnings.append("log key taken from the bundle itself (pin it with --log-key)")
         # (2) checkpoints
         checkpoints = _verified_checkpoints(header, verifier)
+        index = _verified_index_notes(header, verifier, checkpoints)
+        report.warnings += index.warnings(checkpoints)
         if witnesses is not None and witnesses.requires_witnesses:
             report.cosigned_by = _witnessed(header, witnesses, now)
         # (3) each event, in the workers; (4) in log order, here
@@ -553,7 +602,7 @@ def verify_bundle(
         # whenever the suspended generator is collected (perhaps on the pool's own thread,
         # which cannot join itself).
         with closing(rows), _no_cycle_collection():
-            for originator_id, version, topic, leaf_hash, late_key, checked in rows:
+            for originator_id, version, topic, leaf_hash, late_key, checked, facts in rows:
                 expected = versions.get(originator_id, 0) + 1
                 if version != expected:
                     raise VersionContinuityError(UUID(originator_id), version, size, expected)
@@ -566,6 +615,7 @@ def verify_bundle(
                     replay.apply_prepared(size, originator_id, version, topic, checked)
                 else:  # a stateless check failed: the replay reports it in its place
                     replay.apply(LoggedEvent(size, UUID(originator_id), version, topic, checked))
+                index.event(size, originator_id, version, topic, facts)
                 _append_leaf(nodes, size, leaf_hash)
                 size += 1
                 if size in checkpoints:
@@ -582,6 +632,7 @@ def verify_bundle(
         _check_since(since, verifier, header.origin, nodes, size)
     if size != header.tree_size:
         raise MalformedBundleError(f"header says {header.tree_size} events, the file has {size}")
+    report.index_checked = index.finish()  # (7) the product index, at every checkpoint
     report.events = size
     report.aggregates = len(versions)
     report.checkpoints = sizes

@@ -10,7 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -432,8 +432,9 @@ def _resigned_by_a_stranger(lines):
     It agrees with itself: only keys pinned by the auditor tell it from the genuine one."""
     from uuid import UUID
 
+    from audit.offline.index_note import parse_index_note, sign_index_note
     from audit.offline.log_leaf import identified_log_leaf_hash
-    from audit.offline.note import NoteSigner
+    from audit.offline.note import NoteSigner, split_note
     from audit.offline.rfc6962 import tree_root
 
     header = _header(lines)
@@ -454,6 +455,10 @@ def _resigned_by_a_stranger(lines):
     header["checkpoints"] = [
         sign_checkpoint(Checkpoint(header["origin"], size, tree_root(leaves[:size])), signer)
         for size in _checkpoint_sizes(header)
+    ]
+    header["index_notes"] = [  # the maps are the events': only the log's root changes
+        sign_index_note(replace(note, log_root=tree_root(leaves[: note.tree_size])), signer)
+        for note in (parse_index_note(split_note(n)[0]) for n in header.get("index_notes", []))
     ]
     header["log_key"] = signer.verifier_key_string()
     header["event_keys"] = KeyManifest().with_key(event_key.public_key(), system_now()).to_json()
