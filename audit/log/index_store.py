@@ -29,6 +29,7 @@ from audit.log.log_store import PositionMovedError
 from audit.offline.map_tree import Child, Node
 
 _NODE_KIND, _LEAF_KIND = 0, 1
+CHUNK = 2000  # keys per IN (…) list: far below SQLite's and PostgreSQL's parameter limits
 
 
 def encode_child(child: Child) -> bytes:
@@ -133,8 +134,8 @@ class IndexStore:
         """The builder's JSON state of each id of ``kind`` that has one (one query)."""
         wanted = sorted(set(ids))
         found: dict[str, Any] = {}
-        for start in range(0, len(wanted), 500):
-            chunk = wanted[start : start + 500]
+        for start in range(0, len(wanted), CHUNK):
+            chunk = wanted[start : start + CHUNK]
             marks = ", ".join("?" * len(chunk))
             rows = self._select(
                 f"SELECT id, state FROM ppl_index_state WHERE kind = ? AND id IN ({marks})",  # noqa: S608 (placeholders)
@@ -152,14 +153,17 @@ class IndexStore:
 
     def nodes(self, map_id: str, keys: Sequence[bytes]) -> dict[bytes, Node]:
         """The stored nodes among ``keys`` of one map (one query)."""
-        if not keys:
-            return {}
-        marks = ", ".join("?" * len(keys))
-        rows = self._select(
-            f"SELECT node_key, node FROM ppl_index_nodes WHERE map_id = ? AND node_key IN ({marks})",  # noqa: S608, E501 (placeholders)
-            [map_id, *keys],
-        )
-        return {bytes(key): decode_node(bytes(node)) for key, node in rows}
+        found: dict[bytes, Node] = {}
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            marks = ", ".join("?" * len(chunk))
+            rows = self._select(
+                "SELECT node_key, node FROM ppl_index_nodes "  # noqa: S608 (placeholders)
+                f"WHERE map_id = ? AND node_key IN ({marks})",
+                [map_id, *chunk],
+            )
+            found.update((bytes(key), decode_node(bytes(node))) for key, node in rows)
+        return found
 
     def entry(self, map_id: str, path: bytes) -> IndexedEntry | None:
         rows = self._select(

@@ -21,24 +21,31 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
 
+import orjson
 from eventsourcing.persistence import Notification
 
 from audit.log.index_store import IndexBatch, IndexStore, MapTop, dumps
 from audit.log.log_store import CheckpointRecord, LogStore, PositionMovedError
-from audit.offline.canonical import decode_canonical
+from audit.offline.canonical import from_canonical_tree
 from audit.offline.errors import VerificationError
 from audit.offline.event_signature import parse_envelope
 from audit.offline.index_note import IndexNote, MapHead, sign_index_note
+from audit.offline.index_rebuild import index_fields
 from audit.offline.logged_event import LoggedEvent
 from audit.offline.map_tree import MapStorageError, MapTree, Node
 from audit.offline.note import NoteSigner
 from audit.offline.product_index import (
     MAPS,
+    PRODUCT_KEYS,
+    PRODUCT_TOPICS,
+    RESERVATION_TOPICS,
     FilingState,
     IndexBuilder,
     IndexState,
     KeyState,
     PatentState,
+    patent_key_bytes,
+    product_key_bytes,
 )
 from audit.offline.sparse_map import map_path, value_digest
 
@@ -193,13 +200,12 @@ class ProductIndexLog:
                         "missing from the event store"
                     )
                 originator_id = UUID(str(n.originator_id))
-                envelope = parse_envelope(originator_id, n.originator_version, n.state)
                 yield LoggedEvent(
                     leaf.leaf_index,
                     originator_id,
                     n.originator_version,
                     n.topic,
-                    decode_canonical(envelope.state),
+                    _index_state(originator_id, n.originator_version, n.topic, n.state),
                 )
             start += len(leaves)
 
@@ -217,28 +223,36 @@ class ProductIndexLog:
             self.store, "reservation", bytes.fromhex, bytes.hex, _uuid_text
         )
         builder = IndexBuilder(IndexState(filings, keys, patents, reservations))
-        for event in self._events(position, record.tree_size):
+        events = list(self._events(position, record.tree_size))
+        _read_ahead(builder, events, filings, keys, patents, reservations)
+        for event in events:
             builder.apply(event)
+        changed = builder.take_changed()
+        filings.prefetch(  # every filing a changed key's value names
+            sorted({p for m, k in changed if m == PRODUCT_KEYS for p in keys[k].filings})
+        )
         tops = self.store.tops()
         entries: list[tuple[str, bytes, bytes, bytes]] = []
         nodes: list[tuple[str, bytes, Node]] = []
         heads: dict[bytes, MapHead] = {}
         new_tops: dict[str, MapTop] = {}
-        changed = builder.take_changed()
         for map_id in MAPS:
             name = map_id.decode("ascii")
             top = tops.get(name, MapTop(None, 0))
             tree = MapTree(top.top, _StoreSource(self.store, name))
             count = top.entries
-            for changed_map, key in changed:
-                if changed_map != map_id:
-                    continue
-                path = map_path(map_id, key)
+            mine = [key for changed_map, key in changed if changed_map == map_id]
+            paths = {key: map_path(map_id, key) for key in mine}
+            tree.prefetch(paths.values(), _likely_depth(count + len(mine)))
+            digests: dict[bytes, bytes] = {}
+            for key in mine:
+                path = paths[key]
                 value = builder.value(map_id, key)
                 if tree.get(path) is None:
                     count += 1
-                tree.put(path, value_digest(value))
+                digests[path] = value_digest(value)
                 entries.append((name, path, key, value))
+            tree.put_many(digests)
             nodes += [(name, k, node) for k, node in sorted(tree.take_changed().items())]
             new_tops[name] = MapTop(tree.top, count)
             heads[map_id] = MapHead(count, tree.root())
@@ -249,3 +263,79 @@ class ProductIndexLog:
         )
         self.store.commit(position, batch)
         self.indexed.append(record.tree_size)
+
+
+def _index_state(originator_id: UUID, version: int, topic: str, stored: bytes) -> dict[str, Any]:
+    """What the index reads of a stored event: nothing of the events it ignores; of the
+    others the fields of audit.offline.index_rebuild.index_fields, typed values (the product
+    ids of key events) decoded. Parsed with orjson and not re-checked for canonical form: the
+    sequencer verified each event's signature over these exact bytes before it became a leaf,
+    and the auditor's rebuild decodes them strictly."""
+    if topic not in PRODUCT_TOPICS and topic not in RESERVATION_TOPICS:
+        return {}
+    state = orjson.loads(parse_envelope(originator_id, version, stored).state)
+    fields = index_fields(topic, state) or {}
+    for name in ("product_id", "previous_product_id"):
+        if isinstance(fields.get(name), dict):
+            fields[name] = from_canonical_tree(fields[name])
+    return fields
+
+
+def _likely_depth(entries: int) -> int:
+    """How deep to read ahead along each path: a walk through n random paths meets about
+    log2(n) two-sided nodes, rarely a few more; deeper ones are fetched when met."""
+    return min(64, max(1, entries).bit_length() + 6)
+
+
+def _read_ahead(
+    builder: IndexBuilder,
+    events: Sequence[LoggedEvent],
+    filings: _RowBacked[str, FilingState],
+    keys: _RowBacked[bytes, KeyState],
+    patents: _RowBacked[bytes, PatentState],
+    reservations: _RowBacked[str, bytes],
+) -> None:
+    """Read the state rows a batch of events will touch, a few queries in all, instead of
+    one query per row as the builder meets them (measured on PostgreSQL: the difference
+    between the index halving the ledger's throughput and costing a few per cent)."""
+    product_ids: set[str] = set()
+    reservation_ids: set[str] = set()
+    wanted_keys: set[bytes] = set()
+    numbers: set[str] = set()
+    for event in events:
+        state = event.state
+        if event.topic in RESERVATION_TOPICS:
+            reservation_ids.add(str(event.originator_id))
+            product_ids.add(str(state.get("product_id")))
+            if isinstance(state.get("canonical_key"), str):
+                rule = state.get("key_rule", 1)
+                wanted_keys.add(product_key_bytes(rule, state["canonical_key"]))
+        elif event.topic in PRODUCT_TOPICS:
+            product_ids.add(str(event.originator_id))
+            records = state.get("patents")
+            if isinstance(records, list):
+                numbers.update(str(r.get("number")) for r in records if isinstance(r, dict))
+            removed = state.get("removed_patents")
+            if isinstance(removed, list):
+                numbers.update(str(n) for n in removed)
+            name, model = state.get("name"), state.get("model")
+            if isinstance(name, str) and isinstance(model, str):
+                wanted_keys.update(
+                    product_key_bytes(rule, key)
+                    for rule, key in builder.derived_keys(name, model).items()
+                )
+                if isinstance(state.get("canonical_key"), str):
+                    wanted_keys.add(product_key_bytes(1, state["canonical_key"]))
+    filings.prefetch(sorted(product_ids))
+    reservations.prefetch(sorted(reservation_ids))
+    for product_id in product_ids:
+        filing = filings.get(product_id)
+        if filing is not None:
+            wanted_keys.update(product_key_bytes(rule, key) for rule, key in filing.keys)
+            numbers.update(filing.ever)
+    for reservation_id in reservation_ids:
+        entry = reservations.get(reservation_id)
+        if entry is not None:
+            wanted_keys.add(entry)
+    keys.prefetch(sorted(wanted_keys))
+    patents.prefetch(sorted(patent_key_bytes(n) for n in numbers))

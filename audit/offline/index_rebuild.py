@@ -72,13 +72,15 @@ class IndexRebuild:
 
     def heads(self) -> dict[bytes, MapHead]:
         """Each map's entry count and root after the events applied so far."""
+        batches: dict[bytes, dict[bytes, bytes]] = {map_id: {} for map_id in MAPS}
         for map_id, key in self.builder.take_changed():
-            tree = self.trees[map_id]
             path = map_path(map_id, key)
-            if tree.get(path) is None:
+            if self.trees[map_id].get(path) is None:
                 self.counts[map_id] += 1
-            tree.put(path, value_digest(self.builder.value(map_id, key)))
-            tree.take_changed()  # the cache is the store
+            batches[map_id][path] = value_digest(self.builder.value(map_id, key))
+        for map_id, batch in batches.items():
+            self.trees[map_id].put_many(batch)
+            self.trees[map_id].take_changed()  # the cache is the store
         return {map_id: MapHead(self.counts[map_id], self.trees[map_id].root()) for map_id in MAPS}
 
     def check(self, note: IndexNote) -> None:

@@ -34,7 +34,7 @@ Standard library only.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
 
@@ -238,6 +238,30 @@ class MapTree:
         changed, self._changed = self._changed, {}
         return changed
 
+    def prefetch(self, paths: Iterable[bytes], depths: int) -> None:
+        """Read, in one request to the source, the nodes the first ``depths`` depths along
+        each path may hold: a batch of puts and proofs then walks from the cache (deeper
+        nodes, if any, are fetched as the walks need them). Nodes already cached are not
+        asked for, and never replaced.
+
+        Raises:
+            ValueError: a path that is not 32 bytes.
+            MapStorageError: the source holds another node at a key.
+        """
+        wanted: set[bytes] = set()
+        for path in paths:
+            x = _check_path(path)
+            wanted.update(_key(x, d) for d in range(min(depths, PATH_BITS)))
+        keys = sorted(wanted.difference(self._cache))
+        if not keys:
+            return
+        found = self._source.nodes(keys)
+        for key in keys:
+            fetched = found.get(key)
+            if fetched is not None:
+                _check_node(key, fetched)
+                self._cache[key] = fetched
+
     def get(self, path: bytes) -> bytes | None:
         """The value digest stored at ``path``, or None.
 
@@ -278,6 +302,79 @@ class MapTree:
             else:
                 new = self._store(Node(node.depth, new, node.right), x)
         self._top = new
+
+    def put_many(self, digests: Mapping[bytes, bytes]) -> None:
+        """``put`` of every (path, value digest), each node on the way hashed once.
+
+        The same tree, rows and root as the puts one by one, in any order — but one by one
+        rehashes every ancestor per put, so the nodes near the top are hashed once per entry
+        of the batch; here a subtree is rebuilt only where the batch's paths lead, once.
+
+        Raises:
+            ValueError: a path or digest that is not 32 bytes.
+            MapStorageError: a node on a walk is missing or inconsistent.
+        """
+        items: list[tuple[int, bytes, bytes]] = []
+        for path, digest in digests.items():
+            if len(digest) != HASH_SIZE:
+                raise ValueError(f"value digest of {len(digest)} bytes, want {HASH_SIZE}")
+            items.append((_check_path(path), path, digest))
+        if not items:
+            return
+        items.sort()
+        new = self._update(self._top, 0, items)
+        self._top = new
+
+    def _update(
+        self, sub: Child | None, entry: int, items: list[tuple[int, bytes, bytes]]
+    ) -> Child:
+        """The subtree entered at depth ``entry`` (``sub``, None if empty) with ``items`` put
+        in (sorted, distinct, non-empty, all sharing the subtree's first ``entry`` bits)."""
+        if sub is None:
+            return self._build(entry, items)
+        x = _int(sub.path)
+        if sub.is_leaf:
+            if not any(i[0] == x for i in items):
+                items = sorted([*items, (x, sub.path, sub.digest or b"")])
+            if len(items) == 1:
+                return self._leaf(items[0])
+            return self._build(entry, items)
+        # the first bit at which any item leaves the subtree's prefix (else its depth)
+        parting = min([_shared(i[0], x) for i in items] + [sub.depth])
+        if parting < sub.depth:  # a new node at ``parting``: the subtree on one side
+            inside = [i for i in items if _bit(i[0], parting) == _bit(x, parting)]
+            outside = [i for i in items if _bit(i[0], parting) != _bit(x, parting)]
+            kept = self._update(sub, parting + 1, inside) if inside else sub
+            other = self._build(parting + 1, outside)
+            pair = (other, kept) if _bit(x, parting) else (kept, other)
+            return self._store(Node(parting, *pair), x)
+        node = self._node(x, sub.depth)
+        depth = sub.depth
+        left = [i for i in items if not _bit(i[0], depth)]
+        right = [i for i in items if _bit(i[0], depth)]
+        return self._store(
+            Node(
+                depth,
+                self._update(node.left, depth + 1, left) if left else node.left,
+                self._update(node.right, depth + 1, right) if right else node.right,
+            ),
+            x,
+        )
+
+    def _build(self, entry: int, items: list[tuple[int, bytes, bytes]]) -> Child:
+        """A subtree of ``items`` alone (sorted, distinct, non-empty, below depth ``entry``)."""
+        if len(items) == 1:
+            return self._leaf(items[0])
+        depth = _shared(items[0][0], items[-1][0])  # first and last part first: the top
+        split = next(n for n, i in enumerate(items) if _bit(i[0], depth))
+        left = self._build(depth + 1, items[:split])
+        right = self._build(depth + 1, items[split:])
+        return self._store(Node(depth, left, right), items[0][0])
+
+    @staticmethod
+    def _leaf(item: tuple[int, bytes, bytes]) -> Child:
+        _, path, digest = item
+        return Child(PATH_BITS, path, leaf_hash(path, digest), digest)
 
     def prove(self, path: bytes) -> MapProof:
         """The proof of presence or absence of ``path``: byte for byte what

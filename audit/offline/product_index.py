@@ -224,6 +224,16 @@ class IndexBuilder:
     def __init__(self, state: IndexState | None = None) -> None:
         self.state = state if state is not None else IndexState()
         self._changed: set[tuple[bytes, bytes]] = set()
+        self._derived: dict[tuple[str, str], dict[int, str]] = {}
+        self._rows: dict[str, tuple[int, str]] = {}  # product id -> (version, row digest)
+
+    def derived_keys(self, name: str, model: str) -> dict[int, str]:
+        """``keys_of``, remembered: a server that reads state rows ahead (the keys a batch
+        will touch) derives each filing's keys once for both."""
+        found = self._derived.get((name, model))
+        if found is None:
+            found = self._derived[(name, model)] = keys_of(name, model)
+        return found
 
     # --- what changed, and the values -----------------------------------------------------
     def take_changed(self) -> list[tuple[bytes, bytes]]:
@@ -248,11 +258,7 @@ class IndexBuilder:
         for product_id in key.filings:
             filing = self.state.filings[product_id]
             filings.append(
-                {
-                    "product_id": product_id,
-                    "leaves": filing.leaves,
-                    "row": row_digest(registry_row(filing)),
-                }
+                {"product_id": product_id, "leaves": filing.leaves, "row": self._row(filing)}
             )
         reservation = (
             None
@@ -267,6 +273,15 @@ class IndexBuilder:
             "reservation": reservation,
             "filings": filings,
         }
+
+    def _row(self, filing: FilingState) -> str:
+        """The row digest of a filing, computed once per version (a filing's keys under both
+        rules name it, and a value is built for each)."""
+        version = len(filing.leaves)
+        found = self._rows.get(filing.product_id)
+        if found is None or found[0] != version:
+            found = self._rows[filing.product_id] = (version, row_digest(registry_row(filing)))
+        return found[1]
 
     # --- events ---------------------------------------------------------------------------
     def apply(self, event: LoggedEvent) -> None:
@@ -326,7 +341,7 @@ class IndexBuilder:
             raise _fail(event, f"product {product_id} is filed twice under one id")
         name, model = _text(event, "name"), _text(event, "model", empty=True)
         keys: list[list[Any]] = [[int(KeyRule.V1), _text(event, "canonical_key")]]
-        derived = keys_of(name, model).get(int(KeyRule.V2))
+        derived = self.derived_keys(name, model).get(int(KeyRule.V2))
         if derived is not None:
             keys.append([int(KeyRule.V2), derived])
         filing = FilingState(

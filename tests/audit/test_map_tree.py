@@ -325,3 +325,46 @@ def test_node_keys_are_the_depth_then_the_prefix():
     assert node_key(path, 256) == b"\x01\x00" + path
     with pytest.raises(ValueError, match="257"):
         node_key(path, 257)
+
+
+# --- (7) batches: put_many -----------------------------------------------------------------------
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 300])
+def test_put_many_gives_the_rows_and_root_of_the_puts_one_by_one(size):
+    rng = _rng(700 + size)
+    stored = FakeNodeSource()
+    one_by_one = MapTree(None, FakeNodeSource())
+    batched_top = None
+    entries: dict[bytes, bytes] = {}
+    for batch_number in range(4):  # batches over stored rows: new paths and replaced values
+        batch = {_random_path(rng): rng.randbytes(6) for _ in range(size)}
+        for path in rng.sample(sorted(entries), k=min(len(entries), size // 2 + 1)):
+            batch[path] = b"replaced %d" % batch_number
+        entries.update(batch)
+        for path, value in batch.items():
+            one_by_one.put(path, value_digest(value))
+        batched = MapTree(batched_top, stored)
+        batched.put_many({path: value_digest(value) for path, value in batch.items()})
+        stored.rows.update(batched.take_changed())
+        batched_top = batched.top
+        assert batched.root() == one_by_one.root() == map_root(entries)
+    final = MapTree(batched_top, stored)
+    assert stored.rows == one_by_one.take_changed()  # the same rows, each written once
+    _check_same_map(final, entries, [_random_path(rng) for _ in range(50)])
+
+
+@pytest.mark.parametrize("paths", _crafted_sets(), ids=lambda paths: f"{len(paths)} paths")
+def test_put_many_of_crafted_paths_in_two_batches(paths):
+    entries = {path: b"value %d" % i for i, path in enumerate(paths)}
+    for cut in range(len(paths) + 1):
+        tree = MapTree(None, FakeNodeSource())
+        tree.put_many({p: value_digest(entries[p]) for p in paths[:cut]})
+        tree.put_many({p: value_digest(entries[p]) for p in paths[cut:]})
+        _check_same_map(tree, entries, _absent_near(paths))
+
+
+def test_put_many_of_nothing_changes_nothing_and_refuses_a_bad_digest():
+    tree = MapTree(None, FakeNodeSource())
+    tree.put_many({})
+    assert tree.top is None
+    with pytest.raises(ValueError, match="digest"):
+        tree.put_many({bytes(32): b"short"})
