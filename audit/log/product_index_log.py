@@ -287,6 +287,40 @@ def _likely_depth(entries: int) -> int:
     return min(64, max(1, entries).bit_length() + 6)
 
 
+@dataclass
+class _Wanted:
+    """The state rows a batch of events will touch, by kind."""
+
+    product_ids: set[str] = field(default_factory=set)
+    reservation_ids: set[str] = field(default_factory=set)
+    keys: set[bytes] = field(default_factory=set)
+    numbers: set[str] = field(default_factory=set)
+
+    def reservation_event(self, event: LoggedEvent) -> None:
+        state = event.state
+        self.reservation_ids.add(str(event.originator_id))
+        self.product_ids.add(str(state.get("product_id")))
+        if isinstance(state.get("canonical_key"), str):
+            self.keys.add(product_key_bytes(state.get("key_rule", 1), state["canonical_key"]))
+
+    def product_event(self, builder: IndexBuilder, event: LoggedEvent) -> None:
+        state = event.state
+        self.product_ids.add(str(event.originator_id))
+        records = state.get("patents")
+        if isinstance(records, list):
+            self.numbers.update(str(r.get("number")) for r in records if isinstance(r, dict))
+        removed = state.get("removed_patents")
+        if isinstance(removed, list):
+            self.numbers.update(str(n) for n in removed)
+        name, model = state.get("name"), state.get("model")
+        if isinstance(name, str) and isinstance(model, str):
+            derived = builder.derived_key(name, model)
+            if derived is not None:
+                self.keys.add(product_key_bytes(2, derived))
+        if isinstance(state.get("canonical_key"), str):
+            self.keys.add(product_key_bytes(1, state["canonical_key"]))
+
+
 def _read_ahead(
     builder: IndexBuilder,
     events: Sequence[LoggedEvent],
@@ -298,44 +332,22 @@ def _read_ahead(
     """Read the state rows a batch of events will touch, a few queries in all, instead of
     one query per row as the builder meets them (measured on PostgreSQL: the difference
     between the index halving the ledger's throughput and costing a few per cent)."""
-    product_ids: set[str] = set()
-    reservation_ids: set[str] = set()
-    wanted_keys: set[bytes] = set()
-    numbers: set[str] = set()
+    wanted = _Wanted()
     for event in events:
-        state = event.state
         if event.topic in RESERVATION_TOPICS:
-            reservation_ids.add(str(event.originator_id))
-            product_ids.add(str(state.get("product_id")))
-            if isinstance(state.get("canonical_key"), str):
-                rule = state.get("key_rule", 1)
-                wanted_keys.add(product_key_bytes(rule, state["canonical_key"]))
+            wanted.reservation_event(event)
         elif event.topic in PRODUCT_TOPICS:
-            product_ids.add(str(event.originator_id))
-            records = state.get("patents")
-            if isinstance(records, list):
-                numbers.update(str(r.get("number")) for r in records if isinstance(r, dict))
-            removed = state.get("removed_patents")
-            if isinstance(removed, list):
-                numbers.update(str(n) for n in removed)
-            name, model = state.get("name"), state.get("model")
-            if isinstance(name, str) and isinstance(model, str):
-                wanted_keys.update(
-                    product_key_bytes(rule, key)
-                    for rule, key in builder.derived_keys(name, model).items()
-                )
-                if isinstance(state.get("canonical_key"), str):
-                    wanted_keys.add(product_key_bytes(1, state["canonical_key"]))
-    filings.prefetch(sorted(product_ids))
-    reservations.prefetch(sorted(reservation_ids))
-    for product_id in product_ids:
+            wanted.product_event(builder, event)
+    filings.prefetch(sorted(wanted.product_ids))
+    reservations.prefetch(sorted(wanted.reservation_ids))
+    for product_id in wanted.product_ids:
         filing = filings.get(product_id)
         if filing is not None:
-            wanted_keys.update(product_key_bytes(rule, key) for rule, key in filing.keys)
-            numbers.update(filing.ever)
-    for reservation_id in reservation_ids:
+            wanted.keys.update(product_key_bytes(rule, key) for rule, key in filing.keys)
+            wanted.numbers.update(filing.ever)
+    for reservation_id in wanted.reservation_ids:
         entry = reservations.get(reservation_id)
         if entry is not None:
-            wanted_keys.add(entry)
-    keys.prefetch(sorted(wanted_keys))
-    patents.prefetch(sorted(patent_key_bytes(n) for n in numbers))
+            wanted.keys.add(entry)
+    keys.prefetch(sorted(wanted.keys))
+    patents.prefetch(sorted(patent_key_bytes(n) for n in wanted.numbers))

@@ -126,6 +126,15 @@ def encode_canonical(value: Any) -> bytes:
     return _encoder.encode(to_canonical_tree(value)).encode("utf-8")
 
 
+def encode_canonical_plain(value: Any) -> bytes:
+    """``encode_canonical`` of a value made only of objects with text keys, arrays, text,
+    integers, booleans and null — no UUID, datetime or float anywhere: the same bytes, without
+    the walk that converts typed values (a third of the product index's rebuild time). The
+    caller guarantees the shape; the product index builds its values from fields it checked.
+    """
+    return _encoder.encode(value).encode("utf-8")
+
+
 def _refuse_float(text: str) -> Any:
     raise NonCanonicalValueError(f"number {text} is not an integer: floats are never signed")
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 from uuid import UUID
 
-from audit.offline.canonical import encode_canonical
+from audit.offline.canonical import encode_canonical_plain
 from audit.offline.errors import InvalidReplayError
 from audit.offline.logged_event import LoggedEvent
 from audit.offline.product_key import EmptyKeyPartError, KeyRule, product_key
@@ -98,6 +98,16 @@ def product_key_bytes(rule: int, key: str) -> bytes:
 def patent_key_bytes(number: str) -> bytes:
     """The patent map's key of a patent number."""
     return number.encode("utf-8")
+
+
+_UNSEEN: Final = ""  # never a key: a key has a non-empty name part
+
+
+def _rule_2_key(name: str, model: str) -> str | None:
+    try:
+        return product_key(KeyRule.V2, name, model)
+    except EmptyKeyPartError:
+        return None
 
 
 def keys_of(name: str, model: str) -> dict[int, str]:
@@ -215,7 +225,7 @@ def registry_row(filing: FilingState) -> dict[str, Any]:
 
 def row_digest(row: Mapping[str, Any]) -> str:
     """SHA-256 of a registry row's canonical JSON, lower-case hex."""
-    return hashlib.sha256(encode_canonical(dict(row))).hexdigest()
+    return hashlib.sha256(encode_canonical_plain(dict(row))).hexdigest()
 
 
 class IndexBuilder:
@@ -224,15 +234,16 @@ class IndexBuilder:
     def __init__(self, state: IndexState | None = None) -> None:
         self.state = state if state is not None else IndexState()
         self._changed: set[tuple[bytes, bytes]] = set()
-        self._derived: dict[tuple[str, str], dict[int, str]] = {}
+        self._derived: dict[tuple[str, str], str | None] = {}
         self._rows: dict[str, tuple[int, str]] = {}  # product id -> (version, row digest)
 
-    def derived_keys(self, name: str, model: str) -> dict[int, str]:
-        """``keys_of``, remembered: a server that reads state rows ahead (the keys a batch
-        will touch) derives each filing's keys once for both."""
-        found = self._derived.get((name, model))
-        if found is None:
-            found = self._derived[(name, model)] = keys_of(name, model)
+    def derived_key(self, name: str, model: str) -> str | None:
+        """A filing's rule-2 key (None: the rule refuses its name or model), remembered until
+        the filing is applied: a server that reads state rows ahead (the keys a batch will
+        touch) derives each key once for both."""
+        found = self._derived.get((name, model), _UNSEEN)
+        if found is _UNSEEN:
+            found = self._derived[(name, model)] = _rule_2_key(name, model)
         return found
 
     # --- what changed, and the values -----------------------------------------------------
@@ -248,9 +259,9 @@ class IndexBuilder:
             KeyError: no such entry.
         """
         if map_id == PRODUCT_KEYS:
-            return encode_canonical(self.product_key_value(self.state.keys[key]))
+            return encode_canonical_plain(self.product_key_value(self.state.keys[key]))
         if map_id == PATENTS:
-            return encode_canonical(patent_value(self.state.patents[key]))
+            return encode_canonical_plain(patent_value(self.state.patents[key]))
         raise KeyError(map_id)
 
     def product_key_value(self, key: KeyState) -> dict[str, Any]:
@@ -341,7 +352,11 @@ class IndexBuilder:
             raise _fail(event, f"product {product_id} is filed twice under one id")
         name, model = _text(event, "name"), _text(event, "model", empty=True)
         keys: list[list[Any]] = [[int(KeyRule.V1), _text(event, "canonical_key")]]
-        derived = self.derived_keys(name, model).get(int(KeyRule.V2))
+        derived = (
+            self._derived.pop((name, model))
+            if (name, model) in self._derived
+            else _rule_2_key(name, model)
+        )
         if derived is not None:
             keys.append([int(KeyRule.V2), derived])
         filing = FilingState(

@@ -72,6 +72,7 @@ from bisect import bisect_left
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import lru_cache
 
 from audit.offline.errors import MapProofError
 
@@ -101,9 +102,20 @@ def map_path(map_id: bytes, key: bytes) -> bytes:
         ValueError: ``map_id`` is empty, longer than 64 bytes, or not printable ASCII
             (0x21-0x7e): it must not contain the 0x00 that ends it.
     """
+    return hashlib.sha256(_path_prefix(map_id) + key).digest()
+
+
+@lru_cache(maxsize=64)
+def _path_prefix(map_id: bytes) -> bytes:
+    """``KEY_PREFIX || map_id || 0x00``, the map id checked once (an index derives a path
+    for every entry it touches).
+
+    Raises:
+        ValueError: as ``map_path``.
+    """
     if not 1 <= len(map_id) <= MAX_MAP_ID or any(not 0x21 <= byte <= 0x7E for byte in map_id):
         raise ValueError(f"map id {map_id!r}: want 1-{MAX_MAP_ID} printable ASCII bytes")
-    return hashlib.sha256(KEY_PREFIX + map_id + b"\x00" + key).digest()
+    return KEY_PREFIX + map_id + b"\x00"
 
 
 def value_digest(value: bytes) -> bytes:

@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from audit.offline.canonical import (
     decode_canonical,
     encode_canonical,
+    encode_canonical_plain,
     format_timestamp,
     parse_timestamp,
 )
@@ -102,3 +103,17 @@ def test_transcoder_refuses_custom_transcodings():
 
     with pytest.raises(NonCanonicalValueError):
         CanonicalTranscoder().register(DecimalAsStr())
+
+
+plain_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2**63), max_value=2**63 - 1) | st.text(),
+    lambda children: (
+        st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(plain_values)
+def test_the_plain_encoding_is_the_canonical_one_for_plain_values(value):
+    assert encode_canonical_plain(value) == encode_canonical(value)
