@@ -47,9 +47,16 @@ from api.problems import ApiProblemError
 from api.routes.ledger import sees_events_of
 from api.routes.registry import visible_product
 from api.tokens import Principal
+from audit.log.index_lookup import (
+    IndexBusyError,
+    IndexIntegrityError,
+    IndexNotAvailableError,
+    IndexReader,
+)
 from audit.log.transparency_log import TransparencyLog
 from audit.offline.cosignature import WitnessPolicy
 from audit.offline.errors import VerificationError
+from audit.offline.product_index import PRODUCT_KEYS, FilingState, product_key_bytes
 from projections.schema import Row
 
 FORMAT = "ppl-browser-verification/v1"
@@ -157,6 +164,38 @@ def verification_document(state: Any, principal: Principal, product_id: UUID) ->
         "keys": configured_keys(state),
         "events": events,
         "pending": pending,
+        "index": _index_proof(log, product_id),
+    }
+
+
+def _index_proof(log: TransparencyLog, product_id: UUID) -> dict[str, Any] | None:
+    """The product index's proof for the filing's key under rule 1 (the one its save
+    reserved), against the latest indexed checkpoint: that checkpoint, the signed index note,
+    the key, the value's exact bytes and the proof (docs/browser-verification.md, "The
+    product index"). None before the filing is indexed — the browser reports the missing
+    proof. Read as GET /v1/index/products answers (audit.log.index_lookup checks each proof
+    before it is served)."""
+    if log.index is None:
+        return None
+    state = log.index.store.states("filing", [str(product_id)]).get(str(product_id))
+    if state is None:
+        return None
+    rule, key = FilingState.from_json(state).keys[0]
+    try:
+        snapshot, (found,) = IndexReader(log.index.store).lookup(
+            [(PRODUCT_KEYS, product_key_bytes(rule, key))]
+        )
+    except (IndexNotAvailableError, IndexBusyError, IndexIntegrityError):
+        return None
+    record = log.store.checkpoint(snapshot.tree_size)
+    if record is None or found.value is None:
+        return None
+    return {
+        "checkpoint": log.cosigned_note(record),
+        "note": snapshot.signed_note,
+        "key": found.key.decode("utf-8"),
+        "value_bytes": _b64(found.value),
+        "proof": _b64(found.proof.encode()),
     }
 
 

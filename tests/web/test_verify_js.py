@@ -46,7 +46,7 @@ from audit.log.witness_store import StoredCosignature
 from audit.offline.cosignature import MAX_CLOCK_SKEW, MAX_TIMESTAMP, WitnessPolicy
 from domain.actor import Role
 from tests.api.conftest import Api, api_settings
-from tests.domain.factories import REVIEWER, approved_filer, file, uscc
+from tests.domain.factories import REVIEWER, approve_as_distinct, approved_filer, file, uscc
 from tests.domain.test_tamper import _rewrite_state
 from tests.web.cosigner import Cosigner, now, policy_file
 
@@ -994,3 +994,128 @@ def test_the_quorum_rule_and_limits_are_the_offline_verifiers(node, tmp_path):
     assert False in want
     assert result["description"] == policy.describe()
     assert result["limits"] == {"maxTimestamp": str(MAX_TIMESTAMP), "maxClockSkew": MAX_CLOCK_SKEW}
+
+
+# --- the product index (docs/browser-verification.md, "The product index") -------------------
+MAP_DRIVER = r"""
+const fs = require("fs");
+const verify = require(process.argv[2]);
+const vectors = JSON.parse(fs.readFileSync(process.argv[3], "utf8"));
+(async () => {
+  const results = [];
+  for (const map of vectors.maps) {
+    for (const lookup of map.lookups) {
+      if (lookup.value === undefined || lookup.value === null) continue;  // absence: none here
+      const path = verify.fromHex(lookup.path);
+      let derived = null;
+      if (lookup.key !== undefined && lookup.key !== null) {
+        const key = new TextEncoder().encode(lookup.key);
+        derived = verify.toHex(await verify.mapPath(map.map_id, key));
+      }
+      let failed = null;
+      try {
+        await verify.verifyMapPresence(verify.fromHex(map.root), path, verify.fromHex(lookup.value),
+          verify.fromHex(lookup.proof));
+      } catch (error) { failed = error.code; }
+      results.push({ kind: "presence", derived, path: lookup.path, failed });
+    }
+  }
+  for (const t of vectors.tampered) {
+    if (t.value === null) continue;
+    let failed = null;
+    try {
+      await verify.verifyMapPresence(verify.fromHex(t.root), verify.fromHex(t.path),
+        verify.fromHex(t.value), verify.fromHex(t.proof));
+    } catch (error) { failed = error.code; }
+    results.push({ kind: "tampered", desc: t.desc, failed });
+  }
+  process.stdout.write(JSON.stringify(results));
+})().catch((error) => { console.error(error); process.exit(1); });
+"""
+MAP_VECTORS = ROOT / "tests" / "testdata" / "sparse_map_vectors.json"
+
+
+def test_the_browser_checks_the_sparse_map_vectors_proofs_of_presence(node, tmp_path):
+    (tmp_path / "driver.js").write_text(MAP_DRIVER, encoding="utf-8")
+    done = subprocess.run(  # noqa: S603 (our own script, fixed arguments)
+        [node, str(tmp_path / "driver.js"), str(VERIFY_JS), str(MAP_VECTORS)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    results = json.loads(done.stdout)
+    presence = [r for r in results if r["kind"] == "presence"]
+    tampered = [r for r in results if r["kind"] == "tampered"]
+    assert len(presence) >= 10
+    assert [r for r in presence if r["failed"] is not None] == []
+    assert all(r["derived"] in (None, r["path"]) for r in presence)
+    assert len(tampered) >= 5
+    assert [r["desc"] for r in tampered if r["failed"] != "index_proof"] == []
+
+
+def test_a_real_document_proves_the_product_holds_its_key_and_its_trail(node, tmp_path, ledger):
+    document = ledger.document(ANONYMOUS)
+    assert document["index"] is not None
+    zh, en = verify(
+        node, tmp_path,
+        {"doc": document, "trusted": ledger.trusted, "lang": "zh"},
+        {"doc": document, "trusted": ledger.trusted, "lang": "en"},
+    )  # fmt: skip
+    for report in (zh, en):
+        assert report["ok"] is True, report
+        assert report["index"]["ok"] is True
+        assert report["index"]["events"] == len(document["events"])
+    assert "this product holds its product key (key rule v1)" in en["index"]["message"]
+    assert "产品索引已验证" in zh["index"]["message"]
+
+
+def _index_case(ledger, document, change) -> dict[str, Any]:
+    changed = copy.deepcopy(document)
+    change(changed)
+    return {"doc": changed, "trusted": ledger.trusted, "lang": "en"}
+
+
+def _other_filing_index(ledger) -> dict[str, Any]:
+    api = ledger.api
+    code = uscc(2)
+    other = file(api.state.ledger, code, approved_filer(api.state.ledger, code), model="TV-200")
+    approve_as_distinct(api.state.ledger, other)
+    api.settle()
+    found: dict[str, Any] = verification_document(api.state, REVIEWER_PRINCIPAL, other)["index"]
+    return found
+
+
+def test_a_tampered_or_foreign_index_proof_fails_the_index_check(node, tmp_path, ledger):
+    before = ledger.document(ANONYMOUS)  # then another filing: a newer index note
+    foreign = _other_filing_index(ledger)
+
+    def drop_index(doc):
+        doc["index"] = None
+
+    def flip_value(doc):
+        doc["index"]["value_bytes"] = flip_base64(doc["index"]["value_bytes"], 30)
+
+    def flip_proof(doc):
+        doc["index"]["proof"] = flip_base64(doc["index"]["proof"], 10)
+
+    def foreign_value(doc):
+        doc["index"] = {**foreign}
+
+    def note_of_another_checkpoint(doc):
+        doc["index"]["note"] = foreign["note"]
+
+    def hidden_event(doc):
+        doc["events"] = doc["events"][:-1]
+
+    cases = {
+        "index_missing": drop_index, "index_proof": flip_value, "index_value": foreign_value,
+        "index_note": note_of_another_checkpoint, "index_trail": hidden_event,
+    }  # fmt: skip
+    reports = verify(
+        node, tmp_path, *(_index_case(ledger, before, change) for change in cases.values())
+    )
+    for code, report in zip(cases, reports, strict=True):
+        assert report["ok"] is False, code
+        assert report["index"]["ok"] is False, code
+        assert report["index"]["code"] == code, (code, report["index"])
+    flipped = verify(node, tmp_path, _index_case(ledger, before, flip_proof))[0]
+    assert flipped["index"]["code"] in {"index_proof", "bad_encoding"}

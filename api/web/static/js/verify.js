@@ -482,6 +482,134 @@
     return checkpoint;
   }
 
+  // --- the product index (docs/product-index.md): sparse map v1 proofs, the index note -------
+  // As audit/offline/sparse_map.py and index_note.py: the log's signed note of its map roots
+  // at one checkpoint, and a proof that this product's key maps to a value naming it.
+  const MAP_KEY_PREFIX = encoder.encode("ppl/map-key/v1\0");
+  const MAP_LEAF_PREFIX = encoder.encode("ppl/map-leaf/v1\0");
+  const MAP_NODE_PREFIX = encoder.encode("ppl/map-node/v1\0");
+  const MAP_EMPTY = new Uint8Array(HASH_SIZE);
+  const INDEX_NOTE_HEADER = "ppl-product-index/v1";
+  const INDEX_MAPS = ["product-keys", "patents"];
+
+  async function mapPath(mapId, key) {
+    return sha256(concat(MAP_KEY_PREFIX, encoder.encode(mapId), Uint8Array.of(0), key));
+  }
+
+  function pathBit(path, i) {
+    return (path[i >> 3] >> (7 - (i & 7))) & 1;
+  }
+
+  /** A sparse map v1 proof, decoded and shape-checked (docs/product-index.md "Proof encoding"). */
+  function decodeMapProof(data) {
+    const fail = (detail) => new VerifyError("index_proof", detail);
+    if (data.length < 3 || data[0] !== 0x01) throw fail("not a sparse map v1 proof");
+    const depth = (data[1] << 8) | data[2];
+    if (depth > 256) throw fail(`depth ${depth}: want 0..256`);
+    const bitmapSize = (depth + 7) >> 3;
+    let offset = 3 + bitmapSize;
+    if (data.length < offset) throw fail("cut off in its bitmap");
+    const bitmap = data.slice(3, offset);
+    const present = [];
+    for (let k = 0; k < bitmapSize * 8; k++) {
+      const set = (bitmap[k >> 3] >> (7 - (k & 7))) & 1;
+      if (set && k >= depth) throw fail("a bitmap bit past the depth");
+      present.push(Boolean(set));
+    }
+    if (depth >= 1 && !present[depth - 1]) throw fail("the deepest sibling is marked EMPTY");
+    const siblings = [];
+    for (let k = 0; k < depth; k++) {
+      if (!present[k]) {
+        siblings.push(MAP_EMPTY);
+        continue;
+      }
+      if (data.length < offset + HASH_SIZE) throw fail("cut off in its siblings");
+      const sibling = data.slice(offset, offset + HASH_SIZE);
+      if (equalBytes(sibling, MAP_EMPTY)) throw fail(`sibling at depth ${k + 1} is an encoded EMPTY`);
+      siblings.push(sibling);
+      offset += HASH_SIZE;
+    }
+    if (data.length < offset + 1) throw fail("no terminal");
+    const kind = data[offset];
+    offset += 1;
+    if (kind !== 0x01) throw fail("not a proof of presence");
+    if (offset !== data.length) throw fail("bytes after the terminal");
+    return { depth, siblings };
+  }
+
+  /** verify_presence: the proof leads from leaf(path, SHA-256(value)) to ``root``. */
+  async function verifyMapPresence(root, path, value, proofBytes) {
+    const proof = decodeMapProof(proofBytes);
+    let hash = await sha256(concat(MAP_LEAF_PREFIX, path, await sha256(value)));
+    for (let k = proof.depth; k >= 1; k--) {
+      const sibling = proof.siblings[k - 1];
+      hash = await sha256(
+        pathBit(path, k - 1) ? concat(MAP_NODE_PREFIX, sibling, hash) : concat(MAP_NODE_PREFIX, hash, sibling),
+      );
+    }
+    if (!equalBytes(hash, root)) throw new VerifyError("index_proof", "the proof leads to another root than the note's");
+  }
+
+  /** An index note's text: the checkpoint it names and each map's entries and root. */
+  function parseIndexNote(text) {
+    const fail = (detail) => new VerifyError("index_note", detail);
+    if (!text.endsWith("\n")) throw fail("text does not end with a newline");
+    const lines = text.slice(0, -1).split("\n");
+    if (lines.length !== 4 + INDEX_MAPS.length || lines[0] !== INDEX_NOTE_HEADER) throw fail("not a product-index note");
+    const [, origin, sizeLine, rootLine, ...mapLines] = lines;
+    if (!/^(?:0|[1-9][0-9]{0,19})$/.test(sizeLine)) throw fail("tree size " + JSON.stringify(sizeLine.slice(0, 40)));
+    const maps = {};
+    for (const [position, name] of INDEX_MAPS.entries()) {
+      const parts = mapLines[position].split(" ");
+      if (parts.length !== 3 || parts[0] !== name || !/^(?:0|[1-9][0-9]*)$/.test(parts[1])) {
+        throw fail("map line " + JSON.stringify(mapLines[position].slice(0, 60)));
+      }
+      maps[name] = { entries: BigInt(parts[1]), root: fromBase64(parts[2]) };
+    }
+    return { origin, size: BigInt(sizeLine), root: fromBase64(rootLine), maps };
+  }
+
+  /** docs/browser-verification.md "The product index": the index note of a signed checkpoint
+   *  proves that the product's key maps to a value naming it as the key's holder, and lists
+   *  exactly the product's events the page shows (none left out, none added). */
+  async function checkIndex(doc, trusted, documentSize) {
+    const index = doc.index;
+    if (!index || typeof index !== "object") {
+      return { ok: false, code: "index_missing", detail: "" };
+    }
+    try {
+      const checkpoint = await verifyCheckpoint(index.checkpoint, trusted.log);
+      const note = parseIndexNote(await openNote(index.note, trusted.log));
+      if (note.origin !== checkpoint.origin || note.size !== checkpoint.size || !equalBytes(note.root, checkpoint.root)) {
+        throw new VerifyError("index_note", `it names another checkpoint than the one of size ${checkpoint.size}`);
+      }
+      const key = encoder.encode(String(index.key));
+      const value = fromBase64(index.value_bytes);
+      await verifyMapPresence(note.maps["product-keys"].root, await mapPath("product-keys", key), value, fromBase64(index.proof));
+      const committed = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(value));
+      const separator = String(index.key).indexOf("\u001e");
+      const [rule, productKey] = [String(index.key).slice(0, separator), String(index.key).slice(separator + 1)];
+      if (committed.format !== "ppl-index/product-key/v1" || String(committed.key_rule) !== rule || committed.key !== productKey) {
+        throw new VerifyError("index_value", "the value is not this key's");
+      }
+      if (committed.holder !== doc.product_id) {
+        throw new VerifyError("index_value", `the key is held by ${committed.holder}, not by this product`);
+      }
+      const filing = (committed.filings || []).find((f) => f && f.product_id === doc.product_id);
+      if (!filing || !Array.isArray(filing.leaves)) throw new VerifyError("index_value", "the value does not list this product");
+      const upto = note.size < documentSize ? note.size : documentSize;
+      const listed = filing.leaves.filter((leaf) => BigInt(leaf) < upto);
+      const shown = doc.events.map((event) => event && event.leaf_index).filter((leaf) => BigInt(leaf) < upto);
+      if (listed.length !== shown.length || listed.some((leaf, i) => leaf !== shown[i])) {
+        const detail = `the index lists leaves ${listed.join(", ") || "none"}, the page shows ${shown.join(", ") || "none"}`;
+        throw new VerifyError("index_trail", detail);
+      }
+      return { ok: true, size: checkpoint.size.toString(), rule, events: listed.length, filings: committed.filings.length };
+    } catch (error) {
+      return { ok: false, ...failure(error) };
+    }
+  }
+
   // --- witness cosignatures (c2sp.org/tlog-cosignature) and the policy requiring them --------
   // As audit/offline/cosignature.py: a quorum of witnesses cosigning the checkpoint means no
   // split view was shown to them. Two cosignature types; WebCrypto has Ed25519 but no
@@ -851,6 +979,7 @@
       keys: null,
       checkpoint: null,
       witnesses: null,
+      index: null,
       events: [],
       pending: [],
     };
@@ -935,6 +1064,8 @@
       row.status = row.failures.length ? "failed" : row.content === "visible" ? "verified" : "in_log";
       report.events.push(row);
     }
+    // (8) the product index: this product holds its key, and its trail is the one shown
+    report.index = await checkIndex(doc, trusted, checkpoint.size);
     return finish(report);
   }
 
@@ -964,14 +1095,21 @@
       const outcome = w.ok ? messages.witnesses_ok(w) : messages.witnesses_failed(w) + reason(w) + messages.stop;
       w.message = outcome + messages.ignored(w.ignored || []) + messages.unverifiable(w.unverifiable);
     }
+    if (report.index) {
+      const i = report.index;
+      i.message = i.ok ? messages.index_ok(i) : messages.index_failed + reason(i);
+    }
     for (const row of report.events) {
       const outcome = row.status === "failed" ? messages.failed + row.failures.map(reason).join("; ") : messages[row.status];
       row.message = messages.event(row) + outcome;
     }
     const checked = report.events.every((row) => row.status !== "failed" && row.status !== "unchecked");
     const witnessed = Boolean(report.witnesses && report.witnesses.ok);
-    report.ok = Boolean(report.keys.ok && report.checkpoint && report.checkpoint.ok && witnessed && checked);
-    const failedChecks = [report.keys, report.checkpoint, report.witnesses].filter((check) => check && !check.ok).length;
+    const indexed = Boolean(report.index && report.index.ok);
+    report.ok = Boolean(report.keys.ok && report.checkpoint && report.checkpoint.ok && witnessed && checked && indexed);
+    const failedChecks = [report.keys, report.checkpoint, report.witnesses, report.index].filter(
+      (check) => check && !check.ok,
+    ).length;
     const failed = failedChecks + report.events.filter((row) => row.status === "failed").length;
     report.summary = report.ok ? messages.all_ok(report.events.length, report.checkpoint.size) : messages.some_failed(failed);
     return report;
@@ -1004,6 +1142,10 @@
           : "",
       unverifiable: (names) =>
         names.length ? "ML-DSA-44 见证者 " + names.join("、") + " 的联署无法在浏览器中核验（WebCrypto 不支持 ML-DSA），不计入要求；请用 ppl audit verify 核验。" : "",
+      index_ok: (i) =>
+        "产品索引已验证：在 " + i.size + " 个叶的检查点，本产品持有其产品键（键规则 v" + i.rule + "），索引列出的 " + i.events +
+        " 个事件正是本页所示" + (i.filings > 1 ? "；该键共有 " + i.filings + " 个备案（之前的已撤回后重新备案）" : "") + "。",
+      index_failed: "产品索引验证失败——",
       all_ok: (n, size) => "全部通过：" + n + " 个事件均包含在已签名的检查点（" + size + " 个叶）中。",
       some_failed: (k) => "验证未通过：" + k + " 项检查失败，详见下列各行。",
       pending: (versions) => "第 " + versions.join("、") + " 版尚未纳入已签名的检查点，请稍后再验证。",
@@ -1034,6 +1176,11 @@
         witness_quorum: "检查点缺少见证策略要求的有效联署",
         fetch_failed: "无法获取验证文档",
         no_webcrypto: "此浏览器不支持 WebCrypto（SHA-256、Ed25519）",
+        index_missing: "文档没有产品索引证明",
+        index_note: "产品索引注记无效，或不属于其检查点",
+        index_proof: "产品键的索引证明不成立",
+        index_value: "索引中的值不是本产品的",
+        index_trail: "索引列出的事件与本页所示不一致",
         internal: "验证程序出错",
       },
     },
@@ -1062,6 +1209,11 @@
           ? " ML-DSA-44 witnesses cannot be checked in the browser (WebCrypto has no ML-DSA) and do not count: " +
             names.join(", ") + "; check them with ppl audit verify."
           : "",
+      index_ok: (i) =>
+        "Product index verified: at the checkpoint of " + i.size + " leaves this product holds its product key (key rule v" +
+        i.rule + "), and the index lists exactly the " + i.events + " events shown" +
+        (i.filings > 1 ? "; " + i.filings + " filings have had this key (earlier ones withdrawn and filed again)" : "") + ".",
+      index_failed: "Product index FAILED — ",
       all_ok: (n, size) => "All passed: " + n + " events are in the signed checkpoint of " + size + " leaves.",
       some_failed: (k) => "Verification failed: " + k + " checks did not pass; see the rows below.",
       pending: (versions) => "Not under a signed checkpoint yet: version " + versions.join(", ") + "; verify again shortly.",
@@ -1092,6 +1244,11 @@
         witness_quorum: "the checkpoint lacks the valid cosignatures the witness policy requires",
         fetch_failed: "the verification document could not be fetched",
         no_webcrypto: "this browser lacks WebCrypto (SHA-256, Ed25519)",
+        index_missing: "the document carries no product-index proof",
+        index_note: "the product-index note is malformed or not of its checkpoint",
+        index_proof: "the product key's index proof does not hold",
+        index_value: "the indexed value is not this product's",
+        index_trail: "the events the index lists are not the ones shown",
         internal: "the verifier failed",
       },
     },
@@ -1154,7 +1311,7 @@
     const messages = MESSAGES[report.lang];
     const checks = section.querySelector("#verify-checks");
     const body = section.querySelector("#verify-results tbody");
-    const named = { keys: report.keys, checkpoint: report.checkpoint, witnesses: report.witnesses };
+    const named = { keys: report.keys, checkpoint: report.checkpoint, witnesses: report.witnesses, index: report.index };
     const lines = Object.entries(named)
       .filter(([, check]) => check)
       .map(([name, check]) => {
@@ -1266,6 +1423,11 @@
     trustedKeysFrom,
     splitKeys,
     verifyDocument,
+    mapPath,
+    decodeMapProof,
+    verifyMapPresence,
+    parseIndexNote,
+    checkIndex,
     install,
   };
 });
