@@ -19,13 +19,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from audit.log.index_store import IndexStore
+from audit.log.index_store import IndexStore, MapTop
 from audit.offline.errors import MapProofError
 from audit.offline.index_note import IndexNote, parse_index_note
-from audit.offline.map_tree import MapStorageError, MapTree, Node
+from audit.offline.map_tree import MapStorageError, MapTree, Node, node_key
 from audit.offline.note import split_note
 from audit.offline.product_index import FilingState, registry_row, row_digest
-from audit.offline.sparse_map import MapProof, map_path, verify_absence, verify_presence
+from audit.offline.sparse_map import (
+    PATH_BITS,
+    MapProof,
+    map_path,
+    verify_absence,
+    verify_presence,
+)
 
 ATTEMPTS = 4
 
@@ -49,6 +55,7 @@ class IndexSnapshot:
     tree_size: int
     signed_note: str
     note: IndexNote
+    checkpoint_note: str | None = None  # the checkpoint's signed note, when read with it
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,12 +70,29 @@ class IndexLookup:
 
 
 @dataclass(frozen=True, slots=True)
-class _Source:
+class _Preloaded:
+    """Nodes read ahead with the entry (``asked``: the keys that read covered); a key outside
+    it goes to the store."""
+
+    found: dict[bytes, Node]
+    asked: set[bytes]
     store: IndexStore
     map_id: str
 
     def nodes(self, keys: Sequence[bytes]) -> dict[bytes, Node]:
-        return self.store.nodes(self.map_id, keys)
+        """The walk asks for the node it needs first, then the keys below it (a read-ahead
+        window): when the read covered the one needed, that read answers."""
+        nodes = {key: self.found[key] for key in keys if key in self.found}
+        if keys and keys[0] not in self.asked:
+            missing = [key for key in keys if key not in self.asked]
+            nodes.update(self.store.nodes(self.map_id, missing))
+        return nodes
+
+
+def likely_depth(entries: int) -> int:
+    """How deep to read ahead along a path: a walk through n random paths meets about
+    log2(n) two-sided nodes, rarely a few more; deeper ones are fetched when met."""
+    return min(64, max(1, entries).bit_length() + 6)
 
 
 class IndexReader:
@@ -98,29 +122,44 @@ class IndexReader:
         sizes: set[int] = set()
         failure: Exception | None = None
         for _ in range(ATTEMPTS):
-            snapshot = self.latest()
-            sizes.add(snapshot.tree_size)
+            found = self.store.latest_with_tops()
+            if found is None:
+                raise IndexNotAvailableError("no checkpoint has been indexed yet")
+            size, signed, tops = found.tree_size, found.signed_note, found.tops
+            note = parse_index_note(split_note(signed)[0])
+            snapshot = IndexSnapshot(size, signed, note, found.checkpoint_note)
+            sizes.add(size)
             try:
                 # a proof that verifies against this note's root is this note's answer, even if
                 # the indexer has committed a newer one since
-                return snapshot, [self._one(snapshot, map_id, key) for map_id, key in keys]
+                return snapshot, [self._one(snapshot, tops, m, key) for m, key in keys]
             except (MapProofError, MapStorageError) as exc:
                 failure = exc
         if len(sizes) == 1 and len(sizes | {self.latest().tree_size}) == 1:
             raise IndexIntegrityError(f"index at tree size {min(sizes)}: {failure}")
         raise IndexBusyError("the index kept moving while it was read; retry")
 
-    def _one(self, snapshot: IndexSnapshot, map_id: bytes, key: bytes) -> IndexLookup:
+    def _one(
+        self, snapshot: IndexSnapshot, tops: dict[str, MapTop], map_id: bytes, key: bytes
+    ) -> IndexLookup:
+        """One key: the nodes its walk likely meets and its entry in one read (deeper nodes,
+        if any, fetched as the walk meets them), the proof built and verified."""
         name = map_id.decode("ascii")
-        top = self.store.tops().get(name)
-        tree = MapTree(top.top if top is not None else None, _Source(self.store, name))
+        top = tops.get(name, MapTop(None, 0))
         path = map_path(map_id, key)
+        depth = likely_depth(top.entries)
+        nodes, entry = self.store.walk_rows(name, [node_key(path, d) for d in range(depth)], path)
+        source = _Preloaded(nodes, {node_key(path, d) for d in range(depth)}, self.store, name)
+        tree = MapTree(top.top, source)
         proof = tree.prove(path)
         root = snapshot.note.head(map_id).root
-        entry = self.store.entry(name, path) if tree.get(path) is not None else None
-        if entry is None:
+        if tree.get(path) is None:
             verify_absence(root, path, proof)
             return IndexLookup(map_id, key, path, None, proof)
+        if entry is None:
+            raise MapStorageError(
+                node_key(path, PATH_BITS), "the map has a leaf at this path but no entry row"
+            )
         verify_presence(root, path, entry.value, proof)
         return IndexLookup(map_id, key, path, entry.value, proof)
 

@@ -69,6 +69,17 @@ class MapTop:
 
 
 @dataclass(frozen=True, slots=True)
+class LatestIndex:
+    """The latest index note, the signed note of its checkpoint (None: not stored — damage)
+    and the maps' tops."""
+
+    tree_size: int
+    signed_note: str
+    checkpoint_note: str | None
+    tops: dict[str, MapTop]
+
+
+@dataclass(frozen=True, slots=True)
 class IndexedEntry:
     key: bytes
     value: bytes
@@ -171,6 +182,50 @@ class IndexStore:
             (map_id, path),
         )
         return IndexedEntry(bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
+
+    def latest_with_tops(self) -> LatestIndex | None:
+        """The latest index note, its checkpoint's signed note and every map's top, in one
+        round trip (a lookup's first read); None before the first note. The tops may be of a
+        newer note if the indexer commits in between; a lookup's proof then fails against the
+        note's root and it reads again (audit.log.index_lookup)."""
+        rows = self._select(
+            "SELECT n.tree_size, n.signed_note, c.signed_note, t.map_id, t.top, t.entries FROM "
+            "(SELECT tree_size, signed_note FROM ppl_index_notes ORDER BY tree_size DESC "
+            "LIMIT 1) n LEFT JOIN ppl_log_checkpoints c ON c.tree_size = n.tree_size "
+            "LEFT JOIN ppl_index_tops t ON 1 = 1",
+            (),
+        )
+        if not rows:
+            return None
+        tops = {
+            str(map_id): MapTop(None if top is None else decode_child(bytes(top))[0], int(n))
+            for _, _, _, map_id, top, n in rows
+            if map_id is not None
+        }
+        checkpoint = None if rows[0][2] is None else str(rows[0][2])
+        return LatestIndex(int(rows[0][0]), str(rows[0][1]), checkpoint, tops)
+
+    def walk_rows(
+        self, map_id: str, keys: Sequence[bytes], path: bytes
+    ) -> tuple[dict[bytes, Node], IndexedEntry | None]:
+        """The stored nodes among ``keys`` and the entry at ``path``, in one round trip (a
+        lookup's second read)."""
+        marks = ", ".join("?" * len(keys)) or "NULL"
+        rows = self._select(
+            "SELECT 0, node_key, node, NULL FROM ppl_index_nodes "  # noqa: S608 (placeholders)
+            f"WHERE map_id = ? AND node_key IN ({marks}) "
+            "UNION ALL SELECT 1, path, value, map_key FROM ppl_index_entries "
+            "WHERE map_id = ? AND path = ?",
+            [map_id, *keys, map_id, path],
+        )
+        nodes: dict[bytes, Node] = {}
+        entry: IndexedEntry | None = None
+        for kind, key, data, map_key in rows:
+            if int(kind) == 0:
+                nodes[bytes(key)] = decode_node(bytes(data))
+            else:
+                entry = IndexedEntry(bytes(map_key), bytes(data))
+        return nodes, entry
 
     def note(self, tree_size: int) -> str | None:
         rows = self._select(

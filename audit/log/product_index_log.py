@@ -24,6 +24,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Notification
 
+from audit.log.index_lookup import likely_depth
 from audit.log.index_store import IndexBatch, IndexStore, MapTop, dumps
 from audit.log.log_store import CheckpointRecord, LogStore, PositionMovedError
 from audit.offline.canonical import from_canonical_tree
@@ -243,7 +244,7 @@ class ProductIndexLog:
             count = top.entries
             mine = [key for changed_map, key in changed if changed_map == map_id]
             paths = {key: map_path(map_id, key) for key in mine}
-            tree.prefetch(paths.values(), _likely_depth(count + len(mine)))
+            tree.prefetch(paths.values(), likely_depth(count + len(mine)))
             digests: dict[bytes, bytes] = {}
             for key in mine:
                 path = paths[key]
@@ -279,12 +280,6 @@ def _index_state(originator_id: UUID, version: int, topic: str, stored: bytes) -
         if isinstance(fields.get(name), dict):
             fields[name] = from_canonical_tree(fields[name])
     return fields
-
-
-def _likely_depth(entries: int) -> int:
-    """How deep to read ahead along each path: a walk through n random paths meets about
-    log2(n) two-sided nodes, rarely a few more; deeper ones are fetched when met."""
-    return min(64, max(1, entries).bit_length() + 6)
 
 
 @dataclass
