@@ -71,6 +71,8 @@ ZH_API_TITLES: Final[Mapping[str, str]] = MappingProxyType(
         "ledger_integrity_failure": "存储的事件或日志未通过校验",
         "malformed_tile_path": "该路径不是 tlog-tiles 格式的任何瓦片",
         "tile_not_found": "日志最新的已签名检查点尚未覆盖该瓦片",
+        "index_not_available": "产品索引尚未为任何检查点建立",
+        "index_busy": "读取时产品索引已更新，请重试",
         "entry_too_large": "某条日志条目超出条目包长度前缀的上限",
         "read_model_failed": "读模型无法应用日志中的某个事件",
         "internal": "服务器内部错误",

@@ -121,7 +121,7 @@ def keys_of(name: str, model: str) -> dict[int, str]:
     return found
 
 
-@dataclass
+@dataclass(slots=True)
 class FilingState:
     """One filing as the index sees it: its registry row's fields, its keys and events."""
 
@@ -158,7 +158,7 @@ class FilingState:
         return DECLARED if number in self.patents else FORMERLY
 
 
-@dataclass
+@dataclass(slots=True)
 class KeyState:
     """One product key: its reservation (if any) and the filings whose key it is."""
 
@@ -181,7 +181,7 @@ class KeyState:
         return cls(**data)
 
 
-@dataclass
+@dataclass(slots=True)
 class PatentState:
     """One patent number: every filing that ever declared it, and where each stands."""
 

@@ -187,6 +187,10 @@ READS: tuple[Row, ...] = (
      {"first": 1, "second": 2}, ALL_200),
     ("audit bundle", "GET", lambda w: "/v1/audit/bundle", None,
      (401, 403, 403, 403, 403, 403, 200)),
+    ("product index head", "GET", lambda w: "/v1/index", None, ALL_200),
+    ("product index lookup", "GET", lambda w: "/v1/index/products",  # rows only where visible
+     {"name": "智能温控阀", "model": "TV-100"}, ALL_200),
+    ("patent index lookup", "GET", lambda w: f"/v1/index/patents/{patent(1)}", None, ALL_200),
     ("tiled log checkpoint", "GET", lambda w: "/tlog/checkpoint", None, ALL_200),
     ("hash tile", "GET", lambda w: "/tlog/tile/0/000.p/1", None, ALL_200),
     ("entry bundle", "GET", lambda w: "/tlog/tile/entries/000.p/1", None,
