@@ -257,8 +257,10 @@ def index_head(request: Request) -> IndexHead:
 
 
 NAME_MAX = 200  # a filing's name and model (domain.application.file_product)
-QUERY_TEXT_MAX = 4000  # a query's text before it is cleaned; a key: the two parts and more
+QUERY_TEXT_MAX = 400  # a name or model as typed, before clean_text measures it against 200
+KEY_MAX = 2000  # a product key as text: both parts after the key rule (NFKC may expand them)
 Text = Annotated[str | None, Query(max_length=QUERY_TEXT_MAX)]
+KeyText = Annotated[str | None, Query(max_length=KEY_MAX)]
 
 
 def _product_keys(name: str, model: str | None) -> list[tuple[bytes, bytes]]:
@@ -293,7 +295,7 @@ def index_products(
     name: Text = None,
     model: Text = None,
     key_rule: Annotated[int | None, Query(ge=1, le=2)] = None,
-    key: Text = None,
+    key: KeyText = None,
 ) -> OrjsonResponse:
     """The product's key under each indexed key rule (from `name` and `model`, as a filing
     derives them) — or one key given as `key_rule` and `key` — with its value and a proof of

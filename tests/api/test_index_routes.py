@@ -195,7 +195,13 @@ def test_a_lookup_that_names_no_key_is_refused(api, filed, params):
 
 
 @pytest.mark.parametrize(
-    "params", [{"key_rule": 3, "key": "x"}, {"key_rule": 0, "key": "x"}, {"name": "x" * 4001}]
+    "params",
+    [
+        {"key_rule": 3, "key": "x"},
+        {"key_rule": 0, "key": "x"},
+        {"name": "x" * 401},
+        {"key_rule": 1, "key": "x" * 2001},
+    ],
 )
 def test_a_lookup_outside_the_schema_is_refused(api, filed, params):
     problem(api.client.get("/v1/index/products", params=params), 422, "request_invalid")
