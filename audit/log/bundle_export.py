@@ -11,7 +11,7 @@ from uuid import UUID
 from eventsourcing.persistence import Notification
 
 from audit.database.private_files import open_private_text
-from audit.log.log_store import CheckpointRecord, LogStore
+from audit.log.log_store import CheckpointRecord, LeafRecord, LogStore
 from audit.offline.bundle import BundleEvent, BundleHeader, write_line
 from audit.offline.canonical import format_timestamp
 
@@ -63,31 +63,49 @@ def export_bundle(
     descriptor = open_private_text(temporary)  # 0600: the bundle holds confidential figures
     with os.fdopen(descriptor, "w", encoding="utf-8", newline="\n") as handle:
         write_line(handle, header.to_json())
-        written = 0
-        while written < size:
-            leaves = store.leaves(written, min(written + PAGE, size))
-            notifications = read_notifications(leaves[0].notification_id, len(leaves))
-            by_id = {n.id: n for n in notifications}
-            for leaf in leaves:
-                notification = by_id.get(leaf.notification_id)
-                if notification is None:
-                    raise ExportError(
-                        f"leaf {leaf.leaf_index}: notification {leaf.notification_id} is missing "
-                        "from the event store"
-                    )
-                event = BundleEvent(
-                    leaf.leaf_index,
-                    UUID(str(notification.originator_id)),
-                    notification.originator_version,
-                    notification.topic,
-                    notification.state,
-                )
-                write_line(handle, event.to_json())
-            written += len(leaves)
-            if progress is not None:
+        for leaf, notification in leaf_events(store, read_notifications, 0, size):
+            event = BundleEvent(
+                leaf.leaf_index,
+                UUID(str(notification.originator_id)),
+                notification.originator_version,
+                notification.topic,
+                notification.state,
+            )
+            write_line(handle, event.to_json())
+            written = leaf.leaf_index + 1
+            if progress is not None and (written % PAGE == 0 or written == size):
                 progress(written, size)
     temporary.replace(out)
     return header
+
+
+def leaf_events(
+    store: LogStore,
+    read_notifications: Callable[[int, int], Sequence[Notification]],
+    start: int,
+    stop: int,
+) -> Iterator[tuple[LeafRecord, Notification]]:
+    """Each leaf start ≤ index < stop with the stored event it names, a page at a time (the
+    bundle's events, the product index's input).
+
+    Raises:
+        ExportError: a leaf's notification is missing from the event store.
+    """
+    while start < stop:
+        leaves = store.leaves(start, min(start + PAGE, stop))
+        if not leaves:
+            raise ExportError(f"the log has no leaf {start}: it holds fewer events")
+        notifications = read_notifications(leaves[0].notification_id, len(leaves))
+        by_id = {n.id: n for n in notifications}
+        for leaf in leaves:
+            notification = by_id.get(leaf.notification_id)
+            if notification is None:
+                raise ExportError(
+                    f"leaf {leaf.leaf_index}: notification {leaf.notification_id} is missing "
+                    "from the event store"
+                )
+            yield leaf, notification
+        start += len(leaves)
 
 
 def events_after(

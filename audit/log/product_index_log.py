@@ -24,6 +24,7 @@ from uuid import UUID
 import orjson
 from eventsourcing.persistence import Notification
 
+from audit.log.bundle_export import ExportError, leaf_events
 from audit.log.index_lookup import likely_depth
 from audit.log.index_store import IndexBatch, IndexStore, MapTop, dumps
 from audit.log.log_store import CheckpointRecord, LogStore, PositionMovedError
@@ -50,7 +51,6 @@ from audit.offline.product_index import (
 )
 from audit.offline.sparse_map import map_path, value_digest
 
-PAGE = 2000  # leaves read at a time
 logger = logging.getLogger("ppl.product_index")
 V = TypeVar("V")
 K = TypeVar("K", str, bytes)
@@ -189,17 +189,8 @@ class ProductIndexLog:
             done += 1
 
     def _events(self, start: int, stop: int) -> Iterator[LoggedEvent]:
-        while start < stop:
-            leaves = self.log_store.leaves(start, min(start + PAGE, stop))
-            notifications = self.read_notifications(leaves[0].notification_id, len(leaves))
-            by_id = {n.id: n for n in notifications}
-            for leaf in leaves:
-                n = by_id.get(leaf.notification_id)
-                if n is None:
-                    raise IndexerError(
-                        f"leaf {leaf.leaf_index}: notification {leaf.notification_id} is "
-                        "missing from the event store"
-                    )
+        try:
+            for leaf, n in leaf_events(self.log_store, self.read_notifications, start, stop):
                 originator_id = UUID(str(n.originator_id))
                 yield LoggedEvent(
                     leaf.leaf_index,
@@ -208,7 +199,8 @@ class ProductIndexLog:
                     n.topic,
                     _index_state(originator_id, n.originator_version, n.topic, n.state),
                 )
-            start += len(leaves)
+        except ExportError as exc:
+            raise IndexerError(str(exc)) from exc
 
     def _index(self, position: int, record: CheckpointRecord) -> None:
         filings: _RowBacked[str, FilingState] = _RowBacked(

@@ -162,30 +162,11 @@ def test_a_row_that_is_not_the_committed_one_is_refused(api, refiled, tmp_path):
     view = api.client.get(f"/v1/products/{second}", headers=api.headers(Role.REVIEWER)).json()
     row = tmp_path / "row.json"
     row.write_text(json.dumps(view), encoding="utf-8")
-    ok = _run(
-        "audit",
-        "check-product",
-        NAME,
-        MODEL,
-        "--answer",
-        str(answer),
-        *trust(api),
-        "--row",
-        str(row),
-    )
+    arguments = ("audit", "check-product", NAME, MODEL, "--answer", str(answer), *trust(api))
+    ok = _run(*arguments, "--row", str(row))
     assert ok.exit_code == 0, ok.output
     row.write_text(json.dumps({**view, "status": "approved"}), encoding="utf-8")
-    bad = _run(
-        "audit",
-        "check-product",
-        NAME,
-        MODEL,
-        "--answer",
-        str(answer),
-        *trust(api),
-        "--row",
-        str(row),
-    )
+    bad = _run(*arguments, "--row", str(row))
     assert bad.exit_code == 25
     assert "not the one committed" in bad.stderr
 
