@@ -100,9 +100,6 @@ def patent_key_bytes(number: str) -> bytes:
     return number.encode("utf-8")
 
 
-_UNSEEN: Final = ""  # never a key: a key has a non-empty name part
-
-
 def _rule_2_key(name: str, model: str) -> str | None:
     try:
         return product_key(KeyRule.V2, name, model)
@@ -241,10 +238,9 @@ class IndexBuilder:
         """A filing's rule-2 key (None: the rule refuses its name or model), remembered until
         the filing is applied: a server that reads state rows ahead (the keys a batch will
         touch) derives each key once for both."""
-        found = self._derived.get((name, model), _UNSEEN)
-        if found is _UNSEEN:
-            found = self._derived[(name, model)] = _rule_2_key(name, model)
-        return found
+        if (name, model) not in self._derived:
+            self._derived[(name, model)] = _rule_2_key(name, model)
+        return self._derived[(name, model)]
 
     # --- what changed, and the values -----------------------------------------------------
     def take_changed(self) -> list[tuple[bytes, bytes]]:
