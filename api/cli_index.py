@@ -32,6 +32,7 @@ from api.cli_witness_options import (
 from audit.offline.errors import KeyConfigurationError, VerificationError
 from audit.offline.index_check import (
     CheckedAnswer,
+    answer_rows,
     check_answer,
     judge_key,
     patent_map_keys,
@@ -106,7 +107,7 @@ def _checked(
         policy = witness_policy_of(witness, witness_threshold, witness_policy)
         pinned = NoteVerifier.from_verifier_key_string(log_key)
         log_key_of_policy(policy, pinned)
-        committed = list(answer.get("rows", {}).values()) if isinstance(answer, dict) else []
+        committed = answer_rows(answer)
         return check_answer(
             answer,
             wanted,

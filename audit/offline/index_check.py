@@ -110,7 +110,7 @@ def check_answer(
     origin: str,
     witnesses: WitnessPolicy | None = None,
     evidence: Sequence[VerifiedEvidence] = (),
-    rows: Sequence[Mapping[str, Any]] = (),
+    rows: Sequence[object] = (),
     now: int | None = None,
 ) -> CheckedAnswer:
     """Verify an index answer for the map keys ``wanted`` (steps in the module docstring).
@@ -119,6 +119,8 @@ def check_answer(
         audit.offline.errors.VerificationError: the first check that fails, naming it.
     """
     # (1) checkpoint, (2) index note
+    if not isinstance(answer, Mapping):
+        raise _fail(None, "answer", f"got {type(answer).__name__}, want a JSON object")
     signed_checkpoint, signed_note = answer.get("checkpoint"), answer.get("index_note")
     if not isinstance(signed_checkpoint, str) or not isinstance(signed_note, str):
         raise _fail(None, "answer", "want the checkpoint and index_note texts")
@@ -157,6 +159,8 @@ def check_answer(
     # (5) trails, (6) rows
     result.complete_trails = _check_trails(filings, evidence)
     for row in rows:
+        if not isinstance(row, Mapping):
+            raise MapProofError(None, "row", f"got {type(row).__name__}, want a JSON object")
         result.rows[str(row.get("product_id"))] = check_row(row, filings)
     return result
 
@@ -307,3 +311,15 @@ def judge_key(found: CheckedKey, rows: Mapping[str, Mapping[str, Any]]) -> KeyVe
 
 def _with(verdict: KeyVerdict, judgement: str) -> KeyVerdict:
     return KeyVerdict(verdict.rule, verdict.key, verdict.holder, verdict.filings, judgement)
+
+
+def answer_rows(answer: object) -> list[object]:
+    """The committed rows an answer carries (its ``rows`` object's values), as given: each is
+    checked by ``check_answer`` like any other row. Raises: MapProofError: ``rows`` is not an
+    object."""
+    if not isinstance(answer, Mapping):
+        return []
+    rows = answer.get("rows", {})
+    if not isinstance(rows, Mapping):
+        raise MapProofError(None, "rows", f"got {type(rows).__name__}, want a JSON object")
+    return list(rows.values())

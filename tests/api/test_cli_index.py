@@ -215,3 +215,26 @@ def test_filings_from_before_the_rule_are_for_a_reviewer():
     verdict = judge_key(_key(None, "a", "b"), {})
     assert not verdict.filed_twice
     assert "before key rule v1" in verdict.judgement
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda answer: [answer],  # not an object
+        lambda answer: {**answer, "rows": ["a row"]},  # rows not an object
+        lambda answer: {**answer, "rows": {"x": "a row"}},  # a row not an object
+        lambda answer: {**answer, "lookups": "none"},
+        lambda answer: {**answer, "lookups": [{**answer["lookups"][0], "proof": 7}]},
+        lambda answer: {**answer, "lookups": [{**answer["lookups"][0], "value_bytes": ["x"]}]},
+    ],
+    ids=["list", "rows list", "row text", "lookups text", "proof number", "value list"],
+)
+def test_an_answer_of_the_wrong_shape_is_refused_with_the_proof_exit_code(
+    api, refiled, tmp_path, change
+):
+    path = save(tmp_path, api, "/v1/index/products", Role.REVIEWER, name=NAME, model=MODEL)
+    answer = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps(change(answer)), encoding="utf-8")
+    result = _run("audit", "check-product", NAME, MODEL, "--answer", str(path), *trust(api))
+    assert result.exit_code == 25, result.output
+    assert result.stderr.startswith("FAILED: map proof")
