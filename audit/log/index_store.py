@@ -176,13 +176,6 @@ class IndexStore:
             found.update((bytes(key), decode_node(bytes(node))) for key, node in rows)
         return found
 
-    def entry(self, map_id: str, path: bytes) -> IndexedEntry | None:
-        rows = self._select(
-            "SELECT map_key, value FROM ppl_index_entries WHERE map_id = ? AND path = ?",
-            (map_id, path),
-        )
-        return IndexedEntry(bytes(rows[0][0]), bytes(rows[0][1])) if rows else None
-
     def latest_with_tops(self) -> LatestIndex | None:
         """The latest index note, its checkpoint's signed note and every map's top, in one
         round trip (a lookup's first read); None before the first note. The tops may be of a
