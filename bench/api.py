@@ -77,7 +77,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from importlib.metadata import version
@@ -401,13 +401,16 @@ _RUN_PPL = "import sys; from api.cli import main; sys.argv[0] = 'ppl'; main()"
 
 
 @contextmanager
-def served(settings: Settings, workers: str, log_dir: Path) -> Iterator[Server]:
+def served(
+    settings: Settings, workers: str, log_dir: Path, extra: Mapping[str, str] | None = None
+) -> Iterator[Server]:
     """Serve the store until the block ends: uvicorn in a child process, and its workers.
 
     ``workers``: SEPARATE starts ``ppl log follow`` and ``ppl projections follow`` beside the
     API process (its own intervals 0), as README "Serving" documents; INSIDE leaves them to the
     API process's background threads (default intervals); OFF runs none. The followers'
-    output goes to files in ``log_dir`` (named in the error if they stop early).
+    output goes to files in ``log_dir`` (named in the error if they stop early). ``extra``:
+    more PPL_* settings for every process (a benchmark's rate limits).
     """
     port = _free_port()
     # Only these PPL_* settings: the server must use the run's keys and defaults, whatever the
@@ -417,6 +420,7 @@ def served(settings: Settings, workers: str, log_dir: Path) -> Iterator[Server]:
         "PPL_DATA_DIR": str(settings.data_dir),
         "PPL_DATABASE_URL": settings.database_url,
         "PPL_ENV": "development",
+        **(extra or {}),
     }
     api_environment = environment
     if workers != INSIDE:

@@ -7,9 +7,10 @@ the product-key map holds 10^6 keys? Target: p99 under 5 ms on PostgreSQL.
 The index tables are filled directly (``audit.log.index_store``): n product keys with values
 shaped as the ledger writes them (one filing, its three leaves, a row digest), their map built
 with ``MapTree.put_many``, a signed index note for a checkpoint of the log; a lookup's cost
-depends on these tables, not on how the entries came to be. The app (``api.app.create_app``)
-runs under uvicorn on loopback with its background loops; one client with a keep-alive
-connection (urllib3) asks, in rounds that alternate their order: lookups of random present
+depends on these tables, not on how the entries came to be. The server runs as ``ppl serve``
+runs it — the app under uvicorn in a process of its own (bench.api ``served``), with its
+background loops — on loopback; one client in this process, with a keep-alive connection
+(urllib3), asks in rounds that alternate their order: lookups of random present
 keys (``?key_rule=1&key=…``), of random absent keys, and as the baseline ``GET /v1/index`` (the
 latest note and its checkpoint: two reads through the same stack). Each answer of the first
 round is verified offline (audit.offline.index_check) — a fast wrong answer proves nothing.
@@ -39,7 +40,6 @@ from uuid import UUID
 
 import urllib3
 
-from api.app import create_app
 from api.bootstrap import open_ledger, open_transparency_log
 from api.settings import Settings
 from audit.log.index_store import IndexBatch, MapTop
@@ -49,8 +49,10 @@ from audit.offline.checkpoint import Checkpoint, sign_checkpoint
 from audit.offline.index_check import check_answer
 from audit.offline.index_note import IndexNote, MapHead, sign_index_note
 from audit.offline.map_tree import MapTree
+from audit.offline.note import NoteVerifier
 from audit.offline.product_index import MAPS, PATENTS, PRODUCT_KEYS, product_key_bytes
 from audit.offline.sparse_map import EMPTY, map_path, value_digest
+from bench.api import INSIDE, served
 from bench.common import (
     machine_info,
     postgres_admin_dsn,
@@ -58,7 +60,6 @@ from bench.common import (
     postgres_unreachable_reason,
 )
 from domain.clock import system_now
-from tests.served import serve
 
 TARGET_MS = 5.0
 FULL, DEFAULT = 1_000_000, 100_000
@@ -90,8 +91,9 @@ def _value(number: int, key: str) -> bytes:
     )
 
 
-def fill(settings: Settings, count: int) -> list[str]:
-    """The index of ``count`` product keys, committed with a signed note; returns the keys."""
+def fill(settings: Settings, count: int) -> tuple[list[str], NoteVerifier, str]:
+    """The index of ``count`` product keys, committed with a signed note; returns the keys,
+    the log's public key and origin."""
     ledger = open_ledger(settings)
     log = open_transparency_log(ledger, settings)
     assert log.index is not None  # noqa: S101 (the app opens it so)
@@ -115,10 +117,11 @@ def fill(settings: Settings, count: int) -> list[str]:
     nodes = [("product-keys", k, node) for k, node in tree.take_changed().items()]
     tops = {"product-keys": MapTop(tree.top, count), "patents": MapTop(None, 0)}
     log.index.store.commit(0, IndexBatch(size, note, [], entries, nodes, tops))
+    verifier, origin = log.signer.verifier(), log.origin
     log.store.close()
     ledger.close()
     assert set(heads) == set(MAPS)  # noqa: S101
-    return keys
+    return keys, verifier, origin
 
 
 def _timed(http: urllib3.PoolManager, url: str) -> tuple[float, dict[str, Any]]:
@@ -188,21 +191,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"postgres: not reachable at {admin} ({reason}); nothing measured")
         return 1
     with tempfile.TemporaryDirectory() as directory, postgres_database(admin) as database:
+        extra = {"PPL_STATS_PUBLISH": "off", "PPL_RATE_EXPENSIVE_PER_ADDRESS": "100000000/minute"}
         settings = Settings.from_environment(
-            {
-                "PPL_DATA_DIR": str(Path(directory) / "data"),
-                "PPL_DATABASE_URL": database,
-                "PPL_STATS_PUBLISH": "off",
-                "PPL_RATE_EXPENSIVE_PER_ADDRESS": "100000000/minute",
-            }
+            {"PPL_DATA_DIR": str(Path(directory) / "data"), "PPL_DATABASE_URL": database, **extra}
         )
         started = time.perf_counter()
-        keys = fill(settings, count)
+        keys, verifier, origin = fill(settings, count)
         print(f"{count:,} product keys indexed in {time.perf_counter() - started:.1f} s")
-        app = create_app(settings)
-        with serve(app) as base:
-            log = app.state.log
-            return measure(base, keys, per_round, log.signer.verifier(), log.origin)
+        with served(settings, INSIDE, Path(directory) / "logs", extra) as server:
+            return measure(server.url, keys, per_round, verifier, origin)
 
 
 if __name__ == "__main__":

@@ -250,6 +250,18 @@ def _among(product_ids: tuple[str, ...] | None) -> tuple[str, Any]:
     return (f"product_id IN ({', '.join('?' for _ in product_ids)})", product_ids)
 
 
+def products_by_id(store: ProjectionStore, product_ids: Sequence[str]) -> dict[str, Row]:
+    """The registry rows of some filings, by id (one read; unknown ids are left out)."""
+    if not product_ids:
+        return {}
+    ids = sorted(set(product_ids))
+    rows = store.select(
+        product_registry.ProductRegistry.name, product_registry.PRODUCTS,
+        f"product_id IN ({', '.join('?' for _ in ids)})", ids,
+    )  # fmt: skip
+    return {row["product_id"]: row for row in rows}
+
+
 def product_by_filing_number(store: ProjectionStore, filing_number: str) -> Row | None:
     """The filing that holds ``filing_number`` (备案号), or None: a number is unique and never
     reused (docs/filing-numbers.md), so there is at most one."""

@@ -23,7 +23,6 @@ import base64
 import json
 import logging
 from typing import Annotated, Any
-from uuid import UUID
 
 from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParameter
@@ -139,10 +138,10 @@ class IndexHead(BaseModel):
 
 
 def _reader(request: Request) -> IndexReader:
-    log = merkle_log(request)
-    if log.index is None:
+    reader = merkle_log(request).index_reader()
+    if reader is None:
         raise ApiProblemError("index_not_available", "this ledger keeps no product index")
-    return IndexReader(log.index.store)
+    return reader
 
 
 def _checkpoint(request: Request, snapshot: IndexSnapshot) -> str:
@@ -150,6 +149,8 @@ def _checkpoint(request: Request, snapshot: IndexSnapshot) -> str:
     read with the index note when the lookup read it)."""
     log = merkle_log(request)
     size = snapshot.tree_size
+    if snapshot.checkpoint_note is not None and snapshot.cosigned:
+        return snapshot.checkpoint_note
     if snapshot.checkpoint_note is not None:
         record = CheckpointRecord(size, snapshot.note.log_root, snapshot.checkpoint_note, "")
     else:
@@ -200,20 +201,19 @@ def _view(found: IndexLookup) -> dict[str, Any]:
 def _visible_rows(
     request: Request, principal: Principal, store: ProjectionStore, views: list[dict[str, Any]]
 ) -> dict[str, dict[str, Any]]:
-    """The committed rows of the filings the values name that the caller may see."""
-    reader = _reader(request)
-    rows: dict[str, dict[str, Any]] = {}
-    for view in views:
-        if view["value"] is None or view["map"] != PRODUCT_KEYS.decode():
-            continue
-        named = [f["product_id"] for f in view["value"]["filings"]]
-        visible = []
-        for product_id in named:
-            row = queries.product(store, UUID(product_id))
-            if row is not None and sees_product(principal, row):
-                visible.append(product_id)
-        rows.update(reader.rows(view["value"], visible))
-    return rows
+    """The committed rows of the filings the values name that the caller may see (the
+    registry rows of all of them in one read, then their committed rows in one more)."""
+    values = [
+        view["value"]
+        for view in views
+        if view["value"] is not None and view["map"] == PRODUCT_KEYS.decode()
+    ]
+    named = [f["product_id"] for value in values for f in value["filings"]]
+    if not named:
+        return {}
+    registry = queries.products_by_id(store, named)
+    visible = [i for i, row in registry.items() if sees_product(principal, row)]
+    return _reader(request).rows(values, visible)
 
 
 def _answer(

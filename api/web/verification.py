@@ -51,7 +51,6 @@ from audit.log.index_lookup import (
     IndexBusyError,
     IndexIntegrityError,
     IndexNotAvailableError,
-    IndexReader,
 )
 from audit.log.transparency_log import TransparencyLog
 from audit.offline.cosignature import WitnessPolicy
@@ -175,23 +174,21 @@ def _index_proof(log: TransparencyLog, product_id: UUID) -> dict[str, Any] | Non
     product index"). None before the filing is indexed — the browser reports the missing
     proof. Read as GET /v1/index/products answers (audit.log.index_lookup checks each proof
     before it is served)."""
-    if log.index is None:
+    reader = log.index_reader()
+    if log.index is None or reader is None:
         return None
     state = log.index.store.states("filing", [str(product_id)]).get(str(product_id))
     if state is None:
         return None
     rule, key = FilingState.from_json(state).keys[0]
     try:
-        snapshot, (found,) = IndexReader(log.index.store).lookup(
-            [(PRODUCT_KEYS, product_key_bytes(rule, key))]
-        )
+        snapshot, (found,) = reader.lookup([(PRODUCT_KEYS, product_key_bytes(rule, key))])
     except (IndexNotAvailableError, IndexBusyError, IndexIntegrityError):
         return None
-    record = log.store.checkpoint(snapshot.tree_size)
-    if record is None or found.value is None:
+    if snapshot.checkpoint_note is None or found.value is None:
         return None
     return {
-        "checkpoint": log.cosigned_note(record),
+        "checkpoint": snapshot.checkpoint_note,
         "note": snapshot.signed_note,
         "key": found.key.decode("utf-8"),
         "value_bytes": _b64(found.value),

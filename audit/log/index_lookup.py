@@ -1,11 +1,13 @@
 """Lookups in the product index with their proofs, against the latest index note (issue #19).
 
-A lookup reads the latest signed index note, each map's top and the nodes along the key's path
-(audit.offline.map_tree), and the entry's value; it then **verifies its own answer** against the
-note's root (audit.offline.sparse_map) before returning it. The indexer may commit a newer
-checkpoint between those reads: the proof then fails against the note read first, and the
-lookup starts again (a few times, then ``IndexBusyError``). A proof that still fails on a
-quiet store means damaged rows: ``IndexIntegrityError``, never an answer.
+A lookup reads, in one statement (``IndexStore.lookup_rows``: one snapshot, one round trip),
+the latest signed index note, its checkpoint with the stored cosignatures, each map's top, the
+nodes along the key's path (audit.offline.map_tree) and the entry's value; it then **verifies
+its own answer** against the note's root (audit.offline.sparse_map) before returning it. A walk
+deeper than the read ahead fetches the rest in a later read, which the indexer may have moved
+past: the proof then fails against the note read first, and the lookup starts again (a few
+times, then ``IndexBusyError``). A proof that still fails on a quiet store means damaged rows:
+``IndexIntegrityError``, never an answer.
 
 Proofs are served for the latest indexed checkpoint only: the node rows are the maps' current
 state, not their history (docs/product-index.md, "Lookups").
@@ -19,7 +21,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from audit.log.index_store import IndexStore, MapTop
+from audit.log.index_store import IndexedEntry, IndexStore, MapTop, Walk
 from audit.offline.errors import MapProofError
 from audit.offline.index_note import IndexNote, parse_index_note
 from audit.offline.map_tree import MapStorageError, MapTree, Node, node_key
@@ -28,12 +30,14 @@ from audit.offline.product_index import FilingState, registry_row, row_digest
 from audit.offline.sparse_map import (
     PATH_BITS,
     MapProof,
+    TerminalKind,
     map_path,
     verify_absence,
     verify_presence,
 )
 
 ATTEMPTS = 4
+DEPTH_GUESS = 100_000  # entries assumed before the first read: a read ahead of 23 nodes
 
 
 class IndexNotAvailableError(LookupError):
@@ -56,6 +60,7 @@ class IndexSnapshot:
     signed_note: str
     note: IndexNote
     checkpoint_note: str | None = None  # the checkpoint's signed note, when read with it
+    cosigned: bool = False  # checkpoint_note is as the log serves it: with its cosignatures
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,18 +101,23 @@ def likely_depth(entries: int) -> int:
 
 
 class IndexReader:
-    """Answers lookups from the index tables."""
+    """Answers lookups from the index tables.
 
-    def __init__(self, store: IndexStore) -> None:
+    ``cosignatures``: whether the log keeps a witness store (its cosignature lines of the
+    checkpoint are then read with it); ``None``: not known, and the checkpoint is left as
+    signed (``IndexSnapshot.cosigned`` false). One reader serves many requests: it remembers
+    how many entries each map held at the last read, to choose how deep to read ahead along a
+    path in the one read.
+    """
+
+    def __init__(self, store: IndexStore, *, cosignatures: bool | None = None) -> None:
         self.store = store
+        self.cosignatures = cosignatures
+        self._entries: dict[str, int] = {}
 
     def latest(self) -> IndexSnapshot:
         """Raises: IndexNotAvailableError: nothing indexed yet."""
-        found = self.store.latest_note()
-        if found is None:
-            raise IndexNotAvailableError("no checkpoint has been indexed yet")
-        size, signed = found
-        return IndexSnapshot(size, signed, parse_index_note(split_note(signed)[0]))
+        return self.lookup([])[0]
 
     def lookup(
         self, keys: Sequence[tuple[bytes, bytes]]
@@ -122,38 +132,63 @@ class IndexReader:
         sizes: set[int] = set()
         failure: Exception | None = None
         for _ in range(ATTEMPTS):
-            found = self.store.latest_with_tops()
+            walks = [self._walk(map_id, key) for map_id, key in keys]
+            found = self.store.lookup_rows(walks, bool(self.cosignatures))
             if found is None:
                 raise IndexNotAvailableError("no checkpoint has been indexed yet")
-            size, signed, tops = found.tree_size, found.signed_note, found.tops
-            note = parse_index_note(split_note(signed)[0])
-            snapshot = IndexSnapshot(size, signed, note, found.checkpoint_note)
-            sizes.add(size)
+            latest = found.latest
+            self._entries = {name: top.entries for name, top in latest.tops.items()}
+            checkpoint = latest.checkpoint_note
+            if checkpoint is not None and self.cosignatures:
+                checkpoint += "".join(found.cosignature_lines)
+            note = parse_index_note(split_note(latest.signed_note)[0])
+            snapshot = IndexSnapshot(
+                latest.tree_size,
+                latest.signed_note,
+                note,
+                checkpoint,
+                self.cosignatures is not None,
+            )
+            sizes.add(latest.tree_size)
             try:
-                # a proof that verifies against this note's root is this note's answer, even if
-                # the indexer has committed a newer one since
-                return snapshot, [self._one(snapshot, tops, m, key) for m, key in keys]
+                # one statement read it all, so it agrees; only nodes deeper than the read
+                # ahead come from a later read, which the indexer may have moved past
+                return snapshot, [
+                    self._one(snapshot, latest.tops, key, walk, found.nodes[walk.map_id], entry)
+                    for (_, key), walk, entry in zip(keys, walks, found.entries, strict=True)
+                ]
             except (MapProofError, MapStorageError) as exc:
                 failure = exc
         if len(sizes) == 1 and len(sizes | {self.latest().tree_size}) == 1:
             raise IndexIntegrityError(f"index at tree size {min(sizes)}: {failure}")
         raise IndexBusyError("the index kept moving while it was read; retry")
 
-    def _one(
-        self, snapshot: IndexSnapshot, tops: dict[str, MapTop], map_id: bytes, key: bytes
-    ) -> IndexLookup:
-        """One key: the nodes its walk likely meets and its entry in one read (deeper nodes,
-        if any, fetched as the walk meets them), the proof built and verified."""
+    def _walk(self, map_id: bytes, key: bytes) -> Walk:
+        """The nodes a walk to the key likely meets (audit.offline.map_tree), by the size the
+        map had at the last read."""
         name = map_id.decode("ascii")
-        top = tops.get(name, MapTop(None, 0))
         path = map_path(map_id, key)
-        depth = likely_depth(top.entries)
-        nodes, entry = self.store.walk_rows(name, [node_key(path, d) for d in range(depth)], path)
-        source = _Preloaded(nodes, {node_key(path, d) for d in range(depth)}, self.store, name)
-        tree = MapTree(top.top, source)
+        depth = likely_depth(self._entries.get(name, DEPTH_GUESS))
+        return Walk(name, [node_key(path, d) for d in range(depth)], path)
+
+    def _one(
+        self,
+        snapshot: IndexSnapshot,
+        tops: dict[str, MapTop],
+        key: bytes,
+        walk: Walk,
+        nodes: dict[bytes, Node],
+        entry: IndexedEntry | None,
+    ) -> IndexLookup:
+        """One key's proof, built from the nodes read (deeper ones, if any, fetched as the
+        walk meets them) and verified against the note's root before it is returned."""
+        map_id = walk.map_id.encode("ascii")
+        source = _Preloaded(nodes, set(walk.node_keys), self.store, walk.map_id)
+        tree = MapTree(tops.get(walk.map_id, MapTop(None, 0)).top, source)
+        path = walk.path
         proof = tree.prove(path)
         root = snapshot.note.head(map_id).root
-        if tree.get(path) is None:
+        if proof.terminal is not TerminalKind.KEY_LEAF:  # the walk ended short of the key
             verify_absence(root, path, proof)
             return IndexLookup(map_id, key, path, None, proof)
         if entry is None:
@@ -163,14 +198,20 @@ class IndexReader:
         verify_presence(root, path, entry.value, proof)
         return IndexLookup(map_id, key, path, entry.value, proof)
 
-    def rows(self, value: dict[str, Any], product_ids: Sequence[str]) -> dict[str, dict[str, Any]]:
-        """The committed registry rows of some filings of a product-key value (each checked
-        against the value's digest; a filing whose row has moved on is left out)."""
-        digests = {f["product_id"]: f["row"] for f in value.get("filings", [])}
+    def rows(
+        self, values: Sequence[dict[str, Any]], product_ids: Sequence[str]
+    ) -> dict[str, dict[str, Any]]:
+        """The committed registry rows of some filings named in product-key values (one read;
+        each checked against the row digest a value gives it: a filing whose row has moved on
+        since is left out)."""
+        digests: dict[str, set[str]] = {}
+        for value in values:
+            for filing in value.get("filings", []):
+                digests.setdefault(filing["product_id"], set()).add(filing["row"])
         found = self.store.states("filing", product_ids)
         rows: dict[str, dict[str, Any]] = {}
         for product_id, state in found.items():
             row = registry_row(FilingState.from_json(state))
-            if digests.get(product_id) == row_digest(row):
+            if row_digest(row) in digests.get(product_id, set()):
                 rows[product_id] = row
         return rows

@@ -85,6 +85,27 @@ class IndexedEntry:
     value: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class Walk:
+    """What one lookup reads of a map: the nodes at ``node_keys`` and the entry at ``path``."""
+
+    map_id: str
+    node_keys: Sequence[bytes]
+    path: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class LookupRows:
+    """One consistent read for lookups (``IndexStore.lookup_rows``): the latest index note,
+    its checkpoint with the stored cosignature lines of it, the maps' tops and, per walk, the
+    nodes found and the entry (None: no entry at the path)."""
+
+    latest: LatestIndex
+    cosignature_lines: list[str]
+    nodes: dict[str, dict[bytes, Node]]
+    entries: list[IndexedEntry | None]
+
+
 @dataclass
 class IndexBatch:
     """Everything one checkpoint's indexing writes, in one transaction."""
@@ -176,49 +197,66 @@ class IndexStore:
             found.update((bytes(key), decode_node(bytes(node))) for key, node in rows)
         return found
 
-    def latest_with_tops(self) -> LatestIndex | None:
-        """The latest index note, its checkpoint's signed note and every map's top, in one
-        round trip (a lookup's first read); None before the first note. The tops may be of a
-        newer note if the indexer commits in between; a lookup's proof then fails against the
-        note's root and it reads again (audit.log.index_lookup)."""
-        rows = self._select(
-            "SELECT n.tree_size, n.signed_note, c.signed_note, t.map_id, t.top, t.entries FROM "
-            "(SELECT tree_size, signed_note FROM ppl_index_notes ORDER BY tree_size DESC "
-            "LIMIT 1) n LEFT JOIN ppl_log_checkpoints c ON c.tree_size = n.tree_size "
-            "LEFT JOIN ppl_index_tops t ON 1 = 1",
-            (),
-        )
-        if not rows:
+    def lookup_rows(self, walks: Sequence[Walk], cosignatures: bool) -> LookupRows | None:
+        """Everything lookups answer from, in **one statement**: the latest index note, its
+        checkpoint's signed note and (``cosignatures``: the log keeps a witness store) the
+        stored cosignature lines of that checkpoint by witness, the maps' tops, and each
+        walk's nodes and entry. One statement reads one snapshot (a PostgreSQL statement, a
+        SQLite read), so the parts agree with each other whatever the indexer commits
+        meanwhile — and a lookup is one round trip. None before the first note."""
+        # typed NULLs: PostgreSQL types each UNION column from its first branches
+        text, blob = "CAST(NULL AS TEXT)", f"CAST(NULL AS {self.database.blob_type})"
+        parts = [
+            "WITH n AS (SELECT tree_size, signed_note FROM ppl_index_notes "  # noqa: S608 (types)
+            "ORDER BY tree_size DESC LIMIT 1) "
+            f"SELECT 0, n.tree_size, n.signed_note, c.signed_note, c.root, {blob} "
+            "FROM n LEFT JOIN ppl_log_checkpoints c ON c.tree_size = n.tree_size",
+            f"SELECT 1, entries, map_id, {text}, top, {blob} FROM ppl_index_tops",  # noqa: S608 (types)
+        ]
+        parameters: list[Any] = []
+        for number, walk in enumerate(walks):
+            if walk.node_keys:
+                marks = ", ".join("?" * len(walk.node_keys))
+                parts.append(
+                    f"SELECT 2, 0, map_id, {text}, node_key, node FROM ppl_index_nodes "  # noqa: S608 (placeholders)
+                    f"WHERE map_id = ? AND node_key IN ({marks})"
+                )
+                parameters += [walk.map_id, *walk.node_keys]
+            parts.append(
+                f"SELECT 3, {number}, map_id, {text}, map_key, value FROM ppl_index_entries "  # noqa: S608 (an int)
+                "WHERE map_id = ? AND path = ?"
+            )
+            parameters += [walk.map_id, walk.path]
+        if cosignatures:
+            parts.append(
+                f"SELECT 4, 0, s.witness, s.line, {blob}, {blob} FROM n "  # noqa: S608 (types)
+                "JOIN ppl_log_checkpoints c ON c.tree_size = n.tree_size "
+                "JOIN ppl_log_cosignatures s ON s.tree_size = c.tree_size AND s.root = c.root"
+            )
+        rows = self._select(" UNION ALL ".join(parts), parameters)
+        heads = [row for row in rows if int(row[0]) == 0]
+        if not heads:
             return None
-        tops = {
-            str(map_id): MapTop(None if top is None else decode_child(bytes(top))[0], int(n))
-            for _, _, _, map_id, top, n in rows
-            if map_id is not None
-        }
-        checkpoint = None if rows[0][2] is None else str(rows[0][2])
-        return LatestIndex(int(rows[0][0]), str(rows[0][1]), checkpoint, tops)
-
-    def walk_rows(
-        self, map_id: str, keys: Sequence[bytes], path: bytes
-    ) -> tuple[dict[bytes, Node], IndexedEntry | None]:
-        """The stored nodes among ``keys`` and the entry at ``path``, in one round trip (a
-        lookup's second read)."""
-        marks = ", ".join("?" * len(keys)) or "NULL"
-        rows = self._select(
-            "SELECT 0, node_key, node, NULL FROM ppl_index_nodes "  # noqa: S608 (placeholders)
-            f"WHERE map_id = ? AND node_key IN ({marks}) "
-            "UNION ALL SELECT 1, path, value, map_key FROM ppl_index_entries "
-            "WHERE map_id = ? AND path = ?",
-            [map_id, *keys, map_id, path],
+        _, size, signed, checkpoint, _, _ = heads[0]
+        tops: dict[str, MapTop] = {}
+        nodes: dict[str, dict[bytes, Node]] = {walk.map_id: {} for walk in walks}
+        entries: list[IndexedEntry | None] = [None] * len(walks)
+        lines: list[tuple[str, str]] = []
+        for row_kind, number, text, line, first, second in rows:
+            kind = int(row_kind)
+            if kind == 1:
+                top = None if first is None else decode_child(bytes(first))[0]
+                tops[str(text)] = MapTop(top, int(number))
+            elif kind == 2:
+                nodes[str(text)][bytes(first)] = decode_node(bytes(second))
+            elif kind == 3:
+                entries[int(number)] = IndexedEntry(bytes(first), bytes(second))
+            elif kind == 4:
+                lines.append((str(text), str(line)))
+        latest = LatestIndex(
+            int(size), str(signed), None if checkpoint is None else str(checkpoint), tops
         )
-        nodes: dict[bytes, Node] = {}
-        entry: IndexedEntry | None = None
-        for kind, key, data, map_key in rows:
-            if int(kind) == 0:
-                nodes[bytes(key)] = decode_node(bytes(data))
-            else:
-                entry = IndexedEntry(bytes(map_key), bytes(data))
-        return nodes, entry
+        return LookupRows(latest, [line for _, line in sorted(lines)], nodes, entries)
 
     def note(self, tree_size: int) -> str | None:
         rows = self._select(

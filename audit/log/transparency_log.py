@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from uuid import UUID
 
+from audit.log.index_lookup import IndexReader
 from audit.log.log_store import CheckpointRecord, LeafRecord, LogStore
 from audit.log.product_index_log import ProductIndexLog
 from audit.log.sequencer import Sequencer
@@ -76,10 +77,23 @@ class TransparencyLog:
     witnesses: WitnessStore | None = None
     policy: WitnessPolicy = field(default_factory=WitnessPolicy)
     index: ProductIndexLog | None = None
+    _index_reader: IndexReader | None = field(default=None, init=False, repr=False)
 
     @property
     def origin(self) -> str:
         return self.signer.name
+
+    def index_reader(self) -> IndexReader | None:
+        """The product index's lookups (None: the log keeps no index), one reader for every
+        request: it reads the checkpoint's cosignatures with the index when this log keeps
+        them, and remembers the maps' sizes between lookups."""
+        if self.index is None:
+            return None
+        if self._index_reader is None:
+            self._index_reader = IndexReader(
+                self.index.store, cosignatures=self.witnesses is not None
+            )
+        return self._index_reader
 
     # --- publishing -------------------------------------------------------------------------
     def cosigned_note(self, record: CheckpointRecord) -> str:

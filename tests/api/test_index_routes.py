@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from audit.log.witness_store import StoredCosignature
 from audit.offline.errors import (
     CheckpointOriginError,
     IndexNoteError,
@@ -31,6 +32,7 @@ from domain.actor import Role
 from domain.values import PatentNumber
 from tests.api.test_tiles_routes import problem
 from tests.domain.factories import REVIEWER, approved_filer, file, patent, uscc
+from tests.web.cosigner import Cosigner, now
 
 NAME, MODEL = "智能温控阀", "TV-100"
 
@@ -71,6 +73,27 @@ def test_the_head_names_the_latest_indexed_checkpoint(api, filed):
     assert head["checkpoint"].startswith(latest.signed_note.split("\n\n")[0])
     assert head["maps"]["product-keys"]["entries"] == 2  # the v1 and the v2 key
     assert head["maps"]["patents"]["entries"] == 1
+
+
+def test_answers_carry_their_checkpoint_with_its_cosignatures_and_no_other_roots(api, filed):
+    log = api.state.log
+    record = log.store.latest_checkpoint()
+    lines = {}
+    for name, root in (("witness.test/b", record.root), ("witness.test/a", record.root),
+                       ("witness.test/c", b"\x07" * 32)):  # fmt: skip
+        witness = Cosigner(name)
+        lines[name] = witness.line(record.signed_note)
+        log.witnesses.add_cosignature(
+            StoredCosignature(record.tree_size, name, lines[name], now(), "2026-01-01", root)
+        )
+
+    for answer in (api.client.get("/v1/index").json(), lookup(api, name=NAME, model=MODEL)):
+        # read with the index in one statement: the same text the log serves for it
+        assert answer["checkpoint"] == log.cosigned_note(record)
+        assert answer["checkpoint"] == (
+            record.signed_note + lines["witness.test/a"] + lines["witness.test/b"]
+        )
+    check(api, lookup(api, name=NAME, model=MODEL), product_map_keys(NAME, MODEL))
 
 
 def test_a_filed_product_is_held_by_its_filing_under_both_key_rules(api, filed):
