@@ -37,14 +37,13 @@ from audit.offline.canonical import decode_canonical
 from audit.offline.checkpoint import Checkpoint, verify_checkpoint
 from audit.offline.cosignature import WitnessPolicy
 from audit.offline.errors import MapProofError, NonCanonicalValueError
+from audit.offline.index_encoding import PRODUCT_KEY_VALUE, REGISTRY_ROW
 from audit.offline.index_note import IndexNote, verify_index_note
 from audit.offline.note import NoteVerifier
 from audit.offline.product_index import (
     PATENT_VALUE,
     PATENTS,
-    PRODUCT_KEY_VALUE,
     PRODUCT_KEYS,
-    REGISTRY_ROW,
     keys_of,
     patent_key_bytes,
     product_key_bytes,

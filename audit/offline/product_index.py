@@ -40,6 +40,12 @@ from uuid import UUID
 
 from audit.offline.canonical import encode_canonical_plain
 from audit.offline.errors import InvalidReplayError
+from audit.offline.index_encoding import (
+    PRODUCT_KEY_VALUE,
+    REGISTRY_ROW,
+    encode_product_key_value,
+    encode_registry_row,
+)
 from audit.offline.logged_event import LoggedEvent
 from audit.offline.product_key import EmptyKeyPartError, KeyRule, product_key
 from audit.offline.replay_base import (
@@ -65,9 +71,7 @@ PRODUCT_KEYS: Final = b"product-keys"
 PATENTS: Final = b"patents"
 MAPS: Final = (PRODUCT_KEYS, PATENTS)
 KEY_SEPARATOR: Final = "\x1e"  # never in a product key (audit.offline.product_key)
-PRODUCT_KEY_VALUE: Final = "ppl-index/product-key/v1"
 PATENT_VALUE: Final = "ppl-index/patent/v1"
-REGISTRY_ROW: Final = "ppl-registry-row/v1"
 INDEXED_RULES: Final = (KeyRule.V1, KeyRule.V2)
 
 DECLARED: Final = "declared"
@@ -255,7 +259,7 @@ class IndexBuilder:
             KeyError: no such entry.
         """
         if map_id == PRODUCT_KEYS:
-            return encode_canonical_plain(self.product_key_value(self.state.keys[key]))
+            return self._product_key_bytes(self.state.keys[key])
         if map_id == PATENTS:
             return encode_canonical_plain(patent_value(self.state.patents[key]))
         raise KeyError(map_id)
@@ -281,13 +285,30 @@ class IndexBuilder:
             "filings": filings,
         }
 
+    def _product_key_bytes(self, key: KeyState) -> bytes:
+        """``encode_canonical_plain(self.product_key_value(key))``, written directly
+        (audit.offline.index_encoding: the rebuild's most frequent encoding)."""
+        filings = self.state.filings
+        return encode_product_key_value(
+            key.rule,
+            key.key,
+            key.holder,
+            None if key.reservation_id is None else (key.reservation_id, key.reservation_leaves),
+            [
+                (product_id, filing.leaves, self._row(filing))
+                for product_id in key.filings
+                for filing in (filings[product_id],)
+            ],
+        )
+
     def _row(self, filing: FilingState) -> str:
         """The row digest of a filing, computed once per version (a filing's keys under both
         rules name it, and a value is built for each)."""
         version = len(filing.leaves)
         found = self._rows.get(filing.product_id)
         if found is None or found[0] != version:
-            found = self._rows[filing.product_id] = (version, row_digest(registry_row(filing)))
+            digest = hashlib.sha256(encode_registry_row(filing)).hexdigest()
+            found = self._rows[filing.product_id] = (version, digest)
         return found[1]
 
     # --- events ---------------------------------------------------------------------------
