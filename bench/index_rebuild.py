@@ -32,9 +32,9 @@ from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from uuid import UUID
 
-from audit.offline.index_rebuild import IndexRebuild
+from audit.offline.index_rebuild import IndexRebuild, InMemoryIndex
 from audit.offline.logged_event import LoggedEvent
-from audit.offline.product_index import InMemoryIndex, keys_of
+from audit.offline.product_index import keys_of
 from audit.offline.product_key import KeyRule
 from audit.offline.replay_base import KEY_RESERVED, PRODUCT_FILED
 from bench.common import machine_info, median

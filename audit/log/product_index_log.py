@@ -241,11 +241,9 @@ class ProductIndexLog:
             for key in mine:
                 path = paths[key]
                 value = builder.value(map_id, key)
-                if tree.get(path) is None:
-                    count += 1
                 digests[path] = value_digest(value)
                 entries.append((name, path, key, value))
-            tree.put_many(digests)
+            count += tree.put_many(digests)
             nodes += [(name, k, node) for k, node in sorted(tree.take_changed().items())]
             new_tops[name] = MapTop(tree.top, count)
             heads[map_id] = MapHead(count, tree.root())

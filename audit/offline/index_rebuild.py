@@ -27,7 +27,7 @@ from audit.offline.product_index import (
     RESERVATION_TOPICS,
     IndexBuilder,
 )
-from audit.offline.sparse_map import map_path, value_digest
+from audit.offline.sparse_map import map_path, map_root_of_digests, value_digest
 
 _READ = (
     "name", "model", "canonical_key", "filer_uscc", "data_year", "filing_number",
@@ -73,13 +73,11 @@ class IndexRebuild:
     def heads(self) -> dict[bytes, MapHead]:
         """Each map's entry count and root after the events applied so far."""
         batches: dict[bytes, dict[bytes, bytes]] = {map_id: {} for map_id in MAPS}
-        for map_id, key in self.builder.take_changed():
+        for map_id, key in self.builder.take_changed(ordered=False):
             path = map_path(map_id, key)
-            if self.trees[map_id].get(path) is None:
-                self.counts[map_id] += 1
             batches[map_id][path] = value_digest(self.builder.value(map_id, key))
         for map_id, batch in batches.items():
-            self.trees[map_id].put_many(batch)
+            self.counts[map_id] += self.trees[map_id].put_many(batch)
             self.trees[map_id].take_changed()  # the cache is the store
         return {map_id: MapHead(self.counts[map_id], self.trees[map_id].root()) for map_id in MAPS}
 
@@ -91,41 +89,108 @@ class IndexRebuild:
             IndexRootError: a root differs (the first map in order).
             IndexNoteError: a count differs with the same root.
         """
-        for map_id, head in self.heads().items():
-            committed = note.head(map_id)
-            if committed.root != head.root:
-                raise IndexRootError(
-                    note.tree_size, map_id.decode("ascii"), committed.root, head.root
-                )
-            if committed.entries != head.entries:
-                raise IndexNoteError(
-                    f"it counts {committed.entries} {map_id.decode('ascii')} entries, the log "
-                    f"gives {head.entries}",
-                    note.tree_size,
-                )
+        check_heads(note, self.heads())
+
+
+def check_heads(note: IndexNote, heads: Mapping[bytes, MapHead]) -> None:
+    """The note's roots and counts are ``heads``, the rebuilt ones.
+
+    Raises:
+        IndexRootError: a root differs (the first map in order).
+        IndexNoteError: a count differs with the same root.
+    """
+    for map_id, head in heads.items():
+        committed = note.head(map_id)
+        if committed.root != head.root:
+            raise IndexRootError(note.tree_size, map_id.decode("ascii"), committed.root, head.root)
+        if committed.entries != head.entries:
+            raise IndexNoteError(
+                f"it counts {committed.entries} {map_id.decode('ascii')} entries, the log "
+                f"gives {head.entries}",
+                note.tree_size,
+            )
+
+
+@dataclass
+class InMemoryIndex:
+    """The index rebuilt from events at once: each map's value digests, its roots computed
+    on demand from all of them (audit.offline.sparse_map's one-pass fold) — the cheapest way
+    to the roots of one tree size (``ppl audit verify --index-checkpoints latest``)."""
+
+    builder: IndexBuilder = field(default_factory=IndexBuilder)
+    digests: dict[bytes, dict[bytes, bytes]] = field(
+        default_factory=lambda: {map_id: {} for map_id in MAPS}
+    )
+
+    def apply(self, event: LoggedEvent) -> None:
+        self.builder.apply(event)
+
+    def roots(self) -> dict[bytes, bytes]:
+        """Each map's root now (values of changed entries recomputed first)."""
+        self.settle()
+        return {map_id: map_root_of_digests(self.digests[map_id]) for map_id in MAPS}
+
+    def heads(self) -> dict[bytes, MapHead]:
+        """Each map's entry count and root now."""
+        roots = self.roots()
+        return {map_id: MapHead(len(self.digests[map_id]), roots[map_id]) for map_id in MAPS}
+
+    def settle(self) -> None:
+        """The value digest of every entry changed since the last call (in the order the
+        entries first changed: near each other in memory, as their states were made)."""
+        for map_id, key in self.builder.take_changed(ordered=False):
+            path = map_path(map_id, key)
+            self.digests[map_id][path] = value_digest(self.builder.value(map_id, key))
+
+    def sizes(self) -> dict[bytes, int]:
+        self.settle()
+        return {map_id: len(self.digests[map_id]) for map_id in MAPS}
 
 
 class IndexCheck:
     """The verifier's step (7): the rebuild fed event by event, checked at each checkpoint
     with an index note; the first misstatement is kept and raised at the end (``finish``),
-    after the log's own checks, which say more when they fail."""
+    after the log's own checks, which say more when they fail.
+
+    ``every`` false: only the latest note is checked, by one rebuild at its size
+    (``InMemoryIndex``, once the log's own checks are done) — a quick check of a long log;
+    the notes before it are named as unchecked (``warnings``).
+    """
 
     def __init__(
-        self, notes: Mapping[int, IndexNote], failure: VerificationError | None = None
+        self,
+        notes: Mapping[int, IndexNote],
+        failure: VerificationError | None = None,
+        *,
+        every: bool = True,
     ) -> None:
         self.notes = dict(notes)
-        self.rebuild = IndexRebuild() if notes and failure is None else None
+        self.every = every
         self.failure = failure
+        self.rebuild: IndexRebuild | InMemoryIndex | None = None
+        if notes and failure is None:
+            self.rebuild = IndexRebuild() if every else InMemoryIndex()
+        self._pending: IndexNote | None = None  # latest only: the note to check at the end
 
     def warnings(self, checkpoints: Iterable[int]) -> list[str]:
-        """What the bundle leaves unchecked: no index at all, or checkpoints after the
-        latest index note (the log had not indexed them yet when it was exported)."""
+        """What the bundle leaves unchecked: no index at all, checkpoints after the latest
+        index note (the log had not indexed them yet when it was exported), and — latest
+        only — the notes before the latest."""
         if not self.notes:
             return ["no product index notes in the bundle: the index is unchecked"]
+        found: list[str] = []
+        earlier = sorted(self.notes)[:-1]
+        if not self.every and earlier:
+            found.append(
+                f"index notes of {len(earlier)} earlier checkpoints ({earlier[0]}..{earlier[-1]}) "
+                "not re-checked (--index-checkpoints latest)"
+            )
         later = sorted(s for s in checkpoints if s > max(self.notes))
-        if not later:
-            return []
-        return [f"checkpoints {later[0]}..{later[-1]} have no index note yet (not checked)"]
+        if later:
+            found.append(
+                f"checkpoints {later[0]}..{later[-1]} have no index note yet (not checked)"
+            )
+        return found
 
     def event(
         self,
@@ -136,13 +201,17 @@ class IndexCheck:
         facts: dict[str, Any] | None,
     ) -> None:
         """Apply the event at ``leaf_index`` (its ``index_fields``), then check the note of
-        the tree it completes, if any."""
-        if self.rebuild is None:
+        the tree it completes, if any (latest only: keep the latest note for ``finish``)."""
+        if self.rebuild is None or self._pending is not None:
             return
         if facts is not None:
             self.rebuild.apply(LoggedEvent(leaf_index, UUID(originator_id), version, topic, facts))
         size = leaf_index + 1
         if self.failure is not None or size not in self.notes:
+            return
+        if isinstance(self.rebuild, InMemoryIndex):
+            if size == max(self.notes):
+                self._pending = self.notes[size]
             return
         try:
             self.rebuild.check(self.notes[size])
@@ -151,6 +220,11 @@ class IndexCheck:
 
     def finish(self) -> list[int]:
         """The sizes checked. Raises: the first failure (IndexRootError, IndexNoteError)."""
+        if self.failure is None and self._pending is not None:
+            assert isinstance(self.rebuild, InMemoryIndex)  # noqa: S101 (only it defers)
+            check_heads(self._pending, self.rebuild.heads())
         if self.failure is not None:
             raise self.failure
+        if not self.every:
+            return [self._pending.tree_size] if self._pending is not None else []
         return sorted(self.notes)

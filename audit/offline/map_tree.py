@@ -34,6 +34,7 @@ Standard library only.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final, Protocol
@@ -217,6 +218,7 @@ class MapTree:
         self._window = window
         self._cache: dict[bytes, Node] = {}
         self._changed: dict[bytes, Node] = {}
+        self._added = 0  # new paths in the current put_many
 
     @property
     def top(self) -> Child | None:
@@ -303,8 +305,9 @@ class MapTree:
                 new = self._store(Node(node.depth, new, node.right), x)
         self._top = new
 
-    def put_many(self, digests: Mapping[bytes, bytes]) -> None:
-        """``put`` of every (path, value digest), each node on the way hashed once.
+    def put_many(self, digests: Mapping[bytes, bytes]) -> int:
+        """``put`` of every (path, value digest), each node on the way hashed once; returns
+        how many of the paths were not in the map before (its entries grow by that many).
 
         The same tree, rows and root as the puts one by one, in any order — but one by one
         rehashes every ancestor per put, so the nodes near the top are hashed once per entry
@@ -320,10 +323,12 @@ class MapTree:
                 raise ValueError(f"value digest of {len(digest)} bytes, want {HASH_SIZE}")
             items.append((_check_path(path), path, digest))
         if not items:
-            return
+            return 0
         items.sort()
+        self._added = 0
         new = self._update(self._top, 0, items)
         self._top = new
+        return self._added
 
     def _update(
         self, sub: Child | None, entry: int, items: list[tuple[int, bytes, bytes]]
@@ -331,27 +336,33 @@ class MapTree:
         """The subtree entered at depth ``entry`` (``sub``, None if empty) with ``items`` put
         in (sorted, distinct, non-empty, all sharing the subtree's first ``entry`` bits)."""
         if sub is None:
+            self._added += len(items)
             return self._build(entry, items)
         x = _int(sub.path)
         if sub.is_leaf:
-            if not any(i[0] == x for i in items):
-                items = sorted([*items, (x, sub.path, sub.digest or b"")])
+            at = bisect_left(items, (x,))
+            if at < len(items) and items[at][0] == x:  # the leaf's own path is put again
+                self._added += len(items) - 1
+            else:
+                self._added += len(items)
+                items = [*items[:at], (x, sub.path, sub.digest or b""), *items[at:]]
             if len(items) == 1:
                 return self._leaf(items[0])
             return self._build(entry, items)
-        # the first bit at which any item leaves the subtree's prefix (else its depth)
-        parting = min([_shared(i[0], x) for i in items] + [sub.depth])
+        # the first bit at which any item leaves the subtree's prefix (else its depth): in
+        # path order the paths sharing the fewest bits with x are the first or the last
+        parting = min(_shared(items[0][0], x), _shared(items[-1][0], x), sub.depth)
         if parting < sub.depth:  # a new node at ``parting``: the subtree on one side
-            inside = [i for i in items if _bit(i[0], parting) == _bit(x, parting)]
-            outside = [i for i in items if _bit(i[0], parting) != _bit(x, parting)]
+            zeros, ones = _split(items, x, parting)
+            inside, outside = (ones, zeros) if _bit(x, parting) else (zeros, ones)
             kept = self._update(sub, parting + 1, inside) if inside else sub
+            self._added += len(outside)
             other = self._build(parting + 1, outside)
             pair = (other, kept) if _bit(x, parting) else (kept, other)
             return self._store(Node(parting, *pair), x)
         node = self._node(x, sub.depth)
         depth = sub.depth
-        left = [i for i in items if not _bit(i[0], depth)]
-        right = [i for i in items if _bit(i[0], depth)]
+        left, right = _split(items, x, depth)
         return self._store(
             Node(
                 depth,
@@ -366,9 +377,9 @@ class MapTree:
         if len(items) == 1:
             return self._leaf(items[0])
         depth = _shared(items[0][0], items[-1][0])  # first and last part first: the top
-        split = next(n for n, i in enumerate(items) if _bit(i[0], depth))
-        left = self._build(depth + 1, items[:split])
-        right = self._build(depth + 1, items[split:])
+        zeros, ones = _split(items, items[0][0], depth)
+        left = self._build(depth + 1, zeros)
+        right = self._build(depth + 1, ones)
         return self._store(Node(depth, left, right), items[0][0])
 
     @staticmethod
@@ -455,6 +466,16 @@ class MapTree:
         self._cache[key] = self._changed[key] = node
         hashed = node_hash(_lifted(node.left, depth + 1), _lifted(node.right, depth + 1))
         return Child(depth, _prefix(x, depth).to_bytes(HASH_SIZE, "big"), hashed, None)
+
+
+def _split(
+    items: list[tuple[int, bytes, bytes]], x: int, depth: int
+) -> tuple[list[tuple[int, bytes, bytes]], list[tuple[int, bytes, bytes]]]:
+    """Sorted items that share their first ``depth`` bits with ``x``, cut at bit ``depth``: those
+    with a 0 there, then those with a 1 (a binary search: they are in path order)."""
+    ones_from = _prefix(x, depth) | (1 << (PATH_BITS - 1 - depth))
+    cut = bisect_left(items, (ones_from,))
+    return items[:cut], items[cut:]
 
 
 def _check_path(path: bytes) -> int:

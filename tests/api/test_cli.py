@@ -107,6 +107,27 @@ def test_export_then_verify_offline_and_against_the_live_store(ledger, cli_env, 
     assert _run("audit", "duplicates", str(bundle)).stdout.strip() == "no product was filed twice"
 
 
+def test_verify_checks_the_index_at_the_latest_note_only_when_asked(ledger, cli_env, tmp_path):
+    code = uscc(372)
+    filer_id = approved_filer(ledger, code)
+    _run("log", "sequence")
+    file(ledger, code, filer_id)
+    _run("log", "sequence")
+    bundle = tmp_path / "audit.bundle"
+    _run("audit", "export", "--out", str(bundle))
+    header = json.loads(bundle.read_text().splitlines()[0])
+    assert len(header["index_notes"]) == 2
+    latest = _run("audit", "verify", str(bundle), "--index-checkpoints", "latest")
+    assert latest.exit_code == 0, latest.stderr
+    assert "index notes of 1 earlier checkpoints" in latest.stderr
+    every = _run("audit", "verify", str(bundle))
+    assert every.exit_code == 0
+    assert "not re-checked" not in every.stderr
+    wrong = _run("audit", "verify", str(bundle), "--index-checkpoints", "some")
+    assert wrong.exit_code == 2
+    assert "some" in wrong.stderr
+
+
 def test_verify_exits_with_the_failure_kind(ledger, cli_env, tmp_path):
     approved_filer(ledger, uscc(371))
     _run("log", "sequence")

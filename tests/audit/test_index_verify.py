@@ -248,3 +248,68 @@ def test_a_note_of_another_root_than_its_checkpoint_is_refused(bundle):
         verify_bundle(written(path, header, lines))
     assert caught.value.tree_size == first.tree_size
     assert exit_code(caught.value) == 26
+
+
+# --- --index-checkpoints latest: one rebuild, at the latest note ---------------------------------
+def test_latest_only_checks_the_latest_note_and_names_the_others_unchecked(bundle):
+    path, _, _ = bundle
+    header, _ = header_of(path)
+
+    report = verify_bundle(path, index_every_checkpoint=False)
+
+    assert report.index_checked == sizes(header)[-1:]
+    earlier = sizes(header)[:-1]
+    assert any(
+        f"index notes of {len(earlier)} earlier checkpoints ({earlier[0]}..{earlier[-1]})" in w
+        and "not re-checked" in w
+        for w in report.warnings
+    )
+
+
+@pytest.mark.parametrize("case", sorted(TAMPERS))
+def test_latest_only_refuses_a_misstated_latest_root(bundle, case):
+    path, log, events = bundle
+    header, lines = header_of(path)
+    size = sizes(header)[-1]
+    builder, digests = honest(events, size)
+    TAMPERS[case](builder, digests)
+    replace_note(header, log, size, digests)
+    with pytest.raises(IndexRootError) as caught:
+        verify_bundle(written(path, header, lines), index_every_checkpoint=False)
+    assert caught.value.tree_size == size
+    assert exit_code(caught.value) == 26
+
+
+def test_latest_only_leaves_an_earlier_misstatement_to_the_full_check(bundle):
+    """What the mode gives up, as its warning says: an earlier wrong note passes it, and the
+    default check still names that note."""
+    path, log, events = bundle
+    header, lines = header_of(path)
+    size = sizes(header)[0]
+    builder, digests = honest(events, size)
+    _add_a_key(builder, digests)
+    replace_note(header, log, size, digests)
+    tampered = written(path, header, lines)
+    report = verify_bundle(tampered, index_every_checkpoint=False)
+    assert report.index_checked == sizes(header)[-1:]
+    assert any("not re-checked" in warning for warning in report.warnings)
+    with pytest.raises(IndexRootError) as caught:
+        verify_bundle(tampered)
+    assert caught.value.tree_size == size
+
+
+def test_latest_only_refuses_a_wrong_count_and_checks_a_bundle_without_notes(bundle):
+    path, log, _ = bundle
+    header, lines = header_of(path)
+    size = sizes(header)[-1]
+    note = parse_index_note(split_note(header["index_notes"][-1])[0])
+    heads = {m: MapHead(note.head(m).entries + 1, note.head(m).root) for m in MAPS}
+    header["index_notes"][-1] = sign_index_note(replace(note, maps=heads), log.signer)
+    with pytest.raises(IndexNoteError, match="entries") as caught:
+        verify_bundle(written(path, header, lines), index_every_checkpoint=False)
+    assert caught.value.tree_size == size
+    header, lines = header_of(path)
+    del header["index_notes"]
+    report = verify_bundle(written(path, header, lines), index_every_checkpoint=False)
+    assert report.index_checked == []
+    assert any("index is unchecked" in warning for warning in report.warnings)

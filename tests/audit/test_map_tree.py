@@ -339,11 +339,13 @@ def test_put_many_gives_the_rows_and_root_of_the_puts_one_by_one(size):
         batch = {_random_path(rng): rng.randbytes(6) for _ in range(size)}
         for path in rng.sample(sorted(entries), k=min(len(entries), size // 2 + 1)):
             batch[path] = b"replaced %d" % batch_number
+        new_paths = len(set(batch) - set(entries))
         entries.update(batch)
         for path, value in batch.items():
             one_by_one.put(path, value_digest(value))
         batched = MapTree(batched_top, stored)
-        batched.put_many({path: value_digest(value) for path, value in batch.items()})
+        added = batched.put_many({path: value_digest(value) for path, value in batch.items()})
+        assert added == new_paths  # the entries the map gained, replaced values not counted
         stored.rows.update(batched.take_changed())
         batched_top = batched.top
         assert batched.root() == one_by_one.root() == map_root(entries)
@@ -357,14 +359,17 @@ def test_put_many_of_crafted_paths_in_two_batches(paths):
     entries = {path: b"value %d" % i for i, path in enumerate(paths)}
     for cut in range(len(paths) + 1):
         tree = MapTree(None, FakeNodeSource())
-        tree.put_many({p: value_digest(entries[p]) for p in paths[:cut]})
-        tree.put_many({p: value_digest(entries[p]) for p in paths[cut:]})
+        assert tree.put_many({p: value_digest(entries[p]) for p in paths[:cut]}) == cut
+        # the second batch puts every path again: only those past the cut are new
+        again = {p: value_digest(entries[p]) for p in paths}
+        assert tree.put_many(again) == len(paths) - cut
+        assert tree.put_many(again) == 0
         _check_same_map(tree, entries, _absent_near(paths))
 
 
 def test_put_many_of_nothing_changes_nothing_and_refuses_a_bad_digest():
     tree = MapTree(None, FakeNodeSource())
-    tree.put_many({})
+    assert tree.put_many({}) == 0
     assert tree.top is None
     with pytest.raises(ValueError, match="digest"):
         tree.put_many({bytes(32): b"short"})

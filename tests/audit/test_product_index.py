@@ -12,12 +12,12 @@ from uuid import UUID, uuid4
 import pytest
 
 from audit.offline.errors import InvalidReplayError
+from audit.offline.index_rebuild import InMemoryIndex
 from audit.offline.logged_event import LoggedEvent
 from audit.offline.product_index import (
     PATENTS,
     PRODUCT_KEYS,
     IndexBuilder,
-    InMemoryIndex,
     keys_of,
     patent_key_bytes,
     product_key_bytes,

@@ -11,7 +11,8 @@ from audit.log.log_store import PositionMovedError
 from audit.offline.checkpoint import verify_checkpoint
 from audit.offline.errors import IndexNoteError, InvalidReplayError, MalformedCheckpointError
 from audit.offline.index_note import parse_index_note, verify_index_note
-from audit.offline.product_index import MAPS, IndexBuilder, InMemoryIndex
+from audit.offline.index_rebuild import InMemoryIndex
+from audit.offline.product_index import MAPS, IndexBuilder
 from tests.audit.test_replay import logged_events
 from tests.audit.test_sequencer import _busy_ledger
 from tests.domain.factories import approved_filer, file, filer_actor, uscc
