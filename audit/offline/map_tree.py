@@ -250,10 +250,15 @@ class MapTree:
             ValueError: a path that is not 32 bytes.
             MapStorageError: the source holds another node at a key.
         """
+        xs = {_check_path(path) for path in paths}
         wanted: set[bytes] = set()
-        for path in paths:
-            x = _check_path(path)
-            wanted.update(_key(x, d) for d in range(min(depths, PATH_BITS)))
+        for depth in range(min(depths, PATH_BITS)):  # one key per distinct prefix at a depth
+            shift = PATH_BITS - depth
+            head = depth.to_bytes(2, "big")
+            wanted.update(
+                head + (prefix << shift).to_bytes(HASH_SIZE, "big")
+                for prefix in {x >> shift for x in xs}
+            )
         keys = sorted(wanted.difference(self._cache))
         if not keys:
             return
