@@ -13,10 +13,12 @@ each filing is derived again inside the rebuild, as the auditor must.
 Timed, three times (once with ``--full``), medians:
 
 * **baseline**: producing the events alone (what any consumer of them pays);
-* **rebuild**: producing them and applying each to an ``InMemoryIndex``, then both roots;
+* **rebuild**: producing them and applying each to an ``InMemoryIndex``, then both roots —
+  what ``ppl audit verify --index-checkpoints latest`` runs for the latest index note;
 * **re-check** (once, on the first 2·10^4 filings; 10^5 with ``--full``): the same through
-  ``IndexRebuild`` with the roots taken every 1,000 events, as ``ppl audit verify`` does at
-  each checkpoint of a log sequenced in batches of 1,000.
+  ``IndexRebuild`` with the roots taken every 1,000 events, as ``ppl audit verify`` does by
+  default at each checkpoint of a log sequenced in batches of 1,000 (no target of its own:
+  reported per filing).
 
 Run: ``.venv/bin/python -m bench.index_rebuild`` (10^5 filings, extrapolated linearly to
 10^6) or ``--full`` (10^6 filings). Last line: ``ratio: <rebuild at 10^6 ÷ 60 s> (target 1.0)``.
