@@ -5,8 +5,9 @@ events of a log of 10^6 filings take? Target: under 60 s on this machine.
 
 The log is synthetic but shaped as the ledger writes it: per filing a ``ProductFiled`` (name,
 model, its rule-1 key, filer, data year, two declared patents) and its two
-``ProductKeyReserved`` (rules 1 and 2), as decoded ``LoggedEvent`` s — the form the verifier
-hands the rebuild after its workers have checked signatures and decoded states. The names and
+``ProductKeyReserved`` (rules 1 and 2), as ``IndexedEvent`` s — the form the verifier hands
+the rebuild after its workers have checked signatures, decoded states and cut them down to
+the fields the index reads (``index_fields``: ids as canonical text). The names and
 models, and their keys under both rules, are made before the clock starts; the rule-2 key of
 each filing is derived again inside the rebuild, as the auditor must.
 
@@ -35,8 +36,7 @@ from datetime import UTC, datetime
 from uuid import UUID
 
 from audit.offline.index_rebuild import IndexRebuild, InMemoryIndex
-from audit.offline.logged_event import LoggedEvent
-from audit.offline.product_index import keys_of
+from audit.offline.product_index import IndexedEvent, keys_of
 from audit.offline.product_key import KeyRule
 from audit.offline.replay_base import KEY_RESERVED, PRODUCT_FILED
 from bench.common import machine_info, median
@@ -48,7 +48,7 @@ FULL, DEFAULT = 1_000_000, 100_000
 CHECKPOINT_EVERY = 1000
 AT = datetime(2026, 1, 1, tzinfo=UTC)
 
-Filing = tuple[UUID, str, str, str, str, UUID, UUID]
+Filing = tuple[str, str, str, str, str, str, str]
 
 
 def make_filings(count: int) -> list[Filing]:
@@ -59,14 +59,15 @@ def make_filings(count: int) -> list[Filing]:
         keys = keys_of(name, model)
         filings.append(
             (
-                UUID(int=number + 1), name, model, keys[int(KeyRule.V1)],
-                keys[int(KeyRule.V2)], UUID(int=2**64 + number), UUID(int=2**65 + number),
+                str(UUID(int=number + 1)), name, model, keys[int(KeyRule.V1)],
+                keys[int(KeyRule.V2)], str(UUID(int=2**64 + number)),
+                str(UUID(int=2**65 + number)),
             )
         )  # fmt: skip
     return filings
 
 
-def events(filings: Sequence[Filing]) -> Iterator[LoggedEvent]:
+def events(filings: Sequence[Filing]) -> Iterator[IndexedEvent]:
     filers = [uscc(serial) for serial in range(1, 101)]
     numbers = [patent(serial) for serial in range(1, 5001)]
     leaf = 0
@@ -75,16 +76,16 @@ def events(filings: Sequence[Filing]) -> Iterator[LoggedEvent]:
         declared = [{"number": numbers[number % 5000]}, {"number": numbers[(number * 7) % 5000]}]
         if declared[0] == declared[1]:
             declared = declared[:1]
-        yield LoggedEvent(
+        yield IndexedEvent(
             leaf, product_id, 1, PRODUCT_FILED,
             {"name": name, "model": model, "canonical_key": v1, "filer_uscc": filer,
-             "data_year": 2025, "patents": declared, "timestamp": AT},
+             "data_year": 2025, "patents": declared},
         )  # fmt: skip
-        yield LoggedEvent(
+        yield IndexedEvent(
             leaf + 1, r1, 1, KEY_RESERVED,
             {"canonical_key": v1, "key_rule": 1, "product_id": product_id, "filer_uscc": filer},
         )  # fmt: skip
-        yield LoggedEvent(
+        yield IndexedEvent(
             leaf + 2, r2, 1, KEY_RESERVED,
             {"canonical_key": v2, "key_rule": 2, "product_id": product_id, "filer_uscc": filer},
         )  # fmt: skip
@@ -112,7 +113,7 @@ def _rebuild(filings: Sequence[Filing]) -> tuple[float, dict[bytes, int]]:
     started = time.perf_counter()
     index = InMemoryIndex()
     for event in events(filings):
-        index.apply(event)
+        index.apply_indexed(event)
     index.roots()
     return time.perf_counter() - started, index.sizes()
 
@@ -129,7 +130,7 @@ def _recheck(filings: Sequence[Filing]) -> float:
     started = time.perf_counter()
     index = IndexRebuild()
     for event in events(filings):
-        index.apply(event)
+        index.apply_indexed(event)
         if (event.leaf_index + 1) % CHECKPOINT_EVERY == 0:
             index.heads()
     index.heads()

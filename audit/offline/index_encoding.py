@@ -64,19 +64,21 @@ def encode_registry_row(filing: RowFields) -> bytes:
     ).encode()
 
 
+def encode_filing_entry(product_id: str, leaves: Sequence[int], row: str) -> str:
+    """One filing in a product-key value's ``filings``: its id, its events' leaves and its
+    registry row's digest (text, to join into ``encode_product_key_value``)."""
+    return f'{{"leaves":{_ints(leaves)},"product_id":{_text(product_id)},"row":{_text(row)}}}'
+
+
 def encode_product_key_value(
     rule: int,
     key: str,
     holder: str | None,
     reservation: tuple[str, Sequence[int]] | None,
-    filings: Sequence[tuple[str, Sequence[int], str]],
+    filings: Sequence[str],
 ) -> bytes:
     """``encode_canonical_plain`` of a product key's value, written directly: ``reservation``
-    its id and leaves, ``filings`` (product id, leaves, row digest) in log order."""
-    listed = ",".join(
-        f'{{"leaves":{_ints(leaves)},"product_id":{_text(product_id)},"row":{_text(row)}}}'
-        for product_id, leaves, row in filings
-    )
+    its id and leaves, ``filings`` each filing's ``encode_filing_entry``, in log order."""
     held = "null" if holder is None else _text(holder)
     reserved = (
         "null"
@@ -84,6 +86,6 @@ def encode_product_key_value(
         else f'{{"id":{_text(reservation[0])},"leaves":{_ints(reservation[1])}}}'
     )
     return (
-        f'{{"filings":[{listed}],"format":"{PRODUCT_KEY_VALUE}","holder":{held},'
+        f'{{"filings":[{",".join(filings)}],"format":"{PRODUCT_KEY_VALUE}","holder":{held},'
         f'"key":{_text(key)},"key_rule":{_int(rule)},"reservation":{reserved}}}'
     ).encode()

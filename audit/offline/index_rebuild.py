@@ -26,6 +26,7 @@ from audit.offline.product_index import (
     PRODUCT_TOPICS,
     RESERVATION_TOPICS,
     IndexBuilder,
+    IndexedEvent,
 )
 from audit.offline.sparse_map import map_path, map_root_of_digests, value_digest
 
@@ -40,6 +41,8 @@ def index_fields(topic: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
     if topic not in PRODUCT_TOPICS and topic not in RESERVATION_TOPICS:
         return None
     fields = {name: state[name] for name in _READ if name in state}
+    if isinstance(fields.get("product_id"), UUID):  # as the builder names filings: text
+        fields["product_id"] = str(fields["product_id"])
     patents = state.get("patents")
     if isinstance(patents, list):
         fields["patents"] = [
@@ -69,6 +72,9 @@ class IndexRebuild:
 
     def apply(self, event: LoggedEvent) -> None:
         self.builder.apply(event)
+
+    def apply_indexed(self, event: IndexedEvent) -> None:
+        self.builder.apply_indexed(event)
 
     def heads(self) -> dict[bytes, MapHead]:
         """Each map's entry count and root after the events applied so far."""
@@ -113,20 +119,28 @@ def check_heads(note: IndexNote, heads: Mapping[bytes, MapHead]) -> None:
 
 @dataclass
 class InMemoryIndex:
-    """The index rebuilt from events at once: each map's value digests, its roots computed
-    on demand from all of them (audit.offline.sparse_map's one-pass fold) — the cheapest way
-    to the roots of one tree size (``ppl audit verify --index-checkpoints latest``)."""
+    """The index rebuilt from events at once: every entry valued after the events, each map's
+    root from all the digests by audit.offline.sparse_map's one-pass fold — the cheapest way to
+    the roots of one tree size (``ppl audit verify --index-checkpoints latest``). The builder
+    keeps no record of changes: every entry is valued again when roots are asked for after
+    more events (in the order the entries were made, near each other in memory)."""
 
-    builder: IndexBuilder = field(default_factory=IndexBuilder)
+    builder: IndexBuilder = field(default_factory=lambda: IndexBuilder(tracking=False))
     digests: dict[bytes, dict[bytes, bytes]] = field(
         default_factory=lambda: {map_id: {} for map_id in MAPS}
     )
+    _settled: bool = field(default=True, init=False, repr=False)
 
     def apply(self, event: LoggedEvent) -> None:
+        self._settled = False
         self.builder.apply(event)
 
+    def apply_indexed(self, event: IndexedEvent) -> None:
+        self._settled = False
+        self.builder.apply_indexed(event)
+
     def roots(self) -> dict[bytes, bytes]:
-        """Each map's root now (values of changed entries recomputed first)."""
+        """Each map's root now."""
         self.settle()
         return {map_id: map_root_of_digests(self.digests[map_id]) for map_id in MAPS}
 
@@ -136,11 +150,14 @@ class InMemoryIndex:
         return {map_id: MapHead(len(self.digests[map_id]), roots[map_id]) for map_id in MAPS}
 
     def settle(self) -> None:
-        """The value digest of every entry changed since the last call (in the order the
-        entries first changed: near each other in memory, as their states were made)."""
-        for map_id, key in self.builder.take_changed(ordered=False):
-            path = map_path(map_id, key)
-            self.digests[map_id][path] = value_digest(self.builder.value(map_id, key))
+        """The value digest of every entry (once per batch of events applied)."""
+        if self._settled:
+            return
+        for map_id in MAPS:
+            self.digests[map_id] = {
+                path: value_digest(value) for _, path, value in self.builder.entries(map_id)
+            }
+        self._settled = True
 
     def sizes(self) -> dict[bytes, int]:
         self.settle()
@@ -204,8 +221,10 @@ class IndexCheck:
         the tree it completes, if any (latest only: keep the latest note for ``finish``)."""
         if self.rebuild is None or self._pending is not None:
             return
-        if facts is not None:
-            self.rebuild.apply(LoggedEvent(leaf_index, UUID(originator_id), version, topic, facts))
+        if facts is not None:  # the id as the workers give it: canonical text
+            self.rebuild.apply_indexed(
+                IndexedEvent(leaf_index, originator_id, version, topic, facts)
+            )
         size = leaf_index + 1
         if self.failure is not None or size not in self.notes:
             return

@@ -35,7 +35,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from uuid import UUID
 
 from audit.offline.canonical import encode_canonical_plain
@@ -43,10 +43,11 @@ from audit.offline.errors import InvalidReplayError
 from audit.offline.index_encoding import (
     PRODUCT_KEY_VALUE,
     REGISTRY_ROW,
+    encode_filing_entry,
     encode_product_key_value,
     encode_registry_row,
 )
-from audit.offline.logged_event import LoggedEvent
+from audit.offline.logged_event import CANONICAL_UUID, LoggedEvent
 from audit.offline.product_key import EmptyKeyPartError, KeyRule, product_key
 from audit.offline.replay_base import (
     APPROVED,
@@ -92,6 +93,20 @@ PRODUCT_TOPICS: Final = frozenset(
     }
 )
 RESERVATION_TOPICS: Final = frozenset({KEY_RESERVED, KEY_MIGRATED, KEY_REASSIGNED})
+
+
+class IndexedEvent(NamedTuple):
+    """What the builder reads of one event: its leaf, its aggregate's id as canonical text
+    (``str(UUID)``: how the index names filings and reservations), version, topic and the
+    fields of audit.offline.index_rebuild.index_fields. The verifier's workers hand events over
+    with ids as text; turning them into ``UUID`` objects and back for the builder cost more
+    than a tenth of a rebuild."""
+
+    leaf_index: int
+    originator: str
+    version: int
+    topic: str
+    state: Mapping[str, Any]
 
 
 def product_key_bytes(rule: int, key: str) -> bytes:
@@ -232,14 +247,18 @@ def row_digest(row: Mapping[str, Any]) -> str:
 class IndexBuilder:
     """Applies events in log order to an ``IndexState``; says which map entries changed."""
 
-    def __init__(self, state: IndexState | None = None) -> None:
+    def __init__(self, state: IndexState | None = None, *, tracking: bool = True) -> None:
         self.state = state if state is not None else IndexState()
+        # ``tracking`` false: no record of what changed (``take_changed`` stays empty), for a
+        # rebuild that values every entry once at the end (a third of its dict operations)
+        self.tracking = tracking
         # an ordered set (first change first): a rebuild visits the entries in about the order
         # their states were made, near each other in memory (at 10^6 filings, sorted order
         # costs a sort and a cache miss per entry)
         self._changed: dict[tuple[bytes, bytes], None] = {}
         self._derived: dict[tuple[str, str], str | None] = {}
-        self._rows: dict[str, tuple[int, str]] = {}  # product id -> (version, row digest)
+        # product id -> (version, row digest, its entry in product-key values)
+        self._rows: dict[str, tuple[int, str, str]] = {}
 
     def derived_key(self, name: str, model: str) -> str | None:
         """A filing's rule-2 key (None: the rule refuses its name or model), remembered until
@@ -298,22 +317,24 @@ class IndexBuilder:
             key.key,
             key.holder,
             None if key.reservation_id is None else (key.reservation_id, key.reservation_leaves),
-            [
-                (product_id, filing.leaves, self._row(filing))
-                for product_id in key.filings
-                for filing in (filings[product_id],)
-            ],
+            [self._written(filings[product_id])[1] for product_id in key.filings],
         )
 
     def _row(self, filing: FilingState) -> str:
-        """The row digest of a filing, computed once per version (a filing's keys under both
-        rules name it, and a value is built for each)."""
+        """The row digest of a filing."""
+        return self._written(filing)[0]
+
+    def _written(self, filing: FilingState) -> tuple[str, str]:
+        """The row digest of a filing and its entry in a product-key value, written once per
+        version of the filing (its keys under both rules name it, and a value is built for
+        each)."""
         version = len(filing.leaves)
         found = self._rows.get(filing.product_id)
         if found is None or found[0] != version:
             digest = hashlib.sha256(encode_registry_row(filing)).hexdigest()
-            found = self._rows[filing.product_id] = (version, digest)
-        return found[1]
+            entry = encode_filing_entry(filing.product_id, filing.leaves, digest)
+            found = self._rows[filing.product_id] = (version, digest, entry)
+        return found[1], found[2]
 
     # --- events ---------------------------------------------------------------------------
     def apply(self, event: LoggedEvent) -> None:
@@ -323,14 +344,26 @@ class IndexBuilder:
             InvalidReplayError: a field the index reads is missing or of the wrong type, or an
                 event of a filing or reservation the index has not seen.
         """
+        self.apply_indexed(
+            IndexedEvent(
+                event.leaf_index, str(event.originator_id), event.version, event.topic, event.state
+            )
+        )
+
+    def apply_indexed(self, event: IndexedEvent) -> None:
+        """``apply`` of an event given as the verifier's workers hand it over (ids as text).
+
+        Raises:
+            InvalidReplayError: as ``apply``.
+        """
         topic = event.topic
         if topic in PRODUCT_TOPICS:
             self._product_event(event)
         elif topic in RESERVATION_TOPICS:
             self._reservation_event(event)
 
-    def _product_event(self, event: LoggedEvent) -> None:
-        product_id = str(event.originator_id)
+    def _product_event(self, event: IndexedEvent) -> None:
+        product_id = event.originator
         if event.topic == PRODUCT_FILED:
             filing = self._filed(event, product_id)
         else:
@@ -353,10 +386,11 @@ class IndexBuilder:
             raise _fail(event, f"version {event.version}: the index has {len(filing.leaves)}")
         filing.leaves.append(event.leaf_index)
         self.state.filings[product_id] = filing
-        for rule, key in filing.keys:
-            self._changed[(PRODUCT_KEYS, product_key_bytes(rule, key))] = None
+        if self.tracking:
+            for rule, key in filing.keys:
+                self._changed[(PRODUCT_KEYS, product_key_bytes(rule, key))] = None
 
-    def _resolved(self, event: LoggedEvent, filing: FilingState) -> None:
+    def _resolved(self, event: IndexedEvent, filing: FilingState) -> None:
         """An upheld claim's removed patents are lost; a filing left without one returns to
         review (annex rule v1; a version-1 resolution removes nothing)."""
         removed = event.state.get("removed_patents", [])
@@ -368,7 +402,7 @@ class IndexBuilder:
         if event.state.get("returned_to_review", False) is True:
             filing.status = PENDING_REVIEW
 
-    def _filed(self, event: LoggedEvent, product_id: str) -> FilingState:
+    def _filed(self, event: IndexedEvent, product_id: str) -> FilingState:
         if product_id in self.state.filings:
             raise _fail(event, f"product {product_id} is filed twice under one id")
         name, model = _text(event, "name"), _text(event, "model", empty=True)
@@ -392,7 +426,7 @@ class IndexBuilder:
         self._declare(filing, _patent_numbers(event))
         return filing
 
-    def _filing(self, event: LoggedEvent, product_id: str) -> FilingState:
+    def _filing(self, event: IndexedEvent, product_id: str) -> FilingState:
         filing = self.state.filings.get(product_id)
         if filing is None:
             raise _fail(event, f"an event of product {product_id}, which was never filed")
@@ -412,10 +446,11 @@ class IndexBuilder:
             if known.filings.get(filing.product_id) != standing:
                 known.filings[filing.product_id] = standing
                 self.state.patents[entry] = known
-                self._changed[(PATENTS, entry)] = None
+                if self.tracking:
+                    self._changed[(PATENTS, entry)] = None
 
-    def _reservation_event(self, event: LoggedEvent) -> None:
-        reservation_id = str(event.originator_id)
+    def _reservation_event(self, event: IndexedEvent) -> None:
+        reservation_id = event.originator
         product_id = _id(event, "product_id")
         if event.topic == KEY_REASSIGNED:
             entry = self.state.reservations.get(reservation_id)
@@ -438,7 +473,8 @@ class IndexBuilder:
         key.holder = product_id
         key.reservation_leaves.append(event.leaf_index)
         self.state.keys[entry] = key
-        self._changed[(PRODUCT_KEYS, entry)] = None
+        if self.tracking:
+            self._changed[(PRODUCT_KEYS, entry)] = None
 
     # --- the whole map, in memory (the auditor) -------------------------------------------
     def entries(self, map_id: bytes) -> Iterator[tuple[bytes, bytes, bytes]]:
@@ -460,29 +496,31 @@ def patent_value(patent: PatentState) -> dict[str, Any]:
 
 
 # --- reading fields --------------------------------------------------------------------------
-def _fail(event: LoggedEvent, reason: str) -> InvalidReplayError:
-    return InvalidReplayError(event.originator_id, event.version, event.leaf_index, reason)
+def _fail(event: IndexedEvent, reason: str) -> InvalidReplayError:
+    return InvalidReplayError(UUID(event.originator), event.version, event.leaf_index, reason)
 
 
-def _text(event: LoggedEvent, name: str, *, empty: bool = False) -> str:
+def _text(event: IndexedEvent, name: str, *, empty: bool = False) -> str:
     value = event.state.get(name)
     if not isinstance(value, str) or (not value and not empty):
         raise _fail(event, f"{name} is {value!r}: want text")
     return value
 
 
-def _int(event: LoggedEvent, name: str) -> int:
+def _int(event: IndexedEvent, name: str) -> int:
     value = event.state.get(name)
     if isinstance(value, bool) or not isinstance(value, int):
         raise _fail(event, f"{name} is {value!r}: want an integer")
     return value
 
 
-def _id(event: LoggedEvent, name: str) -> str:
+def _id(event: IndexedEvent, name: str) -> str:
     value = event.state.get(name)
     if isinstance(value, UUID):
         return str(value)
     if isinstance(value, str):
+        if CANONICAL_UUID.fullmatch(value):  # as str(UUID) spells it: already the id's text
+            return value
         try:
             return str(UUID(value))
         except ValueError:
@@ -490,7 +528,7 @@ def _id(event: LoggedEvent, name: str) -> str:
     raise _fail(event, f"{name} is {value!r}: want a UUID")
 
 
-def _patent_numbers(event: LoggedEvent) -> list[str]:
+def _patent_numbers(event: IndexedEvent) -> list[str]:
     records = event.state.get("patents")
     numbers: list[str] = []
     if isinstance(records, list):

@@ -12,12 +12,13 @@ from uuid import UUID, uuid4
 import pytest
 
 from audit.offline.errors import InvalidReplayError
-from audit.offline.index_rebuild import InMemoryIndex
+from audit.offline.index_rebuild import IndexRebuild, InMemoryIndex
 from audit.offline.logged_event import LoggedEvent
 from audit.offline.product_index import (
     PATENTS,
     PRODUCT_KEYS,
     IndexBuilder,
+    IndexedEvent,
     keys_of,
     patent_key_bytes,
     product_key_bytes,
@@ -195,15 +196,21 @@ def test_roots_are_a_function_of_the_events_and_change_with_any_of_them():
 
 
 def test_roots_settle_incrementally_as_at_once():
+    """The incremental rebuild (changes tracked, each map a MapTree) and the one at once (no
+    tracking, every entry valued, the fold) agree at every step they are asked."""
     events = sample_events(7)
-    stepwise, at_once = InMemoryIndex(), InMemoryIndex()
+    stepwise, at_once, incremental = InMemoryIndex(), InMemoryIndex(), IndexRebuild()
     for number, event in enumerate(events):
         stepwise.apply(event)
+        incremental.apply(event)
         if number % 7 == 0:
-            stepwise.roots()
+            assert stepwise.heads() == incremental.heads()
         at_once.apply(event)
     assert stepwise.roots() == at_once.roots()
     assert stepwise.sizes() == at_once.sizes()
+    assert at_once.heads() == incremental.heads()
+    assert at_once.builder.take_changed() == []  # nothing tracked
+    assert sum(at_once.sizes().values()) > 0
 
 
 def test_an_event_of_an_unknown_filing_is_refused():
@@ -241,3 +248,38 @@ def test_a_filing_the_index_cannot_read_is_refused(field, bad):
     filed = next(e for e in sample_events(7) if e.topic == PRODUCT_FILED)
     with pytest.raises(InvalidReplayError, match=field):
         built([replace(filed, state={**filed.state, field: bad})])
+
+
+def test_ids_as_text_give_the_index_that_ids_as_uuids_give():
+    """The verifier hands events over with ids as canonical text (``apply_indexed``); the
+    server as ``UUID`` objects (``apply``): the same entries and roots. A product id spelt
+    otherwise (upper case, braces) is read as its UUID; anything else is refused, naming the
+    event."""
+    events = sample_events(7)
+    as_uuids, as_text = InMemoryIndex(), InMemoryIndex()
+    for event in events:
+        as_uuids.apply(event)
+        state = dict(event.state)
+        if isinstance(state.get("product_id"), UUID):
+            state["product_id"] = str(state["product_id"])
+        as_text.apply_indexed(
+            IndexedEvent(event.leaf_index, str(event.originator_id), event.version,
+                         event.topic, state)
+        )  # fmt: skip
+    assert as_text.heads() == as_uuids.heads()
+    filed = next(e for e in events if e.topic == PRODUCT_FILED)
+    reservation = next(
+        e for e in events
+        if e.topic == KEY_RESERVED and str(e.state["product_id"]) == str(filed.originator_id)
+    )  # fmt: skip
+    for spelling in (str(filed.originator_id).upper(), "{" + str(filed.originator_id) + "}"):
+        builder = IndexBuilder()
+        builder.apply(filed)
+        builder.apply(replace(reservation, state={**reservation.state, "product_id": spelling}))
+        key = builder.state.keys[product_key_bytes(1, reservation.state["canonical_key"])]
+        assert key.holder == str(filed.originator_id)
+    builder = IndexBuilder()
+    builder.apply(filed)
+    with pytest.raises(InvalidReplayError, match="want a UUID") as caught:
+        builder.apply(replace(reservation, state={**reservation.state, "product_id": "ZL-1"}))
+    assert caught.value.leaf_index == reservation.leaf_index
