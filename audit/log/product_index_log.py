@@ -33,7 +33,6 @@ from audit.offline.errors import VerificationError
 from audit.offline.event_signature import parse_envelope
 from audit.offline.index_note import IndexNote, MapHead, sign_index_note
 from audit.offline.index_rebuild import index_fields
-from audit.offline.logged_event import LoggedEvent
 from audit.offline.map_tree import MapStorageError, MapTree, Node
 from audit.offline.note import NoteSigner
 from audit.offline.product_index import (
@@ -43,6 +42,7 @@ from audit.offline.product_index import (
     RESERVATION_TOPICS,
     FilingState,
     IndexBuilder,
+    IndexedEvent,
     IndexState,
     KeyState,
     PatentState,
@@ -50,6 +50,7 @@ from audit.offline.product_index import (
     product_key_bytes,
 )
 from audit.offline.sparse_map import map_path, value_digest
+from audit.signing.signing_mapper import as_uuid
 
 logger = logging.getLogger("ppl.product_index")
 V = TypeVar("V")
@@ -188,13 +189,13 @@ class ProductIndexLog:
                 continue
             done += 1
 
-    def _events(self, start: int, stop: int) -> Iterator[LoggedEvent]:
+    def _events(self, start: int, stop: int) -> Iterator[IndexedEvent]:
         try:
             for leaf, n in leaf_events(self.log_store, self.read_notifications, start, stop):
-                originator_id = UUID(str(n.originator_id))
-                yield LoggedEvent(
+                originator_id = as_uuid(n.originator_id)
+                yield IndexedEvent(
                     leaf.leaf_index,
-                    originator_id,
+                    str(originator_id),
                     n.originator_version,
                     n.topic,
                     _index_state(originator_id, n.originator_version, n.topic, n.state),
@@ -219,7 +220,7 @@ class ProductIndexLog:
         events = list(self._events(position, record.tree_size))
         _read_ahead(builder, events, filings, keys, patents, reservations)
         for event in events:
-            builder.apply(event)
+            builder.apply_indexed(event)
         changed = builder.take_changed()
         filings.prefetch(  # every filing a changed key's value names
             sorted({p for m, k in changed if m == PRODUCT_KEYS for p in keys[k].filings})
@@ -281,16 +282,16 @@ class _Wanted:
     keys: set[bytes] = field(default_factory=set)
     numbers: set[str] = field(default_factory=set)
 
-    def reservation_event(self, event: LoggedEvent) -> None:
+    def reservation_event(self, event: IndexedEvent) -> None:
         state = event.state
-        self.reservation_ids.add(str(event.originator_id))
+        self.reservation_ids.add(event.originator)
         self.product_ids.add(str(state.get("product_id")))
         if isinstance(state.get("canonical_key"), str):
             self.keys.add(product_key_bytes(state.get("key_rule", 1), state["canonical_key"]))
 
-    def product_event(self, builder: IndexBuilder, event: LoggedEvent) -> None:
+    def product_event(self, builder: IndexBuilder, event: IndexedEvent) -> None:
         state = event.state
-        self.product_ids.add(str(event.originator_id))
+        self.product_ids.add(event.originator)
         records = state.get("patents")
         if isinstance(records, list):
             self.numbers.update(str(r.get("number")) for r in records if isinstance(r, dict))
@@ -308,7 +309,7 @@ class _Wanted:
 
 def _read_ahead(
     builder: IndexBuilder,
-    events: Sequence[LoggedEvent],
+    events: Sequence[IndexedEvent],
     filings: _RowBacked[str, FilingState],
     keys: _RowBacked[bytes, KeyState],
     patents: _RowBacked[bytes, PatentState],

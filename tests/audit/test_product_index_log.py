@@ -3,6 +3,8 @@ index note per checkpoint, whose roots are the ones an auditor rebuilds from the
 
 from __future__ import annotations
 
+from uuid import UUID
+
 import pytest
 
 from api.bootstrap import open_transparency_log
@@ -102,9 +104,9 @@ def test_an_index_that_cannot_go_on_never_stops_the_log(ledger, log, monkeypatch
     indexed = log.index.store.position()
 
     def refuse(self, event):
-        raise InvalidReplayError(event.originator_id, event.version, event.leaf_index, "test")
+        raise InvalidReplayError(UUID(event.originator), event.version, event.leaf_index, "test")
 
-    monkeypatch.setattr(IndexBuilder, "apply", refuse)
+    monkeypatch.setattr(IndexBuilder, "apply_indexed", refuse)
     code = uscc(391)
     approved_filer(ledger, code)
     latest = log.sequence()  # the log signs its checkpoint; the index stays where it was
