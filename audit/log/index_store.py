@@ -31,6 +31,7 @@ from audit.offline.map_tree import Child, Node
 
 _NODE_KIND, _LEAF_KIND = 0, 1
 CHUNK = 2000  # keys per IN (…) list: far below SQLite's and PostgreSQL's parameter limits
+MAX_WALKS = 100  # lookups read in one statement (IndexStore.lookup_rows)
 
 
 def encode_child(child: Child) -> bytes:
@@ -204,7 +205,15 @@ class IndexStore:
         stored cosignature lines of that checkpoint by witness, the maps' tops, and each
         walk's nodes and entry. One statement reads one snapshot (a PostgreSQL statement, a
         SQLite read), so the parts agree with each other whatever the indexer commits
-        meanwhile — and a lookup is one round trip. None before the first note."""
+        meanwhile — and a lookup is one round trip. None before the first note (the lines
+        of cosignatures sorted by witness in code-point order, as ``WitnessStore`` gives them).
+
+        Raises:
+            ValueError: more than ``MAX_WALKS`` walks (a statement of 2 + 2 per walk SELECTs
+                stays under SQLite's 500 terms of a compound SELECT).
+        """
+        if len(walks) > MAX_WALKS:
+            raise ValueError(f"{len(walks)} lookups in one read: at most {MAX_WALKS}")
         # typed NULLs: PostgreSQL types each UNION column from its first branches
         text, blob = "CAST(NULL AS TEXT)", f"CAST(NULL AS {self.database.blob_type})"
         parts = [

@@ -99,25 +99,29 @@ class WitnessStore:
             )  # fmt: skip
 
     def cosignatures(self, tree_size: int, root: bytes) -> list[StoredCosignature]:
-        """The cosignatures of one checkpoint (its size *and* root), by witness name."""
+        """The cosignatures of one checkpoint (its size *and* root), by witness name in
+        code-point order (sorted here: a PostgreSQL ``ORDER BY`` follows the database's
+        collation, and every reader of these lines — the product index's lookups too — must
+        put them in one order, so a checkpoint is served as the same bytes everywhere)."""
         rows = self._select(
             "SELECT tree_size, witness, line, cosigned_at, received_at, root "
-            "FROM ppl_log_cosignatures WHERE tree_size = ? AND root = ? ORDER BY witness",
+            "FROM ppl_log_cosignatures WHERE tree_size = ? AND root = ?",
             (tree_size, root),
         )
-        return [_cosignature(row) for row in rows]
+        return sorted((_cosignature(row) for row in rows), key=lambda c: c.witness)
 
     def cosignatures_upto(self, tree_size: int) -> dict[tuple[int, bytes], list[StoredCosignature]]:
         """Every cosignature of checkpoints up to ``tree_size``, by (size, root): an audit
         bundle's checkpoints in one read."""
         rows = self._select(
             "SELECT tree_size, witness, line, cosigned_at, received_at, root "
-            "FROM ppl_log_cosignatures WHERE tree_size <= ? ORDER BY tree_size, witness",
+            "FROM ppl_log_cosignatures WHERE tree_size <= ?",
             (tree_size,),
         )
         found: dict[tuple[int, bytes], list[StoredCosignature]] = {}
-        for row in rows:
-            cosignature = _cosignature(row)
+        for cosignature in sorted(
+            (_cosignature(row) for row in rows), key=lambda c: (c.tree_size, c.witness)
+        ):  # by witness in code-point order, as ``cosignatures``
             found.setdefault((cosignature.tree_size, cosignature.root), []).append(cosignature)
         return found
 

@@ -8,12 +8,13 @@ from uuid import UUID
 import pytest
 
 from api.bootstrap import open_transparency_log
-from audit.log.index_store import IndexBatch, IndexStore
+from audit.log.index_store import MAX_WALKS, IndexBatch, IndexStore, Walk
 from audit.log.log_store import PositionMovedError
 from audit.offline.checkpoint import verify_checkpoint
 from audit.offline.errors import IndexNoteError, InvalidReplayError, MalformedCheckpointError
 from audit.offline.index_note import parse_index_note, verify_index_note
 from audit.offline.index_rebuild import InMemoryIndex
+from audit.offline.map_tree import node_key
 from audit.offline.product_index import MAPS, IndexBuilder
 from tests.audit.test_replay import logged_events
 from tests.audit.test_sequencer import _busy_ledger
@@ -120,3 +121,20 @@ def test_an_index_that_cannot_go_on_never_stops_the_log(ledger, log, monkeypatch
     log.sequence()  # the cause fixed: it resumes where it stopped
     assert log.index.failure is None
     assert log.index.store.position() == latest.tree_size
+
+
+def test_one_read_serves_up_to_max_walks_lookups_and_refuses_more(ledger, log):
+    _busy_ledger(ledger, count=1)
+    log.sequence()
+    assert log.index is not None
+    store = log.index.store
+    walks = [
+        Walk("product-keys", [node_key(bytes([n]) * 32, d) for d in range(3)], bytes([n]) * 32)
+        for n in range(MAX_WALKS)
+    ]
+    found = store.lookup_rows(walks, cosignatures=True)
+    assert found is not None
+    assert found.latest.tree_size == store.position()
+    assert len(found.entries) == MAX_WALKS
+    with pytest.raises(ValueError, match=f"at most {MAX_WALKS}"):
+        store.lookup_rows([*walks, walks[0]], cosignatures=True)
