@@ -29,6 +29,7 @@ from audit.log.bundle_export import export_bundle
 from audit.log.index_store import IndexStore
 from audit.log.log_store import LogStore, PostgresLogStore, SqliteLogStore
 from audit.log.product_index_log import ProductIndexLog
+from audit.log.recent_leaves import RecentLeaves
 from audit.log.sequencer import Sequencer
 from audit.log.transparency_log import TransparencyLog
 from audit.log.witness_store import WitnessStore
@@ -214,13 +215,18 @@ def open_transparency_log(
     index_store = IndexStore(log_store.database)
     index_store.create_tables()
     signer = load_log_signer(settings)
+    sequencer = open_sequencer(ledger, log_store)
+    sequencer.recent = RecentLeaves()  # its committed batches, read next by the index
+    index = ProductIndexLog(
+        index_store, log_store, notification_reader(ledger), signer, recent=sequencer.recent
+    )
     return TransparencyLog(
         log_store,
-        open_sequencer(ledger, log_store),
+        sequencer,
         signer,
         witnesses=witnesses,
         policy=settings.witness_policy,
-        index=ProductIndexLog(index_store, log_store, notification_reader(ledger), signer),
+        index=index,
     )
 
 

@@ -28,6 +28,7 @@ from audit.log.bundle_export import ExportError, leaf_events
 from audit.log.index_lookup import likely_depth
 from audit.log.index_store import IndexBatch, IndexStore, MapTop, dumps
 from audit.log.log_store import CheckpointRecord, LogStore, PositionMovedError
+from audit.log.recent_leaves import RecentLeaves
 from audit.offline.canonical import from_canonical_tree
 from audit.offline.errors import VerificationError
 from audit.offline.event_signature import parse_envelope
@@ -145,6 +146,7 @@ class ProductIndexLog:
     log_store: LogStore
     read_notifications: Callable[[int, int], Sequence[Notification]]
     signer: NoteSigner
+    recent: RecentLeaves | None = None  # the sequencer's last batches, read from memory
     indexed: list[int] = field(default_factory=list)  # sizes indexed by this instance
     failure: str | None = None  # why the last ``follow`` could not index (None: it could)
 
@@ -190,8 +192,14 @@ class ProductIndexLog:
             done += 1
 
     def _events(self, start: int, stop: int) -> Iterator[IndexedEvent]:
+        recent = None if self.recent is None else self.recent.span(start, stop)
+        pairs = (
+            recent
+            if recent is not None
+            else leaf_events(self.log_store, self.read_notifications, start, stop)
+        )
         try:
-            for leaf, n in leaf_events(self.log_store, self.read_notifications, start, stop):
+            for leaf, n in pairs:
                 originator_id = as_uuid(n.originator_id)
                 yield IndexedEvent(
                     leaf.leaf_index,

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from eventsourcing.persistence import Notification
 
 from audit.log.log_store import LeafRecord, LogPosition, LogStore, NodeId, PositionMovedError
+from audit.log.recent_leaves import RecentLeaves
 from audit.offline.event_signature import EventVerifier, event_identity
 from audit.offline.log_leaf import identified_log_leaf_hash
 from audit.offline.merkle_nodes import append_leaf, range_nodes
@@ -37,6 +38,7 @@ class Sequencer:
     read_notifications: ReadNotifications
     trusted_keys: Callable[[], Mapping[str, Ed25519PublicKey]]
     batch_size: int = 1000
+    recent: RecentLeaves | None = None  # committed batches handed to the product index
 
     def integrate_batch(self) -> int:
         """Integrate up to ``batch_size`` new events; returns how many leaves were added.
@@ -66,6 +68,8 @@ class Sequencer:
             leaves.append(LeafRecord(index, notification.id, originator_id, version, digest))
         new = LogPosition(position.tree_size + len(leaves), notifications[-1].id)
         self.store.integrate(position, leaves, nodes, new)
+        if self.recent is not None:  # committed: what the log now holds
+            self.recent.add(leaves, notifications)
         return len(leaves)
 
     def catch_up(self, *, max_retries: int = 5) -> int:

@@ -3,18 +3,22 @@ index note per checkpoint, whose roots are the ones an auditor rebuilds from the
 
 from __future__ import annotations
 
-from uuid import UUID
+from collections.abc import Sequence
+from uuid import UUID, uuid4
 
 import pytest
+from eventsourcing.persistence import Notification
 
 from api.bootstrap import open_transparency_log
 from audit.log.index_store import MAX_WALKS, IndexBatch, IndexStore, Walk
-from audit.log.log_store import PositionMovedError
+from audit.log.log_store import LeafRecord, PositionMovedError
+from audit.log.recent_leaves import RecentLeaves
 from audit.offline.checkpoint import verify_checkpoint
 from audit.offline.errors import IndexNoteError, InvalidReplayError, MalformedCheckpointError
 from audit.offline.index_note import parse_index_note, verify_index_note
 from audit.offline.index_rebuild import InMemoryIndex
 from audit.offline.map_tree import node_key
+from audit.offline.note import split_note
 from audit.offline.product_index import MAPS, IndexBuilder
 from tests.audit.test_replay import logged_events
 from tests.audit.test_sequencer import _busy_ledger
@@ -138,3 +142,61 @@ def test_one_read_serves_up_to_max_walks_lookups_and_refuses_more(ledger, log):
     assert len(found.entries) == MAX_WALKS
     with pytest.raises(ValueError, match=f"at most {MAX_WALKS}"):
         store.lookup_rows([*walks, walks[0]], cosignatures=True)
+
+
+@pytest.mark.parametrize("handed_over", [True, False], ids=["from memory", "from the store"])
+def test_the_index_reads_the_sequencers_batches_from_memory_or_the_store_alike(
+    ledger, log, handed_over
+):
+    """The sequencer hands its committed batches to the index (RecentLeaves); without them —
+    another process sequenced, or they were evicted — the index reads the store. The notes are
+    the same either way, and the store is not read for events the hand-over holds."""
+    assert log.index is not None
+    assert log.sequencer.recent is log.index.recent
+    if not handed_over:
+        log.sequencer.recent = None
+        log.index.recent = RecentLeaves()  # holds nothing: every span falls back to the store
+    reads: list[tuple[int, int]] = []
+    store_read = log.index.read_notifications
+
+    def counted(start: int, limit: int) -> Sequence[Notification]:
+        reads.append((start, limit))
+        found: Sequence[Notification] = store_read(start, limit)
+        return found
+
+    log.index.read_notifications = counted
+    _busy_ledger(ledger, count=3)
+    log.sequencer.batch_size = 4
+    log.sequence()
+    assert (reads == []) is handed_over
+    events = logged_events(ledger)
+    checkpoints = log.store.checkpoints()
+    notes = log.index.store.notes(checkpoints[-1].tree_size)
+    assert sorted(notes) == [c.tree_size for c in checkpoints]
+    for record in checkpoints:
+        note = parse_index_note(split_note(notes[record.tree_size])[0])
+        roots, sizes = rebuilt_roots(events, record.tree_size)
+        assert {m: note.head(m).root for m in MAPS} == roots
+        assert {m: note.head(m).entries for m in MAPS} == sizes
+
+
+def test_recent_leaves_keep_the_newest_and_answer_whole_spans_only():
+    def leaf(index: int) -> LeafRecord:
+        return LeafRecord(index, 100 + index, uuid4(), 1, bytes(32))
+
+    def event(index: int) -> Notification:
+        return Notification(
+            id=100 + index, originator_id=uuid4(), originator_version=1, topic="t", state=b""
+        )
+
+    recent = RecentLeaves(keep=5)
+    recent.add([leaf(i) for i in range(4)], [event(i) for i in range(4)])
+    assert [pair[0].leaf_index for pair in recent.span(1, 4) or []] == [1, 2, 3]
+    recent.add([leaf(i) for i in range(4, 7)], [event(i) for i in range(4, 7)])
+    assert recent.span(0, 3) is None  # the oldest went
+    assert [pair[1].id for pair in recent.span(2, 7) or []] == [102, 103, 104, 105, 106]
+    assert recent.span(5, 8) is None  # 7 was never added
+    with pytest.raises(ValueError, match="names"):
+        recent.add([leaf(7)], [event(8)])
+    with pytest.raises(ValueError, match="at least 1"):
+        RecentLeaves(keep=0)
