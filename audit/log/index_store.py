@@ -20,7 +20,7 @@ Server-side code (SQLite and psycopg); the offline verifier never imports it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -110,7 +110,9 @@ class LookupRows:
 
 @dataclass
 class IndexBatch:
-    """Everything one checkpoint's indexing writes, in one transaction."""
+    """Everything one indexing pass writes, in one transaction: the signed note of the last
+    checkpoint it indexed (``tree_size``) and of those before it in the pass (``earlier``),
+    and the maps' state, entries, nodes and tops as they stand at ``tree_size``."""
 
     tree_size: int
     signed_note: str
@@ -118,6 +120,7 @@ class IndexBatch:
     entries: list[tuple[str, bytes, bytes, bytes]]  # map id, path, key, value
     nodes: list[tuple[str, bytes, Node]]  # map id, node key, node
     tops: dict[str, MapTop]
+    earlier: list[tuple[int, str]] = field(default_factory=list)  # (tree size, signed note)
 
 
 class IndexStore:
@@ -335,9 +338,10 @@ class IndexStore:
                 ],
                 "ON CONFLICT (map_id) DO UPDATE SET top = excluded.top, entries = excluded.entries",
             )
-            cursor.execute(
-                self._q("INSERT INTO ppl_index_notes (tree_size, signed_note) VALUES (?, ?)"),
-                (batch.tree_size, batch.signed_note),
+            database.execute_rows(
+                cursor,
+                "INSERT INTO ppl_index_notes (tree_size, signed_note)",
+                [*batch.earlier, (batch.tree_size, batch.signed_note)],
             )
 
 

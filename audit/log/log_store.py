@@ -309,6 +309,12 @@ class LogStore:
         found = self._checkpoints("WHERE tree_size > ? ORDER BY tree_size LIMIT 1", (after,))
         return found[0] if found else None
 
+    def checkpoints_after(self, after: int, limit: int) -> list[CheckpointRecord]:
+        """The first ``limit`` checkpoints larger than ``after``, smallest first."""
+        return self._checkpoints(
+            "WHERE tree_size > ? ORDER BY tree_size LIMIT ?", (after, max(0, limit))
+        )
+
 
 def _leaf_record(row: Sequence[Any]) -> LeafRecord:
     index, notification_id, originator_id, version, digest = row

@@ -1,11 +1,13 @@
 """Keeps the product index (issue #19) in step with the log: one signed index note per checkpoint.
 
-For each checkpoint the index has not reached, in order: read the events between the index's
-position and the checkpoint's size (the log's leaves, then the stored events they name), apply
-them to the builder (audit.offline.product_index) over state rows read on demand, put each
-changed entry's value digest into its map (audit.offline.map_tree), sign the index note with the
-log's key (audit.offline.index_note), and write it all in one transaction that moves the
-index's position by compare-and-set (audit.log.index_store). The auditor rebuilds the same
+For the checkpoints the index has not reached, in order and in passes of a few: read the
+events between the index's position and the pass's last checkpoint (the leaves and events the
+sequencer hands over, audit.log.recent_leaves, else the log's leaves and the stored events they
+name), apply each checkpoint's events to the builder (audit.offline.product_index) over state
+rows read ahead, put each changed entry's value digest into its map (audit.offline.map_tree),
+sign that checkpoint's index note with the log's key (audit.offline.index_note); then write the
+pass — every note, and the maps as they stand after the last — in one transaction that moves
+the index's position by compare-and-set (audit.log.index_store). The auditor rebuilds the same
 roots from the same events (audit.offline.verifier); a root that differs is the log's signed
 misstatement.
 
@@ -56,6 +58,10 @@ from audit.signing.signing_mapper import as_uuid
 logger = logging.getLogger("ppl.product_index")
 V = TypeVar("V")
 K = TypeVar("K", str, bytes)
+
+
+PASS_CHECKPOINTS = 50  # checkpoints indexed in one pass (one transaction) at most
+PASS_EVENTS = 20_000  # events a pass reads at most, unless its first checkpoint has more
 
 
 class IndexerError(RuntimeError):
@@ -172,6 +178,11 @@ class ProductIndexLog:
     def catch_up(self, *, max_retries: int = 3) -> int:
         """Index every checkpoint after the index's position, oldest first; returns how many.
 
+        Checkpoints waiting together are indexed in one pass and one transaction (up to
+        ``PASS_CHECKPOINTS`` of them, ``PASS_EVENTS`` events): each gets its own note, with
+        the roots after its own events, while a node that several of them rewrite is written
+        once, as it stands after the last — the server keeps the maps' current nodes only.
+
         Raises:
             IndexerError: a leaf's stored event is missing.
         """
@@ -179,17 +190,27 @@ class ProductIndexLog:
         retries = 0
         while True:
             position = self.store.position()
-            record = self.log_store.next_checkpoint(position)
-            if record is None:
+            records = self._pending(position)
+            if not records:
                 return done
             try:
-                self._index(position, record)
+                self._index(position, records)
             except PositionMovedError:
                 retries += 1
                 if retries > max_retries:
                     raise
                 continue
-            done += 1
+            done += len(records)
+
+    def _pending(self, position: int) -> list[CheckpointRecord]:
+        """The checkpoints after ``position`` for one pass (at least one, if any)."""
+        records = self.log_store.checkpoints_after(position, PASS_CHECKPOINTS)
+        taken = records[:1]
+        for record in records[1:]:
+            if record.tree_size - position > PASS_EVENTS:
+                break
+            taken.append(record)
+        return taken
 
     def _events(self, start: int, stop: int) -> Iterator[IndexedEvent]:
         recent = None if self.recent is None else self.recent.span(start, stop)
@@ -211,7 +232,7 @@ class ProductIndexLog:
         except ExportError as exc:
             raise IndexerError(str(exc)) from exc
 
-    def _index(self, position: int, record: CheckpointRecord) -> None:
+    def _index(self, position: int, records: Sequence[CheckpointRecord]) -> None:
         filings: _RowBacked[str, FilingState] = _RowBacked(
             self.store, "filing", FilingState.from_json, FilingState.to_json, _uuid_text
         )
@@ -225,44 +246,60 @@ class ProductIndexLog:
             self.store, "reservation", bytes.fromhex, bytes.hex, _uuid_text
         )
         builder = IndexBuilder(IndexState(filings, keys, patents, reservations))
-        events = list(self._events(position, record.tree_size))
+        events = list(self._events(position, records[-1].tree_size))
         _read_ahead(builder, events, filings, keys, patents, reservations)
-        for event in events:
-            builder.apply_indexed(event)
-        changed = builder.take_changed()
-        filings.prefetch(  # every filing a changed key's value names
-            sorted({p for m, k in changed if m == PRODUCT_KEYS for p in keys[k].filings})
-        )
         tops = self.store.tops()
-        entries: list[tuple[str, bytes, bytes, bytes]] = []
-        nodes: list[tuple[str, bytes, Node]] = []
-        heads: dict[bytes, MapHead] = {}
-        new_tops: dict[str, MapTop] = {}
-        for map_id in MAPS:
-            name = map_id.decode("ascii")
-            top = tops.get(name, MapTop(None, 0))
-            tree = MapTree(top.top, _StoreSource(self.store, name))
-            count = top.entries
-            mine = [key for changed_map, key in changed if changed_map == map_id]
-            paths = {key: map_path(map_id, key) for key in mine}
-            tree.prefetch(paths.values(), likely_depth(count + len(mine)))
-            digests: dict[bytes, bytes] = {}
-            for key in mine:
-                path = paths[key]
-                value = builder.value(map_id, key)
-                digests[path] = value_digest(value)
-                entries.append((name, path, key, value))
-            count += tree.put_many(digests)
-            nodes += [(name, k, node) for k, node in sorted(tree.take_changed().items())]
-            new_tops[name] = MapTop(tree.top, count)
-            heads[map_id] = MapHead(count, tree.root())
-        note = IndexNote(self.origin, record.tree_size, record.root, heads)
+        trees = {
+            name: MapTree(tops.get(name, MapTop(None, 0)).top, _StoreSource(self.store, name))
+            for name in (map_id.decode("ascii") for map_id in MAPS)
+        }
+        counts = {name: tops.get(name, MapTop(None, 0)).entries for name in trees}
+        entries: dict[tuple[str, bytes], tuple[str, bytes, bytes, bytes]] = {}
+        notes: list[tuple[int, str]] = []
+        applied = 0
+        for record in records:
+            while applied < len(events) and events[applied].leaf_index < record.tree_size:
+                builder.apply_indexed(events[applied])
+                applied += 1
+            changed = builder.take_changed()
+            filings.prefetch(  # every filing a changed key's value names
+                sorted({p for m, k in changed if m == PRODUCT_KEYS for p in keys[k].filings})
+            )
+            heads: dict[bytes, MapHead] = {}
+            for map_id in MAPS:
+                name = map_id.decode("ascii")
+                tree = trees[name]
+                mine = [key for changed_map, key in changed if changed_map == map_id]
+                paths = {key: map_path(map_id, key) for key in mine}
+                tree.prefetch(paths.values(), likely_depth(counts[name] + len(mine)))
+                digests: dict[bytes, bytes] = {}
+                for key in mine:
+                    path = paths[key]
+                    value = builder.value(map_id, key)
+                    digests[path] = value_digest(value)
+                    entries[(name, path)] = (name, path, key, value)  # the last value wins
+                counts[name] += tree.put_many(digests)
+                heads[map_id] = MapHead(counts[name], tree.root())
+            note = IndexNote(self.origin, record.tree_size, record.root, heads)
+            notes.append((record.tree_size, sign_index_note(note, self.signer)))
+        nodes = [
+            (name, k, node)
+            for name, tree in trees.items()
+            for k, node in sorted(tree.take_changed().items())
+        ]
         states = filings.rows() + keys.rows() + patents.rows() + reservations.rows()
+        last_size, last_note = notes[-1]
         batch = IndexBatch(
-            record.tree_size, sign_index_note(note, self.signer), states, entries, nodes, new_tops
+            last_size,
+            last_note,
+            states,
+            [entries[k] for k in sorted(entries)],
+            nodes,
+            {name: MapTop(tree.top, counts[name]) for name, tree in trees.items()},
+            earlier=notes[:-1],
         )
         self.store.commit(position, batch)
-        self.indexed.append(record.tree_size)
+        self.indexed.extend(size for size, _ in notes)
 
 
 def _index_state(originator_id: UUID, version: int, topic: str, stored: bytes) -> dict[str, Any]:

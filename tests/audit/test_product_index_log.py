@@ -10,6 +10,7 @@ import pytest
 from eventsourcing.persistence import Notification
 
 from api.bootstrap import open_transparency_log
+from audit.log import product_index_log
 from audit.log.index_store import MAX_WALKS, IndexBatch, IndexStore, Walk
 from audit.log.log_store import LeafRecord, PositionMovedError
 from audit.log.recent_leaves import RecentLeaves
@@ -200,3 +201,43 @@ def test_recent_leaves_keep_the_newest_and_answer_whole_spans_only():
         recent.add([leaf(7)], [event(8)])
     with pytest.raises(ValueError, match="at least 1"):
         RecentLeaves(keep=0)
+
+
+@pytest.mark.parametrize(("checkpoints", "events"), [(50, 20_000), (2, 20_000), (50, 5), (1, 1)])
+def test_waiting_checkpoints_are_indexed_in_passes_each_with_its_own_note(
+    ledger, log, monkeypatch, checkpoints, events
+):
+    """One pass indexes up to PASS_CHECKPOINTS checkpoints (PASS_EVENTS events, but always at
+    least one checkpoint) in one transaction; each still gets the note of its own roots."""
+    monkeypatch.setattr(product_index_log, "PASS_CHECKPOINTS", checkpoints)
+    monkeypatch.setattr(product_index_log, "PASS_EVENTS", events)
+    assert log.index is not None
+    index = log.index
+    log.index = None  # sequence first, index after: several checkpoints wait
+    _busy_ledger(ledger, count=4)
+    log.sequencer.batch_size = 3
+    log.sequence()
+    waiting = log.store.checkpoints()
+    assert len(waiting) >= 4
+    assert index.catch_up() == len(waiting)
+    assert index.indexed == [c.tree_size for c in waiting]
+    assert index.store.position() == waiting[-1].tree_size
+    events_logged = logged_events(ledger)
+    notes = index.store.notes(waiting[-1].tree_size)
+    for record in waiting:
+        note = parse_index_note(split_note(notes[record.tree_size])[0])
+        roots, sizes = rebuilt_roots(events_logged, record.tree_size)
+        assert {m: note.head(m).root for m in MAPS} == roots
+        assert {m: note.head(m).entries for m in MAPS} == sizes
+    assert index.catch_up() == 0
+
+
+def test_checkpoints_after_a_size_come_smallest_first_and_limited(ledger, log):
+    _busy_ledger(ledger, count=3)
+    log.sequencer.batch_size = 3
+    log.sequence()
+    sizes = [c.tree_size for c in log.store.checkpoints()]
+    assert [c.tree_size for c in log.store.checkpoints_after(sizes[0], 2)] == sizes[1:3]
+    assert [c.tree_size for c in log.store.checkpoints_after(0, 100)] == sizes
+    assert log.store.checkpoints_after(sizes[-1], 5) == []
+    assert log.store.checkpoints_after(0, 0) == []
