@@ -73,6 +73,12 @@ def api_settings(database_url: str, tmp_path: Path, **env: str) -> Settings:
             "PPL_SEQUENCE_INTERVAL": "0",
             "PPL_PROJECTION_INTERVAL": "0",
             "PPL_STATS_PUBLISH": "off",  # tests publish when they mean to
+            # A request's database deadline (1 s in service) cuts the connection of a call
+            # the shared CI machine merely stalled (a PostgreSQL write waiting on a disk two
+            # test workers and many databases share): twice in CI, in tests about something
+            # else. Tests of the deadline itself (tests/api/test_store_down.py,
+            # tests/audit/test_deadlines.py) set theirs.
+            "PPL_DB_DEADLINE": "5",
             # Tests of other things make many requests from one address in a few seconds;
             # tests/api/test_rate_limits.py sets the limits it tests.
             "PPL_RATE_EXPENSIVE_PER_TOKEN": "100000/minute",

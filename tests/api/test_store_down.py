@@ -182,7 +182,7 @@ def proxied_url(postgres_database: str, proxy: CuttableProxy) -> str:
 
 @pytest.fixture
 def api(proxied_url: str, tmp_path: Path) -> Iterator[Api]:
-    settings = api_settings(proxied_url, tmp_path)
+    settings = api_settings(proxied_url, tmp_path, PPL_DB_DEADLINE="1")  # what is tested
     with TestClient(create_app(settings)) as client:
         yield Api(client, settings)
 
