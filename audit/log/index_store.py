@@ -202,6 +202,15 @@ class IndexStore:
             found.update((bytes(key), decode_node(bytes(node))) for key, node in rows)
         return found
 
+    def nodes_above(self, map_id: str, depth: int) -> dict[bytes, Node]:
+        """Every stored node of one map at a depth below ``depth`` (one range read: a node key
+        starts with its depth, two bytes big-endian, and keys compare byte by byte)."""
+        rows = self._select(
+            "SELECT node_key, node FROM ppl_index_nodes WHERE map_id = ? AND node_key < ?",
+            [map_id, depth.to_bytes(2, "big")],
+        )
+        return {bytes(key): decode_node(bytes(node)) for key, node in rows}
+
     def lookup_rows(self, walks: Sequence[Walk], cosignatures: bool) -> LookupRows | None:
         """Everything lookups answer from, in **one statement**: the latest index note, its
         checkpoint's signed note and (``cosignatures``: the log keeps a witness store) the

@@ -31,12 +31,13 @@ from audit.log.index_lookup import likely_depth
 from audit.log.index_store import IndexBatch, IndexStore, MapTop, dumps
 from audit.log.log_store import CheckpointRecord, LogStore, PositionMovedError
 from audit.log.recent_leaves import RecentLeaves
+from audit.log.upper_nodes import UpperFirstSource, UpperNodes
 from audit.offline.canonical import from_canonical_tree
 from audit.offline.errors import VerificationError
 from audit.offline.event_signature import parse_envelope
 from audit.offline.index_note import IndexNote, MapHead, sign_index_note
 from audit.offline.index_rebuild import index_fields
-from audit.offline.map_tree import MapStorageError, MapTree, Node
+from audit.offline.map_tree import MapStorageError, MapTree
 from audit.offline.note import NoteSigner
 from audit.offline.product_index import (
     MAPS,
@@ -134,17 +135,6 @@ def _hex(key: bytes) -> str:
 
 
 @dataclass
-class _StoreSource:
-    """One map's stored nodes, as audit.offline.map_tree reads them."""
-
-    store: IndexStore
-    map_id: str
-
-    def nodes(self, keys: Sequence[bytes]) -> dict[bytes, Node]:
-        return self.store.nodes(self.map_id, keys)
-
-
-@dataclass
 class ProductIndexLog:
     """The indexer: follows the log's checkpoints (``catch_up``)."""
 
@@ -155,6 +145,7 @@ class ProductIndexLog:
     recent: RecentLeaves | None = None  # the sequencer's last batches, read from memory
     indexed: list[int] = field(default_factory=list)  # sizes indexed by this instance
     failure: str | None = None  # why the last ``follow`` could not index (None: it could)
+    upper: UpperNodes = field(default_factory=UpperNodes)  # the maps' top nodes, kept
 
     @property
     def origin(self) -> str:
@@ -249,9 +240,14 @@ class ProductIndexLog:
         events = list(self._events(position, records[-1].tree_size))
         _read_ahead(builder, events, filings, keys, patents, reservations)
         tops = self.store.tops()
+        names = [map_id.decode("ascii") for map_id in MAPS]
+        self.upper.at(self.store, position, names)
         trees = {
-            name: MapTree(tops.get(name, MapTop(None, 0)).top, _StoreSource(self.store, name))
-            for name in (map_id.decode("ascii") for map_id in MAPS)
+            name: MapTree(
+                tops.get(name, MapTop(None, 0)).top,
+                UpperFirstSource(self.store, name, self.upper.maps[name], self.upper.depths),
+            )
+            for name in names
         }
         counts = {name: tops.get(name, MapTop(None, 0)).entries for name in trees}
         entries: dict[tuple[str, bytes], tuple[str, bytes, bytes, bytes]] = {}
@@ -282,11 +278,8 @@ class ProductIndexLog:
                 heads[map_id] = MapHead(counts[name], tree.root())
             note = IndexNote(self.origin, record.tree_size, record.root, heads)
             notes.append((record.tree_size, sign_index_note(note, self.signer)))
-        nodes = [
-            (name, k, node)
-            for name, tree in trees.items()
-            for k, node in sorted(tree.take_changed().items())
-        ]
+        rewritten = {name: tree.take_changed() for name, tree in trees.items()}
+        nodes = [(name, k, node) for name in trees for k, node in sorted(rewritten[name].items())]
         states = filings.rows() + keys.rows() + patents.rows() + reservations.rows()
         last_size, last_note = notes[-1]
         batch = IndexBatch(
@@ -298,7 +291,12 @@ class ProductIndexLog:
             {name: MapTop(tree.top, counts[name]) for name, tree in trees.items()},
             earlier=notes[:-1],
         )
-        self.store.commit(position, batch)
+        try:
+            self.store.commit(position, batch)
+        except BaseException:
+            self.upper.forget()  # whether the write landed is unknown: load them again
+            raise
+        self.upper.committed(last_size, rewritten)
         self.indexed.extend(size for size, _ in notes)
 
 

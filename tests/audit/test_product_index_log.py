@@ -10,7 +10,7 @@ import pytest
 from eventsourcing.persistence import Notification
 
 from api.bootstrap import open_transparency_log
-from audit.log import product_index_log
+from audit.log import product_index_log, upper_nodes
 from audit.log.index_store import MAX_WALKS, IndexBatch, IndexStore, Walk
 from audit.log.log_store import LeafRecord, PositionMovedError
 from audit.log.recent_leaves import RecentLeaves
@@ -241,3 +241,117 @@ def test_checkpoints_after_a_size_come_smallest_first_and_limited(ledger, log):
     assert [c.tree_size for c in log.store.checkpoints_after(0, 100)] == sizes
     assert log.store.checkpoints_after(sizes[-1], 5) == []
     assert log.store.checkpoints_after(0, 0) == []
+
+
+def _assert_notes_match_rebuild(ledger, log) -> None:
+    events = logged_events(ledger)
+    checkpoints = log.store.checkpoints()
+    assert log.index is not None
+    notes = log.index.store.notes(checkpoints[-1].tree_size)
+    assert sorted(notes) == [c.tree_size for c in checkpoints]
+    for record in checkpoints:
+        note = parse_index_note(split_note(notes[record.tree_size])[0])
+        roots, sizes = rebuilt_roots(events, record.tree_size)
+        assert {m: note.head(m).root for m in MAPS} == roots, record.tree_size
+        assert {m: note.head(m).entries for m in MAPS} == sizes
+
+
+def _more_filings(ledger, serial: int, count: int) -> None:
+    code = uscc(serial)
+    filer_id = approved_filer(ledger, code)
+    for number in range(count):
+        file(ledger, code, filer_id, model=f"U-{serial}-{number}")
+
+
+@pytest.mark.parametrize("depths", [0, 2, 14])
+def test_kept_upper_nodes_are_exactly_the_stored_ones_after_every_pass(ledger, log, depths):
+    """The indexer keeps the maps' nodes above ``depths`` between passes (UpperNodes): after
+    each pass they are the store's own, and the notes are the roots an auditor rebuilds."""
+    index = log.index
+    assert index is not None
+    index.upper.depths = depths
+    for serial in (391, 392, 393):
+        _more_filings(ledger, serial, 6)
+        log.sequence()
+        assert index.upper.position == index.store.position()
+        for map_id in MAPS:
+            name = map_id.decode("ascii")
+            assert index.upper.maps[name] == index.store.nodes_above(name, depths)
+    _assert_notes_match_rebuild(ledger, log)
+    if depths == 2:  # some nodes above, some below: both sources were used
+        assert any(index.upper.maps.values())
+        name = MAPS[0].decode("ascii")
+        assert len(index.store.nodes_above(name, 256)) > len(index.upper.maps[name])
+
+
+def test_upper_depths_come_from_memory_only_and_deeper_ones_from_the_store(ledger, log):
+    """The kept set is complete above its depth: the walks never ask the store about those
+    keys, found or not."""
+    index = log.index
+    assert index is not None
+    index.upper.depths = 3
+    _more_filings(ledger, 394, 8)
+    log.sequence()
+    asked: list[bytes] = []
+    store_nodes = index.store.nodes
+
+    def counted(map_id, keys):
+        asked.extend(keys)
+        return store_nodes(map_id, keys)
+
+    index.store.nodes = counted  # type: ignore[method-assign]
+    _more_filings(ledger, 395, 8)
+    log.sequence()
+    assert asked, "deeper nodes are read from the store"
+    assert all(upper_nodes.node_depth(key) >= 3 for key in asked)
+    _assert_notes_match_rebuild(ledger, log)
+
+
+def test_another_indexer_moving_the_position_makes_the_kept_nodes_load_again(
+    ledger, log, settings
+):
+    """Two indexers on one store (two processes): each notices the other moved the position
+    and loads the upper nodes afresh, so neither signs a root from nodes it kept stale."""
+    first = log.index
+    assert first is not None
+    _more_filings(ledger, 396, 5)
+    log.sequence()
+    kept_at = first.upper.position
+    other_log = open_transparency_log(ledger, settings)
+    try:
+        _more_filings(ledger, 397, 5)
+        other_log.sequence()  # the other indexer writes the maps meanwhile
+        assert first.store.position() != kept_at
+        _more_filings(ledger, 398, 5)
+        log.sequence()
+        assert first.upper.position == first.store.position()
+        for map_id in MAPS:
+            name = map_id.decode("ascii")
+            assert first.upper.maps[name] == first.store.nodes_above(name, first.upper.depths)
+    finally:
+        other_log.store.close()
+    _assert_notes_match_rebuild(ledger, log)
+
+
+def test_a_pass_whose_write_fails_forgets_the_kept_nodes(ledger, log, monkeypatch):
+    index = log.index
+    assert index is not None
+    _more_filings(ledger, 399, 4)
+    log.sequence()
+    assert index.upper.position is not None
+
+    def refused(expected, batch):
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(index.store, "commit", refused)
+    _more_filings(ledger, 400, 4)
+    log.index = None  # sequenced, not yet indexed
+    log.sequence()
+    log.index = index
+    with pytest.raises(OSError, match="disk gone"):
+        index.catch_up()
+    assert index.upper.position is None
+    assert index.upper.maps == {}
+    monkeypatch.undo()
+    assert index.catch_up() == 1
+    _assert_notes_match_rebuild(ledger, log)
