@@ -307,9 +307,7 @@ def test_upper_depths_come_from_memory_only_and_deeper_ones_from_the_store(ledge
     _assert_notes_match_rebuild(ledger, log)
 
 
-def test_another_indexer_moving_the_position_makes_the_kept_nodes_load_again(
-    ledger, log, settings
-):
+def test_another_indexer_moving_the_position_makes_the_kept_nodes_load_again(ledger, log, settings):
     """Two indexers on one store (two processes): each notices the other moved the position
     and loads the upper nodes afresh, so neither signs a root from nodes it kept stale."""
     first = log.index
