@@ -299,7 +299,7 @@ def test_upper_depths_come_from_memory_only_and_deeper_ones_from_the_store(ledge
         asked.extend(keys)
         return store_nodes(map_id, keys)
 
-    index.store.nodes = counted  # type: ignore[method-assign]
+    index.store.nodes = counted
     _more_filings(ledger, 395, 8)
     log.sequence()
     assert asked, "deeper nodes are read from the store"
