@@ -20,6 +20,7 @@ from api.bootstrap import (
     open_ledger,
     open_projection_follower,
     open_projection_store,
+    open_read_router,
     open_transparency_log,
     open_witnessing,
 )
@@ -28,6 +29,7 @@ from api.limits import BodyLimit, RequestDeadline
 from api.log_follower import LogFollower
 from api.publishing import StatisticsPublisher
 from api.rate_limits import RateLimits
+from api.read_routing import ReadPositionHeaders
 from api.responses import OrjsonResponse
 from api.routes import (
     certification,
@@ -95,6 +97,9 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.log = open_transparency_log(app.state.ledger, settings)
         app.state.full_tiles = FullTileCache()  # full hash tiles never change (api.routes.tiles)
         app.state.projections = open_projection_store(settings)
+        app.state.reads = open_read_router(
+            settings, app.state.ledger, app.state.log, app.state.projections
+        )
         side_tables = app.state.projections.db  # one pool for the tables beside the events
         app.state.tokens = TokenStore(side_tables, cache_seconds=settings.token_cache_seconds)
         app.state.idempotency = IdempotencyStore(side_tables)
@@ -104,6 +109,7 @@ def create_app(settings: Settings) -> FastAPI:
         finally:
             for loop in reversed(loops):  # the last started first: the log before its witnesses
                 loop.stop()
+            app.state.reads.close()
             app.state.projections.db.close()
             app.state.log.store.close()
             app.state.ledger.close()
@@ -123,6 +129,7 @@ def create_app(settings: Settings) -> FastAPI:
     problems.install(app)
     openapi.install(app)
     docs_pages.install(app)
+    app.add_middleware(ReadPositionHeaders)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestDeadline, seconds=settings.db_deadline)
     app.add_middleware(RateLimits, settings=settings.rate_limits)  # outermost: before any work

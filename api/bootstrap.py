@@ -12,6 +12,7 @@ from eventsourcing.persistence import EventStore, Mapper, Notification, Transcod
 from eventsourcing.postgres import PostgresApplicationRecorder, PostgresDatastore
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 
+from api.read_routing import REPLICA_POOL_TIMEOUT, ReadRouter, ReadSource
 from api.receipts import recorder_topic
 from api.settings import Settings
 from audit.database.connections import (
@@ -294,6 +295,48 @@ def open_database(settings: Settings) -> Database:
 def open_projection_store(settings: Settings) -> ProjectionStore:
     """The read models' catalog and tables, in the same database (and schema) as the events."""
     return ProjectionStore(open_database(settings))
+
+
+# --- reads on streaming replicas (api.read_routing) -------------------------------------------
+def open_read_router(
+    settings: Settings,
+    ledger: SignedPatentLedger,
+    log: TransparencyLog,
+    projections: ProjectionStore,
+) -> ReadRouter:
+    """The primary's stores and one set per ``PPL_READ_REPLICAS`` replica. A replica's pool
+    opens in the background: one that is down at start-up is skipped until it answers."""
+    primary = ReadSource("primary", projections, log)
+    replicas = [
+        open_replica_source(settings, number, url, ledger, log)
+        for number, url in enumerate(settings.read_replicas, start=1)
+    ]
+    return ReadRouter(primary, replicas, wait=settings.read_wait)
+
+
+def open_replica_source(
+    settings: Settings, number: int, url: str, ledger: SignedPatentLedger, primary: TransparencyLog
+) -> ReadSource:
+    """Read-only stores on one streaming replica: nothing is created there (a hot standby
+    refuses even ``CREATE TABLE IF NOT EXISTS``), nothing written; the log's signer and
+    witness policy are the primary's (the replica holds the same checkpoints)."""
+    conninfo, schema = settings.replica_location(url)
+    database = PostgresDatabase(
+        conninfo, schema, timeout=REPLICA_POOL_TIMEOUT, name=f"ppl-replica-{number}"
+    )
+    log_store = LogStore(database)
+    index = ProductIndexLog(
+        IndexStore(database), log_store, notification_reader(ledger), primary.signer
+    )
+    log = TransparencyLog(
+        log_store,
+        open_sequencer(ledger, log_store),  # never run: the primary's log follower sequences
+        primary.signer,
+        witnesses=WitnessStore(database) if primary.witnesses is not None else None,
+        policy=primary.policy,
+        index=index,
+    )
+    return ReadSource(f"replica-{number}", ProjectionStore(database, create=False), log)
 
 
 def notification_reader(

@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 
 from api.access import caller, requires
 from api.bootstrap import SignedPatentLedger
+from api.read_routing import ReadKind, ReadRouter
 from api.tokens import TOKEN_ROLES, Principal
 from audit.log.transparency_log import TransparencyLog
 from domain.actor import Role
@@ -26,12 +27,24 @@ def ledger(request: Request) -> SignedPatentLedger:
     return application
 
 
+_READS = frozenset({"GET", "HEAD"})
+
+
 def read_models(request: Request) -> ProjectionStore:
+    """The read models a request uses: for a GET, those of the source api.read_routing
+    chooses (a replica, or the primary); for anything else the primary's."""
+    if request.method in _READS:
+        router: ReadRouter = request.app.state.reads
+        return router.for_request(request, ReadKind.MODELS).projections
     store: ProjectionStore = request.app.state.projections
     return store
 
 
 def merkle_log(request: Request) -> TransparencyLog:
+    """The Merkle log a request reads, chosen as ``read_models`` chooses."""
+    if request.method in _READS:
+        router: ReadRouter = request.app.state.reads
+        return router.for_request(request, ReadKind.LOG).log
     log: TransparencyLog = request.app.state.log
     return log
 

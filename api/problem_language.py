@@ -59,6 +59,7 @@ ZH_API_TITLES: Final[Mapping[str, str]] = MappingProxyType(
         "not_found": "资源不存在",
         "method_not_allowed": "该资源不支持此方法",
         "query_invalid": "查询参数无法应答",
+        "position_invalid": "PPL-Min-Position 请求头不是通知编号",
         "idempotency_key_invalid": "Idempotency-Key 请求头不可接受",
         "idempotency_key_reused": "该 Idempotency-Key 已用于另一请求",
         "idempotency_key_in_progress": "使用该 Idempotency-Key 的请求正在处理中",

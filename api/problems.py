@@ -116,6 +116,7 @@ API_PROBLEMS: dict[str, tuple[int, str]] = {
     "not_found": (404, "No such resource"),
     "method_not_allowed": (405, "The resource does not support this method"),
     "query_invalid": (422, "A query parameter cannot be answered"),
+    "position_invalid": (422, "The PPL-Min-Position header is not a notification id"),
     "idempotency_key_invalid": (422, "The Idempotency-Key header is not acceptable"),
     "idempotency_key_reused": (422, "The Idempotency-Key was used for a different request"),
     "idempotency_key_in_progress": (409, "A request with this Idempotency-Key is in progress"),

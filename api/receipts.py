@@ -56,6 +56,13 @@ class PendingReceipt:
     written: bool = False  # the row is stored, with the events of that save
     answer: Answered | None = None  # the answer stored in the row, if it had one
     _saving: Answered | None = None  # the answer in the row being saved
+    position: int | None = None  # notification id of the last event its saves stored
+
+    def stored(self, notification_ids: Sequence[int] | None) -> None:
+        """A save carrying this receipt committed these events (PPL-Position of the answer,
+        api.read_routing: a client reads its own write from a replica that has reached it)."""
+        if notification_ids:
+            self.position = max(self.position or 0, *notification_ids)
 
     def row(self, stored_events: Sequence[StoredEvent]) -> tuple[Any, ...]:
         """The row for a save of ``stored_events``: with the answering record's version if
@@ -84,10 +91,14 @@ def _with_receipt(
     """``insert`` (a recorder's ``insert_events``) with the row of the save's receipt, if any
     and not written yet."""
     receipt = kwargs.pop("receipt", None)
-    if not isinstance(receipt, PendingReceipt) or receipt.written or not stored_events:
+    if not isinstance(receipt, PendingReceipt):
         return insert(stored_events, **kwargs)
-    ids = insert(stored_events, receipt_row=receipt.row(stored_events), **kwargs)
-    receipt.saved()
+    if receipt.written or not stored_events:
+        ids = insert(stored_events, **kwargs)
+    else:
+        ids = insert(stored_events, receipt_row=receipt.row(stored_events), **kwargs)
+        receipt.saved()
+    receipt.stored(ids)
     return ids
 
 

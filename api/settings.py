@@ -7,7 +7,7 @@ file; ``postgresql://user:password@host:port/dbname`` → PostgreSQL.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
@@ -66,6 +66,8 @@ class Settings:
     witness_policy: WitnessPolicy = field(default_factory=WitnessPolicy)  # PPL_WITNESS_POLICY
     witness_timeout: float = 5.0  # seconds a witness has to answer add-checkpoint
     witness_degraded_after: float = 300.0  # /ready: witnessing degraded after this long unmet
+    read_replicas: tuple[str, ...] = ()  # streaming replicas answering reads (api.read_routing)
+    read_wait: float = 0.5  # seconds a read asking for a position waits for a replica
 
     @property
     def key_dir(self) -> Path:
@@ -133,7 +135,11 @@ class Settings:
         witness_policy = _witness_policy(env)
         witness_timeout = _seconds(env, "PPL_WITNESS_TIMEOUT", "5", 0.1, "0.1")
         degraded_after = _seconds(env, "PPL_WITNESS_DEGRADED_AFTER", "300", 1, "1", high=7 * 86_400)
+        read_replicas = _read_replicas(env, database_url)
+        read_wait = _seconds(env, "PPL_READ_WAIT", "0.5", 0, "0", high=5)
         settings = cls(
+            read_replicas=read_replicas,
+            read_wait=read_wait,
             witness_policy=witness_policy,
             witness_timeout=witness_timeout,
             witness_degraded_after=degraded_after,
@@ -208,6 +214,12 @@ class Settings:
         host = url.netloc.rpartition("@")[2]
         return urlunsplit((url.scheme, f"{user}:***@{host}", url.path, url.query, url.fragment))
 
+    def replica_location(self, url: str) -> tuple[str, str | None]:
+        """As ``postgres_location``, for the read replica at ``url``: its host, port and user,
+        the primary's database and schema (a streaming replica is a copy of the whole
+        cluster) unless the URL names its own database."""
+        return replace(self, database_url=_on_primary_schema(url, self)).postgres_location()
+
     def postgres_location(self) -> tuple[str, str | None]:
         """(libpq connection string without the schema, schema or None) for PostgreSQL."""
         env = self.eventsourcing_env()
@@ -220,6 +232,41 @@ class Settings:
             connect_timeout=env["POSTGRES_CONNECT_TIMEOUT"],
         )
         return conninfo, env.get("POSTGRES_SCHEMA")
+
+
+def _read_replicas(env: dict[str, str], database_url: str) -> tuple[str, ...]:
+    """PPL_READ_REPLICAS: comma-separated postgresql:// URLs of streaming replicas of the
+    primary (docs/read-replicas.md); only with a PostgreSQL primary."""
+    raw = env.get("PPL_READ_REPLICAS", "").strip()
+    if not raw:
+        return ()
+    if not database_url.startswith(("postgresql://", "postgres://")):
+        raise SettingsError("PPL_READ_REPLICAS needs a PostgreSQL PPL_DATABASE_URL (the primary)")
+    urls = tuple(part.strip() for part in raw.split(","))
+    for number, url in enumerate(urls, start=1):
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgresql", "postgres") or not parts.hostname:
+            raise SettingsError(
+                f"PPL_READ_REPLICAS: replica {number} is not a postgresql://host[:port]/… URL"
+            )
+        schema = _query_param(parts.query, "schema")
+        primary_schema = _query_param(urlsplit(database_url).query, "schema")
+        if schema and schema != primary_schema:
+            raise SettingsError(
+                f"PPL_READ_REPLICAS: replica {number} names schema {schema!r}, the primary "
+                f"{primary_schema!r}: a streaming replica holds the primary's own schema"
+            )
+    if len(set(urls)) != len(urls):
+        raise SettingsError("PPL_READ_REPLICAS: a replica is named twice")
+    return urls
+
+
+def _on_primary_schema(url: str, primary: Settings) -> str:
+    """A replica's URL with the primary's database (if it names none) and schema."""
+    parts = urlsplit(url)
+    primary_parts = urlsplit(primary.database_url)
+    path = parts.path if parts.path.strip("/") else primary_parts.path
+    return urlunsplit((parts.scheme, parts.netloc, path, primary_parts.query, ""))
 
 
 def _witness_policy(env: dict[str, str]) -> WitnessPolicy:

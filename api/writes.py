@@ -51,6 +51,7 @@ from api.problems import (
     domain_problem,
     request_language,
 )
+from api.read_routing import WRITTEN_KEY
 from api.receipts import PendingReceipt
 from api.responses import OrjsonResponse
 from api.tokens import Principal
@@ -123,12 +124,28 @@ def execute(
 
     ``command`` gets the request's receipt and must hand it to the saves it makes.
     """
-    store: IdempotencyStore = request.app.state.idempotency
     on_record = command if isinstance(command, OnRecord) else None
     receipt = PendingReceipt(
         principal.token_id or "anonymous", _idempotency_key(request),
         _request_hash(request, body), now(), None if on_record is None else on_record.record_id,
     )  # fmt: skip
+    response = _run(request, receipt, command, on_record)
+    written = receipt.position
+    if written is None and response.headers.get("Idempotent-Replayed"):
+        # the first answer's events are stored: the primary's latest id is at or after them
+        written = request.app.state.ledger.recorder.max_notification_id()
+    if written is not None:  # PPL-Position of the answer (api.read_routing)
+        request.scope.setdefault("state", {})[WRITTEN_KEY] = int(written)
+    return response
+
+
+def _run(
+    request: Request,
+    receipt: PendingReceipt,
+    command: Callable[[PendingReceipt], Outcome] | OnRecord,
+    on_record: OnRecord | None,
+) -> OrjsonResponse:
+    store: IdempotencyStore = request.app.state.idempotency
     try:
         if isinstance(command, OnRecord):
             outcome = command.respond(command.record_id, command.run(receipt))

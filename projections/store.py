@@ -75,9 +75,14 @@ def physical_name(projection: str, table: str, generation: int) -> str:
 class ProjectionStore:
     """Catalog, positions and rows of every read model, on one ``Database``."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, create: bool = True) -> None:
+        """``create=False``: the tables exist and may not be created here — a read-only
+        streaming replica of the primary (api.read_routing), where even ``CREATE TABLE IF NOT
+        EXISTS`` is refused."""
         self.db = database
         big = database.int_type
+        if not create:
+            return
         with database.schema_transaction() as cursor:
             cursor.execute(
                 "CREATE TABLE IF NOT EXISTS ppl_projection_catalog (projection TEXT PRIMARY KEY, "
@@ -239,6 +244,22 @@ class ProjectionStore:
         ]
 
     # --- positions ----------------------------------------------------------------------------
+    def applied_position(self) -> int:
+        """The notification id every healthy read model has applied (the least of their
+        positions; 0 before any is built): a read of these tables reflects every event up to
+        it. A model marked failed is left out — it stands still until repaired, and reads of
+        it say so (/ready) — so that it does not hold every other read back."""
+        with self.db.autocommit() as cursor:
+            cursor.execute(
+                "SELECT MIN(p.notification_id) FROM ppl_projection_catalog c "
+                "JOIN ppl_projection_positions p "
+                "ON p.projection = c.projection AND p.generation = c.generation "
+                "WHERE NOT EXISTS (SELECT 1 FROM ppl_projection_failures f "
+                "WHERE f.projection = c.projection AND f.generation = c.generation)"
+            )
+            row = cursor.fetchone()
+        return 0 if row is None or row[0] is None else int(row[0])
+
     def position(self, projection: str, generation: int) -> Position:
         with self.db.autocommit() as cursor:
             return self._position(cursor, projection, generation)

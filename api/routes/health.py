@@ -22,6 +22,7 @@ error text are shown to platform roles only (an error message may quote a row's 
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -94,6 +95,19 @@ class FailedReadModel(BaseModel):
     failed_at: str = Field(description="When it was marked failed (UTC)")
 
 
+class ReplicaReport(BaseModel):
+    name: str = Field(description="`replica-1`… in the order of `PPL_READ_REPLICAS`")
+    up: bool = Field(description="It answered just now (a replica that does not is skipped)")
+    models_position: int | None = Field(
+        description="Notification id its read models reflect (null: it did not answer)"
+    )
+    log_position: int | None = Field(description="Notification id its log has integrated")
+    models_lag: int | None = Field(
+        description="How many notification ids its read models are behind the primary's"
+    )
+    log_lag: int | None = Field(description="How many notification ids its log is behind")
+
+
 class Readiness(BaseModel):
     model_config = response_examples(
         {
@@ -149,6 +163,12 @@ class Readiness(BaseModel):
         description="Read models marked failed; each serves its rows as of the event before "
         "the one named, until `ppl projections rebuild NAME` after the fix"
     )
+    replicas: list[ReplicaReport] = Field(
+        default_factory=list,
+        description="Each read replica (`PPL_READ_REPLICAS`, docs/read-replicas.md): up or "
+        "not, and how far behind the primary; a replica down never makes this 503 (reads go "
+        "to the primary)",
+    )
 
 
 @router.get(
@@ -203,6 +223,7 @@ def ready(request: Request, principal: Caller) -> Readiness:
         ),
         projections=applied,
         degraded=failed,
+        replicas=[ReplicaReport(**asdict(found)) for found in state.reads.states()],
     )
 
 

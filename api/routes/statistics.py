@@ -26,7 +26,7 @@ from pydantic import AwareDatetime, BeforeValidator
 
 from api.access import CHALLENGE, PLATFORM, region_scope
 from api.bootstrap import notification_reader, verified_checkpoints
-from api.deps import Caller
+from api.deps import Caller, read_models
 from api.problems import ApiProblemError, problem_responses
 from api.query_params import REGION_PREFIX_PATTERN, USCC_PATTERN, uscc_filter
 from api.read_bodies import ConversionStatisticsBody, RegionStatisticsBody
@@ -106,7 +106,7 @@ def answering(projection: str) -> Callable[..., Iterator[Answering]]:
         request: Request, principal: Caller, tree_size: TreeSize = None, as_of: AsOfMoment = None
     ) -> Iterator[Answering]:
         if tree_size is None and as_of is None:
-            yield Answering(request.app.state.projections, None)
+            yield Answering(read_models(request), None)  # a replica's, if any (api.read_routing)
             return
         if principal.anonymous:
             raise ApiProblemError(

@@ -215,8 +215,16 @@ class PostgresDatabase(Database):
             raw.execute(f"{head} VALUES {_numbered_rows(width, len(chunk))} {tail}", values)
 
     def __init__(
-        self, conninfo: str, schema: str | None = None, *, max_size: int = POOL_MAX_SIZE
+        self,
+        conninfo: str,
+        schema: str | None = None,
+        *,
+        max_size: int = POOL_MAX_SIZE,
+        timeout: float = POOL_TIMEOUT_SECONDS,
+        name: str = "ppl-side-tables",
     ) -> None:
+        """``timeout``: how long a call waits for a pooled connection (a read replica's pool
+        waits less: the primary can answer instead, api.read_routing)."""
         self._schema = schema
         self._max_size = max_size
         self._returned_at: weakref.WeakKeyDictionary[psycopg.Connection[Any], float] = (
@@ -233,9 +241,9 @@ class PostgresDatabase(Database):
             },
             configure=self._configure,
             reconnect_timeout=RECONNECT_SECONDS,
-            timeout=POOL_TIMEOUT_SECONDS,
+            timeout=timeout,
             open=False,
-            name="ppl-side-tables",
+            name=name,
         )
         guard_pool(self._pool)  # a call past its deadline is cut (audit.database.deadlines)
         self._pool.open(wait=False)
