@@ -17,6 +17,12 @@ must see its write sends ``PPL-Min-Position: N``: a replica at N or later answer
 within ``PPL_READ_WAIT`` seconds (default 0.5), the primary answers, and its header says
 where it stands (its followers may still be behind N: the client compares).
 
+**Cost.** A position is one small query; it is kept ``POSITION_TTL`` (50 ms) per source and
+kind and reused meanwhile. That is sound because positions only grow: a position read a moment
+ago is still a lower bound of what the rows read now reflect. So ``PPL-Position`` may
+understate by up to that much progress — and a read asking for more than the kept value reads
+it afresh.
+
 **Failures.** A replica that does not answer (stopped, unreachable, its pool exhausted) is
 skipped for ``DOWN_SECONDS`` and the primary (or the next replica) answers the same request:
 a replica outage is never a 5xx. The replica's pool waits ``REPLICA_POOL_TIMEOUT`` for a
@@ -52,6 +58,7 @@ WRITTEN_KEY = "ppl_written"  # where a write leaves the position of its last eve
 DOWN_SECONDS = 5.0  # a replica that failed is not asked again for this long
 POLL_SECONDS = 0.02  # how often a read waiting for a position asks the replicas again
 REPLICA_POOL_TIMEOUT = 0.25  # seconds a replica's pool waits for a connection
+POSITION_TTL = 0.05  # seconds a source's position read serves later reads (module docstring)
 MAX_POSITION = 2**63 - 1  # notification ids are BIGINT
 
 _UNAVAILABLE: tuple[type[Exception], ...] = (psycopg.Error, psycopg_pool.PoolTimeout)
@@ -105,6 +112,7 @@ class ReadRouter:
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], None] = time.sleep
     _turn: itertools.count[int] = field(default_factory=itertools.count, repr=False)
+    _kept: dict[tuple[str, ReadKind], tuple[float, int]] = field(default_factory=dict, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def for_request(self, request: Request, kind: ReadKind) -> ReadSource:
@@ -117,7 +125,7 @@ class ReadRouter:
             chosen = self.choose(kind, at_least)
             state[STATE_KEY] = chosen
         elif kind not in chosen.positions:
-            chosen.positions[kind] = chosen.source.position(kind)
+            chosen.positions[kind] = self._read_position(chosen.source, kind, None)
         return chosen.source
 
     def choose(self, kind: ReadKind, at_least: int | None) -> ChosenRead:
@@ -127,13 +135,13 @@ class ReadRouter:
             give_up = self.clock() + (self.wait if at_least is not None else 0.0)
             while True:
                 for source in self._in_turn():
-                    position = self._position(source, kind)
+                    position = self._position(source, kind, at_least)
                     if position is not None and (at_least is None or position >= at_least):
                         return ChosenRead(source, {kind: position})
                 if self.clock() >= give_up or not self._any_up():
                     break
                 self.sleep(POLL_SECONDS)
-        return ChosenRead(self.primary, {kind: self.primary.position(kind)})
+        return ChosenRead(self.primary, {kind: self._read_position(self.primary, kind, at_least)})
 
     def _in_turn(self) -> list[ReadSource]:
         """The replicas that are up, starting with the next in turn (reads spread evenly)."""
@@ -147,9 +155,22 @@ class ReadRouter:
         now = self.clock()
         return any(source.down_until <= now for source in self.replicas)
 
-    def _position(self, source: ReadSource, kind: ReadKind) -> int | None:
+    def _read_position(self, source: ReadSource, kind: ReadKind, at_least: int | None) -> int:
+        """``source``'s ``kind`` position: the one kept if read within ``POSITION_TTL`` and
+        enough for ``at_least``, else read now (and kept)."""
+        now = self.clock()
+        kept = self._kept.get((source.name, kind))
+        fresh = kept is not None and now - kept[0] < POSITION_TTL
+        if kept is not None and fresh and (at_least is None or kept[1] >= at_least):
+            return kept[1]
+        position = source.position(kind)
+        self._kept[(source.name, kind)] = (now, position)
+        return position
+
+    def _position(self, source: ReadSource, kind: ReadKind, at_least: int | None) -> int | None:
+        """As ``_read_position``, for a replica: None if it does not answer (then skipped)."""
         try:
-            return source.position(kind)
+            return self._read_position(source, kind, at_least)
         except _UNAVAILABLE as error:
             source.down_until = self.clock() + DOWN_SECONDS
             logger.warning(
@@ -163,7 +184,12 @@ class ReadRouter:
         primary = {kind: self.primary.position(kind) for kind in ReadKind}
         found = []
         for source in self.replicas:
-            positions = {kind: self._position(source, kind) for kind in ReadKind}
+            positions: dict[ReadKind, int | None] = {}
+            for kind in ReadKind:
+                try:
+                    positions[kind] = source.position(kind)  # afresh: a report, not a read
+                except _UNAVAILABLE:
+                    positions[kind] = None
             found.append(ReplicaState.of(source.name, positions, primary))
         return found
 

@@ -62,7 +62,7 @@ def test_every_read_says_its_position_and_source_and_a_write_its_own(api):
     assert _position(before) < written  # the read models have not applied it yet
     api.settle()
     for path in READS:
-        response = _read(api, path)
+        response = _read(api, path, ppl_min_position=str(written))
         assert response.status_code == 200, (path, response.text)
         assert response.headers[READ_FROM_HEADER] == "primary", path
         assert _position(response) >= written, path
@@ -176,7 +176,7 @@ def test_reads_go_to_the_replica_and_its_lag_is_visible(replicated, pair):
     finally:
         pair.resume_replay()
     pair.wait_caught_up()
-    caught_up = _read(api, f"/v1/products/{product_id}")
+    caught_up = _read(api, f"/v1/products/{product_id}", ppl_min_position=str(written))
     assert caught_up.status_code == 200
     assert caught_up.headers[READ_FROM_HEADER] == "replica-1"
     assert _position(caught_up) >= written

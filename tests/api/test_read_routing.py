@@ -10,7 +10,14 @@ from typing import Any, cast
 import psycopg
 import pytest
 
-from api.read_routing import DOWN_SECONDS, POLL_SECONDS, ReadKind, ReadRouter, ReadSource
+from api.read_routing import (
+    DOWN_SECONDS,
+    POLL_SECONDS,
+    POSITION_TTL,
+    ReadKind,
+    ReadRouter,
+    ReadSource,
+)
 from api.settings import Settings, SettingsError
 
 
@@ -136,6 +143,21 @@ def test_states_show_each_replicas_lag_and_a_dead_one_as_down():
     first, second = reads.states()
     assert (first.up, first.models_lag, first.log_lag) == (True, 10, 0)
     assert (second.up, second.models_position, second.models_lag) == (False, None, None)
+
+
+def test_a_position_read_serves_later_reads_briefly_unless_more_is_asked():
+    """Positions only grow, so one read a moment ago is a sound lower bound (POSITION_TTL);
+    a read asking for more than it reads afresh."""
+    primary = FakeSource("primary", models=10)
+    reads, clock = router(primary)
+    assert reads.choose(ReadKind.MODELS, None).positions[ReadKind.MODELS] == 10
+    primary.models = 12
+    assert reads.choose(ReadKind.MODELS, None).positions[ReadKind.MODELS] == 10  # kept
+    assert reads.choose(ReadKind.MODELS, 11).positions[ReadKind.MODELS] == 12  # asked more
+    primary.models = 15
+    clock.now += 2 * POSITION_TTL
+    assert reads.choose(ReadKind.MODELS, None).positions[ReadKind.MODELS] == 15  # expired
+    assert primary.asked == [ReadKind.MODELS] * 3
 
 
 # --- settings ---------------------------------------------------------------------------
