@@ -60,6 +60,7 @@ from audit.offline.keys import KeyManifest
 from audit.offline.note import NoteVerifier
 from audit.offline.tlog_proof import verify_event_evidence
 from audit.offline.verifier import (
+    TRUSTED_CHECKPOINTS_WARNING,
     duplicates_in_bundle,
     exit_code,
     verify_bundle,
@@ -482,6 +483,14 @@ def audit_verify(
             "named as unchecked)"
         ),
     ] = IndexCheckpoints.EVERY,
+    trust_checkpoints: Annotated[
+        bool,
+        typer.Option(
+            help="Checkpoint-trusted: verify one signature per checkpoint, not each event's; "
+            "every leaf hash, root, replay rule and the index are still checked. Trusts that "
+            "the log's sequencer verified each event's signature (docs/audit-bundle.md)"
+        ),
+    ] = False,
 ) -> None:
     """Verify a bundle offline; exit 0 when everything holds, else the failure's exit code.
 
@@ -515,10 +524,13 @@ def audit_verify(
                 progress=_progress_printer("verifying"),
                 witnesses=policy,
                 index_every_checkpoint=index_checkpoints is IndexCheckpoints.EVERY,
+                trust_checkpoints=trust_checkpoints,
             )
             if tail is not None and tail.failure is not None:
                 raise tail.failure
         except VerificationError as exc:
+            if trust_checkpoints:
+                typer.echo(f"warning: {TRUSTED_CHECKPOINTS_WARNING}", err=True)
             typer.echo(f"FAILED: {exc}", err=True)
             raise typer.Exit(exit_code(exc)) from None
     for warning in report.warnings:
@@ -527,6 +539,7 @@ def audit_verify(
         f"OK: {report.events} events of {report.aggregates} aggregates verified; "
         f"{len(report.checkpoints)} checkpoints, latest at size "
         f"{report.checkpoints[-1] if report.checkpoints else 0}"
+        + (" (checkpoint-trusted: event signatures not verified)" if trust_checkpoints else "")
     )
     if report.cosigned_by:
         typer.echo(f"latest checkpoint cosigned by {', '.join(report.cosigned_by)}")

@@ -312,6 +312,54 @@ class EventVerifier:
         self._keys = dict(trusted_keys)
         self._verified: set[tuple[bytes, bytes]] = set()
 
+    def _open(self, identity: bytes, stored: bytes) -> tuple[int, int, int, str]:
+        """Steps (1) and (2) of ``verify``: the envelope's layout (the checks of
+        ``parse_envelope``, which the slices of the callers rely on) and its key among the
+        trusted ones. Returns the save's size, the event's index in it, where its proof ends
+        (and its state begins) and the key id.
+
+        Raises:
+            MalformedEventError: the bytes are not an envelope.
+            UnknownSigningKeyError: the key id is not trusted.
+        """
+        length = len(stored)
+        if length < FIXED_HEADER_SIZE:
+            raise _malformed(identity, f"got {length} bytes, want at least {FIXED_HEADER_SIZE}")
+        if stored[:4] != MAGIC:
+            raise _malformed(identity, f"got magic {stored[:4]!r}, want {MAGIC!r}")
+        size = int.from_bytes(stored[76:80], "big")
+        index = int.from_bytes(stored[80:FIXED_HEADER_SIZE], "big")
+        if not index < size:
+            raise _malformed(identity, f"index {index} in a save of {size}: want index < size")
+        proof_end = FIXED_HEADER_SIZE  # a save of one event: no proof
+        if size > 1:
+            proof_end += HASH_SIZE * inclusion_proof_length(index, size)
+            if length < proof_end:
+                raise _malformed(identity, f"got {length} bytes, want at least {proof_end}")
+        key_hex = stored[4:12].hex()
+        if key_hex not in self._keys:
+            originator_id, version = _name(identity)
+            raise UnknownSigningKeyError(key_hex, originator_id, version)
+        return size, index, proof_end, key_hex
+
+    def read(self, identity: bytes, stored: bytes) -> tuple[str, bytes]:
+        """Steps (1) and (2) of ``verify`` alone: the envelope's layout and its key among the
+        trusted ones; the signature is NOT verified.
+
+        Returns the key id the envelope names and its state. For a caller that holds another
+        proof that these are the bytes the key signed: the offline verifier's
+        checkpoint-trusted mode, where a checkpoint root signed by the log commits to each
+        event's log leaf, and the sequencer logged the event only once its signature verified
+        (docs/audit-bundle.md). Only under that trust is the state as safe to decode as after
+        ``verify``.
+
+        Raises:
+            MalformedEventError: the bytes are not an envelope.
+            UnknownSigningKeyError: the key id is not trusted.
+        """
+        _, _, proof_end, key_hex = self._open(identity, stored)
+        return key_hex, stored[proof_end:]
+
     def verify(self, identity: bytes, stored: bytes) -> tuple[str, bytes]:
         """Verify the stored event named by ``identity`` (``event_identity``).
 
@@ -322,29 +370,7 @@ class EventVerifier:
             UnknownSigningKeyError: the key id is not trusted.
             EventTamperedError: the signature does not verify over what is stored.
         """
-        # (1) layout (the checks of parse_envelope, which the slices below rely on)
-        length = len(stored)
-        if length < FIXED_HEADER_SIZE:
-            raise _malformed(identity, f"got {length} bytes, want at least {FIXED_HEADER_SIZE}")
-        if stored[:4] != MAGIC:
-            raise _malformed(identity, f"got magic {stored[:4]!r}, want {MAGIC!r}")
-        size_bytes = stored[76:80]
-        size = int.from_bytes(size_bytes, "big")
-        index = int.from_bytes(stored[80:FIXED_HEADER_SIZE], "big")
-        if not index < size:
-            raise _malformed(identity, f"index {index} in a save of {size}: want index < size")
-        proof_end = FIXED_HEADER_SIZE  # a save of one event: no proof
-        if size > 1:
-            proof_end += HASH_SIZE * inclusion_proof_length(index, size)
-            if length < proof_end:
-                raise _malformed(identity, f"got {length} bytes, want at least {proof_end}")
-        # (2) trusted key
-        key_id = stored[4:12]
-        key_hex = key_id.hex()
-        public_key = self._keys.get(key_hex)
-        if public_key is None:
-            originator_id, version = _name(identity)
-            raise UnknownSigningKeyError(key_hex, originator_id, version)
+        size, index, proof_end, key_hex = self._open(identity, stored)  # (1) layout, (2) key
         # (3) leaf and root from the stored bytes (a save of one event: its leaf is the root)
         state = stored[proof_end:]
         root = hashlib.sha256(_LEAF_PREFIX + identity + state).digest()  # event_leaf_hash
@@ -358,12 +384,12 @@ class EventVerifier:
                 raise _malformed(identity, str(exc)) from exc
         # (4) signature over the save: save_signing_message(key_id, size, root), whose
         # preconditions hold by construction (8-byte key id, 1 <= size < 2**32, 32-byte root)
-        message = SAVE_CONTEXT + key_id + size_bytes + root
+        message = SAVE_CONTEXT + stored[4:12] + stored[76:80] + root
         signature = stored[12:76]
         remembered = (signature, message)
         if remembered not in self._verified:
             try:
-                public_key.verify(signature, message)
+                self._keys[key_hex].verify(signature, message)
             except InvalidSignature as exc:
                 originator_id, version = _name(identity)
                 raise EventTamperedError(originator_id, version, key_hex) from exc

@@ -18,6 +18,13 @@ Standard library and ``cryptography`` only, so an auditor can run it alone. Step
 (6) consistency proofs between successive checkpoints, and against a checkpoint the auditor
     kept from a previous audit (``since``).
 
+The checkpoint-trusted mode (``trust_checkpoints``, ``ppl audit verify --trust-checkpoints``)
+leaves out one check of step (3), each event's Ed25519 signature: an event is vouched for by
+the checkpoints whose roots, recomputed in (5) from every event's bytes, hold — on trust that
+the log's sequencer verified its signature before logging it (docs/audit-bundle.md says what
+this proves and what it does not). Every other step is the same, and a failure is named as
+the full verification names it (``_raise_unvouched_failure``).
+
 A live store also holds events after its latest checkpoint, which no bundle contains:
 ``verify_uncheckpointed_events`` checks each of those by its own signature (``ppl audit verify
 --database``), so no stored event goes unaccounted for.
@@ -153,6 +160,7 @@ class VerificationReport:
     warnings: list[str] = field(default_factory=list)
     cosigned_by: list[str] = field(default_factory=list)  # witnesses of the latest checkpoint
     index_checked: list[int] = field(default_factory=list)  # sizes whose index note held
+    checkpoint_trusted: bool = False  # no event's own signature verified (trust_checkpoints)
 
 
 # --- step (3): per-event work, in worker processes ----------------------------------------------
@@ -202,24 +210,35 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
+_OpenEvent = Callable[[bytes, bytes], tuple[str, bytes]]
+"""``EventVerifier.verify`` (every signature), or ``EventVerifier.read`` (none: the
+checkpoint-trusted mode): an event's identity and stored bytes -> its key id and state."""
+
+
 @dataclass(slots=True)
 class _WorkerState:
     events: EventVerifier
     retired: dict[str, datetime]  # key id -> when it was retired
+    open_event: _OpenEvent  # events.verify, or events.read when trusting checkpoints
     strings: dict[str, str] = field(default_factory=dict)  # one copy of each topic
 
 
 _worker: _WorkerState | None = None  # in a worker process: set by the pool's initializer
 
 
-def _worker_state(raw_keys: Mapping[str, bytes], retired: Mapping[str, datetime]) -> _WorkerState:
+def _worker_state(
+    raw_keys: Mapping[str, bytes], retired: Mapping[str, datetime], trust_checkpoints: bool
+) -> _WorkerState:
     keys = {key_id: Ed25519PublicKey.from_public_bytes(raw) for key_id, raw in raw_keys.items()}
-    return _WorkerState(EventVerifier(keys), dict(retired))
+    events = EventVerifier(keys)
+    return _WorkerState(events, dict(retired), events.read if trust_checkpoints else events.verify)
 
 
-def _init_worker(raw_keys: Mapping[str, bytes], retired: Mapping[str, datetime]) -> None:
+def _init_worker(
+    raw_keys: Mapping[str, bytes], retired: Mapping[str, datetime], trust_checkpoints: bool
+) -> None:
     global _worker  # noqa: PLW0603 (one per worker process, for the life of its pool)
-    _worker = _worker_state(raw_keys, retired)
+    _worker = _worker_state(raw_keys, retired, trust_checkpoints)
 
 
 def _pooled_rows(
@@ -232,9 +251,11 @@ def _pooled_rows(
 
 
 def _verified_line(
-    events: EventVerifier, number: int, line: str
+    open_event: _OpenEvent, number: int, line: str
 ) -> tuple[int, str, int, str, bytes, str, dict[str, Any]]:
-    """Parse one event line, verify its signature with a trusted key, decode its state.
+    """Parse one event line, verify its signature with a trusted key (``open_event``:
+    ``EventVerifier.verify``; its layout and key only with ``EventVerifier.read``), decode its
+    state.
 
     Returns: leaf index, originator id (canonical text), version, topic, log leaf hash, key
     id, state.
@@ -247,7 +268,7 @@ def _verified_line(
         identity = event_identity(bytes.fromhex(originator_id.replace("-", "")), version, topic)
     except ValueError as exc:  # a version beyond 64 bits, a topic that is not Unicode text
         raise MalformedEventError(UUID(originator_id), version, str(exc)) from exc
-    key_id, canonical = events.verify(identity, stored)
+    key_id, canonical = open_event(identity, stored)
     state = _decode_state(canonical)
     if type(state) is not dict:
         raise MalformedEventError(UUID(originator_id), version, "state is not an object")
@@ -273,7 +294,7 @@ def _rows(
 def _audit_row(worker: _WorkerState, number: int, line: str) -> _AuditRow:
     """Step (3) of ``verify_bundle`` for one line."""
     leaf_index, originator_id, version, topic, leaf_hash, key_id, state = _verified_line(
-        worker.events, number, line
+        worker.open_event, number, line
     )
     position = number - 2
     if leaf_index != position:
@@ -299,7 +320,7 @@ def _audit_row(worker: _WorkerState, number: int, line: str) -> _AuditRow:
 def _event_row(worker: _WorkerState, number: int, line: str) -> _EventRow:
     """One line's event, verified and decoded (for ``duplicates_in_bundle``)."""
     leaf_index, originator_id, version, topic, _, _, state = _verified_line(
-        worker.events, number, line
+        worker.events.verify, number, line
     )
     return leaf_index, originator_id, version, topic, state
 
@@ -311,12 +332,13 @@ def _in_log_order(
     retired: Mapping[str, datetime],
     workers: int,
     total: int,
+    trust_checkpoints: bool = False,
 ) -> Generator[_Row, None, None]:
     """``row`` of every event line, in log order; the first failure raised in its place (after
-    the rows before it)."""
+    the rows before it). ``trust_checkpoints``: no event's signature is verified."""
     chunks = event_line_chunks(handle, CHUNK)
     if workers <= 1 or total < INLINE_LIMIT:
-        worker = _worker_state(raw_keys, retired)
+        worker = _worker_state(raw_keys, retired, trust_checkpoints)
         for chunk in chunks:
             rows, error = _rows(worker, row, chunk)
             yield from rows
@@ -324,7 +346,9 @@ def _in_log_order(
                 raise error
         return
     with ProcessPoolExecutor(
-        max_workers=workers, initializer=_init_worker, initargs=(dict(raw_keys), dict(retired))
+        max_workers=workers,
+        initializer=_init_worker,
+        initargs=(dict(raw_keys), dict(retired), trust_checkpoints),
     ) as pool:
         # In order, with a bounded number of chunks in flight (Executor.map would read the
         # whole file and submit every chunk at once).
@@ -552,6 +576,14 @@ def _witnessed(header: BundleHeader, policy: WitnessPolicy, now: int | None) -> 
     return [cosignature.witness.label for cosignature in policy.require(latest, now=clock)]
 
 
+TRUSTED_CHECKPOINTS_WARNING = (
+    "checkpoint-trusted mode (--trust-checkpoints): no event's own Ed25519 signature was "
+    "verified; each event's bytes are vouched for by the log's signed checkpoints, trusting "
+    "that the log's sequencer verified every signature before logging the event (a forged "
+    "signature the log committed to passes; docs/audit-bundle.md)"
+)
+
+
 def verify_bundle(
     path: os.PathLike[str] | str,
     *,
@@ -563,6 +595,7 @@ def verify_bundle(
     witnesses: WitnessPolicy | None = None,
     now: int | None = None,
     index_every_checkpoint: bool = True,
+    trust_checkpoints: bool = False,
 ) -> VerificationReport:
     """Verify an audit bundle; returns a report, raises a ``VerificationError`` on any failure.
 
@@ -572,6 +605,17 @@ def verify_bundle(
     meet (``now``, POSIX seconds, bounds the cosignatures' timestamps; default the clock).
     ``index_every_checkpoint`` false: the product index is re-checked at the latest index note
     only (one rebuild: audit.offline.index_rebuild.IndexCheck), and the report warns of it.
+
+    ``trust_checkpoints``: the checkpoint-trusted mode (docs/audit-bundle.md). Step (3) checks
+    each event's envelope layout and key id but not its Ed25519 signature; every other check
+    is the same — each log leaf hashed from the event's bytes, every checkpoint's root, the
+    whole replay, the product index. An event is then vouched for by the first checkpoint
+    after it whose root holds: the log signed it, and the log's sequencer verifies each
+    event's signature before logging it. The report says so (``checkpoint_trusted``, and a
+    warning). A failure is named as the full verification names it: before it is raised, the
+    events no holding checkpoint vouches for, up to the failing one, are verified in full
+    (their signatures included), in log order, and the first of them that fails is raised
+    instead (the full verification would have stopped there first).
     """
     # (1) header and keys
     header, handle = open_bundle(Path(path))
@@ -582,6 +626,9 @@ def verify_bundle(
             report.warnings.append("event keys taken from the bundle itself (pin them with --keys)")
         if log_key is None:
             report.warnings.append("log key taken from the bundle itself (pin it with --log-key)")
+        if trust_checkpoints:
+            report.checkpoint_trusted = True
+            report.warnings.append(TRUSTED_CHECKPOINTS_WARNING)
         # (2) checkpoints
         checkpoints = _verified_checkpoints(header, verifier)
         index = _verified_index_notes(header, verifier, checkpoints, index_every_checkpoint)
@@ -590,59 +637,142 @@ def verify_bundle(
             report.cosigned_by = _witnessed(header, witnesses, now)
         # (3) each event, in the workers; (4) in log order, here
         retired = _retired_keys(manifest)
-        nodes: dict[NodeId, bytes] = {}
-        computed: dict[int, bytes] = {}
-        versions: dict[str, int] = {}  # by originator id (canonical text)
-        replay = ReplayChecker()
-        size = 0
+        retired_at = {key_id: at for key_id, (_, at) in retired.items()}
+        raw_keys = _raw_keys(manifest)
+        log = _LogCheck(checkpoints, retired, index)
         rows = _in_log_order(
             _audit_row,
             handle,
-            _raw_keys(manifest),
-            {key_id: at for key_id, (_, at) in retired.items()},
+            raw_keys,
+            retired_at,
             workers if workers is not None else (os.cpu_count() or 1),
             header.tree_size,
+            trust_checkpoints,
         )
-        # The workers checked each row's leaf index (= size) and retired key's timestamp.
-        # ``closing``: when a check below raises, the worker pool is shut down here and now, not
-        # whenever the suspended generator is collected (perhaps on the pool's own thread,
-        # which cannot join itself).
-        with closing(rows), _no_cycle_collection():
-            for originator_id, version, topic, leaf_hash, late_key, checked, facts in rows:
-                expected = versions.get(originator_id, 0) + 1
-                if version != expected:
-                    raise VersionContinuityError(UUID(originator_id), version, size, expected)
-                versions[originator_id] = version
-                if late_key is not None:
-                    raise RetiredKeyError(
-                        late_key, UUID(originator_id), version, size, retired[late_key][0]
-                    )
-                if isinstance(checked, tuple):
-                    replay.apply_prepared(size, originator_id, version, topic, checked)
-                else:  # a stateless check failed: the replay reports it in its place
-                    replay.apply(LoggedEvent(size, UUID(originator_id), version, topic, checked))
-                index.event(size, originator_id, version, topic, facts)
-                _append_leaf(nodes, size, leaf_hash)
-                size += 1
-                if size in checkpoints:
-                    computed[size] = merkle_root_from_nodes(size, nodes)
-                if progress is not None and (size % CHUNK == 0 or size == header.tree_size):
-                    progress(size, header.tree_size)
-    # (5) roots: a checkpoint beyond the events is a rolled-back log, reported before the
-    # replay's end-of-log checks (a cut-off last save would otherwise look merely incomplete)
-    _check_roots(checkpoints, computed, size)
-    replay.finish()
-    # (6) consistency
-    sizes = _check_consistency(checkpoints, nodes)
-    if since is not None:
-        _check_since(since, verifier, header.origin, nodes, size)
-    if size != header.tree_size:
-        raise MalformedBundleError(f"header says {header.tree_size} events, the file has {size}")
-    report.index_checked = _finish_index(index)  # (7) the product index
-    report.events = size
-    report.aggregates = len(versions)
-    report.checkpoints = sizes
+        try:
+            log.run(rows, progress, header.tree_size)
+            # (5) roots: a checkpoint beyond the events is a rolled-back log, reported before
+            # the replay's end-of-log checks (a cut-off last save would otherwise look merely
+            # incomplete)
+            _check_roots(checkpoints, log.computed, log.size)
+            log.replay.finish()
+            # (6) consistency
+            report.checkpoints = _check_consistency(checkpoints, log.nodes)
+            if since is not None:
+                _check_since(since, verifier, header.origin, log.nodes, log.size)
+            if log.size != header.tree_size:
+                raise MalformedBundleError(
+                    f"header says {header.tree_size} events, the file has {log.size}"
+                )
+            report.index_checked = _finish_index(index)  # (7) the product index
+        except VerificationError:
+            if trust_checkpoints:  # the failure as the full verification would report it
+                _raise_unvouched_failure(path, raw_keys, retired_at, log.vouched, log.size + 1)
+            raise
+    report.events = log.size
+    report.aggregates = len(log.versions)
     return report
+
+
+class _LogCheck:
+    """Step (4), and the roots of step (5): each event's row, in log order."""
+
+    def __init__(
+        self,
+        checkpoints: Mapping[int, Checkpoint],
+        retired: Mapping[str, tuple[str, datetime]],
+        index: IndexCheck,
+    ) -> None:
+        self.checkpoints = checkpoints
+        self.retired = retired
+        self.index = index
+        self.nodes: dict[NodeId, bytes] = {}
+        self.computed: dict[int, bytes] = {}  # the root at each checkpoint's size
+        self.versions: dict[str, int] = {}  # by originator id (canonical text)
+        self.replay = ReplayChecker()
+        self.size = 0  # events checked
+        self.vouched = 0  # the events before it are under a checkpoint whose root holds
+
+    def run(
+        self,
+        rows: Generator[_AuditRow, None, None],
+        progress: Callable[[int, int], None] | None,
+        total: int,
+    ) -> None:
+        """Check every row (``self.size`` and ``self.vouched`` tell how far it got).
+
+        Raises:
+            VerificationError: a row's own check in the workers (raised by ``rows``), or a
+                check of this step.
+        """
+        checkpoints, retired, index, replay = (
+            self.checkpoints, self.retired, self.index, self.replay
+        )  # fmt: skip
+        nodes, computed, versions = self.nodes, self.computed, self.versions
+        size = vouched = 0
+        # The workers checked each row's leaf index (= size) and retired key's timestamp.
+        # ``closing``: when a check below raises, the worker pool is shut down here and now,
+        # not whenever the suspended generator is collected (perhaps on the pool's own thread,
+        # which cannot join itself).
+        try:
+            with closing(rows), _no_cycle_collection():
+                for originator_id, version, topic, leaf_hash, late_key, checked, facts in rows:
+                    expected = versions.get(originator_id, 0) + 1
+                    if version != expected:
+                        raise VersionContinuityError(UUID(originator_id), version, size, expected)
+                    versions[originator_id] = version
+                    if late_key is not None:
+                        raise RetiredKeyError(
+                            late_key, UUID(originator_id), version, size, retired[late_key][0]
+                        )
+                    if isinstance(checked, tuple):
+                        replay.apply_prepared(size, originator_id, version, topic, checked)
+                    else:  # a stateless check failed: the replay reports it in its place
+                        replay.apply(
+                            LoggedEvent(size, UUID(originator_id), version, topic, checked)
+                        )
+                    index.event(size, originator_id, version, topic, facts)
+                    _append_leaf(nodes, size, leaf_hash)
+                    size += 1
+                    if size in checkpoints:
+                        root = computed[size] = merkle_root_from_nodes(size, nodes)
+                        if root == checkpoints[size].root:
+                            vouched = size
+                    if progress is not None and (size % CHUNK == 0 or size == total):
+                        progress(size, total)
+        finally:
+            self.size, self.vouched = size, vouched
+
+
+def _raise_unvouched_failure(
+    path: os.PathLike[str] | str,
+    raw_keys: Mapping[str, bytes],
+    retired: Mapping[str, datetime],
+    start: int,
+    stop: int,
+) -> None:
+    """The checkpoint-trusted mode's failure, named as the full verification names it.
+
+    Runs step (3) in full — each event's Ed25519 signature too — over the events at leaves
+    ``start`` (the first no holding checkpoint vouches for) to ``stop`` - 1 (the failing one,
+    or the end of the log), in log order, and raises its first failure. The checks of step
+    (4) passed for every one of them before the failure, and they read the same facts in
+    both modes, so the failure the full verification meets first is either one of these or
+    the one the caller is about to raise. Returns when all of them verify.
+
+    Raises:
+        VerificationError: the first of those events that fails step (3) in full.
+    """
+    worker = _worker_state(raw_keys, retired, trust_checkpoints=False)
+    _, handle = open_bundle(Path(path))
+    with handle:
+        lines = islice(handle, start, stop)
+        number = start + 2  # the line number of the event at leaf ``start``
+        while chunk := list(islice(lines, CHUNK)):
+            _, error = _rows(worker, _audit_row, (number, chunk))
+            if error is not None:
+                raise error
+            number += len(chunk)
 
 
 def _finish_index(index: IndexCheck) -> list[int]:

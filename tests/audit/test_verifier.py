@@ -10,13 +10,12 @@ from __future__ import annotations
 import base64
 import json
 import random
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from api.bootstrap import SignedPatentLedger, export_audit_bundle, open_transparency_log
+from api.bootstrap import SignedPatentLedger, open_transparency_log
 from audit.offline.bundle import parse_event, parse_event_row
 from audit.offline.checkpoint import Checkpoint, sign_checkpoint
 from audit.offline.errors import (
@@ -46,47 +45,8 @@ from audit.offline.verifier import (
 from audit.signing.key_files import KeyRing, load_private_key, rotate_signing_key
 from domain.clock import system_now
 from domain.product import new_product
-from tests.domain.factories import REVIEWER, VERIFIER, approved_filer, file, register, uscc
-
-
-@dataclass
-class Exported:
-    path: Path
-    log: object
-    settings: object
-
-    def lines(self) -> list[str]:
-        return self.path.read_text(encoding="utf-8").splitlines()
-
-    def write(self, lines: list[str]) -> Path:
-        tampered = self.path.with_name("tampered.bundle")
-        tampered.write_text("\n".join(lines) + "\n", encoding="utf-8")
-        return tampered
-
-
-def _export(ledger, log, settings, out: Path) -> Path:
-    export_audit_bundle(ledger, log, settings, out)
-    return out
-
-
-@pytest.fixture
-def exported(ledger, settings, tmp_path):
-    """4 filers registered (leaves 0-3), verified (4-7), approved (8-11), each filing a
-    product (12-19); sequenced into 3 checkpoints and exported."""
-    log = open_transparency_log(ledger, settings)
-    log.sequencer.batch_size = 7
-    codes = [uscc(400 + serial) for serial in range(4)]
-    filer_ids = [register(ledger, code) for code in codes]
-    for filer_id in filer_ids:
-        ledger.verify_filer_real_name(VERIFIER, filer_id, "RN-1")
-    for filer_id in filer_ids:
-        ledger.approve_filer(REVIEWER, filer_id)
-    for serial, (code, filer_id) in enumerate(zip(codes, filer_ids, strict=True)):
-        file(ledger, code, filer_id, model=f"V-{serial}")
-    log.sequence()
-    path = _export(ledger, log, settings, tmp_path / "ledger.bundle")
-    yield Exported(path, log, settings)
-    log.store.close()
+from tests.audit.conftest import export_to
+from tests.domain.factories import approved_filer, file, uscc
 
 
 def _event(line):
@@ -264,7 +224,7 @@ def test_event_signed_by_a_retired_key_after_retirement_is_detected(ledger, sett
     log = open_transparency_log(ledger, settings)
     try:
         log.sequence()
-        bundle = _export(ledger, log, settings, tmp_path / "retired.bundle")
+        bundle = export_to(ledger, log, settings, tmp_path / "retired.bundle")
     finally:
         log.store.close()
     with pytest.raises(RetiredKeyError) as caught:
@@ -303,7 +263,7 @@ def test_duplicate_filing_forged_past_the_reservation_is_reported(ledger, settin
     log = open_transparency_log(ledger, settings)
     try:
         log.sequence()
-        bundle = _export(ledger, log, settings, tmp_path / "dup.bundle")
+        bundle = export_to(ledger, log, settings, tmp_path / "dup.bundle")
     finally:
         log.store.close()
     findings = duplicates_in_bundle(bundle, workers=1)
