@@ -30,6 +30,20 @@ _WITH_BODY = {
 }
 
 
+_READ_HEADERS = {  # api.read_routing: every GET of the read models or the log
+    "PPL-Position": {
+        "description": "Every event up to this notification id is in what was read "
+        "(docs/read-replicas.md); send it back as `PPL-Min-Position` to read at least as far",
+        "schema": {"type": "integer", "minimum": 0},
+    },
+    "PPL-Read-From": {
+        "description": "Which database answered: `primary`, or `replica-1`… (PPL_READ_REPLICAS)",
+        "schema": {"type": "string"},
+    },
+}
+_READ_PREFIXES = ("/v1/", "/tlog/")
+
+
 def install(app: FastAPI) -> None:
     """Replace ``app.openapi`` with a generator that adds the shared problem responses."""
 
@@ -54,9 +68,11 @@ def complete(schema: dict[str, Any]) -> None:
     components["Problem"] = Problem.model_json_schema()
     for name in ("HTTPValidationError", "ValidationError"):
         components.pop(name, None)
-    for operations in schema.get("paths", {}).values():
+    for path, operations in schema.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
+            if method == "get" and path.startswith(_READ_PREFIXES) and "200" in responses:
+                responses["200"].setdefault("headers", {}).update(_READ_HEADERS)
             shared = dict(_EVERY_OPERATION)
             if method in ("post", "put", "patch"):
                 shared.update(_WITH_BODY)

@@ -244,3 +244,11 @@ def test_with_the_replica_stopped_reads_fall_back_to_the_primary_with_no_5xx(rep
         time.sleep(0.1)
     else:
         pytest.fail("reads did not return to the replica once it was back")
+
+
+def test_the_openapi_document_names_the_position_headers_of_reads(api):
+    paths = api.client.get("/openapi.json").json()["paths"]
+    for path in ("/v1/products", "/v1/log/checkpoint", "/tlog/checkpoint"):
+        headers = paths[path]["get"]["responses"]["200"]["headers"]
+        assert set(headers) >= {POSITION_HEADER, READ_FROM_HEADER}, path
+    assert "headers" not in paths["/v1/products"]["post"]["responses"].get("201", {})
