@@ -2,9 +2,10 @@
 
 ``ppl audit verify`` (audit.offline.verifier) feeds each event of the bundle, in log order, to
 an ``IndexRebuild``; at each checkpoint with an index note it compares the maps' roots and
-entry counts with the note's. The maps are kept as one in-memory ``MapTree`` each
-(audit.offline.map_tree), so a checkpoint costs O(depth) hashes per entry changed since the
-previous one, not a rebuild of the whole map.
+entry counts with the note's. The maps are kept as one ``MemoryMap`` each
+(audit.offline.map_memory: the trie of audit.offline.map_tree, in plain lists, without
+proofs), so a checkpoint costs O(depth) hashes per entry changed since the previous one, not a
+rebuild of the whole map.
 
 ``index_fields`` cuts an event's state down to the fields the builder reads (the verifier's
 workers send only those across processes). Standard library only.
@@ -20,7 +21,7 @@ from uuid import UUID
 from audit.offline.errors import IndexNoteError, IndexRootError, VerificationError
 from audit.offline.index_note import IndexNote, MapHead
 from audit.offline.logged_event import LoggedEvent
-from audit.offline.map_tree import MapTree, Node
+from audit.offline.map_memory import MemoryMap
 from audit.offline.product_index import (
     MAPS,
     PRODUCT_TOPICS,
@@ -53,22 +54,14 @@ def index_fields(topic: str, state: Mapping[str, Any]) -> dict[str, Any] | None:
     return fields
 
 
-class _NoNodes:
-    """An empty node source: the rebuild's trees hold every node in their own cache."""
-
-    def nodes(self, keys: object) -> dict[bytes, Node]:
-        return {}
-
-
 @dataclass
 class IndexRebuild:
     """The index rebuilt event by event, with each map's root on demand."""
 
     builder: IndexBuilder = field(default_factory=IndexBuilder)
-    trees: dict[bytes, MapTree] = field(
-        default_factory=lambda: {map_id: MapTree(None, _NoNodes()) for map_id in MAPS}
+    trees: dict[bytes, MemoryMap] = field(
+        default_factory=lambda: {map_id: MemoryMap() for map_id in MAPS}
     )
-    counts: dict[bytes, int] = field(default_factory=lambda: dict.fromkeys(MAPS, 0))
 
     def apply(self, event: LoggedEvent) -> None:
         self.builder.apply(event)
@@ -83,9 +76,9 @@ class IndexRebuild:
             path = map_path(map_id, key)
             batches[map_id][path] = value_digest(self.builder.value(map_id, key))
         for map_id, batch in batches.items():
-            self.counts[map_id] += self.trees[map_id].put_many(batch)
-            self.trees[map_id].take_changed()  # the cache is the store
-        return {map_id: MapHead(self.counts[map_id], self.trees[map_id].root()) for map_id in MAPS}
+            self.trees[map_id].put_many(batch)
+        trees = self.trees
+        return {map_id: MapHead(len(trees[map_id]), trees[map_id].root()) for map_id in MAPS}
 
     def check(self, note: IndexNote) -> None:
         """The note's roots and counts are the rebuilt ones (at the note's tree size: the
