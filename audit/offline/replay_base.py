@@ -590,8 +590,9 @@ class _Event:
         if reference is not None and (not isinstance(reference, str) or not reference):
             raise self.fail(f"patent {number} has licence_reference {reference!r}: want text")
 
-    def require_id(self, want: UUID, derivation: str) -> None:
-        if self.head.originator_id != str(want):
+    def require_id(self, want: UUID | str, derivation: str) -> None:
+        """The event's aggregate id is ``want`` (a ``UUID``, or its canonical text)."""
+        if self.head.originator_id != (want if isinstance(want, str) else str(want)):
             raise self.fail(f"aggregate id {self.head.originator_id}: want {want} ({derivation})")
 
     def timestamp(self) -> datetime:

@@ -112,6 +112,7 @@ from audit.offline.replay_base import (
     _Round,
     _Table,
 )
+from audit.offline.uuid_text import uuid5_text
 
 
 class CertificationRules:
@@ -210,11 +211,11 @@ class CertificationRules:
             raise head.fail(f"filer_uscc {filer_uscc}: the filing is {product.owner_uscc}'s")
         if facts.category != category:
             raise head.fail(f"category {category}: the filing is in {facts.category}")
-        filer = self._aggregates.get(str(uuid5(FILER_NAMESPACE, filer_uscc)))
+        filer = self._aggregates.get(uuid5_text(FILER_NAMESPACE, filer_uscc))
         if filer is None or filer.region_code != region_code:
             have = None if filer is None else filer.region_code
             raise head.fail(f"region_code {region_code}: the filer's is {have}")
-        opt_in = self._aggregates.get(str(uuid5(OPT_IN_NAMESPACE, f"{year}\x1f{product_id}")))
+        opt_in = self._aggregates.get(uuid5_text(OPT_IN_NAMESPACE, f"{year}\x1f{product_id}"))
         return round_, facts, opt_in
 
     def _evaluated(self, head: _Head, fields: Fields, *, certified: bool) -> _Aggregate:

@@ -38,16 +38,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Final, Protocol
-from uuid import uuid5
 
 from audit.offline.filing_number import (
+    FILING_NUMBER_NAMESPACE,
     FilingNumber,
     FilingNumberRule,
     approval_year,
     filing_number_misfit,
     format_filing_number,
     parse_filing_number,
-    series_id,
+    series_key,
 )
 from audit.offline.replay_base import (
     FILER_NAMESPACE,
@@ -58,6 +58,7 @@ from audit.offline.replay_base import (
 )
 from audit.offline.replay_base import _Head as _EventHead
 from audit.offline.replay_values import region_code_misfit
+from audit.offline.uuid_text import uuid5_text
 
 FILING_NUMBER_RULES: Final = tuple(int(rule) for rule in FilingNumberRule)
 
@@ -131,8 +132,8 @@ def read_series_opened(current: _Reads) -> tuple[FilingNumber, str]:
             f"{number.text}: want sequence 1, number "
             f"{_format(year, region_code, 1, current)} (N3)"
         )
-    want = series_id(year, region_code)
-    if current.head.originator_id != str(want):
+    want = uuid5_text(FILING_NUMBER_NAMESPACE, series_key(year, region_code))  # series_id
+    if current.head.originator_id != want:
         raise current.fail(
             f"aggregate id {current.head.originator_id}: want {want}, the series of "
             f"{number.series} (N3)"
@@ -146,10 +147,11 @@ def read_number_issued(current: _Reads) -> tuple[FilingNumber, str]:
     sequence, product_id = current.integer("sequence"), current.uuid("product_id")
     if sequence != number.sequence:
         raise current.fail(f"sequence {sequence} issues number {number.text} (N3)")
-    if current.head.originator_id != str(series_id(number.year, number.region_code)):
+    series = uuid5_text(FILING_NUMBER_NAMESPACE, series_key(number.year, number.region_code))
+    if current.head.originator_id != series:  # str(series_id(year, region))
         raise current.fail(
             f"number {number.text} issued by series {current.head.originator_id}: want "
-            f"{series_id(number.year, number.region_code)}, the series of {number.series} (N3)"
+            f"{series}, the series of {number.series} (N3)"
         )
     return number, product_id
 
@@ -285,7 +287,7 @@ class FilingNumberRules:
         and the filer's region then); an approval of a product without a number needs one
         in its save once the rule is in force."""
         if product.first_approved_at is None:
-            filer = self._aggregates.get(str(uuid5(FILER_NAMESPACE, product.owner_uscc)))
+            filer = self._aggregates.get(uuid5_text(FILER_NAMESPACE, product.owner_uscc))
             product.first_approved_at = approved_at
             product.first_region = "" if filer is None else filer.region_code
         self._numbers.approved(head, product)

@@ -11,14 +11,12 @@ Standard library only.
 from __future__ import annotations
 
 from datetime import date
+from typing import Final
 from uuid import uuid5
 
 from audit.offline.annex_rule import ORGANISATION_TYPES, UNCLASSIFIED, AnnexRule, uscc_region
 from audit.offline.dispute_rule import SHA256_HEX, DisputeRule, accepted_on_raising
-from audit.offline.product_key import (
-    KeyRule,
-    reservation_id,
-)
+from audit.offline.product_key import PRODUCT_KEY_NAMESPACE, KeyRule, reservation_name
 from audit.offline.replay_annex import (
     read_annex_rule,
     read_corrections,
@@ -51,9 +49,12 @@ from audit.offline.replay_values import (
     finer_code_misfit,
     patent_misfit,
 )
-
+from audit.offline.uuid_text import uuid5_text
 
 # --- the stateless half of each rule: the fields it reads, checked ----------------------------
+_KEY_RULES: Final = frozenset(int(rule) for rule in KeyRule)  # the key_rule values known
+
+
 def _read_publication(current: _Event) -> Fields:
     period = current.text("period")  # M1
     if not _PERIOD.fullmatch(period):
@@ -95,7 +96,7 @@ def _read_filing_rejected(current: _Event) -> Fields:
 
 def _read_filer_registered(current: _Event) -> Fields:
     uscc = current.uscc("uscc")  # F1
-    current.require_id(uuid5(FILER_NAMESPACE, uscc), f"uuid5 of USCC {uscc}")
+    current.require_id(uuid5_text(FILER_NAMESPACE, uscc), f"uuid5 of USCC {uscc}")
     current.head.require_acts_for(uscc)
     rule, kind = read_annex_rule(current), current.text("kind")
     if kind not in ORGANISATION_TYPES:
@@ -236,11 +237,12 @@ def _read_key_event(current: _Event) -> tuple[str, str, str, int]:
     """A reservation's creation: key, filer, filing and rule; the id is the key's (K1)."""
     key = current.text("canonical_key")
     raw_rule = current.state.get("key_rule", int(KeyRule.V1))  # absent: a v1 event
-    if isinstance(raw_rule, bool) or raw_rule not in tuple(int(r) for r in KeyRule):
-        raise current.fail(f"key_rule {raw_rule!r}: want one of {[int(r) for r in KeyRule]}")
+    if isinstance(raw_rule, bool) or raw_rule not in _KEY_RULES:
+        raise current.fail(f"key_rule {raw_rule!r}: want one of {sorted(_KEY_RULES)}")
     rule = KeyRule(raw_rule)
-    current.require_id(
-        reservation_id(rule, key), f"uuid5 of its canonical_key under key rule v{int(rule)}"
+    current.require_id(  # = str(reservation_id(rule, key))
+        uuid5_text(PRODUCT_KEY_NAMESPACE, reservation_name(rule, key)),
+        f"uuid5 of its canonical_key under key rule v{int(rule)}",
     )
     return key, current.text("filer_uscc"), current.uuid("product_id"), int(rule)
 
@@ -256,7 +258,7 @@ def _read_conversion_opened(current: _Event) -> Fields:
     if misfit is not None:
         raise current.fail(f"patent_number {patent_number!r} is not a patent number: {misfit}")
     current.require_id(
-        uuid5(CONVERSION_NAMESPACE, f"{uscc}\x1f{patent_number}"),
+        uuid5_text(CONVERSION_NAMESPACE, f"{uscc}\x1f{patent_number}"),
         "uuid5 of institution_uscc and patent_number",
     )
     if uscc[:1] not in _INSTITUTION_AUTHORITIES:

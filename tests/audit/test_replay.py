@@ -299,7 +299,7 @@ def test_the_replay_modules_import_only_the_standard_library_and_audit_basics():
             "errors", "canonical", "logged_event", "replay", "product_key", "screening",
             "replay_screening", "annex_rule", "dispute_rule", "replay_base",
             "replay_certification", "replay_readers", "replay_annex", "replay_values",
-            "filing_number", "replay_filing_numbers", "replay_keys",
+            "filing_number", "replay_filing_numbers", "replay_keys", "uuid_text",
         )
     }  # fmt: skip
     for module in (
