@@ -11,11 +11,13 @@ tests/audit/test_map_memory.py checks on generated batches. audit.offline.map_tr
 for the server, over stored rows and with proofs; in memory and without proofs, this one costs
 a fraction of it per changed path. The map only grows (no deletion), as the index does.
 
-A node is a tuple ``(path, leaf hash)`` for a leaf, or a list ``[depth, left, right, hash or
-None, path]`` for a two-sided node: the depth of its first bit where its leaves part, its two
-halves (left: that bit 0), its hash at that depth (None until asked, and again after a put
-through it) and the path of one leaf under it (its prefix, and the side of its one-sided
-nodes). Standard library only.
+A node is a tuple ``(path, leaf hash)`` for a leaf, or a list ``[depth, left, right, hash,
+path, left's hash, right's hash]`` for a two-sided node: the depth of its first bit where its
+leaves part, its two halves (left: that bit 0), its hash at that depth, the path of one leaf
+under it (its prefix, and the side of its one-sided nodes), and each half's hash lifted to the
+depth below it. Each hash is None until asked, and again once a put goes through it: a root
+rehashes only the nodes the puts since the last one went through, and lifts only their
+halves. Standard library only.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from typing import Any
 from audit.offline.sparse_map import EMPTY, HASH_SIZE, LEAF_PREFIX, NODE_PREFIX, PATH_BITS
 
 _Leaf = tuple[int, bytes]
-_Node = list[Any]  # [depth, left, right, hash | None, path]
+_Node = list[Any]  # [depth, left, right, hash, path, left's hash, right's hash] (hashes or None)
 
 
 class MemoryMap:
@@ -84,9 +86,9 @@ class MemoryMap:
                 new = _joined(leaf, node, PATH_BITS - (x ^ sample).bit_length())
                 added = 1
                 break
-            node[3] = None  # its hash changes
-            parent = node
             side = 2 if (x >> (PATH_BITS - 1 - depth)) & 1 else 1
+            node[3] = node[side + 4] = None  # its hash and that half's change
+            parent = node
             node = node[side]
         if parent is None:
             self._top = new
@@ -106,8 +108,8 @@ def _joined(leaf: _Leaf, node: _Leaf | _Node, depth: int) -> _Node:
     """The two-sided node at ``depth`` over ``leaf`` and ``node``, which part there."""
     x = leaf[0]
     if (x >> (PATH_BITS - 1 - depth)) & 1:
-        return [depth, node, leaf, None, x]
-    return [depth, leaf, node, None, x]
+        return [depth, node, leaf, None, x, None, None]
+    return [depth, leaf, node, None, x, None, None]
 
 
 def _lifted(node: _Leaf | _Node, to: int) -> bytes:
@@ -119,10 +121,13 @@ def _lifted(node: _Leaf | _Node, to: int) -> bytes:
     depth: int = node[0]
     h: bytes | None = node[3]
     if h is None:
-        below = depth + 1
-        h = node[3] = hashlib.sha256(
-            NODE_PREFIX + _lifted(node[1], below) + _lifted(node[2], below)
-        ).digest()
+        left: bytes | None = node[5]
+        if left is None:
+            left = node[5] = _lifted(node[1], depth + 1)
+        right: bytes | None = node[6]
+        if right is None:
+            right = node[6] = _lifted(node[2], depth + 1)
+        h = node[3] = hashlib.sha256(NODE_PREFIX + left + right).digest()
     if depth > to:
         x: int = node[4]
         sha = hashlib.sha256
