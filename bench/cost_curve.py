@@ -64,7 +64,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import sql
@@ -97,6 +97,9 @@ from domain.errors import DomainError
 from projections.catalog import models
 from projections.runner import rebuild
 from tests.domain.factories import approved_filer, file, own_patent, uscc
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 TARGET = 2.0
 DEFAULT_SIZES = (10**4, 10**5)
@@ -509,55 +512,76 @@ def load_results(path: Path) -> list[SizeResult]:
     return results
 
 
-def plot(results: Sequence[SizeResult], out: Path) -> None:
+def plot(results: Sequence[SizeResult], out: Path, note: str = "") -> None:
     """The curve: each metric against the log's size, x on a log scale (matplotlib)."""
     import matplotlib  # noqa: PLC0415 (the bench extra; only when plotting)
 
     matplotlib.use("Agg")
     from matplotlib import pyplot  # noqa: PLC0415
 
+    figure, axes = pyplot.subplots(2, 3, figsize=(15, 8), constrained_layout=True)
+    _plot_latencies(results, *axes[0])
+    _plot_passes(results, *axes[1])
+    for axis in (*axes[0], *axes[1]):
+        axis.set_xscale("log")
+        axis.set_xlabel("events in the log")
+        if axis.get_yscale() == "linear":
+            axis.set_ylim(bottom=0)
+        axis.grid(visible=True, which="both", alpha=0.3)
+        axis.legend(fontsize="small")
+    title = "Cost curve on PostgreSQL (bench/cost_curve.py, issue #20)"
+    figure.suptitle(f"{title}\n{note}" if note else title)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(out, dpi=90)
+    pyplot.close(figure)
+
+
+def _plot_latencies(
+    results: Sequence[SizeResult], latency: Axes, proofs: Axes, first: Axes
+) -> None:
     sizes = [r.events for r in results]
-    figure, axes = pyplot.subplots(2, 2, figsize=(11, 7.5), constrained_layout=True)
-    latency, proofs, rates, disk = axes[0][0], axes[0][1], axes[1][0], axes[1][1]
-    filings = [r.filings for r in results]
-    if all(filings):
-        latency.plot(sizes, [f.latency.p50_ms for f in filings if f], "o-", label="p50")
-        latency.plot(sizes, [f.latency.p99_ms for f in filings if f], "s--", label="p99")
-    latency.set_title("single filing (file_product), latency")
+    filings = [r.filings for r in results if r.filings is not None]
+    if len(filings) == len(results):
+        latency.plot(sizes, [f.latency.p50_ms for f in filings], "o-", label="p50")
+        latency.plot(sizes, [f.latency.p99_ms for f in filings], "s--", label="p99")
+        first.plot(sizes, [f.first_seconds for f in filings], "o-", color="tab:red",
+                   label="first filing of a process")  # fmt: skip
+    latency.set_title("single filing (file_product): latency")
     latency.set_ylabel("ms")
-    for name, kind, style in (
-        ("inclusion", "inclusion", "o-"),
-        ("consistency", "consistency", "s-"),
-    ):
-        values = [getattr(r, kind) for r in results]
+    first.set_title("first filing: screening reads every filing")
+    first.set_ylabel("s")
+    first.set_yscale("log")
+    for name, style in (("inclusion", "o"), ("consistency", "s")):
+        values = [getattr(r, name) for r in results]
         if all(values):
-            proofs.plot(sizes, [v.p50_ms for v in values], style, label=f"{name} p50")
-            proofs.plot(sizes, [v.p99_ms for v in values], style.replace("-", ":"),
-                        label=f"{name} p99")  # fmt: skip
-    proofs.set_title("proofs (TransparencyLog), latency")
+            proofs.plot(sizes, [v.p50_ms for v in values], f"{style}-", label=f"{name} p50")
+            proofs.plot(sizes, [v.p99_ms for v in values], f"{style}:", label=f"{name} p99")
+    proofs.set_title("proofs (TransparencyLog): latency")
     proofs.set_ylabel("ms")
-    verified = [r.verified for r in results]
-    if all(verified):
-        rates.plot(sizes, [v.rate for v in verified if v], "o-", label="offline verifier")
-    rates.plot(sizes, [statistics.median(r.rebuild) for r in results], "s-",
-               label="projection rebuild")  # fmt: skip
-    rates.set_title("whole-log passes, throughput")
+
+
+def _plot_passes(results: Sequence[SizeResult], rates: Axes, passes: Axes, disk: Axes) -> None:
+    sizes = [r.events for r in results]
+    verified = [r.verified for r in results if r.verified is not None]
+    if len(verified) == len(results):
+        rates.plot(sizes, [v.rate for v in verified], "o-", label="offline verifier")
+        passes.plot(sizes, [v.verify_seconds for v in verified], "o-", label="verify_bundle")
+        passes.plot(sizes, [v.export_seconds for v in verified], "^-", label="export")
+    rebuilt = [statistics.median(r.rebuild) for r in results]
+    rates.plot(sizes, rebuilt, "s-", label="projection rebuild")
+    rates.set_title("whole-log passes: throughput")
     rates.set_ylabel("events/s")
+    passes.plot(sizes, [r.events / rate for r, rate in zip(results, rebuilt, strict=True)], "s-",
+                label="rebuild")  # fmt: skip
+    passes.plot(sizes, [r.copy_seconds for r in results], "d-", label="COPY into PostgreSQL")
+    passes.set_title("whole-log passes: time")
+    passes.set_ylabel("s")
+    passes.set_yscale("log")
     for part, style in (("events", "o-"), ("log", "s-"), ("index", "^-"), ("read models", "d-")):
         disk.plot(sizes, [r.disk[part] / r.events for r in results], style, label=part)
     disk.plot(sizes, [r.bytes_per_event for r in results], "k*-", label="total")
-    disk.set_title("PostgreSQL disk per event")
+    disk.set_title("PostgreSQL disk per event (tables + indexes)")
     disk.set_ylabel("bytes/event")
-    for axis in (latency, proofs, rates, disk):
-        axis.set_xscale("log")
-        axis.set_xlabel("events in the log")
-        axis.set_ylim(bottom=0)
-        axis.grid(visible=True, which="both", alpha=0.3)
-        axis.legend(fontsize="small")
-    figure.suptitle("Cost curve on PostgreSQL (bench/cost_curve.py, issue #20)")
-    out.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(out, dpi=100)
-    pyplot.close(figure)
 
 
 # --- main ---------------------------------------------------------------------------------------
@@ -581,11 +605,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--plot", type=Path, help="draw the curve into this PNG")
     parser.add_argument("--replot", type=Path, help="plot a saved run instead of measuring")
+    parser.add_argument("--note", default="", help="a second title line for the plot")
     args = parser.parse_args(argv)
     if args.replot is not None:
         if args.plot is None:
             parser.error("--replot needs --plot")
-        plot(load_results(args.replot), args.plot)
+        plot(load_results(args.replot), args.plot, args.note)
         return 0
     sizes = args.sizes or (FULL_SIZES if args.full else DEFAULT_SIZES)
     if args.filings < 100:
@@ -619,7 +644,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     save_results(results, saved)
     print_table(results)
     if args.plot is not None:
-        plot(results, args.plot)
+        plot(results, args.plot, args.note)
         print(f"plot: {args.plot}")
     print(f"results: {saved}")
     print(f"elapsed: {time.perf_counter() - started:.0f} s")

@@ -52,6 +52,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
 import re
 import shutil
 import sqlite3
@@ -61,6 +62,8 @@ from collections import deque
 from collections.abc import Callable, Container, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from multiprocessing.context import BaseContext
+from multiprocessing.synchronize import Event
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -92,6 +95,7 @@ DEFAULT_CACHE = Path(__file__).resolve().parent / "results" / "cache" / GENERATO
 TEMPLATE_SEED = 0
 CHECKPOINT_EVERY = 10_000  # events per sequencer batch: one signed checkpoint (and index note)
 INSERT_BATCH = 10_000  # events per insert_events transaction
+INDEX_POLL_SECONDS = 0.2  # the index process's wait when it has caught up
 TAG_ALPHABET = "23456789"
 TAG_DIGITS = 6
 TAG_COPIES: int = len(TAG_ALPHABET) ** TAG_DIGITS
@@ -713,6 +717,7 @@ def ensure_store(
     *,
     checkpoint_every: int = CHECKPOINT_EVERY,
     producers: int = 1,
+    index_process: bool = True,
     progress: Callable[[int, float], None] | None = None,
 ) -> GeneratedStore:
     """The cached generated store of ``events`` events (generated if missing)."""
@@ -729,6 +734,7 @@ def ensure_store(
         events,
         checkpoint_every=checkpoint_every,
         producers=producers,
+        index_process=index_process,
         progress=progress,
     )
     building.rename(directory)
@@ -802,6 +808,48 @@ def signing_key_file(settings: Settings) -> Path:
     return settings.signing_key_file or settings.key_dir / DEV_KEY_FILENAME
 
 
+def _follow_index(data_dir: Path, database_url: str, done: Event) -> None:
+    """The product index of the store, kept up in a process of its own until ``done`` (then
+    brought up to the last checkpoint): ``ProductIndexLog.catch_up``, as the log's loop runs
+    it, reading the events back from the store."""
+    settings = settings_for(data_dir, database_url)
+    ledger = open_ledger(settings)
+    log = open_transparency_log(ledger, settings)
+    try:
+        if log.index is None:
+            raise RuntimeError("the log keeps no product index")
+        while True:
+            finished = done.is_set()
+            log.index.catch_up()
+            if finished:
+                return
+            time.sleep(INDEX_POLL_SECONDS)
+    finally:
+        log.store.close()
+        ledger.close()
+
+
+def _produce(
+    template: Template,
+    key_file: Path,
+    stops: Sequence[int | None],
+    producers: int,
+    processes: BaseContext,
+    write: Callable[[Sequence[SealedEvent]], None],
+) -> None:
+    """Copies sealed by ``producers`` processes, written in order as they come."""
+    with ProcessPoolExecutor(
+        producers, mp_context=processes, initializer=_start_producer, initargs=(template, key_file)
+    ) as pool:
+        ahead: deque[Future[list[SealedEvent]]] = deque()
+        for copy, stop in enumerate(stops):
+            ahead.append(pool.submit(_sealed_copy, copy, stop))
+            if len(ahead) > producers + 1:
+                write(ahead.popleft().result())
+        while ahead:
+            write(ahead.popleft().result())
+
+
 def generate_store(
     directory: Path,
     template: Template,
@@ -809,16 +857,20 @@ def generate_store(
     *,
     checkpoint_every: int = CHECKPOINT_EVERY,
     producers: int = 1,
+    index_process: bool = True,
     progress: Callable[[int, float], None] | None = None,
 ) -> GeneratedStore:
     """Write a store of ``events`` events (cut at the first save boundary at or after it)
     into a new ``directory``: copies 0, 1, 2, ... of the template, sequenced and indexed.
 
-    ``producers`` worker processes copy and seal (0: this process does), while this process
-    inserts, sequences and indexes: the two halves cost about the same.
+    Three kinds of work, in parallel when there are cores for them: ``producers`` processes
+    copy and seal (0: this process does); this process inserts and sequences; with
+    ``index_process`` the product index follows the checkpoints in a process of its own (as
+    ``ppl log follow`` beside the API would), else this process indexes after each sequencing.
 
     Raises:
         ValueError: more events than the template's identities allow.
+        RuntimeError: the index process failed.
     """
     copies = -(-events // template.size)
     if copies - 1 > template.max_copies():
@@ -826,13 +878,23 @@ def generate_store(
                          f"{template.max_copies() + 1:,} fit")  # fmt: skip
     stops = [events - copy * template.size if copy == copies - 1 else None
              for copy in range(copies)]  # fmt: skip
-    settings = settings_for(directory / "data", fresh_sqlite_url(directory, "ledger"))
+    url = fresh_sqlite_url(directory, "ledger")
+    settings = settings_for(directory / "data", url)
     ledger = open_ledger(settings)
     log = open_transparency_log(ledger, settings)
     log.sequencer.batch_size = checkpoint_every
     keyring = ledger.keyring
     if keyring is None:
         raise ValueError("the generated store must be signed")
+    processes = multiprocessing.get_context("spawn")  # no SQLite connection crosses a fork
+    done = processes.Event()
+    indexer = None
+    if index_process:
+        log.index, log.sequencer.recent = None, None  # the index process reads the store
+        indexer = processes.Process(
+            target=_follow_index, args=(directory / "data", url, done), name="ppl-index"
+        )
+        indexer.start()
     started = time.perf_counter()
     try:
         writer = _Writer(ledger, log, INSERT_BATCH)
@@ -847,26 +909,35 @@ def generate_store(
                 write(seal_copy(template, keyring.signer, copy, stop))
         else:
             key_file = signing_key_file(settings)
-            with ProcessPoolExecutor(
-                producers, initializer=_start_producer, initargs=(template, key_file)
-            ) as pool:
-                ahead: deque[Future[list[SealedEvent]]] = deque()
-                for copy, stop in enumerate(stops):
-                    ahead.append(pool.submit(_sealed_copy, copy, stop))
-                    if len(ahead) > producers + 1:
-                        write(ahead.popleft().result())
-                while ahead:
-                    write(ahead.popleft().result())
+            _produce(template, key_file, stops, producers, processes, write)
         writer.flush()
         written = writer.written
     finally:
+        done.set()
+        if indexer is not None:
+            indexer.join()
         log.store.close()
         ledger.close()
+    if indexer is not None and indexer.exitcode != 0:
+        raise RuntimeError(f"the index process failed (exit code {indexer.exitcode})")
     seconds = time.perf_counter() - started
+    _check_indexed(directory / "ledger.sqlite3", written)
     _checkpoint_wal(directory / "ledger.sqlite3")
     store = GeneratedStore(directory, written, copies, checkpoint_every, seconds, template.size)
     store.describe()
     return store
+
+
+def _check_indexed(database: Path, events: int) -> None:
+    """The log and the product index both reached the last event."""
+    connection = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        (logged,) = connection.execute("SELECT tree_size FROM ppl_log_position").fetchone()
+        (indexed,) = connection.execute("SELECT tree_size FROM ppl_index_position").fetchone()
+    finally:
+        connection.close()
+    if not logged == indexed == events:
+        raise RuntimeError(f"log at {logged}, index at {indexed}: want both at {events}")
 
 
 def _checkpoint_wal(database: Path) -> None:
@@ -937,6 +1008,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--producers", type=int, default=1, help="processes that copy and seal (0: none)"
     )
+    parser.add_argument(
+        "--index-here", action="store_true", help="index in this process, not in one of its own"
+    )
     args = parser.parse_args(argv)
     events = int(args.events)
     if events < 1 or args.checkpoint_every < 1:
@@ -951,6 +1025,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         events,
         checkpoint_every=args.checkpoint_every,
         producers=args.producers,
+        index_process=not args.index_here,
         progress=Progress(),
     )
     print(
