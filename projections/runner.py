@@ -268,6 +268,11 @@ def rebuild(
         feed.finish()  # every event under the checkpoint read and its root matched
     for state in built:
         replay.commit(state)
+        store.analyze(  # planned on real figures from the first read (ProjectionStore.analyze)
+            state.model.name,
+            state.position.generation,
+            [table.name for table in state.model.tables],
+        )
     switched: dict[str, int] = {}
     for state in states:
         if state.failure is None:

@@ -177,6 +177,19 @@ class ProjectionStore:
         )
         return f"CREATE TABLE {name} ({columns}, PRIMARY KEY ({', '.join(table.key)}))"
 
+    def analyze(self, projection: str, generation: int, tables: Sequence[str]) -> None:
+        """Gather the planner's statistics of a generation's tables (``ANALYZE``).
+
+        Why: a rebuild fills new tables in one go, and PostgreSQL's autovacuum analyses them
+        only later; until then the planner guesses, and searches over the fresh registry took
+        25.9 ms instead of 2.1 ms (bench/reads.py on the 206,268-event sample). Run before the
+        generation is switched in, so its first reads are planned on real figures. SQLite's
+        ``ANALYZE`` keeps its own statistics (``sqlite_stat1``) the same way.
+        """
+        with self.db.autocommit() as cursor:
+            for table in tables:
+                cursor.execute(f"ANALYZE {physical_name(projection, table, generation)}")
+
     def activate(self, projection: str, generation: int, expected: Position) -> None:
         """Make ``generation`` the served one, if its position is still ``expected``.
 

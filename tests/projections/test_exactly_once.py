@@ -27,7 +27,7 @@ from projections.catalog import models
 from projections.feed import CheckpointVerifiedFeed
 from projections.rows import Rows
 from projections.runner import rebuild
-from projections.store import ProjectionStore
+from projections.store import ProjectionStore, physical_name
 from tests.domain.factories import REVIEWER, approved_filer, file, patent, uscc
 from tests.domain.test_tamper import _rewrite_state
 
@@ -294,3 +294,32 @@ def test_rebuild_names_an_undecodable_event_under_the_checkpoint(ledger, setting
     assert (caught.value.originator_id, caught.value.version) == (products[1], 1)
     assert store.active_generation("product_registry") is None  # nothing was switched on
     log.store.close()
+
+
+def test_a_rebuild_gathers_planner_statistics_before_it_switches_in(ledger, settings, store):
+    """A rebuilt generation is analysed before it serves (ProjectionStore.analyze): without it
+    the planner guessed over the fresh tables (searches 25.9 ms instead of 2.1 ms)."""
+    make_history(ledger)
+    log = open_transparency_log(ledger, settings)
+    try:
+        result = rebuild(store, models(["product_registry"]), rebuild_feed(ledger, log))
+    finally:
+        log.store.close()
+    generation = result.generations["product_registry"]
+    table = physical_name("product_registry", "products", generation)
+    with store.db.autocommit() as cursor:
+        if store.db.is_postgres:
+            cursor.execute(
+                "SELECT last_analyze IS NOT NULL FROM pg_stat_user_tables "
+                "WHERE relname = %s AND schemaname = current_schema()",
+                (table,),
+            )
+            (analysed,) = cursor.fetchone()
+            assert analysed
+            cursor.execute("SELECT count(*) FROM pg_stats WHERE tablename = %s", (table,))
+            assert cursor.fetchone()[0] > 0  # column statistics the planner reads
+        else:
+            cursor.execute("SELECT stat FROM sqlite_stat1 WHERE tbl = ?", (table,))
+            stats = cursor.fetchall()
+            assert stats, "no sqlite_stat1 row for the rebuilt table"
+            assert int(stats[0][0].split()[0]) > 0  # its row count
