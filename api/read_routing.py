@@ -128,6 +128,35 @@ class ReadRouter:
             chosen.positions[kind] = self._read_position(chosen.source, kind, None)
         return chosen.source
 
+    def kept_for_request(self, request: Request, kind: ReadKind) -> ReadSource | None:
+        """``for_request`` without any query, or None when it needs one: the request asks for a
+        position (``PPL-Min-Position``: parsed and waited for in ``for_request``), or the next
+        source in turn has no position read within ``POSITION_TTL``. Runs on the event loop."""
+        state = request.scope.setdefault("state", {})
+        chosen: ChosenRead | None = state.get(STATE_KEY)
+        if chosen is None:
+            if MIN_POSITION_HEADER in request.headers:
+                return None
+            candidates = self._in_turn() if self.replicas else []
+            source = candidates[0] if candidates else self.primary
+            kept = self._kept_position(source, kind)
+            if kept is None:
+                return None
+            state[STATE_KEY] = ChosenRead(source, {kind: kept})
+            return source
+        if kind not in chosen.positions:
+            kept = self._kept_position(chosen.source, kind)
+            if kept is None:
+                return None
+            chosen.positions[kind] = kept
+        return chosen.source
+
+    def _kept_position(self, source: ReadSource, kind: ReadKind) -> int | None:
+        kept = self._kept.get((source.name, kind))
+        if kept is None or self.clock() - kept[0] >= POSITION_TTL:
+            return None
+        return kept[1]
+
     def choose(self, kind: ReadKind, at_least: int | None) -> ChosenRead:
         """A replica whose ``kind`` position is at least ``at_least`` (any, if None), waiting
         up to ``wait`` for one to get there; else the primary."""

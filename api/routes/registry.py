@@ -45,7 +45,7 @@ from api.access import (
     uscc_scope,
 )
 from api.bootstrap import leaf_lookup
-from api.deps import Caller, FilerReader, Platform, ReadModels, merkle_log
+from api.deps import Caller, FilerReader, MerkleLog, Platform, ReadModels, merkle_log
 from api.problems import ApiProblemError, problem_responses
 from api.query_params import (
     DEFAULT_LIMIT,
@@ -89,11 +89,16 @@ router = APIRouter(prefix="/v1", tags=["registry"])
 
 
 def leaf_lookup_of(request: Request) -> LeafLookup:
-    """The app's Merkle log as a leaf lookup (api.bootstrap.leaf_lookup)."""
+    """The request's Merkle log as a leaf lookup (api.bootstrap.leaf_lookup)."""
     return leaf_lookup(merkle_log(request))
 
 
-Leaves = Annotated[LeafLookup, Depends(leaf_lookup_of)]
+async def _leaf_lookup(log: MerkleLog) -> LeafLookup:
+    """``leaf_lookup_of`` as a dependency (async: api.deps.read_models_of says why)."""
+    return leaf_lookup(log)
+
+
+Leaves = Annotated[LeafLookup, Depends(_leaf_lookup)]
 ProductId = Annotated[UUID, Path(description="The filing's id")]
 
 _LIST_PROBLEMS = problem_responses(401, 403, 422, 503)
