@@ -14,13 +14,9 @@ notification ids, the log's leaves, nodes and checkpoints, the product index's t
 its own schema of a throwaway PostgreSQL database, ``VACUUM ANALYZE``d, and opened by the
 ledger with a copy of the store's keys.
 
-**Measured at each size**, in this order:
+**Measured**, first for each size in turn (the whole-log passes), then for all sizes together
+(the latencies, with every schema still open):
 
-* **disk**: ``pg_total_relation_size`` of every table of the schema (heap, indexes, TOAST) ÷
-  events, after the copy (events, log, index) and again with the read models after the rebuild;
-* **proofs**: ``TransparencyLog.inclusion_proof`` (random leaf) and ``consistency_proof``
-  (random older size) at the log's size, ``PROOF_CALLS`` calls each after a warm-up,
-  median and p99 (each call includes its own verification, as the server does);
 * **verifier**: ``export_audit_bundle`` (as ``ppl audit export``; its time is shown apart)
   then ``verify_bundle`` with the keys pinned, all cores, every check on (the product index
   re-checked at every checkpoint): events per second of the verification alone. With
@@ -29,10 +25,18 @@ ledger with a copy of the store's keys.
 * **rebuild**: ``projections.runner.rebuild`` of every read model through ``rebuild_feed``, as
   ``ppl projections rebuild`` runs it (and ``bench/projections.py`` measures it): events per
   second (the median of 3 rounds below 50,000 events, one round above);
-* **single filings**: one approved filer (through the commands), one filing to warm up —
-  its time is shown apart: the ledger's near-duplicate screening reads every filing of the
-  log on its first use — then ``--filings`` filings through ``file_product``, as
-  ``bench/single_filings.py`` files them, each timed alone: median and p99 latency.
+* **disk**: ``pg_total_relation_size`` of every table of the schema (heap, indexes, TOAST) ÷
+  events, by part: events, the Merkle log, the product index, the read models (the active
+  generation only); then a ``CHECKPOINT`` flushes what the copy and the rebuild left dirty;
+* **single filings**, per size one approved filer (through the commands) and one filing to
+  warm up — its time is shown apart: the ledger's near-duplicate screening reads every filing
+  of the log on its first use — then ``--filings`` filings (default 500) through
+  ``file_product``, as ``bench/single_filings.py`` files them, each timed alone: median and
+  p99; and **proofs**, ``TransparencyLog.inclusion_proof`` (random leaf) and
+  ``consistency_proof`` (random older size) at the log's size, ``PROOF_CALLS`` each after
+  warm-up calls, median and p99 (each call includes its own verification, as the server
+  does). Both in ``LATENCY_ROUNDS`` rounds that visit every size, the order alternating
+  round by round, so the machine's noise falls on every size alike.
 
 **The ratio**: single-filing append p99 at the largest size ÷ at the smallest, target ≤ 2:
 every per-filing cost should grow at most logarithmically (a B-tree level or a proof hash more
@@ -60,7 +64,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -104,9 +108,10 @@ if TYPE_CHECKING:
 TARGET = 2.0
 DEFAULT_SIZES = (10**4, 10**5)
 FULL_SIZES = (10**5, 10**6, 10**7)
-DEFAULT_FILINGS = 300
+DEFAULT_FILINGS = 500
 PROOF_CALLS = 200
 PROOF_WARM_UP = 20
+LATENCY_ROUNDS = 10  # filings and proofs: rounds over all sizes, the order alternating
 REBUILD_ROUNDS_BELOW = 50_000  # smaller logs: the median of 3 rebuilds; larger: one
 COPY_ROWS = 10_000
 EVENTS_TABLE_SOURCE = "stored_events"
@@ -262,23 +267,23 @@ class Latency:
         return cls(statistics.median(seconds) * 1e3, _p99(seconds) * 1e3, len(seconds))
 
 
-def proof_latency(log: TransparencyLog, seed: int) -> tuple[Latency, Latency]:
-    """(inclusion, consistency) at the log's size, random positions."""
+def time_proofs(
+    log: TransparencyLog, rng: random.Random, calls: int
+) -> tuple[list[float], list[float]]:
+    """Seconds of ``calls`` inclusion proofs (random leaf) and consistency proofs (random
+    older size) at the log's size: (inclusion, consistency)."""
     size = log.size()
-    rng = random.Random(seed)
     inclusion: list[float] = []
     consistency: list[float] = []
-    for call in range(PROOF_WARM_UP + PROOF_CALLS):
+    for _ in range(calls):
         index, older = rng.randrange(size), rng.randrange(1, size)
         started = time.perf_counter()
         log.inclusion_proof(index, size)
         middle = time.perf_counter()
         log.consistency_proof(older, size)
-        ended = time.perf_counter()
-        if call >= PROOF_WARM_UP:
-            inclusion.append(middle - started)
-            consistency.append(ended - middle)
-    return Latency.of(inclusion), Latency.of(consistency)
+        inclusion.append(middle - started)
+        consistency.append(time.perf_counter() - middle)
+    return inclusion, consistency
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,28 +364,40 @@ class Filings:
     latency: Latency
 
 
-def filing_latency(store: PostgresStore, filings: int) -> Filings:
-    """One approved filer, one warm-up filing, then ``filings`` filings each timed alone."""
-    ledger = store.ledger
-    for serial in range(BENCH_USCC_SERIAL, BENCH_USCC_SERIAL + 100):
-        code = uscc(serial)
-        try:
-            filer_id = approved_filer(ledger, code)
-            break
-        except DomainError:  # a generated filer has this USCC: take the next one
-            continue
-    else:
-        raise RuntimeError("no free USCC for the benchmark filer")
-    patents = [PatentDeclaration.parse(own_patent(filer_id), "owner")]
+def flush_writes(store: PostgresStore) -> None:
+    """``CHECKPOINT``: the copy and the rebuild left up to gigabytes of dirty pages, whose
+    flushing would otherwise stall the filings' commits (a p99 of the bulk load, not of the
+    log's size)."""
+    with psycopg.connect(store.conninfo, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
 
-    def one(model: str) -> float:
+
+class BenchFiler:
+    """One approved filer of the benchmark on a store, filing products one at a time."""
+
+    def __init__(self, store: PostgresStore) -> None:
+        self.ledger = store.ledger
+        for serial in range(BENCH_USCC_SERIAL, BENCH_USCC_SERIAL + 100):
+            code = uscc(serial)
+            try:
+                self.filer_id = approved_filer(self.ledger, code)
+                break
+            except DomainError:  # a generated filer has this USCC: take the next one
+                continue
+        else:
+            raise RuntimeError("no free USCC for the benchmark filer")
+        self.code = code
+        self.patents = [PatentDeclaration.parse(own_patent(self.filer_id), "owner")]
+        self.filed = 0
+
+    def file_one(self) -> float:
+        """Seconds of one ``file_product`` (a new model each time)."""
+        model = f"COST-CURVE-{self.filed:05d}"
+        self.filed += 1
         started = time.perf_counter()
-        file(ledger, code, filer_id, name="基准测试产品", model=model, patents=patents)
+        file(self.ledger, self.code, self.filer_id, name="基准测试产品", model=model,
+             patents=self.patents)  # fmt: skip
         return time.perf_counter() - started
-
-    first = one("COST-CURVE-WARM")
-    seconds = [one(f"COST-CURVE-{number:05d}") for number in range(filings)]
-    return Filings(first, Latency.of(seconds))
 
 
 # --- one size -----------------------------------------------------------------------------------
@@ -395,7 +412,8 @@ class SizeResult:
     verified: Verified | None = None
     rebuild: list[float] = field(default_factory=list)
     filings: Filings | None = None
-    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average around the passes
+    latency_load: tuple[float, float] = (0.0, 0.0)  # and around the interleaved latencies
 
     @property
     def bytes_per_event(self) -> float:
@@ -405,24 +423,80 @@ class SizeResult:
         return sum(v for k, v in self.disk.items() if k != "read models") / self.events
 
 
-def measure_size(
-    store: GeneratedStore, database: str, work_dir: Path, filings: int, prefix: int | None
-) -> SizeResult:
-    load_before = os.getloadavg()[0]
-    started = time.perf_counter()
-    with postgres_store(store, database, f"size_{store.events}") as pg:
-        result = SizeResult(store.events, store.rate, time.perf_counter() - started)
-        print(f"  copied into PostgreSQL in {result.copy_seconds:.0f} s", flush=True)
-        result.inclusion, result.consistency = proof_latency(pg.log, seed=store.events)
-        result.verified = verifier_rate(pg, work_dir, prefix)
-        print(f"  verified {result.verified.events:,} events in "
-              f"{result.verified.verify_seconds:.0f} s", flush=True)  # fmt: skip
-        rounds = 3 if store.events < REBUILD_ROUNDS_BELOW else 1
-        result.rebuild = rebuild_rates(pg, rounds)
-        result.disk = grouped(disk_bytes(pg))
-        result.filings = filing_latency(pg, filings)
-    result.load = (load_before, os.getloadavg()[0])
-    return result
+def measure_passes(
+    store: GeneratedStore, pg: PostgresStore, result: SizeResult, work_dir: Path,
+    prefix: int | None,
+) -> None:  # fmt: skip
+    """The whole-log measurements of one size: verifier, rebuild, disk."""
+    result.verified = verifier_rate(pg, work_dir, prefix)
+    print(f"  verified {result.verified.events:,} events in "
+          f"{result.verified.verify_seconds:.0f} s", flush=True)  # fmt: skip
+    rounds = 3 if store.events < REBUILD_ROUNDS_BELOW else 1
+    result.rebuild = rebuild_rates(pg, rounds)
+    result.disk = grouped(disk_bytes(pg))
+    flush_writes(pg)
+
+
+def measure_latencies(
+    stores: Sequence[PostgresStore], results: Sequence[SizeResult], filings: int
+) -> None:
+    """Filings and proofs at every size, interleaved: ``LATENCY_ROUNDS`` rounds, each a share
+    of the filings and proofs at every size, the order of the sizes alternating round by
+    round (bench.common.interleaved_rates' rule), so the machine's noise falls on all sizes
+    alike. First, per size, the filer and the warm-up filing (timed: the first filing of a
+    process reads every filing of the log for screening) and warm-up proofs."""
+    filers = []
+    for pg, result in zip(stores, results, strict=True):
+        filer = BenchFiler(pg)
+        result.filings = Filings(filer.file_one(), Latency(0, 0, 0))
+        time_proofs(pg.log, random.Random(0), PROOF_WARM_UP)
+        filers.append(filer)
+    seconds: list[list[float]] = [[] for _ in stores]
+    inclusion: list[list[float]] = [[] for _ in stores]
+    consistency: list[list[float]] = [[] for _ in stores]
+    rngs = [random.Random(result.events) for result in results]
+    order = list(range(len(stores)))
+    for number in range(LATENCY_ROUNDS):
+        for size in order if number % 2 == 0 else reversed(order):
+            share = filings // LATENCY_ROUNDS + (number < filings % LATENCY_ROUNDS)
+            seconds[size] += [filers[size].file_one() for _ in range(share)]
+            calls = PROOF_CALLS // LATENCY_ROUNDS
+            done = time_proofs(stores[size].log, rngs[size], calls)
+            inclusion[size] += done[0]
+            consistency[size] += done[1]
+    for size, result in enumerate(results):
+        first = result.filings.first_seconds if result.filings else 0.0
+        result.filings = Filings(first, Latency.of(seconds[size]))
+        result.inclusion = Latency.of(inclusion[size])
+        result.consistency = Latency.of(consistency[size])
+
+
+def measure(
+    stores: Sequence[GeneratedStore], database: str, work_dir: Path, filings: int,
+    prefix: int | None,
+) -> list[SizeResult]:  # fmt: skip
+    """Every size copied into its own schema and its whole-log passes measured, one size after
+    the other; then the latencies of all sizes, interleaved (every schema still open)."""
+    results = []
+    with ExitStack() as opened:
+        copies = []
+        for store in stores:
+            print(f"size {store.events:,}:", flush=True)
+            load = os.getloadavg()[0]
+            started = time.perf_counter()
+            pg = opened.enter_context(postgres_store(store, database, f"size_{store.events}"))
+            result = SizeResult(store.events, store.rate, time.perf_counter() - started)
+            print(f"  copied into PostgreSQL in {result.copy_seconds:.0f} s", flush=True)
+            measure_passes(store, pg, result, work_dir, prefix)
+            result.load = (load, os.getloadavg()[0])
+            copies.append(pg)
+            results.append(result)
+        print(f"latencies, {LATENCY_ROUNDS} interleaved rounds:", flush=True)
+        load = os.getloadavg()[0]
+        measure_latencies(copies, results, filings)
+        for result in results:
+            result.latency_load = (load, os.getloadavg()[0])
+    return results
 
 
 # --- report -------------------------------------------------------------------------------------
@@ -468,7 +542,9 @@ def table_rows(results: Sequence[SizeResult]) -> list[tuple[str, list[str]]]:
         ("disk: total (bytes/event)", each(lambda r: f"{r.bytes_per_event:.0f}")),
         ("copy into PostgreSQL (s)", each(lambda r: f"{r.copy_seconds:.0f}")),
         ("generator (events/s, when cached)", each(lambda r: f"{r.generated_rate:,.0f}")),
-        ("load average before / after", each(lambda r: f"{r.load[0]:.1f} / {r.load[1]:.1f}")),
+        ("load average around the passes", each(lambda r: f"{r.load[0]:.1f} / {r.load[1]:.1f}")),
+        ("load average around the latencies",
+         each(lambda r: f"{r.latency_load[0]:.1f} / {r.latency_load[1]:.1f}")),
     ]  # fmt: skip
 
 
@@ -501,7 +577,8 @@ def load_results(path: Path) -> list[SizeResult]:
         verified = raw.pop("verified")
         filings = raw.pop("filings")
         inclusion, consistency = raw.pop("inclusion"), raw.pop("consistency")
-        result = SizeResult(**{**raw, "load": tuple(raw["load"])})
+        loads = {key: tuple(raw[key]) for key in ("load", "latency_load") if key in raw}
+        result = SizeResult(**{**raw, **loads})
         result.verified = Verified(**verified) if verified else None
         result.filings = (
             Filings(filings["first_seconds"], Latency(**filings["latency"])) if filings else None
@@ -634,11 +711,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         stores.append(
             ensure_store(cache, size, progress=Progress(label=f"  generating {size:,}: "))
         )
-    results = []
     with postgres_database(admin) as database, tempfile.TemporaryDirectory(dir=cache) as work:
-        for store in stores:
-            print(f"size {store.events:,}:", flush=True)
-            results.append(measure_size(store, database, Path(work), args.filings, prefix))
+        results = measure(stores, database, Path(work), args.filings, prefix)
     stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
     saved = RESULTS / f"cost-curve-{stamp}.json"
     save_results(results, saved)

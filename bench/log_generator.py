@@ -36,10 +36,15 @@ checkpoint).
 
 **How fast.** The template's states are compiled once into canonical-JSON byte segments with
 holes (checked: re-encoding each parsed state gives its stored bytes), so a copy's state is a
-join of bytes and its new values, encoded once per copy. Measured rates are in
-docs/benchmarks.md, "Cost curve (issue #20)": on this 2-core machine about 9,000-10,000 events/s
-end to end (copies, signatures, inserts, sequencing with checkpoints and the product index),
-of which the sequencer's signature checks and the index take most.
+join of bytes and its new values, encoded once per copy (~16 us per event), sealed at ~23 us
+per event (one Ed25519 signature per save of 1-3 events). The rest is the real server code:
+the sequencer (every signature verified again, leaf hashes, nodes: a third of the time) and
+the product index (nearly half). Three processes share the work: producers copy and seal,
+this process inserts and sequences, the index follows the checkpoints in a process of its own
+(``--index-here``: in this one). **Rate: 1,500-2,000 events/s end to end** on this 2-core
+machine shared with other jobs (load average 4-8): 10^5 events in 50-67 s, 10^6 in 659 s
+(1,517 events/s); the commands manage 560-900 events/s (one seed's 8,960 events in 10-16 s)
+and leave the log unsequenced and unindexed (docs/benchmarks.md, "Cost curve (issue #20)").
 
 Run: ``.venv/bin/python -m bench.log_generator --events 100000 [--verify]``. Stores are cached
 in ``bench/results/cache/cost-curve-v1/`` (git-ignored): ``template-seed0/`` and
