@@ -447,7 +447,7 @@ def served(
                 stack.callback(_stop, process, signal.SIGINT)  # the CLI stops on Ctrl-C
                 followers.append(Follower(process, " ".join(command), path))
         url = f"http://127.0.0.1:{port}"
-        _wait_until_up(child, url)
+        wait_until_up(child, url)
         server = Server(url, child.pid, tuple(followers))
         server.check()
         yield server
@@ -464,11 +464,19 @@ def _stop(process: subprocess.Popen[bytes], how: signal.Signals) -> None:
         process.wait()
 
 
-def _wait_until_up(child: subprocess.Popen[bytes], url: str) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
+def wait_until_up(
+    child: subprocess.Popen[bytes],
+    url: str,
+    output: Path | None = None,
+    seconds: float = SERVER_START_SECONDS,
+) -> None:
+    """Until ``GET /health`` answers 200 at ``url`` (at most ``seconds``); a server that exits
+    first is an error (with the tail of its ``output`` file, if it writes one)."""
+    deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         if child.poll() is not None:
-            raise BenchError(f"the API server exited with status {child.returncode}")
+            tail = "" if output is None else ":\n" + output.read_text(errors="replace")[-1500:]
+            raise BenchError(f"the API server exited with status {child.returncode}{tail}")
         try:
             with Connection(url) as connection:
                 if connection.request("GET", "/health")[0] == 200:
@@ -476,7 +484,7 @@ def _wait_until_up(child: subprocess.Popen[bytes], url: str) -> None:
         except OSError:
             pass
         time.sleep(0.1)
-    raise BenchError(f"the API server did not answer at {url} within {SERVER_START_SECONDS} s")
+    raise BenchError(f"the API server did not answer at {url} within {seconds} s")
 
 
 class Backlog:

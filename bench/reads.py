@@ -128,7 +128,7 @@ from api.routes import tiles as tile_routes
 from api.settings import Settings
 from api.tokens import ANONYMOUS, Principal, TokenStore
 from audit.log.tiles import TilePath, format_tile_path
-from bench.api import Connection, percentile
+from bench.api import Connection, percentile, wait_until_up
 from bench.audit import DEFAULT_CACHE, DEFAULT_EVENTS, FULL_EVENTS, ensure_bundle
 from bench.common import (
     interleaved_rates,
@@ -706,7 +706,7 @@ def served(server: str, settings: Settings, log_dir: Path) -> Iterator[Server]:
         )  # fmt: skip
         stack.callback(_stop, child)
         url = f"http://127.0.0.1:{port}"
-        _wait_until_up(child, url, output_path)
+        wait_until_up(child, url, output_path, SERVER_START_SECONDS)
         yield Server(server, url, tuple(process_tree(child.pid)))
 
 
@@ -723,22 +723,6 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             with suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         process.wait()
-
-
-def _wait_until_up(child: subprocess.Popen[bytes], url: str, output: Path) -> None:
-    deadline = time.monotonic() + SERVER_START_SECONDS
-    while time.monotonic() < deadline:
-        if child.poll() is not None:
-            tail = output.read_text(errors="replace")[-1500:]
-            raise BenchError(f"the server exited with status {child.returncode}:\n{tail}")
-        try:
-            with Connection(url) as connection:
-                if connection.request("GET", "/health")[0] == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.1)
-    raise BenchError(f"the server did not answer at {url} within {SERVER_START_SECONDS} s")
 
 
 # --- measuring ----------------------------------------------------------------------------------
