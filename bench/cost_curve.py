@@ -42,13 +42,16 @@ ledger with a copy of the store's keys.
 every per-filing cost should grow at most logarithmically (a B-tree level or a proof hash more
 per tenfold), so a hundredfold larger log may cost at most twice as much per filing.
 
-Run: ``.venv/bin/python -m bench.cost_curve`` (default: 10^4 and 10^5 events, under a minute
-once the two stores are cached; generating them the first time takes a few minutes more) or
-``--full`` (10^5, 10^6 and 10^7: 10^7 takes hours, see docs/benchmarks.md) or
-``--sizes 1e5,1e6`` (any sizes). ``--plot docs/cost-curve.png`` draws the figure (matplotlib,
-the ``bench`` extra); ``--replot RESULTS.json --plot ...`` draws a saved run again. Every run
-saves its figures in ``bench/results/cost-curve-<time>.json``. The last line is
-``ratio: <append p99 largest / smallest> (target 2.0)``.
+Run: ``.venv/bin/python -m bench.cost_curve`` (default: 10^4 and 10^5 events, 40 s on a quiet
+machine once the two stores are cached; generating them the first time takes 20-70 s more) or
+``--full`` (10^5, 10^6 and 10^7; 10^7 takes about half an hour to generate and the better part
+of an hour to copy and measure, with tens of GB of disk: docs/benchmarks.md) or ``--sizes
+1e5,1e6`` (any sizes). ``--passes-upto 1e6`` leaves the verifier and the rebuild out above that
+size (their memory grows with the log), ``--verify-prefix 1e6`` verifies a prefix instead.
+``--plot docs/cost-curve.png`` draws the figure (matplotlib, the ``bench`` extra); ``--replot
+RESULTS.json --plot ...`` draws a saved run again. Every run saves its figures in
+``bench/results/cost-curve-<time>.json``. The last line is ``ratio: <single-filing p99 at the
+largest size / at the smallest> (target 2.0)``.
 """
 
 from __future__ import annotations
@@ -84,6 +87,7 @@ from api.bootstrap import (
 from api.settings import Settings
 from audit.log.transparency_log import TransparencyLog
 from audit.offline import event_signature
+from audit.offline.event_signature import SEAL_CHUNK
 from audit.offline.keys import KeyManifest
 from audit.offline.note import NoteVerifier
 from audit.offline.verifier import verify_bundle
@@ -425,14 +429,16 @@ class SizeResult:
 
 def measure_passes(
     store: GeneratedStore, pg: PostgresStore, result: SizeResult, work_dir: Path,
-    prefix: int | None,
+    prefix: int | None, *, passes: bool,
 ) -> None:  # fmt: skip
-    """The whole-log measurements of one size: verifier, rebuild, disk."""
-    result.verified = verifier_rate(pg, work_dir, prefix)
-    print(f"  verified {result.verified.events:,} events in "
-          f"{result.verified.verify_seconds:.0f} s", flush=True)  # fmt: skip
-    rounds = 3 if store.events < REBUILD_ROUNDS_BELOW else 1
-    result.rebuild = rebuild_rates(pg, rounds)
+    """The whole-log measurements of one size: verifier, rebuild, disk (``passes`` false: the
+    disk only)."""
+    if passes:
+        result.verified = verifier_rate(pg, work_dir, prefix)
+        print(f"  verified {result.verified.events:,} events in "
+              f"{result.verified.verify_seconds:.0f} s", flush=True)  # fmt: skip
+        rounds = 3 if store.events < REBUILD_ROUNDS_BELOW else 1
+        result.rebuild = rebuild_rates(pg, rounds)
     result.disk = grouped(disk_bytes(pg))
     flush_writes(pg)
 
@@ -473,7 +479,7 @@ def measure_latencies(
 
 def measure(
     stores: Sequence[GeneratedStore], database: str, work_dir: Path, filings: int,
-    prefix: int | None,
+    prefix: int | None, passes_upto: int | None = None,
 ) -> list[SizeResult]:  # fmt: skip
     """Every size copied into its own schema and its whole-log passes measured, one size after
     the other; then the latencies of all sizes, interleaved (every schema still open)."""
@@ -487,7 +493,9 @@ def measure(
             pg = opened.enter_context(postgres_store(store, database, f"size_{store.events}"))
             result = SizeResult(store.events, store.rate, time.perf_counter() - started)
             print(f"  copied into PostgreSQL in {result.copy_seconds:.0f} s", flush=True)
-            measure_passes(store, pg, result, work_dir, prefix)
+            # a store of N events ends at the first save boundary at or after N: a few more
+            passes = passes_upto is None or store.events <= passes_upto + SEAL_CHUNK
+            measure_passes(store, pg, result, work_dir, prefix, passes=passes)
             result.load = (load, os.getloadavg()[0])
             copies.append(pg)
             results.append(result)
@@ -538,8 +546,11 @@ def table_rows(results: Sequence[SizeResult]) -> list[tuple[str, list[str]]]:
         ("disk: Merkle log (bytes/event)", each(lambda r: f"{r.disk['log'] / r.events:.0f}")),
         ("disk: product index (bytes/event)", each(lambda r: f"{r.disk['index'] / r.events:.0f}")),
         ("disk: read models (bytes/event)",
-         each(lambda r: f"{r.disk['read models'] / r.events:.0f}")),
-        ("disk: total (bytes/event)", each(lambda r: f"{r.bytes_per_event:.0f}")),
+         each(lambda r: f"{r.disk['read models'] / r.events:.0f}" if r.rebuild else "-")),
+        ("disk: events + log + index (bytes/event)",
+         each(lambda r: f"{r.ledger_bytes_per_event():.0f}")),
+        ("disk: total (bytes/event)",
+         each(lambda r: f"{r.bytes_per_event:.0f}" if r.rebuild else "-")),
         ("copy into PostgreSQL (s)", each(lambda r: f"{r.copy_seconds:.0f}")),
         ("generator (events/s, when cached)", each(lambda r: f"{r.generated_rate:,.0f}")),
         ("load average around the passes", each(lambda r: f"{r.load[0]:.1f} / {r.load[1]:.1f}")),
@@ -639,12 +650,13 @@ def _plot_latencies(
 
 def _plot_passes(results: Sequence[SizeResult], rates: Axes, passes: Axes, disk: Axes) -> None:
     sizes = [r.events for r in results]
-    verified = [r.verified for r in results if r.verified is not None]
-    if len(verified) == len(results):
-        rates.plot(sizes, [v.rate for v in verified], "o-", label="offline verifier")
-        passes.plot(sizes, [v.verify_seconds for v in verified], "o-", label="verify_bundle")
-        passes.plot(sizes, [v.export_seconds for v in verified], "^-", label="export")
-    rebuilt = [statistics.median(r.rebuild) for r in results]
+    checked = [(r.events, r.verified) for r in results if r.verified is not None]
+    if checked:  # the sizes measured with --passes-upto
+        at = [events for events, _ in checked]
+        rates.plot(at, [v.rate for _, v in checked], "o-", label="offline verifier")
+        passes.plot(at, [v.verify_seconds for _, v in checked], "o-", label="verify_bundle")
+        passes.plot(at, [v.export_seconds for _, v in checked], "^-", label="export")
+    rebuilt = [statistics.median(r.rebuild) if r.rebuild else float("nan") for r in results]
     rates.plot(sizes, rebuilt, "s-", label="projection rebuild")
     rates.set_title("whole-log passes: throughput")
     rates.set_ylabel("events/s")
@@ -654,9 +666,15 @@ def _plot_passes(results: Sequence[SizeResult], rates: Axes, passes: Axes, disk:
     passes.set_title("whole-log passes: time")
     passes.set_ylabel("s")
     passes.set_yscale("log")
-    for part, style in (("events", "o-"), ("log", "s-"), ("index", "^-"), ("read models", "d-")):
+    for part, style in (("events", "o-"), ("log", "s-"), ("index", "^-")):
         disk.plot(sizes, [r.disk[part] / r.events for r in results], style, label=part)
-    disk.plot(sizes, [r.bytes_per_event for r in results], "k*-", label="total")
+    disk.plot(sizes, [r.ledger_bytes_per_event() for r in results], "kx--",
+              label="events + log + index")  # fmt: skip
+    rebuilt_at = [r for r in results if r.rebuild]  # read models exist where rebuilt
+    at = [r.events for r in rebuilt_at]
+    disk.plot(at, [r.disk["read models"] / r.events for r in rebuilt_at], "d-",
+              label="read models")  # fmt: skip
+    disk.plot(at, [r.bytes_per_event for r in rebuilt_at], "k*-", label="total")
     disk.set_title("PostgreSQL disk per event (tables + indexes)")
     disk.set_ylabel("bytes/event")
 
@@ -679,6 +697,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sizes", type=parse_sizes, help="e.g. 1e5,1e6 (overrides --full)")
     parser.add_argument("--filings", type=int, default=DEFAULT_FILINGS)
     parser.add_argument("--verify-prefix", type=float, help="verify at most this many events")
+    parser.add_argument(
+        "--passes-upto",
+        type=float,
+        help="verify and rebuild only the sizes up to this many events (their memory grows "
+        "with the log); larger sizes get disk, proofs and filings only",
+    )
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--plot", type=Path, help="draw the curve into this PNG")
     parser.add_argument("--replot", type=Path, help="plot a saved run instead of measuring")
@@ -712,7 +736,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_store(cache, size, progress=Progress(label=f"  generating {size:,}: "))
         )
     with postgres_database(admin) as database, tempfile.TemporaryDirectory(dir=cache) as work:
-        results = measure(stores, database, Path(work), args.filings, prefix)
+        passes_upto = None if args.passes_upto is None else int(args.passes_upto)
+        results = measure(stores, database, Path(work), args.filings, prefix, passes_upto)
     stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
     saved = RESULTS / f"cost-curve-{stamp}.json"
     save_results(results, saved)
