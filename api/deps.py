@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from api.access import caller, requires
 from api.bootstrap import SignedPatentLedger
-from api.read_routing import ReadKind, ReadRouter
+from api.read_routing import ReadKind, ReadRouter, ReadSource
 from api.tokens import TOKEN_ROLES, Principal
 from audit.log.transparency_log import TransparencyLog
 from domain.actor import Role
@@ -51,28 +51,30 @@ def merkle_log(request: Request) -> TransparencyLog:
     return log
 
 
+def _kept_source(request: Request, kind: ReadKind) -> ReadSource | None:
+    """The source a GET reads ``kind`` from, if the router can choose it without a query."""
+    if request.method not in _READS:
+        return None
+    router: ReadRouter = request.app.state.reads
+    return router.kept_for_request(request, kind)
+
+
 async def read_models_of(request: Request) -> ProjectionStore:
     """``read_models`` as a dependency: answered on the event loop when the router can choose
     without a query (a position it read within ``POSITION_TTL``, no ``PPL-Min-Position``),
     else in a worker thread. Why: FastAPI runs a sync dependency in its thread pool, a
     hand-off of ~0.15 ms per request (bench/reads.py), for what is mostly a dict lookup."""
-    if request.method in _READS:
-        router: ReadRouter = request.app.state.reads
-        source = router.kept_for_request(request, ReadKind.MODELS)
-        if source is not None:
-            return source.projections
-    found: ProjectionStore = await run_in_threadpool(read_models, request)
+    source = _kept_source(request, ReadKind.MODELS)
+    found: ProjectionStore = (
+        source.projections if source else await run_in_threadpool(read_models, request)
+    )
     return found
 
 
 async def merkle_log_of(request: Request) -> TransparencyLog:
     """``merkle_log`` as a dependency, as ``read_models_of`` is ``read_models``."""
-    if request.method in _READS:
-        router: ReadRouter = request.app.state.reads
-        source = router.kept_for_request(request, ReadKind.LOG)
-        if source is not None:
-            return source.log
-    found: TransparencyLog = await run_in_threadpool(merkle_log, request)
+    source = _kept_source(request, ReadKind.LOG)
+    found: TransparencyLog = source.log if source else await run_in_threadpool(merkle_log, request)
     return found
 
 
