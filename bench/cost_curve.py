@@ -47,7 +47,9 @@ machine once the two stores are cached; generating them the first time takes 20-
 ``--full`` (10^5, 10^6 and 10^7; 10^7 takes about half an hour to generate and the better part
 of an hour to copy and measure, with tens of GB of disk: docs/benchmarks.md) or ``--sizes
 1e5,1e6`` (any sizes). ``--passes-upto 1e6`` leaves the verifier and the rebuild out above that
-size (their memory grows with the log), ``--verify-prefix 1e6`` verifies a prefix instead.
+size (their memory grows with the log: the verifier keeps every Merkle node, a rebuild every
+row until its end; ``--full`` stops them at 10^6 unless ``--passes-upto 0``), ``--verify-prefix
+1e6`` verifies a prefix instead.
 ``--plot docs/cost-curve.png`` draws the figure (matplotlib, the ``bench`` extra); ``--replot
 RESULTS.json --plot ...`` draws a saved run again. Every run saves its figures in
 ``bench/results/cost-curve-<time>.json``. The last line is ``ratio: <single-filing p99 at the
@@ -112,6 +114,7 @@ if TYPE_CHECKING:
 TARGET = 2.0
 DEFAULT_SIZES = (10**4, 10**5)
 FULL_SIZES = (10**5, 10**6, 10**7)
+FULL_PASSES_UPTO = 10**6  # --full: verifier and rebuild up to 10^6 (memory: see the docstring)
 DEFAULT_FILINGS = 500
 PROOF_CALLS = 200
 PROOF_WARM_UP = 20
@@ -701,7 +704,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--passes-upto",
         type=float,
         help="verify and rebuild only the sizes up to this many events (their memory grows "
-        "with the log); larger sizes get disk, proofs and filings only",
+        "with the log); larger sizes get disk, proofs and filings only (--full: 1e6, 0: all)",
     )
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE)
     parser.add_argument("--plot", type=Path, help="draw the curve into this PNG")
@@ -736,7 +739,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             ensure_store(cache, size, progress=Progress(label=f"  generating {size:,}: "))
         )
     with postgres_database(admin) as database, tempfile.TemporaryDirectory(dir=cache) as work:
-        passes_upto = None if args.passes_upto is None else int(args.passes_upto)
+        passes_upto = args.passes_upto
+        if passes_upto is None and args.full and args.sizes is None:
+            passes_upto = FULL_PASSES_UPTO
+        passes_upto = int(passes_upto) if passes_upto else None
         results = measure(stores, database, Path(work), args.filings, prefix, passes_upto)
     stamp = datetime.now(tz=UTC).strftime("%Y%m%dT%H%M%SZ")
     saved = RESULTS / f"cost-curve-{stamp}.json"
