@@ -986,7 +986,8 @@ def export_and_verify(store: GeneratedStore, bundle: Path) -> tuple[Verification
 
 
 class Progress:
-    """Prints the events written so far, at most every ``every`` seconds."""
+    """Prints the events written and sequenced so far, at most every ``every`` seconds (the
+    index process may lag behind: the store is complete when the generator returns)."""
 
     def __init__(self, every: float = 30.0, label: str = "  ") -> None:
         self.every = every
@@ -996,8 +997,8 @@ class Progress:
     def __call__(self, written: int, seconds: float) -> None:
         if seconds - self.last >= self.every:
             self.last = seconds
-            print(f"{self.label}{written:>11,} events  {seconds:7.0f} s  "
-                  f"{written / seconds:8,.0f} ev/s", flush=True)  # fmt: skip
+            print(f"{self.label}{written:>11,} events written and sequenced  {seconds:7.0f} s  "
+                  f"{written / seconds:8,.0f} ev/s (the index follows)", flush=True)  # fmt: skip
 
 
 def main(argv: Sequence[str] | None = None) -> int:
