@@ -41,10 +41,13 @@ per event (one Ed25519 signature per save of 1-3 events). The rest is the real s
 the sequencer (every signature verified again, leaf hashes, nodes: a third of the time) and
 the product index (nearly half). Three processes share the work: producers copy and seal,
 this process inserts and sequences, the index follows the checkpoints in a process of its own
-(``--index-here``: in this one). **Rate: 1,500-2,000 events/s end to end** on this 2-core
-machine shared with other jobs (load average 4-8): 10^5 events in 50-67 s, 10^6 in 659 s
-(1,517 events/s); the commands manage 560-900 events/s (one seed's 8,960 events in 10-16 s)
-and leave the log unsequenced and unindexed (docs/benchmarks.md, "Cost curve (issue #20)").
+(``--index-here``: in this one). **Rate, end to end** (sequenced, checkpointed, indexed) on
+this shared 2-core machine: 6,000 events/s for 10^5 events with the machine quiet (4,200 with
+the index in this process), 1,500-2,000 beside other jobs (load average 4-8; 10^6 in 659 s);
+10^7 events were written and sequenced at 4,850 events/s (34 minutes) while the index, the
+bottleneck, followed at 2,600-3,200 (docs/benchmarks.md, "Cost curve (issue #20)"). The
+commands manage 560-900 events/s (one seed's 8,960 events in 10-16 s) and leave the log
+unsequenced and unindexed.
 
 Run: ``.venv/bin/python -m bench.log_generator --events 100000 [--verify]``. Stores are cached
 in ``bench/results/cache/cost-curve-v1/`` (git-ignored): ``template-seed0/`` and
