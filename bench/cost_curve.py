@@ -42,8 +42,8 @@ ledger with a copy of the store's keys.
 every per-filing cost should grow at most logarithmically (a B-tree level or a proof hash more
 per tenfold), so a hundredfold larger log may cost at most twice as much per filing.
 
-Run: ``.venv/bin/python -m bench.cost_curve`` (default: 10^4 and 10^5 events, 40 s on a quiet
-machine once the two stores are cached; generating them the first time takes 20-70 s more) or
+Run: ``.venv/bin/python -m bench.cost_curve`` (default: 10^4 and 10^5 events, 40-58 s on a
+quiet machine once the two stores are cached; generating them the first time takes 20-70 s more) or
 ``--full`` (10^5, 10^6 and 10^7; 10^7 takes about half an hour to generate and the better part
 of an hour to copy and measure, with tens of GB of disk: docs/benchmarks.md) or ``--sizes
 1e5,1e6`` (any sizes). ``--passes-upto 1e6`` leaves the verifier and the rebuild out above that
