@@ -102,6 +102,7 @@ from bench.common import (
     settings_for,
 )
 from bench.log_generator import DEFAULT_CACHE, GeneratedStore, Progress, ensure_store
+from bench.projections import copy_rows
 from domain.declarations import PatentDeclaration
 from domain.errors import DomainError
 from projections.catalog import models
@@ -120,7 +121,6 @@ PROOF_CALLS = 200
 PROOF_WARM_UP = 20
 LATENCY_ROUNDS = 10  # filings and proofs: rounds over all sizes, the order alternating
 REBUILD_ROUNDS_BELOW = 50_000  # smaller logs: the median of 3 rebuilds; larger: one
-COPY_ROWS = 10_000
 EVENTS_TABLE_SOURCE = "stored_events"
 RESULTS = Path(__file__).resolve().parent / "results"
 BENCH_USCC_SERIAL = 987_000_000  # the benchmark filer's USCC serial (tests.domain.factories)
@@ -147,23 +147,6 @@ def _sqlite_tables(source: sqlite3.Connection) -> list[str]:
     return [name for (name,) in rows]
 
 
-def _copy_rows(
-    source: sqlite3.Connection, target: psycopg.Connection[Any], table: str,
-    columns: Sequence[str], query: str,
-) -> int:  # fmt: skip
-    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
-        sql.Identifier(table), sql.SQL(", ").join(map(sql.Identifier, columns))
-    )
-    copied = 0
-    cursor = source.execute(query)
-    with target.cursor() as pg, pg.copy(statement) as copy:
-        while rows := cursor.fetchmany(COPY_ROWS):
-            for row in rows:
-                copy.write_row(row)
-            copied += len(rows)
-    return copied
-
-
 def copy_into_postgres(
     store: GeneratedStore, conninfo: str, schema: str, events_table: str
 ) -> None:
@@ -183,7 +166,7 @@ def copy_into_postgres(
                         "SELECT rowid, originator_id, originator_version, topic, state "
                         "FROM stored_events ORDER BY rowid"
                     )
-                    copied = _copy_rows(source, target, events_table, columns, query)
+                    copied = copy_rows(source, target, events_table, columns, query, ())
                     if copied != store.events:
                         raise RuntimeError(f"copied {copied} events, want {store.events}")
                     continue
@@ -191,7 +174,7 @@ def copy_into_postgres(
                 target.execute(sql.SQL("DELETE FROM {}").format(sql.Identifier(table)))
                 listed = ", ".join(f'"{column}"' for column in columns)
                 query = f'SELECT {listed} FROM "{table}" ORDER BY rowid'  # noqa: S608 (its own)
-                _copy_rows(source, target, table, columns, query)
+                copy_rows(source, target, table, columns, query, ())
             target.execute(
                 "SELECT setval(pg_get_serial_sequence(%s, 'notification_id'), %s)",
                 (f"{schema}.{events_table}", store.events),

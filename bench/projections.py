@@ -137,7 +137,7 @@ class CopiedLog:
     seconds: float
 
 
-def _copy_rows(
+def copy_rows(
     source: sqlite3.Connection,
     target: psycopg.Connection[Any],
     table: str,
@@ -184,7 +184,7 @@ def copy_log(
         size = int(found)
         with psycopg.connect(conninfo) as target:
             target.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(LEDGER_SCHEMA)))
-            copied = _copy_rows(
+            copied = copy_rows(
                 source,
                 target,
                 events_table,
@@ -203,7 +203,7 @@ def copy_log(
                 "leaf_index", "notification_id", "originator_id", "originator_version",
                 "leaf_hash",
             )  # fmt: skip
-            _copy_rows(
+            copy_rows(
                 source,
                 target,
                 "ppl_log_leaves",
@@ -212,7 +212,7 @@ def copy_log(
                 "WHERE leaf_index < ? ORDER BY leaf_index",
                 (size,),
             )
-            _copy_rows(  # the perfect subtrees that lie wholly inside the first `size` leaves
+            copy_rows(  # the perfect subtrees that lie wholly inside the first `size` leaves
                 source,
                 target,
                 "ppl_log_nodes",
@@ -221,7 +221,7 @@ def copy_log(
                 "WHERE ((node_index + 1) << level) <= ?",
                 (size,),
             )
-            checkpoints = _copy_rows(
+            checkpoints = copy_rows(
                 source,
                 target,
                 "ppl_log_checkpoints",
