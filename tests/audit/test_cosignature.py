@@ -161,17 +161,20 @@ def test_a_truncated_cosignature_is_invalid():
         verified_cosignatures(_cosigned(line), [CosignerKey.from_vkey(A.vkey)], now=NOW)
 
 
+MALFORMED_WITNESS_KEYS = [
+    ("no-plus-signs", "want <name>"),
+    (A.vkey.replace(A.key_id.hex(), "00000000"), "but the name, type and key give"),
+    (A.vkey.replace(f"+{A.key_id.hex()}+", "+xyz+"), "want 8 hex"),
+    (A.vkey[:-4] + "!!!!", "not standard base64"),
+    (LOG.verifier_key_string(), "signature type 0x01"),  # a log key is not a cosigner key
+    (f"w+00000000+{base64.b64encode(bytes([4]) + bytes(31)).decode()}", "want 32 bytes"),
+    (f"+00000000+{base64.b64encode(bytes([4]) + bytes(32)).decode()}", "empty key name"),
+]
+
+
+# ids name the problem: the keys are random, and pytest-xdist needs the same ids in each worker
 @pytest.mark.parametrize(
-    ("vkey", "problem"),
-    [
-        ("no-plus-signs", "want <name>"),
-        (A.vkey.replace(A.key_id.hex(), "00000000"), "but the name, type and key give"),
-        (A.vkey.replace(f"+{A.key_id.hex()}+", "+xyz+"), "want 8 hex"),
-        (A.vkey[:-4] + "!!!!", "not standard base64"),
-        (LOG.verifier_key_string(), "signature type 0x01"),  # a log key is not a cosigner key
-        (f"w+00000000+{base64.b64encode(bytes([4]) + bytes(31)).decode()}", "want 32 bytes"),
-        (f"+00000000+{base64.b64encode(bytes([4]) + bytes(32)).decode()}", "empty key name"),
-    ],
+    ("vkey", "problem"), MALFORMED_WITNESS_KEYS, ids=[p for _, p in MALFORMED_WITNESS_KEYS]
 )
 def test_malformed_witness_keys_are_refused(vkey, problem):
     with pytest.raises(KeyConfigurationError, match=problem):
@@ -236,36 +239,37 @@ def test_quorum_none_requires_nothing():
     assert policy.require(NOTE, now=NOW) == []
 
 
+MALFORMED_POLICIES = [
+    (f"witness a {A.vkey}\n", "got 0 quorum lines"),
+    (f"witness a {A.vkey}\nquorum a\nquorum a\n", "got 2 quorum lines"),
+    ("quorum a\n", "quorum 'a' is not defined"),
+    (f"witness a {A.vkey}\nwitness a {B.vkey}\nquorum a\n", "already defined"),
+    (f"witness none {A.vkey}\nquorum none\n", "reserved"),
+    (f"witness a {A.vkey}\ngroup g 1 a b\nquorum g\n", "member 'b' is not defined"),
+    (f"witness a {A.vkey}\ngroup g 1 a a\nquorum g\n", "listed twice"),
+    (f"witness a {A.vkey}\ngroup g 2 a\nquorum g\n", "want any, all or 1..1"),
+    (f"witness a {A.vkey}\ngroup g 01 a\nquorum g\n", "want any, all or 1..1"),
+    (f"witness a {A.vkey}\ngroup g g\nquorum g\n", "want 'log"),
+    (f"witness a {A.vkey}\nwitness b {A.vkey}\nquorum a\n", "same public key"),
+    (f"witness a {A.vkey}\nquorum a\nfrobnicate\n", "line 3: want 'log"),
+    (f"witness a {A.vkey}\x0b\nquorum a\n", "control character"),
+    ("witness a not-a-vkey\nquorum a\n", "witness key"),
+    (f"witness\u00a0a {A.vkey}\nquorum a\n", "want 'log"),  # only space and tab separate
+    (f"log garbage\nwitness a {A.vkey}\nquorum a\n", "verifier key"),
+    (
+        f"log {LOG.verifier_key_string()}\nlog {LOG.verifier_key_string()} https://x\n"
+        f"witness a {A.vkey}\nquorum a\n",
+        "listed twice",
+    ),
+    (
+        "".join(f"witness w{n} {Witness(f'w.test/{n}').vkey}\n" for n in range(65)) + "quorum w0\n",
+        "65 witnesses, want at most 64",
+    ),
+]
+
+
 @pytest.mark.parametrize(
-    ("text", "problem"),
-    [
-        (f"witness a {A.vkey}\n", "got 0 quorum lines"),
-        (f"witness a {A.vkey}\nquorum a\nquorum a\n", "got 2 quorum lines"),
-        ("quorum a\n", "quorum 'a' is not defined"),
-        (f"witness a {A.vkey}\nwitness a {B.vkey}\nquorum a\n", "already defined"),
-        (f"witness none {A.vkey}\nquorum none\n", "reserved"),
-        (f"witness a {A.vkey}\ngroup g 1 a b\nquorum g\n", "member 'b' is not defined"),
-        (f"witness a {A.vkey}\ngroup g 1 a a\nquorum g\n", "listed twice"),
-        (f"witness a {A.vkey}\ngroup g 2 a\nquorum g\n", "want any, all or 1..1"),
-        (f"witness a {A.vkey}\ngroup g 01 a\nquorum g\n", "want any, all or 1..1"),
-        (f"witness a {A.vkey}\ngroup g g\nquorum g\n", "want 'log"),
-        (f"witness a {A.vkey}\nwitness b {A.vkey}\nquorum a\n", "same public key"),
-        (f"witness a {A.vkey}\nquorum a\nfrobnicate\n", "line 3: want 'log"),
-        (f"witness a {A.vkey}\x0b\nquorum a\n", "control character"),
-        ("witness a not-a-vkey\nquorum a\n", "witness key"),
-        (f"witness\u00a0a {A.vkey}\nquorum a\n", "want 'log"),  # only space and tab separate
-        (f"log garbage\nwitness a {A.vkey}\nquorum a\n", "verifier key"),
-        (
-            f"log {LOG.verifier_key_string()}\nlog {LOG.verifier_key_string()} https://x\n"
-            f"witness a {A.vkey}\nquorum a\n",
-            "listed twice",
-        ),
-        (
-            "".join(f"witness w{n} {Witness(f'w.test/{n}').vkey}\n" for n in range(65))
-            + "quorum w0\n",
-            "65 witnesses, want at most 64",
-        ),
-    ],
+    ("text", "problem"), MALFORMED_POLICIES, ids=[p for _, p in MALFORMED_POLICIES]
 )
 def test_malformed_policies_name_their_line(text, problem):
     with pytest.raises(KeyConfigurationError, match=problem):

@@ -203,7 +203,7 @@ def test_roots_settle_incrementally_as_at_once():
     for number, event in enumerate(events):
         stepwise.apply(event)
         incremental.apply(event)
-        if number % 7 == 0:
+        if number % 41 == 0:  # every event type comes up; each check values every map (slow)
             assert stepwise.heads() == incremental.heads()
         at_once.apply(event)
     assert stepwise.roots() == at_once.roots()
