@@ -10,7 +10,6 @@ allows nothing from another origin.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from pathlib import Path
 from typing import Final
 
@@ -53,38 +52,49 @@ def _guarded(page: HTMLResponse) -> HTMLResponse:
 
 def install(app: FastAPI) -> None:
     """Mount the assets and the two pages (create the app with ``docs_url=None`` and
-    ``redoc_url=None``)."""
-    app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
-    openapi_url = app.openapi_url or "/openapi.json"
+    ``redoc_url=None``).
 
-    def swagger_ui(root: str) -> HTMLResponse:
-        return get_swagger_ui_html(
-            openapi_url=f"{root}{openapi_url}",
+    The endpoints are module functions reading the app from the request, not closures over
+    it: FastAPI keeps every endpoint it has classified in a module-level cache (4,096 entries),
+    and a closure there would keep its app, with all its routes, alive after the app is gone.
+    """
+    app.mount(ASSETS_URL, StaticFiles(directory=ASSETS), name="docs-assets")
+    app.get("/docs", include_in_schema=False, name="swagger_ui")(swagger_ui)
+    app.get("/redoc", include_in_schema=False, name="redoc")(redoc)
+
+
+def _root(request: Request) -> str:
+    """The request's root path, under which a proxy serves the assets and the OpenAPI
+    document as well."""
+    return str(request.scope.get("root_path", ""))
+
+
+def swagger_ui(request: Request) -> HTMLResponse:
+    """Swagger UI on the app's OpenAPI document, guarded (``_guarded``)."""
+    app: FastAPI = request.app
+    root = _root(request)
+    return _guarded(
+        get_swagger_ui_html(
+            openapi_url=f"{root}{app.openapi_url or '/openapi.json'}",
             title=f"{app.title} - Swagger UI",
             swagger_js_url=f"{root}{ASSETS_URL}/swagger-ui-bundle.js",
             swagger_css_url=f"{root}{ASSETS_URL}/swagger-ui.css",
             swagger_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
             swagger_ui_parameters=app.swagger_ui_parameters,
         )
+    )
 
-    def redoc(root: str) -> HTMLResponse:
-        return get_redoc_html(
-            openapi_url=f"{root}{openapi_url}",
+
+def redoc(request: Request) -> HTMLResponse:
+    """ReDoc on the app's OpenAPI document, guarded (``_guarded``)."""
+    app: FastAPI = request.app
+    root = _root(request)
+    return _guarded(
+        get_redoc_html(
+            openapi_url=f"{root}{app.openapi_url or '/openapi.json'}",
             title=f"{app.title} - ReDoc",
             redoc_js_url=f"{root}{ASSETS_URL}/redoc.standalone.js",
             redoc_favicon_url=f"{root}{ASSETS_URL}/favicon.png",
             with_google_fonts=False,
         )
-
-    _serve(app, "/docs", swagger_ui)
-    _serve(app, "/redoc", redoc)
-
-
-def _serve(app: FastAPI, path: str, page: Callable[[str], HTMLResponse]) -> None:
-    """Serve ``page(root)`` at ``path``, guarded (``_guarded``): ``root`` is the request's root
-    path, under which a proxy serves the assets and the OpenAPI document as well."""
-
-    def endpoint(request: Request) -> HTMLResponse:
-        return _guarded(page(request.scope.get("root_path", "")))
-
-    app.get(path, include_in_schema=False, name=page.__name__)(endpoint)
+    )
