@@ -40,6 +40,7 @@ from starlette.background import BackgroundTask
 from api.access import PLATFORM, sees_owned
 from api.bootstrap import SignedPatentLedger, export_audit_bundle
 from api.deps import Auditor, Caller, merkle_log
+from api.one_hop import in_one_hop
 from api.problems import ApiProblemError, problem_responses
 from api.tokens import Principal
 from api.wire import response_examples
@@ -373,16 +374,18 @@ def checkpoints(
     )
 
 
-@router.get(
-    "/log/proofs/inclusion",
-    summary="Inclusion proof of a leaf",
-    description="Proves that leaf `leaf_index` is in the tree of `tree_size` leaves (default: "
-    "the latest signed checkpoint), as `ppl audit prove --leaf I --size N`: hashes only, no "
-    "event. Verify with RFC 6962 / RFC 9162 §2.1.3.2 against the checkpoint's root. Public. "
-    "422 `proof_unavailable` for a leaf index not below the tree size or a tree size above "
-    "the latest checkpoint.",
-    response_model=InclusionProofDocument,
-    responses=problem_responses(404, 422, 503),
+@in_one_hop(
+    router.get(
+        "/log/proofs/inclusion",
+        summary="Inclusion proof of a leaf",
+        description="Proves that leaf `leaf_index` is in the tree of `tree_size` leaves (default: "
+        "the latest signed checkpoint), as `ppl audit prove --leaf I --size N`: hashes only, no "
+        "event. Verify with RFC 6962 / RFC 9162 §2.1.3.2 against the checkpoint's root. Public. "
+        "422 `proof_unavailable` for a leaf index not below the tree size or a tree size above "
+        "the latest checkpoint.",
+        response_model=InclusionProofDocument,
+        responses=problem_responses(404, 422, 503),
+    )
 )
 def inclusion_proof(
     request: Request,
@@ -396,20 +399,22 @@ def inclusion_proof(
     return _inclusion_document(proof)
 
 
-@router.get(
-    "/log/proofs/inclusion/event/{aggregate_id}/{version}",
-    summary="Inclusion proof of an event, with the signed event",
-    description="The leaf of event `version` of record `aggregate_id`, its inclusion proof "
-    "(the fields of `ppl audit prove --event ID:VERSION`), the stored signed event (as a "
-    "bundle line shows it), the signed checkpoint, and the C2SP tlog-proof of `ppl audit "
-    "evidence`. The event may carry confidential figures: platform roles see any event; a "
-    "filer those of its own filer record, filings and product-key reservations; an "
-    "institution its conversion records; a regional admin the records of its region. The "
-    "filing number events (`FilingNumberAssigned` and the number series' events: public facts, "
-    "recorded by the system) are anyone's, without a token: a filing certificate's evidence. "
-    "Any other event — and one not sequenced yet — is 404 `log_not_available`.",
-    response_model=EventProofDocument,
-    responses=problem_responses(401, 404, 422, 503),
+@in_one_hop(
+    router.get(
+        "/log/proofs/inclusion/event/{aggregate_id}/{version}",
+        summary="Inclusion proof of an event, with the signed event",
+        description="The leaf of event `version` of record `aggregate_id`, its inclusion proof "
+        "(the fields of `ppl audit prove --event ID:VERSION`), the stored signed event (as a "
+        "bundle line shows it), the signed checkpoint, and the C2SP tlog-proof of `ppl audit "
+        "evidence`. The event may carry confidential figures: platform roles see any event; a "
+        "filer those of its own filer record, filings and product-key reservations; an "
+        "institution its conversion records; a regional admin the records of its region. The "
+        "filing number events (`FilingNumberAssigned` and the number series' events: public facts, "
+        "recorded by the system) are anyone's, without a token: a filing certificate's evidence. "
+        "Any other event — and one not sequenced yet — is 404 `log_not_available`.",
+        response_model=EventProofDocument,
+        responses=problem_responses(401, 404, 422, 503),
+    )
 )
 def event_inclusion_proof(
     request: Request,
@@ -451,15 +456,17 @@ def event_inclusion_proof(
     }
 
 
-@router.get(
-    "/log/proofs/consistency",
-    summary="Consistency proof between two tree sizes",
-    description="Proves that the tree of `second` leaves extends the tree of `first` (RFC 9162 "
-    "§2.1.4), as `ppl audit prove --from M --to N`: a client holding an older checkpoint "
-    "checks the log was only appended to. `second` defaults to the latest signed checkpoint. "
-    "Public. 422 `proof_unavailable` unless 1 ≤ first ≤ second ≤ the latest checkpoint's size.",
-    response_model=ConsistencyProofDocument,
-    responses=problem_responses(404, 422, 503),
+@in_one_hop(
+    router.get(
+        "/log/proofs/consistency",
+        summary="Consistency proof between two tree sizes",
+        description="Proves that the tree of `second` leaves extends the tree of `first` (RFC 9162 "
+        "§2.1.4), as `ppl audit prove --from M --to N`: a client holding an older checkpoint "
+        "checks the log was only appended to. `second` defaults to the latest signed checkpoint. "
+        "Public. 422 `proof_unavailable` unless 1 ≤ first ≤ second ≤ the latest checkpoint's size.",
+        response_model=ConsistencyProofDocument,
+        responses=problem_responses(404, 422, 503),
+    )
 )
 def consistency_proof(
     request: Request,

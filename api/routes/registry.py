@@ -46,6 +46,7 @@ from api.access import (
 )
 from api.bootstrap import leaf_lookup
 from api.deps import Caller, FilerReader, MerkleLog, Platform, ReadModels, merkle_log
+from api.one_hop import in_one_hop
 from api.problems import ApiProblemError, problem_responses
 from api.query_params import (
     DEFAULT_LIMIT,
@@ -191,12 +192,14 @@ def _visible_products(
     return queries.Page(rows, rows[-1]["product_id"] if more else None)
 
 
-@router.get(
-    "/products",
-    summary="List filings (the product registry)",
-    response_model=ProductPage,
-    response_model_exclude_unset=True,
-    responses=_LIST_PROBLEMS,
+@in_one_hop(
+    router.get(
+        "/products",
+        summary="List filings (the product registry)",
+        response_model=ProductPage,
+        response_model_exclude_unset=True,
+        responses=_LIST_PROBLEMS,
+    )
 )
 def list_products(
     principal: Caller,
@@ -257,12 +260,14 @@ def _confidential_product(principal: Principal, store: ProjectionStore, product_
     )
 
 
-@router.get(
-    "/products/{product_id}",
-    summary="One filing",
-    response_model=ProductView,
-    response_model_exclude_unset=True,
-    responses={**ETAG_RESPONSE, **_ONE_PROBLEMS},
+@in_one_hop(
+    router.get(
+        "/products/{product_id}",
+        summary="One filing",
+        response_model=ProductView,
+        response_model_exclude_unset=True,
+        responses={**ETAG_RESPONSE, **_ONE_PROBLEMS},
+    )
 )
 def get_product(
     product_id: ProductId, principal: Caller, store: ReadModels, response: Response
@@ -274,11 +279,13 @@ def get_product(
     return product_view(principal, row)
 
 
-@router.get(
-    "/products/{product_id}/trail",
-    summary="A filing's audit trail",
-    response_model=Trail,
-    responses=_GUARDED_PROBLEMS,
+@in_one_hop(
+    router.get(
+        "/products/{product_id}/trail",
+        summary="A filing's audit trail",
+        response_model=Trail,
+        responses=_GUARDED_PROBLEMS,
+    )
 )
 def product_trail(
     product_id: ProductId, principal: Caller, store: ReadModels, leaves: Leaves
@@ -310,11 +317,13 @@ def _screening_seen(details: dict[str, Any], sees: Callable[[str], bool]) -> dic
     return shown
 
 
-@router.get(
-    "/products/{product_id}/dispute-check",
-    summary="Dispute check of a filing",
-    response_model=DisputeCheckReport,
-    responses=_GUARDED_PROBLEMS,
+@in_one_hop(
+    router.get(
+        "/products/{product_id}/dispute-check",
+        summary="Dispute check of a filing",
+        response_model=DisputeCheckReport,
+        responses=_GUARDED_PROBLEMS,
+    )
 )
 def product_dispute_check(
     product_id: ProductId,
@@ -363,11 +372,13 @@ def filer_view(row: Mapping[str, Any]) -> dict[str, Any]:
     return {**row, "real_name_verified": bool(row["real_name_verified"])}
 
 
-@router.get(
-    "/filers",
-    summary="List filers (the filer registry)",
-    response_model=FilerPage,
-    responses=problem_responses(401, 403, 422, 503),
+@in_one_hop(
+    router.get(
+        "/filers",
+        summary="List filers (the filer registry)",
+        response_model=FilerPage,
+        responses=problem_responses(401, 403, 422, 503),
+    )
 )
 def list_filers(
     principal: FilerReader,
@@ -397,11 +408,13 @@ def list_filers(
     return page_body(page, [filer_view(row) for row in page.rows])
 
 
-@router.get(
-    "/filers/{filer_id}",
-    summary="One filer",
-    response_model=FilerView,
-    responses={**ETAG_RESPONSE, **_GUARDED_PROBLEMS},
+@in_one_hop(
+    router.get(
+        "/filers/{filer_id}",
+        summary="One filer",
+        response_model=FilerView,
+        responses={**ETAG_RESPONSE, **_GUARDED_PROBLEMS},
+    )
 )
 def get_filer(
     filer_id: Annotated[UUID, Path(description="The filer's id")],
@@ -418,11 +431,13 @@ def get_filer(
     return filer_view(row)
 
 
-@router.get(
-    "/review/key-groups",
-    summary="Filings a newer key rule calls one product",
-    response_model=KeyGroupReport,
-    responses=problem_responses(401, 403, 422),
+@in_one_hop(
+    router.get(
+        "/review/key-groups",
+        summary="Filings a newer key rule calls one product",
+        response_model=KeyGroupReport,
+        responses=problem_responses(401, 403, 422),
+    )
 )
 def key_groups(
     principal: Platform,

@@ -16,17 +16,19 @@ the stored events is refused before any replay, and such reads are rate-limited
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import AwareDatetime, BeforeValidator
+from starlette.concurrency import run_in_threadpool
 
 from api.access import CHALLENGE, PLATFORM, region_scope
 from api.bootstrap import notification_reader, verified_checkpoints
-from api.deps import Caller, read_models
+from api.deps import Caller, read_models, read_models_of
+from api.one_hop import in_one_hop
 from api.problems import ApiProblemError, problem_responses
 from api.query_params import REGION_PREFIX_PATTERN, USCC_PATTERN, uscc_filter
 from api.read_bodies import ConversionStatisticsBody, RegionStatisticsBody
@@ -99,12 +101,12 @@ def moment_of(value: datetime | date) -> datetime:
         return datetime.max.replace(tzinfo=UTC)
 
 
-def answering(projection: str) -> Callable[..., Iterator[Answering]]:
+def answering(projection: str) -> Callable[..., Generator[Answering, None, None]]:
     """A dependency: the served read models, or a replay of ``projection`` as of a point."""
 
     def dependency(
         request: Request, principal: Caller, tree_size: TreeSize = None, as_of: AsOfMoment = None
-    ) -> Iterator[Answering]:
+    ) -> Generator[Answering, None, None]:
         if tree_size is None and as_of is None:
             yield Answering(read_models(request), None)  # a replica's, if any (api.read_routing)
             return
@@ -145,16 +147,43 @@ def answering(projection: str) -> Callable[..., Iterator[Answering]]:
     return dependency
 
 
-RegionsAnswering = Annotated[Answering, Depends(answering(RegionalStatistics.name))]
-ConversionsAnswering = Annotated[Answering, Depends(answering(ConversionStatistics.name))]
+def answering_of(projection: str) -> Callable[..., AsyncIterator[Answering]]:
+    """``answering`` as the routes' dependency: the live answer (nearly every request) is
+    chosen on the event loop as api.deps.read_models_of chooses; an as-of answer runs
+    ``answering`` in a worker thread (its replay blocks), entered and closed as FastAPI would.
+    Why: FastAPI runs a sync generator dependency in its thread pool twice, to enter it and to
+    leave it (~0.15 ms of the server's CPU each, bench/reads.py), for what is mostly a dict
+    lookup."""
+    replaying = answering(projection)
+
+    async def dependency(
+        request: Request, principal: Caller, tree_size: TreeSize = None, as_of: AsOfMoment = None
+    ) -> AsyncIterator[Answering]:
+        if tree_size is None and as_of is None:
+            yield Answering(await read_models_of(request), None)
+            return
+        steps = replaying(request, principal, tree_size, as_of)
+        answer = await run_in_threadpool(next, steps)
+        try:
+            yield answer
+        finally:
+            await run_in_threadpool(steps.close)  # the replay's clean-up (its store closed)
+
+    return dependency
 
 
-@router.get(
-    "/regions",
-    summary="Filers and filings per region",
-    response_model=RegionStatisticsBody,
-    response_model_exclude_unset=True,
-    responses=problem_responses(401, 403, 404, 422, 503),
+RegionsAnswering = Annotated[Answering, Depends(answering_of(RegionalStatistics.name))]
+ConversionsAnswering = Annotated[Answering, Depends(answering_of(ConversionStatistics.name))]
+
+
+@in_one_hop(
+    router.get(
+        "/regions",
+        summary="Filers and filings per region",
+        response_model=RegionStatisticsBody,
+        response_model_exclude_unset=True,
+        responses=problem_responses(401, 403, 404, 422, 503),
+    )
 )
 def region_statistics(
     principal: Caller,
@@ -257,12 +286,14 @@ def _published(
     }  # fmt: skip
 
 
-@router.get(
-    "/conversions",
-    summary="Conversion feedback per category, institution or region",
-    response_model=ConversionStatisticsBody,
-    response_model_exclude_unset=True,
-    responses=problem_responses(401, 403, 422, 503),
+@in_one_hop(
+    router.get(
+        "/conversions",
+        summary="Conversion feedback per category, institution or region",
+        response_model=ConversionStatisticsBody,
+        response_model_exclude_unset=True,
+        responses=problem_responses(401, 403, 422, 503),
+    )
 )
 def conversion_statistics(
     principal: Caller,
