@@ -4,7 +4,8 @@ Question (issue #4): how many events per second does a rebuild of every read mod
 (``projections.runner.rebuild`` through a ``CheckpointVerifiedFeed``) get through on a log of at
 least 200,000 events on PostgreSQL, against the rate at which the store hands out those events
 undecoded (``ledger.recorder.select_notifications`` in batches) — the limit no rebuild can pass,
-measured in the same run? Target: rebuild events/s >= 0.1 x raw read events/s.
+measured in the same run? Target: rebuild events/s >= 0.25 x raw read events/s (issue #20, part 4;
+issue #4 asked for 0.1, met on 2026-11-21).
 
 **The log** is the audit benchmark's cached signed store (``bench/audit.py``: the sample of
 ``domain.sample.load_sample`` loaded through the ledger's commands, seed after seed, sequenced
@@ -49,7 +50,7 @@ Run: ``.venv/bin/python -m bench.projections`` (27,611 events; under a minute on
 cache exists) or ``--full`` (204,669 events). PostgreSQL: a database ``ppl_bench_<pid>`` is
 created through ``PPL_BENCH_POSTGRES_ADMIN`` (default
 postgresql://postgres@127.0.0.1:5432/postgres) and dropped at the end. The last line is
-``ratio: <rebuild events/s / raw read events/s> (target 0.1)``.
+``ratio: <rebuild events/s / raw read events/s> (target 0.25)``.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ from projections.rows import Rows
 from projections.runner import RebuildResult, rebuild
 from projections.store import Position, ProjectionStore
 
-TARGET = 0.1
+TARGET = 0.25  # issue #20, part 4 (issue #4's was 0.1)
 SAMPLE_STORE = "sample-ledger"  # bench/audit.py's signed SQLite store, inside its cache
 LEDGER_SCHEMA = "ledger"
 READ_BATCH = 2_000  # rebuild()'s default batch
