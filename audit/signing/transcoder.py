@@ -49,6 +49,8 @@ def _revive(tree: Any) -> Any:
     ``parse_timestamp`` uses ``strptime`` (~8 µs, a tenth of a projection rebuild's time per
     event); for the one canonical spelling ``fromisoformat`` gives the same instant in C.
     Anything else goes to ``from_canonical_tree``, which revives or refuses it exactly as before.
+    Scalars (most values of an event) are kept where they are rather than passed through a call
+    each: a third of the calls of a rebuild's decode were ``_revive`` of a string or an int.
     """
     if type(tree) is dict:
         if len(tree) == 2 and "_type_" in tree and "_data_" in tree:
@@ -63,7 +65,12 @@ def _revive(tree: Any) -> Any:
                 except ValueError:  # no such day: the reference names the problem
                     pass
             return from_canonical_tree(tree)
-        return {key: _revive(item) for key, item in tree.items()}
+        return {
+            key: _revive(item) if type(item) in _CONTAINERS else item for key, item in tree.items()
+        }
     if type(tree) is list:
-        return [_revive(item) for item in tree]
+        return [_revive(item) if type(item) in _CONTAINERS else item for item in tree]
     return tree
+
+
+_CONTAINERS = frozenset((dict, list))  # what _revive descends into; orjson makes no subclasses
