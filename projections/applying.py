@@ -51,17 +51,27 @@ class Applying:
                 ``reload`` before using them again).
             STORE_UNAVAILABLE: loading a row failed; the store did not answer.
         """
-        for event in events:
-            if event.notification_id <= self.applied_upto:
-                continue  # already applied by this generation
-            try:
-                self.model.apply(event, self.rows)
-            except STORE_UNAVAILABLE:
-                raise
-            except Exception as error:
-                raise EventFailedError(event, error) from error
-            self.pending += 1
-            self.last_id = event.notification_id
+        # The loop runs for every event and model (most events have no handler in a model), so
+        # it keeps its state in locals: ``upto`` is ``applied_upto``, which becomes the id of
+        # each event applied (only an event past it is applied); stored back even on a raise.
+        apply, rows, upto = self.model.apply, self.rows, self.applied_upto
+        last_id, applied = self.last_id, 0
+        try:
+            for event in events:
+                notification_id = event.notification_id
+                if notification_id <= upto:
+                    continue  # already applied by this generation
+                try:
+                    apply(event, rows)
+                except STORE_UNAVAILABLE:
+                    raise
+                except Exception as error:
+                    raise EventFailedError(event, error) from error
+                applied += 1
+                last_id = upto = notification_id
+        finally:
+            self.pending += applied
+            self.last_id = last_id
 
     def prepared(self) -> Commit:
         """What committing the events applied since the last commit writes."""
