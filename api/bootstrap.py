@@ -50,7 +50,7 @@ from audit.signing.transcoder import CanonicalTranscoder
 from domain.application import PatentLedger
 from domain.clock import system_now
 from projections.catalog import models
-from projections.feed import CheckpointVerifiedFeed, EventFeed
+from projections.feed import CheckpointVerifiedFeed, EventFeed, ReadAhead
 from projections.follower import ListenWaiter, ProjectionFollower
 from projections.queries import LeafLookup
 from projections.runner import ProjectionRunner
@@ -388,9 +388,12 @@ def verified_checkpoints(log: TransparencyLog) -> list[Checkpoint]:
 
 
 def rebuild_feed(ledger: SignedPatentLedger, log: TransparencyLog) -> CheckpointVerifiedFeed:
-    """The whole log for a rebuild: trusted by the latest signed checkpoint, then signatures."""
+    """The whole log for a rebuild: trusted by the latest signed checkpoint, then signatures.
+
+    Read ahead: the store answers the next batch while this one is checked and applied.
+    """
     return CheckpointVerifiedFeed(
-        notification_reader(ledger), ledger.mapper, latest_verified_checkpoint(log)
+        ReadAhead(notification_reader(ledger)), ledger.mapper, latest_verified_checkpoint(log)
     )
 
 

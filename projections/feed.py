@@ -19,6 +19,7 @@ proof for it proves the signed event.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -37,6 +38,63 @@ from audit.signing.signing_mapper import SigningMapper, as_uuid
 
 ReadNotifications = Callable[[int, int], Sequence[Notification]]
 """(start notification id, limit) → notifications with id ≥ start, in order."""
+
+
+class ReadAhead:
+    """A ``ReadNotifications`` that fetches the next batch in a thread while this one is used.
+
+    Why: a rebuild reads the log in order from the start, and while its thread decodes and
+    applies one batch, the store could already be answering the next query (PostgreSQL on the
+    other core; the driver waits without the GIL). After a full batch it starts the read of the
+    batch that follows; a call for exactly that batch takes the result (or raises the error the
+    read raised there), any other call reads directly. The log only grows, so a batch read a
+    little early holds the same events (or fewer new ones) as one read on demand.
+    """
+
+    def __init__(self, read: ReadNotifications) -> None:
+        self._read = read
+        self._ahead: _Ahead | None = None
+
+    def __call__(self, start: int, limit: int) -> Sequence[Notification]:
+        ahead, self._ahead = self._ahead, None
+        if ahead is not None and ahead.key == (start, limit):
+            batch = ahead.result()
+        else:
+            if ahead is not None:
+                ahead.wait()  # one read in flight at a time; its result is not this one
+            batch = self._read(start, limit)
+        if batch and len(batch) == limit:
+            self._ahead = _Ahead(self._read, batch[-1].id + 1, limit)
+        return batch
+
+
+class _Ahead:
+    """One read running in a daemon thread: its result, or the exception it raised."""
+
+    def __init__(self, read: ReadNotifications, start: int, limit: int) -> None:
+        self.key = (start, limit)
+        self._batch: Sequence[Notification] = ()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(
+            target=self._run, args=(read, start, limit), name="ppl-read-ahead", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self, read: ReadNotifications, start: int, limit: int) -> None:
+        try:
+            self._batch = read(start, limit)
+        except BaseException as error:  # noqa: BLE001 (re-raised in the caller's thread)
+            self._error = error
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def result(self) -> Sequence[Notification]:
+        """The batch, or the read's own exception, raised here as the caller's read would."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._batch
 
 
 @dataclass(frozen=True, slots=True)
