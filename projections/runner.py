@@ -26,6 +26,7 @@ from __future__ import annotations
 import gc
 import logging
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -52,6 +53,9 @@ it, the oldest are forgotten (``Rows.trim``) and loaded again when an event need
 bound on the rows' size, not their number: issue #14 measured 8.5 KB per filing under a
 200,000-row bound, with no plateau."""
 Progress = Callable[[int], None]
+WRITERS = 2
+"""Read models a rebuild writes out at once (one thread and connection each): the machines
+measured have two cores, one for Python, one for the database (docs/benchmarks.md)."""
 
 
 def _loader(
@@ -266,13 +270,14 @@ def rebuild(
     built = [state for state in states if state.failure is None]
     if built:
         feed.finish()  # every event under the checkpoint read and its root matched
-    for state in built:
-        replay.commit(state)
-        store.analyze(  # planned on real figures from the first read (ProjectionStore.analyze)
-            state.model.name,
-            state.position.generation,
-            [table.name for table in state.model.tables],
-        )
+    # Two models are written at a time, each then analysed (planned on real figures from the
+    # first read, ProjectionStore.analyze), on connections of their own: while one thread
+    # encodes rows, the database takes the other's COPY or ANALYZE on the other core. Every
+    # write has finished, or raised here in model order, before anything is switched over.
+    with ThreadPoolExecutor(max_workers=WRITERS, thread_name_prefix="ppl-rebuild-write") as pool:
+        writes = [pool.submit(_write_out, replay, state) for state in built]
+        for write in writes:
+            write.result()
     switched: dict[str, int] = {}
     for state in states:
         if state.failure is None:
@@ -285,6 +290,13 @@ def rebuild(
     if failures:
         raise RebuildFailedError(switched, failures)
     return RebuildResult(switched, total, feed.covered, total - feed.covered)
+
+
+def _write_out(replay: _Replay, state: Applying) -> None:
+    """Commit one rebuilt model's rows, then gather its tables' statistics."""
+    replay.commit(state)
+    tables = [table.name for table in state.model.tables]
+    replay.store.analyze(state.model.name, state.position.generation, tables)
 
 
 class _Replay:
