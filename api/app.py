@@ -45,6 +45,7 @@ from api.routes import (
     statistics,
     tiles,
 )
+from api.screening_warmup import ScreeningWarmUp
 from api.settings import Settings
 from api.tokens import TokenStore
 from api.web import pages
@@ -104,9 +105,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.state.tokens = TokenStore(side_tables, cache_seconds=settings.token_cache_seconds)
         app.state.idempotency = IdempotencyStore(side_tables)
         loops = _start_loops(app, settings)
+        app.state.screening_warmup = ScreeningWarmUp(app.state.ledger)
+        app.state.screening_warmup.start()
         try:
             yield
         finally:
+            app.state.screening_warmup.stop()
             for loop in reversed(loops):  # the last started first: the log before its witnesses
                 loop.stop()
             app.state.reads.close()

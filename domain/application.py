@@ -8,6 +8,7 @@ application (audit.signing.signing_mapper); this module does not know how.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeAlias, TypeVar
 from uuid import UUID, uuid4
@@ -619,6 +620,19 @@ class PatentLedger(Application[UUID]):
             ),
             duplicate_of=None if product.duplicate_of is None else UUID(product.duplicate_of),
         )
+
+    def warm_screening(self, stop: threading.Event) -> None:
+        """Index every filing recorded so far for near-duplicate screening (until ``stop``).
+
+        A service calls it on a thread as it starts (api.screening_warmup), so its first
+        filing does not read the whole store. Signatures are verified as on every read.
+        """
+        self._screening.warm(self.recorder, self.mapper, stop)
+
+    @property
+    def screening_indexed(self) -> int:
+        """How many filings the screening index holds (for /ready, tests and benchmarks)."""
+        return self._screening.indexed
 
     def _candidates_of(self, product_id: UUID) -> dict[str, tuple[str, ...]]:
         found = self._screening.candidates_of(self.recorder, self.mapper, product_id)

@@ -65,9 +65,13 @@ class ScreeningFeed:
         self._read_at = float("-inf")  # time.monotonic() of the last catch-up
         self._lock = threading.Lock()
 
-    def _catch_up(self, recorder: _Recorder, mapper: _Mapper) -> ScreeningIndex:
+    def _catch_up(
+        self, recorder: _Recorder, mapper: _Mapper, stop: threading.Event | None = None
+    ) -> ScreeningIndex:
         index = self._index
-        while page := recorder.select_notifications(self._next, _PAGE, topics=TOPICS):
+        while not (stop is not None and stop.is_set()) and (
+            page := recorder.select_notifications(self._next, _PAGE, topics=TOPICS)
+        ):
             for notification in page:
                 product_id = str(UUID(str(notification.originator_id)))
                 if notification.topic == PRODUCT_FILED:
@@ -82,6 +86,17 @@ class ScreeningFeed:
             self._next = page[-1].id + 1
         self._read_at = time.monotonic()
         return index
+
+    def warm(self, recorder: _Recorder, mapper: _Mapper, stop: threading.Event) -> None:
+        """Read every filing recorded so far, page by page, until caught up or ``stop`` is set.
+
+        Why: a process's first screening reads the whole store (33.7 s at 10^6 events,
+        docs/benchmarks.md "cost curve"); a service warms the index as it starts
+        (api.screening_warmup) so no filing request pays that. A filing that arrives meanwhile
+        waits for the lock, as it would have waited for its own catch-up.
+        """
+        with self._lock:
+            self._catch_up(recorder, mapper, stop)
 
     def candidates_for(
         self, recorder: _Recorder, mapper: _Mapper, declaration: Declaration

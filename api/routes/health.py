@@ -108,6 +108,15 @@ class ReplicaReport(BaseModel):
     log_lag: int | None = Field(description="How many notification ids its log is behind")
 
 
+class ScreeningState(BaseModel):
+    read_in: bool = Field(
+        description="This process has read every filing stored before it started into its "
+        "near-duplicate screening index (api/screening_warmup.py). Until then a filing waits "
+        "for the rest of that read; reads are not affected, so readiness does not wait for it"
+    )
+    indexed: int = Field(description="Filings the index holds")
+
+
 class Readiness(BaseModel):
     model_config = response_examples(
         {
@@ -122,6 +131,7 @@ class Readiness(BaseModel):
             },
             "projections": {"product_registry": 5539, "filer_registry": 5539},
             "degraded": [],
+            "screening": {"read_in": True, "indexed": 1228},
         },
         {
             "status": "degraded",
@@ -145,6 +155,7 @@ class Readiness(BaseModel):
                     "failed_at": "2024-03-01T08:00:00.000000Z",
                 }
             ],
+            "screening": {"read_in": False, "indexed": 0},
         },
     )
 
@@ -163,6 +174,7 @@ class Readiness(BaseModel):
         description="Read models marked failed; each serves its rows as of the event before "
         "the one named, until `ppl projections rebuild NAME` after the fix"
     )
+    screening: ScreeningState
     replicas: list[ReplicaReport] = Field(
         default_factory=list,
         description="Each read replica (`PPL_READ_REPLICAS`, docs/read-replicas.md): up or "
@@ -223,6 +235,9 @@ def ready(request: Request, principal: Caller) -> Readiness:
         ),
         projections=applied,
         degraded=failed,
+        screening=ScreeningState(
+            read_in=state.screening_warmup.done, indexed=state.ledger.screening_indexed
+        ),
         replicas=[ReplicaReport(**asdict(found)) for found in state.reads.states()],
     )
 
