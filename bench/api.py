@@ -448,6 +448,7 @@ def served(
                 followers.append(Follower(process, " ".join(command), path))
         url = f"http://127.0.0.1:{port}"
         wait_until_up(child, url)
+        wait_screening_read_in(url)
         server = Server(url, child.pid, tuple(followers))
         server.check()
         yield server
@@ -485,6 +486,24 @@ def wait_until_up(
             pass
         time.sleep(0.1)
     raise BenchError(f"the API server did not answer at {url} within {seconds} s")
+
+
+SCREENING_READ_IN_SECONDS = 600.0  # ~34 s at 10^6 events (docs/benchmarks.md, cost curve)
+
+
+def wait_screening_read_in(url: str, seconds: float = SCREENING_READ_IN_SECONDS) -> None:
+    """Until the server has read the stored filings into its screening index (``GET /ready``
+    ``screening.read_in``; api/screening_warmup.py), so that read no longer runs beside what
+    a benchmark times. A 503 (no read model built yet: a fresh store, where the read is
+    instant) is not waited on."""
+    deadline = time.monotonic() + seconds
+    with Connection(url) as connection:
+        while time.monotonic() < deadline:
+            status, body = connection.request("GET", "/ready")
+            if status != 200 or orjson.loads(body)["screening"]["read_in"]:
+                return
+            time.sleep(0.1)
+    raise BenchError(f"the API server at {url} did not read in its screening index in {seconds} s")
 
 
 class Backlog:

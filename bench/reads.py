@@ -128,7 +128,7 @@ from api.routes import tiles as tile_routes
 from api.settings import Settings
 from api.tokens import ANONYMOUS, Principal, TokenStore
 from audit.log.tiles import TilePath, format_tile_path
-from bench.api import Connection, percentile, wait_until_up
+from bench.api import Connection, percentile, wait_screening_read_in, wait_until_up
 from bench.audit import DEFAULT_CACHE, DEFAULT_EVENTS, FULL_EVENTS, ensure_bundle
 from bench.common import (
     interleaved_rates,
@@ -707,6 +707,7 @@ def served(server: str, settings: Settings, log_dir: Path) -> Iterator[Server]:
         stack.callback(_stop, child)
         url = f"http://127.0.0.1:{port}"
         wait_until_up(child, url, output_path, SERVER_START_SECONDS)
+        wait_screening_read_in(url)  # not beside the measured reads
         yield Server(server, url, tuple(process_tree(child.pid)))
 
 
